@@ -1,0 +1,198 @@
+"""What a connector is, as the engine sees it.
+
+A connector links idsync to one connected directory. The engine never checks a connector's
+type: it asks for a capability (``FullImporter``, ``DeltaImporter``, ``Exporter``...) the way
+ConnId connectors declare what they can do by the operations they implement.
+
+Records crossing the boundary are plain dataclasses:
+
+* import: the connector yields ``ImportBatch`` objects; each holds ``ImportRecord``s and the
+  watermark that is true once the batch is staged. The engine commits the batch and its
+  watermark in one transaction, so a crash repeats at most the batch in flight.
+* export: the engine hands the connector ``ExportChange``s and gets one ``ExportResult`` per
+  change back; a bad object fails alone.
+
+Values are ``str`` or ``bytes`` (binary attributes such as objectGUID). Values of reference
+attributes (``member``, ``manager``...) are DN strings on import and ``ExportRef``s on export.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol, runtime_checkable
+
+Value = str | bytes
+Watermark = dict[str, Any]
+
+
+class ImportKind(StrEnum):
+    """What an import record says about one object."""
+
+    #: The whole current state of the object (full import, or a delta that re-sends the object).
+    #: Attributes not listed are absent.
+    FULL = "full"
+    #: A change: ``attributes`` replace those attributes wholesale (an empty list removes the
+    #: attribute), ``value_adds`` / ``value_removes`` change single values of multi-valued
+    #: attributes, a ``dn`` that differs from the staged one is a rename or move.
+    MODIFY = "modify"
+    #: The object is gone from the connected directory.
+    DELETE = "delete"
+
+
+@dataclass(slots=True)
+class ImportRecord:
+    kind: ImportKind
+    #: The immutable id of the object in its directory (entryUUID, objectGUID as a GUID string,
+    #: cloud id). ``None`` only on a DELETE or MODIFY that the directory reports by DN alone.
+    anchor: str | None
+    dn: str
+    #: The connector's object type (``user``, ``group``, ``contact``, ``inetOrgPerson``...).
+    object_type: str | None = None
+    attributes: dict[str, list[Value]] = field(default_factory=dict)
+    value_adds: dict[str, list[Value]] = field(default_factory=dict)
+    value_removes: dict[str, list[Value]] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class ImportBatch:
+    records: list[ImportRecord]
+    #: The watermark to store once this batch is staged (None: leave it as it is).
+    watermark: Watermark | None = None
+
+
+@dataclass(slots=True)
+class ImportContext:
+    """What the engine tells a connector when an import starts."""
+
+    #: The stored delta watermark (None before the first import).
+    watermark: Watermark | None
+    #: Attributes the sync rules read from this connector (None: everything the connector has).
+    attributes: frozenset[str] | None = None
+    batch_size: int = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class ExportRef:
+    """A reference value on export: the target object's DN and, once known, its anchor."""
+
+    dn: str
+    anchor: str | None = None
+
+
+class ExportKind(StrEnum):
+    ADD = "add"
+    MODIFY = "modify"
+    #: Rename or move; ``new_dn`` holds the new DN. May carry attribute changes too.
+    RENAME = "rename"
+    DELETE = "delete"
+
+
+ExportValue = str | bytes | ExportRef
+
+
+@dataclass(slots=True)
+class ExportChange:
+    cs_id: int
+    kind: ExportKind
+    dn: str
+    object_type: str
+    anchor: str | None = None
+    new_dn: str | None = None
+    #: ADD: every attribute of the new object. MODIFY/RENAME: attributes replaced wholesale
+    #: (an empty list removes the attribute).
+    attributes: dict[str, list[ExportValue]] = field(default_factory=dict)
+    #: Value-level changes of multi-valued attributes (members): only to connectors that are
+    #: ``MemberDeltaExporter``s; others get the whole list in ``attributes``.
+    value_adds: dict[str, list[ExportValue]] = field(default_factory=dict)
+    value_removes: dict[str, list[ExportValue]] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class ExportResult:
+    cs_id: int
+    ok: bool
+    #: The anchor the directory gave a new object (ADD), so later references can name it.
+    anchor: str | None = None
+    #: The DN the directory actually used, when it differs from the requested one.
+    dn: str | None = None
+    error_code: str | None = None
+    error_detail: str | None = None
+    #: A transient failure: keep the pending export and try again in the next export run.
+    retryable: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AttributeSchema:
+    name: str
+    multivalued: bool = False
+    reference: bool = False
+    binary: bool = False
+
+
+@dataclass(slots=True)
+class ConnectorSchema:
+    object_types: dict[str, list[AttributeSchema]]
+
+
+# --- capabilities -------------------------------------------------------------------------
+
+
+@runtime_checkable
+class Connector(Protocol):
+    """Every connector: built from its settings, says which attributes are references."""
+
+    name: str
+
+    def reference_attributes(self) -> frozenset[str]: ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class FullImporter(Protocol):
+    def full_import(self, context: ImportContext) -> Iterator[ImportBatch]:
+        """Yield the whole directory in scope. The last batch's watermark is the starting
+        point of the next delta import."""
+        ...
+
+
+@runtime_checkable
+class DeltaImporter(Protocol):
+    def delta_import(self, context: ImportContext) -> Iterator[ImportBatch]:
+        """Yield the changes since ``context.watermark``."""
+        ...
+
+
+@runtime_checkable
+class Exporter(Protocol):
+    def export(self, changes: Iterable[ExportChange]) -> Iterator[ExportResult]:
+        """Apply each change; one result per change, in any order. Raises
+        ``ConnectivityError`` only when the directory cannot be reached at all."""
+        ...
+
+
+@runtime_checkable
+class MemberDeltaExporter(Protocol):
+    """Marker: the connector takes value-level adds and removes of multi-valued attributes.
+    Connectors without it get whole value lists."""
+
+    def supports_value_deltas(self) -> bool: ...
+
+
+@runtime_checkable
+class SchemaProvider(Protocol):
+    def schema(self) -> ConnectorSchema: ...
+
+
+@runtime_checkable
+class ConnectionTester(Protocol):
+    def test_connection(self) -> None:
+        """Raise ``ConnectivityError`` when the directory cannot be reached or bound."""
+        ...
+
+
+class ConnectorFactory(Protocol):
+    def __call__(self, name: str, settings: Mapping[str, Any], secrets: Mapping[str, str],
+                 workspace: str) -> Connector: ...
