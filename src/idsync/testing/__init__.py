@@ -1,0 +1,1 @@
+"""Real-server harnesses shared by tests, benchmarks and the demo."""

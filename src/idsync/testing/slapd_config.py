@@ -1,0 +1,151 @@
+"""The cn=config LDIF of the private slapd (see ``idsync.testing.slapd``).
+
+Kept apart from the process handling because it is the part people read to learn what the
+test directory looks like: mdb for the suffix and for ``cn=accesslog``, overlays memberof,
+syncprov (session log, so refreshOnly syncrepl reports deletes) and accesslog.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from idsync.testing.tls import TlsMaterial
+
+MAX_SIZE = 10 * 1024**3  # mdb map size: a sparse file, so 10 GiB costs nothing
+
+
+def ssha(password: str) -> str:
+    # {SSHA} is salted SHA-1 by definition (what slappasswd writes).
+    salt = os.urandom(8)
+    digest = hashlib.sha1(password.encode("utf-8") + salt).digest()
+    return "{SSHA}" + base64.b64encode(digest + salt).decode()
+
+
+def config_ldif(*, workdir: Path, suffix: str, root_dn: str, password: str, accesslog: bool,
+                module_dir: str, schema_dir: str, tls: TlsMaterial | None,
+                sessionlog: int) -> str:
+    pw_hash = ssha(password)
+    peer = f"gidNumber={os.getgid()}+uidNumber={os.getuid()},cn=peercred,cn=external,cn=auth"
+    tls_attrs = ""
+    if tls is not None:
+        tls_attrs = (f"olcTLSCACertificateFile: {tls.ca_file}\n"
+                     f"olcTLSCertificateFile: {tls.cert_file}\n"
+                     f"olcTLSCertificateKeyFile: {tls.key_file}\n")
+    parts = [f"""dn: cn=config
+objectClass: olcGlobal
+cn: config
+olcPidFile: {workdir}/slapd.pid
+olcArgsFile: {workdir}/slapd.args
+olcLogLevel: none
+olcToolThreads: 2
+olcThreads: 16
+{tls_attrs}
+dn: cn=module{{0}},cn=config
+objectClass: olcModuleList
+cn: module{{0}}
+olcModulePath: {module_dir}
+olcModuleLoad: back_mdb
+olcModuleLoad: memberof
+olcModuleLoad: syncprov
+olcModuleLoad: accesslog
+
+dn: cn=schema,cn=config
+objectClass: olcSchemaConfig
+cn: schema
+
+include: file://{schema_dir}/core.ldif
+include: file://{schema_dir}/cosine.ldif
+include: file://{schema_dir}/inetorgperson.ldif
+include: file://{schema_dir}/nis.ldif
+
+dn: olcDatabase={{-1}}frontend,cn=config
+objectClass: olcDatabaseConfig
+objectClass: olcFrontendConfig
+olcDatabase: {{-1}}frontend
+olcSizeLimit: unlimited
+
+dn: olcDatabase={{0}}config,cn=config
+objectClass: olcDatabaseConfig
+olcDatabase: {{0}}config
+olcRootDN: cn=config
+olcAccess: to * by dn.exact={peer} manage by * break
+"""]
+    db = 1
+    if accesslog:
+        db = 2
+        parts.append(f"""
+dn: olcDatabase={{1}}mdb,cn=config
+objectClass: olcDatabaseConfig
+objectClass: olcMdbConfig
+olcDatabase: {{1}}mdb
+olcSuffix: cn=accesslog
+olcDbDirectory: {workdir}/accesslog
+olcDbMaxSize: {MAX_SIZE}
+olcRootDN: {root_dn}
+olcDbIndex: default eq
+olcDbIndex: entryCSN,objectClass,reqEnd,reqResult,reqStart,reqDN
+olcDbNoSync: TRUE
+olcSizeLimit: unlimited
+olcAccess: to * by dn.exact="{root_dn}" read by * none
+
+dn: olcOverlay={{0}}syncprov,olcDatabase={{1}}mdb,cn=config
+objectClass: olcOverlayConfig
+objectClass: olcSyncProvConfig
+olcOverlay: {{0}}syncprov
+olcSpNoPresent: TRUE
+olcSpReloadHint: TRUE
+""")
+    parts.append(f"""
+dn: olcDatabase={{{db}}}mdb,cn=config
+objectClass: olcDatabaseConfig
+objectClass: olcMdbConfig
+olcDatabase: {{{db}}}mdb
+olcSuffix: {suffix}
+olcDbDirectory: {workdir}/data
+olcDbMaxSize: {MAX_SIZE}
+olcRootDN: {root_dn}
+olcRootPW: {pw_hash}
+olcSizeLimit: unlimited
+olcLimits: dn.exact="{root_dn}" size=unlimited time=unlimited
+olcDbIndex: objectClass eq
+olcDbIndex: uid,mail,cn,employeeNumber eq
+olcDbIndex: member,memberOf eq
+olcDbIndex: entryCSN,entryUUID eq
+olcDbIndex: modifyTimestamp eq
+olcDbNoSync: TRUE
+olcAccess: to attrs=userPassword by self write by anonymous auth by * none
+olcAccess: to * by dn.exact={peer} manage by * read
+
+dn: olcOverlay={{0}}memberof,olcDatabase={{{db}}}mdb,cn=config
+objectClass: olcOverlayConfig
+objectClass: olcMemberOf
+olcOverlay: {{0}}memberof
+olcMemberOfRefInt: TRUE
+olcMemberOfGroupOC: groupOfNames
+olcMemberOfMemberAD: member
+olcMemberOfMemberOfAD: memberOf
+
+dn: olcOverlay={{1}}syncprov,olcDatabase={{{db}}}mdb,cn=config
+objectClass: olcOverlayConfig
+objectClass: olcSyncProvConfig
+olcOverlay: {{1}}syncprov
+olcSpCheckpoint: 100 10
+olcSpSessionLog: {sessionlog}
+""")
+    if accesslog:
+        parts.append(f"""
+dn: olcOverlay={{2}}accesslog,olcDatabase={{{db}}}mdb,cn=config
+objectClass: olcOverlayConfig
+objectClass: olcAccessLogConfig
+olcOverlay: {{2}}accesslog
+olcAccessLogDB: cn=accesslog
+olcAccessLogOps: writes
+olcAccessLogSuccess: TRUE
+olcAccessLogPurge: 07+00:00 01+00:00
+""")
+    return "".join(parts)

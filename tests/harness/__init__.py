@@ -1,0 +1,1 @@
+"""Real-server test harnesses (fixtures) shared by every engineer's tests."""
