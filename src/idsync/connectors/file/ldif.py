@@ -1,0 +1,569 @@
+"""RFC 2849 LDIF: a streaming reader and a writer for content and change records.
+
+The reader works on bytes so it can report the byte offset after each record: the file
+connector stores that offset as its delta watermark and resumes exactly there after a crash.
+It never holds more than one record in memory.
+
+Values come back as ``str`` when they are valid UTF-8, as ``bytes`` when they are not or when the
+attribute is declared binary (by name, or by the ``;binary`` option). The writer base64-encodes
+every value that is not a plain ASCII SAFE-STRING and folds lines at 76 columns.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import BinaryIO, Literal
+from urllib.parse import unquote, urlsplit
+
+from idsync.errors import IdsyncError
+
+Value = str | bytes
+FOLD_COLUMN = 76
+
+_ATTR_DESCRIPTION = re.compile(
+    r"^(?:[A-Za-z][A-Za-z0-9-]*|[0-9]+(?:\.[0-9]+)*)(?:;[A-Za-z0-9-]+)*$"
+)
+_CONTROL = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)*)(?:\s+(true|false))?\s*(:.*)?$", re.DOTALL)
+# SAFE-CHAR of RFC 2849 minus everything above 0x7F: we base64 non-ASCII so files stay ASCII.
+_UNSAFE_CHAR = re.compile(rb"[^\x01-\x09\x0b\x0c\x0e-\x7f]")
+_UNSAFE_INIT = (b" ", b":", b"<")
+
+
+class LdifError(IdsyncError):
+    """Malformed LDIF. ``line`` is the 1-based line number (counted from where reading
+    started) and ``offset`` the byte offset of that line in the file."""
+
+    def __init__(self, message: str, line: int | None = None, offset: int | None = None) -> None:
+        where = f"line {line}: " if line is not None else ""
+        super().__init__(f"{where}{message}")
+        self.line = line
+        self.offset = offset
+        self.message = message
+
+
+# --- records ------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Control:
+    oid: str
+    criticality: bool = False
+    value: Value | None = None
+
+
+@dataclass(slots=True)
+class Modification:
+    op: Literal["add", "delete", "replace"]
+    attribute: str
+    #: For ``delete``, no values deletes the whole attribute; for ``replace``, no values
+    #: removes it.
+    values: list[Value] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class ContentRecord:
+    dn: str
+    attributes: dict[str, list[Value]] = field(default_factory=dict)
+    line: int = field(default=0, compare=False)
+    end_offset: int = field(default=0, compare=False)
+
+
+@dataclass(slots=True)
+class AddRecord:
+    dn: str
+    attributes: dict[str, list[Value]] = field(default_factory=dict)
+    controls: list[Control] = field(default_factory=list)
+    line: int = field(default=0, compare=False)
+    end_offset: int = field(default=0, compare=False)
+
+
+@dataclass(slots=True)
+class DeleteRecord:
+    dn: str
+    controls: list[Control] = field(default_factory=list)
+    line: int = field(default=0, compare=False)
+    end_offset: int = field(default=0, compare=False)
+
+
+@dataclass(slots=True)
+class ModifyRecord:
+    dn: str
+    modifications: list[Modification] = field(default_factory=list)
+    controls: list[Control] = field(default_factory=list)
+    line: int = field(default=0, compare=False)
+    end_offset: int = field(default=0, compare=False)
+
+
+@dataclass(slots=True)
+class ModDnRecord:
+    """``changetype: modrdn`` (or its synonym ``moddn``): rename and/or move."""
+
+    dn: str
+    newrdn: str
+    deleteoldrdn: bool = True
+    newsuperior: str | None = None
+    controls: list[Control] = field(default_factory=list)
+    line: int = field(default=0, compare=False)
+    end_offset: int = field(default=0, compare=False)
+
+
+ChangeRecord = AddRecord | DeleteRecord | ModifyRecord | ModDnRecord
+LdifRecord = ContentRecord | ChangeRecord
+
+
+def get_values(attributes: dict[str, list[Value]], name: str) -> list[Value]:
+    """The values of ``name`` (attribute names are case-insensitive in LDAP)."""
+    key = find_key(attributes, name)
+    return attributes[key] if key is not None else []
+
+
+def find_key(attributes: dict[str, list[Value]], name: str) -> str | None:
+    if name in attributes:
+        return name
+    lowered = name.lower()
+    for key in attributes:
+        if key.lower() == lowered:
+            return key
+    return None
+
+
+# --- reading: physical lines -> raw records -----------------------------------------------
+
+
+@dataclass(slots=True)
+class RawRecord:
+    """One record as it sits in the file: unfolded logical lines (comments dropped) with the
+    line number where each starts, and the exact bytes (comments and folding kept)."""
+
+    lines: list[tuple[int, int, bytes]]  # (line number, byte offset, unfolded content)
+    raw: bytes
+    start_offset: int
+    end_offset: int
+
+
+def iter_raw_records(
+    fp: BinaryIO, start: int = 0, end: int | None = None
+) -> Iterator[RawRecord]:
+    """Split a binary stream positioned at ``start`` into records, stopping at byte ``end``.
+
+    Blocks holding only comments are yielded too (with no lines) so a rewrite can copy them.
+    """
+    offset = start
+    lineno = 0
+    lines: list[tuple[int, int, bytes]] = []
+    parts: list[bytes] = []  # pieces of the logical line being unfolded
+    raw: list[bytes] = []
+    record_start = start
+    in_comment = False
+
+    def flush_line() -> None:
+        if parts:
+            first_no, first_offset = part_origin
+            lines.append((first_no, first_offset, b"".join(parts)))
+            parts.clear()
+
+    part_origin = (0, 0)
+    for physical in fp:
+        if end is not None and offset + len(physical) > end:
+            break
+        lineno += 1
+        line_offset = offset
+        offset += len(physical)
+        content = physical[:-1] if physical.endswith(b"\n") else physical
+        if content.endswith(b"\r"):
+            content = content[:-1]
+        if not content:
+            flush_line()
+            if raw:
+                yield RawRecord(list(lines), b"".join(raw), record_start, line_offset)
+            lines.clear()
+            raw.clear()
+            in_comment = False
+            continue
+        if not raw:
+            record_start = line_offset
+        raw.append(physical)
+        if content.startswith(b" "):
+            if in_comment:
+                continue
+            if not parts:
+                raise LdifError("continuation line with no line to continue", lineno,
+                                line_offset)
+            parts.append(content[1:])
+        elif content.startswith(b"#"):
+            flush_line()
+            in_comment = True
+        else:
+            flush_line()
+            in_comment = False
+            part_origin = (lineno, line_offset)
+            parts.append(content)
+    flush_line()
+    if raw:
+        yield RawRecord(list(lines), b"".join(raw), record_start, offset)
+
+
+# --- reading: raw record -> record --------------------------------------------------------
+
+
+class _Parser:
+    def __init__(self, binary_attributes: Iterable[str]) -> None:
+        self.binary = {name.lower() for name in binary_attributes}
+
+    def is_binary(self, attribute: str) -> bool:
+        base, *options = attribute.split(";")
+        return base.lower() in self.binary or any(o.lower() == "binary" for o in options)
+
+    def split(self, line: tuple[int, int, bytes]) -> tuple[str, bytes, str]:
+        """-> (attribute, value bytes, how: 'text' | 'base64' | 'url')."""
+        lineno, offset, content = line
+        colon = content.find(b":")
+        if colon <= 0:
+            raise LdifError(f"expected 'attribute: value', got {content[:40]!r}", lineno, offset)
+        try:
+            name = content[:colon].decode("ascii")
+        except UnicodeDecodeError:
+            raise LdifError("attribute name is not ASCII", lineno, offset) from None
+        if not _ATTR_DESCRIPTION.match(name):
+            raise LdifError(f"invalid attribute description {name!r}", lineno, offset)
+        rest = content[colon + 1 :]
+        if rest.startswith(b":"):
+            encoded = rest[1:].strip(b" ")
+            try:
+                return name, base64.b64decode(encoded, validate=True), "base64"
+            except (binascii.Error, ValueError):
+                raise LdifError(f"invalid base64 value for {name}", lineno, offset) from None
+        if rest.startswith(b"<"):
+            return name, self.read_url(rest[1:].strip(b" "), lineno, offset), "url"
+        return name, rest.lstrip(b" "), "text"
+
+    @staticmethod
+    def read_url(url_bytes: bytes, lineno: int, offset: int) -> bytes:
+        url = url_bytes.decode("ascii", errors="replace")
+        parts = urlsplit(url)
+        if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
+            raise LdifError(f"only local file:// URLs are supported, got {url!r}", lineno,
+                            offset)
+        try:
+            with open(unquote(parts.path), "rb") as handle:
+                return handle.read()
+        except OSError as exc:
+            raise LdifError(f"cannot read {url}: {exc.strerror}", lineno, offset) from None
+
+    def value(self, line: tuple[int, int, bytes]) -> tuple[str, Value]:
+        name, data, how = self.split(line)
+        if how == "text":
+            return name, self.text(data, line)
+        if self.is_binary(name):
+            return name, data
+        try:
+            return name, data.decode("utf-8")
+        except UnicodeDecodeError:
+            return name, data
+
+    @staticmethod
+    def text(data: bytes, line: tuple[int, int, bytes]) -> str:
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise LdifError("value is not valid UTF-8 (use base64)", line[0], line[1]) from None
+
+    def string(self, line: tuple[int, int, bytes], expected: str) -> str:
+        """A value that must be text (dn, newrdn, changetype...)."""
+        name, data, _how = self.split(line)
+        if name.lower() != expected:
+            raise LdifError(f"expected '{expected}:', got '{name}:'", line[0], line[1])
+        return self.text(data, line)
+
+    def record(self, raw: RawRecord) -> LdifRecord:
+        lines = raw.lines
+        first = lines[0]
+        dn = self.string(first, "dn")
+        controls: list[Control] = []
+        index = 1
+        while index < len(lines) and self.name_of(lines[index]) == "control":
+            controls.append(self.control(lines[index]))
+            index += 1
+        lineno = first[0]
+        if index < len(lines) and self.name_of(lines[index]) == "changetype":
+            changetype = self.string(lines[index], "changetype").strip().lower()
+            body = lines[index + 1 :]
+            return self.change(dn, changetype, body, controls, lines[index], raw, lineno)
+        if controls:
+            raise LdifError("control: is only allowed in change records", lines[1][0],
+                            lines[1][1])
+        attributes = self.attributes(lines[1:])
+        if not attributes:
+            raise LdifError(f"entry {dn!r} has no attributes", lineno, first[1])
+        return ContentRecord(dn, attributes, line=lineno, end_offset=raw.end_offset)
+
+    @staticmethod
+    def name_of(line: tuple[int, int, bytes]) -> str:
+        return line[2].split(b":", 1)[0].decode("ascii", errors="replace").strip().lower()
+
+    def attributes(self, lines: list[tuple[int, int, bytes]]) -> dict[str, list[Value]]:
+        attributes: dict[str, list[Value]] = {}
+        keys: dict[str, str] = {}  # lowercased -> first spelling seen
+        for line in lines:
+            name, value = self.value(line)
+            key = keys.setdefault(name.lower(), name)
+            attributes.setdefault(key, []).append(value)
+        return attributes
+
+    def control(self, line: tuple[int, int, bytes]) -> Control:
+        _, data, how = self.split(line)
+        match = _CONTROL.match(data.decode("utf-8", errors="replace")) if how == "text" else None
+        if not match:
+            raise LdifError("malformed control: line", line[0], line[1])
+        oid, critical, spec = match.groups()
+        value: Value | None = None
+        if spec is not None:
+            fake = (line[0], line[1], b"value" + spec.encode("utf-8"))
+            value = self.value(fake)[1]
+        return Control(oid, critical == "true", value)
+
+    def change(
+        self,
+        dn: str,
+        changetype: str,
+        body: list[tuple[int, int, bytes]],
+        controls: list[Control],
+        ct_line: tuple[int, int, bytes],
+        raw: RawRecord,
+        lineno: int,
+    ) -> ChangeRecord:
+        end = raw.end_offset
+        if changetype == "add":
+            attributes = self.attributes(body)
+            if not attributes:
+                raise LdifError(f"changetype add of {dn!r} has no attributes", *ct_line[:2])
+            return AddRecord(dn, attributes, controls, line=lineno, end_offset=end)
+        if changetype == "delete":
+            if body:
+                raise LdifError("changetype delete takes no attributes", *body[0][:2])
+            return DeleteRecord(dn, controls, line=lineno, end_offset=end)
+        if changetype == "modify":
+            return ModifyRecord(dn, self.modifications(body), controls, line=lineno,
+                                end_offset=end)
+        if changetype in ("modrdn", "moddn"):
+            return self.moddn(dn, body, controls, ct_line, lineno, end)
+        raise LdifError(f"unknown changetype {changetype!r}", *ct_line[:2])
+
+    def modifications(self, body: list[tuple[int, int, bytes]]) -> list[Modification]:
+        mods: list[Modification] = []
+        current: Modification | None = None
+        for line in body:
+            if line[2].rstrip(b" ") == b"-":
+                if current is None:
+                    raise LdifError("'-' with no modification to end", *line[:2])
+                mods.append(current)
+                current = None
+                continue
+            if current is None:
+                op, data, how = self.split(line)
+                op = op.lower()
+                if op not in ("add", "delete", "replace"):
+                    raise LdifError(f"expected add:, delete: or replace:, got {op!r}", *line[:2])
+                attribute = self.text(data, line).strip() if how == "text" else ""
+                if not _ATTR_DESCRIPTION.match(attribute):
+                    raise LdifError(f"invalid attribute {attribute!r} in {op}:", *line[:2])
+                current = Modification(op, attribute)  # type: ignore[arg-type]
+                continue
+            name, value = self.value(line)
+            if name.lower() != current.attribute.lower():
+                raise LdifError(
+                    f"value for {name!r} inside the {current.op}: {current.attribute} part "
+                    "(missing '-'?)", *line[:2])
+            current.values.append(value)
+        if current is not None:  # tolerate a missing final '-'
+            mods.append(current)
+        return mods
+
+    def moddn(
+        self,
+        dn: str,
+        body: list[tuple[int, int, bytes]],
+        controls: list[Control],
+        ct_line: tuple[int, int, bytes],
+        lineno: int,
+        end: int,
+    ) -> ModDnRecord:
+        fields: dict[str, str] = {}
+        for line in body:
+            name, data, _how = self.split(line)
+            name = name.lower()
+            if name not in ("newrdn", "deleteoldrdn", "newsuperior") or name in fields:
+                raise LdifError(f"unexpected {name}: in a modrdn record", *line[:2])
+            fields[name] = self.text(data, line)
+        if "newrdn" not in fields:
+            raise LdifError("modrdn record without newrdn:", *ct_line[:2])
+        delete_old = fields.get("deleteoldrdn", "1").strip()
+        if delete_old not in ("0", "1"):
+            raise LdifError(f"deleteoldrdn must be 0 or 1, got {delete_old!r}", *ct_line[:2])
+        return ModDnRecord(dn, fields["newrdn"], delete_old == "1", fields.get("newsuperior"),
+                           controls, line=lineno, end_offset=end)
+
+
+def read_ldif(
+    source: str | os.PathLike[str] | BinaryIO,
+    *,
+    binary_attributes: Iterable[str] = (),
+    start: int = 0,
+    end: int | None = None,
+) -> Iterator[LdifRecord]:
+    """Stream the records of an LDIF file (path or binary file object) from byte ``start``
+    up to byte ``end``. Each record's ``end_offset`` is where reading can resume after it."""
+    if isinstance(source, str | os.PathLike):
+        with open(source, "rb") as handle:
+            handle.seek(start)
+            yield from _read(handle, binary_attributes, start, end)
+    else:
+        yield from _read(source, binary_attributes, start, end)
+
+
+def _read(fp: BinaryIO, binary_attributes: Iterable[str], start: int,
+          end: int | None) -> Iterator[LdifRecord]:
+    parser = _Parser(binary_attributes)
+    first = True
+    for raw in iter_raw_records(fp, start, end):
+        if not raw.lines:
+            continue
+        if first and start == 0 and parser.name_of(raw.lines[0]) == "version":
+            version = parser.string(raw.lines[0], "version").strip()
+            if version != "1":
+                raise LdifError(f"unsupported LDIF version {version!r}", *raw.lines[0][:2])
+            raw.lines = raw.lines[1:]
+            if not raw.lines:
+                first = False
+                continue
+        first = False
+        yield parse_raw(raw, parser)
+
+
+def parse_raw(raw: RawRecord, parser: _Parser | None = None,
+              binary_attributes: Iterable[str] = ()) -> LdifRecord:
+    """Parse one raw record (from :func:`iter_raw_records`)."""
+    parser = parser or _Parser(binary_attributes)
+    if parser.name_of(raw.lines[0]) != "dn":
+        line = raw.lines[0]
+        raise LdifError(f"a record must start with 'dn:', got {line[2][:40]!r}", *line[:2])
+    return parser.record(raw)
+
+
+def raw_dn(raw: RawRecord) -> str | None:
+    """The DN of a raw record without parsing the rest (None for a comment block)."""
+    for line in raw.lines:
+        if _Parser.name_of(line) == "version":
+            continue
+        return _Parser([]).string(line, "dn") if _Parser.name_of(line) == "dn" else None
+    return None
+
+
+# --- writing ------------------------------------------------------------------------------
+
+
+def _needs_base64(data: bytes) -> bool:
+    return bool(
+        data.startswith(_UNSAFE_INIT) or data.endswith(b" ") or _UNSAFE_CHAR.search(data)
+    )
+
+
+def _spec(name: str, value: Value) -> bytes:
+    """``name: value`` or ``name:: base64``, unfolded."""
+    if isinstance(value, str):
+        data = value.encode("utf-8")
+        if not _needs_base64(data):
+            return name.encode("ascii") + b": " + data if data else name.encode("ascii") + b":"
+    else:
+        data = value
+    return name.encode("ascii") + b":: " + base64.b64encode(data)
+
+
+def _fold(line: bytes, out: list[bytes]) -> None:
+    # Every line we write is ASCII, so folding on byte boundaries never splits a character.
+    if len(line) <= FOLD_COLUMN:
+        out.append(line)
+        return
+    out.append(line[:FOLD_COLUMN])
+    for index in range(FOLD_COLUMN, len(line), FOLD_COLUMN - 1):
+        out.append(b" " + line[index : index + FOLD_COLUMN - 1])
+
+
+def _check_name(name: str) -> str:
+    if not _ATTR_DESCRIPTION.match(name):
+        raise LdifError(f"invalid attribute description {name!r}")
+    return name
+
+
+def _control_line(control: Control) -> bytes:
+    head = f"control: {control.oid} {'true' if control.criticality else 'false'}"
+    if control.value is None:
+        return head.encode("ascii")
+    spec = _spec("x", control.value)  # b"x: ..." or b"x:: ..."
+    return head.encode("ascii") + spec[1:]
+
+
+def format_record(record: LdifRecord) -> bytes:
+    """One record as LDIF bytes, ending with its blank separator line."""
+    lines: list[bytes] = []
+    _fold(_spec("dn", record.dn), lines)
+    if not isinstance(record, ContentRecord):
+        for control in record.controls:
+            _fold(_control_line(control), lines)
+    if isinstance(record, ContentRecord | AddRecord):
+        if isinstance(record, AddRecord):
+            lines.append(b"changetype: add")
+        elif record.attributes and next(iter(record.attributes)).lower() in (
+                "changetype", "control"):
+            raise LdifError("a content record cannot start with changetype: or control:")
+        for name, values in record.attributes.items():
+            _check_name(name)
+            for value in values:
+                _fold(_spec(name, value), lines)
+    elif isinstance(record, DeleteRecord):
+        lines.append(b"changetype: delete")
+    elif isinstance(record, ModifyRecord):
+        lines.append(b"changetype: modify")
+        for mod in record.modifications:
+            _fold(f"{mod.op}: {_check_name(mod.attribute)}".encode("ascii"), lines)
+            for value in mod.values:
+                _fold(_spec(mod.attribute, value), lines)
+            lines.append(b"-")
+    elif isinstance(record, ModDnRecord):
+        lines.append(b"changetype: modrdn")
+        _fold(_spec("newrdn", record.newrdn), lines)
+        lines.append(b"deleteoldrdn: " + (b"1" if record.deleteoldrdn else b"0"))
+        if record.newsuperior is not None:
+            _fold(_spec("newsuperior", record.newsuperior), lines)
+    else:  # pragma: no cover - the union is closed
+        raise TypeError(f"not an LDIF record: {record!r}")
+    lines.append(b"")
+    return b"\n".join(lines) + b"\n"
+
+
+class LdifWriter:
+    """Writes records to a binary stream; ``version: 1`` first when asked."""
+
+    def __init__(self, fp: BinaryIO, *, version: bool = False) -> None:
+        self.fp = fp
+        if version:
+            fp.write(b"version: 1\n\n")
+
+    def write(self, record: LdifRecord) -> None:
+        self.fp.write(format_record(record))
+
+    def write_all(self, records: Iterable[LdifRecord]) -> None:
+        for record in records:
+            self.write(record)
+
+
+def write_ldif(path: str | os.PathLike[str], records: Iterable[LdifRecord], *,
+               version: bool = True) -> None:
+    """Write records to a new file (not atomic; see the connector for atomic rewrites)."""
+    with open(path, "wb") as handle:
+        LdifWriter(handle, version=version).write_all(records)
