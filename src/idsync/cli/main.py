@@ -32,7 +32,9 @@ def _register() -> None:
         importlib.import_module(f"idsync.cli.{module}")
 
 
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = [
+    "expression",
+]
 
 
 def main() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from idsync.expressions.functions import (  # noqa: F401 - imported to register
+    cert,
     conversion,
     dates,
     directory,

@@ -1,0 +1,182 @@
+"""``idsync expression``: try a sync rule expression on one object before it goes in a rule."""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from idsync.cli.main import cli
+from idsync.expressions import (
+    AUTHORITATIVE_NULL,
+    IGNORE_THIS_FLOW,
+    DictContext,
+    ErrorFunctionTriggered,
+    ExpressionRuntimeError,
+    ExpressionSyntaxError,
+    ExpressionValidationError,
+    Ref,
+    compile_expression,
+)
+from idsync.expressions.functions.dates import parse_date
+
+_TYPED_HELP = (
+    'A value may also be {"binary": BASE64}, {"ref": DN} or {"date": ISO-8601} for the '
+    "types JSON lacks."
+)
+
+
+@cli.group("expression")
+def expression() -> None:
+    """Work with sync rule expressions."""
+
+
+@expression.command("eval")
+@click.argument("source", metavar="EXPRESSION")
+@click.option(
+    "--object",
+    "object_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="JSON file: attribute name -> value, or a list of values for a multi-valued "
+    "attribute. " + _TYPED_HELP,
+)
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A parameter such as Domain.FQDN=contoso.com (repeatable).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object.")
+def eval_command(
+    source: str, object_file: Path | None, params: tuple[str, ...], as_json: bool
+) -> None:
+    """Evaluate EXPRESSION against one object and print the result."""
+    attributes = _load_object(object_file) if object_file else {}
+    parameters = dict(_split_param(p) for p in params)
+    try:
+        compiled = compile_expression(source)
+    except (ExpressionSyntaxError, ExpressionValidationError) as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        outcome = _outcome(compiled(DictContext(attributes, parameters)))
+    except ErrorFunctionTriggered as exc:
+        outcome = {"error": exc.message}
+    except ExpressionRuntimeError as exc:
+        raise click.ClickException(f"Evaluation failed: {exc}") from None
+    if as_json:
+        click.echo(json.dumps(outcome, ensure_ascii=False))
+    else:
+        _print_readable(outcome)
+
+
+def _outcome(result: Any) -> dict[str, Any]:
+    if result is IGNORE_THIS_FLOW:
+        return {"ignore_this_flow": True}
+    if result is AUTHORITATIVE_NULL:
+        return {"authoritative_null": True}
+    return {"value": to_json(result)}
+
+
+def to_json(value: Any) -> Any:
+    """An expression value as JSON: dates ISO 8601 UTC, binary Base64, a list when multi-valued."""
+    if isinstance(value, list):
+        return [to_json(v) for v in value]
+    if isinstance(value, _dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(_dt.UTC)
+        text = value.replace(tzinfo=None).isoformat()
+        return text + "Z"
+    if isinstance(value, (bytes, bytearray)):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    if isinstance(value, str):
+        return str(value)
+    return value
+
+
+def _load_object(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise click.BadParameter(f"cannot read {path}: {exc}", param_hint="--object") from None
+    if not isinstance(data, dict):
+        raise click.BadParameter(
+            f"{path} must hold a JSON object of attributes", param_hint="--object"
+        )
+    return {name: _from_json(name, value) for name, value in data.items()}
+
+
+def _from_json(name: str, value: Any) -> Any:
+    if isinstance(value, list):
+        return [_from_json(name, v) for v in value]
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise click.BadParameter(
+                f"attribute {name}: numbers are whole numbers, got {value}",
+                param_hint="--object",
+            )
+        return int(value)
+    if isinstance(value, dict):
+        return _typed(name, value)
+    return value
+
+
+def _typed(name: str, value: dict[str, Any]) -> Any:
+    if len(value) == 1:
+        ((kind, text),) = value.items()
+        if kind == "ref" and isinstance(text, str):
+            return Ref(text)
+        if kind == "binary" and isinstance(text, str):
+            try:
+                return base64.b64decode(text, validate=True)
+            except ValueError:
+                pass
+        if kind == "date" and isinstance(text, str):
+            parsed = _parse_iso(text)
+            if parsed is not None:
+                return parsed
+    raise click.BadParameter(
+        f"attribute {name}: {value!r} is not a value. {_TYPED_HELP}", param_hint="--object"
+    )
+
+
+def _parse_iso(text: str) -> _dt.datetime | None:
+    try:
+        parsed = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return parse_date(text)
+    return parsed.replace(tzinfo=parsed.tzinfo or _dt.UTC).astimezone(_dt.UTC)
+
+
+def _split_param(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise click.BadParameter(f"{text!r} is not NAME=VALUE", param_hint="--param")
+    return name, value
+
+
+def _print_readable(outcome: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+
+    console = Console(highlight=False)
+    if "error" in outcome:
+        console.print(f"[red]Error() triggered:[/red] {escape(outcome['error'])}")
+    elif "ignore_this_flow" in outcome:
+        console.print("[yellow]IgnoreThisFlow[/yellow]: the flow contributes nothing")
+    elif "authoritative_null" in outcome:
+        console.print(
+            "[yellow]AuthoritativeNull[/yellow]: removes the value, blocking lower-precedence rules"
+        )
+    elif outcome["value"] is None:
+        console.print("[yellow]NULL[/yellow]")
+    elif isinstance(outcome["value"], list):
+        console.print(f"{len(outcome['value'])} values:")
+        for value in outcome["value"]:
+            console.print(f"  {escape(repr(value))}")
+    else:
+        console.print(escape(repr(outcome["value"])))
