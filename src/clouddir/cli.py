@@ -1,0 +1,68 @@
+"""``clouddir serve`` and ``clouddir tenant create``."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import click
+
+from clouddir.auth import create_tenant
+from clouddir.settings import limits_from_env
+from clouddir.store import SqliteStore
+
+DEFAULT_DB = "sqlite:///clouddir.db"
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """clouddir: the cloud directory idsync syncs to."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8443, show_default=True, type=int)
+@click.option("--db", "db_url", envvar="CLOUDDIR_DB", default=DEFAULT_DB, show_default=True,
+              help="Database URL (sqlite:///PATH).")
+@click.option("--limit", "limit_values", multiple=True, metavar="NAME=VALUE",
+              help="Override a service limit, e.g. --limit v1_member_limit=500 "
+                   "(also CLOUDDIR_<NAME> in the environment).")
+@click.option("--log-level", default="warning", show_default=True)
+def serve(host: str, port: int, db_url: str, limit_values: tuple[str, ...],
+          log_level: str) -> None:
+    """Serve the sync API and the admin API over HTTP."""
+    import uvicorn
+
+    from clouddir.app import create_app
+
+    overrides = dict(v.split("=", 1) for v in limit_values)
+    try:
+        limits = limits_from_env().updated(overrides)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--limit") from exc
+    app = create_app(SqliteStore.from_url(db_url), limits)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+
+
+@main.group()
+def tenant() -> None:
+    """Manage tenants."""
+
+
+@tenant.command("create")
+@click.argument("name")
+@click.option("--db", "db_url", envvar="CLOUDDIR_DB", default=DEFAULT_DB, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print {tenant_id, token} as JSON.")
+def tenant_create(name: str, db_url: str, as_json: bool) -> None:
+    """Create a tenant and print its id and bearer token (shown once; stored hashed)."""
+    store = SqliteStore.from_url(db_url)
+    created, token = create_tenant(store, name)
+    store.close()
+    if as_json:
+        click.echo(json.dumps({"tenant_id": created.id, "token": token}))
+    else:
+        click.echo(f"tenant_id: {created.id}{os.linesep}token:     {token}")
+
+
+if __name__ == "__main__":
+    main()

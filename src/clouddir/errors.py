@@ -1,0 +1,28 @@
+"""Per-object export error codes (the reference's names) and the exception carrying one."""
+
+from __future__ import annotations
+
+DN_ATTRIBUTES_FAILURE = "dn-attributes-failure"
+ATTRIBUTE_VALUE_MUST_BE_UNIQUE = "AttributeValueMustBeUnique"
+INVALID_SOFT_MATCH = "InvalidSoftMatch"
+INVALID_HARD_MATCH = "InvalidHardMatch"
+OBJECT_TYPE_MISMATCH = "ObjectTypeMismatch"
+LARGE_OBJECT = "LargeObject"
+IDENTITY_DATA_VALIDATION_FAILED = "IdentityDataValidationFailed"
+CLOUD_OBJECT_NOT_SYNC_MANAGED = "CloudObjectNotSyncManaged"
+OBJECT_NOT_FOUND = "ObjectNotFound"
+
+#: Codes a client should retry in a later export run (the cause may go away by itself).
+RETRYABLE = frozenset({DN_ATTRIBUTES_FAILURE})
+
+
+class ChangeRefused(Exception):
+    """One change of a batch is refused; nothing of it is applied."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(f"{code}: {detail}")
+        self.code = code
+        self.detail = detail
+
+    def as_dict(self) -> dict[str, object]:
+        return {"code": self.code, "detail": self.detail, "retryable": self.code in RETRYABLE}

@@ -1,0 +1,287 @@
+"""Applying export batches of the sync API, version 1 (whole objects, whole member lists) and
+version 2 (attribute-level changes, membership deltas).
+
+Each change is applied in its own savepoint: a refused change leaves nothing behind and never
+fails the batch. Membership work costs in proportion to the delta: v2 reads and writes only the
+members named in the change; v1, which receives the whole list, reads the current list once
+and writes only the difference.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from clouddir import errors as codes
+from clouddir.errors import ChangeRefused
+from clouddir.settings import Limits
+from clouddir.store import OBJECT_CHANGED, DirObject
+from clouddir.uniqueness import (
+    UNIQUE_ATTRIBUTES,
+    Context,
+    apply_unique,
+    holder_of,
+    primary_smtp,
+    release_all,
+)
+from clouddir.validation import check_attributes, check_object_type, check_source_anchor
+
+Change = dict[str, Any]
+
+
+@dataclass(slots=True)
+class Outcome:
+    obj: DirObject | None = None
+    errors: list[dict[str, object]] = field(default_factory=list)
+    warnings: list[dict[str, object]] = field(default_factory=list)
+
+
+def apply_batch(ctx: Context, limits: Limits, version: int,
+                changes: list[Change]) -> list[dict[str, object]]:
+    """Apply a batch inside the caller's transaction; one result per change, in order."""
+    results = []
+    for change in changes:
+        ref = change.get("ref")
+        try:
+            with ctx.store.savepoint():
+                outcome = _apply_one(ctx, limits, version, change)
+        except ChangeRefused as refused:
+            results.append({"ref": ref, "status": "error", "id": change.get("id"),
+                            "errors": [refused.as_dict()], "warnings": []})
+            continue
+        obj = outcome.obj
+        results.append({
+            "ref": ref, "status": "partial" if outcome.errors else "ok",
+            "id": obj.id if obj else change.get("id"), "dn": obj.dn if obj else None,
+            "errors": outcome.errors, "warnings": outcome.warnings,
+        })
+    return results
+
+
+def _apply_one(ctx: Context, limits: Limits, version: int, change: Change) -> Outcome:
+    op = change.get("op")
+    if op == "delete":
+        return _delete(ctx, change)
+    if op not in ("add", "update"):
+        raise ChangeRefused(codes.IDENTITY_DATA_VALIDATION_FAILED, f"unknown op {op!r}")
+    object_type = check_object_type(change.get("object_type"))
+    attributes = change.get("attributes") or {}
+    if not isinstance(attributes, dict):
+        raise ChangeRefused(codes.IDENTITY_DATA_VALIDATION_FAILED, "attributes must be a map")
+    anchor = change.get("source_anchor")
+    if anchor is not None:
+        check_source_anchor(anchor)
+    existing = _target(ctx, change, op, object_type, anchor, attributes)
+    # v1 always sends whole objects; v2 sends whole objects only for new ones.
+    whole = version == 1 or existing is None
+    check_attributes(object_type, attributes, limits.max_certificates, whole=whole)
+    members = _plan_members(ctx, limits, version, change, object_type, existing)
+
+    if existing is None:
+        obj = ctx.store.insert(DirObject(tenant_id=ctx.tenant_id, id="",
+                                         object_type=object_type, dn=change.get("dn"),
+                                         source_anchor=anchor, sync_enabled=True))
+    else:
+        obj = existing
+        obj.sync_enabled = True
+        if anchor is not None:
+            obj.source_anchor = anchor
+        if change.get("dn"):
+            obj.dn = change["dn"]
+    outcome = Outcome(obj=obj)
+    new_attributes = {} if version == 1 else dict(obj.attributes)
+    for name, values in attributes.items():
+        if name in UNIQUE_ATTRIBUTES:
+            continue
+        if values:
+            new_attributes[name] = list(values)
+        else:
+            new_attributes.pop(name, None)
+    unique_now = {k: v for k, v in obj.attributes.items() if k in UNIQUE_ATTRIBUTES}
+    obj.attributes = {**new_attributes, **unique_now}
+    for name in UNIQUE_ATTRIBUTES:
+        if name in attributes or (version == 1 and name in unique_now):
+            outcome.warnings += apply_unique(ctx, obj, name, list(attributes.get(name, [])))
+    ctx.store.update(obj)
+    ctx.store.log(ctx.tenant_id, obj.seq, OBJECT_CHANGED)
+    if members is not None:
+        outcome.errors += members.apply(ctx, obj)
+    return outcome
+
+
+def _target(ctx: Context, change: Change, op: str, object_type: str, anchor: str | None,
+            attributes: dict[str, list[str]]) -> DirObject | None:
+    """The object the change applies to: by id (update), else hard match, else soft match;
+    None for a new object."""
+    if op == "update":
+        object_id = change.get("id")
+        obj = ctx.store.get(ctx.tenant_id, object_id) if object_id else None
+        if obj is None and anchor:
+            obj = ctx.store.find_by_anchor(ctx.tenant_id, anchor)
+        if obj is None:
+            raise ChangeRefused(codes.OBJECT_NOT_FOUND, f"no object {object_id!r}")
+        _check_owned(obj, object_type)
+        if anchor is not None and obj.source_anchor not in (None, anchor):
+            raise ChangeRefused(codes.IDENTITY_DATA_VALIDATION_FAILED,
+                                "SourceAnchor attribute has changed.")
+        return obj
+    if anchor:
+        hit = ctx.store.find_by_anchor(ctx.tenant_id, anchor)
+        if hit is not None:
+            if hit.object_type != object_type:
+                raise ChangeRefused(codes.OBJECT_TYPE_MISMATCH,
+                                    f"sourceAnchor matches a {hit.object_type} ({hit.id})")
+            if not hit.sync_enabled:
+                raise ChangeRefused(codes.INVALID_HARD_MATCH,
+                                    f"sourceAnchor matches cloud-managed object {hit.id}")
+            return hit
+    return _soft_match(ctx, object_type, anchor, attributes)
+
+
+def _soft_match(ctx: Context, object_type: str, anchor: str | None,
+                attributes: dict[str, list[str]]) -> DirObject | None:
+    candidates: list[int] = []
+    upn = attributes.get("userPrincipalName")
+    if object_type == "user" and upn:
+        seq = holder_of(ctx, "userPrincipalName", upn[0])
+        if seq is not None:
+            candidates.append(seq)
+    smtp = primary_smtp(attributes)
+    if smtp:
+        seq = holder_of(ctx, "proxyAddresses", smtp)
+        if seq is not None:
+            candidates.append(seq)
+    for seq in candidates:
+        hit = ctx.store.get_by_seq(ctx.tenant_id, seq)
+        # Only the same kind of object; a Unified group is cloud-born and never taken over.
+        # Anything else that collides is a uniqueness conflict, handled by quarantine.
+        if hit is None or hit.object_type != object_type or "Unified" in hit.attributes.get(
+                "groupTypes", []):
+            continue
+        if hit.source_anchor is None:
+            return hit  # takeover: the caller sets the anchor and sync_enabled
+        if hit.source_anchor != anchor:
+            raise ChangeRefused(codes.INVALID_SOFT_MATCH,
+                                f"matches {hit.id}, which has another immutableId")
+    return None
+
+
+def _check_owned(obj: DirObject, object_type: str) -> None:
+    if obj.object_type != object_type:
+        raise ChangeRefused(codes.OBJECT_TYPE_MISMATCH, f"{obj.id} is a {obj.object_type}")
+    if not obj.sync_enabled:
+        raise ChangeRefused(codes.CLOUD_OBJECT_NOT_SYNC_MANAGED,
+                            f"{obj.id} is cloud-born and not managed by sync")
+
+
+def _delete(ctx: Context, change: Change) -> Outcome:
+    object_id = change.get("id")
+    obj = ctx.store.get(ctx.tenant_id, object_id) if object_id else None
+    if obj is None and change.get("source_anchor"):
+        obj = ctx.store.find_by_anchor(ctx.tenant_id, change["source_anchor"])
+    if obj is None:
+        return Outcome()  # already gone: a delete is idempotent
+    if not obj.sync_enabled:
+        raise ChangeRefused(codes.CLOUD_OBJECT_NOT_SYNC_MANAGED,
+                            f"{obj.id} is cloud-born and not managed by sync")
+    release_all(ctx, obj)
+    ctx.store.delete(obj)
+    return Outcome(obj=obj)
+
+
+# --- membership ------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class MemberPlan:
+    """Resolved membership work for one group, checked against the limits before any write."""
+
+    adds: list[int]
+    removes: list[int]
+    #: v1 only: the whole desired list replaces the current one.
+    replace: set[int] | None
+    unresolved: list[object]
+
+    def apply(self, ctx: Context, group: DirObject) -> list[dict[str, object]]:
+        store = ctx.store
+        if self.replace is not None:
+            current = store.member_seqs(group.seq)
+            self.adds = sorted(self.replace - current)
+            self.removes = sorted(current - self.replace)
+        else:
+            present = store.present_members(group.seq, self.adds + self.removes)
+            self.adds = [m for m in dict.fromkeys(self.adds) if m not in present]
+            self.removes = [m for m in dict.fromkeys(self.removes) if m in present]
+        store.add_members(ctx.tenant_id, group.seq, self.adds)
+        store.remove_members(ctx.tenant_id, group.seq, self.removes)
+        if not self.unresolved:
+            return []
+        return [{"code": codes.DN_ATTRIBUTES_FAILURE, "retryable": True,
+                 "detail": f"{len(self.unresolved)} member reference(s) name objects this "
+                           "tenant does not have",
+                 "values": self.unresolved[:100]}]
+
+
+def _plan_members(ctx: Context, limits: Limits, version: int, change: Change,
+                  object_type: str, existing: DirObject | None) -> MemberPlan | None:
+    members = change.get("members")
+    if members is None:
+        return None
+    if object_type != "group":
+        raise ChangeRefused(codes.IDENTITY_DATA_VALIDATION_FAILED, "only groups have members")
+    if version == 1:
+        if not isinstance(members, list):
+            raise ChangeRefused(codes.IDENTITY_DATA_VALIDATION_FAILED, "v1 members is a list")
+        if len(members) > limits.v1_member_limit:
+            raise ChangeRefused(codes.LARGE_OBJECT,
+                                f"{len(members)} members; API v1 allows "
+                                f"{limits.v1_member_limit}")
+        resolved, unresolved = _resolve(ctx, members)
+        return MemberPlan([], [], set(resolved), unresolved)
+    if not isinstance(members, dict):
+        raise ChangeRefused(codes.IDENTITY_DATA_VALIDATION_FAILED,
+                            "v2 members is {add: [...], remove: [...]}")
+    adds, unresolved = _resolve(ctx, members.get("add") or [])
+    removes, _gone = _resolve(ctx, members.get("remove") or [])
+    plan = MemberPlan(adds, removes, None, unresolved)
+    if existing is None:
+        count = len(set(adds))
+    else:
+        present = ctx.store.present_members(existing.seq, adds + removes)
+        count = (existing.member_count + len(set(adds) - present)
+                 - len(set(removes) & present))
+    if count > limits.v2_member_limit:
+        raise ChangeRefused(codes.LARGE_OBJECT, f"the group would hold {count} members; API v2 "
+                                                f"allows {limits.v2_member_limit}")
+    return plan
+
+
+def _resolve(ctx: Context, refs: list[object]) -> tuple[list[int], list[object]]:
+    """Member references (ids or {"dn": ...}) -> seqs of the tenant's objects, and the rest."""
+    ids = [r for r in refs if isinstance(r, str)]
+    dns = [r["dn"] for r in refs if isinstance(r, dict) and isinstance(r.get("dn"), str)]
+    by_id = ctx.store.resolve_ids(ctx.tenant_id, ids)
+    by_dn = ctx.store.resolve_dns(ctx.tenant_id, dns) if dns else {}
+    resolved: list[int] = []
+    unresolved: list[object] = []
+    for ref in refs:
+        seq = None
+        if isinstance(ref, str):
+            seq = by_id.get(ref)
+        elif isinstance(ref, dict) and isinstance(ref.get("dn"), str):
+            seq = by_dn.get(ref["dn"].lower())
+        if seq is None:
+            unresolved.append(ref)
+        else:
+            resolved.append(seq)
+    return resolved, unresolved
+
+
+def count_links(version: int, changes: list[Change]) -> int:
+    """Member references in a batch (for the v2 per-request bound)."""
+    total = 0
+    for change in changes:
+        members = change.get("members")
+        if version == 2 and isinstance(members, dict):
+            total += len(members.get("add") or []) + len(members.get("remove") or [])
+    return total

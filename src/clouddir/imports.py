@@ -1,0 +1,225 @@
+"""Import pages of the sync API.
+
+v1: whole objects with whole member lists, groups above the v1 member limit left out; a delta
+lists each object changed since the watermark once, as it is now.
+v2: entries with membership deltas; a full import lists members as adds, and the members of a
+large group are paged, so one group repeats across entries and pages.
+
+Cursors are opaque to clients (base64 of a small JSON). Every import pins the highest change
+number at its start (``hi``): the token it ends with is that number, so changes made while it
+pages are delivered by the next delta, perhaps twice, never lost.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from clouddir.settings import Limits
+from clouddir.store import MEMBER_ADDED, MEMBER_REMOVED, OBJECT_DELETED, DirObject
+from clouddir.uniqueness import Context, provisioning_errors
+
+Page = dict[str, Any]
+
+
+class BadCursor(ValueError):
+    pass
+
+
+def encode_cursor(state: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(state, separators=(",", ":")).encode()).decode()
+
+
+def decode_cursor(cursor: str) -> dict[str, Any]:
+    try:
+        state = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadCursor(f"bad cursor: {exc}") from exc
+    if not isinstance(state, dict) or "hi" not in state:
+        raise BadCursor("bad cursor")
+    return state
+
+
+def _parse_token(token: str | None) -> int | None:
+    if token in (None, ""):
+        return None
+    try:
+        value = int(token)
+    except ValueError as exc:
+        raise BadCursor(f"bad token {token!r}") from exc
+    if value < 0:
+        raise BadCursor(f"bad token {token!r}")
+    return value
+
+
+def _object_entry(ctx: Context, obj: DirObject) -> dict[str, Any]:
+    return {"op": "upsert", "id": obj.id, "object_type": obj.object_type, "dn": obj.dn,
+            "source_anchor": obj.source_anchor, "sync_enabled": obj.sync_enabled,
+            "attributes": obj.attributes,
+            "provisioning_errors": provisioning_errors(ctx, obj)}
+
+
+def _delete_entry(object_id: str | None, object_type: str | None, dn: str | None,
+                  reason: str = "deleted") -> dict[str, Any]:
+    return {"op": "delete", "id": object_id, "object_type": object_type, "dn": dn,
+            "reason": reason}
+
+
+def _start(ctx: Context, token: str | None, cursor: str | None) -> dict[str, Any]:
+    if cursor:
+        return decode_cursor(cursor)
+    since = _parse_token(token)
+    return {"hi": ctx.store.max_usn(ctx.tenant_id), "since": since, "pos": since or 0,
+            "grp": 0, "mem": 0}
+
+
+def _finish(page: Page, state: dict[str, Any], more: bool, token_name: str) -> Page:
+    page["more"] = more
+    page["next"] = encode_cursor(state) if more else None
+    page[token_name] = None if more else str(state["hi"])
+    return page
+
+
+# --- v1 ----------------------------------------------------------------------------------------
+
+
+def import_v1(ctx: Context, limits: Limits, watermark: str | None, cursor: str | None,
+              page_size: int) -> Page:
+    with ctx.store.reading():
+        state = _start(ctx, watermark, cursor)
+        if state["since"] is None:
+            return _v1_full(ctx, limits, state, page_size)
+        return _v1_delta(ctx, limits, state, page_size)
+
+
+def _v1_object(ctx: Context, limits: Limits, obj: DirObject) -> dict[str, Any] | None:
+    entry = _object_entry(ctx, obj)
+    if obj.object_type == "group":
+        if obj.member_count > limits.v1_member_limit:
+            return None
+        entry["members"] = ctx.store.member_dns(obj.seq)
+    return entry
+
+
+def _v1_full(ctx: Context, limits: Limits, state: dict[str, Any], page_size: int) -> Page:
+    objects = ctx.store.page_objects(ctx.tenant_id, state["pos"], page_size)
+    entries = [e for e in (_v1_object(ctx, limits, o) for o in objects) if e is not None]
+    if objects:
+        state["pos"] = objects[-1].seq
+    return _finish({"objects": entries}, state, len(objects) == page_size, "watermark")
+
+
+def _v1_delta(ctx: Context, limits: Limits, state: dict[str, Any], page_size: int) -> Page:
+    rows = ctx.store.changes_between(ctx.tenant_id, state["pos"], state["hi"],
+                                     limit=page_size * 20)
+    seen: dict[int, Any] = {}
+    consumed = 0
+    for row in rows:
+        if row.object_seq not in seen and len(seen) >= page_size:
+            break
+        if row.kind == OBJECT_DELETED:
+            seen[row.object_seq] = row
+        else:
+            seen.setdefault(row.object_seq, None)
+        consumed += 1
+        state["pos"] = row.usn
+    live = ctx.store.get_many_by_seq(ctx.tenant_id, list(seen))
+    entries = []
+    for seq, deleted in seen.items():
+        obj = live.get(seq)
+        if obj is not None:
+            entry = _v1_object(ctx, limits, obj)
+            entries.append(entry if entry is not None else _delete_entry(
+                obj.id, obj.object_type, obj.dn, reason="LargeObject"))
+        elif deleted is not None:
+            entries.append(_delete_entry(deleted.object_id, deleted.object_type, deleted.dn))
+    more = consumed < len(rows) or len(rows) == page_size * 20
+    return _finish({"objects": entries}, state, more, "watermark")
+
+
+# --- v2 ----------------------------------------------------------------------------------------
+
+
+def import_v2(ctx: Context, limits: Limits, delta_token: str | None, cursor: str | None,
+              page_size: int) -> Page:
+    with ctx.store.reading():
+        state = _start(ctx, delta_token, cursor)
+        if state["since"] is None:
+            return _v2_full(ctx, limits, state, page_size)
+        return _v2_delta(ctx, limits, state, page_size)
+
+
+def _v2_full(ctx: Context, limits: Limits, state: dict[str, Any], page_size: int) -> Page:
+    entries: list[dict[str, Any]] = []
+    links = 0
+    store = ctx.store
+    while len(entries) < page_size and links < limits.member_page_size:
+        if state["grp"]:
+            # A group in progress: its next slice of members.
+            group = store.get_by_seq(ctx.tenant_id, state["grp"])
+            budget = limits.member_page_size - links
+            seqs = store.page_members(state["grp"], state["mem"], budget) if group else []
+            if group is not None and seqs:
+                entry = _object_entry(ctx, group)
+                entry["members"] = {"add": list(store.dns_of(ctx.tenant_id, seqs).values()),
+                                    "remove": []}
+                entries.append(entry)
+                links += len(seqs)
+            if len(seqs) < budget:
+                state["pos"], state["grp"], state["mem"] = state["grp"], 0, 0
+            else:
+                state["mem"] = seqs[-1]
+            continue
+        objects = store.page_objects(ctx.tenant_id, state["pos"], page_size - len(entries))
+        if not objects:
+            return _finish({"changes": entries}, state, False, "delta_token")
+        for obj in objects:
+            if obj.object_type == "group" and obj.member_count:
+                state["grp"], state["mem"] = obj.seq, 0
+                break
+            entry = _object_entry(ctx, obj)
+            if obj.object_type == "group":
+                entry["members"] = {"add": [], "remove": []}
+            entries.append(entry)
+            state["pos"] = obj.seq
+    return _finish({"changes": entries}, state, True, "delta_token")
+
+
+def _v2_delta(ctx: Context, limits: Limits, state: dict[str, Any], page_size: int) -> Page:
+    row_limit = limits.member_page_size + page_size
+    rows = ctx.store.changes_between(ctx.tenant_id, state["pos"], state["hi"], limit=row_limit)
+    per_object: dict[int, dict[str, Any]] = {}
+    consumed = 0
+    for row in rows:
+        if row.object_seq not in per_object and len(per_object) >= page_size:
+            break
+        slot = per_object.setdefault(row.object_seq, {"deleted": None, "members": {}})
+        if row.kind == OBJECT_DELETED:
+            slot["deleted"] = row
+        elif row.kind in (MEMBER_ADDED, MEMBER_REMOVED):
+            # The last change of an edge in the window wins.
+            slot["members"][row.member_seq] = row.kind
+        consumed += 1
+        state["pos"] = row.usn
+    live = ctx.store.get_many_by_seq(ctx.tenant_id, list(per_object))
+    member_seqs = {m for slot in per_object.values() for m in slot["members"]}
+    dns = ctx.store.dns_of(ctx.tenant_id, member_seqs) if member_seqs else {}
+    entries = []
+    for seq, slot in per_object.items():
+        obj = live.get(seq)
+        if obj is None:
+            if slot["deleted"] is not None:
+                d = slot["deleted"]
+                entries.append(_delete_entry(d.object_id, d.object_type, d.dn))
+            continue
+        entry = _object_entry(ctx, obj)
+        if obj.object_type == "group":
+            edges = slot["members"]
+            entry["members"] = {
+                "add": [dns[m] for m, k in edges.items() if k == MEMBER_ADDED and m in dns],
+                "remove": [dns[m] for m, k in edges.items() if k == MEMBER_REMOVED and m in dns],
+            }
+        entries.append(entry)
+    more = consumed < len(rows) or len(rows) == row_limit
+    return _finish({"changes": entries}, state, more, "delta_token")

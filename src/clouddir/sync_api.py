@@ -1,0 +1,109 @@
+"""HTTP handlers of the sync endpoint API, versions 1 and 2 (docs/sync-api.md)."""
+
+from __future__ import annotations
+
+import orjson
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from clouddir.export import apply_batch, count_links
+from clouddir.imports import BadCursor, import_v1, import_v2
+from clouddir.service import Service, error_response, json_response
+
+
+def _service(request: Request) -> Service:
+    return request.app.state.service
+
+
+async def ping(request: Request) -> Response:
+    service = _service(request)
+    tenant = service.tenant_of(request)
+    if tenant is None:
+        return service.unauthorized()
+    return json_response({"tenant_id": tenant.id, "limits": service.limits.as_dict()})
+
+
+async def _export(request: Request, version: int) -> Response:
+    service = _service(request)
+    tenant = service.tenant_of(request)
+    if tenant is None:
+        return service.unauthorized()
+    body = await request.body()
+    if len(body) > service.limits.max_request_bytes:
+        return error_response(413, "BatchTooLarge", "request body too large")
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return error_response(400, "BadRequest", "body is not JSON")
+    if not isinstance(payload, dict):
+        return error_response(400, "BadRequest", "body must be an object")
+    batch_id = payload.get("batch_id")
+    changes = payload.get("changes")
+    if not isinstance(batch_id, str) or not batch_id or not isinstance(changes, list) or not all(
+            isinstance(c, dict) for c in changes):
+        return error_response(400, "BadRequest", "need batch_id (string) and changes (list)")
+    limits = service.limits
+    max_changes = limits.v1_batch_size if version == 1 else limits.v2_batch_size
+    if len(changes) > max_changes:
+        return error_response(413, "BatchTooLarge",
+                              f"{len(changes)} changes; API v{version} takes {max_changes}")
+    if version == 2 and count_links(2, changes) > limits.v2_max_links:
+        return error_response(413, "BatchTooLarge",
+                              f"more than {limits.v2_max_links} member references")
+    return await run_in_threadpool(service.export_batch, tenant, version, batch_id, changes)
+
+
+async def export_v1(request: Request) -> Response:
+    return await _export(request, 1)
+
+
+async def export_v2(request: Request) -> Response:
+    return await _export(request, 2)
+
+
+async def _import(request: Request, version: int) -> Response:
+    service = _service(request)
+    tenant = service.tenant_of(request)
+    if tenant is None:
+        return service.unauthorized()
+    params = request.query_params
+    limits = service.limits
+    try:
+        page_size = min(int(params.get("page_size", limits.import_page_size)),
+                        limits.import_page_size)
+    except ValueError:
+        return error_response(400, "BadRequest", "page_size must be an integer")
+    if page_size < 1:
+        return error_response(400, "BadRequest", "page_size must be positive")
+    ctx = service.context(tenant)
+    try:
+        if version == 1:
+            page = await run_in_threadpool(import_v1, ctx, limits, params.get("watermark"),
+                                           params.get("cursor"), page_size)
+        else:
+            page = await run_in_threadpool(import_v2, ctx, limits, params.get("delta_token"),
+                                           params.get("cursor"), page_size)
+    except BadCursor as exc:
+        return error_response(400, "BadRequest", str(exc))
+    return json_response(page)
+
+
+async def import_v1_route(request: Request) -> Response:
+    return await _import(request, 1)
+
+
+async def import_v2_route(request: Request) -> Response:
+    return await _import(request, 2)
+
+
+routes = [
+    Route("/sync/ping", ping),
+    Route("/sync/v1/export", export_v1, methods=["POST"]),
+    Route("/sync/v2/export", export_v2, methods=["POST"]),
+    Route("/sync/v1/import", import_v1_route),
+    Route("/sync/v2/import", import_v2_route),
+]
+
+__all__ = ["apply_batch", "routes"]
