@@ -1,0 +1,1 @@
+"""Active Directory quirks, kept in one place: objectGUID anchors, extended DNs, tombstones."""

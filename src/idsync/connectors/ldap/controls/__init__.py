@@ -1,0 +1,1 @@
+"""LDAP controls python-ldap does not ship: one module per control."""

@@ -1,0 +1,119 @@
+"""Reading entries and turning them into import records: attribute lists, anchors, value
+decoding, ranged retrieval, scope. Shared by the full import and every change detector."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import ldap.filter
+
+import ldap
+from idsync.connectors.base import ImportContext, ImportKind, ImportRecord, Value
+from idsync.connectors.ldap.ad.guid import guid_filter_value, guid_to_str
+from idsync.connectors.ldap.paging import Entry, paged_search
+from idsync.connectors.ldap.ranged import complete_ranges, has_ranges
+from idsync.connectors.ldap.scope import Scope
+from idsync.connectors.ldap.settings import LdapSettings
+
+
+class DirectoryReader:
+    def __init__(self, conn: Any, settings: LdapSettings, directory_type: str) -> None:
+        self.conn = conn
+        self.settings = settings
+        self.scope = Scope(settings)
+        self.is_ad = directory_type == "ad"
+        self.anchor_attribute = "objectGUID" if self.is_ad else "entryUUID"
+        self._binary = {a.lower() for a in settings.binary_attributes}
+
+    # --- what to ask for ---------------------------------------------------------------
+    def request_attributes(self, context: ImportContext | None = None) -> list[str]:
+        wanted: Iterable[str]
+        if context is not None and context.attributes is not None:
+            wanted = context.attributes
+        elif self.settings.attributes is not None:
+            wanted = self.settings.attributes
+        else:
+            wanted = ("*", "memberOf")
+        return sorted({*wanted, "objectClass", self.anchor_attribute})
+
+    # --- conversion ---------------------------------------------------------------------
+    def anchor_of(self, attrs: dict[str, list[bytes]]) -> str | None:
+        for key, values in attrs.items():
+            if key.lower() == self.anchor_attribute.lower() and values:
+                raw = values[0]
+                return guid_to_str(raw) if self.is_ad else raw.decode("ascii")
+        return None
+
+    def decode(self, name: str, values: Sequence[bytes]) -> list[Value]:
+        if name.lower() in self._binary:
+            return list(values)
+        out: list[Value] = []
+        for v in values:
+            try:
+                out.append(v.decode("utf-8"))
+            except UnicodeDecodeError:
+                out.append(v)  # an undeclared binary attribute stays bytes
+        return out
+
+    def to_record(self, dn: str, attrs: dict[str, list[bytes]],
+                  kind: ImportKind = ImportKind.FULL) -> ImportRecord | None:
+        """The record for an entry in scope, or None when the entry is out of scope."""
+        if not self.scope.contains_dn(dn):
+            return None
+        classes = next((v for k, v in attrs.items() if k.lower() == "objectclass"), [])
+        object_type = self.scope.object_type(classes)
+        if object_type is None:
+            return None
+        if has_ranges(attrs):
+            attrs = complete_ranges(dn, attrs, self._fetch_range)
+        decoded = {name: self.decode(name, values) for name, values in attrs.items()
+                   if name.lower() != self.anchor_attribute.lower()}
+        return ImportRecord(kind=kind, anchor=self.anchor_of(attrs), dn=dn,
+                            object_type=object_type, attributes=decoded)
+
+    def _fetch_range(self, dn: str, attribute: str) -> dict[str, list[bytes]]:
+        result = self.conn.search_s(dn, ldap.SCOPE_BASE, "(objectClass=*)", [attribute])
+        return result[0][1] if result else {}
+
+    # --- searches -----------------------------------------------------------------------
+    def entries(self, attributes: Sequence[str]) -> Iterator[list[Entry]]:
+        """Pages of every entry of a configured class under the search bases."""
+        return self.entries_matching(self.scope.class_filter(), attributes)
+
+    def entries_matching(self, filterstr: str, attributes: Sequence[str]
+                         ) -> Iterator[list[Entry]]:
+        bases = self.scope.search_bases()
+        # A base under another base would be read twice.
+        bases = [b for b in bases if not any(b != o and _under(b, o) for o in bases)]
+        for base in bases:
+            yield from paged_search(self.conn, base, filterstr, attributes,
+                                    self.settings.page_size)
+
+    def read_by_anchor(self, anchors: Sequence[str], attributes: Sequence[str]
+                       ) -> dict[str, Entry]:
+        """The current entries for these anchors (missing anchors are gone)."""
+        found: dict[str, Entry] = {}
+        for start in range(0, len(anchors), 200):
+            chunk = anchors[start:start + 200]
+            terms = "".join(f"({self.anchor_attribute}={self._anchor_filter_value(a)})"
+                            for a in chunk)
+            for partition in self.settings.partitions:
+                for page in paged_search(self.conn, partition, f"(|{terms})", attributes,
+                                         self.settings.page_size):
+                    for dn, attrs in page:
+                        anchor = self.anchor_of(attrs)
+                        if anchor:
+                            found[anchor] = (dn, attrs)
+        return found
+
+    def _anchor_filter_value(self, anchor: str) -> str:
+        if self.is_ad:
+            return guid_filter_value(anchor)
+        return ldap.filter.escape_filter_chars(anchor)
+
+
+def _under(dn: str, container: str) -> bool:
+    from idsync.connectors.ldap.scope import is_under
+
+    return is_under(dn, container)
