@@ -72,9 +72,13 @@ def _apply_one(ctx: Context, limits: Limits, version: int, change: Change) -> Ou
     if anchor is not None:
         check_source_anchor(anchor)
     existing = _target(ctx, change, op, object_type, anchor, attributes)
-    # v1 always sends whole objects; v2 sends whole objects only for new ones.
-    whole = version == 1 or existing is None
-    check_attributes(object_type, attributes, limits.max_certificates, whole=whole)
+    # A v1 add carries the whole object (a matched object is replaced whole); an update, in
+    # both versions, replaces the attributes it names.
+    replace_all = version == 1 and op == "add"
+    if version == 2:
+        attributes = _merge_value_changes(ctx, existing, attributes, change)
+    check_attributes(object_type, attributes, limits.max_certificates,
+                     whole=replace_all or existing is None)
     members = _plan_members(ctx, limits, version, change, object_type, existing)
 
     if existing is None:
@@ -89,7 +93,7 @@ def _apply_one(ctx: Context, limits: Limits, version: int, change: Change) -> Ou
         if change.get("dn"):
             obj.dn = change["dn"]
     outcome = Outcome(obj=obj)
-    new_attributes = {} if version == 1 else dict(obj.attributes)
+    new_attributes = {} if replace_all else dict(obj.attributes)
     for name, values in attributes.items():
         if name in UNIQUE_ATTRIBUTES:
             continue
@@ -100,13 +104,49 @@ def _apply_one(ctx: Context, limits: Limits, version: int, change: Change) -> Ou
     unique_now = {k: v for k, v in obj.attributes.items() if k in UNIQUE_ATTRIBUTES}
     obj.attributes = {**new_attributes, **unique_now}
     for name in UNIQUE_ATTRIBUTES:
-        if name in attributes or (version == 1 and name in unique_now):
+        if name in attributes or (replace_all and name in unique_now):
             outcome.warnings += apply_unique(ctx, obj, name, list(attributes.get(name, [])))
     ctx.store.update(obj)
     ctx.store.log(ctx.tenant_id, obj.seq, OBJECT_CHANGED)
     if members is not None:
         outcome.errors += members.apply(ctx, obj)
     return outcome
+
+
+def _merge_value_changes(ctx: Context, existing: DirObject | None,
+                         attributes: dict[str, list[str]], change: Change
+                         ) -> dict[str, list[str]]:
+    """v2: fold value-level adds and removes of multi-valued attributes (``value_adds`` /
+    ``value_removes``, e.g. one proxyAddress) into whole-attribute replacements."""
+    adds = change.get("value_adds") or {}
+    removes = change.get("value_removes") or {}
+    if not adds and not removes:
+        return attributes
+    merged = dict(attributes)
+    for name in {*adds, *removes}:
+        current = merged.get(name)
+        if current is None:
+            current = _wanted_values(ctx, existing, name) if existing else []
+        drop = {v.lower() for v in removes.get(name, [])}
+        values = [v for v in current if v.lower() not in drop]
+        have = {v.lower() for v in values}
+        values += [v for v in adds.get(name, []) if v.lower() not in have]
+        merged[name] = values
+    return merged
+
+
+def _wanted_values(ctx: Context, obj: DirObject, name: str) -> list[str]:
+    """The values the sync client wants, quarantined ones included (a stand-in UPN or
+    nickname is swapped back for the value it stands in for)."""
+    values = list(obj.attributes.get(name, []))
+    for q in ctx.store.quarantined_of(obj.seq):
+        if q.attribute != name:
+            continue
+        if q.replacement is not None and q.replacement in values:
+            values[values.index(q.replacement)] = q.value
+        else:
+            values.append(q.value)
+    return values
 
 
 def _target(ctx: Context, change: Change, op: str, object_type: str, anchor: str | None,
@@ -241,6 +281,13 @@ def _plan_members(ctx: Context, limits: Limits, version: int, change: Change,
     if not isinstance(members, dict):
         raise ChangeRefused(codes.IDENTITY_DATA_VALIDATION_FAILED,
                             "v2 members is {add: [...], remove: [...]}")
+    if "replace" in members:
+        # The whole list, when the client has no delta (at most v2_max_links per request).
+        replace, unresolved = _resolve(ctx, members.get("replace") or [])
+        if len(set(replace)) > limits.v2_member_limit:
+            raise ChangeRefused(codes.LARGE_OBJECT, f"{len(replace)} members; API v2 allows "
+                                                    f"{limits.v2_member_limit}")
+        return MemberPlan([], [], set(replace), unresolved)
     adds, unresolved = _resolve(ctx, members.get("add") or [])
     removes, _gone = _resolve(ctx, members.get("remove") or [])
     plan = MemberPlan(adds, removes, None, unresolved)
@@ -283,5 +330,5 @@ def count_links(version: int, changes: list[Change]) -> int:
     for change in changes:
         members = change.get("members")
         if version == 2 and isinstance(members, dict):
-            total += len(members.get("add") or []) + len(members.get("remove") or [])
+            total += sum(len(members.get(k) or []) for k in ("add", "remove", "replace"))
     return total

@@ -1,0 +1,146 @@
+"""The cloud connector: idsync's link to a clouddir tenant over the sync API v1 or v2."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from idsync.connectors.base import (
+    AttributeSchema,
+    ConnectorSchema,
+    ExportChange,
+    ExportResult,
+    ImportBatch,
+    ImportContext,
+)
+from idsync.connectors.cloud.client import RetryPolicy, SyncApiClient
+from idsync.connectors.cloud.export import MEMBER, CloudExporter
+from idsync.connectors.cloud.imports import SOURCE_ANCHOR, SYNC_ENABLED, CloudImporter
+from idsync.errors import ConfigurationError, ConnectivityError
+
+API_VERSIONS = (1, 2)
+
+
+@dataclass(frozen=True, slots=True)
+class CloudSettings:
+    url: str
+    tenant_id: str
+    export_api_version: int = 2
+    import_api_version: int = 2
+    timeout: float = 60.0
+    max_retries: int = 5
+    #: Changes per export request; None: the most the service takes for the API version.
+    batch_size: int | None = None
+
+    @classmethod
+    def parse(cls, settings: Mapping[str, Any]) -> CloudSettings:
+        missing = [k for k in ("url", "tenant_id") if not settings.get(k)]
+        if missing:
+            raise ConfigurationError(f"cloud connector needs settings: {', '.join(missing)}")
+        try:
+            parsed = cls(
+                url=str(settings["url"]), tenant_id=str(settings["tenant_id"]),
+                export_api_version=int(settings.get("export_api_version", 2)),
+                import_api_version=int(settings.get("import_api_version", 2)),
+                timeout=float(settings.get("timeout", 60.0)),
+                max_retries=int(settings.get("max_retries", 5)),
+                batch_size=(int(settings["batch_size"]) if settings.get("batch_size")
+                            else None),
+            )
+        except (TypeError, ValueError) as exc:
+            raise ConfigurationError(f"cloud connector settings: {exc}") from exc
+        for name in ("export_api_version", "import_api_version"):
+            if getattr(parsed, name) not in API_VERSIONS:
+                raise ConfigurationError(f"{name} must be 1 or 2")
+        return parsed
+
+
+class CloudConnector:
+    """FullImporter, DeltaImporter, Exporter, MemberDeltaExporter, ConnectionTester and
+    SchemaProvider for a clouddir tenant."""
+
+    def __init__(self, name: str, settings: CloudSettings, token: str,
+                 retry: RetryPolicy | None = None) -> None:
+        self.name = name
+        self.settings = settings
+        self.client = SyncApiClient(settings.url, token, settings.timeout,
+                                    retry or RetryPolicy(max_retries=settings.max_retries))
+        self._limits: dict[str, Any] | None = None
+
+    def __repr__(self) -> str:  # never show the token
+        return f"CloudConnector({self.name!r}, url={self.settings.url!r})"
+
+    # --- Connector ---------------------------------------------------------------------------
+
+    def reference_attributes(self) -> frozenset[str]:
+        return frozenset({MEMBER, "manager"})
+
+    def close(self) -> None:
+        self.client.close()
+
+    def supports_value_deltas(self) -> bool:
+        # v1 takes whole member lists only; v2 takes member adds and removes.
+        return self.settings.export_api_version == 2
+
+    # --- connection ----------------------------------------------------------------------------
+
+    def test_connection(self) -> None:
+        self._limits = None
+        self.limits()
+
+    def limits(self) -> dict[str, Any]:
+        """The service's limits (batch sizes, member limits), read once per connector."""
+        if self._limits is None:
+            answer = self.client.get("/sync/ping")
+            if answer.get("tenant_id") != self.settings.tenant_id:
+                raise ConnectivityError(
+                    f"the token belongs to tenant {answer.get('tenant_id')}, not "
+                    f"{self.settings.tenant_id}")
+            self._limits = answer["limits"]
+        return self._limits
+
+    # --- import --------------------------------------------------------------------------------
+
+    def full_import(self, context: ImportContext) -> Iterator[ImportBatch]:
+        importer = CloudImporter(self.client, self.settings.import_api_version)
+        yield from importer.run(self._sized(context), delta=False)
+
+    def delta_import(self, context: ImportContext) -> Iterator[ImportBatch]:
+        if not context.watermark:
+            raise ConfigurationError(f"connector {self.name!r}: run a full import first")
+        importer = CloudImporter(self.client, self.settings.import_api_version)
+        yield from importer.run(self._sized(context), delta=True)
+
+    def _sized(self, context: ImportContext) -> ImportContext:
+        page = min(context.batch_size, int(self.limits()["import_page_size"]))
+        return ImportContext(context.watermark, context.attributes, page)
+
+    # --- export --------------------------------------------------------------------------------
+
+    def export(self, changes: Iterable[ExportChange]) -> Iterator[ExportResult]:
+        version = self.settings.export_api_version
+        limits = self.limits()
+        most = int(limits[f"v{version}_batch_size"])
+        batch = min(self.settings.batch_size or most, most)
+        # v1 has no per-request link bound beyond the member limit of one group.
+        max_links = int(limits["v2_max_links"]) if version == 2 else 1 << 62
+        yield from CloudExporter(self.client, version, batch, max_links).export(changes)
+
+    # --- schema --------------------------------------------------------------------------------
+
+    def schema(self) -> ConnectorSchema:
+        common = [AttributeSchema("displayName"), AttributeSchema(SOURCE_ANCHOR),
+                  AttributeSchema(SYNC_ENABLED), AttributeSchema("mail"),
+                  AttributeSchema("mailNickname"),
+                  AttributeSchema("proxyAddresses", multivalued=True)]
+        return ConnectorSchema(object_types={
+            "user": [*common, AttributeSchema("userPrincipalName"),
+                     AttributeSchema("givenName"), AttributeSchema("surname"),
+                     AttributeSchema("manager", reference=True),
+                     AttributeSchema("userCertificate", multivalued=True, binary=True)],
+            "group": [*common, AttributeSchema("groupTypes", multivalued=True),
+                      AttributeSchema("securityEnabled"), AttributeSchema("mailEnabled"),
+                      AttributeSchema(MEMBER, multivalued=True, reference=True)],
+            "contact": [*common],
+        })
