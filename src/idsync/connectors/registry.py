@@ -1,0 +1,28 @@
+"""Connector types by name. Each type is a module with ``create_connector(name, settings,
+secrets, workspace)``; importing lazily keeps python-ldap and httpx out of runs that do not
+need them."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from idsync.connectors.base import Connector
+from idsync.errors import ConfigurationError
+from idsync.model import ConnectorRecord
+
+CONNECTOR_TYPES = {
+    "file": "idsync.connectors.file",
+    "ldap": "idsync.connectors.ldap",
+    "cloud": "idsync.connectors.cloud",
+}
+
+
+def create(record: ConnectorRecord, workspace: str) -> Connector:
+    module_name = CONNECTOR_TYPES.get(record.type)
+    if module_name is None:
+        raise ConfigurationError(
+            f"connector {record.name!r} has unknown type {record.type!r}; known types: "
+            + ", ".join(sorted(CONNECTOR_TYPES)))
+    module: Any = importlib.import_module(module_name)
+    return module.create_connector(record.name, record.settings, record.secrets, workspace)

@@ -1,0 +1,94 @@
+"""The engine: what every stage of a run shares (store, connectors, rules, schema settings)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from idsync.connectors import registry
+from idsync.connectors.base import Connector
+from idsync.engine.ruleset import RuleSet
+from idsync.model import ConnectorRecord
+from idsync.store import Store
+from idsync.store.metaverse import MV_SPACE
+
+#: Attributes that are multi-valued even when an object holds one value, so expressions see a
+#: list (the per-value rule of the expression language applies to them).
+DEFAULT_MULTIVALUED = frozenset({
+    "proxyAddresses", "otherPhone", "otherMobile", "otherTelephone", "otherHomePhone",
+    "otherFacsimileTelephoneNumber", "member", "memberOf", "objectClass", "userCertificate",
+    "userSMIMECertificate", "servicePrincipalName", "url", "wWWHomePage", "directReports",
+    "msExchExtensionCustomAttribute1", "mailNickname_history",
+})
+
+#: Metaverse attributes whose values are references to other metaverse objects.
+DEFAULT_MV_REFERENCES = frozenset({"member", "manager", "managedBy", "owner", "secretary",
+                                   "assistant"})
+
+BATCH_SIZE = 500
+
+
+@dataclass
+class Engine:
+    store: Store
+    workspace: str
+    _instances: dict[int, Connector] = field(default_factory=dict)
+    _ruleset: RuleSet | None = None
+
+    def __post_init__(self) -> None:
+        s = self.store.settings
+        self.multivalued = frozenset(s.get("multivalued_attributes") or DEFAULT_MULTIVALUED)
+        self.mv_ref_attributes = frozenset(
+            s.get("mv_reference_attributes") or DEFAULT_MV_REFERENCES)
+        self.parameters: dict[str, Any] = s.get("parameters") or {}
+
+    # --- connectors -----------------------------------------------------------------------
+
+    def connectors(self) -> list[ConnectorRecord]:
+        return self.store.connectors.list()
+
+    def connector(self, name: str) -> ConnectorRecord:
+        return self.store.connectors.get(name)
+
+    def instance(self, record: ConnectorRecord) -> Connector:
+        if record.id not in self._instances:
+            self._instances[record.id] = registry.create(record, self.workspace)
+        return self._instances[record.id]
+
+    def cs_ref_attributes(self, connector_id: int) -> frozenset[str]:
+        record = self.store.connectors.by_id(connector_id)
+        return frozenset(self.instance(record).reference_attributes())
+
+    def close(self) -> None:
+        for inst in self._instances.values():
+            try:
+                inst.close()
+            except Exception:
+                pass
+        self._instances.clear()
+
+    # --- rules ----------------------------------------------------------------------------
+
+    def ruleset(self) -> RuleSet:
+        if self._ruleset is None:
+            ids = {c.name: c.id for c in self.connectors()}
+            self._ruleset = RuleSet.build(self.store.rules.list(), ids)
+            self._ensure_join_index(self._ruleset)
+        return self._ruleset
+
+    def _ensure_join_index(self, rs: RuleSet) -> None:
+        """Rebuild the join index when the rules changed since it was built."""
+        fingerprint = self.store.rules.fingerprint()
+        if self.store.settings.get("join_index_fingerprint") == fingerprint:
+            return
+        from idsync.engine.joins import rebuild_join_index
+
+        with self.store.transaction():
+            rebuild_join_index(self, rs)
+            self.store.settings.set("join_index_fingerprint", fingerprint)
+
+    def mv_join_keys(self) -> set[tuple[str, bool]]:
+        return self.ruleset().mv_join_attributes()
+
+    def index_space(self, connector_id: int | None) -> int:
+        return MV_SPACE if connector_id is None else connector_id

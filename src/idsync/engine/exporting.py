@@ -1,0 +1,148 @@
+"""Export: send pending exports to the connected directory.
+
+Adds go first, then modifies, renames and deletes, so a reference can name an object added
+earlier in the same run (its anchor is stored as soon as the directory returns it). Each batch's
+results are committed as they come back: a crash re-sends at most the batch in flight, which the
+next import confirms or corrects. A bad object fails alone, as an export error with a code kept on
+the object until it clears.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from idsync.connectors.base import (
+    ExportChange,
+    Exporter,
+    ExportKind,
+    ExportRef,
+    ExportResult,
+    MemberDeltaExporter,
+)
+from idsync.engine.core import BATCH_SIZE, Engine
+from idsync.engine.importing import deletion_threshold
+from idsync.engine.outbound import DN_ATTRIBUTES_FAILURE
+from idsync.engine.run import RunRecorder
+from idsync.errors import ConfigurationError, DeletionThresholdExceeded
+from idsync.events import EventId
+from idsync.model import ConnectorRecord, PendingExport
+from idsync.store.exports import KIND_ORDER
+
+
+class ExportStage:
+    def __init__(self, engine: Engine, record: ConnectorRecord, recorder: RunRecorder) -> None:
+        self.engine = engine
+        self.store = engine.store
+        self.record = record
+        self.recorder = recorder
+        self.connector = engine.instance(record)
+        if not isinstance(self.connector, Exporter):
+            raise ConfigurationError(f"connector {record.name} cannot export")
+        self.value_deltas = (isinstance(self.connector, MemberDeltaExporter)
+                             and self.connector.supports_value_deltas())
+
+    def run(self) -> None:
+        self._check_deletion_threshold()
+        for rank in sorted(set(KIND_ORDER.values())):
+            after = 0
+            while True:
+                ids = self.store.exports.page(self.record.id, rank, after, BATCH_SIZE)
+                if not ids:
+                    break
+                self._export_batch(ids)
+                after = ids[-1]
+
+    def _check_deletion_threshold(self) -> None:
+        threshold = deletion_threshold(self.store)
+        deletes = self.store.exports.count(self.record.id, kind="delete", state="pending")
+        if threshold["enabled"] and deletes and deletes >= threshold["count"]:
+            message = (f"{deletes} pending deletes reach the deletion threshold of "
+                       f"{threshold['count']}; the export did not start. Review them with "
+                       f"`idsync cs search {self.record.name} --pending-export`, then raise "
+                       "the threshold (idsync export-deletion-threshold set N) or disable it "
+                       "for one run (idsync export-deletion-threshold disable) and export again")
+            with self.store.transaction():
+                self.recorder.event(EventId.DELETION_THRESHOLD_EXCEEDED, message,
+                                    {"deletes": deletes, "threshold": threshold["count"]})
+            raise DeletionThresholdExceeded(message)
+
+    def _export_batch(self, ids: Sequence[int]) -> None:
+        pending = self.store.exports.get_many(ids)
+        objs = self.store.cs.by_ids(ids)
+        changes = []
+        for cs_id in ids:
+            pe, cs = pending.get(cs_id), objs.get(cs_id)
+            if pe is None or cs is None:
+                continue
+            changes.append(self._change(pe, cs))
+        if not changes:
+            return
+        results = {r.cs_id: r for r in self.connector.export(changes)}
+        with self.store.transaction():
+            for change in changes:
+                result = results.get(change.cs_id) or ExportResult(
+                    change.cs_id, ok=False, error_code="no-result",
+                    error_detail="the connector returned no result for this change",
+                    retryable=True)
+                self._apply_result(change, result, pending[change.cs_id])
+            self.recorder.checkpoint()
+
+    def _change(self, pe: PendingExport, cs: Any) -> ExportChange:
+        kind = ExportKind(pe.kind)
+        targets = {t for ts in pe.ref_adds.values() for t in ts}
+        targets |= {t for ts in pe.ref_removes.values() for t in ts}
+        full_lists: dict[str, set[int]] = {}
+        if not self.value_deltas and kind is not ExportKind.DELETE:
+            # A connector without value-level deltas gets the whole list of every reference
+            # attribute that changes.
+            names = set(pe.ref_adds) | set(pe.ref_removes)
+            have = self.store.cs.refs_of([cs.id], names).get(cs.id, {}) if names else {}
+            for name in names:
+                full = (set(have.get(name, set())) | pe.ref_adds.get(name, set())) - \
+                    pe.ref_removes.get(name, set())
+                full_lists[name] = full
+                targets |= full
+        refs = self.store.cs.dns_and_anchors(sorted(targets)) if targets else {}
+
+        def ref(t: int) -> ExportRef:
+            dn, anchor = refs.get(t, ("", None))
+            return ExportRef(dn, anchor)
+
+        attributes: dict[str, list[Any]] = {k: list(v) for k, v in pe.attributes.items()}
+        value_adds: dict[str, list[Any]] = {}
+        value_removes: dict[str, list[Any]] = {}
+        if self.value_deltas or kind is ExportKind.ADD:
+            for name, ts in pe.ref_adds.items():
+                target = attributes if kind is ExportKind.ADD else value_adds
+                target[name] = [ref(t) for t in sorted(ts)]
+            if kind is not ExportKind.ADD:
+                for name, ts in pe.ref_removes.items():
+                    value_removes[name] = [ref(t) for t in sorted(ts)]
+        else:
+            for name, full in full_lists.items():
+                attributes[name] = [ref(t) for t in sorted(full)]
+        return ExportChange(cs_id=cs.id, kind=kind, dn=cs.dn, object_type=cs.object_type or "",
+                            anchor=cs.anchor, new_dn=pe.new_dn, attributes=attributes,
+                            value_adds=value_adds, value_removes=value_removes)
+
+    def _apply_result(self, change: ExportChange, result: ExportResult,
+                      pe: PendingExport) -> None:
+        if result.ok:
+            self.store.exports.set_state([change.cs_id], "exported")
+            if result.anchor and change.kind is ExportKind.ADD:
+                self.store.cs.set_anchor(change.cs_id, result.anchor)
+            if result.dn:
+                self.store.cs.set_dn(change.cs_id, result.dn)
+            self.store.errors.clear(change.cs_id, "export", keep=(DN_ATTRIBUTES_FAILURE,))
+            self.recorder.count({"add": "adds", "modify": "updates", "rename": "renames",
+                                 "delete": "deletes"}[change.kind.value])
+            return
+        self.store.exports.failed(change.cs_id)
+        code = result.error_code or "export-failed"
+        detail = result.error_detail or "the directory refused the change"
+        if result.retryable:
+            detail += " (transient: retried in the next export)"
+        self.recorder.object_error(change.cs_id, change.dn, "export", code, detail)
+        self.recorder.event(EventId.OBJECT_ERROR, f"export of {change.dn} failed: {code}",
+                            {"cs_id": change.cs_id, "code": code, "detail": detail})

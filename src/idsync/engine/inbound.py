@@ -1,0 +1,325 @@
+"""Inbound synchronization: connector space -> metaverse.
+
+Two passes over the objects of a run, each in committed batches:
+
+1. *connect*: deletes, disconnects (the joining rule left scope), joins and projections;
+2. *flow*: each touched metaverse object's attributes are computed again from every connector
+   space object linked to it, by precedence.
+
+Linking everything before any flow means a group's members are in the metaverse before the
+group's member list is translated, whatever order the objects come in.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from idsync.engine.core import Engine
+from idsync.engine.flow import Contribution, Outcome, RefSet, group_by_target, resolve
+from idsync.engine.joins import find_match, index_entries
+from idsync.engine.ruleset import CompiledRule, has_provision
+from idsync.engine.run import RunRecorder
+from idsync.engine.views import InboundView
+from idsync.events import EventId
+from idsync.expressions import ErrorFunctionTriggered, ExpressionError
+from idsync.model import CSObject, MVObject, PendingImport
+from idsync.rules.model import LinkType
+from idsync.rules.scoping import in_scope
+from idsync.store.metaverse import MV_SPACE
+from idsync.values import same_values
+
+SYNC_RULE_ERROR = "sync-rule-error-function-triggered"
+EXPRESSION_ERROR = "sync-rule-expression-failed"
+
+#: Links that keep a metaverse object alive (the reference: Provision and StickyJoin).
+KEEPER_LINKS = {LinkType.PROVISION.value, LinkType.STICKY_JOIN.value}
+
+
+class Inbound:
+    def __init__(self, engine: Engine, recorder: RunRecorder) -> None:
+        self.engine = engine
+        self.store = engine.store
+        self.rs = engine.ruleset()
+        self.recorder = recorder
+        self.mv_join_keys = self.rs.mv_join_attributes()
+        self._ref_attrs: dict[int, frozenset[str]] = {}
+        self._dn_cache: dict[int, str] = {}
+
+    def ref_attrs(self, connector_id: int) -> frozenset[str]:
+        if connector_id not in self._ref_attrs:
+            self._ref_attrs[connector_id] = self.engine.cs_ref_attributes(connector_id)
+        return self._ref_attrs[connector_id]
+
+    def _reads(self, connector_id: int, object_type: str | None) -> set[str]:
+        out: set[str] = set()
+        for r in self.rs.inbound_for(connector_id, object_type):
+            out |= r.reads
+        return out
+
+    def _load_refs(self, objs: Iterable[CSObject]) -> None:
+        by_conn: dict[int, list[CSObject]] = defaultdict(list)
+        for o in objs:
+            by_conn[o.connector_id].append(o)
+        for cid, group in by_conn.items():
+            names: set[str] = set()
+            for o in group:
+                names |= self._reads(cid, o.object_type)
+            names &= self.ref_attrs(cid)
+            loaded = self.store.cs.refs_of([o.id for o in group], names) if names else {}
+            for o in group:
+                o.refs = {n: set() for n in names}
+                o.refs.update(loaded.get(o.id, {}))
+
+    def _view(self, cs: CSObject, cs_to_mv: dict[int, int]) -> InboundView:
+        return InboundView(cs, cs_to_mv=cs_to_mv, dn_of=self._dn_of,
+                           dn_to_mv=lambda dn, c=cs.connector_id: self._dn_to_mv(c, dn),
+                           multivalued=self.engine.multivalued,
+                           mv_ref_attributes=self.engine.mv_ref_attributes,
+                           parameters=self.engine.parameters)
+
+    def _dn_of(self, cs_id: int) -> str:
+        if cs_id not in self._dn_cache:
+            found = self.store.cs.dns_and_anchors([cs_id])
+            self._dn_cache[cs_id] = found[cs_id][0] if cs_id in found else ""
+        return self._dn_cache[cs_id]
+
+    def _dn_to_mv(self, connector_id: int, dn: str) -> int | None:
+        cs = self.store.cs.find_dn(connector_id, dn)
+        return cs.mv_id if cs else None
+
+    def _in_scope(self, rules: Sequence[CompiledRule], view: InboundView) -> list[CompiledRule]:
+        cs = view.cs
+        return [r for r in rules if in_scope(
+            r.rule.scoping, view.values_of,
+            lambda dn, c=cs: self.store.cs.is_member_of(c.id, c.connector_id, dn))]
+
+    # --- pass 1: connect ----------------------------------------------------------------
+
+    def connect_batch(self, ids: Sequence[int]) -> None:
+        objs = self.store.cs.by_ids(ids)
+        self._load_refs(objs.values())
+        for cs_id in ids:
+            cs = objs.get(cs_id)
+            if cs is not None:
+                self.connect(cs)
+
+    def connect(self, cs: CSObject) -> None:
+        if cs.pending_import == PendingImport.DELETE:
+            self.remove(cs)
+            return
+        if cs.pending_import == PendingImport.DELETE_ADD and cs.mv_id is not None:
+            self.disconnect(cs)
+        rules = self.rs.inbound_for(cs.connector_id, cs.object_type)
+        view = self._view(cs, {})
+        scoped = self._in_scope(rules, view)
+        if cs.mv_id is not None:
+            if cs.link_direction != "inbound":
+                return  # linked by outbound provisioning or join: outbound scope governs it
+            if cs.link_rule_id in {r.id for r in scoped}:
+                return
+            self.disconnect(cs)
+            self.recorder.count("disconnectors")
+        if not scoped:
+            return
+        join_rules = [r for r in scoped if r.rule.join]
+        if len(join_rules) > 1:
+            self.recorder.object_error(
+                cs.id, cs.dn, "sync", "ambiguous-join-rules",
+                "more than one in-scope rule has join conditions: "
+                + ", ".join(r.rule.name for r in join_rules))
+            return
+        if join_rules and self._join(cs, join_rules[0], view):
+            return
+        provision = has_provision(scoped)
+        if provision is None:
+            return
+        if join_rules and not self._has_join_values(join_rules[0], view):
+            return
+        mv_id = self.store.mv.create(provision.rule.mv_object_type)
+        self._link(cs, mv_id, LinkType.PROVISION.value, provision.id)
+        self.recorder.count("projections")
+
+    def _has_join_values(self, rule: CompiledRule, view: InboundView) -> bool:
+        return any(view.values_of(c.cs_attribute)
+                   for g in rule.rule.join for c in g.conditions)
+
+    def _join(self, cs: CSObject, rule: CompiledRule, view: InboundView) -> bool:
+        mv_type = rule.rule.mv_object_type
+
+        def acceptable(candidates: set[int]) -> set[int]:
+            mvs = self.store.mv.by_ids(sorted(candidates))
+            linked_here = {o.mv_id for o in self.store.cs.linked_to(sorted(candidates))
+                           if o.connector_id == cs.connector_id}
+            return {i for i, m in mvs.items() if m.object_type == mv_type
+                    and i not in linked_here}
+
+        mv_id = find_match(self.store.join_index, MV_SPACE, rule.rule.join, inbound=True,
+                           values_of=view.values_of, acceptable=acceptable)
+        if mv_id is None:
+            return False
+        self._link(cs, mv_id, rule.rule.link_type.value, rule.id)
+        self.recorder.count("joins")
+        return True
+
+    def _link(self, cs: CSObject, mv_id: int, link_type: str, rule_id: int) -> None:
+        cs.mv_id, cs.link_type, cs.link_rule_id, cs.link_direction = (
+            mv_id, link_type, rule_id, "inbound")
+        self.store.cs.set_link(cs.id, mv_id, link_type, rule_id, "inbound")
+        if cs.pending_import is None:
+            self.store.cs.mark_pending_update([cs.id])
+        # Objects that reference this one (groups it is a member of) now translate to it.
+        self.store.cs.mark_pending_update(self.store.cs.referencing([cs.id]))
+        self.store.mv.mark_dirty([mv_id])
+
+    def disconnect(self, cs: CSObject) -> None:
+        mv_id = cs.mv_id
+        if mv_id is None:
+            return
+        self.store.cs.set_link(cs.id, None, None, None, None)
+        cs.mv_id = None
+        self.store.cs.mark_pending_update(self.store.cs.referencing([cs.id]))
+        if not self._kept_alive(mv_id):
+            self.delete_mv(mv_id)
+        else:
+            self.flow_mv_ids([mv_id])
+
+    def _kept_alive(self, mv_id: int) -> bool:
+        return any(o.link_direction == "inbound" and o.link_type in KEEPER_LINKS
+                   for o in self.store.cs.linked_to([mv_id]))
+
+    def delete_mv(self, mv_id: int) -> None:
+        """The metaverse object goes; objects provisioned from it are deprovisioned."""
+        from idsync.engine.outbound import deprovision
+
+        for linked in self.store.cs.linked_to([mv_id]):
+            deprovision(self.engine, self.recorder, linked)
+        referrers = self.store.mv.delete(mv_id)
+        self.store.mv.mark_dirty(referrers)
+        self.recorder.count("mv-deletes")
+
+    def remove(self, cs: CSObject) -> None:
+        if cs.mv_id is not None:
+            self.disconnect(cs)
+        self.store.cs.mark_pending_update(self.store.cs.referencing([cs.id]))
+        self.store.cs.remove(cs.id)
+        self.recorder.count("deletes")
+
+    # --- pass 2: flow ---------------------------------------------------------------------
+
+    def flow_batch(self, ids: Sequence[int]) -> None:
+        objs = self.store.cs.by_ids(ids)
+        mv_ids = sorted({o.mv_id for o in objs.values() if o.mv_id is not None})
+        if mv_ids:
+            self.flow_mv_ids(mv_ids)
+        self.store.cs.clear_pending_import(ids)
+
+    def flow_mv_ids(self, mv_ids: Sequence[int]) -> None:
+        mvs = self.store.mv.by_ids(mv_ids)
+        mv_refs = self.store.mv.refs_of(list(mvs))
+        links: dict[int, list[CSObject]] = defaultdict(list)
+        linked = self.store.cs.linked_to(list(mvs))
+        self._load_refs(linked)
+        for o in linked:
+            links[o.mv_id].append(o)  # type: ignore[index]
+        targets = sorted({t for o in linked for ts in o.refs.values() for t in ts})
+        cs_to_mv = self.store.cs.mv_ids_of(targets) if targets else {}
+        for mv_id in mv_ids:
+            mv = mvs.get(mv_id)
+            if mv is None:
+                continue
+            mv.refs = {a: set(v) for a, v in mv_refs.get(mv_id, {}).items()}
+            self._flow_one(mv, links.get(mv_id, []), cs_to_mv)
+
+    def _flow_one(self, mv: MVObject, links: list[CSObject], cs_to_mv: dict[int, int]) -> None:
+        contributions: list[tuple[str, Contribution]] = []
+        for cs in links:
+            rules = [r for r in self.rs.inbound_for(cs.connector_id, cs.object_type)
+                     if r.rule.mv_object_type == mv.object_type]
+            if not rules:
+                continue
+            view = self._view(cs, cs_to_mv)
+            scoped = self._in_scope(rules, view)
+            try:
+                contributions.extend(self._contributions(cs, mv, scoped, view))
+            except ErrorFunctionTriggered as exc:
+                self.recorder.object_error(cs.id, cs.dn, "sync", SYNC_RULE_ERROR, exc.message)
+                self.recorder.event(EventId.SYNC_RULE_ERROR, f"{cs.dn}: {exc.message}",
+                                    {"cs_id": cs.id, "code": SYNC_RULE_ERROR})
+                return
+            except ExpressionError as exc:
+                self.recorder.object_error(cs.id, cs.dn, "sync", EXPRESSION_ERROR, str(exc))
+                return
+            self.store.errors.clear(cs.id, "sync")
+        if apply_outcomes(mv, group_by_target(contributions), self.engine.mv_ref_attributes,
+                          self.store):
+            self.store.mv.save(mv)
+            if self.mv_join_keys:
+                self.store.join_index.replace(
+                    MV_SPACE, mv.id,
+                    index_entries(self.mv_join_keys, lambda a: mv.attributes.get(a, ())))
+            self.store.mv.mark_dirty([mv.id])
+            self.recorder.count("mv-updates")
+
+    def _contributions(self, cs: CSObject, mv: MVObject, rules: Sequence[CompiledRule],
+                       view: InboundView) -> list[tuple[str, Contribution]]:
+        out = []
+        for r in rules:
+            for t in r.transformations:
+                if t.apply_once and (t.target in mv.attributes or mv.refs.get(t.target)):
+                    continue
+                value = t.evaluate(view)
+                out.append((t.target, Contribution(r.precedence, r.id, cs.connector_id,
+                                                   t.merge_type, value)))
+        return out
+
+
+def apply_outcomes(mv: MVObject, grouped: dict[str, list[Contribution]],
+                   ref_attributes: frozenset[str], store: Any) -> bool:
+    """Write the winning contributions into ``mv``; returns whether anything changed.
+    Attributes a rule contributed before and no rule contributes now are recalled."""
+    changed = False
+    names = set(grouped) | set(mv.lineage)
+    for name in sorted(names):
+        outcome = resolve(grouped[name]) if name in grouped else Outcome("remove")
+        if outcome.action == "keep":
+            continue
+        is_ref = isinstance(outcome.value, RefSet) or name in mv.refs or (
+            name in ref_attributes and outcome.action == "remove")
+        if is_ref:
+            changed |= _apply_ref(mv, name, outcome, store)
+        else:
+            changed |= _apply_value(mv, name, outcome)
+        if outcome.action == "set" and outcome.lineage:
+            if mv.lineage.get(name) != outcome.lineage:
+                mv.lineage[name] = outcome.lineage
+                changed = True
+        elif name in mv.lineage:
+            del mv.lineage[name]
+            changed = True
+    return changed
+
+
+def _apply_value(mv: MVObject, name: str, outcome: Outcome) -> bool:
+    if outcome.action == "set":
+        if not same_values(mv.attributes.get(name), outcome.value):
+            mv.attributes[name] = list(outcome.value)
+            return True
+        return False
+    if name in mv.attributes:
+        del mv.attributes[name]
+        return True
+    return False
+
+
+def _apply_ref(mv: MVObject, name: str, outcome: Outcome, store: Any) -> bool:
+    have = mv.refs.get(name, set())
+    want: set[int] = set(outcome.value.ids) if outcome.action == "set" and isinstance(
+        outcome.value, RefSet) else set()
+    adds, removes = want - have, have - want
+    if not adds and not removes:
+        return False
+    store.mv.change_refs(mv.id, name, adds, removes)
+    mv.refs[name] = want
+    return True

@@ -1,0 +1,80 @@
+"""Join rules: find the one object on the other side that an object should link to.
+
+Join groups are tried in order; the first group with exactly one candidate wins, none or several
+move on to the next group. The values compared live in the join index, kept up to date whenever
+a metaverse object (inbound joins) or a connector space object (outbound joins) changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from idsync.rules.model import JoinGroup
+from idsync.store.metaverse import MV_SPACE, JoinIndex
+
+if TYPE_CHECKING:
+    from idsync.engine.core import Engine
+    from idsync.engine.ruleset import RuleSet
+
+
+def index_entries(keys: Iterable[tuple[str, bool]],
+                  values_of: Callable[[str], Sequence[Any]]) -> list[tuple[str, str]]:
+    out = []
+    for attr, case_sensitive in keys:
+        for v in values_of(attr):
+            if v is None or v == "":
+                continue
+            out.append((JoinIndex.attr_key(attr, case_sensitive),
+                        JoinIndex.key(v, case_sensitive)))
+    return out
+
+
+def rebuild_join_index(engine: Engine, rs: RuleSet) -> None:
+    store = engine.store
+    store.join_index.clear()
+    mv_keys = rs.mv_join_attributes()
+    if mv_keys:
+        for mv in store.mv.search():
+            store.join_index.replace(
+                MV_SPACE, mv.id, index_entries(mv_keys, lambda a, m=mv: m.attributes.get(a, ())))
+    for record in store.connectors.list():
+        keys = rs.cs_join_attributes(record.id)
+        if not keys:
+            continue
+        for cs in store.cs.search(record.id):
+            store.join_index.replace(
+                record.id, cs.id,
+                index_entries(keys, lambda a, c=cs: c.attributes.get(a, ())))
+
+
+def find_match(index: JoinIndex, space: int, groups: Sequence[JoinGroup], *,
+               inbound: bool, values_of: Callable[[str], Sequence[Any]],
+               acceptable: Callable[[set[int]], set[int]]) -> int | None:
+    """The single object id a join finds, or None.
+
+    ``values_of`` gives the joining object's values (cs attribute inbound, mv attribute
+    outbound); ``acceptable`` removes candidates of the wrong type or already linked."""
+    for group in groups:
+        candidates: set[int] | None = None
+        usable = True
+        for cond in group.conditions:
+            mine = cond.cs_attribute if inbound else cond.mv_attribute
+            theirs = cond.mv_attribute if inbound else cond.cs_attribute
+            values = [v for v in values_of(mine) if v not in (None, "")]
+            if not values:
+                usable = False
+                break
+            attr_key = JoinIndex.attr_key(theirs, cond.case_sensitive)
+            found: set[int] = set()
+            for v in values:
+                found |= index.lookup(space, attr_key, JoinIndex.key(v, cond.case_sensitive))
+            candidates = found if candidates is None else candidates & found
+            if not candidates:
+                break
+        if not usable or not candidates:
+            continue
+        candidates = acceptable(candidates)
+        if len(candidates) == 1:
+            return next(iter(candidates))
+    return None

@@ -1,0 +1,402 @@
+"""Outbound synchronization: metaverse -> connector spaces, staged as pending exports.
+
+The metaverse objects an inbound pass touched wait in ``mv_dirty``. Two passes drain it:
+
+A. *provisioning*: for each connector with outbound rules, join or provision a connector space
+   object for each in-scope metaverse object, deprovision those out of scope;
+B. *flow*: compute each linked object's desired attributes and stage the difference from its
+   hologram as a pending export (attribute-level, and value-level for references).
+
+Every object is provisioned before any reference is translated, so a new group's new members
+are already in the target connector space when its member list is computed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from idsync.dn import normalize_dn
+from idsync.engine.core import BATCH_SIZE, Engine
+from idsync.engine.flow import Contribution, Outcome, RefSet, group_by_target, resolve
+from idsync.engine.inbound import EXPRESSION_ERROR, SYNC_RULE_ERROR
+from idsync.engine.joins import find_match
+from idsync.engine.ruleset import CompiledRule, has_provision
+from idsync.engine.run import RunRecorder
+from idsync.engine.views import OutboundView
+from idsync.events import EventId
+from idsync.expressions import ErrorFunctionTriggered, ExpressionError
+from idsync.model import CSObject, MVObject, PendingExport
+from idsync.rules.model import DN_TARGET, LinkType
+from idsync.rules.scoping import in_scope
+from idsync.values import same_values
+
+DN_ATTRIBUTES_FAILURE = "dn-attributes-failure"
+
+
+def deprovision(engine: Engine, recorder: RunRecorder, cs: CSObject) -> None:
+    """Unlink a connector space object from its metaverse object. An object that outbound
+    provisioning created gets a pending delete; others just become disconnectors."""
+    store = engine.store
+    store.cs.set_link(cs.id, None, None, None, None)
+    if cs.link_direction == "outbound" and cs.link_type == LinkType.PROVISION.value:
+        if cs.anchor is None:
+            # Never exported: nothing to delete in the directory.
+            store.cs.remove(cs.id)
+            return
+        store.exports.stage(PendingExport(cs.id, cs.connector_id, "delete", None, {},
+                                          "pending", 0))
+        recorder.count("export-deletes-staged")
+    else:
+        recorder.count("disconnectors")
+
+
+class Outbound:
+    def __init__(self, engine: Engine, recorder: RunRecorder) -> None:
+        self.engine = engine
+        self.store = engine.store
+        self.rs = engine.ruleset()
+        self.recorder = recorder
+        self._ref_attrs: dict[int, frozenset[str]] = {}
+
+    def ref_attrs(self, connector_id: int) -> frozenset[str]:
+        if connector_id not in self._ref_attrs:
+            self._ref_attrs[connector_id] = self.engine.cs_ref_attributes(connector_id)
+        return self._ref_attrs[connector_id]
+
+    def run(self) -> None:
+        for phase, work in ((0, self.provision_batch), (1, self.flow_batch)):
+            while True:
+                ids = self.store.mv.dirty_page(phase, 0, BATCH_SIZE)
+                if not ids:
+                    break
+                with self.store.transaction():
+                    work(ids)
+                    if phase == 0:
+                        self.store.mv.set_dirty_phase(ids, 1)
+                    else:
+                        self.store.mv.clear_dirty(ids)
+                    self.recorder.checkpoint()
+
+    # --- scope ----------------------------------------------------------------------------
+
+    def _scoped(self, rules: Sequence[CompiledRule], mv: MVObject) -> list[CompiledRule]:
+        def values_of(name: str) -> list[Any]:
+            return list(mv.attributes.get(name) or ())
+
+        def member_of(group_dn: str, rule: CompiledRule) -> bool:
+            group = self.store.cs.find_dn(rule.connector_id, group_dn)
+            return bool(group and group.mv_id and mv.id in self.store.mv.refs_of(
+                [group.mv_id]).get(group.mv_id, {}).get("member", set()))
+
+        return [r for r in rules if in_scope(r.rule.scoping, values_of,
+                                             lambda dn, r=r: member_of(dn, r))]
+
+    def _links(self, mv_ids: Sequence[int]) -> dict[tuple[int, int], CSObject]:
+        return {(o.mv_id, o.connector_id): o  # type: ignore[misc]
+                for o in self.store.cs.linked_to(list(mv_ids))}
+
+    # --- pass A: provisioning -------------------------------------------------------------
+
+    def provision_batch(self, ids: Sequence[int]) -> None:
+        mvs = self.store.mv.by_ids(ids)
+        links = self._links(list(mvs))
+        for mv_id in ids:
+            mv = mvs.get(mv_id)
+            if mv is None:
+                continue
+            for cid, per_type in self.rs.outbound.items():
+                rules = per_type.get(mv.object_type, [])
+                scoped = self._scoped(rules, mv) if rules else []
+                linked = links.get((mv.id, cid))
+                if linked is not None:
+                    if not scoped and linked.link_direction != "inbound":
+                        deprovision(self.engine, self.recorder, linked)
+                    continue
+                if scoped:
+                    self._provision(mv, cid, scoped)
+
+    def _provision(self, mv: MVObject, cid: int, scoped: list[CompiledRule]) -> None:
+        join_rules = [r for r in scoped if r.rule.join]
+        for rule in join_rules:
+            target = self._outbound_join(mv, cid, rule)
+            if target is not None:
+                self._link(target, mv, rule.rule.link_type.value, rule.id)
+                self.recorder.count("joins")
+                return
+        provision = has_provision(scoped)
+        if provision is None:
+            return
+        dn = self._desired_dn(mv, cid, scoped)
+        if dn is None:
+            self.recorder.object_error(
+                None, None, "sync", "provisioning-no-dn",
+                f"metaverse object {mv.id}: rule {provision.rule.name!r} provisions to "
+                f"connector {provision.rule.connector!r} but no in-scope rule flows a 'dn'",
+                keep_on_object=False)
+            return
+        existing = self.store.cs.find_dn(cid, dn)
+        if existing is not None and existing.mv_id is None and not existing.placeholder:
+            # Reverse join on the DN: the object is already there, unclaimed.
+            self._link(existing, mv, LinkType.JOIN.value, provision.id)
+            self.recorder.count("joins")
+            return
+        if existing is not None and existing.placeholder:
+            existing.placeholder = False
+            existing.object_type = provision.rule.cs_object_type
+            self.store.cs.save(existing)
+            cs_id = existing.id
+        else:
+            cs_id = self.store.cs.insert(cid, anchor=None, dn=dn,
+                                         object_type=provision.rule.cs_object_type)
+        cs = self.store.cs.get(cs_id)
+        assert cs is not None
+        self._link(cs, mv, LinkType.PROVISION.value, provision.id)
+        self.store.exports.stage(PendingExport(cs_id, cid, "add", None, {}, "pending", 0))
+        self.recorder.count("provisioned")
+
+    def _link(self, cs: CSObject, mv: MVObject, link_type: str, rule_id: int) -> None:
+        self.store.cs.set_link(cs.id, mv.id, link_type, rule_id, "outbound")
+        # Objects that reference this one can now name it in this connector.
+        self.store.mv.mark_dirty(self.store.mv.referrers([mv.id]))
+
+    def _outbound_join(self, mv: MVObject, cid: int, rule: CompiledRule) -> CSObject | None:
+        def acceptable(candidates: set[int]) -> set[int]:
+            objs = self.store.cs.by_ids(sorted(candidates))
+            return {i for i, o in objs.items() if o.mv_id is None and not o.placeholder
+                    and o.object_type == rule.rule.cs_object_type}
+
+        found = find_match(self.store.join_index, cid, rule.rule.join, inbound=False,
+                           values_of=lambda a: list(mv.attributes.get(a) or ()),
+                           acceptable=acceptable)
+        return self.store.cs.get(found) if found is not None else None
+
+    def _desired_dn(self, mv: MVObject, cid: int, scoped: list[CompiledRule]) -> str | None:
+        view = self._view(mv, cid, {}, None)
+        contributions = []
+        for r in scoped:
+            for t in r.transformations:
+                if t.target == DN_TARGET:
+                    try:
+                        value = t.evaluate(view)
+                    except ExpressionError:
+                        return None
+                    contributions.append(Contribution(r.precedence, r.id, None,
+                                                      t.merge_type, value))
+        outcome = resolve(contributions)
+        if outcome.action != "set" or not outcome.value:
+            return None
+        return str(outcome.value[0])
+
+    def _view(self, mv: MVObject, cid: int, mv_to_cs: dict[int, int],
+              hologram: dict[str, list[Any]] | None) -> OutboundView:
+        return OutboundView(
+            mv, mv_to_cs=mv_to_cs, dn_of=self._dn_of,
+            dn_to_cs=lambda dn: (o.id if (o := self.store.cs.find_dn(cid, dn)) else None),
+            hologram=hologram, multivalued=self.engine.multivalued,
+            cs_ref_attributes=self.ref_attrs(cid), parameters=self.engine.parameters)
+
+    def _dn_of(self, cs_id: int) -> str:
+        found = self.store.cs.dns_and_anchors([cs_id])
+        return found[cs_id][0] if cs_id in found else ""
+
+    # --- pass B: flow ---------------------------------------------------------------------
+
+    def flow_batch(self, ids: Sequence[int]) -> None:
+        mvs = self.store.mv.by_ids(ids)
+        refs = self.store.mv.refs_of(list(mvs))
+        for mv in mvs.values():
+            mv.refs = {a: set(v) for a, v in refs.get(mv.id, {}).items()}
+        links = self._links(list(mvs))
+        linked_ids = [o.id for o in links.values()]
+        holograms = self.store.cs.refs_of(linked_ids) if linked_ids else {}
+        pending = self.store.exports.get_many(linked_ids) if linked_ids else {}
+        targets = sorted({t for mv in mvs.values() for ts in mv.refs.values() for t in ts})
+        mv_to_cs_by_conn: dict[int, dict[int, int]] = {}
+        for cid in self.rs.outbound:
+            mv_to_cs_by_conn[cid] = (self.store.cs.in_connector_for_mv(cid, targets)
+                                     if targets else {})
+        for mv_id in ids:
+            mv = mvs.get(mv_id)
+            if mv is None:
+                continue
+            for cid, per_type in self.rs.outbound.items():
+                cs = links.get((mv.id, cid))
+                rules = per_type.get(mv.object_type, [])
+                if cs is None or not rules:
+                    continue
+                pe = pending.get(cs.id)
+                if pe is not None and pe.kind == "delete":
+                    continue
+                scoped = self._scoped(rules, mv)
+                if not scoped:
+                    continue
+                cs.refs = {a: set(v) for a, v in holograms.get(cs.id, {}).items()}
+                self._flow_one(mv, cs, scoped, mv_to_cs_by_conn[cid], pe)
+
+    def _flow_one(self, mv: MVObject, cs: CSObject, scoped: list[CompiledRule],
+                  mv_to_cs: dict[int, int], pe: PendingExport | None) -> None:
+        view = self._view(mv, cs.connector_id, mv_to_cs, cs.attributes)
+        contributions: list[tuple[str, Contribution]] = []
+        exists = cs.anchor is not None
+        try:
+            for r in scoped:
+                for t in r.transformations:
+                    if t.apply_once and exists:
+                        continue
+                    contributions.append((t.target, Contribution(
+                        r.precedence, r.id, None, t.merge_type, t.evaluate(view))))
+        except ErrorFunctionTriggered as exc:
+            self.recorder.object_error(cs.id, cs.dn, "export", SYNC_RULE_ERROR, exc.message)
+            self.recorder.event(EventId.SYNC_RULE_ERROR, f"{cs.dn}: {exc.message}",
+                                {"cs_id": cs.id, "code": SYNC_RULE_ERROR})
+            return
+        except ExpressionError as exc:
+            self.recorder.object_error(cs.id, cs.dn, "export", EXPRESSION_ERROR, str(exc))
+            return
+        self.store.errors.clear(cs.id, "export", code=SYNC_RULE_ERROR)
+        self.store.errors.clear(cs.id, "export", code=EXPRESSION_ERROR)
+        self._record_dropped_references(cs, view.dropped)
+        if pe is not None and pe.state == "exported":
+            # Sent but not confirmed yet: compare with what the directory will hold once it
+            # applies that export, so an unrelated re-evaluation does not send it twice.
+            expected = _expected_after(cs, pe)
+            delta = self._delta(expected, group_by_target(contributions), None)
+            if _is_empty(delta):
+                return
+            self._stage(cs, _merge(pe, delta), None)
+            return
+        staged = self._delta(cs, group_by_target(contributions), pe)
+        self._stage(cs, staged, pe)
+
+    def _record_dropped_references(self, cs: CSObject, dropped: dict[str, list[int]]) -> None:
+        if not dropped:
+            self.store.errors.clear(cs.id, "export", code=DN_ATTRIBUTES_FAILURE)
+            return
+        parts = [f"{attr}: {len(ids)} value(s) name objects not in this connector space "
+                 f"(metaverse ids {', '.join(map(str, ids[:5]))}{'...' if len(ids) > 5 else ''})"
+                 for attr, ids in sorted(dropped.items())]
+        detail = "; ".join(parts)
+        self.recorder.object_error(cs.id, cs.dn, "export", DN_ATTRIBUTES_FAILURE, detail,
+                                   informational=True)
+        self.recorder.event(EventId.DN_ATTRIBUTES_FAILURE, f"{cs.dn}: {detail}",
+                            {"cs_id": cs.id, "dropped": {a: len(i) for a, i in dropped.items()}})
+
+    def _delta(self, cs: CSObject, grouped: dict[str, list[Contribution]],
+               pe: PendingExport | None) -> PendingExport:
+        is_add = cs.anchor is None
+        new = PendingExport(cs.id, cs.connector_id, "add" if is_add else "modify", None, {},
+                            "pending", pe.attempts if pe else 0)
+        for name, contributions in grouped.items():
+            outcome = resolve(contributions)
+            if outcome.action == "keep":
+                continue
+            if name == DN_TARGET:
+                self._dn_change(cs, outcome, new, is_add)
+                continue
+            if isinstance(outcome.value, RefSet) or name in cs.refs or (
+                    outcome.action == "remove" and name in self.ref_attrs(cs.connector_id)):
+                self._ref_delta(cs, name, outcome, new)
+            else:
+                _value_delta(cs, name, outcome, new, is_add)
+        return new
+
+    def _dn_change(self, cs: CSObject, outcome: Outcome, new: PendingExport,
+                   is_add: bool) -> None:
+        if outcome.action != "set" or not outcome.value:
+            return
+        dn = str(outcome.value[0])
+        if normalize_dn(dn) == normalize_dn(cs.dn) and dn == cs.dn:
+            return
+        if is_add:
+            self.store.cs.set_dn(cs.id, dn)
+            cs.dn = dn
+        elif normalize_dn(dn) != normalize_dn(cs.dn):
+            new.kind = "rename"
+            new.new_dn = dn
+
+    def _ref_delta(self, cs: CSObject, name: str, outcome: Outcome,
+                   new: PendingExport) -> None:
+        want = set(outcome.value.ids) if outcome.action == "set" else set()
+        have = cs.refs.get(name, set())
+        adds, removes = want - have, have - want
+        if adds:
+            new.ref_adds[name] = adds
+        if removes:
+            new.ref_removes[name] = removes
+
+    def _stage(self, cs: CSObject, new: PendingExport, pe: PendingExport | None) -> None:
+        if _is_empty(new) and new.kind != "add":
+            if pe is not None:
+                self.store.exports.drop(cs.id)
+            return
+        if pe is not None and pe.state == "exported" and _same_export(pe, new):
+            return  # already sent, waiting for the import that confirms it
+        if pe is not None and _same_export(pe, new) and pe.state == "pending":
+            return
+        self.store.exports.stage(new)
+        self.recorder.count(f"export-{new.kind}s-staged")
+
+
+def _is_empty(pe: PendingExport) -> bool:
+    return not (pe.attributes or pe.ref_adds or pe.ref_removes or pe.new_dn)
+
+
+def _expected_after(cs: CSObject, pe: PendingExport) -> CSObject:
+    attributes = dict(cs.attributes)
+    for name, vals in pe.attributes.items():
+        if vals:
+            attributes[name] = vals
+        else:
+            attributes.pop(name, None)
+    refs = {a: set(v) for a, v in cs.refs.items()}
+    for name, adds in pe.ref_adds.items():
+        refs.setdefault(name, set()).update(adds)
+    for name, removes in pe.ref_removes.items():
+        refs.setdefault(name, set()).difference_update(removes)
+    return CSObject(cs.id, cs.connector_id, cs.anchor or "(exported)", pe.new_dn or cs.dn,
+                    cs.object_type, False, attributes, None, cs.mv_id, cs.link_type,
+                    cs.link_rule_id, cs.link_direction, refs)
+
+
+def _merge(sent: PendingExport, delta: PendingExport) -> PendingExport:
+    """The export still owed: what was sent (unconfirmed) updated by the new changes."""
+    attributes = {**sent.attributes, **delta.attributes}
+    adds: dict[str, set[int]] = {}
+    removes: dict[str, set[int]] = {}
+    for name in set(sent.ref_adds) | set(sent.ref_removes) | set(delta.ref_adds) | set(
+            delta.ref_removes):
+        d_add, d_rem = delta.ref_adds.get(name, set()), delta.ref_removes.get(name, set())
+        a = (sent.ref_adds.get(name, set()) - d_rem) | d_add
+        r = (sent.ref_removes.get(name, set()) - d_add) | d_rem
+        if a:
+            adds[name] = a
+        if r:
+            removes[name] = r
+    new_dn = delta.new_dn or sent.new_dn
+    kind = "rename" if new_dn else "modify"
+    return PendingExport(sent.cs_id, sent.connector_id, kind, new_dn, attributes, "pending",
+                         sent.attempts, adds, removes)
+
+
+def _value_delta(cs: CSObject, name: str, outcome: Outcome, new: PendingExport,
+                 is_add: bool) -> None:
+    have = cs.attributes.get(name)
+    if outcome.action == "set":
+        if is_add or not same_values(have, outcome.value):
+            new.attributes[name] = list(outcome.value)
+    elif have:
+        new.attributes[name] = []
+
+
+def _same_export(a: PendingExport, b: PendingExport) -> bool:
+    return (a.kind == b.kind and a.new_dn == b.new_dn
+            and a.attributes.keys() == b.attributes.keys()
+            and all(same_values(a.attributes[k], b.attributes[k]) for k in a.attributes)
+            and _same_refs(a.ref_adds, b.ref_adds) and _same_refs(a.ref_removes, b.ref_removes))
+
+
+def _same_refs(a: dict[str, set[int]], b: dict[str, set[int]]) -> bool:
+    return {k: v for k, v in a.items() if v} == {k: v for k, v in b.items() if v}
+
+

@@ -1,0 +1,85 @@
+"""One run of a run profile: its history record, counters, per-object errors and events."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from idsync.errors import IdsyncError
+from idsync.events import EventId, level_of
+from idsync.model import ConnectorRecord, RunProfile, RunStatus
+from idsync.store import Store
+
+#: More per-object errors than this in one run stop it (the reference: 5,000).
+ERROR_LIMIT = 5000
+
+
+class ErrorLimitReached(IdsyncError):
+    """Too many per-object errors: the run stops as ``stopped-error-limit``."""
+
+
+class RunRecorder:
+    def __init__(self, store: Store, connector: ConnectorRecord, profile: RunProfile,
+                 *, error_limit: int = ERROR_LIMIT) -> None:
+        self.store = store
+        self.connector = connector
+        self.profile = profile
+        self.error_limit = error_limit
+        self.counters: Counter[str] = Counter()
+        self.errors = 0
+        self.warnings = 0
+        with store.transaction():
+            store.runs.recover_abandoned()
+            self.run_id = store.runs.start(connector.id, profile.value)
+            self.event(EventId.RUN_STARTED,
+                       f"{profile.value} started on connector {connector.name}")
+
+    def count(self, key: str, n: int = 1) -> None:
+        if n:
+            self.counters[key] += n
+
+    def event(self, event_id: EventId, message: str, data: dict[str, Any] | None = None) -> None:
+        self.store.events.add(int(event_id), level_of(event_id), message,
+                              connector_id=self.connector.id, run_id=self.run_id, data=data)
+
+    def object_error(self, cs_id: int | None, dn: str | None, stage: str, code: str,
+                     detail: str, *, keep_on_object: bool = True,
+                     informational: bool = False) -> None:
+        """Record a per-object failure in the run history and on the object; the run goes on
+        until the error limit."""
+        self.store.runs.add_error(self.run_id, cs_id, dn, stage, code, detail)
+        if keep_on_object and cs_id is not None:
+            self.store.errors.record(cs_id, self.connector.id, stage, code, detail, self.run_id)
+        if informational:
+            self.warnings += 1
+            return
+        self.errors += 1
+        self.count(f"{stage}-errors")
+        if self.errors > self.error_limit:
+            raise ErrorLimitReached(
+                f"more than {self.error_limit} object errors in one run; fix the cause and run "
+                "again")
+
+    def status(self, stage: str) -> RunStatus:
+        if self.errors:
+            return {"import": RunStatus.COMPLETED_IMPORT_ERRORS,
+                    "sync": RunStatus.COMPLETED_SYNC_ERRORS,
+                    "export": RunStatus.COMPLETED_EXPORT_ERRORS}[stage]
+        if self.warnings:
+            return RunStatus.COMPLETED_WARNINGS
+        return RunStatus.SUCCESS
+
+    def finish(self, status: RunStatus, message: str | None = None) -> None:
+        counters = dict(self.counters)
+        with self.store.transaction():
+            self.store.runs.finish(self.run_id, status.value, counters, message)
+            event = EventId.RUN_FINISHED if not status.value.startswith("stopped") \
+                else EventId.RUN_FAILED
+            text = f"{self.profile.value} on connector {self.connector.name}: {status.value}"
+            if message:
+                text += f" ({message})"
+            self.event(event, text, {"counters": counters})
+
+    def checkpoint(self) -> None:
+        """Keep the run's counters in the history as it goes, inside the batch transaction."""
+        self.store.runs.save_counters(self.run_id, dict(self.counters))

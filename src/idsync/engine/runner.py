@@ -1,0 +1,102 @@
+"""Run profiles: Full Import, Delta Import, Full Synchronization, Delta Synchronization, Export.
+
+Each run gets a history record, its counters and errors, and ends with a status that says what
+happened; only failures that make the whole run meaningless stop it (connectivity, the deletion
+threshold, the error limit, a bad configuration).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from idsync.engine.core import BATCH_SIZE, Engine
+from idsync.engine.exporting import ExportStage
+from idsync.engine.importing import Importer
+from idsync.engine.inbound import Inbound
+from idsync.engine.outbound import Outbound
+from idsync.engine.run import ErrorLimitReached, RunRecorder
+from idsync.errors import ConfigurationError, ConnectivityError, DeletionThresholdExceeded
+from idsync.events import EventId
+from idsync.model import RunProfile, RunStatus
+
+
+@dataclass
+class RunResult:
+    run_id: int
+    connector: str
+    profile: str
+    status: str
+    counters: dict[str, Any] = field(default_factory=dict)
+    message: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.status.startswith("stopped")
+
+
+STAGE_OF = {
+    RunProfile.FULL_IMPORT: "import",
+    RunProfile.DELTA_IMPORT: "import",
+    RunProfile.FULL_SYNC: "sync",
+    RunProfile.DELTA_SYNC: "sync",
+    RunProfile.EXPORT: "export",
+}
+
+
+def run_profile(engine: Engine, connector_name: str, profile: RunProfile, *,
+                accept_deletes: bool = False) -> RunResult:
+    record = engine.connector(connector_name)
+    recorder = RunRecorder(engine.store, record, profile)
+    status: RunStatus
+    message: str | None = None
+    try:
+        _run(engine, record, profile, recorder, accept_deletes=accept_deletes)
+        status = recorder.status(STAGE_OF[profile])
+    except ConnectivityError as exc:
+        status, message = RunStatus.STOPPED_CONNECTIVITY, str(exc)
+        with engine.store.transaction():
+            recorder.event(EventId.CONNECTIVITY_FAILURE,
+                           f"{record.name}: cannot reach the directory: {exc}")
+    except DeletionThresholdExceeded as exc:
+        status, message = RunStatus.STOPPED_DELETION_THRESHOLD, str(exc)
+    except ErrorLimitReached as exc:
+        status, message = RunStatus.STOPPED_ERROR_LIMIT, str(exc)
+        with engine.store.transaction():
+            recorder.event(EventId.ERROR_LIMIT_REACHED, f"{record.name}: {exc}")
+    except ConfigurationError as exc:
+        status, message = RunStatus.STOPPED_CONFIGURATION, str(exc)
+    recorder.finish(status, message)
+    return RunResult(recorder.run_id, record.name, profile.value, status.value,
+                     dict(recorder.counters), message)
+
+
+def _run(engine: Engine, record: Any, profile: RunProfile, recorder: RunRecorder, *,
+         accept_deletes: bool) -> None:
+    if profile is RunProfile.FULL_IMPORT:
+        Importer(engine, record, recorder).full_import(accept_deletes=accept_deletes)
+    elif profile is RunProfile.DELTA_IMPORT:
+        Importer(engine, record, recorder).delta_import()
+    elif profile in (RunProfile.FULL_SYNC, RunProfile.DELTA_SYNC):
+        synchronize(engine, record, recorder, full=profile is RunProfile.FULL_SYNC)
+    else:
+        ExportStage(engine, record, recorder).run()
+
+
+def synchronize(engine: Engine, record: Any, recorder: RunRecorder, *, full: bool) -> None:
+    store = engine.store
+    inbound = Inbound(engine, recorder)
+    for work in (inbound.connect_batch, inbound.flow_batch):
+        after = 0
+        while True:
+            ids = store.cs.ids_page(record.id, after, BATCH_SIZE, pending_only=not full)
+            if not ids:
+                break
+            with store.transaction():
+                work(ids)
+                recorder.checkpoint()
+            after = ids[-1]
+    Outbound(engine, recorder).run()
+    if full:
+        with store.transaction():
+            store.connectors.set_required(record.id, full_sync=False)

@@ -1,0 +1,42 @@
+"""Event IDs of the event log, in one place so administrators can filter and alert on them.
+
+IDs taken from the system we model keep its numbers (116, 6949); the rest are idsync's own.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class EventId(IntEnum):
+    RUN_STARTED = 1000
+    RUN_FINISHED = 1001
+    RUN_FAILED = 1002
+    RUN_ABANDONED = 1003
+    DELETION_THRESHOLD_EXCEEDED = 116
+    DELETION_THRESHOLD_CHANGED = 117
+    IMPORT_DELETION_SAFETY = 118
+    CONNECTIVITY_FAILURE = 6001
+    ERROR_LIMIT_REACHED = 6012
+    OBJECT_ERROR = 6100
+    SYNC_RULE_ERROR = 6110
+    DN_ATTRIBUTES_FAILURE = 6949
+    RULES_CHANGED = 2000
+    CONNECTOR_CHANGED = 2001
+
+
+LEVELS = {
+    EventId.DELETION_THRESHOLD_EXCEEDED: "warning",
+    EventId.IMPORT_DELETION_SAFETY: "warning",
+    EventId.CONNECTIVITY_FAILURE: "error",
+    EventId.ERROR_LIMIT_REACHED: "error",
+    EventId.RUN_FAILED: "error",
+    EventId.RUN_ABANDONED: "warning",
+    EventId.OBJECT_ERROR: "warning",
+    EventId.SYNC_RULE_ERROR: "warning",
+    EventId.DN_ATTRIBUTES_FAILURE: "information",
+}
+
+
+def level_of(event_id: EventId) -> str:
+    return LEVELS.get(event_id, "information")

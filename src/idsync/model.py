@@ -1,0 +1,110 @@
+"""The nouns of the sync pipeline, as the engine holds them in memory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from idsync.values import Attributes
+
+
+class PendingImport(StrEnum):
+    ADD = "add"
+    UPDATE = "update"
+    DELETE = "delete"
+    #: The object type changed: the old object is removed and a new one added.
+    DELETE_ADD = "delete-add"
+
+
+class RunProfile(StrEnum):
+    FULL_IMPORT = "Full Import"
+    DELTA_IMPORT = "Delta Import"
+    FULL_SYNC = "Full Synchronization"
+    DELTA_SYNC = "Delta Synchronization"
+    EXPORT = "Export"
+
+    @classmethod
+    def parse(cls, text: str) -> RunProfile:
+        key = text.replace("-", " ").replace("_", " ").strip().lower()
+        aliases = {
+            "full import": cls.FULL_IMPORT, "fi": cls.FULL_IMPORT,
+            "delta import": cls.DELTA_IMPORT, "di": cls.DELTA_IMPORT,
+            "full synchronization": cls.FULL_SYNC, "full sync": cls.FULL_SYNC,
+            "fs": cls.FULL_SYNC,
+            "delta synchronization": cls.DELTA_SYNC, "delta sync": cls.DELTA_SYNC,
+            "ds": cls.DELTA_SYNC,
+            "export": cls.EXPORT, "e": cls.EXPORT,
+        }
+        if key not in aliases:
+            raise ValueError(
+                f"unknown run profile {text!r}; use one of: " + ", ".join(p.value for p in cls))
+        return aliases[key]
+
+
+class RunStatus(StrEnum):
+    IN_PROGRESS = "in-progress"
+    SUCCESS = "success"
+    COMPLETED_WARNINGS = "completed-warnings"
+    COMPLETED_IMPORT_ERRORS = "completed-import-errors"
+    COMPLETED_SYNC_ERRORS = "completed-sync-errors"
+    COMPLETED_EXPORT_ERRORS = "completed-export-errors"
+    STOPPED_CONNECTIVITY = "stopped-connectivity"
+    STOPPED_SERVER = "stopped-server"
+    STOPPED_ERROR_LIMIT = "stopped-error-limit"
+    STOPPED_DELETION_THRESHOLD = "stopped-deletion-threshold-exceeded"
+    STOPPED_CONFIGURATION = "stopped-configuration-error"
+
+
+@dataclass(slots=True)
+class ConnectorRecord:
+    id: int
+    name: str
+    type: str
+    settings: dict[str, Any]
+    secrets: dict[str, str]
+    watermark: dict[str, Any] | None
+    full_import_required: bool
+    full_sync_required: bool
+
+
+@dataclass(slots=True)
+class CSObject:
+    id: int
+    connector_id: int
+    anchor: str | None
+    dn: str
+    object_type: str | None
+    placeholder: bool
+    attributes: Attributes
+    pending_import: str | None
+    mv_id: int | None
+    link_type: str | None
+    link_rule_id: int | None
+    link_direction: str | None
+    #: Reference values loaded on demand: attr -> set of target CS ids.
+    refs: dict[str, set[int]] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class MVObject:
+    id: int
+    object_type: str
+    attributes: Attributes
+    #: attr -> {"connector": id, "rule": id, "precedence": n}
+    lineage: dict[str, dict[str, Any]]
+    #: attr -> set of target MV ids.
+    refs: dict[str, set[int]] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class PendingExport:
+    cs_id: int
+    connector_id: int
+    kind: str
+    new_dn: str | None
+    attributes: Attributes
+    state: str
+    attempts: int
+    ref_adds: dict[str, set[int]] = field(default_factory=dict)
+    ref_removes: dict[str, set[int]] = field(default_factory=dict)

@@ -1,0 +1,293 @@
+"""Connector space objects: the staging copy of each connected directory.
+
+Non-reference attributes are one JSON document per object (the hologram, as last imported).
+Reference values (member, manager...) are one row per value in ``cs_refs``, pointing at the
+target's connector space id, so one member change of a 250,000-member group is one row and a
+renamed target never rewrites the references to it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from idsync import values
+from idsync.dn import normalize_dn
+from idsync.model import CSObject
+from idsync.store.database import Database, utcnow
+
+_COLUMNS = ("id, connector_id, anchor, dn, object_type, placeholder, attributes, pending_import, "
+            "mv_id, link_type, link_rule_id, link_direction")
+
+
+def _cs(row: tuple[Any, ...]) -> CSObject:
+    return CSObject(
+        id=row[0], connector_id=row[1], anchor=row[2], dn=row[3], object_type=row[4],
+        placeholder=bool(row[5]), attributes=values.loads_attributes(row[6]),
+        pending_import=row[7], mv_id=row[8], link_type=row[9], link_rule_id=row[10],
+        link_direction=row[11])
+
+
+class ConnectorSpaceRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # --- reading ------------------------------------------------------------------------
+
+    def get(self, cs_id: int) -> CSObject | None:
+        row = self.db.query_one(f"SELECT {_COLUMNS} FROM cs_objects WHERE id = ?", (cs_id,))
+        return _cs(row) if row else None
+
+    def by_ids(self, ids: Sequence[int]) -> dict[int, CSObject]:
+        rows = self.db.query_in(f"SELECT {_COLUMNS} FROM cs_objects WHERE id IN ({{ids}})",
+                                list(ids))
+        return {r[0]: _cs(r) for r in rows}
+
+    def by_anchors(self, connector_id: int, anchors: Sequence[str]) -> dict[str, CSObject]:
+        rows = self.db.query_in(
+            f"SELECT {_COLUMNS} FROM cs_objects WHERE connector_id = ? AND anchor IN ({{ids}})",
+            list(anchors), (connector_id,))
+        return {r[2]: _cs(r) for r in rows}
+
+    def by_dns(self, connector_id: int, dn_norms: Sequence[str]) -> dict[str, CSObject]:
+        rows = self.db.query_in(
+            f"SELECT {_COLUMNS}, dn_norm FROM cs_objects "
+            f"WHERE connector_id = ? AND dn_norm IN ({{ids}})", list(dn_norms), (connector_id,))
+        return {r[-1]: _cs(r[:-1]) for r in rows}
+
+    def find_dn(self, connector_id: int, dn: str) -> CSObject | None:
+        row = self.db.query_one(
+            f"SELECT {_COLUMNS} FROM cs_objects WHERE connector_id = ? AND dn_norm = ?",
+            (connector_id, normalize_dn(dn)))
+        return _cs(row) if row else None
+
+    def linked_to(self, mv_ids: Sequence[int]) -> list[CSObject]:
+        rows = self.db.query_in(f"SELECT {_COLUMNS} FROM cs_objects WHERE mv_id IN ({{ids}})",
+                                list(mv_ids))
+        return [_cs(r) for r in rows]
+
+    def ids_page(self, connector_id: int, after: int, limit: int, *,
+                 pending_only: bool = False) -> list[int]:
+        """The next page of object ids of a connector space, in id order (placeholders left
+        out): the unit of work of a synchronization run."""
+        pending = "AND pending_import IS NOT NULL" if pending_only else ""
+        return [r[0] for r in self.db.query(
+            f"SELECT id FROM cs_objects WHERE connector_id = ? AND placeholder = 0 AND id > ? "
+            f"{pending} ORDER BY id LIMIT ?", (connector_id, after, limit))]
+
+    def count(self, connector_id: int, *, pending_only: bool = False) -> int:
+        pending = "AND pending_import IS NOT NULL" if pending_only else ""
+        return self.db.scalar(
+            f"SELECT count(*) FROM cs_objects WHERE connector_id = ? AND placeholder = 0 "
+            f"{pending}", (connector_id,))
+
+    def search(self, connector_id: int, *, dn: str | None = None, anchor: str | None = None,
+               object_type: str | None = None, pending_import: bool = False,
+               pending_export: bool = False, placeholders: bool = False,
+               limit: int = 0) -> list[CSObject]:
+        where = ["c.connector_id = ?"]
+        params: list[Any] = [connector_id]
+        if not placeholders:
+            where.append("c.placeholder = 0")
+        if dn:
+            where.append("c.dn_norm = ?")
+            params.append(normalize_dn(dn))
+        if anchor:
+            where.append("c.anchor = ?")
+            params.append(anchor)
+        if object_type:
+            where.append("c.object_type = ?")
+            params.append(object_type)
+        if pending_import:
+            where.append("c.pending_import IS NOT NULL")
+        if pending_export:
+            where.append("EXISTS (SELECT 1 FROM pending_exports p WHERE p.cs_id = c.id)")
+        cols = ", ".join(f"c.{c.strip()}" for c in _COLUMNS.split(","))
+        sql = f"SELECT {cols} FROM cs_objects c WHERE {' AND '.join(where)} ORDER BY c.id"
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        return [_cs(r) for r in self.db.query(sql, params)]
+
+    # --- writing ------------------------------------------------------------------------
+
+    def insert(self, connector_id: int, *, anchor: str | None, dn: str,
+               object_type: str | None, attributes: values.Attributes | None = None,
+               pending_import: str | None = None, placeholder: bool = False) -> int:
+        cur = self.db.execute(
+            "INSERT INTO cs_objects (connector_id, anchor, dn, dn_norm, object_type, placeholder, "
+            "attributes, pending_import, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "RETURNING id",
+            (connector_id, anchor, dn, normalize_dn(dn), object_type, int(placeholder),
+             values.dumps_attributes(attributes or {}), pending_import, utcnow()))
+        return cur.fetchone()[0]
+
+    def save(self, cs: CSObject) -> None:
+        self.db.execute(
+            "UPDATE cs_objects SET anchor = ?, dn = ?, dn_norm = ?, object_type = ?, "
+            "placeholder = ?, attributes = ?, pending_import = ?, mv_id = ?, link_type = ?, "
+            "link_rule_id = ?, link_direction = ? WHERE id = ?",
+            (cs.anchor, cs.dn, normalize_dn(cs.dn), cs.object_type, int(cs.placeholder),
+             values.dumps_attributes(cs.attributes), cs.pending_import, cs.mv_id, cs.link_type,
+             cs.link_rule_id, cs.link_direction, cs.id))
+
+    def set_link(self, cs_id: int, mv_id: int | None, link_type: str | None,
+                 rule_id: int | None, direction: str | None) -> None:
+        self.db.execute(
+            "UPDATE cs_objects SET mv_id = ?, link_type = ?, link_rule_id = ?, link_direction = ? "
+            "WHERE id = ?", (mv_id, link_type, rule_id, direction, cs_id))
+
+    def set_anchor(self, cs_id: int, anchor: str) -> None:
+        self.db.execute("UPDATE cs_objects SET anchor = ? WHERE id = ?", (anchor, cs_id))
+
+    def set_dn(self, cs_id: int, dn: str) -> None:
+        self.db.execute("UPDATE cs_objects SET dn = ?, dn_norm = ? WHERE id = ?",
+                        (dn, normalize_dn(dn), cs_id))
+
+    def clear_pending_import(self, ids: Sequence[int]) -> None:
+        self.db.executemany("UPDATE cs_objects SET pending_import = NULL WHERE id = ?",
+                            [(i,) for i in ids])
+
+    def mark_pending_update(self, ids: Iterable[int]) -> None:
+        """Queue objects for the next delta synchronization without losing a stronger flag."""
+        self.db.executemany(
+            "UPDATE cs_objects SET pending_import = 'update' "
+            "WHERE id = ? AND pending_import IS NULL AND placeholder = 0",
+            [(i,) for i in ids])
+
+    def set_seen(self, ids: Sequence[int], run_id: int) -> None:
+        self.db.executemany("UPDATE cs_objects SET seen_run = ? WHERE id = ?",
+                            [(run_id, i) for i in ids])
+
+    def unseen(self, connector_id: int, run_id: int) -> list[int]:
+        """Objects a full import did not see: gone from the directory (or out of its scope)."""
+        return [r[0] for r in self.db.query(
+            "SELECT id FROM cs_objects WHERE connector_id = ? AND placeholder = 0 "
+            "AND anchor IS NOT NULL AND (seen_run IS NULL OR seen_run <> ?) "
+            "AND (pending_import IS NULL OR pending_import <> 'delete')",
+            (connector_id, run_id))]
+
+    def mark_deleted(self, ids: Sequence[int]) -> None:
+        self.db.executemany("UPDATE cs_objects SET pending_import = 'delete' WHERE id = ?",
+                            [(i,) for i in ids])
+
+    def remove(self, cs_id: int) -> None:
+        """Drop an object for good; if others still reference it, keep it as a placeholder so
+        the references keep their DN."""
+        referenced = self.db.scalar("SELECT 1 FROM cs_refs WHERE target_id = ? LIMIT 1", (cs_id,))
+        self.db.execute("DELETE FROM cs_refs WHERE cs_id = ?", (cs_id,))
+        self.db.execute("DELETE FROM pending_exports WHERE cs_id = ?", (cs_id,))
+        self.db.execute("DELETE FROM pending_export_refs WHERE cs_id = ?", (cs_id,))
+        self.db.execute("DELETE FROM object_errors WHERE cs_id = ?", (cs_id,))
+        self.db.execute("DELETE FROM join_index WHERE space <> 0 AND obj_id = ?", (cs_id,))
+        if referenced:
+            self.db.execute(
+                "UPDATE cs_objects SET anchor = NULL, object_type = NULL, placeholder = 1, "
+                "attributes = '{}', pending_import = NULL, mv_id = NULL, link_type = NULL, "
+                "link_rule_id = NULL, link_direction = NULL WHERE id = ?", (cs_id,))
+        else:
+            self.db.execute("DELETE FROM cs_objects WHERE id = ?", (cs_id,))
+
+    def merge_placeholder(self, placeholder_id: int, real_id: int) -> None:
+        """A real object arrived at a placeholder's DN: references move over to it."""
+        self.db.execute(
+            "INSERT INTO cs_refs (cs_id, attr, target_id) "
+            "SELECT cs_id, attr, ? FROM cs_refs WHERE target_id = ? ON CONFLICT DO NOTHING",
+            (real_id, placeholder_id))
+        self.db.execute("DELETE FROM cs_refs WHERE target_id = ?", (placeholder_id,))
+        self.db.execute("DELETE FROM cs_objects WHERE id = ?", (placeholder_id,))
+
+    # --- references ---------------------------------------------------------------------
+
+    def resolve_dns(self, connector_id: int, dns: Iterable[str]) -> dict[str, int]:
+        """DN -> connector space id for each reference target, creating placeholders for
+        targets not imported yet. Keys are normalised DNs."""
+        wanted: dict[str, str] = {}
+        for dn in dns:
+            wanted.setdefault(normalize_dn(dn), dn)
+        if not wanted:
+            return {}
+        found: dict[str, int] = {}
+        keys = list(wanted)
+        for row in self.db.query_in(
+                "SELECT dn_norm, id FROM cs_objects WHERE connector_id = ? AND dn_norm IN ({ids})",
+                keys, (connector_id,)):
+            found[row[0]] = row[1]
+        for key in keys:
+            if key not in found:
+                found[key] = self.insert(connector_id, anchor=None, dn=wanted[key],
+                                         object_type=None, placeholder=True)
+        return found
+
+    def refs_of(self, cs_ids: Sequence[int],
+                attrs: Iterable[str] | None = None) -> dict[int, dict[str, set[int]]]:
+        out: dict[int, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
+        attr_list = sorted(set(attrs)) if attrs is not None else None
+        if attr_list is not None and not attr_list:
+            return {}
+        extra = ""
+        params: tuple[Any, ...] = ()
+        if attr_list is not None:
+            extra = " AND attr IN (" + ",".join("?" * len(attr_list)) + ")"
+            params = tuple(attr_list)
+        for cs_id, attr, target in self._query_ids(
+                "SELECT cs_id, attr, target_id FROM cs_refs WHERE cs_id IN ({ids})" + extra,
+                cs_ids, params):
+            out[cs_id][attr].add(target)
+        return out
+
+    def _query_ids(self, sql: str, ids: Sequence[int], params: tuple[Any, ...]) -> list[tuple]:
+        # Placeholders for the id list come first in the statement, then the extra params.
+        out: list[tuple] = []
+        for i in range(0, len(ids), 500):
+            part = list(ids[i : i + 500])
+            marks = ",".join("?" * len(part))
+            out.extend(self.db.query(sql.format(ids=marks), (*part, *params)))
+        return out
+
+    def ref_count(self, cs_id: int, attr: str) -> int:
+        return self.db.scalar("SELECT count(*) FROM cs_refs WHERE cs_id = ? AND attr = ?",
+                              (cs_id, attr))
+
+    def ref_targets(self, cs_id: int, attr: str) -> set[int]:
+        return {r[0] for r in self.db.query(
+            "SELECT target_id FROM cs_refs WHERE cs_id = ? AND attr = ?", (cs_id, attr))}
+
+    def ref_attrs(self, cs_id: int) -> list[str]:
+        return [r[0] for r in self.db.query(
+            "SELECT DISTINCT attr FROM cs_refs WHERE cs_id = ?", (cs_id,))]
+
+    def change_refs(self, cs_id: int, attr: str, adds: Iterable[int],
+                    removes: Iterable[int]) -> None:
+        self.db.executemany("DELETE FROM cs_refs WHERE cs_id = ? AND attr = ? AND target_id = ?",
+                            [(cs_id, attr, t) for t in removes])
+        self.db.executemany(
+            "INSERT INTO cs_refs (cs_id, attr, target_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            [(cs_id, attr, t) for t in adds])
+
+    def referencing(self, target_ids: Sequence[int]) -> set[int]:
+        """Objects whose reference attributes point at any of ``target_ids``."""
+        return {r[0] for r in self.db.query_in(
+            "SELECT DISTINCT cs_id FROM cs_refs WHERE target_id IN ({ids})", list(target_ids))}
+
+    def is_member_of(self, cs_id: int, connector_id: int, group_dn: str) -> bool:
+        return bool(self.db.scalar(
+            "SELECT 1 FROM cs_refs r JOIN cs_objects g ON g.id = r.cs_id "
+            "WHERE r.target_id = ? AND r.attr = 'member' AND g.connector_id = ? "
+            "AND g.dn_norm = ? LIMIT 1", (cs_id, connector_id, normalize_dn(group_dn))))
+
+    def dns_and_anchors(self, ids: Sequence[int]) -> dict[int, tuple[str, str | None]]:
+        return {r[0]: (r[1], r[2]) for r in self.db.query_in(
+            "SELECT id, dn, anchor FROM cs_objects WHERE id IN ({ids})", list(ids))}
+
+    def mv_ids_of(self, ids: Sequence[int]) -> dict[int, int]:
+        """CS id -> linked MV id, for the linked ones."""
+        return {r[0]: r[1] for r in self.db.query_in(
+            "SELECT id, mv_id FROM cs_objects WHERE id IN ({ids}) AND mv_id IS NOT NULL",
+            list(ids))}
+
+    def in_connector_for_mv(self, connector_id: int, mv_ids: Sequence[int]) -> dict[int, int]:
+        """MV id -> the CS id linked to it in one connector."""
+        return {r[0]: r[1] for r in self.db.query_in(
+            "SELECT mv_id, id FROM cs_objects WHERE connector_id = ? AND mv_id IN ({ids})",
+            list(mv_ids), (connector_id,))}

@@ -1,0 +1,170 @@
+"""The database under the store: connections, transactions, migrations.
+
+The engine never writes SQL. It calls the repositories of ``idsync.store`` (connector space,
+metaverse, rules, runs...), which speak the SQL that SQLite and PostgreSQL share (``ON CONFLICT``,
+``RETURNING``, ``?`` placeholders that a PostgreSQL adapter rewrites). A backend is this one
+class: how to connect, how to begin and commit, how to run the numbered migrations. See
+docs/decisions/store.md.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.resources
+import re
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from idsync.errors import ConfigurationError
+
+MIGRATION_FILE = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+def utcnow() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """(version, name, sql) of every migration shipped with this build, in order."""
+    found = []
+    folder = importlib.resources.files("idsync.store") / "migrations"
+    for entry in folder.iterdir():
+        m = MIGRATION_FILE.match(entry.name)
+        if m:
+            found.append((int(m.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+class Database:
+    """A SQLite database in WAL mode: many readers, one writer, crash-safe commits."""
+
+    dialect = "sqlite"
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._local = threading.local()
+        self._conn = self._connect()
+        self._depth = 0
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, timeout=60.0,
+                               check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode: a commit survives a process crash (SIGKILL); only an OS crash can
+        # lose the last transactions, never corrupt the database.
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA temp_store=MEMORY")
+        conn.execute("PRAGMA cache_size=-65536")
+        conn.execute("PRAGMA busy_timeout=60000")
+        return conn
+
+    # --- statements ----------------------------------------------------------------------
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        return self._conn.execute(sql, params)
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        self._conn.executemany(sql, rows)
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self._conn.execute(sql, params).fetchall()
+
+    def query_one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        return self._conn.execute(sql, params).fetchone()
+
+    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        row = self._conn.execute(sql, params).fetchone()
+        return row[0] if row else None
+
+    def query_in(self, sql: str, ids: Sequence[Any], params: Sequence[Any] = (),
+                 chunk: int = 500) -> list[tuple[Any, ...]]:
+        """Run ``sql`` with ``{ids}`` replaced by placeholders, in chunks (SQLite caps them)."""
+        out: list[tuple[Any, ...]] = []
+        for i in range(0, len(ids), chunk):
+            part = ids[i : i + chunk]
+            marks = ",".join("?" * len(part))
+            out.extend(self._conn.execute(sql.format(ids=marks), (*params, *part)).fetchall())
+        return out
+
+    # --- transactions --------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Database]:
+        """One atomic unit of work; nested calls join the outer transaction."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield self
+            finally:
+                self._depth -= 1
+            return
+        self._conn.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield self
+        except BaseException:
+            self._depth = 0
+            self._conn.execute("ROLLBACK")
+            raise
+        self._depth = 0
+        self._conn.execute("COMMIT")
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._depth > 0
+
+    def close(self) -> None:
+        self._conn.close()
+
+    # --- schema --------------------------------------------------------------------------
+
+    def schema_version(self) -> int:
+        exists = self.scalar(
+            "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='schema_migrations'")
+        if not exists:
+            return 0
+        return self.scalar("SELECT coalesce(max(version), 0) FROM schema_migrations") or 0
+
+    def migrate(self, target: int | None = None) -> list[int]:
+        """Apply every migration newer than the database, each in its own transaction, and
+        return the versions applied. Migrations only ever add or transform: an upgrade keeps
+        every setting and object."""
+        self.execute("CREATE TABLE IF NOT EXISTS schema_migrations ("
+                     "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
+        current = self.schema_version()
+        shipped = migrations()
+        newest = shipped[-1][0] if shipped else 0
+        if current > newest:
+            raise ConfigurationError(
+                f"the database is at schema version {current}, newer than this idsync "
+                f"({newest}); upgrade idsync before using it")
+        applied = []
+        for version, name, sql in shipped:
+            if version <= current or (target is not None and version > target):
+                continue
+            with self.transaction():
+                for statement in _statements(sql):
+                    self.execute(statement)
+                self.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)",
+                             (version, name, utcnow()))
+            applied.append(version)
+        return applied
+
+    def backup_to(self, path: str | Path) -> None:
+        """A consistent online copy of the database (SQLite's backup API)."""
+        dest = sqlite3.connect(str(path))
+        try:
+            self._conn.backup(dest)
+        finally:
+            dest.close()
+
+
+def _statements(sql: str) -> list[str]:
+    # The migrations hold no string literal with "--" in it, so a comment runs to the line's end.
+    cleaned = "\n".join(line.split("--", 1)[0] for line in sql.splitlines())
+    return [s.strip() for s in cleaned.split(";") if s.strip()]

@@ -1,0 +1,105 @@
+"""Pending exports: what the next export run sends to a connected directory.
+
+The attribute-level delta is one JSON document (attributes replaced wholesale, ``[]`` removes
+one); reference values are value-level adds and removes, one row per value. ``state`` is
+``pending`` until the export run sends it, then ``exported`` until an import confirms it; an
+import that shows the change missing puts it back to ``pending`` so it is sent again.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from idsync import values
+from idsync.model import PendingExport
+from idsync.store.database import Database, utcnow
+
+KIND_ORDER = {"add": 0, "modify": 1, "rename": 2, "delete": 3}
+
+
+class PendingExportRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def get_many(self, cs_ids: Sequence[int], *, with_refs: bool = True
+                 ) -> dict[int, PendingExport]:
+        out: dict[int, PendingExport] = {}
+        for row in self.db.query_in(
+                "SELECT cs_id, connector_id, kind, new_dn, attributes, state, attempts "
+                "FROM pending_exports WHERE cs_id IN ({ids})", list(cs_ids)):
+            out[row[0]] = PendingExport(
+                cs_id=row[0], connector_id=row[1], kind=row[2], new_dn=row[3],
+                attributes=values.loads_attributes(row[4]), state=row[5], attempts=row[6])
+        if with_refs and out:
+            for cs_id, attr, target, op in self.db.query_in(
+                    "SELECT cs_id, attr, target_id, op FROM pending_export_refs "
+                    "WHERE cs_id IN ({ids})", list(out)):
+                pe = out[cs_id]
+                bucket = pe.ref_adds if op == "add" else pe.ref_removes
+                bucket.setdefault(attr, set()).add(target)
+        return out
+
+    def stage(self, pe: PendingExport) -> None:
+        """Replace the pending export of an object."""
+        self.db.execute(
+            "INSERT INTO pending_exports (cs_id, connector_id, kind, new_dn, attributes, state, "
+            "staged_at, attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (cs_id) DO UPDATE "
+            "SET kind = excluded.kind, new_dn = excluded.new_dn, attributes = excluded.attributes,"
+            " state = excluded.state, staged_at = excluded.staged_at, "
+            "attempts = excluded.attempts",
+            (pe.cs_id, pe.connector_id, pe.kind, pe.new_dn, values.dumps_attributes(pe.attributes),
+             pe.state, utcnow(), pe.attempts))
+        self.db.execute("DELETE FROM pending_export_refs WHERE cs_id = ?", (pe.cs_id,))
+        rows = [(pe.cs_id, a, t, "add") for a, ts in pe.ref_adds.items() for t in ts]
+        rows += [(pe.cs_id, a, t, "remove") for a, ts in pe.ref_removes.items() for t in ts]
+        self.db.executemany(
+            "INSERT INTO pending_export_refs (cs_id, attr, target_id, op) VALUES (?, ?, ?, ?)",
+            rows)
+
+    def drop(self, cs_id: int) -> None:
+        self.db.execute("DELETE FROM pending_exports WHERE cs_id = ?", (cs_id,))
+        self.db.execute("DELETE FROM pending_export_refs WHERE cs_id = ?", (cs_id,))
+
+    def set_state(self, cs_ids: Sequence[int], state: str) -> None:
+        self.db.executemany("UPDATE pending_exports SET state = ? WHERE cs_id = ?",
+                            [(state, i) for i in cs_ids])
+
+    def failed(self, cs_id: int) -> None:
+        self.db.execute("UPDATE pending_exports SET attempts = attempts + 1 WHERE cs_id = ?",
+                        (cs_id,))
+
+    def page(self, connector_id: int, kind_rank: int, after: int, limit: int) -> list[int]:
+        """Pending (unsent) exports of one kind, in id order. Kinds go in the order add,
+        modify, rename, delete, so references can name objects added earlier in the run."""
+        kind = next(k for k, r in KIND_ORDER.items() if r == kind_rank)
+        return [r[0] for r in self.db.query(
+            "SELECT cs_id FROM pending_exports WHERE connector_id = ? AND state = 'pending' "
+            "AND kind = ? AND cs_id > ? ORDER BY cs_id LIMIT ?",
+            (connector_id, kind, after, limit))]
+
+    def count(self, connector_id: int, *, kind: str | None = None,
+              state: str | None = None) -> int:
+        sql = "SELECT count(*) FROM pending_exports WHERE connector_id = ?"
+        params: list[Any] = [connector_id]
+        if kind:
+            sql += " AND kind = ?"
+            params.append(kind)
+        if state:
+            sql += " AND state = ?"
+            params.append(state)
+        return self.db.scalar(sql, params)
+
+    def counts_by_kind(self, connector_id: int) -> dict[str, int]:
+        return dict(self.db.query(
+            "SELECT kind, count(*) FROM pending_exports WHERE connector_id = ? GROUP BY kind",
+            (connector_id,)))
+
+    def ref_counts(self, cs_id: int) -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = defaultdict(dict)
+        for attr, op, n in self.db.query(
+                "SELECT attr, op, count(*) FROM pending_export_refs WHERE cs_id = ? "
+                "GROUP BY attr, op", (cs_id,)):
+            out[attr][op] = n
+        return out

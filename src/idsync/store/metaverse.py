@@ -1,0 +1,169 @@
+"""Metaverse objects, their references and the join index."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from idsync import values
+from idsync.model import MVObject
+from idsync.store.database import Database, utcnow
+
+#: join_index space of the metaverse (connector spaces use their connector id).
+MV_SPACE = 0
+
+
+def _mv(row: tuple[Any, ...]) -> MVObject:
+    return MVObject(id=row[0], object_type=row[1], attributes=values.loads_attributes(row[2]),
+                    lineage=values.loads(row[3]) or {})
+
+
+class MetaverseRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def get(self, mv_id: int) -> MVObject | None:
+        row = self.db.query_one(
+            "SELECT id, object_type, attributes, lineage FROM mv_objects WHERE id = ?", (mv_id,))
+        return _mv(row) if row else None
+
+    def by_ids(self, ids: Sequence[int]) -> dict[int, MVObject]:
+        rows = self.db.query_in(
+            "SELECT id, object_type, attributes, lineage FROM mv_objects WHERE id IN ({ids})",
+            list(ids))
+        return {r[0]: _mv(r) for r in rows}
+
+    def create(self, object_type: str) -> int:
+        now = utcnow()
+        cur = self.db.execute(
+            "INSERT INTO mv_objects (object_type, created_at, updated_at) VALUES (?, ?, ?) "
+            "RETURNING id", (object_type, now, now))
+        return cur.fetchone()[0]
+
+    def save(self, mv: MVObject) -> None:
+        self.db.execute(
+            "UPDATE mv_objects SET attributes = ?, lineage = ?, updated_at = ? WHERE id = ?",
+            (values.dumps_attributes(mv.attributes), values.dumps(mv.lineage), utcnow(), mv.id))
+
+    def delete(self, mv_id: int) -> set[int]:
+        """Delete an object; returns the MV objects that referenced it (their references to it
+        are removed, so their outbound flows must run again)."""
+        referrers = {r[0] for r in self.db.query(
+            "SELECT DISTINCT mv_id FROM mv_refs WHERE target_id = ?", (mv_id,))}
+        self.db.execute("DELETE FROM mv_refs WHERE target_id = ?", (mv_id,))
+        self.db.execute("DELETE FROM mv_refs WHERE mv_id = ?", (mv_id,))
+        self.db.execute("DELETE FROM join_index WHERE space = ? AND obj_id = ?", (MV_SPACE, mv_id))
+        self.db.execute("DELETE FROM mv_dirty WHERE mv_id = ?", (mv_id,))
+        self.db.execute("DELETE FROM mv_objects WHERE id = ?", (mv_id,))
+        referrers.discard(mv_id)
+        return referrers
+
+    def count(self, object_type: str | None = None) -> int:
+        if object_type:
+            return self.db.scalar("SELECT count(*) FROM mv_objects WHERE object_type = ?",
+                                  (object_type,))
+        return self.db.scalar("SELECT count(*) FROM mv_objects")
+
+    def search(self, *, object_type: str | None = None, attribute: str | None = None,
+               value: str | None = None, limit: int = 0) -> list[MVObject]:
+        sql = "SELECT id, object_type, attributes, lineage FROM mv_objects"
+        where, params = [], []
+        if object_type:
+            where.append("object_type = ?")
+            params.append(object_type)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY id"
+        out = []
+        for row in self.db.query(sql, params):
+            mv = _mv(row)
+            if attribute and value is not None and value not in [
+                    str(v) for v in mv.attributes.get(attribute, [])]:
+                continue
+            if attribute and value is None and attribute not in mv.attributes:
+                continue
+            out.append(mv)
+            if limit and len(out) >= limit:
+                break
+        return out
+
+    # --- references ---------------------------------------------------------------------
+
+    def refs_of(self, mv_ids: Sequence[int]) -> dict[int, dict[str, set[int]]]:
+        out: dict[int, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
+        for mv_id, attr, target in self.db.query_in(
+                "SELECT mv_id, attr, target_id FROM mv_refs WHERE mv_id IN ({ids})",
+                list(mv_ids)):
+            out[mv_id][attr].add(target)
+        return out
+
+    def ref_count(self, mv_id: int, attr: str) -> int:
+        return self.db.scalar("SELECT count(*) FROM mv_refs WHERE mv_id = ? AND attr = ?",
+                              (mv_id, attr))
+
+    def change_refs(self, mv_id: int, attr: str, adds: Iterable[int],
+                    removes: Iterable[int]) -> None:
+        self.db.executemany("DELETE FROM mv_refs WHERE mv_id = ? AND attr = ? AND target_id = ?",
+                            [(mv_id, attr, t) for t in removes])
+        self.db.executemany(
+            "INSERT INTO mv_refs (mv_id, attr, target_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            [(mv_id, attr, t) for t in adds])
+
+    def referrers(self, target_ids: Sequence[int]) -> set[int]:
+        return {r[0] for r in self.db.query_in(
+            "SELECT DISTINCT mv_id FROM mv_refs WHERE target_id IN ({ids})", list(target_ids))}
+
+    # --- work queue for outbound synchronization ---------------------------------------
+
+    def mark_dirty(self, mv_ids: Iterable[int]) -> None:
+        self.db.executemany("INSERT INTO mv_dirty (mv_id) VALUES (?) ON CONFLICT DO NOTHING",
+                            [(i,) for i in mv_ids])
+
+    def dirty_page(self, phase: int, after: int, limit: int) -> list[int]:
+        return [r[0] for r in self.db.query(
+            "SELECT mv_id FROM mv_dirty WHERE phase = ? AND mv_id > ? ORDER BY mv_id LIMIT ?",
+            (phase, after, limit))]
+
+    def set_dirty_phase(self, mv_ids: Sequence[int], phase: int) -> None:
+        self.db.executemany("UPDATE mv_dirty SET phase = ? WHERE mv_id = ?",
+                            [(phase, i) for i in mv_ids])
+
+    def clear_dirty(self, mv_ids: Sequence[int]) -> None:
+        self.db.executemany("DELETE FROM mv_dirty WHERE mv_id = ?", [(i,) for i in mv_ids])
+
+    def dirty_count(self) -> int:
+        return self.db.scalar("SELECT count(*) FROM mv_dirty")
+
+
+class JoinIndex:
+    """Values of join attributes, so a join rule is an index lookup, not a scan."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @staticmethod
+    def key(value: Any, case_sensitive: bool) -> str:
+        if isinstance(value, bytes):
+            text = "b:" + value.hex()
+        else:
+            text = "s:" + str(value)
+        return text if case_sensitive else text.lower()
+
+    @staticmethod
+    def attr_key(attr: str, case_sensitive: bool) -> str:
+        return attr if case_sensitive else "~" + attr.lower()
+
+    def replace(self, space: int, obj_id: int, entries: Iterable[tuple[str, str]]) -> None:
+        self.db.execute("DELETE FROM join_index WHERE space = ? AND obj_id = ?", (space, obj_id))
+        self.db.executemany(
+            "INSERT INTO join_index (space, attr, value, obj_id) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT DO NOTHING", [(space, a, v, obj_id) for a, v in entries])
+
+    def lookup(self, space: int, attr_key: str, value_key: str) -> set[int]:
+        return {r[0] for r in self.db.query(
+            "SELECT obj_id FROM join_index WHERE space = ? AND attr = ? AND value = ?",
+            (space, attr_key, value_key))}
+
+    def clear(self) -> None:
+        self.db.execute("DELETE FROM join_index")

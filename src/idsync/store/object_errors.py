@@ -1,0 +1,80 @@
+"""Per-object errors kept on the object until they clear: export errors (with their code,
+first seen time and retry count) and synchronization rule errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from idsync.store.database import Database, utcnow
+
+
+@dataclass(slots=True)
+class ObjectErrorRecord:
+    cs_id: int
+    connector: str
+    dn: str
+    stage: str
+    code: str
+    detail: str
+    first_seen: str
+    last_seen: str
+    retry_count: int
+
+
+class ObjectErrorRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def record(self, cs_id: int, connector_id: int, stage: str, code: str, detail: str,
+               run_id: int | None) -> None:
+        now = utcnow()
+        self.db.execute(
+            "INSERT INTO object_errors (cs_id, connector_id, stage, code, detail, first_seen, "
+            "last_seen, retry_count, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?) "
+            "ON CONFLICT (cs_id, stage, code) DO UPDATE SET detail = excluded.detail, "
+            "last_seen = excluded.last_seen, retry_count = object_errors.retry_count + 1, "
+            "run_id = excluded.run_id",
+            (cs_id, connector_id, stage, code, detail, now, now, run_id))
+
+    def clear(self, cs_id: int, stage: str, *, code: str | None = None,
+              keep: tuple[str, ...] = ()) -> None:
+        sql = "DELETE FROM object_errors WHERE cs_id = ? AND stage = ?"
+        params: list[Any] = [cs_id, stage]
+        if code:
+            sql += " AND code = ?"
+            params.append(code)
+        for k in keep:
+            sql += " AND code <> ?"
+            params.append(k)
+        self.db.execute(sql, params)
+
+    def list(self, *, connector_id: int | None = None, stage: str | None = None,
+             code: str | None = None, limit: int = 0) -> list[ObjectErrorRecord]:
+        sql = ("SELECT e.cs_id, k.name, c.dn, e.stage, e.code, e.detail, e.first_seen, "
+               "e.last_seen, e.retry_count FROM object_errors e "
+               "JOIN cs_objects c ON c.id = e.cs_id JOIN connectors k ON k.id = e.connector_id")
+        where, params = [], []
+        if connector_id is not None:
+            where.append("e.connector_id = ?")
+            params.append(connector_id)
+        if stage:
+            where.append("e.stage = ?")
+            params.append(stage)
+        if code:
+            where.append("e.code = ?")
+            params.append(code)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY e.first_seen, e.cs_id"
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        return [ObjectErrorRecord(*r) for r in self.db.query(sql, params)]
+
+    def count(self, connector_id: int, stage: str | None = None) -> int:
+        if stage:
+            return self.db.scalar(
+                "SELECT count(*) FROM object_errors WHERE connector_id = ? AND stage = ?",
+                (connector_id, stage))
+        return self.db.scalar("SELECT count(*) FROM object_errors WHERE connector_id = ?",
+                              (connector_id,))
