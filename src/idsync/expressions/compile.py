@@ -58,7 +58,10 @@ def compile_expression(source: str) -> CompiledExpression:
         raise TypeError("an expression is a string")
     tree = parse(source)
     compiler = _Compiler(source)
-    fn = compiler.node(tree, frozenset())
+    try:
+        fn = compiler.node(tree, frozenset())
+    except RecursionError:  # pragma: no cover - the parser's nesting limit comes first
+        raise ExpressionValidationError("expression too deeply nested", source, 0) from None
     return CompiledExpression(source, frozenset(compiler.attributes), fn)
 
 
@@ -159,13 +162,33 @@ class _Compiler:
         return self.fold(negated, [operand])
 
     def binary(self, node: ast.BinaryOp, scope: frozenset[str]) -> Fn:
-        left, right = self.node(node.left, scope), self.node(node.right, scope)
-        apply = OPERATORS[node.op]
+        # Operators chain left to right at one priority, so the tree is left-deep: walk its
+        # spine iteratively (no recursion limit on long chains) and evaluate it in one loop.
+        steps: list[tuple[Callable[[Any, Any], Any], ast.Node]] = []
+        head: ast.Node = node
+        while isinstance(head, ast.BinaryOp):
+            steps.append((OPERATORS[head.op], head.right))
+            head = head.left
+        steps.reverse()
+        first = self.node(head, scope)
+        ops = [op for op, _ in steps]
+        operands = [self.node(right, scope) for _, right in steps]
+        if len(steps) == 1:
+            apply, right = ops[0], operands[0]
 
-        def binary(context: Any, env: Env) -> Any:
-            return apply(left(context, env), right(context, env))
+            def binary(context: Any, env: Env) -> Any:
+                return apply(first(context, env), right(context, env))
 
-        return self.fold(binary, [left, right])
+        else:
+            pairs = tuple(zip(ops, operands, strict=True))
+
+            def binary(context: Any, env: Env) -> Any:
+                value = first(context, env)
+                for apply, operand in pairs:
+                    value = apply(value, operand(context, env))
+                return value
+
+        return self.fold(binary, [first, *operands])
 
     def fold(self, fn: Fn, parts: list[Fn]) -> Fn:
         if all(_constant_of(p) is not None for p in parts):

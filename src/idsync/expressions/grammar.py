@@ -32,10 +32,13 @@ KEYWORDS: dict[str, object] = {
 KEYWORDS.update({word: EnumWord(word) for word in ENUM_WORDS})
 
 # Deep enough for any real rule, shallow enough to stay far from Python's recursion limit.
-MAX_NESTING = 200
+MAX_NESTING = 100
 
 _CURLY_QUOTES = "\u201c\u201d\u201e\u2018\u2019"
+_DIGITS = "0123456789"
 _HEX_DIGITS = "0123456789abcdefABCDEF"
+# Numbers are 64-bit in the language; bounding them also bounds int() parsing time.
+_NUMBER_LIMIT = 1 << 64
 _EXPECTED_VALUE = (
     "a value: [attribute], %parameter%, \"string\", number, function call, $variable or '('"
 )
@@ -82,15 +85,15 @@ def tokenize(source: str) -> list[Token]:
                 )
             tokens.append(Token("var", source[i:j], i, source[i:j]))
             i = j
-        elif ch.isdigit():
+        elif ch in _DIGITS:
             j = i
-            while j < n and source[j].isdigit():
+            while j < n and source[j] in _DIGITS:
                 j += 1
             if j < n and (source[j].isalpha() or source[j] == "_" or source[j] == "."):
                 raise ExpressionSyntaxError(
                     "malformed number (whole numbers only, or &H hexadecimal)", source, j, "digit"
                 )
-            tokens.append(Token("number", source[i:j], i, int(source[i:j])))
+            tokens.append(Token("number", source[i:j], i, _number(source, i, j, 10)))
             i = j
         elif source.startswith("&H", i) and i + 2 < n and source[i + 2] in _HEX_DIGITS:
             j = i + 2
@@ -98,7 +101,7 @@ def tokenize(source: str) -> list[Token]:
                 j += 1
             if j < n and (source[j].isalnum() or source[j] == "_"):
                 raise ExpressionSyntaxError("malformed hexadecimal number", source, j, "hex digit")
-            tokens.append(Token("number", source[i:j], i, int(source[i + 2 : j], 16)))
+            tokens.append(Token("number", source[i:j], i, _number(source, i, j, 16)))
             i = j
         elif ch.isalpha() or ch == "_":
             j = _identifier_end(source, i)
@@ -117,6 +120,15 @@ def tokenize(source: str) -> list[Token]:
             i += len(op)
     tokens.append(Token("end", "", n))
     return tokens
+
+
+def _number(source: str, start: int, end: int, base: int) -> int:
+    digits = source[start:end] if base == 10 else source[start + 2 : end]
+    if len(digits.lstrip("0")) > 20 or int(digits, base) >= _NUMBER_LIMIT:
+        raise ExpressionSyntaxError(
+            "number out of range (numbers are 64-bit)", source, start, "a smaller number"
+        )
+    return int(digits, base)
 
 
 def _identifier_end(source: str, i: int) -> int:

@@ -10,6 +10,8 @@ from idsync.expressions.errors import ExpressionRuntimeError
 from idsync.expressions.functions.registry import function, want_enum, want_num, want_str
 
 _COMPARES = ("vbBinaryCompare", "vbTextCompare")
+# No directory value comes near this; it stops PadLeft("x", 10^12, "0") eating the memory.
+MAX_LENGTH = 1 << 20
 
 
 @function("Guid", 0, per_value=(), pure=False)
@@ -111,6 +113,8 @@ def _pad(fn: str, value: Any, width: Any, pad: Any) -> tuple[str, int, str] | No
     if len(char) != 1:
         raise ExpressionRuntimeError(f"{fn}: the padding must be one character, got {char!r}")
     n = want_num(fn, width, "length")
+    if n > MAX_LENGTH:
+        raise ExpressionRuntimeError(f"{fn}: length {n} is over the {MAX_LENGTH} limit")
     if value is None:
         return None
     return want_str(fn, value), n, char
