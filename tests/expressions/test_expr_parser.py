@@ -259,7 +259,7 @@ def _call_strategy(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
         return f"{spec.name}({','.join(args)})"
 
     operator = st.sampled_from(["+", "-", "*", "&", "&&", "||", "=", "<>", "<", ">="])
-    binary = st.tuples(children, operator, children).map("".join)
+    binary = st.tuples(children, operator, children).map(" ".join)  # "[a]&&HFF" is ambiguous
     select = st.tuples(children).map(lambda t: f"Select($item,[mv],{t[0]} & $item)")
     return st.one_of(call(), binary, select)
 
