@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from tests.ldap.helpers import connector, full, person, records
 
 from idsync.connectors.base import ImportContext, ImportKind
 from idsync.testing.ldapdata import DirectoryShape, big_group_dn, generate
 from idsync.testing.slapd import SlapdServer
-from tests.ldap.helpers import connector, full, person, records
 
 pytestmark = pytest.mark.slapd
 
