@@ -88,7 +88,7 @@ def right(value: Any, count: Any) -> str:
     if value is None:
         return ""
     text, n = want_str("Right", value), want_num("Right", count, "length")
-    if n < 0:
+    if n < 0 or n >= len(text):
         return text
     return text[len(text) - n :] if n else ""
 
