@@ -20,6 +20,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +33,7 @@ from clouddir.auth import create_tenant
 from clouddir.store import SqliteStore
 
 __all__ = ["CloudDirServer", "CloudDirTenant", "clouddir", "clouddir_factory",
-           "clouddir_shared"]
+           "clouddir_shared", "group", "make_contacts", "make_users", "members_of", "user"]
 
 
 def _free_port() -> int:
@@ -62,6 +63,49 @@ class CloudDirTenant:
 
     def secrets(self) -> dict[str, str]:
         return {"token": self.token}
+
+    # Raw sync API calls, for tests of the service itself.
+
+    def export(self, version: int, changes: list[dict[str, Any]],
+               batch_id: str | None = None) -> httpx.Response:
+        with self.client() as http:
+            return http.post(f"/sync/v{version}/export", json={
+                "batch_id": batch_id or uuid.uuid4().hex, "changes": changes})
+
+    def export_ok(self, version: int, changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Export and return the per-object results (the request itself must succeed)."""
+        response = self.export(version, changes)
+        assert response.status_code == 200, response.text
+        return response.json()["results"]
+
+    def import_all(self, version: int, token: str | None = None,
+                   page_size: int | None = None) -> tuple[list[dict[str, Any]], str, int]:
+        """Every entry of a full (token None) or delta import, the next token, and the number
+        of pages it took."""
+        entries: list[dict[str, Any]] = []
+        params: dict[str, Any] = {}
+        if token is not None:
+            params["watermark" if version == 1 else "delta_token"] = token
+        if page_size:
+            params["page_size"] = page_size
+        pages = 0
+        with self.client() as http:
+            while True:
+                response = http.get(f"/sync/v{version}/import", params=params)
+                assert response.status_code == 200, response.text
+                page = response.json()
+                pages += 1
+                entries += page["objects" if version == 1 else "changes"]
+                if not page["more"]:
+                    return entries, page["watermark" if version == 1 else "delta_token"], pages
+                params = {"cursor": page["next"]}
+                if page_size:
+                    params["page_size"] = page_size
+
+    def graph_create(self, collection: str, body: dict[str, Any]) -> httpx.Response:
+        """Create a cloud-born object through the Graph-shaped admin API."""
+        with self.client() as http:
+            return http.post(f"/v1.0/{collection}", json=body)
 
 
 @dataclass
@@ -156,3 +200,51 @@ def clouddir_factory(
     yield make
     for server in servers:
         server.stop()
+
+
+# --- sync API wire builders, for tests -------------------------------------------------
+
+
+def user(ref: str, anchor: str, upn: str, **attrs: list[str]) -> dict[str, Any]:
+    return {"ref": ref, "op": "add", "object_type": "user", "dn": f"CN={anchor}",
+            "source_anchor": anchor, "attributes": {"userPrincipalName": [upn], **attrs}}
+
+
+def group(ref: str, anchor: str, members: Any, **attrs: list[str]) -> dict[str, Any]:
+    return {"ref": ref, "op": "add", "object_type": "group", "dn": f"CN={anchor}",
+            "source_anchor": anchor, "attributes": {"displayName": [anchor], **attrs},
+            "members": members}
+
+
+def make_users(tenant: CloudDirTenant, count: int, prefix: str = "u") -> list[str]:
+    ids: list[str] = []
+    for start in range(0, count, 500):
+        changes = [user(str(i), f"{prefix}{i}", f"{prefix}{i}@contoso.test")
+                   for i in range(start, min(count, start + 500))]
+        results = tenant.export_ok(2, changes)
+        assert all(r["status"] == "ok" for r in results)
+        ids += [r["id"] for r in results]
+    return ids
+
+
+def make_contacts(tenant: CloudDirTenant, count: int, prefix: str = "c") -> list[str]:
+    """Cheap member objects (contacts hold no unique values) for large-group tests."""
+    ids: list[str] = []
+    for start in range(0, count, 500):
+        changes = [{"ref": str(i), "op": "add", "object_type": "contact",
+                    "dn": f"CN={prefix}{i}", "source_anchor": f"{prefix}{i}",
+                    "attributes": {"displayName": [f"{prefix}{i}"]}}
+                   for i in range(start, min(count, start + 500))]
+        results = tenant.export_ok(2, changes)
+        assert all(r["status"] == "ok" for r in results), results[:3]
+        ids += [r["id"] for r in results]
+    return ids
+
+
+def members_of(tenant: CloudDirTenant, group_id: str) -> set[str]:
+    entries, _token, _pages = tenant.import_all(2)
+    found: set[str] = set()
+    for entry in entries:
+        if entry["id"] == group_id:
+            found |= set(entry["members"]["add"])
+    return found
