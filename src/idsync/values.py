@@ -18,7 +18,9 @@ import orjson
 _BYTES = "\x00"
 _ESCAPED = "\x01"
 _DATETIME = "\x02"
-_TAGS = (_BYTES, _ESCAPED, _DATETIME)
+_BIGINT = "\x03"
+_TAGS = (_BYTES, _ESCAPED, _DATETIME, _BIGINT)
+_INT64 = range(-(2**63), 2**63)
 
 Attributes = dict[str, list[Any]]
 
@@ -32,6 +34,8 @@ def encode_value(value: Any) -> Any:
         return _BYTES + base64.b64encode(bytes(value)).decode("ascii")
     if isinstance(value, datetime):
         return _DATETIME + value.isoformat()
+    if isinstance(value, int) and not isinstance(value, bool) and value not in _INT64:
+        return _BIGINT + str(value)
     return value
 
 
@@ -42,6 +46,8 @@ def decode_value(value: Any) -> Any:
             return base64.b64decode(value[1:])
         if tag == _DATETIME:
             return datetime.fromisoformat(value[1:])
+        if tag == _BIGINT:
+            return int(value[1:])
         return value[1:]
     return value
 

@@ -33,10 +33,23 @@ def _register() -> None:
 
 
 COMMAND_MODULES: list[str] = [
+    "workspace",
+    "connector",
+    "run",
+    "spaces",
+    "history",
+    "rules",
+    "threshold",
+    "demo",
     "expression",
 ]
 
 
-def main() -> None:
+def build() -> click.Group:
+    """The ``idsync`` group with every command registered (tests drive this one)."""
     _register()
-    cli(prog_name="idsync")
+    return cli
+
+
+def main() -> None:
+    build()(prog_name="idsync")

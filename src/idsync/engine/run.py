@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from idsync.errors import IdsyncError
@@ -20,8 +21,10 @@ class ErrorLimitReached(IdsyncError):
 
 class RunRecorder:
     def __init__(self, store: Store, connector: ConnectorRecord, profile: RunProfile,
-                 *, error_limit: int = ERROR_LIMIT) -> None:
+                 *, error_limit: int = ERROR_LIMIT,
+                 on_progress: Callable[[dict[str, int]], None] | None = None) -> None:
         self.store = store
+        self.on_progress = on_progress
         self.connector = connector
         self.profile = profile
         self.error_limit = error_limit
@@ -83,3 +86,5 @@ class RunRecorder:
     def checkpoint(self) -> None:
         """Keep the run's counters in the history as it goes, inside the batch transaction."""
         self.store.runs.save_counters(self.run_id, dict(self.counters))
+        if self.on_progress is not None:
+            self.on_progress(dict(self.counters))

@@ -7,6 +7,7 @@ threshold, the error limit, a bad configuration).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,9 +46,10 @@ STAGE_OF = {
 
 
 def run_profile(engine: Engine, connector_name: str, profile: RunProfile, *,
-                accept_deletes: bool = False) -> RunResult:
+                accept_deletes: bool = False,
+                on_progress: Callable[[dict[str, int]], None] | None = None) -> RunResult:
     record = engine.connector(connector_name)
-    recorder = RunRecorder(engine.store, record, profile)
+    recorder = RunRecorder(engine.store, record, profile, on_progress=on_progress)
     status: RunStatus
     message: str | None = None
     try:

@@ -1,0 +1,152 @@
+"""``idsync connector list|show|add|set``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from idsync.cli.common import (
+    console,
+    handle_errors,
+    json_option,
+    open_store,
+    parse_assignments,
+    print_json,
+    print_table,
+    workspace_path,
+)
+from idsync.cli.main import cli
+from idsync.connectors import registry
+from idsync.errors import ConfigurationError
+from idsync.events import EventId
+from idsync.model import ConnectorRecord
+from idsync.store import Store
+
+SECRET_MASK = "********"
+
+
+def connector_dict(store: Store, c: ConnectorRecord) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "name": c.name,
+        "type": c.type,
+        "settings": c.settings,
+        "secrets": {k: SECRET_MASK for k in c.secrets},
+        "watermark": c.watermark,
+        "full_import_required": c.full_import_required,
+        "full_sync_required": c.full_sync_required,
+        "objects": store.cs.count(c.id),
+        "pending_import": store.cs.count(c.id, pending_only=True),
+        "pending_export": store.exports.count(c.id),
+        "errors": store.errors.count(c.id),
+    }
+
+
+def validate_connector(record: ConnectorRecord, workspace: str) -> None:
+    """Build the connector once (no connection is made) so bad settings fail now."""
+    instance = registry.create(record, workspace)
+    instance.close()
+
+
+@cli.group()
+def connector() -> None:
+    """Connectors: the links to connected directories."""
+
+
+@connector.command("list")
+@json_option
+@click.pass_context
+@handle_errors
+def list_(ctx: click.Context, as_json: bool) -> None:
+    """List connectors with their object and pending counts."""
+    store = open_store(ctx)
+    rows = [connector_dict(store, c) for c in store.connectors.list()]
+    if as_json:
+        print_json(rows)
+        return
+    print_table("Connectors", ["name", "type", "objects", "pending import", "pending export",
+                               "errors", "full import req.", "full sync req."],
+                [[r["name"], r["type"], r["objects"], r["pending_import"], r["pending_export"],
+                  r["errors"], r["full_import_required"], r["full_sync_required"]] for r in rows])
+
+
+@connector.command()
+@click.argument("name")
+@json_option
+@click.pass_context
+@handle_errors
+def show(ctx: click.Context, name: str, as_json: bool) -> None:
+    """Show one connector's settings (secrets masked), watermark and counts."""
+    store = open_store(ctx)
+    data = connector_dict(store, store.connectors.get(name))
+    if as_json:
+        print_json(data)
+        return
+    print_table(f"Connector {name}", ["field", "value"], [[k, v] for k, v in data.items()])
+
+
+@connector.command()
+@click.argument("name")
+@click.option("--type", "type_", required=True, type=click.Choice(sorted(
+    registry.CONNECTOR_TYPES)), help="Connector type.")
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
+              help="A setting (value in YAML: lists as [a, b]). Repeatable.")
+@click.option("--secret", "secrets", multiple=True, metavar="KEY=VALUE",
+              help="A secret such as password=...; stored, never printed. Repeatable.")
+@json_option
+@click.pass_context
+@handle_errors
+def add(ctx: click.Context, name: str, type_: str, settings: tuple[str, ...],
+        secrets: tuple[str, ...], as_json: bool) -> None:
+    """Add a connector."""
+    store = open_store(ctx)
+    values = parse_assignments(settings)
+    secret_values = {k: str(v) for k, v in parse_assignments(secrets, "secret").items()}
+    probe = ConnectorRecord(0, name, type_, values, secret_values, None, True, True)
+    validate_connector(probe, str(workspace_path(ctx)))
+    record = store.connectors.add(name, type_, values, secret_values)
+    with store.transaction():
+        store.events.add(int(EventId.CONNECTOR_CHANGED), "information",
+                         f"connector {name} ({type_}) added", connector_id=record.id)
+    if as_json:
+        print_json(connector_dict(store, record))
+    else:
+        console.print(f"connector {name} added ({type_})")
+
+
+@connector.command("set")
+@click.argument("name")
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE")
+@click.option("--unset", "unset", multiple=True, metavar="KEY")
+@click.option("--secret", "secrets", multiple=True, metavar="KEY=VALUE")
+@click.pass_context
+@handle_errors
+def set_(ctx: click.Context, name: str, settings: tuple[str, ...], unset: tuple[str, ...],
+         secrets: tuple[str, ...]) -> None:
+    """Change a connector's settings or secrets. A change of scope marks a full import as
+    required."""
+    store = open_store(ctx)
+    record = store.connectors.get(name)
+    new_settings = dict(record.settings)
+    new_settings.update(parse_assignments(settings))
+    for key in unset:
+        if key not in new_settings:
+            raise ConfigurationError(f"connector {name} has no setting {key!r}")
+        new_settings.pop(key)
+    new_secrets = dict(record.secrets)
+    new_secrets.update({k: str(v) for k, v in parse_assignments(secrets, "secret").items()})
+    probe = ConnectorRecord(record.id, name, record.type, new_settings, new_secrets,
+                            record.watermark, True, True)
+    validate_connector(probe, str(workspace_path(ctx)))
+    store.connectors.update(record.id, settings=new_settings, secrets=new_secrets)
+    with store.transaction():
+        if new_settings != record.settings:
+            store.connectors.set_required(record.id, full_import=True)
+        store.events.add(int(EventId.CONNECTOR_CHANGED), "information",
+                         f"connector {name} changed: "
+                         + ", ".join(sorted(set(parse_assignments(settings)) | set(unset)
+                                            | {f"secret {k}" for k in
+                                               parse_assignments(secrets, "secret")})),
+                         connector_id=record.id)
+    console.print(f"connector {name} updated")

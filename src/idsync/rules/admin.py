@@ -1,0 +1,70 @@
+"""Saving rules the way an administrator changes them: validated first, and a rule change marks
+a full synchronization as required on its connector (the reference: rule change -> Full Sync)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from idsync.errors import ConfigurationError
+from idsync.events import EventId, level_of
+from idsync.rules.model import SyncRule
+from idsync.rules.validation import validate_rule
+from idsync.store import Store
+
+
+def _differs_beyond_disabled(a: SyncRule, b: SyncRule) -> bool:
+    da, db = a.to_dict(), b.to_dict()
+    da.pop("disabled"), db.pop("disabled")
+    return da != db
+
+
+def save_rules(store: Store, rules: Iterable[SyncRule], *, installing_builtin: bool = False
+               ) -> list[SyncRule]:
+    rules = list(rules)
+    connectors = {c.name: c.id for c in store.connectors.list()}
+    for rule in rules:
+        validate_rule(rule, connectors)
+        existing = store.rules.find(rule.name)
+        if (existing is not None and existing.reserved and not installing_builtin
+                and _differs_beyond_disabled(existing, rule)):
+            raise ConfigurationError(
+                f"sync rule {rule.name!r} is reserved (out-of-box): it can be disabled but not "
+                f"edited. Make an editable copy with `idsync rules copy {rule.name!r}`.")
+        if rule.reserved and not installing_builtin and existing is None:
+            raise ConfigurationError(
+                f"sync rule {rule.name!r}: only idsync's own rule sets are reserved; "
+                "remove 'reserved: true'")
+    saved = []
+    with store.transaction():
+        for rule in rules:
+            saved.append(store.rules.save(rule, connectors[rule.connector]))
+            store.connectors.set_required(connectors[rule.connector], full_sync=True)
+        if saved:
+            store.events.add(int(EventId.RULES_CHANGED), level_of(EventId.RULES_CHANGED),
+                             f"{len(saved)} sync rule(s) saved: "
+                             + ", ".join(r.name for r in saved[:10])
+                             + ("..." if len(saved) > 10 else ""))
+    return saved
+
+
+def set_disabled(store: Store, name: str, disabled: bool) -> SyncRule:
+    rule = store.rules.get(name)
+    rule.disabled = disabled
+    connector = store.connectors.get(rule.connector)
+    with store.transaction():
+        store.rules.save(rule, connector.id)
+        store.connectors.set_required(connector.id, full_sync=True)
+        store.events.add(int(EventId.RULES_CHANGED), "information",
+                         f"sync rule {name!r} {'disabled' if disabled else 'enabled'}")
+    return rule
+
+
+def delete_rule(store: Store, name: str) -> None:
+    rule = store.rules.get(name)
+    if rule.reserved:
+        raise ConfigurationError(f"sync rule {name!r} is reserved: disable it instead")
+    connector = store.connectors.get(rule.connector)
+    with store.transaction():
+        store.rules.delete(name)
+        store.connectors.set_required(connector.id, full_sync=True)
+        store.events.add(int(EventId.RULES_CHANGED), "information", f"sync rule {name!r} deleted")
