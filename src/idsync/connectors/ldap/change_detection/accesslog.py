@@ -68,6 +68,8 @@ def _move(undo: dict[str, list[str]], into: dict[str, list[str]], name: str, val
     # An add after a remove of the same value (or the reverse) cancels out.
     if value in undo.get(name, []):
         undo[name].remove(value)
+        if not undo[name]:
+            del undo[name]
         return
     into.setdefault(name, []).append(value)
 
