@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from idsync.cli.main import _register, cli
-
-_register()
+# Importing the command module registers ``idsync expression`` on the group; going through
+# _register() would make these tests depend on every other command module's import.
+import idsync.cli.expression  # noqa: F401
+from idsync.cli.main import cli
 
 
 @pytest.fixture
@@ -122,14 +123,16 @@ def test_bad_object_file_is_refused(tmp_path: Path) -> None:
     assert "JSON object" in result.stderr
 
 
-def test_installed_command_in_a_subprocess(object_file: Path) -> None:
-    command = [sys.executable, "-m", "idsync.cli.main"]
-    probe = subprocess.run([*command, "--help"], capture_output=True, text=True, check=False)
-    if probe.returncode != 0 or "Usage" not in probe.stdout:
-        command = [str(Path(sys.executable).with_name("idsync"))]
+def test_command_in_a_subprocess(object_file: Path) -> None:
+    # A real process: exit status and stdout as a script calling idsync would see them.
+    program = (
+        "import idsync.cli.expression; from idsync.cli.main import cli; cli(prog_name='idsync')"
+    )
     done = subprocess.run(
         [
-            *command,
+            sys.executable,
+            "-c",
+            program,
             "expression",
             "eval",
             'DNComponentRev(CRef([dn]),1,"DC")',
@@ -144,3 +147,12 @@ def test_installed_command_in_a_subprocess(object_file: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"value": "US"}
+    failed = subprocess.run(
+        [sys.executable, "-c", program, "expression", "eval", "Left(", "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert failed.returncode == 1
+    assert "Syntax error at line 1, column 6" in failed.stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as _dt
+import functools
 import re
 from typing import Any
 
@@ -195,4 +196,10 @@ def format_date_time(value: Any, fmt: Any) -> str | None:
     pattern = want_str("FormatDateTime", fmt, "format")
     if when.tzinfo is not None:
         when = when.astimezone(UTC)
-    return "".join(_format_one(t, when) for t in _FORMAT_TOKEN.findall(pattern))
+    return "".join([_format_one(t, when) for t in _format_tokens(pattern)])
+
+
+@functools.lru_cache(maxsize=256)
+def _format_tokens(pattern: str) -> tuple[str, ...]:
+    # A rule uses the same format for every object: tokenize it once.
+    return tuple(_FORMAT_TOKEN.findall(pattern))

@@ -9,6 +9,21 @@ from idsync.expressions.functions.registry import function, want_num, want_ref, 
 
 def split_dn(dn: str) -> list[tuple[str, str]]:
     """RDNs of ``dn`` left to right as (type, value); escaped commas stay inside values."""
+    parts = _split_plain(dn) if "\\" not in dn else _split_escaped(dn)
+    rdns = []
+    for part in parts:
+        kind, _, value = part.partition("=")
+        if part.strip():
+            rdns.append((kind.strip(), value.strip()))
+    return rdns
+
+
+def _split_plain(dn: str) -> list[str]:
+    # Most DNs have no escapes: let str.split do the work.
+    return dn.replace(";", ",").split(",") if ";" in dn else dn.split(",")
+
+
+def _split_escaped(dn: str) -> list[str]:
     parts: list[str] = []
     current: list[str] = []
     i = 0
@@ -25,12 +40,7 @@ def split_dn(dn: str) -> list[tuple[str, str]]:
             current.append(ch)
         i += 1
     parts.append("".join(current))
-    rdns = []
-    for part in parts:
-        kind, _, value = part.partition("=")
-        if part.strip():
-            rdns.append((kind.strip(), value.strip()))
-    return rdns
+    return parts
 
 
 @function("DNComponent", 2)
