@@ -313,3 +313,18 @@ def test_registry_covers_every_family_of_the_reference() -> None:
         "text",
     }
     assert all(spec.min_args <= spec.max_args for spec in REGISTRY.values())
+
+
+def test_split_per_value_gives_one_flat_list() -> None:
+    assert evaluate('Split([mv], ";")', {"mv": ["a;b", "c"]}) == ["a", "b", "c"]
+
+
+def test_compiled_expression_pickles_and_sentinels_keep_identity() -> None:
+    import pickle
+
+    compiled = compile_expression("IIF(IsPresent([a]), Left([a], 2), IgnoreThisFlow)")
+    clone = pickle.loads(pickle.dumps(compiled))
+    assert clone(DictContext({"a": "xyz"})) == "xy"
+    assert clone(DictContext({})) is IGNORE_THIS_FLOW
+    assert pickle.loads(pickle.dumps(IGNORE_THIS_FLOW)) is IGNORE_THIS_FLOW
+    assert clone.attributes == compiled.attributes

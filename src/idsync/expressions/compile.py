@@ -47,6 +47,10 @@ class CompiledExpression:
     def __repr__(self) -> str:
         return f"CompiledExpression({self.source!r})"
 
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        # Closures do not pickle; the source does. Worker processes recompile it once.
+        return compile_expression, (self.source,)
+
 
 def compile_expression(source: str) -> CompiledExpression:
     """Parse, validate and compile ``source``.
@@ -375,20 +379,22 @@ def _check_single_list(name: str, values: list[Any], mapped: tuple[int, ...], fi
 
 
 def _per_value(impl: Callable[..., Any], items: list[Any], values: Any, index: int) -> Any:
-    # Apply per value; a NULL result drops that value; no values left is NULL.
-    out = []
-    if not values:
-        for item in items:
-            result = impl(item)
-            if result is not None:
-                out.append(result)
-    else:
-        args = list(values)
-        for item in items:
+    # Apply per value; a NULL result drops that value; no values left is NULL. A function that
+    # returns several values per value (Split) contributes them all: the result stays one list.
+    out: list[Any] = []
+    args = list(values)
+    for item in items:
+        if values:
             args[index] = item
             result = impl(*args)
-            if result is not None:
-                out.append(result)
+        else:
+            result = impl(item)
+        if result is None:
+            continue
+        if result.__class__ is list:
+            out.extend(result)
+        else:
+            out.append(result)
     return out or None
 
 
