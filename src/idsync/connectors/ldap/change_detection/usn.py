@@ -9,6 +9,7 @@ search includes the watermark second again (a re-sent entry is harmless).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Iterator
 
@@ -68,9 +69,26 @@ class ModifyTimestampDetector:
         self.reader = reader
 
     def initial_watermark(self) -> Watermark:
-        # The client's clock, a few minutes back to cover skew with the server's.
+        return {"strategy": self.name, "timestamp": self._server_now()}
+
+    def _server_now(self) -> str:
+        """The server's idea of now: AD's rootDSE currentTime, else the newest contextCSN of
+        the partitions (OpenLDAP), else the client's clock a few minutes back for skew."""
+        conn = self.reader.conn
+        root = conn.search_s("", ldap.SCOPE_BASE, "(objectClass=*)", ["currentTime"])
+        current = root[0][1].get("currentTime") if root else None
+        if current:
+            return current[0].decode()[:14] + "Z"
+        stamps = []
+        for partition in self.reader.settings.partitions:
+            with contextlib.suppress(ldap.LDAPError):
+                found = conn.search_s(partition, ldap.SCOPE_BASE, "(objectClass=*)",
+                                      ["contextCSN"])
+                stamps += [v.decode()[:14] + "Z" for v in found[0][1].get("contextCSN", [])]
+        if stamps:
+            return max(stamps)
         now = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
-        return {"strategy": self.name, "timestamp": now.strftime("%Y%m%d%H%M%SZ")}
+        return now.strftime("%Y%m%d%H%M%SZ")
 
     def changes(self, watermark: Watermark, context: ImportContext) -> Iterator[ImportBatch]:
         since = str(watermark.get("timestamp") or "19700101000000Z")
