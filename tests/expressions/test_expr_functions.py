@@ -328,3 +328,42 @@ def test_compiled_expression_pickles_and_sentinels_keep_identity() -> None:
     assert clone(DictContext({})) is IGNORE_THIS_FLOW
     assert pickle.loads(pickle.dumps(IGNORE_THIS_FLOW)) is IGNORE_THIS_FLOW
     assert clone.attributes == compiled.attributes
+
+
+@FAST
+@given(
+    st.datetimes(min_value=dt.datetime(1, 1, 1), max_value=dt.datetime(9999, 12, 31)),
+    st.lists(
+        st.sampled_from(
+            [
+                "yyyy",
+                "yy",
+                "MM",
+                "dd",
+                "HH",
+                "hh",
+                "mm",
+                "ss",
+                "-",
+                ".0Z",
+                "%",
+                "'T'",
+                " ",
+                "M",
+                "d",
+                "fff",
+                "tt",
+            ]
+        ),
+        max_size=8,
+    ),
+)
+def test_format_date_time_fast_path_matches_the_general_formatter(
+    when: dt.datetime, parts: list[str]
+) -> None:
+    from idsync.expressions.functions.dates import _FORMAT_TOKEN, _format_one
+
+    pattern = "".join(parts)
+    value = when.replace(tzinfo=dt.UTC)
+    general = "".join(_format_one(t, value) for t in _FORMAT_TOKEN.findall(pattern))
+    assert evaluate("FormatDateTime([d], [p])", {"d": value, "p": pattern}) == general

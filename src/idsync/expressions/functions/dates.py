@@ -196,10 +196,36 @@ def format_date_time(value: Any, fmt: Any) -> str | None:
     pattern = want_str("FormatDateTime", fmt, "format")
     if when.tzinfo is not None:
         when = when.astimezone(UTC)
-    return "".join([_format_one(t, when) for t in _format_tokens(pattern)])
+    tokens, fast = _compile_format(pattern)
+    if fast is not None and when.year >= 1000:
+        return when.strftime(fast)
+    return "".join([_format_one(t, when) for t in tokens])
+
+
+# .NET tokens with an exact C strftime equivalent (numeric only: names depend on the locale).
+_STRFTIME = {
+    "yyyy": "%Y",
+    "yy": "%y",
+    "MM": "%m",
+    "dd": "%d",
+    "HH": "%H",
+    "hh": "%I",
+    "mm": "%M",
+    "ss": "%S",
+}
 
 
 @functools.lru_cache(maxsize=256)
-def _format_tokens(pattern: str) -> tuple[str, ...]:
-    # A rule uses the same format for every object: tokenize it once.
-    return tuple(_FORMAT_TOKEN.findall(pattern))
+def _compile_format(pattern: str) -> tuple[tuple[str, ...], str | None]:
+    """Tokenize once per pattern (a rule formats every object alike); when every token maps to
+    strftime, also return the strftime pattern, which runs in C."""
+    tokens = tuple(_FORMAT_TOKEN.findall(pattern))
+    parts = []
+    for token in tokens:
+        if token in _STRFTIME:
+            parts.append(_STRFTIME[token])
+        elif token[0] in "yMdHhmsfFtzK":
+            return tokens, None
+        else:
+            parts.append(_format_one(token, _dt.datetime(2000, 1, 1)).replace("%", "%%"))
+    return tokens, "".join(parts)
