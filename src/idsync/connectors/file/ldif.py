@@ -116,6 +116,11 @@ ChangeRecord = AddRecord | DeleteRecord | ModifyRecord | ModDnRecord
 LdifRecord = ContentRecord | ChangeRecord
 
 
+def is_attribute_description(name: str) -> bool:
+    """An RFC 4512 attribute description: a name or OID, then ``;options``."""
+    return bool(_ATTR_DESCRIPTION.match(name))
+
+
 def get_values(attributes: dict[str, list[Value]], name: str) -> list[Value]:
     """The values of ``name`` (attribute names are case-insensitive in LDAP)."""
     key = find_key(attributes, name)

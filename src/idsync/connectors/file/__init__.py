@@ -1,0 +1,87 @@
+"""The file connector: a directory kept in LDIF files (content file + changelog).
+
+Public API:
+
+* :func:`create_connector` - the connector factory the engine calls.
+* :class:`FileConnector` - FullImporter, DeltaImporter, Exporter, MemberDeltaExporter,
+  ConnectionTester.
+* :func:`apply_changes` - change a file directory like a directory server with a changelog
+  would: apply change records to the content file and append them to the changes file.
+* :mod:`idsync.connectors.file.ldif` - the RFC 2849 reader and writer.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+
+from idsync.connectors.file.connector import (
+    DEFAULT_BINARY_ATTRIBUTES,
+    DEFAULT_OBJECT_TYPES,
+    DEFAULT_REFERENCE_ATTRIBUTES,
+    ChangelogTruncatedError,
+    FileConnector,
+    create_connector,
+    default_changes_path,
+)
+from idsync.connectors.file.directory import ANCHOR_CONTROL_OID, FileDirectory, Outcome
+from idsync.connectors.file.ldif import (
+    AddRecord,
+    ChangeRecord,
+    ContentRecord,
+    Control,
+    DeleteRecord,
+    LdifError,
+    LdifRecord,
+    LdifWriter,
+    ModDnRecord,
+    Modification,
+    ModifyRecord,
+    format_record,
+    read_ldif,
+    write_ldif,
+)
+from idsync.errors import ObjectError
+
+__all__ = [
+    "ANCHOR_CONTROL_OID", "DEFAULT_BINARY_ATTRIBUTES", "DEFAULT_OBJECT_TYPES",
+    "DEFAULT_REFERENCE_ATTRIBUTES", "AddRecord", "ChangeRecord", "ChangelogTruncatedError",
+    "ContentRecord", "Control", "DeleteRecord", "FileConnector", "FileDirectory", "LdifError",
+    "LdifRecord", "LdifWriter", "ModDnRecord", "Modification", "ModifyRecord", "Outcome",
+    "apply_changes", "create_connector", "default_changes_path", "format_record", "read_ldif",
+    "write_ldif",
+]
+
+
+def apply_changes(
+    path: str | os.PathLike[str],
+    records: Iterable[ChangeRecord],
+    *,
+    changes_path: str | os.PathLike[str] | None = None,
+    anchor_attribute: str = "entryUUID",
+    reference_attributes: Iterable[str] = DEFAULT_REFERENCE_ATTRIBUTES,
+    binary_attributes: Iterable[str] = DEFAULT_BINARY_ATTRIBUTES,
+    strict: bool = True,
+) -> list[Outcome]:
+    """Change a file directory: apply ``records`` (each on its own) to the content file at
+    ``path`` in one atomic rewrite, and append the applied ones, stamped with their anchor,
+    to the changes file (default :func:`default_changes_path`). Adds without an anchor get a
+    new uuid4 ``entryUUID``.
+
+    Returns one :class:`Outcome` per record. With ``strict`` (the default) a refused record
+    raises ``ObjectError`` after the others were applied.
+    """
+    path = os.fspath(path)
+    log = os.fspath(changes_path) if changes_path is not None else default_changes_path(path)
+    if not os.path.exists(path):
+        open(path, "ab").close()
+    directory = FileDirectory(path, anchor_attribute, frozenset(binary_attributes),
+                              frozenset(reference_attributes))
+    records = list(records)
+    outcomes = directory.apply(([record] for record in records), log_path=log)
+    if strict:
+        for record, outcome in zip(records, outcomes, strict=True):
+            if not outcome.ok:
+                raise ObjectError(outcome.error_code or "error",
+                                  f"{record.dn}: {outcome.error_detail}")
+    return outcomes

@@ -1,0 +1,470 @@
+"""The file connector: a small directory kept in LDIF files, so idsync runs with no server.
+
+* ``path`` (the content file) is the directory's current state; full import streams it.
+* ``changes_path`` is the directory's changelog (LDIF change records appended by whoever changes
+  the directory, e.g. :func:`apply_changes`); delta import reads it from a byte offset.
+* export applies changes to the content file (one atomic rewrite per export call) and appends
+  them to ``export_log`` when set.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from idsync.connectors.base import (
+    ExportChange,
+    ExportKind,
+    ExportRef,
+    ExportResult,
+    ExportValue,
+    ImportBatch,
+    ImportContext,
+    ImportKind,
+    ImportRecord,
+    Value,
+)
+from idsync.connectors.file.directory import (
+    ANCHOR_CONTROL_OID,
+    INVALID_DN,
+    FileDirectory,
+    anchor_string,
+    get_first,
+    new_dn_of,
+)
+from idsync.connectors.file.dn import normalize_dn, parent_dn, rdn_of, rdn_values, split_dn
+from idsync.connectors.file.ldif import (
+    AddRecord,
+    ChangeRecord,
+    ContentRecord,
+    DeleteRecord,
+    LdifError,
+    ModDnRecord,
+    Modification,
+    ModifyRecord,
+    is_attribute_description,
+    read_ldif,
+)
+from idsync.errors import ConfigurationError, ConnectivityError, IdsyncError
+
+DEFAULT_OBJECT_TYPES: dict[str, str] = {
+    "inetOrgPerson": "user",
+    "person": "user",
+    "user": "user",
+    "groupOfNames": "group",
+    "group": "group",
+    "contact": "contact",
+    "organizationalPerson": "user",
+}
+DEFAULT_REFERENCE_ATTRIBUTES = ("member", "manager", "managedBy", "secretary", "owner")
+DEFAULT_BINARY_ATTRIBUTES = ("objectGUID", "objectSid", "jpegPhoto", "userCertificate")
+SETTINGS = frozenset({
+    "path", "changes_path", "export_log", "anchor_attribute", "object_types",
+    "reference_attributes", "binary_attributes", "create_if_missing",
+})
+#: Namespace of the anchors made up for hand-written entries that carry no anchor attribute.
+DN_ANCHOR_NAMESPACE = uuid.UUID("5d3c1f0e-8a49-4f0b-9d7e-6c1b2a3f4e50")
+
+
+class ChangelogTruncatedError(IdsyncError):
+    """The changes file is shorter than the delta watermark: it was rotated or truncated, so
+    the changes in between are lost. Run a full import."""
+
+
+def default_changes_path(path: str) -> str:
+    """``dir/contoso.ldif`` -> ``dir/contoso.changes.ldif``."""
+    stem, ext = os.path.splitext(path)
+    return f"{stem}.changes{ext or '.ldif'}"
+
+
+class FileConnector:
+    """FullImporter, DeltaImporter, Exporter, MemberDeltaExporter and ConnectionTester over
+    LDIF files. See the module docstring for the files it uses."""
+
+    def __init__(
+        self,
+        name: str,
+        path: str,
+        *,
+        changes_path: str | None = None,
+        export_log: str | None = None,
+        anchor_attribute: str = "entryUUID",
+        object_types: Mapping[str, str] | None = None,
+        reference_attributes: Iterable[str] = DEFAULT_REFERENCE_ATTRIBUTES,
+        binary_attributes: Iterable[str] = DEFAULT_BINARY_ATTRIBUTES,
+        create_if_missing: bool = False,
+    ) -> None:
+        self.name = name
+        self.path = path
+        self.changes_path = changes_path or default_changes_path(path)
+        self.export_log = export_log
+        self.anchor_attribute = anchor_attribute
+        self.object_types = dict(object_types if object_types is not None
+                                 else DEFAULT_OBJECT_TYPES)
+        self._types_lower = {k.lower(): v for k, v in self.object_types.items()}
+        self._references = frozenset(reference_attributes)
+        self._binary = frozenset(binary_attributes)
+        self.directory = FileDirectory(path, anchor_attribute, self._binary, self._references)
+        if create_if_missing and not os.path.exists(path):
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+            with open(path, "ab"):
+                pass
+
+    # --- Connector --------------------------------------------------------------------
+
+    def reference_attributes(self) -> frozenset[str]:
+        return self._references
+
+    def close(self) -> None:
+        """Nothing stays open between calls."""
+
+    def supports_value_deltas(self) -> bool:
+        return True
+
+    def test_connection(self) -> None:
+        if not os.path.isfile(self.path):
+            raise ConnectivityError(f"{self.name}: content file {self.path} does not exist")
+        if not os.access(self.path, os.R_OK):
+            raise ConnectivityError(f"{self.name}: content file {self.path} is not readable")
+
+    # --- import -----------------------------------------------------------------------
+
+    def full_import(self, context: ImportContext) -> Iterator[ImportBatch]:
+        self.test_connection()
+        # Take the changelog size first: a change landing during the import is then read
+        # again by the next delta import (at least once), never skipped.
+        with self.directory.locked():
+            offset = _size(self.changes_path)
+        batch: list[ImportRecord] = []
+        for record in read_ldif(self.path, binary_attributes=self._binary):
+            if not isinstance(record, ContentRecord):
+                raise LdifError(f"{self.path} holds change records; the content file must "
+                                "hold entries only", record.line)
+            imported = self._full_record(record.dn, record.attributes, context, None)
+            if imported is None:
+                continue
+            batch.append(imported)
+            if len(batch) >= context.batch_size:
+                yield ImportBatch(batch)
+                batch = []
+        yield ImportBatch(batch, {"offset": offset})
+
+    def delta_import(self, context: ImportContext) -> Iterator[ImportBatch]:
+        self.test_connection()
+        start = int((context.watermark or {}).get("offset", 0))
+        with self.directory.locked():
+            end = _size(self.changes_path)
+        if end < start:
+            raise ChangelogTruncatedError(
+                f"{self.changes_path} is {end} bytes, the watermark is at {start}: "
+                "run a full import")
+        resolver = _AnchorResolver(self)
+        batch: list[ImportRecord] = []
+        if end > start:
+            for record in read_ldif(self.changes_path, binary_attributes=self._binary,
+                                    start=start, end=end):
+                batch.extend(self._delta_records(record, context, resolver))
+                if len(batch) >= context.batch_size:
+                    # The offset after this record: a crash resumes at the next one.
+                    yield ImportBatch(batch, {"offset": record.end_offset})
+                    batch = []
+        yield ImportBatch(batch, {"offset": end})
+
+    def _object_type(self, attributes: dict[str, list[Value]]) -> str | None:
+        # The last mapped objectClass wins: LDIF lists superclasses first (top, person,
+        # organizationalPerson, contact), so the last one is the most specific.
+        found = None
+        for value in _values(attributes, "objectClass"):
+            if isinstance(value, str) and value.lower() in self._types_lower:
+                found = self._types_lower[value.lower()]
+        return found
+
+    def _full_record(self, dn: str, attributes: dict[str, list[Value]],
+                     context: ImportContext, anchor: str | None) -> ImportRecord | None:
+        object_type = self._object_type(attributes)
+        if object_type is None:
+            return None  # OUs, the base entry: not objects the engine syncs
+        anchor = anchor or anchor_string(get_first(attributes, self.anchor_attribute))
+        if anchor is None:
+            # Hand-written entries may lack an anchor; a DN-derived one is stable until the
+            # entry is renamed (documented in docs/decisions/file-connector.md).
+            anchor = str(uuid.uuid5(DN_ANCHOR_NAMESPACE, normalize_dn(dn)))
+        return ImportRecord(ImportKind.FULL, anchor, dn, object_type,
+                            self._select(_strip_binary_option(attributes), context))
+
+    def _select(self, attributes: dict[str, list[Value]],
+                context: ImportContext) -> dict[str, list[Value]]:
+        if context.attributes is None:
+            return attributes
+        wanted = {name.lower() for name in context.attributes}
+        wanted |= {"objectclass", self.anchor_attribute.lower()}
+        return {k: v for k, v in attributes.items() if k.lower() in wanted}
+
+    def _delta_records(self, record: object, context: ImportContext,
+                       resolver: _AnchorResolver) -> list[ImportRecord]:
+        if isinstance(record, ContentRecord):
+            raise LdifError(f"{self.changes_path} holds an entry without changetype "
+                            f"({record.dn})", record.line)
+        assert isinstance(record, AddRecord | DeleteRecord | ModifyRecord | ModDnRecord)
+        anchor = _control_anchor(record)
+        if isinstance(record, AddRecord):
+            full = self._full_record(record.dn, record.attributes, context, anchor)
+            return [full] if full is not None else []
+        if isinstance(record, DeleteRecord):
+            anchor = anchor or resolver.anchor(record.dn)
+            return [ImportRecord(ImportKind.DELETE, anchor, record.dn)]
+        if isinstance(record, ModifyRecord):
+            anchor = anchor or resolver.anchor(record.dn)
+            modify = ImportRecord(ImportKind.MODIFY, anchor, record.dn)
+            _fold_modifications(modify, record.modifications)
+            modify.attributes = self._select(modify.attributes, context)
+            modify.value_adds = self._select(modify.value_adds, context)
+            modify.value_removes = self._select(modify.value_removes, context)
+            return [modify]
+        new_dn = new_dn_of(record)
+        anchor = anchor or resolver.anchor(new_dn)
+        if anchor is None:
+            # A rename we cannot tie to an object: report the old DN gone; the entry comes
+            # back under its new DN with the next full import.
+            return [ImportRecord(ImportKind.DELETE, None, record.dn)]
+        rename = ImportRecord(ImportKind.MODIFY, anchor, new_dn)
+        old_rdn, new_rdn = rdn_values(rdn_of(record.dn)), rdn_values(record.newrdn)
+        if old_rdn != new_rdn:
+            if record.deleteoldrdn:
+                for attribute, value in old_rdn:
+                    rename.value_removes.setdefault(attribute, []).append(value)
+            for attribute, value in new_rdn:
+                rename.value_adds.setdefault(attribute, []).append(value)
+        return [rename]
+
+    # --- export -----------------------------------------------------------------------
+
+    def export(self, changes: Iterable[ExportChange]) -> Iterator[ExportResult]:
+        if not os.path.isfile(self.path):
+            raise ConnectivityError(f"{self.name}: content file {self.path} does not exist")
+        accepted: list[ExportChange] = []
+        units: list[list[ChangeRecord]] = []
+        refused: list[ExportResult] = []
+        for change in changes:
+            try:
+                units.append(self._export_records(change))
+                accepted.append(change)
+            except _BadChange as bad:
+                refused.append(ExportResult(change.cs_id, False, error_code=bad.code,
+                                            error_detail=bad.detail))
+        yield from refused
+        outcomes = self.directory.apply(units, log_path=self.export_log)
+        for change, outcome in zip(accepted, outcomes, strict=True):
+            yield ExportResult(change.cs_id, outcome.ok, anchor=outcome.anchor,
+                               dn=outcome.dn if outcome.ok else None,
+                               error_code=outcome.error_code, error_detail=outcome.error_detail)
+
+    def _export_records(self, change: ExportChange) -> list[ChangeRecord]:
+        _check_dn(change.dn)
+        if change.kind is ExportKind.ADD:
+            attributes = _ldif_values(change.attributes)
+            if not _values(attributes, "objectClass"):
+                attributes = {"objectClass": [self._object_class_for(change.object_type)],
+                              **attributes}
+            if change.anchor and not _values(attributes, self.anchor_attribute):
+                attributes[self.anchor_attribute] = [change.anchor]
+            return [AddRecord(change.dn, attributes)]
+        if change.kind is ExportKind.DELETE:
+            return [DeleteRecord(change.dn)]
+        records: list[ChangeRecord] = []
+        dn = change.dn
+        if change.kind is ExportKind.RENAME:
+            if not change.new_dn:
+                raise _BadChange(INVALID_DN, "rename without a new DN")
+            _check_dn(change.new_dn)
+            superior = parent_dn(change.new_dn)
+            moved = normalize_dn(superior) != normalize_dn(parent_dn(change.dn))
+            records.append(ModDnRecord(change.dn, rdn_of(change.new_dn), True,
+                                       superior if moved else None))
+            dn = change.new_dn
+        mods = self._modifications(change)
+        if mods or change.kind is ExportKind.MODIFY:
+            records.append(ModifyRecord(dn, mods))
+        return records
+
+    def _modifications(self, change: ExportChange) -> list[Modification]:
+        mods: list[Modification] = []
+        for name, values in _ldif_values(change.attributes).items():
+            mods.append(Modification("replace", name, values))
+        for name, values in _ldif_values(change.value_removes).items():
+            if values:
+                mods.append(Modification("delete", name, values))
+        for name, values in _ldif_values(change.value_adds).items():
+            if values:
+                mods.append(Modification("add", name, values))
+        return mods
+
+    def _object_class_for(self, object_type: str) -> str:
+        for object_class, mapped in self.object_types.items():
+            if mapped == object_type:
+                return object_class
+        return object_type
+
+
+class _BadChange(Exception):
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+
+class _AnchorResolver:
+    """For change records without the anchor control (hand-written changelogs): DN -> anchor
+    from the content file, read once, on first need, per delta import."""
+
+    def __init__(self, connector: FileConnector) -> None:
+        self.connector = connector
+        self.index: dict[str, str] | None = None
+
+    def anchor(self, dn: str) -> str | None:
+        if self.index is None:
+            self.index = {}
+            connector = self.connector
+            for record in read_ldif(connector.path, binary_attributes=connector._binary):
+                if isinstance(record, ContentRecord):
+                    value = get_first(record.attributes, connector.anchor_attribute)
+                    anchor = anchor_string(value)
+                    if anchor is not None:
+                        self.index[normalize_dn(record.dn)] = anchor
+        return self.index.get(normalize_dn(dn))
+
+
+def _check_dn(dn: str) -> None:
+    rdns = split_dn(dn)
+    if not rdns or not all("=" in rdn and rdn.split("=", 1)[0].strip() for rdn in rdns):
+        raise _BadChange(INVALID_DN, f"invalid DN {dn!r}")
+
+
+def _ldif_values(attributes: Mapping[str, list[ExportValue]]) -> dict[str, list[Value]]:
+    out: dict[str, list[Value]] = {}
+    for name, values in attributes.items():
+        if not is_attribute_description(name):
+            raise _BadChange("undefined-attribute-type", f"invalid attribute name {name!r}")
+        out[name] = [value.dn if isinstance(value, ExportRef) else value for value in values]
+    return out
+
+
+def _values(attributes: Mapping[str, list[Any]], name: str) -> list[Any]:
+    lowered = name.lower()
+    for key, values in attributes.items():
+        if key.lower() == lowered:
+            return values
+    return []
+
+
+def _strip_binary_option(attributes: dict[str, list[Value]]) -> dict[str, list[Value]]:
+    # ``;binary`` is a transfer option, not part of the attribute's identity.
+    if not any(";" in name for name in attributes):
+        return attributes
+    out: dict[str, list[Value]] = {}
+    for name, values in attributes.items():
+        base = ";".join(p for p in name.split(";") if p.lower() != "binary")
+        out.setdefault(base, []).extend(values)
+    return out
+
+
+def _control_anchor(record: ChangeRecord) -> str | None:
+    for control in record.controls:
+        if control.oid == ANCHOR_CONTROL_OID and control.value is not None:
+            value = control.value
+            return value if isinstance(value, str) else value.decode("utf-8", "replace")
+    return None
+
+
+def _fold_modifications(target: ImportRecord, modifications: list[Modification]) -> None:
+    """Turn an ordered list of LDAP modifications into one MODIFY import record.
+
+    Per attribute we track either its whole new value list (after a replace or a delete of
+    the whole attribute) or the value adds and removes; later parts fold into earlier ones
+    so the record means the same as applying the parts in order."""
+    whole: dict[str, list[Value]] = {}
+    adds: dict[str, list[Value]] = {}
+    removes: dict[str, list[Value]] = {}
+    names: dict[str, str] = {}
+    for mod in modifications:
+        name = names.setdefault(_base_name(mod.attribute).lower(), _base_name(mod.attribute))
+        if mod.op == "replace" or (mod.op == "delete" and not mod.values):
+            whole[name] = _unique(mod.values if mod.op == "replace" else [])
+            adds.pop(name, None)
+            removes.pop(name, None)
+        elif name in whole:
+            if mod.op == "add":
+                whole[name] = _unique(whole[name] + mod.values)
+            else:
+                whole[name] = [v for v in whole[name] if v not in mod.values]
+        elif mod.op == "add":
+            removes[name] = [v for v in removes.get(name, []) if v not in mod.values]
+            adds[name] = _unique(adds.get(name, []) + mod.values)
+        else:
+            adds[name] = [v for v in adds.get(name, []) if v not in mod.values]
+            removes[name] = _unique(removes.get(name, []) + mod.values)
+    target.attributes = whole
+    target.value_adds = {k: v for k, v in adds.items() if v}
+    target.value_removes = {k: v for k, v in removes.items() if v}
+
+
+def _base_name(attribute: str) -> str:
+    return ";".join(p for p in attribute.split(";") if p.lower() != "binary")
+
+
+def _unique(values: list[Value]) -> list[Value]:
+    return list(dict.fromkeys(values))
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except FileNotFoundError:
+        return 0
+
+
+def create_connector(name: str, settings: Mapping[str, Any], secrets: Mapping[str, str],
+                     workspace: str) -> FileConnector:
+    """Build a file connector from its settings; relative paths are relative to
+    ``workspace``. Raises ConfigurationError on bad settings."""
+    unknown = set(settings) - SETTINGS
+    if unknown:
+        raise ConfigurationError(f"{name}: unknown file connector settings: "
+                                 f"{', '.join(sorted(unknown))}")
+    if not settings.get("path"):
+        raise ConfigurationError(f"{name}: the file connector needs a 'path' setting")
+
+    def resolve(key: str) -> str | None:
+        value = settings.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise ConfigurationError(f"{name}: setting {key} must be a path")
+        return os.path.join(workspace, os.path.expanduser(value))
+
+    object_types = settings.get("object_types")
+    if object_types is not None and not (
+            isinstance(object_types, Mapping)
+            and all(isinstance(k, str) and isinstance(v, str) for k, v in object_types.items())):
+        raise ConfigurationError(f"{name}: object_types must map objectClass -> object type")
+    for key in ("reference_attributes", "binary_attributes"):
+        value = settings.get(key)
+        if value is not None and (isinstance(value, str) or
+                                  not all(isinstance(v, str) for v in value)):
+            raise ConfigurationError(f"{name}: {key} must be a list of attribute names")
+    path = resolve("path")
+    assert path is not None
+    return FileConnector(
+        name,
+        path,
+        changes_path=resolve("changes_path"),
+        export_log=resolve("export_log"),
+        anchor_attribute=str(settings.get("anchor_attribute", "entryUUID")),
+        object_types=object_types,
+        reference_attributes=settings.get("reference_attributes",
+                                          DEFAULT_REFERENCE_ATTRIBUTES),
+        binary_attributes=settings.get("binary_attributes", DEFAULT_BINARY_ATTRIBUTES),
+        create_if_missing=bool(settings.get("create_if_missing", False)),
+    )

@@ -1,0 +1,429 @@
+"""A small directory kept in an LDIF content file, changed the way a directory server would.
+
+Changes are LDIF change records. One call to :meth:`FileDirectory.apply` reads the content file
+twice and rewrites it once, atomically (temp file, fsync, ``os.replace``): the first pass loads
+only the entries the changes name, the changes are applied to those in memory, the second pass
+copies every other record byte for byte. Memory follows the number of changed objects, not the
+size of the directory.
+
+Applied changes can be appended to a changelog file, each stamped with the entry's anchor in an
+``ANCHOR_CONTROL_OID`` control, the way directory changelogs carry the entry's unique id
+(OpenLDAP accesslog ``reqEntryUUID``, 389's ``targetUniqueId``): a delta import then knows
+which object a delete or a rename is about without reading the content file.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import tempfile
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from idsync.connectors.file.dn import normalize_dn, parent_dn, rdn_of, rdn_values, split_dn
+from idsync.connectors.file.ldif import (
+    AddRecord,
+    ChangeRecord,
+    ContentRecord,
+    Control,
+    DeleteRecord,
+    ModDnRecord,
+    ModifyRecord,
+    Value,
+    find_key,
+    format_record,
+    iter_raw_records,
+    parse_raw,
+    raw_dn,
+)
+
+#: A UUID-based OID (arc 2.25, needs no registration) naming idsync's "anchor of the changed
+#: entry" control in changelog records.
+ANCHOR_CONTROL_OID = "2.25.311421456293457694415917123921690168450"
+
+NO_SUCH_OBJECT = "no-such-object"
+ENTRY_ALREADY_EXISTS = "entry-already-exists"
+CONSTRAINT_VIOLATION = "constraint-violation"
+INVALID_DN = "invalid-dn-syntax"
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What happened to one unit of change records."""
+
+    ok: bool
+    anchor: str | None = None
+    dn: str | None = None
+    error_code: str | None = None
+    error_detail: str | None = None
+
+
+@dataclass(slots=True)
+class _Entry:
+    dn: str
+    attributes: dict[str, list[Value]]
+    origin: str | None  # normalized DN where the entry sits in the file; None: new entry
+    ident: int  # stays the same through renames and copies
+
+
+class _Refused(Exception):
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+
+@dataclass
+class FileDirectory:
+    path: str
+    anchor_attribute: str = "entryUUID"
+    binary_attributes: frozenset[str] = frozenset()
+    reference_attributes: frozenset[str] = frozenset()
+    _refs: frozenset[str] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._refs = frozenset(name.lower() for name in self.reference_attributes)
+
+    # --- locking ----------------------------------------------------------------------
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Writers hold this for the whole change; readers only to take a consistent size."""
+        with open(self.path + ".lock", "a+b") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    # --- applying ---------------------------------------------------------------------
+
+    def apply(
+        self, units: Iterable[Sequence[ChangeRecord]], log_path: str | None = None
+    ) -> list[Outcome]:
+        """Apply each unit (a list of change records that succeed or fail together, e.g. a
+        rename plus attribute edits) in order; one outcome per unit. Applied records are
+        appended to ``log_path`` with the anchor control."""
+        units = [list(unit) for unit in units]
+        with self.locked():
+            wanted: set[str] = set()
+            for unit in units:
+                for record in unit:
+                    wanted.add(normalize_dn(record.dn))
+                    if isinstance(record, ModDnRecord):
+                        wanted.add(normalize_dn(new_dn_of(record)))
+            run = _Run(self._load(wanted))
+            outcomes = [self._apply_unit(unit, run) for unit in units]
+            if run.applied:
+                self._rewrite(run)
+                if log_path:
+                    append_records(log_path, run.applied)
+        return outcomes
+
+    def _load(self, wanted: set[str]) -> dict[str, _Entry]:
+        state: dict[str, _Entry] = {}
+        if not wanted or not os.path.exists(self.path):
+            return state
+        with open(self.path, "rb") as handle:
+            for raw in iter_raw_records(handle):
+                dn = raw_dn(raw)
+                if dn is None:
+                    continue
+                key = normalize_dn(dn)
+                if key in wanted:
+                    record = parse_raw(raw, binary_attributes=self.binary_attributes)
+                    if isinstance(record, ContentRecord):
+                        state[key] = _Entry(record.dn, record.attributes, key, len(state))
+        return state
+
+    def _apply_unit(self, unit: list[ChangeRecord], run: _Run) -> Outcome:
+        # A unit works on copies and commits at the end, so a unit that fails half way
+        # leaves nothing behind.
+        work = _Unit(run)
+        entry: _Entry | None = None
+        try:
+            for record in unit:
+                entry = self._apply_record(record, work)
+        except _Refused as refused:
+            return Outcome(False, error_code=refused.code, error_detail=refused.detail)
+        work.commit()
+        anchor = self.anchor_of(entry.attributes) if entry is not None else None
+        return Outcome(True, anchor=anchor, dn=entry.dn if entry is not None else None)
+
+    def _apply_record(self, record: ChangeRecord, work: _Unit) -> _Entry | None:
+        rdns = split_dn(record.dn)
+        if not rdns or not all("=" in rdn for rdn in rdns):
+            raise _Refused(INVALID_DN, f"invalid DN {record.dn!r}")
+        key = normalize_dn(record.dn)
+        existing = work.get(key)
+        if isinstance(record, AddRecord):
+            if existing is not None:
+                raise _Refused(ENTRY_ALREADY_EXISTS, f"{record.dn} already exists")
+            entry = self._new_entry(record, work.run.next_ident())
+            work.put(key, entry)
+            anchor = self.anchor_of(entry.attributes)
+            work.stamped.append(AddRecord(entry.dn, _copy(entry.attributes),
+                                          _with_anchor(record.controls, anchor)))
+            return entry
+        if existing is None:
+            raise _Refused(NO_SUCH_OBJECT, f"{record.dn} does not exist")
+        entry = _Entry(existing.dn, _copy(existing.attributes), existing.origin,
+                       existing.ident)
+        controls = _with_anchor(record.controls, self.anchor_of(entry.attributes))
+        if isinstance(record, DeleteRecord):
+            work.delete(key, entry)
+            work.stamped.append(DeleteRecord(existing.dn, controls))
+            return None
+        if isinstance(record, ModifyRecord):
+            self._modify(entry, record)
+            work.put(key, entry)
+            work.stamped.append(ModifyRecord(existing.dn, record.modifications, controls))
+            return entry
+        new_dn = new_dn_of(record)
+        new_key = normalize_dn(new_dn)
+        if new_key != key and work.get(new_key) is not None:
+            raise _Refused(ENTRY_ALREADY_EXISTS, f"{new_dn} already exists")
+        self._rename(entry, record, new_dn)
+        work.move(key, new_key, entry)
+        work.stamped.append(ModDnRecord(existing.dn, record.newrdn, record.deleteoldrdn,
+                                        record.newsuperior, controls))
+        return entry
+
+    def _new_entry(self, record: AddRecord, ident: int) -> _Entry:
+        attributes = _copy(record.attributes)
+        if not get_first(attributes, self.anchor_attribute):
+            # The directory assigns the anchor, as a server assigns entryUUID.
+            attributes[self.anchor_attribute] = [str(uuid.uuid4())]
+        for name, value in rdn_values(rdn_of(record.dn)):
+            _add_values(attributes, name, [value], self._same(name))
+        return _Entry(record.dn, attributes, None, ident)
+
+    def _modify(self, entry: _Entry, record: ModifyRecord) -> None:
+        for mod in record.modifications:
+            if mod.attribute.lower() == self.anchor_attribute.lower():
+                raise _Refused(CONSTRAINT_VIOLATION,
+                               f"{self.anchor_attribute} cannot be modified")
+            same = self._same(mod.attribute)
+            if mod.op == "replace" or (mod.op == "delete" and not mod.values):
+                key = find_key(entry.attributes, mod.attribute)
+                if key is not None:
+                    del entry.attributes[key]
+                if mod.op == "replace" and mod.values:
+                    _add_values(entry.attributes, mod.attribute, mod.values, same)
+            elif mod.op == "add":
+                _add_values(entry.attributes, mod.attribute, mod.values, same)
+            else:
+                _remove_values(entry.attributes, mod.attribute, mod.values, same)
+
+    def _rename(self, entry: _Entry, record: ModDnRecord, new_dn: str) -> None:
+        if record.deleteoldrdn:
+            for name, value in rdn_values(rdn_of(entry.dn)):
+                _remove_values(entry.attributes, name, [value], self._same(name))
+        for name, value in rdn_values(record.newrdn):
+            _add_values(entry.attributes, name, [value], self._same(name))
+        entry.dn = new_dn
+
+    def _same(self, attribute: str) -> Callable[[Value], object]:
+        """The equality key of values: DNs compare normalized, everything else exactly."""
+        if attribute.split(";")[0].lower() in self._refs:
+            return lambda value: normalize_dn(value) if isinstance(value, str) else value
+        return lambda value: value
+
+    def anchor_of(self, attributes: dict[str, list[Value]]) -> str | None:
+        value = get_first(attributes, self.anchor_attribute)
+        return anchor_string(value)
+
+    # --- rewriting --------------------------------------------------------------------
+
+    def _rewrite(self, run: _Run) -> None:
+        directory = os.path.dirname(os.path.abspath(self.path))
+        handle, temp = tempfile.mkstemp(prefix=".idsync-", suffix=".ldif", dir=directory)
+        try:
+            with os.fdopen(handle, "wb") as out:
+                if os.path.exists(self.path):
+                    with open(self.path, "rb") as source:
+                        _copy_with_changes(source, out, run.by_origin)
+                for entry in run.new_entries.values():
+                    if entry is not None:
+                        out.write(format_record(ContentRecord(entry.dn, entry.attributes)))
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temp, self.path)
+        except BaseException:
+            if os.path.exists(temp):
+                os.unlink(temp)
+            raise
+        _fsync_dir(directory)
+
+
+def _copy_with_changes(source: BinaryIO, out: BinaryIO,
+                       by_origin: dict[str, _Entry | None]) -> None:
+    """Copy the content file, replacing changed entries in place and dropping deleted ones."""
+    for raw in iter_raw_records(source):
+        dn = raw_dn(raw) if by_origin else None
+        key = normalize_dn(dn) if dn is not None else None
+        if key is None or key not in by_origin:
+            out.write(raw.raw)
+            out.write(b"\n")
+            continue
+        entry = by_origin[key]
+        if raw.lines and raw.lines[0][2].lower().startswith(b"version:"):
+            out.write(b"version: 1\n\n")  # the version line shared the entry's block
+        if entry is not None:
+            out.write(format_record(ContentRecord(entry.dn, entry.attributes)))
+
+
+class _Run:
+    """The state of one apply call: the loaded entries and what became of them."""
+
+    def __init__(self, state: dict[str, _Entry]) -> None:
+        self.state = state  # normalized DN -> current entry, for the DNs the changes name
+        self.by_origin: dict[str, _Entry | None] = {}  # file position -> final entry or None
+        self.new_entries: dict[int, _Entry | None] = {}  # ident -> final entry or None
+        self.applied: list[ChangeRecord] = []
+        self._ident = len(state)
+
+    def next_ident(self) -> int:
+        self._ident += 1
+        return self._ident
+
+
+class _Unit:
+    """Changes of one unit, visible to its own records, committed to the run at the end."""
+
+    def __init__(self, run: _Run) -> None:
+        self.run = run
+        self.touched: dict[str, _Entry | None] = {}
+        self.final: dict[int, _Entry | None] = {}  # ident -> entry (None: deleted)
+        self.origins: dict[int, str | None] = {}
+        self.stamped: list[ChangeRecord] = []
+
+    def get(self, key: str) -> _Entry | None:
+        if key in self.touched:
+            return self.touched[key]
+        return self.run.state.get(key)
+
+    def put(self, key: str, entry: _Entry) -> None:
+        self.touched[key] = entry
+        self._track(entry, entry)
+
+    def delete(self, key: str, entry: _Entry) -> None:
+        self.touched[key] = None
+        self._track(entry, None)
+
+    def move(self, old_key: str, new_key: str, entry: _Entry) -> None:
+        self.touched[old_key] = None
+        self.touched[new_key] = entry
+        self._track(entry, entry)
+
+    def _track(self, entry: _Entry, final: _Entry | None) -> None:
+        self.final[entry.ident] = final
+        self.origins[entry.ident] = entry.origin
+
+    def commit(self) -> None:
+        run = self.run
+        for key, entry in self.touched.items():
+            if entry is None:
+                run.state.pop(key, None)
+            else:
+                run.state[key] = entry
+        for ident, entry in self.final.items():
+            origin = self.origins[ident]
+            if origin is not None:
+                run.by_origin[origin] = entry
+            else:
+                run.new_entries[ident] = entry
+        run.applied.extend(self.stamped)
+
+
+def new_dn_of(record: ModDnRecord) -> str:
+    """The DN an entry has after a modrdn record."""
+    superior = record.newsuperior if record.newsuperior is not None else parent_dn(record.dn)
+    return f"{record.newrdn},{superior}" if superior else record.newrdn
+
+
+def _copy(attributes: dict[str, list[Value]]) -> dict[str, list[Value]]:
+    return {name: list(values) for name, values in attributes.items()}
+
+
+def _with_anchor(controls: list[Control], anchor: str | None) -> list[Control]:
+    kept = [c for c in controls if c.oid != ANCHOR_CONTROL_OID]
+    if anchor is not None:
+        kept.insert(0, Control(ANCHOR_CONTROL_OID, False, anchor))
+    return kept
+
+
+def get_first(attributes: dict[str, list[Value]], name: str) -> Value | None:
+    key = find_key(attributes, name)
+    values = attributes.get(key, []) if key is not None else []
+    return values[0] if values else None
+
+
+def anchor_string(value: Value | None) -> str | None:
+    """An anchor as text: a 16-byte binary GUID (objectGUID) becomes its GUID string."""
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        if len(value) == 16:
+            return str(uuid.UUID(bytes_le=value))
+        return value.hex()
+    return value
+
+
+def _add_values(attributes: dict[str, list[Value]], name: str, values: list[Value],
+                same: Callable[[Value], object]) -> None:
+    key = find_key(attributes, name)
+    if key is None:
+        key = name
+        attributes[key] = []
+    current = attributes[key]
+    # Adding a value that is there already is a no-op: a re-sent export must not fail.
+    seen = {same(value) for value in current}
+    for value in values:
+        marker = same(value)
+        if marker not in seen:
+            seen.add(marker)
+            current.append(value)
+    if not current:
+        del attributes[key]
+
+
+def _remove_values(attributes: dict[str, list[Value]], name: str, values: list[Value],
+                   same: Callable[[Value], object]) -> None:
+    key = find_key(attributes, name)
+    if key is None:
+        return
+    gone = {same(value) for value in values}
+    kept = [value for value in attributes[key] if same(value) not in gone]
+    if kept:
+        attributes[key] = kept
+    else:
+        del attributes[key]
+
+
+def append_records(path: str, records: Iterable[ChangeRecord]) -> None:
+    """Append change records to a changelog in one write, starting on a fresh record."""
+    payload = b"".join(format_record(record) for record in records)
+    with open(path, "ab") as handle:
+        if handle.tell() > 0 and not _ends_with_blank_line(path):
+            payload = b"\n" + payload
+        handle.write(payload)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _ends_with_blank_line(path: str) -> bool:
+    with open(path, "rb") as handle:
+        handle.seek(max(0, os.path.getsize(path) - 2))
+        return handle.read().endswith(b"\n\n")
+
+
+def _fsync_dir(directory: str) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
