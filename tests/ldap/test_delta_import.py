@@ -156,3 +156,15 @@ def test_modify_timestamp_fallback_sees_changed_entries(slapd: SlapdServer) -> N
 
 def test_auto_picks_syncrepl_on_openldap(slapd: SlapdServer) -> None:
     assert connector(slapd).change_detector().name == "syncrepl"
+
+
+def test_accesslog_delta_over_many_log_pages(slapd: SlapdServer) -> None:
+    people = f"ou=People,{slapd.base_dn}"
+    for i in range(30):
+        slapd.add(f"uid=p{i},{people}", person(f"p{i}"))
+    conn = connector(slapd, change_detection="accesslog", page_size=4)
+    watermark = full(conn)[-1].watermark
+    for i in range(30):
+        slapd.modify(f"uid=p{i},{people}", [("replace", "title", [f"t{i}"])])
+    got = records(delta(conn, watermark))  # type: ignore[arg-type]
+    assert [r.attributes["title"] for r in got] == [[f"t{i}"] for i in range(30)]

@@ -99,12 +99,13 @@ class DirectoryReader:
             terms = "".join(f"({self.anchor_attribute}={self._anchor_filter_value(a)})"
                             for a in chunk)
             for partition in self.settings.partitions:
-                for page in paged_search(self.conn, partition, f"(|{terms})", attributes,
-                                         self.settings.page_size):
-                    for dn, attrs in page:
-                        anchor = self.anchor_of(attrs)
-                        if anchor:
-                            found[anchor] = (dn, attrs)
+                # Not paged: callers read this between pages of another paged search, and
+                # OpenLDAP keeps one paged-results state per connection.
+                for dn, attrs in self.conn.search_s(partition, ldap.SCOPE_SUBTREE,
+                                                    f"(|{terms})", list(attributes)):
+                    anchor = self.anchor_of(attrs) if dn else None
+                    if anchor:
+                        found[anchor] = (dn, attrs)
         return found
 
     def _anchor_filter_value(self, anchor: str) -> str:
