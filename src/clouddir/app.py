@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from clouddir import graph_api, sync_api
+from clouddir import graph, sync_api
 from clouddir.service import Service, json_response
 from clouddir.settings import Limits
 from clouddir.store import SqliteStore
@@ -18,6 +18,6 @@ async def health(request: Request) -> Response:
 
 
 def create_app(store: SqliteStore, limits: Limits) -> Starlette:
-    app = Starlette(routes=[Route("/health", health), *sync_api.routes, *graph_api.routes])
+    app = Starlette(routes=[Route("/health", health), *sync_api.routes, *graph.routes])
     app.state.service = Service(store, limits)
     return app

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from typing import Any
 
 from clouddir.settings import Limits
@@ -21,6 +22,16 @@ from clouddir.store import MEMBER_ADDED, MEMBER_REMOVED, OBJECT_DELETED, DirObje
 from clouddir.uniqueness import Context, provisioning_errors
 
 Page = dict[str, Any]
+#: Names member seqs for the caller: DNs for the sync API, (id, type) for the Graph delta.
+MemberNames = Callable[[Context, list[int]], dict[int, Any]]
+
+
+def member_dns(ctx: Context, seqs: list[int]) -> dict[int, Any]:
+    return ctx.store.dns_of(ctx.tenant_id, seqs)
+
+
+def member_refs(ctx: Context, seqs: list[int]) -> dict[int, Any]:
+    return ctx.store.refs_of(ctx.tenant_id, seqs)
 
 
 class BadCursor(ValueError):
@@ -142,15 +153,16 @@ def _v1_delta(ctx: Context, limits: Limits, state: dict[str, Any], page_size: in
 
 
 def import_v2(ctx: Context, limits: Limits, delta_token: str | None, cursor: str | None,
-              page_size: int) -> Page:
+              page_size: int, names: MemberNames = member_dns) -> Page:
     with ctx.store.reading():
         state = _start(ctx, delta_token, cursor)
         if state["since"] is None:
-            return _v2_full(ctx, limits, state, page_size)
-        return _v2_delta(ctx, limits, state, page_size)
+            return _v2_full(ctx, limits, state, page_size, names)
+        return _v2_delta(ctx, limits, state, page_size, names)
 
 
-def _v2_full(ctx: Context, limits: Limits, state: dict[str, Any], page_size: int) -> Page:
+def _v2_full(ctx: Context, limits: Limits, state: dict[str, Any], page_size: int,
+             names: MemberNames) -> Page:
     entries: list[dict[str, Any]] = []
     links = 0
     store = ctx.store
@@ -162,7 +174,8 @@ def _v2_full(ctx: Context, limits: Limits, state: dict[str, Any], page_size: int
             seqs = store.page_members(state["grp"], state["mem"], budget) if group else []
             if group is not None and seqs:
                 entry = _object_entry(ctx, group)
-                entry["members"] = {"add": list(store.dns_of(ctx.tenant_id, seqs).values()),
+                named = names(ctx, seqs)
+                entry["members"] = {"add": [named[m] for m in seqs if m in named],
                                     "remove": []}
                 entries.append(entry)
                 links += len(seqs)
@@ -186,7 +199,8 @@ def _v2_full(ctx: Context, limits: Limits, state: dict[str, Any], page_size: int
     return _finish({"changes": entries}, state, True, "delta_token")
 
 
-def _v2_delta(ctx: Context, limits: Limits, state: dict[str, Any], page_size: int) -> Page:
+def _v2_delta(ctx: Context, limits: Limits, state: dict[str, Any], page_size: int,
+              names: MemberNames) -> Page:
     row_limit = limits.member_page_size + page_size
     rows = ctx.store.changes_between(ctx.tenant_id, state["pos"], state["hi"], limit=row_limit)
     per_object: dict[int, dict[str, Any]] = {}
@@ -204,7 +218,7 @@ def _v2_delta(ctx: Context, limits: Limits, state: dict[str, Any], page_size: in
         state["pos"] = row.usn
     live = ctx.store.get_many_by_seq(ctx.tenant_id, list(per_object))
     member_seqs = {m for slot in per_object.values() for m in slot["members"]}
-    dns = ctx.store.dns_of(ctx.tenant_id, member_seqs) if member_seqs else {}
+    dns = names(ctx, list(member_seqs)) if member_seqs else {}
     entries = []
     for seq, slot in per_object.items():
         obj = live.get(seq)

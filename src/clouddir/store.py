@@ -333,6 +333,24 @@ class SqliteStore:
                 found[row["object_seq"]] = row["dn"]
         return found
 
+    def refs_of(self, tenant_id: str, seqs: Iterable[int]) -> dict[int, tuple[str, str]]:
+        """seq -> (id, object_type), for live objects and, failing that, deleted ones."""
+        wanted = list(dict.fromkeys(seqs))
+        found: dict[int, tuple[str, str]] = {}
+        for chunk in _chunks(wanted):
+            marks = ",".join("?" * len(chunk))
+            for row in self._q(f"SELECT seq, id, object_type FROM objects WHERE tenant_id = ? "
+                               f"AND seq IN ({marks})", (tenant_id, *chunk)):
+                found[row["seq"]] = (row["id"], row["object_type"])
+        missing = [s for s in wanted if s not in found]
+        for chunk in _chunks(missing):
+            marks = ",".join("?" * len(chunk))
+            for row in self._q(f"SELECT object_seq, object_id, object_type FROM changes WHERE "
+                               f"tenant_id = ? AND kind = 'd' AND object_seq IN ({marks})",
+                               (tenant_id, *chunk)):
+                found[row["object_seq"]] = (row["object_id"], row["object_type"])
+        return found
+
     def insert(self, obj: DirObject) -> DirObject:
         obj.id = obj.id or str(uuid.uuid4())
         cur = self._q(

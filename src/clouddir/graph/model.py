@@ -1,0 +1,91 @@
+"""Directory objects as Microsoft Graph v1.0 shows them, and Graph-shaped errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from clouddir.store import DirObject
+
+COLLECTIONS = {"users": "user", "groups": "group", "contacts": "contact"}
+ODATA_TYPES = {"user": "#microsoft.graph.user", "group": "#microsoft.graph.group",
+               "contact": "#microsoft.graph.orgContact"}
+#: Graph properties kept as one-value attributes, booleans, and lists.
+SCALARS = ("displayName", "userPrincipalName", "mailNickname", "mail", "givenName", "surname",
+           "description", "jobTitle", "department")
+BOOLEANS = ("securityEnabled", "mailEnabled", "accountEnabled")
+LISTS = ("proxyAddresses", "groupTypes")
+WRITABLE = frozenset((*SCALARS, *BOOLEANS, *LISTS))
+#: Per type: the properties Graph has (others are left out of the representation).
+TYPE_PROPERTIES = {
+    "user": ("displayName", "userPrincipalName", "mailNickname", "mail", "givenName", "surname",
+             "jobTitle", "department", "accountEnabled", "proxyAddresses"),
+    "group": ("displayName", "mailNickname", "mail", "description", "securityEnabled",
+              "mailEnabled", "groupTypes", "proxyAddresses"),
+    "contact": ("displayName", "mailNickname", "mail", "givenName", "surname",
+                "proxyAddresses"),
+}
+ON_PREMISES_MASTERED = ("Unable to update the specified properties for on-premises mastered "
+                        "Directory Sync objects or objects currently undergoing migration.")
+
+
+class GraphError(Exception):
+    def __init__(self, status: int, code: str, message: str,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers or {}
+
+    def body(self) -> dict[str, Any]:
+        return {"error": {"code": self.code, "message": self.message,
+                          "innerError": {"date": "", "request-id": "", "client-request-id": ""}}}
+
+
+def not_found(object_id: str) -> GraphError:
+    return GraphError(404, "Request_ResourceNotFound",
+                      f"Resource '{object_id}' does not exist or one of its queried reference-"
+                      f"property objects are not present.")
+
+
+def to_graph(obj: DirObject) -> dict[str, Any]:
+    out: dict[str, Any] = {"@odata.type": ODATA_TYPES[obj.object_type], "id": obj.id}
+    for name in TYPE_PROPERTIES[obj.object_type]:
+        values = obj.attributes.get(name)
+        if name in BOOLEANS:
+            out[name] = (values[0].lower() == "true") if values else None
+        elif name in LISTS:
+            out[name] = list(values or [])
+        else:
+            out[name] = values[0] if values else None
+    out["onPremisesImmutableId"] = obj.source_anchor
+    out["onPremisesSyncEnabled"] = True if obj.sync_enabled else None
+    return out
+
+
+def from_graph(body: dict[str, Any]) -> dict[str, list[str] | None]:
+    """Graph properties -> attribute values (None: remove the attribute)."""
+    unknown = [k for k in body if k not in WRITABLE and "@" not in k]
+    if unknown:
+        raise GraphError(400, "Request_BadRequest",
+                         f"Property '{unknown[0]}' does not exist on type or is read-only.")
+    attributes: dict[str, list[str] | None] = {}
+    for name, value in body.items():
+        if "@" in name:
+            continue
+        if value is None or value == []:
+            attributes[name] = None
+        elif name in BOOLEANS:
+            attributes[name] = ["true" if value else "false"]
+        elif name in LISTS:
+            attributes[name] = [str(v) for v in value]
+        else:
+            attributes[name] = [str(value)]
+    return attributes
+
+
+def select(obj: dict[str, Any], fields: list[str] | None) -> dict[str, Any]:
+    if not fields:
+        return obj
+    keep = {"@odata.type", "id", *fields}
+    return {k: v for k, v in obj.items() if k in keep}
