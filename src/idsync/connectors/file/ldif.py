@@ -29,9 +29,6 @@ _ATTR_DESCRIPTION = re.compile(
     r"^(?:[A-Za-z][A-Za-z0-9-]*|[0-9]+(?:\.[0-9]+)*)(?:;[A-Za-z0-9-]+)*$"
 )
 _CONTROL = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)*)(?:\s+(true|false))?\s*(:.*)?$", re.DOTALL)
-# SAFE-CHAR of RFC 2849 minus everything above 0x7F: we base64 non-ASCII so files stay ASCII.
-_UNSAFE_CHAR = re.compile(rb"[^\x01-\x09\x0b\x0c\x0e-\x7f]")
-_UNSAFE_INIT = (b" ", b":", b"<")
 
 
 class LdifError(IdsyncError):
@@ -472,57 +469,72 @@ def raw_dn(raw: RawRecord) -> str | None:
 # --- writing ------------------------------------------------------------------------------
 
 
-def _needs_base64(data: bytes) -> bool:
-    return bool(
-        data.startswith(_UNSAFE_INIT) or data.endswith(b" ") or _UNSAFE_CHAR.search(data)
-    )
+def _spec(name: str, value: Value) -> str:
+    """``name: value`` or ``name:: base64``, unfolded, always ASCII.
 
-
-def _spec(name: str, value: Value) -> bytes:
-    """``name: value`` or ``name:: base64``, unfolded."""
-    if isinstance(value, str):
+    A plain line needs an RFC 2849 SAFE-STRING: no NUL, CR or LF, no leading space, colon or
+    '<', no trailing space. Non-ASCII values are base64-encoded too, so our files stay ASCII.
+    """
+    if type(value) is str:
+        if not value:
+            return f"{name}:"
+        if (value.isascii() and value[0] not in " :<" and value[-1] != " "
+                and "\n" not in value and "\r" not in value and "\0" not in value):
+            return f"{name}: {value}"
         data = value.encode("utf-8")
-        if not _needs_base64(data):
-            return name.encode("ascii") + b": " + data if data else name.encode("ascii") + b":"
     else:
-        data = value
-    return name.encode("ascii") + b":: " + base64.b64encode(data)
+        data = bytes(value)
+    return f"{name}:: {base64.b64encode(data).decode('ascii')}"
 
 
-def _fold(line: bytes, out: list[bytes]) -> None:
-    # Every line we write is ASCII, so folding on byte boundaries never splits a character.
+def _fold(line: str, out: list[str]) -> None:
+    # Every line we write is ASCII, so folding by characters is folding by bytes.
     if len(line) <= FOLD_COLUMN:
         out.append(line)
         return
     out.append(line[:FOLD_COLUMN])
     for index in range(FOLD_COLUMN, len(line), FOLD_COLUMN - 1):
-        out.append(b" " + line[index : index + FOLD_COLUMN - 1])
+        out.append(" " + line[index : index + FOLD_COLUMN - 1])
+
+
+def format_attribute(name: str, value: Value) -> bytes:
+    """One ``name: value`` line (base64 and folding as needed), newline included: for writers
+    that stream one huge entry (a 250,000-member group) without building it in memory."""
+    out: list[str] = []
+    _fold(_spec(_check_name(name), value), out)
+    out.append("")
+    return "\n".join(out).encode("ascii")
+
+
+_VALID_NAMES: set[str] = set()
 
 
 def _check_name(name: str) -> str:
-    if not _ATTR_DESCRIPTION.match(name):
-        raise LdifError(f"invalid attribute description {name!r}")
+    if name not in _VALID_NAMES:
+        if not _ATTR_DESCRIPTION.match(name):
+            raise LdifError(f"invalid attribute description {name!r}")
+        if len(_VALID_NAMES) < 10_000:
+            _VALID_NAMES.add(name)
     return name
 
 
-def _control_line(control: Control) -> bytes:
+def _control_line(control: Control) -> str:
     head = f"control: {control.oid} {'true' if control.criticality else 'false'}"
     if control.value is None:
-        return head.encode("ascii")
-    spec = _spec("x", control.value)  # b"x: ..." or b"x:: ..."
-    return head.encode("ascii") + spec[1:]
+        return head
+    return head + _spec("x", control.value)[1:]  # "x: ..." / "x:: ..." -> ": ..." / ":: ..."
 
 
 def format_record(record: LdifRecord) -> bytes:
     """One record as LDIF bytes, ending with its blank separator line."""
-    lines: list[bytes] = []
+    lines: list[str] = []
     _fold(_spec("dn", record.dn), lines)
     if not isinstance(record, ContentRecord):
         for control in record.controls:
             _fold(_control_line(control), lines)
     if isinstance(record, ContentRecord | AddRecord):
         if isinstance(record, AddRecord):
-            lines.append(b"changetype: add")
+            lines.append("changetype: add")
         elif record.attributes and next(iter(record.attributes)).lower() in (
                 "changetype", "control"):
             raise LdifError("a content record cannot start with changetype: or control:")
@@ -531,24 +543,24 @@ def format_record(record: LdifRecord) -> bytes:
             for value in values:
                 _fold(_spec(name, value), lines)
     elif isinstance(record, DeleteRecord):
-        lines.append(b"changetype: delete")
+        lines.append("changetype: delete")
     elif isinstance(record, ModifyRecord):
-        lines.append(b"changetype: modify")
+        lines.append("changetype: modify")
         for mod in record.modifications:
-            _fold(f"{mod.op}: {_check_name(mod.attribute)}".encode("ascii"), lines)
+            _fold(f"{mod.op}: {_check_name(mod.attribute)}", lines)
             for value in mod.values:
                 _fold(_spec(mod.attribute, value), lines)
-            lines.append(b"-")
+            lines.append("-")
     elif isinstance(record, ModDnRecord):
-        lines.append(b"changetype: modrdn")
+        lines.append("changetype: modrdn")
         _fold(_spec("newrdn", record.newrdn), lines)
-        lines.append(b"deleteoldrdn: " + (b"1" if record.deleteoldrdn else b"0"))
+        lines.append("deleteoldrdn: " + ("1" if record.deleteoldrdn else "0"))
         if record.newsuperior is not None:
             _fold(_spec("newsuperior", record.newsuperior), lines)
     else:  # pragma: no cover - the union is closed
         raise TypeError(f"not an LDIF record: {record!r}")
-    lines.append(b"")
-    return b"\n".join(lines) + b"\n"
+    lines.append("\n")
+    return "\n".join(lines).encode("ascii")
 
 
 class LdifWriter:
