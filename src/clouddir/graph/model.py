@@ -15,6 +15,8 @@ SCALARS = ("displayName", "userPrincipalName", "mailNickname", "mail", "givenNam
 BOOLEANS = ("securityEnabled", "mailEnabled", "accountEnabled")
 LISTS = ("proxyAddresses", "groupTypes")
 WRITABLE = frozenset((*SCALARS, *BOOLEANS, *LISTS))
+#: Accepted on writes and not kept (write-only in Graph, or not modelled here).
+IGNORED = frozenset({"passwordProfile", "usageLocation", "passwordPolicies", "visibility"})
 #: Per type: the properties Graph has (others are left out of the representation).
 TYPE_PROPERTIES = {
     "user": ("displayName", "userPrincipalName", "mailNickname", "mail", "givenName", "surname",
@@ -65,13 +67,13 @@ def to_graph(obj: DirObject) -> dict[str, Any]:
 
 def from_graph(body: dict[str, Any]) -> dict[str, list[str] | None]:
     """Graph properties -> attribute values (None: remove the attribute)."""
-    unknown = [k for k in body if k not in WRITABLE and "@" not in k]
+    unknown = [k for k in body if k not in WRITABLE and k not in IGNORED and "@" not in k]
     if unknown:
         raise GraphError(400, "Request_BadRequest",
                          f"Property '{unknown[0]}' does not exist on type or is read-only.")
     attributes: dict[str, list[str] | None] = {}
     for name, value in body.items():
-        if "@" in name:
+        if "@" in name or name in IGNORED:
             continue
         if value is None or value == []:
             attributes[name] = None
