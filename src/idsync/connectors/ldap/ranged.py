@@ -38,8 +38,10 @@ def has_ranges(attrs: dict[str, list[bytes]]) -> bool:
 
 
 def complete_ranges(dn: str, attrs: dict[str, list[bytes]], fetch: Fetch,
-                    max_rounds: int = 100000) -> dict[str, list[bytes]]:
-    """Replace every ranged attribute in ``attrs`` by all of its values."""
+                    step: int | None = None, max_rounds: int = 100000) -> dict[str, list[bytes]]:
+    """Replace every ranged attribute in ``attrs`` by all of its values. ``step``: ask for
+    windows of that many values (``member;range=1500-2999``) instead of open ranges
+    (``member;range=1500-*``, where the server applies its own limit)."""
     out: dict[str, list[bytes]] = {}
     for key, values in attrs.items():
         parsed = parse_range(key)
@@ -55,7 +57,8 @@ def complete_ranges(dn: str, attrs: dict[str, list[bytes]], fetch: Fetch,
             rounds += 1
             if rounds > max_rounds:
                 raise RangeError(f"{dn}: {name} did not finish after {max_rounds} ranges")
-            reply = fetch(dn, f"{name};range={hi + 1}-*")
+            upper = str(hi + step) if step else "*"
+            reply = fetch(dn, f"{name};range={hi + 1}-{upper}")
             next_key = next((k for k in reply if (p := parse_range(k)) and
                              p[0].lower() == name.lower()), None)
             if next_key is None:

@@ -35,7 +35,14 @@ class DirectoryReader:
             wanted = self.settings.attributes
         else:
             wanted = ("*", "memberOf")
-        return sorted({*wanted, "objectClass", self.anchor_attribute})
+        names = sorted({*wanted, "objectClass", self.anchor_attribute})
+        if self.is_ad:
+            # Ask AD for big reference attributes range by range from the first value on, so
+            # the range loop runs with our window even where the server would not force it.
+            refs = {r.lower() for r in self.settings.reference_attributes} - {"manager"}
+            step = self.settings.range_step
+            names = [f"{n};range=0-{step - 1}" if n.lower() in refs else n for n in names]
+        return names
 
     # --- conversion ---------------------------------------------------------------------
     def anchor_of(self, attrs: dict[str, list[bytes]]) -> str | None:
@@ -66,7 +73,8 @@ class DirectoryReader:
         if object_type is None:
             return None
         if has_ranges(attrs):
-            attrs = complete_ranges(dn, attrs, self._fetch_range)
+            step = self.settings.range_step if self.is_ad else None
+            attrs = complete_ranges(dn, attrs, self._fetch_range, step)
         decoded = {name: self.decode(name, values) for name, values in attrs.items()
                    if name.lower() != self.anchor_attribute.lower()}
         return ImportRecord(kind=kind, anchor=self.anchor_of(attrs), dn=dn,

@@ -15,12 +15,20 @@ from collections.abc import Iterator
 from typing import Any
 
 import ldap
+from ldap.controls import KNOWN_RESPONSE_CONTROLS
 from idsync.connectors.base import ImportBatch, ImportContext, ImportKind, ImportRecord, Watermark
 from idsync.connectors.ldap.ad.extended_dn import parse_extended_dn
-from idsync.connectors.ldap.controls.dirsync import DirSyncRequestControl, find_response
+from idsync.connectors.ldap.controls.dirsync import (
+    DIRSYNC_OID,
+    DirSyncRequestControl,
+    DirSyncResponseControl,
+    find_response,
+)
 from idsync.connectors.ldap.ranged import parse_range
 from idsync.connectors.ldap.reader import DirectoryReader
 
+# python-ldap drops response controls it does not know; tell it about ours for this call only.
+RESPONSE_CONTROLS = {**KNOWN_RESPONSE_CONTROLS, DIRSYNC_OID: DirSyncResponseControl}
 _SKIP = {"objectguid", "instancetype", "isdeleted", "parentguid", "usnchanged", "whenchanged"}
 
 
@@ -107,7 +115,7 @@ class DirSyncDetector:
             msgid = conn.search_ext(partition, ldap.SCOPE_SUBTREE,
                                     self.reader.scope.class_filter(), attrs,
                                     serverctrls=[control])
-            _, data, _, controls = conn.result3(msgid)
+            _, data, _, controls = conn.result3(msgid, resp_ctrl_classes=RESPONSE_CONTROLS)
             response = find_response(controls)
             if response is None:
                 raise ldap.PROTOCOL_ERROR({"desc": "no DirSync response control"})

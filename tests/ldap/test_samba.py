@@ -1,0 +1,146 @@
+"""Active Directory behaviour on a real Samba AD DC: objectGUID anchors, DirSync delta import
+with member value deltas and tombstones, ranged retrieval with a forced range loop, uSNChanged."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import ldap
+import ldap.modlist
+import pytest
+from tests.ldap.helpers import delta, full, records
+
+from idsync.connectors.base import ImportKind, ImportRecord
+from idsync.connectors.ldap import LdapConnector, create_connector
+from idsync.connectors.ldap.ad.guid import guid_to_str
+from idsync.connectors.ldap.reader import DirectoryReader
+from idsync.testing.samba import SambaDC
+
+pytestmark = [pytest.mark.samba, pytest.mark.xdist_group("samba")]
+
+
+class Ou:
+    """A fresh OU with a few users and a group, made by the test itself."""
+
+    def __init__(self, dc: SambaDC, users: int = 3) -> None:
+        self.dc = dc
+        self.conn = dc.connect()
+        self.dn = f"OU=t{uuid.uuid4().hex[:10]},{dc.base_dn}"
+        self.conn.add_s(self.dn, [("objectClass", [b"organizationalUnit"])])
+        self.users = [self.add_user(f"u{i}") for i in range(users)]
+
+    def add_user(self, name: str, **attrs: bytes) -> str:
+        dn = f"CN={name},{self.dn}"
+        sam = f"{name}{uuid.uuid4().hex[:6]}"
+        entry = {"objectClass": [b"user"], "sAMAccountName": [sam.encode()],
+                 **{k: [v] for k, v in attrs.items()}}
+        self.conn.add_s(dn, ldap.modlist.addModlist(entry))
+        return dn
+
+    def add_group(self, name: str, members: list[str]) -> str:
+        dn = f"CN={name},{self.dn}"
+        entry = [("objectClass", [b"group"]),
+                 ("sAMAccountName", [f"{name}{uuid.uuid4().hex[:6]}".encode()])]
+        if members:
+            entry.append(("member", [m.encode() for m in members]))
+        self.conn.add_s(dn, entry)
+        return dn
+
+    def guid(self, dn: str) -> str:
+        ((_, attrs),) = self.conn.search_s(dn, ldap.SCOPE_BASE, "(objectClass=*)",
+                                           ["objectGUID"])
+        return guid_to_str(attrs["objectGUID"][0])
+
+    def connector(self, **settings: object) -> LdapConnector:
+        return create_connector("ad", self.dc.connector_settings(
+            include_containers=[self.dn], **settings), {"password": self.dc.password}, "/x")
+
+
+@pytest.fixture
+def ou(samba_dc: SambaDC) -> Iterator[Ou]:
+    made = Ou(samba_dc)
+    yield made
+    made.conn.unbind_s()
+
+
+def by_anchor(got: list[ImportRecord]) -> dict[str | None, list[ImportRecord]]:
+    out: dict[str | None, list[ImportRecord]] = {}
+    for r in got:
+        out.setdefault(r.anchor, []).append(r)
+    return out
+
+
+def test_full_import_anchors_are_object_guids(ou: Ou) -> None:
+    group = ou.add_group("staff", ou.users[:2])
+    ou.conn.add_s(f"CN=pc1,{ou.dn}", [("objectClass", [b"computer"]),
+                                      ("sAMAccountName", [b"pc1$"])])
+    conn = ou.connector()
+    assert conn.directory_type() == "ad"
+    got = {r.dn: r for r in records(full(conn))}
+    assert set(got) == {*ou.users, group}  # the computer (also a "user") is left out
+    for dn, record in got.items():
+        assert record.anchor == ou.guid(dn)
+        assert "objectGUID" not in record.attributes
+    assert got[group].object_type == "group"
+    assert sorted(got[group].attributes["member"]) == sorted(ou.users[:2])
+    assert isinstance(got[ou.users[0]].attributes["objectSid"][0], bytes)
+
+
+def test_ranged_retrieval_loops_until_the_last_range(ou: Ou, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    members = [ou.add_user(f"m{i}") for i in range(230)]
+    group = ou.add_group("big", members)
+    calls: list[str] = []
+    original = DirectoryReader._fetch_range
+
+    def spy(self: DirectoryReader, dn: str, attribute: str) -> dict[str, list[bytes]]:
+        calls.append(attribute)
+        return original(self, dn, attribute)
+
+    monkeypatch.setattr(DirectoryReader, "_fetch_range", spy)
+    conn = ou.connector(range_step=50, attributes=["cn", "member"])
+    (record,) = [r for r in records(full(conn)) if r.dn == group]
+    assert sorted(record.attributes["member"]) == sorted(members)
+    assert calls == [f"member;range={lo}-{lo + 49}" for lo in range(50, 250, 50)]
+
+
+def test_dirsync_delta_has_member_value_deltas_and_deletes(ou: Ou) -> None:
+    group = ou.add_group("staff", ou.users[:2])
+    conn = ou.connector()
+    assert conn.change_detector().name == "dirsync"
+    watermark = full(conn)[-1].watermark
+    anchors = {dn: ou.guid(dn) for dn in [*ou.users, group]}
+    new_user = ou.add_user("fresh", title=b"New")
+    ou.conn.modify_s(ou.users[0], [(ldap.MOD_REPLACE, "title", [b"Chief"])])
+    ou.conn.modify_s(group, [(ldap.MOD_ADD, "member", [ou.users[2].encode()]),
+                             (ldap.MOD_DELETE, "member", [ou.users[1].encode()])])
+    ou.conn.rename_s(ou.users[1], "CN=renamed", None, delold=1)
+    ou.conn.delete_s(f"CN=renamed,{ou.dn}")
+    batches = delta(conn, watermark)  # type: ignore[arg-type]
+    got = by_anchor(records(batches))
+    assert batches[-1].watermark and batches[-1].watermark["strategy"] == "dirsync"
+    (grp,) = got[anchors[group]]
+    assert grp.kind == ImportKind.MODIFY
+    assert grp.value_adds == {"member": [ou.users[2]]}
+    assert grp.value_removes == {"member": [ou.users[1]]}
+    (chief,) = got[anchors[ou.users[0]]]
+    assert chief.kind == ImportKind.MODIFY and chief.attributes["title"] == ["Chief"]
+    assert [r.kind for r in got[anchors[ou.users[1]]]] == [ImportKind.DELETE]
+    fresh = [r for r in records(batches) if r.dn == new_user]
+    assert fresh and fresh[0].kind == ImportKind.FULL and fresh[0].attributes["title"] == ["New"]
+    assert fresh[0].anchor == ou.guid(new_user)
+    assert anchors[ou.users[2]] not in got
+    again = records(delta(conn, batches[-1].watermark))  # type: ignore[arg-type]
+    assert not [r for r in again if r.anchor in anchors.values()]
+
+
+def test_usn_fallback_sees_changes_and_tombstones(ou: Ou) -> None:
+    conn = ou.connector(change_detection="usn")
+    watermark = full(conn)[-1].watermark
+    anchors = {dn: ou.guid(dn) for dn in ou.users}
+    ou.conn.modify_s(ou.users[0], [(ldap.MOD_REPLACE, "title", [b"Chief"])])
+    ou.conn.delete_s(ou.users[2])
+    got = by_anchor(records(delta(conn, watermark)))  # type: ignore[arg-type]
+    assert got[anchors[ou.users[0]]][0].attributes["title"] == ["Chief"]
+    assert ImportKind.DELETE in [r.kind for r in got[anchors[ou.users[2]]]]
+    assert anchors[ou.users[1]] not in got
