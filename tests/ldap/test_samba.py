@@ -6,11 +6,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 
-import ldap
 import ldap.modlist
 import pytest
 from tests.ldap.helpers import delta, full, records
 
+import ldap
 from idsync.connectors.base import ImportKind, ImportRecord
 from idsync.connectors.ldap import LdapConnector, create_connector
 from idsync.connectors.ldap.ad.guid import guid_to_str

@@ -14,8 +14,9 @@ import base64
 from collections.abc import Iterator
 from typing import Any
 
-import ldap
 from ldap.controls import KNOWN_RESPONSE_CONTROLS
+
+import ldap
 from idsync.connectors.base import ImportBatch, ImportContext, ImportKind, ImportRecord, Watermark
 from idsync.connectors.ldap.ad.extended_dn import parse_extended_dn
 from idsync.connectors.ldap.controls.dirsync import (
