@@ -34,7 +34,7 @@ def parse_range(key: str) -> tuple[str, int, int | None] | None:
 
 
 def has_ranges(attrs: dict[str, list[bytes]]) -> bool:
-    return any(";range=" in k.lower() for k in attrs)
+    return any(";" in k and ";range=" in k.lower() for k in attrs)
 
 
 def complete_ranges(dn: str, attrs: dict[str, list[bytes]], fetch: Fetch,

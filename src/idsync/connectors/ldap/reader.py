@@ -46,37 +46,39 @@ class DirectoryReader:
 
     # --- conversion ---------------------------------------------------------------------
     def anchor_of(self, attrs: dict[str, list[bytes]]) -> str | None:
-        for key, values in attrs.items():
-            if key.lower() == self.anchor_attribute.lower() and values:
-                raw = values[0]
-                return guid_to_str(raw) if self.is_ad else raw.decode("ascii")
-        return None
+        values = attrs.get(self.anchor_attribute)
+        if values is None:  # the server may spell the name in another case
+            values = next((v for k, v in attrs.items()
+                           if k.lower() == self.anchor_attribute.lower()), None)
+        if not values:
+            return None
+        return guid_to_str(values[0]) if self.is_ad else values[0].decode("ascii")
 
     def decode(self, name: str, values: Sequence[bytes]) -> list[Value]:
         if name.lower() in self._binary:
             return list(values)
-        out: list[Value] = []
-        for v in values:
-            try:
-                out.append(v.decode("utf-8"))
-            except UnicodeDecodeError:
-                out.append(v)  # an undeclared binary attribute stays bytes
-        return out
+        try:
+            return [v.decode("utf-8") for v in values]
+        except UnicodeDecodeError:
+            # An undeclared binary attribute: keep the values that are not text as bytes.
+            return [_text_or_bytes(v) for v in values]
 
     def to_record(self, dn: str, attrs: dict[str, list[bytes]],
                   kind: ImportKind = ImportKind.FULL) -> ImportRecord | None:
         """The record for an entry in scope, or None when the entry is out of scope."""
         if not self.scope.contains_dn(dn):
             return None
-        classes = next((v for k, v in attrs.items() if k.lower() == "objectclass"), [])
+        classes = attrs.get("objectClass") or next(
+            (v for k, v in attrs.items() if k.lower() == "objectclass"), [])
         object_type = self.scope.object_type(classes)
         if object_type is None:
             return None
         if has_ranges(attrs):
             step = self.settings.range_step if self.is_ad else None
             attrs = complete_ranges(dn, attrs, self._fetch_range, step)
+        anchor_name = self.anchor_attribute.lower()
         decoded = {name: self.decode(name, values) for name, values in attrs.items()
-                   if name.lower() != self.anchor_attribute.lower()}
+                   if len(name) != len(anchor_name) or name.lower() != anchor_name}
         return ImportRecord(kind=kind, anchor=self.anchor_of(attrs), dn=dn,
                             object_type=object_type, attributes=decoded)
 
@@ -126,3 +128,10 @@ def _under(dn: str, container: str) -> bool:
     from idsync.connectors.ldap.scope import is_under
 
     return is_under(dn, container)
+
+
+def _text_or_bytes(value: bytes) -> Value:
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value

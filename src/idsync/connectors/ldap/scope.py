@@ -16,7 +16,8 @@ def dn_key(dn: str) -> tuple[tuple[tuple[str, str], ...], ...]:
         rdns = ldap.dn.str2dn(dn)
     except ldap.DECODING_ERROR:
         return ((("", dn.lower()),),)
-    return tuple(tuple(sorted((t.lower(), v.lower()) for t, v, _ in rdn)) for rdn in rdns)
+    return tuple(((rdn[0][0].lower(), rdn[0][1].lower()),) if len(rdn) == 1
+                 else tuple(sorted((t.lower(), v.lower()) for t, v, _ in rdn)) for rdn in rdns)
 
 
 def is_under(dn: str, container: str) -> bool:
@@ -25,21 +26,30 @@ def is_under(dn: str, container: str) -> bool:
     return len(child) >= len(parent) and child[len(child) - len(parent):] == parent
 
 
+def _under_key(child: tuple, parent: tuple) -> bool:
+    return len(child) >= len(parent) and child[len(child) - len(parent):] == parent
+
+
 class Scope:
     def __init__(self, settings: LdapSettings) -> None:
         self.partitions = settings.partitions
         self.include = settings.include_containers
         self.exclude = settings.exclude_containers
+        # Parsed once: a full import checks every entry against these.
+        self._partition_keys = [dn_key(p) for p in self.partitions]
+        self._include_keys = [dn_key(c) for c in self.include]
+        self._exclude_keys = [dn_key(c) for c in self.exclude]
         self._types = [(name, {c.lower() for c in classes})
                        for name, classes in settings.object_types.items()]
         self._excluded_classes = {c.lower() for c in settings.exclude_object_classes}
 
     def contains_dn(self, dn: str) -> bool:
-        if not any(is_under(dn, p) for p in self.partitions):
+        key = dn_key(dn)
+        if not any(_under_key(key, p) for p in self._partition_keys):
             return False
-        if self.include and not any(is_under(dn, c) for c in self.include):
+        if self._include_keys and not any(_under_key(key, c) for c in self._include_keys):
             return False
-        return not any(is_under(dn, c) for c in self.exclude)
+        return not any(_under_key(key, c) for c in self._exclude_keys)
 
     def object_type(self, object_classes: Iterable[str | bytes]) -> str | None:
         classes = {(c.decode() if isinstance(c, bytes) else c).lower() for c in object_classes}

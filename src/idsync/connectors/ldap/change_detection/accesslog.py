@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import ldap
 from idsync.connectors.base import ImportBatch, ImportContext, ImportKind, ImportRecord, Watermark
-from idsync.connectors.ldap.paging import paged_search
+from idsync.connectors.ldap.paging import Entry, paged_search
 from idsync.connectors.ldap.reader import DirectoryReader
 
 _LOG_ATTRS = ["reqStart", "reqType", "reqDN", "reqMod", "reqEntryUUID", "reqNewRDN",
@@ -117,37 +117,44 @@ class AccesslogDetector:
 
     def _records(self, entries: list[dict[str, list[bytes]]],
                  context: ImportContext) -> list[ImportRecord]:
-        anchors = sorted({_first(e, "reqEntryUUID") for e in entries} - {None})  # type: ignore[arg-type]
-        current = self.reader.read_by_anchor(anchors, self.reader.request_attributes(context))
+        reader = self.reader
+        anchors = sorted({a for e in entries if (a := _first(e, "reqEntryUUID"))})
+        # A modify needs only the entry's class and DN; reading a big group whole for each
+        # member change would cost what the value-level log saves.
+        light = reader.read_by_anchor(anchors, ["objectClass", reader.anchor_attribute])
+        whole = sorted({a for e in entries if _first(e, "reqType") in ("add", "modrdn")
+                        and (a := _first(e, "reqEntryUUID")) in light})
+        full = reader.read_by_anchor(whole, reader.request_attributes(context))
         records: list[ImportRecord] = []
         for entry in entries:
-            record = self._record(entry, current)
+            record = self._record(entry, light, full)
             if record is not None:
                 records.append(record)
         return records
 
-    def _record(self, entry: dict[str, list[bytes]],
-                current: dict[str, tuple[str, dict[str, list[bytes]]]]) -> ImportRecord | None:
+    def _record(self, entry: dict[str, list[bytes]], light: dict[str, Entry],
+                full: dict[str, Entry]) -> ImportRecord | None:
         kind = _first(entry, "reqType")
         dn = _first(entry, "reqDN") or ""
         anchor = _first(entry, "reqEntryUUID")
         scope = self.reader.scope
         if kind == "delete":
             return ImportRecord(ImportKind.DELETE, anchor, dn) if scope.contains_dn(dn) else None
-        now = current.get(anchor) if anchor else None
+        now = light.get(anchor) if anchor else None
         if now is None:
             return None  # deleted later in the log; its delete record follows
-        record = self.reader.to_record(*now)
-        if record is None:
+        current_dn, attrs = now
+        object_type = scope.object_type(attrs.get("objectClass", []))
+        if object_type is None or not scope.contains_dn(current_dn):
             # Exists but out of scope: moved out, or never ours. A delete is harmless either way.
-            return ImportRecord(ImportKind.DELETE, anchor, now[0])
+            return ImportRecord(ImportKind.DELETE, anchor, current_dn)
         if kind in ("add", "modrdn"):
-            return record
+            return self.reader.to_record(*full[anchor]) if anchor in full else None
         changes = parse_req_mods([v.decode("utf-8", "replace") for v in entry.get("reqMod", [])])
         if not (changes.replaced or changes.adds or changes.removes):
             return None
-        return ImportRecord(kind=ImportKind.MODIFY, anchor=anchor, dn=record.dn,
-                            object_type=record.object_type,
+        return ImportRecord(kind=ImportKind.MODIFY, anchor=anchor, dn=current_dn,
+                            object_type=object_type,
                             attributes=dict(changes.replaced),  # type: ignore[arg-type]
                             value_adds=dict(changes.adds),  # type: ignore[arg-type]
                             value_removes=dict(changes.removes))  # type: ignore[arg-type]
