@@ -41,8 +41,12 @@ CREATE TABLE IF NOT EXISTS objects (
     usn INTEGER NOT NULL DEFAULT 0,
     UNIQUE (tenant_id, id)
 );
+-- Paging in seq order within a tenant (import, admin listings) must not sort the tenant.
+CREATE INDEX IF NOT EXISTS objects_tenant_seq ON objects (tenant_id, seq);
+CREATE INDEX IF NOT EXISTS objects_tenant_type_seq ON objects (tenant_id, object_type, seq);
 CREATE INDEX IF NOT EXISTS objects_anchor ON objects (tenant_id, source_anchor);
-CREATE INDEX IF NOT EXISTS objects_dn ON objects (tenant_id, dn);
+-- Member references by DN compare case-insensitively.
+CREATE INDEX IF NOT EXISTS objects_ldn ON objects (tenant_id, lower(dn));
 CREATE TABLE IF NOT EXISTS members (
     group_seq INTEGER NOT NULL,
     member_seq INTEGER NOT NULL,
@@ -79,6 +83,8 @@ CREATE TABLE IF NOT EXISTS changes (
     dn TEXT
 );
 CREATE INDEX IF NOT EXISTS changes_tenant ON changes (tenant_id, usn);
+-- Names of deleted objects (a removed member's DN in a delta).
+CREATE INDEX IF NOT EXISTS changes_deleted ON changes (tenant_id, object_seq) WHERE kind = 'd';
 CREATE TABLE IF NOT EXISTS batches (
     tenant_id TEXT NOT NULL,
     batch_id TEXT NOT NULL,
