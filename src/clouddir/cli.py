@@ -21,7 +21,7 @@ def main() -> None:
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8443, show_default=True, type=int)
+@click.option("--port", default=8080, show_default=True, type=int)
 @click.option("--db", "db_url", envvar="CLOUDDIR_DB", default=DEFAULT_DB, show_default=True,
               help="Database URL (sqlite:///PATH).")
 @click.option("--limit", "limit_values", multiple=True, metavar="NAME=VALUE",
