@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from tests.ldap.helpers import connector, full
 
+from idsync.connectors.base import ImportContext
 from idsync.connectors.ldap import create_connector
 from idsync.errors import ConfigurationError, ConnectivityError
 from idsync.testing.slapd import SlapdServer, free_port
@@ -67,3 +68,22 @@ def test_verification_cannot_be_switched_off(slapd_tls: SlapdServer) -> None:
         connector(slapd_tls, tls_require_cert="never")
     with pytest.raises(ConfigurationError, match="secrets"):
         create_connector("corp", slapd_tls.connector_settings(password="x"), {}, "/x")
+
+
+def test_bind_dn_without_password_is_refused(slapd: SlapdServer) -> None:
+    with pytest.raises(ConfigurationError, match="no password"):
+        create_connector("corp", slapd.connector_settings(), {}, "/x")
+
+
+def test_sample_directory_for_the_demo() -> None:
+    from idsync.testing.slapd import sample_directory
+
+    server = sample_directory(users=40, groups=3)
+    try:
+        got = [r for b in connector(server).full_import(
+            ImportContext(None))
+            for r in b.records]
+        assert sum(r.object_type == "user" for r in got) == 40
+        assert sum(r.object_type == "group" for r in got) == 3
+    finally:
+        server.close()

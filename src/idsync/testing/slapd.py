@@ -344,3 +344,22 @@ class SlapdServer:
 
 def _b(value: str | bytes) -> bytes:
     return value.encode("utf-8") if isinstance(value, str) else value
+
+
+def sample_directory(users: int = 200, groups: int = 10, big_group: int = 0,
+                     tls: bool = False, workdir: str | None = None) -> SlapdServer:
+    """A started slapd holding generated sample data (``idsync.testing.ldapdata``); for the
+    demo and quick experiments. Call ``close()`` when done."""
+    from idsync.testing.ldapdata import DirectoryShape, generate
+
+    server = SlapdServer(SlapdConfig(tls=tls), workdir=workdir)
+    server.init()
+    shape = DirectoryShape(suffix=server.base_dn, users=users, groups=groups,
+                           big_group=big_group)
+    path = server.dir / "sample.ldif"
+    with path.open("w", encoding="utf-8") as out:
+        out.writelines(generate(shape))
+    server.slapadd(path)
+    path.unlink()
+    server.start()
+    return server

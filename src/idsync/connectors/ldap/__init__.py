@@ -49,4 +49,11 @@ def create_connector(name: str, settings: Mapping[str, Any], secrets: Mapping[st
     """Build the connector (no network traffic until first use)."""
     if "password" in settings:
         raise ConfigurationError("the LDAP bind password belongs in secrets, not settings")
-    return LdapConnector(name, parse_settings(settings), secrets.get("password", ""), workspace)
+    parsed = parse_settings(settings)
+    password = secrets.get("password", "")
+    if parsed.bind_dn and not password:
+        # A simple bind with a DN and no password is an unauthenticated bind that succeeds
+        # on many servers and then reads nothing: refuse it up front.
+        raise ConfigurationError(f"connector {name}: no password for bind DN {parsed.bind_dn!r}"
+                                 " (secrets['password'])")
+    return LdapConnector(name, parsed, password, workspace)
