@@ -97,7 +97,8 @@ class DirSyncDetector:
 
     def changes(self, watermark: Watermark, context: ImportContext) -> Iterator[ImportBatch]:
         cookies = dict(watermark.get("cookies") or {})
-        attrs = self.reader.request_attributes(context)
+        # DirSync sends each changed value once; range options do not apply to it.
+        attrs = sorted({a.split(";", 1)[0] for a in self.reader.request_attributes(context)})
         for partition in self.reader.settings.partitions:
             start = base64.b64decode(cookies.get(partition, ""))
             last = start
