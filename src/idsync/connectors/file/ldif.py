@@ -33,7 +33,7 @@ _CONTROL = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)*)(?:\s+(true|false))?\s*(:.*)?$"
 
 class LdifError(IdsyncError):
     """Malformed LDIF. ``line`` is the 1-based line number (counted from where reading
-    started) and ``offset`` the byte offset of that line in the file."""
+    started) and ``offset`` the byte offset of the record holding it."""
 
     def __init__(self, message: str, line: int | None = None, offset: int | None = None) -> None:
         where = f"line {line}: " if line is not None else ""
@@ -142,72 +142,90 @@ class RawRecord:
     """One record as it sits in the file: unfolded logical lines (comments dropped) with the
     line number where each starts, and the exact bytes (comments and folding kept)."""
 
-    lines: list[tuple[int, int, bytes]]  # (line number, byte offset, unfolded content)
+    #: (line number, byte offset of the record, unfolded content)
+    lines: list[tuple[int, int, bytes]]
     raw: bytes
     start_offset: int
     end_offset: int
 
 
+_CHUNK = 1 << 20
+_SEPARATOR = re.compile(rb"\n(?:\r?\n)+")  # end of a line, then one or more blank lines
+_BLANKS = re.compile(rb"(?:\r?\n)*")
+
+
 def iter_raw_records(
     fp: BinaryIO, start: int = 0, end: int | None = None
 ) -> Iterator[RawRecord]:
-    """Split a binary stream positioned at ``start`` into records, stopping at byte ``end``.
+    """Split a binary stream positioned at ``start`` into records, reading no further than
+    byte ``end``. Reads in 1 MiB blocks and splits on blank lines; one record at a time is
+    held (plus the block it sits in).
 
     Blocks holding only comments are yielded too (with no lines) so a rewrite can copy them.
     """
-    offset = start
-    lineno = 0
-    lines: list[tuple[int, int, bytes]] = []
-    parts: list[bytes] = []  # pieces of the logical line being unfolded
-    raw: list[bytes] = []
-    record_start = start
-    in_comment = False
-
-    def flush_line() -> None:
-        if parts:
-            first_no, first_offset = part_origin
-            lines.append((first_no, first_offset, b"".join(parts)))
-            parts.clear()
-
-    part_origin = (0, 0)
-    for physical in fp:
-        if end is not None and offset + len(physical) > end:
-            break
-        lineno += 1
-        line_offset = offset
-        offset += len(physical)
-        content = physical[:-1] if physical.endswith(b"\n") else physical
-        if content.endswith(b"\r"):
-            content = content[:-1]
-        if not content:
-            flush_line()
-            if raw:
-                yield RawRecord(list(lines), b"".join(raw), record_start, line_offset)
-            lines.clear()
-            raw.clear()
-            in_comment = False
+    buf = b""
+    base = start  # file offset of buf[0]
+    pos = 0
+    lineno = 1  # line number at buf[pos], counted from ``start``
+    searched = 0  # where in buf the separator search may resume
+    remaining = None if end is None else max(0, end - start)
+    eof = False
+    while True:
+        blank = _BLANKS.match(buf, pos)
+        if blank is not None and blank.end() > pos:
+            lineno += buf.count(b"\n", pos, blank.end())
+            pos = blank.end()
+        sep = _SEPARATOR.search(buf, max(pos, searched))
+        if sep is None and not eof:
+            buf, base, pos = buf[pos:], base + pos, 0
+            searched = max(0, len(buf) - 2)
+            size = _CHUNK if remaining is None else min(_CHUNK, remaining)
+            chunk = fp.read(size) if size else b""
+            if remaining is not None:
+                remaining -= len(chunk)
+            eof = not chunk
+            buf += chunk
             continue
-        if not raw:
-            record_start = line_offset
-        raw.append(physical)
-        if content.startswith(b" "):
+        if sep is None:
+            if pos >= len(buf):
+                return
+            text, following = buf[pos:], len(buf)
+        else:
+            text, following = buf[pos : sep.start() + 1], sep.end()
+        yield _raw_record(text, lineno, base + pos)
+        lineno += buf.count(b"\n", pos, following)
+        pos = following
+        searched = pos
+
+
+def _raw_record(text: bytes, lineno: int, offset: int) -> RawRecord:
+    physical = text.split(b"\n")
+    if physical[-1] == b"":
+        physical.pop()
+    if b"\r" in text:
+        physical = [line[:-1] if line.endswith(b"\r") else line for line in physical]
+    end = offset + len(text)
+    if b"\n " not in text and b"\n#" not in text and text[:1] not in (b" ", b"#"):
+        # The common case: no folding, no comments.
+        return RawRecord([(lineno + i, offset, line) for i, line in enumerate(physical)],
+                         text, offset, end)
+    lines: list[tuple[int, int, bytes]] = []
+    in_comment = False
+    for index, line in enumerate(physical):
+        if line.startswith(b" "):
             if in_comment:
                 continue
-            if not parts:
-                raise LdifError("continuation line with no line to continue", lineno,
-                                line_offset)
-            parts.append(content[1:])
-        elif content.startswith(b"#"):
-            flush_line()
+            if not lines:
+                raise LdifError("continuation line with no line to continue", lineno + index,
+                                offset)
+            number, _, content = lines[-1]
+            lines[-1] = (number, offset, content + line[1:])
+        elif line.startswith(b"#"):
             in_comment = True
         else:
-            flush_line()
             in_comment = False
-            part_origin = (lineno, line_offset)
-            parts.append(content)
-    flush_line()
-    if raw:
-        yield RawRecord(list(lines), b"".join(raw), record_start, offset)
+            lines.append((lineno + index, offset, line))
+    return RawRecord(lines, text, offset, end)
 
 
 # --- reading: raw record -> record --------------------------------------------------------
@@ -216,33 +234,41 @@ def iter_raw_records(
 class _Parser:
     def __init__(self, binary_attributes: Iterable[str]) -> None:
         self.binary = {name.lower() for name in binary_attributes}
+        self._names: dict[bytes, str] = {}  # validated attribute descriptions
+        self._binary_cache: dict[str, bool] = {}
 
     def is_binary(self, attribute: str) -> bool:
-        base, *options = attribute.split(";")
-        return base.lower() in self.binary or any(o.lower() == "binary" for o in options)
+        known = self._binary_cache.get(attribute)
+        if known is None:
+            base, *options = attribute.split(";")
+            known = base.lower() in self.binary or any(o.lower() == "binary" for o in options)
+            self._binary_cache[attribute] = known
+        return known
 
     def split(self, line: tuple[int, int, bytes]) -> tuple[str, bytes, str]:
         """-> (attribute, value bytes, how: 'text' | 'base64' | 'url')."""
         lineno, offset, content = line
-        colon = content.find(b":")
-        if colon <= 0:
-            raise LdifError(f"expected 'attribute: value', got {content[:40]!r}", lineno, offset)
-        try:
-            name = content[:colon].decode("ascii")
-        except UnicodeDecodeError:
-            raise LdifError("attribute name is not ASCII", lineno, offset) from None
-        if not _ATTR_DESCRIPTION.match(name):
-            raise LdifError(f"invalid attribute description {name!r}", lineno, offset)
-        rest = content[colon + 1 :]
-        if rest.startswith(b":"):
+        raw_name, colon, rest = content.partition(b":")
+        name = self._names.get(raw_name)
+        if name is None:
+            if not colon or not raw_name:
+                raise LdifError(f"expected 'attribute: value', got {content[:40]!r}", lineno,
+                                offset)
+            name = raw_name.decode("ascii", errors="replace")
+            if not _ATTR_DESCRIPTION.match(name):
+                raise LdifError(f"invalid attribute description {name!r}", lineno, offset)
+            if len(self._names) < 10_000:
+                self._names[raw_name] = name
+        first = rest[:1]
+        if first == b":":
             encoded = rest[1:].strip(b" ")
             try:
                 return name, base64.b64decode(encoded, validate=True), "base64"
             except (binascii.Error, ValueError):
                 raise LdifError(f"invalid base64 value for {name}", lineno, offset) from None
-        if rest.startswith(b"<"):
+        if first == b"<":
             return name, self.read_url(rest[1:].strip(b" "), lineno, offset), "url"
-        return name, rest.lstrip(b" "), "text"
+        return name, rest.lstrip(b" ") if first == b" " else rest, "text"
 
     @staticmethod
     def read_url(url_bytes: bytes, lineno: int, offset: int) -> bytes:
@@ -260,7 +286,10 @@ class _Parser:
     def value(self, line: tuple[int, int, bytes]) -> tuple[str, Value]:
         name, data, how = self.split(line)
         if how == "text":
-            return name, self.text(data, line)
+            try:
+                return name, data.decode("utf-8")
+            except UnicodeDecodeError:
+                raise LdifError("value is not valid UTF-8 (use base64)", *line[:2]) from None
         if self.is_binary(name):
             return name, data
         try:
@@ -309,12 +338,28 @@ class _Parser:
         return line[2].split(b":", 1)[0].decode("ascii", errors="replace").strip().lower()
 
     def attributes(self, lines: list[tuple[int, int, bytes]]) -> dict[str, list[Value]]:
+        # The hot loop of every import: plain text values of known names are decoded inline;
+        # anything else (base64, URLs, new names, errors) goes through value().
         attributes: dict[str, list[Value]] = {}
-        keys: dict[str, str] = {}  # lowercased -> first spelling seen
+        keys: dict[str, str] = {}  # lowercased -> first spelling seen in this record
+        names = self._names
         for line in lines:
-            name, value = self.value(line)
-            key = keys.setdefault(name.lower(), name)
-            attributes.setdefault(key, []).append(value)
+            raw_name, _, rest = line[2].partition(b":")
+            name = names.get(raw_name)
+            first = rest[:1]
+            value: Value
+            if name is None or first == b":" or first == b"<":
+                name, value = self.value(line)
+            else:
+                try:
+                    value = (rest.lstrip(b" ") if first == b" " else rest).decode("utf-8")
+                except UnicodeDecodeError:
+                    name, value = self.value(line)  # raises with the line number
+            values = attributes.get(name)
+            if values is None:
+                key = keys.setdefault(name.lower(), name)
+                values = attributes.setdefault(key, [])
+            values.append(value)
         return attributes
 
     def control(self, line: tuple[int, int, bytes]) -> Control:
