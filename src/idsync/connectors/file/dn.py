@@ -24,11 +24,11 @@ def split_dn(dn: str) -> list[str]:
             current.append(char)
             quoted = not quoted
         elif char in ",;" and not quoted:
-            rdns.append("".join(current).strip())
+            rdns.append(_strip("".join(current)))
             current = []
         else:
             current.append(char)
-    tail = "".join(current).strip()
+    tail = _strip("".join(current))
     if tail or rdns:
         rdns.append(tail)
     return rdns
@@ -40,8 +40,22 @@ def _normalize_rdn(rdn: str) -> str:
     avas = []
     for ava in _split_unescaped(rdn, "+"):
         attr, sep, value = ava.partition("=")
-        avas.append(f"{attr.strip().lower()}{sep}{value.strip().lower()}")
+        avas.append(f"{attr.strip().lower()}{sep}{_strip(value).lower()}")
     return "+".join(sorted(avas))
+
+
+def _strip(text: str) -> str:
+    """Strip blanks around a DN part, keeping an escaped trailing space (``cn=a\\ ``)."""
+    text = text.lstrip(" ")
+    end = len(text)
+    while end and text[end - 1] == " ":
+        backslashes = 0
+        while end - 2 - backslashes >= 0 and text[end - 2 - backslashes] == "\\":
+            backslashes += 1
+        if backslashes % 2:
+            break
+        end -= 1
+    return text[:end]
 
 
 def _split_unescaped(text: str, separator: str) -> list[str]:
@@ -84,7 +98,7 @@ def rdn_values(rdn: str) -> list[tuple[str, str]]:
     pairs = []
     for ava in _split_unescaped(rdn, "+"):
         attr, _, value = ava.partition("=")
-        pairs.append((attr.strip(), _unescape(value.strip())))
+        pairs.append((attr.strip(), _unescape(_strip(value))))
     return pairs
 
 

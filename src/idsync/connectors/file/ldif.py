@@ -463,13 +463,16 @@ def read_ldif(
     start: int = 0,
     end: int | None = None,
 ) -> Iterator[LdifRecord]:
-    """Stream the records of an LDIF file (path or binary file object) from byte ``start``
-    up to byte ``end``. Each record's ``end_offset`` is where reading can resume after it."""
+    """Stream the records of an LDIF file (path or seekable binary file object) from byte
+    ``start`` up to byte ``end``. Each record's ``end_offset`` is where reading can resume
+    after it."""
     if isinstance(source, str | os.PathLike):
         with open(source, "rb") as handle:
             handle.seek(start)
             yield from _read(handle, binary_attributes, start, end)
     else:
+        if start or source.seekable():
+            source.seek(start)
         yield from _read(source, binary_attributes, start, end)
 
 
