@@ -104,9 +104,11 @@ def test_ranged_retrieval_loops_until_the_last_range(ou: Ou, monkeypatch) -> Non
     assert calls == [f"member;range={lo}-{lo + 49}" for lo in range(50, 250, 50)]
 
 
-def test_dirsync_delta_has_member_value_deltas_and_deletes(ou: Ou) -> None:
+@pytest.mark.parametrize("attributes", [None, ["cn", "title", "member"]])
+def test_dirsync_delta_has_member_value_deltas_and_deletes(
+        ou: Ou, attributes: list[str] | None) -> None:
     group = ou.add_group("staff", ou.users[:2])
-    conn = ou.connector()
+    conn = ou.connector(**({"attributes": attributes} if attributes else {}))
     assert conn.change_detector().name == "dirsync"
     watermark = full(conn)[-1].watermark
     anchors = {dn: ou.guid(dn) for dn in [*ou.users, group]}
@@ -114,6 +116,7 @@ def test_dirsync_delta_has_member_value_deltas_and_deletes(ou: Ou) -> None:
     ou.conn.modify_s(ou.users[0], [(ldap.MOD_REPLACE, "title", [b"Chief"])])
     ou.conn.modify_s(group, [(ldap.MOD_ADD, "member", [ou.users[2].encode()]),
                              (ldap.MOD_DELETE, "member", [ou.users[1].encode()])])
+    ou.conn.rename_s(ou.users[0], "CN=chief", None, delold=1)
     ou.conn.rename_s(ou.users[1], "CN=renamed", None, delold=1)
     ou.conn.delete_s(f"CN=renamed,{ou.dn}")
     batches = delta(conn, watermark)  # type: ignore[arg-type]
@@ -122,9 +125,11 @@ def test_dirsync_delta_has_member_value_deltas_and_deletes(ou: Ou) -> None:
     (grp,) = got[anchors[group]]
     assert grp.kind == ImportKind.MODIFY
     assert grp.value_adds == {"member": [ou.users[2]]}
+    # the removal names the member's DN as it was when removed
     assert grp.value_removes == {"member": [ou.users[1]]}
     (chief,) = got[anchors[ou.users[0]]]
     assert chief.kind == ImportKind.MODIFY and chief.attributes["title"] == ["Chief"]
+    assert chief.dn == f"CN=chief,{ou.dn}"  # renamed
     assert [r.kind for r in got[anchors[ou.users[1]]]] == [ImportKind.DELETE]
     fresh = [r for r in records(batches) if r.dn == new_user]
     assert fresh and fresh[0].kind == ImportKind.FULL and fresh[0].attributes["title"] == ["New"]

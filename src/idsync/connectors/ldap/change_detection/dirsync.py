@@ -30,7 +30,8 @@ from idsync.connectors.ldap.reader import DirectoryReader
 
 # python-ldap drops response controls it does not know; tell it about ours for this call only.
 RESPONSE_CONTROLS = {**KNOWN_RESPONSE_CONTROLS, DIRSYNC_OID: DirSyncResponseControl}
-_SKIP = {"objectguid", "instancetype", "isdeleted", "parentguid", "usnchanged", "whenchanged"}
+_SKIP = {"objectguid", "instancetype", "isdeleted", "parentguid", "usnchanged", "whenchanged",
+         "name"}
 
 
 def dirsync_record(reader: DirectoryReader, dn: str,
@@ -97,8 +98,11 @@ class DirSyncDetector:
 
     def changes(self, watermark: Watermark, context: ImportContext) -> Iterator[ImportBatch]:
         cookies = dict(watermark.get("cookies") or {})
-        # DirSync sends each changed value once; range options do not apply to it.
-        attrs = sorted({a.split(";", 1)[0] for a in self.reader.request_attributes(context)})
+        # DirSync reports an object only when a requested attribute changed: always ask for
+        # the ones that say "deleted" (isDeleted), "renamed or moved" (name) and "new"
+        # (objectClass). Range options do not apply: each changed value comes once.
+        attrs = sorted({a.split(";", 1)[0] for a in self.reader.request_attributes(context)}
+                       | {"isDeleted", "name", "objectClass"})
         for partition in self.reader.settings.partitions:
             start = base64.b64decode(cookies.get(partition, ""))
             last = start
