@@ -32,9 +32,17 @@ class Service:
         self.store = store
         self.limits = limits
         self.budget = WriteBudget(limits.write_budget, limits.write_window)
+        # Known tokens need no database round trip (and no wait for the store's lock).
+        self._tenants: dict[str, Tenant] = {}
 
     def tenant_of(self, request: Request) -> Tenant | None:
-        return authenticate(self.store, request.headers.get("authorization"))
+        authorization = request.headers.get("authorization") or ""
+        tenant = self._tenants.get(authorization)
+        if tenant is None:
+            tenant = authenticate(self.store, authorization)
+            if tenant is not None:
+                self._tenants[authorization] = tenant
+        return tenant
 
     def unauthorized(self) -> Response:
         return error_response(401, "InvalidAuthenticationToken",

@@ -19,7 +19,7 @@ def _service(request: Request) -> Service:
 
 async def ping(request: Request) -> Response:
     service = _service(request)
-    tenant = service.tenant_of(request)
+    tenant = await run_in_threadpool(service.tenant_of, request)
     if tenant is None:
         return service.unauthorized()
     return json_response({"tenant_id": tenant.id, "limits": service.limits.as_dict()})
@@ -27,7 +27,7 @@ async def ping(request: Request) -> Response:
 
 async def _export(request: Request, version: int) -> Response:
     service = _service(request)
-    tenant = service.tenant_of(request)
+    tenant = await run_in_threadpool(service.tenant_of, request)
     if tenant is None:
         return service.unauthorized()
     body = await request.body()
@@ -65,7 +65,7 @@ async def export_v2(request: Request) -> Response:
 
 async def _import(request: Request, version: int) -> Response:
     service = _service(request)
-    tenant = service.tenant_of(request)
+    tenant = await run_in_threadpool(service.tenant_of, request)
     if tenant is None:
         return service.unauthorized()
     params = request.query_params

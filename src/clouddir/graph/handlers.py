@@ -14,7 +14,7 @@ from clouddir.graph import admin
 from clouddir.graph.model import COLLECTIONS, GraphError, not_found, select, to_graph
 from clouddir.graph.query import parse_filter, parse_select, parse_top
 from clouddir.service import Service, json_response
-from clouddir.store import Tenant
+from clouddir.store import DirObject, Tenant
 
 Handler = Callable[[Request, Service, Tenant], Awaitable[Response]]
 _SCAN = 1000
@@ -137,8 +137,7 @@ async def create_object(request: Request, service: Service, tenant: Tenant) -> R
 async def get_object(request: Request, service: Service, tenant: Tenant) -> Response:
     object_type = object_type_of(request)
     object_id = request.path_params["id"]
-    with service.store.reading():
-        obj = service.store.get(tenant.id, object_id)
+    obj = await run_in_threadpool(_get, service, tenant, object_id)
     if obj is None or obj.object_type != object_type:
         raise not_found(object_id)
     return json_response(select(to_graph(obj), parse_select(request.query_params.get("$select"))))
@@ -200,11 +199,15 @@ async def remove_member_ref(request: Request, service: Service, tenant: Tenant) 
 
 async def get_directory_object(request: Request, service: Service, tenant: Tenant) -> Response:
     object_id = request.path_params["id"]
-    with service.store.reading():
-        obj = service.store.get(tenant.id, object_id)
+    obj = await run_in_threadpool(_get, service, tenant, object_id)
     if obj is None:
         raise not_found(object_id)
     return json_response(to_graph(obj))
+
+
+def _get(service: Service, tenant: Tenant, object_id: str) -> DirObject | None:
+    with service.store.reading():
+        return service.store.get(tenant.id, object_id)
 
 
 def _base(request: Request) -> str:
