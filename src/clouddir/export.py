@@ -105,7 +105,8 @@ def _apply_one(ctx: Context, limits: Limits, version: int, change: Change) -> Ou
     obj.attributes = {**new_attributes, **unique_now}
     for name in UNIQUE_ATTRIBUTES:
         if name in attributes or (replace_all and name in unique_now):
-            outcome.warnings += apply_unique(ctx, obj, name, list(attributes.get(name, [])))
+            outcome.warnings += apply_unique(ctx, obj, name, list(attributes.get(name, [])),
+                                             new=existing is None)
     ctx.store.update(obj)
     ctx.store.log(ctx.tenant_id, obj.seq, OBJECT_CHANGED)
     if members is not None:

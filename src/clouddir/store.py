@@ -38,7 +38,6 @@ CREATE TABLE IF NOT EXISTS objects (
     sync_enabled INTEGER NOT NULL,
     attributes TEXT NOT NULL,
     member_count INTEGER NOT NULL DEFAULT 0,
-    usn INTEGER NOT NULL DEFAULT 0,
     UNIQUE (tenant_id, id)
 );
 -- Paging in seq order within a tenant (import, admin listings) must not sort the tenant.
@@ -117,7 +116,6 @@ class DirObject:
     sync_enabled: bool
     attributes: dict[str, list[str]] = field(default_factory=dict)
     member_count: int = 0
-    usn: int = 0
     seq: int = 0
 
 
@@ -147,7 +145,7 @@ def _row_to_object(row: sqlite3.Row) -> DirObject:
         tenant_id=row["tenant_id"], id=row["id"], object_type=row["object_type"], dn=row["dn"],
         source_anchor=row["source_anchor"], sync_enabled=bool(row["sync_enabled"]),
         attributes=json.loads(row["attributes"]), member_count=row["member_count"],
-        usn=row["usn"], seq=row["seq"],
+        seq=row["seq"],
     )
 
 
@@ -487,8 +485,6 @@ class SqliteStore:
         cur = self._q("INSERT INTO changes (tenant_id, object_seq, kind, member_seq, object_id, "
                       "object_type, dn) VALUES (?, ?, ?, ?, ?, ?, ?)",
                       (tenant_id, object_seq, kind, member_seq, object_id, object_type, dn))
-        if kind != OBJECT_DELETED:
-            self._q("UPDATE objects SET usn = ? WHERE seq = ?", (cur.lastrowid, object_seq))
         return cur.lastrowid
 
     def max_usn(self, tenant_id: str) -> int:

@@ -48,14 +48,15 @@ def _replacement(ctx: Context, kind: str, value: str) -> str:
             return candidate
 
 
-def apply_unique(ctx: Context, obj: DirObject, attribute: str,
-                 desired: list[str]) -> list[dict[str, object]]:
+def apply_unique(ctx: Context, obj: DirObject, attribute: str, desired: list[str],
+                 new: bool = False) -> list[dict[str, object]]:
     """Set ``obj.attributes[attribute]`` from ``desired``, claiming each value or quarantining
-    it. ``obj.seq`` must exist. Returns the warnings to report."""
+    it. ``obj.seq`` must exist; ``new``: the object was just created (holds nothing yet).
+    Returns the warnings to report."""
     kind = UNIQUE_ATTRIBUTES[attribute]
     store, tenant = ctx.store, ctx.tenant_id
-    previous = {q.value.lower(): q for q in store.quarantined_of(obj.seq)
-                if q.attribute == attribute}
+    previous = {} if new else {q.value.lower(): q for q in store.quarantined_of(obj.seq)
+                               if q.attribute == attribute}
     effective: list[str] = []
     kept: set[str] = set()
     warnings: list[dict[str, object]] = []
@@ -89,9 +90,10 @@ def apply_unique(ctx: Context, obj: DirObject, attribute: str,
     for q in previous.values():
         if q.value.lower() not in desired_norms:
             store.unquarantine(obj.seq, attribute, q.value)
-    for k, norm in store.unique_values_of(obj.seq):
-        if k == kind and norm not in kept:
-            release(ctx, kind, norm)
+    if not new:
+        for k, norm in store.unique_values_of(obj.seq):
+            if k == kind and norm not in kept:
+                release(ctx, kind, norm)
     if effective:
         obj.attributes[attribute] = effective
     else:
