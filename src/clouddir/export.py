@@ -15,7 +15,7 @@ from typing import Any
 from clouddir import errors as codes
 from clouddir.errors import ChangeRefused
 from clouddir.settings import Limits
-from clouddir.store import OBJECT_CHANGED, DirObject
+from clouddir.store import OBJECT_CHANGED, OBJECT_CREATED, DirObject
 from clouddir.uniqueness import (
     UNIQUE_ATTRIBUTES,
     Context,
@@ -108,7 +108,7 @@ def _apply_one(ctx: Context, limits: Limits, version: int, change: Change) -> Ou
             outcome.warnings += apply_unique(ctx, obj, name, list(attributes.get(name, [])),
                                              new=existing is None)
     ctx.store.update(obj)
-    ctx.store.log(ctx.tenant_id, obj.seq, OBJECT_CHANGED)
+    ctx.store.log(ctx.tenant_id, obj.seq, OBJECT_CREATED if existing is None else OBJECT_CHANGED)
     if members is not None:
         outcome.errors += members.apply(ctx, obj)
     return outcome

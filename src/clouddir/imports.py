@@ -18,7 +18,13 @@ from collections.abc import Callable
 from typing import Any
 
 from clouddir.settings import Limits
-from clouddir.store import MEMBER_ADDED, MEMBER_REMOVED, OBJECT_DELETED, DirObject
+from clouddir.store import (
+    MEMBER_ADDED,
+    MEMBER_REMOVED,
+    OBJECT_CREATED,
+    OBJECT_DELETED,
+    DirObject,
+)
 from clouddir.uniqueness import Context, provisioning_errors
 
 Page = dict[str, Any]
@@ -208,9 +214,12 @@ def _v2_delta(ctx: Context, limits: Limits, state: dict[str, Any], page_size: in
     for row in rows:
         if row.object_seq not in per_object and len(per_object) >= page_size:
             break
-        slot = per_object.setdefault(row.object_seq, {"deleted": None, "members": {}})
+        slot = per_object.setdefault(row.object_seq, {"deleted": None, "members": {},
+                                                      "created": False})
         if row.kind == OBJECT_DELETED:
             slot["deleted"] = row
+        elif row.kind == OBJECT_CREATED:
+            slot["created"] = True
         elif row.kind in (MEMBER_ADDED, MEMBER_REMOVED):
             # The last change of an edge in the window wins.
             slot["members"][row.member_seq] = row.kind
@@ -228,6 +237,9 @@ def _v2_delta(ctx: Context, limits: Limits, state: dict[str, Any], page_size: in
                 entries.append(_delete_entry(d.object_id, d.object_type, d.dn))
             continue
         entry = _object_entry(ctx, obj)
+        if slot["created"]:
+            # New since the token: the client has no copy yet (this entry starts it).
+            entry["created"] = True
         if obj.object_type == "group":
             edges = slot["members"]
             entry["members"] = {

@@ -94,6 +94,7 @@ CREATE TABLE IF NOT EXISTS batches (
 """
 
 #: Change log kinds.
+OBJECT_CREATED = "n"
 OBJECT_CHANGED = "o"
 OBJECT_DELETED = "d"
 MEMBER_ADDED = "+"

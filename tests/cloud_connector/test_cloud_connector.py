@@ -208,3 +208,18 @@ def test_unreachable_directory_raises_connectivity_error(connect: Any,
     with pytest.raises(ConnectivityError):
         connector.test_connection()
     connector.close()
+
+
+def test_v2_delta_starts_new_groups_with_a_full_record(connect: Any) -> None:
+    connector = connect()
+    users = export_users(connector, 3)
+    _, watermark = full_import(connector)
+    [g] = connector.export([ExportChange(30, ExportKind.ADD, "CN=new", "group", attributes={
+        "sourceAnchor": ["new"], "displayName": ["New"], "member": refs(users[:2])})])
+    records = [r for b in connector.delta_import(ImportContext(watermark=watermark))
+               for r in b.records]
+    [record] = records
+    # The engine has no copy of a group created since the watermark: a FULL record, members
+    # included, not a MODIFY of an object it does not know.
+    assert record.kind == ImportKind.FULL and record.anchor == g.anchor
+    assert sorted(record.attributes["member"]) == ["CN=u0", "CN=u1"]

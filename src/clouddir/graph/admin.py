@@ -12,7 +12,7 @@ from typing import Any
 
 from clouddir.graph.model import ON_PREMISES_MASTERED, GraphError, from_graph, not_found
 from clouddir.service import Service
-from clouddir.store import OBJECT_CHANGED, DirObject, Tenant
+from clouddir.store import OBJECT_CHANGED, OBJECT_CREATED, DirObject, Tenant
 from clouddir.uniqueness import UNIQUE_ATTRIBUTES, holder_of, release_all
 from clouddir.validation import check_upn
 
@@ -88,7 +88,7 @@ def create(service: Service, tenant: Tenant, object_type: str, body: dict[str, A
         _apply(obj, attributes)
         _claim(service, tenant, obj, attributes)
         store.update(obj)
-        store.log(tenant.id, obj.seq, OBJECT_CHANGED)
+        store.log(tenant.id, obj.seq, OBJECT_CREATED)
         if binds:
             add_members(service, tenant, obj, binds)
     return obj

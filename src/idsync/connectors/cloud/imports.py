@@ -6,8 +6,9 @@ same change number, so a token taken under one version is good for the other.
 v1 gives whole objects: FULL records (groups with their whole member list), DELETE records.
 v2 gives membership deltas: in a full import a group's first entry is a FULL record and the
 further pages of its members are MODIFY records with ``value_adds``; in a delta import users
-and contacts are FULL records and groups MODIFY records (their attributes replaced, members as
-``value_adds`` / ``value_removes``).
+and contacts are FULL records, a group created since the token starts with a FULL record, and
+other groups are MODIFY records (attributes replaced, members as ``value_adds`` /
+``value_removes``).
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ class CloudImporter:
         members = entry.get("members")
         if entry["object_type"] != "group" or members is None:
             return [ImportRecord(ImportKind.FULL, attributes=attributes, **base)]
-        if not delta and entry["id"] not in seen_groups:
+        if (not delta or entry.get("created")) and entry["id"] not in seen_groups:
             seen_groups.add(entry["id"])
             attributes[MEMBER] = list(members.get("add") or [])
             return [ImportRecord(ImportKind.FULL, attributes=attributes, **base)]
