@@ -97,8 +97,9 @@ class DirectoryReader:
         # A base under another base would be read twice.
         bases = [b for b in bases if not any(b != o and _under(b, o) for o in bases)]
         for base in bases:
+            # Prefetch the next page unless ranged look-ups (AD) may interleave searches.
             yield from paged_search(self.conn, base, filterstr, attributes,
-                                    self.settings.page_size)
+                                    self.settings.page_size, prefetch=not self.is_ad)
 
     def read_by_anchor(self, anchors: Sequence[str], attributes: Sequence[str]
                        ) -> dict[str, Entry]:
