@@ -40,7 +40,7 @@ def _normalize_rdn(rdn: str) -> str:
     avas = []
     for ava in _split_unescaped(rdn, "+"):
         attr, sep, value = ava.partition("=")
-        avas.append(f"{attr.strip().lower()}{sep}{_strip(value).lower()}")
+        avas.append(f"{attr.strip(' ').lower()}{sep}{_strip(value).lower()}")
     return "+".join(sorted(avas))
 
 
@@ -80,6 +80,17 @@ def _split_unescaped(text: str, separator: str) -> list[str]:
 
 def normalize_dn(dn: str) -> str:
     """The comparison key of a DN: ``CN=A, OU=B`` and ``cn=a,ou=b`` give the same key."""
+    if "\\" not in dn and '"' not in dn and "+" not in dn and ";" not in dn:
+        # Fast path for the usual DN (no escapes, quotes or multi-valued RDNs): this runs
+        # for every record of the content file on each export.
+        lowered = dn.lower()
+        if " " not in lowered:
+            return lowered
+        parts = []
+        for rdn in lowered.split(","):
+            attr, sep, value = rdn.partition("=")
+            parts.append(f"{attr.strip(' ')}{sep}{value.strip(' ')}")
+        return ",".join(parts)
     return ",".join(_normalize_rdn(rdn) for rdn in split_dn(dn))
 
 
@@ -98,7 +109,7 @@ def rdn_values(rdn: str) -> list[tuple[str, str]]:
     pairs = []
     for ava in _split_unescaped(rdn, "+"):
         attr, _, value = ava.partition("=")
-        pairs.append((attr.strip(), _unescape(_strip(value))))
+        pairs.append((attr.strip(" "), _unescape(_strip(value))))
     return pairs
 
 

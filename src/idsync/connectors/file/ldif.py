@@ -505,12 +505,15 @@ def parse_raw(raw: RawRecord, parser: _Parser | None = None,
     return parser.record(raw)
 
 
+_DN_PARSER = _Parser([])
+
+
 def raw_dn(raw: RawRecord) -> str | None:
     """The DN of a raw record without parsing the rest (None for a comment block)."""
     for line in raw.lines:
         if _Parser.name_of(line) == "version":
             continue
-        return _Parser([]).string(line, "dn") if _Parser.name_of(line) == "dn" else None
+        return _DN_PARSER.string(line, "dn") if _Parser.name_of(line) == "dn" else None
     return None
 
 
