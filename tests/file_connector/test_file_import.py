@@ -18,6 +18,7 @@ from idsync.connectors.base import (
 )
 from idsync.connectors.file import (
     ANCHOR_CONTROL_OID,
+    OBJECT_CLASS_CONTROL_OID,
     AddRecord,
     ChangelogTruncatedError,
     Control,
@@ -188,7 +189,24 @@ def test_hand_written_changelog_without_anchor_control(make_connector: Make,
 def test_changelog_records_carry_the_anchor_control(directory: Path) -> None:
     apply_changes(directory, [DeleteRecord(BOB_DN)])
     [logged] = read_ldif(directory.parent / "dir.changes.ldif")
-    assert logged == DeleteRecord(BOB_DN, [Control(ANCHOR_CONTROL_OID, False, BOB)])
+    assert logged == DeleteRecord(BOB_DN, [
+        Control(ANCHOR_CONTROL_OID, False, BOB),
+        Control(OBJECT_CLASS_CONTROL_OID, False, "top inetOrgPerson")])
+
+
+def test_changes_to_entries_that_are_not_objects_are_skipped(make_connector: Make,
+                                                             directory: Path) -> None:
+    ou = "ou=Users,dc=contoso,dc=com"
+    apply_changes(directory, [
+        ModifyRecord(ou, [Modification("replace", "description", ["people"])]),
+        ModifyRecord(TEAM_DN, [Modification("replace", "description", ["team"])]),
+        ModDnRecord("cn=Partner,dc=contoso,dc=com", "cn=Partner2", True, None),
+        AddRecord("ou=Empty,dc=contoso,dc=com", {"objectClass": ["organizationalUnit"]}),
+        DeleteRecord("ou=Empty,dc=contoso,dc=com"),
+    ])
+    changes = records(make_connector().delta_import(ImportContext(None)))
+    assert [(r.dn, r.object_type) for r in changes] == [
+        (TEAM_DN, "group"), ("cn=Partner2,dc=contoso,dc=com", "contact")]
 
 
 def test_truncated_changelog_asks_for_a_full_import(make_connector: Make,

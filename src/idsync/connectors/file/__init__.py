@@ -24,7 +24,12 @@ from idsync.connectors.file.connector import (
     create_connector,
     default_changes_path,
 )
-from idsync.connectors.file.directory import ANCHOR_CONTROL_OID, FileDirectory, Outcome
+from idsync.connectors.file.directory import (
+    ANCHOR_CONTROL_OID,
+    OBJECT_CLASS_CONTROL_OID,
+    FileDirectory,
+    Outcome,
+)
 from idsync.connectors.file.ldif import (
     AddRecord,
     ChangeRecord,
@@ -44,11 +49,31 @@ from idsync.connectors.file.ldif import (
 from idsync.errors import ObjectError
 
 __all__ = [
-    "ANCHOR_CONTROL_OID", "DEFAULT_BINARY_ATTRIBUTES", "DEFAULT_OBJECT_TYPES",
-    "DEFAULT_REFERENCE_ATTRIBUTES", "AddRecord", "ChangeRecord", "ChangelogTruncatedError",
-    "ContentRecord", "Control", "DeleteRecord", "FileConnector", "FileDirectory", "LdifError",
-    "LdifRecord", "LdifWriter", "ModDnRecord", "Modification", "ModifyRecord", "Outcome",
-    "apply_changes", "create_connector", "default_changes_path", "format_record", "read_ldif",
+    "ANCHOR_CONTROL_OID",
+    "DEFAULT_BINARY_ATTRIBUTES",
+    "DEFAULT_OBJECT_TYPES",
+    "DEFAULT_REFERENCE_ATTRIBUTES",
+    "OBJECT_CLASS_CONTROL_OID",
+    "AddRecord",
+    "ChangeRecord",
+    "ChangelogTruncatedError",
+    "ContentRecord",
+    "Control",
+    "DeleteRecord",
+    "FileConnector",
+    "FileDirectory",
+    "LdifError",
+    "LdifRecord",
+    "LdifWriter",
+    "ModDnRecord",
+    "Modification",
+    "ModifyRecord",
+    "Outcome",
+    "apply_changes",
+    "create_connector",
+    "default_changes_path",
+    "format_record",
+    "read_ldif",
     "write_ldif",
 ]
 

@@ -29,6 +29,7 @@ from idsync.connectors.base import (
 from idsync.connectors.file.directory import (
     ANCHOR_CONTROL_OID,
     INVALID_DN,
+    OBJECT_CLASS_CONTROL_OID,
     FileDirectory,
     anchor_string,
     get_first,
@@ -208,10 +209,24 @@ class FileConnector:
             raise LdifError(f"{self.changes_path} holds an entry without changetype "
                             f"({record.dn})", record.line)
         assert isinstance(record, AddRecord | DeleteRecord | ModifyRecord | ModDnRecord)
-        anchor = _control_anchor(record)
+        anchor = _control_value(record, ANCHOR_CONTROL_OID)
         if isinstance(record, AddRecord):
             full = self._full_record(record.dn, record.attributes, context, anchor)
             return [full] if full is not None else []
+        classes = _control_value(record, OBJECT_CLASS_CONTROL_OID)
+        object_type = None
+        if classes is not None:
+            object_type = self._object_type({"objectClass": list(classes.split())})
+            if object_type is None:
+                return []  # a change to an OU or another entry that is not an object
+        records = self._change_records(record, context, resolver, anchor)
+        for imported in records:
+            imported.object_type = object_type
+        return records
+
+    def _change_records(self, record: DeleteRecord | ModifyRecord | ModDnRecord,
+                        context: ImportContext, resolver: _AnchorResolver,
+                        anchor: str | None) -> list[ImportRecord]:
         if isinstance(record, DeleteRecord):
             anchor = anchor or resolver.anchor(record.dn)
             return [ImportRecord(ImportKind.DELETE, anchor, record.dn)]
@@ -370,9 +385,9 @@ def _strip_binary_option(attributes: dict[str, list[Value]]) -> dict[str, list[V
     return out
 
 
-def _control_anchor(record: ChangeRecord) -> str | None:
+def _control_value(record: ChangeRecord, oid: str) -> str | None:
     for control in record.controls:
-        if control.oid == ANCHOR_CONTROL_OID and control.value is not None:
+        if control.oid == oid and control.value is not None:
             value = control.value
             return value if isinstance(value, str) else value.decode("utf-8", "replace")
     return None

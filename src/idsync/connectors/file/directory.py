@@ -40,9 +40,13 @@ from idsync.connectors.file.ldif import (
     raw_dn,
 )
 
-#: A UUID-based OID (arc 2.25, needs no registration) naming idsync's "anchor of the changed
-#: entry" control in changelog records.
-ANCHOR_CONTROL_OID = "2.25.311421456293457694415917123921690168450"
+#: idsync's OID arc: a UUID-based OID (arc 2.25, needs no registration).
+IDSYNC_OID = "2.25.311421456293457694415917123921690168450"
+#: Control in changelog records: the anchor of the changed entry.
+ANCHOR_CONTROL_OID = f"{IDSYNC_OID}.1"
+#: Control in changelog records: the entry's objectClass values, space-separated, so a delta
+#: import knows the object type of a modify, rename or delete without the content file.
+OBJECT_CLASS_CONTROL_OID = f"{IDSYNC_OID}.2"
 
 NO_SUCH_OBJECT = "no-such-object"
 ENTRY_ALREADY_EXISTS = "entry-already-exists"
@@ -164,15 +168,14 @@ class FileDirectory:
                 raise _Refused(ENTRY_ALREADY_EXISTS, f"{record.dn} already exists")
             entry = self._new_entry(record, work.run.next_ident())
             work.put(key, entry)
-            anchor = self.anchor_of(entry.attributes)
             work.stamped.append(AddRecord(entry.dn, _copy(entry.attributes),
-                                          _with_anchor(record.controls, anchor)))
+                                          self._stamp(record.controls, entry)))
             return entry
         if existing is None:
             raise _Refused(NO_SUCH_OBJECT, f"{record.dn} does not exist")
         entry = _Entry(existing.dn, _copy(existing.attributes), existing.origin,
                        existing.ident)
-        controls = _with_anchor(record.controls, self.anchor_of(entry.attributes))
+        controls = self._stamp(record.controls, entry)
         if isinstance(record, DeleteRecord):
             work.delete(key, entry)
             work.stamped.append(DeleteRecord(existing.dn, controls))
@@ -231,6 +234,20 @@ class FileDirectory:
         if attribute.split(";")[0].lower() in self._refs:
             return lambda value: normalize_dn(value) if isinstance(value, str) else value
         return lambda value: value
+
+    def _stamp(self, controls: list[Control], entry: _Entry) -> list[Control]:
+        """The record's controls plus ours: the entry's anchor and objectClasses."""
+        kept = [c for c in controls if c.oid not in (ANCHOR_CONTROL_OID,
+                                                     OBJECT_CLASS_CONTROL_OID)]
+        ours = []
+        anchor = self.anchor_of(entry.attributes)
+        if anchor is not None:
+            ours.append(Control(ANCHOR_CONTROL_OID, False, anchor))
+        key = find_key(entry.attributes, "objectClass")
+        if key is not None:
+            classes = " ".join(str(v) for v in entry.attributes[key])
+            ours.append(Control(OBJECT_CLASS_CONTROL_OID, False, classes))
+        return ours + kept
 
     def anchor_of(self, attributes: dict[str, list[Value]]) -> str | None:
         value = get_first(attributes, self.anchor_attribute)
@@ -349,11 +366,6 @@ def _copy(attributes: dict[str, list[Value]]) -> dict[str, list[Value]]:
     return {name: list(values) for name, values in attributes.items()}
 
 
-def _with_anchor(controls: list[Control], anchor: str | None) -> list[Control]:
-    kept = [c for c in controls if c.oid != ANCHOR_CONTROL_OID]
-    if anchor is not None:
-        kept.insert(0, Control(ANCHOR_CONTROL_OID, False, anchor))
-    return kept
 
 
 def get_first(attributes: dict[str, list[Value]], name: str) -> Value | None:
