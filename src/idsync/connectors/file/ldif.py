@@ -28,6 +28,8 @@ FOLD_COLUMN = 76
 _ATTR_DESCRIPTION = re.compile(
     r"^(?:[A-Za-z][A-Za-z0-9-]*|[0-9]+(?:\.[0-9]+)*)(?:;[A-Za-z0-9-]+)*$"
 )
+# A plain ``name: value`` line; FILL spaces after the colon are not part of the value.
+_PLAIN_LINE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9;.-]*): *(.*)$", re.MULTILINE)
 _CONTROL = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)*)(?:\s+(true|false))?\s*(:.*)?$", re.DOTALL)
 
 
@@ -137,16 +139,29 @@ def find_key(attributes: dict[str, list[Value]], name: str) -> str | None:
 # --- reading: physical lines -> raw records -----------------------------------------------
 
 
-@dataclass(slots=True)
 class RawRecord:
-    """One record as it sits in the file: unfolded logical lines (comments dropped) with the
-    line number where each starts, and the exact bytes (comments and folding kept)."""
+    """One record as it sits in the file: the exact bytes (comments and folding kept) and,
+    computed on first use, the unfolded logical lines (comments dropped), each as
+    ``(line number, byte offset of the record, content)``."""
 
-    #: (line number, byte offset of the record, unfolded content)
-    lines: list[tuple[int, int, bytes]]
-    raw: bytes
-    start_offset: int
-    end_offset: int
+    __slots__ = ("_lines", "end_offset", "first_line", "raw", "start_offset")
+
+    def __init__(self, raw: bytes, first_line: int, start_offset: int, end_offset: int) -> None:
+        self.raw = raw
+        self.first_line = first_line
+        self.start_offset = start_offset
+        self.end_offset = end_offset
+        self._lines: list[tuple[int, int, bytes]] | None = None
+
+    @property
+    def lines(self) -> list[tuple[int, int, bytes]]:
+        if self._lines is None:
+            self._lines = _logical_lines(self.raw, self.first_line, self.start_offset)
+        return self._lines
+
+    @lines.setter
+    def lines(self, lines: list[tuple[int, int, bytes]]) -> None:
+        self._lines = lines
 
 
 _CHUNK = 1 << 20
@@ -199,16 +214,18 @@ def iter_raw_records(
 
 
 def _raw_record(text: bytes, lineno: int, offset: int) -> RawRecord:
+    return RawRecord(text, lineno, offset, offset + len(text))
+
+
+def _logical_lines(text: bytes, lineno: int, offset: int) -> list[tuple[int, int, bytes]]:
     physical = text.split(b"\n")
     if physical[-1] == b"":
         physical.pop()
     if b"\r" in text:
         physical = [line[:-1] if line.endswith(b"\r") else line for line in physical]
-    end = offset + len(text)
     if b"\n " not in text and b"\n#" not in text and text[:1] not in (b" ", b"#"):
         # The common case: no folding, no comments.
-        return RawRecord([(lineno + i, offset, line) for i, line in enumerate(physical)],
-                         text, offset, end)
+        return [(lineno + i, offset, line) for i, line in enumerate(physical)]
     lines: list[tuple[int, int, bytes]] = []
     in_comment = False
     for index, line in enumerate(physical):
@@ -225,7 +242,7 @@ def _raw_record(text: bytes, lineno: int, offset: int) -> RawRecord:
         else:
             in_comment = False
             lines.append((lineno + index, offset, line))
-    return RawRecord(lines, text, offset, end)
+    return lines
 
 
 # --- reading: raw record -> record --------------------------------------------------------
@@ -236,6 +253,7 @@ class _Parser:
         self.binary = {name.lower() for name in binary_attributes}
         self._names: dict[bytes, str] = {}  # validated attribute descriptions
         self._binary_cache: dict[str, bool] = {}
+        self._valid_names: set[str] = set()
 
     def is_binary(self, attribute: str) -> bool:
         known = self._binary_cache.get(attribute)
@@ -310,6 +328,39 @@ class _Parser:
         if name.lower() != expected:
             raise LdifError(f"expected '{expected}:', got '{name}:'", line[0], line[1])
         return self.text(data, line)
+
+    def plain_entry(self, raw: RawRecord) -> ContentRecord | None:
+        """The fast path of content records with only plain ``name: value`` lines (no
+        base64, URLs, folding, comments or CR): one decode and one regex pass in C. None when
+        the record needs the full parser, which also reports any error."""
+        text = raw.raw
+        if (b"::" in text or b":<" in text or b"\n " in text or b"\n#" in text
+                or b"\r" in text or text[:1] in (b" ", b"#")):
+            return None
+        try:
+            decoded = text.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        pairs = _PLAIN_LINE.findall(decoded)
+        lines = decoded.count("\n") + (not decoded.endswith("\n"))
+        if len(pairs) != lines or len(pairs) < 2 or pairs[0][0].lower() != "dn" or pairs[1][
+                0].lower() in ("changetype", "control"):
+            return None
+        valid = self._valid_names
+        attributes: dict[str, list[Value]] = {}
+        keys: dict[str, str] = {}
+        for name, value in pairs[1:]:
+            values = attributes.get(name)
+            if values is None:
+                if name not in valid:
+                    if not _ATTR_DESCRIPTION.match(name):
+                        return None
+                    valid.add(name)
+                key = keys.setdefault(name.lower(), name)
+                values = attributes.setdefault(key, [])
+            values.append(value)
+        return ContentRecord(pairs[0][1], attributes, line=raw.first_line,
+                             end_offset=raw.end_offset)
 
     def record(self, raw: RawRecord) -> LdifRecord:
         lines = raw.lines
@@ -481,17 +532,16 @@ def _read(fp: BinaryIO, binary_attributes: Iterable[str], start: int,
     parser = _Parser(binary_attributes)
     first = True
     for raw in iter_raw_records(fp, start, end):
-        if not raw.lines:
-            continue
-        if first and start == 0 and parser.name_of(raw.lines[0]) == "version":
-            version = parser.string(raw.lines[0], "version").strip()
-            if version != "1":
-                raise LdifError(f"unsupported LDIF version {version!r}", *raw.lines[0][:2])
-            raw.lines = raw.lines[1:]
-            if not raw.lines:
-                first = False
-                continue
-        first = False
+        if first:
+            first = False
+            if start == 0 and raw.lines and parser.name_of(raw.lines[0]) == "version":
+                version = parser.string(raw.lines[0], "version").strip()
+                if version != "1":
+                    raise LdifError(f"unsupported LDIF version {version!r}",
+                                    *raw.lines[0][:2])
+                raw.lines = raw.lines[1:]
+        if (raw._lines is not None or raw.raw[:1] == b"#") and not raw.lines:
+            continue  # comments only (or the version line alone)
         yield parse_raw(raw, parser)
 
 
@@ -499,6 +549,10 @@ def parse_raw(raw: RawRecord, parser: _Parser | None = None,
               binary_attributes: Iterable[str] = ()) -> LdifRecord:
     """Parse one raw record (from :func:`iter_raw_records`)."""
     parser = parser or _Parser(binary_attributes)
+    if raw._lines is None:
+        fast = parser.plain_entry(raw)
+        if fast is not None:
+            return fast
     if parser.name_of(raw.lines[0]) != "dn":
         line = raw.lines[0]
         raise LdifError(f"a record must start with 'dn:', got {line[2][:40]!r}", *line[:2])
@@ -510,6 +564,15 @@ _DN_PARSER = _Parser([])
 
 def raw_dn(raw: RawRecord) -> str | None:
     """The DN of a raw record without parsing the rest (None for a comment block)."""
+    text = raw.raw
+    if text[:4] == b"dn: ":
+        newline = text.find(b"\n")
+        first = text if newline < 0 else text[:newline]
+        if text[newline + 1 : newline + 2] != b" " and not first.endswith(b"\r"):
+            try:
+                return first[4:].lstrip(b" ").decode("utf-8")
+            except UnicodeDecodeError:
+                pass  # the full parser reports it
     for line in raw.lines:
         if _Parser.name_of(line) == "version":
             continue
