@@ -38,6 +38,7 @@ class Importer:
         self.connector = engine.instance(record)
         self.ref_attrs = frozenset(self.connector.reference_attributes())
         self.join_keys = engine.ruleset().cs_join_attributes(record.id)
+        self._new_placeholders: dict[str, int] = {}
 
     # --- the two profiles -----------------------------------------------------------------
 
@@ -108,10 +109,16 @@ class Importer:
         existing_ids = [o.id for o in by_anchor.values()] + [o.id for o in by_dn.values()]
         refs = cs_repo.refs_of(existing_ids, self.ref_attrs) if existing_ids else {}
         touched: list[int] = []
+        # Placeholders made while staging this batch (a manager listed before the manager's
+        # own entry): the entry, when it comes, takes the placeholder over.
+        self._new_placeholders: dict[str, int] = {}
         for rec in records:
             cs = by_anchor.get(rec.anchor) if rec.anchor else None
             if cs is None:
-                cs = by_dn.get(normalize_dn(rec.dn))
+                key = normalize_dn(rec.dn)
+                cs = by_dn.get(key)
+                if cs is None and key in self._new_placeholders:
+                    cs = cs_repo.get(self._new_placeholders.pop(key))
                 if cs is not None and cs.anchor and rec.anchor and cs.anchor != rec.anchor:
                     # Another object held this DN: it was renamed or deleted; it sorts itself
                     # out when its own record (or the full import's end) arrives.
@@ -145,6 +152,17 @@ class Importer:
                 "space does not hold; run a full import", keep_on_object=False)
             return None
         return self._stage_modify(rec, cs)
+
+    def _take_over_placeholder(self, cs: CSObject, new_dn: str) -> None:
+        """An object renamed onto a DN that references already name (a placeholder): the
+        references move over to it, and the objects holding them are synchronized again."""
+        self._new_placeholders.pop(normalize_dn(new_dn), None)
+        placeholder = self.store.cs.placeholder_at(self.record.id, new_dn)
+        if placeholder is None or placeholder == cs.id:
+            return
+        holders = self.store.cs.referencing([placeholder])
+        self.store.cs.merge_placeholder(placeholder, cs.id)
+        self.store.cs.mark_pending_update(holders)
 
     def _split(self, attributes: dict[str, list[Any]]) -> tuple[dict[str, list[Any]],
                                                                dict[str, list[str]]]:
@@ -183,7 +201,11 @@ class Importer:
         if cs.dn != rec.dn:
             if normalize_dn(cs.dn) != normalize_dn(rec.dn):
                 self.recorder.count("renames")
+                self._take_over_placeholder(cs, rec.dn)
             cs.dn = rec.dn
+            # The new DN is stored before references resolve, so one naming the object itself
+            # (a self-manager) finds it rather than a placeholder.
+            self.store.cs.set_dn(cs.id, rec.dn)
             changed = True
         cs.object_type = rec.object_type or cs.object_type
         if not _same_attributes(cs.attributes, plain):
@@ -207,7 +229,9 @@ class Importer:
     def _stage_modify(self, rec: ImportRecord, cs: CSObject) -> int:
         changed = False
         if rec.dn and normalize_dn(rec.dn) != normalize_dn(cs.dn):
+            self._take_over_placeholder(cs, rec.dn)
             cs.dn = rec.dn
+            self.store.cs.set_dn(cs.id, rec.dn)
             self.recorder.count("renames")
             changed = True
         plain, refs = self._split(rec.attributes)
@@ -248,7 +272,8 @@ class Importer:
         if not vals:
             return False
         if name in self.ref_attrs:
-            targets = self.store.cs.resolve_dns(self.record.id, (str(v) for v in vals))
+            targets = self.store.cs.resolve_dns(self.record.id, (str(v) for v in vals),
+                                                self._new_placeholders)
             ids = set(targets.values())
             current = cs.refs.get(name, set())
             delta = ids - current if add else ids & current
@@ -285,7 +310,8 @@ class Importer:
         """Make the object's reference values exactly ``wanted`` (whole-state semantics)."""
         names = set(only) if only is not None else set(current) | set(wanted)
         all_dns = [dn for n in names for dn in wanted.get(n, ())]
-        resolved = self.store.cs.resolve_dns(self.record.id, all_dns) if all_dns else {}
+        resolved = (self.store.cs.resolve_dns(self.record.id, all_dns, self._new_placeholders)
+                    if all_dns else {})
         changed = False
         for name in names:
             want = {resolved[normalize_dn(dn)] for dn in wanted.get(name, ())}

@@ -213,6 +213,9 @@ class Inbound:
         mv_ids = sorted({o.mv_id for o in objs.values() if o.mv_id is not None})
         if mv_ids:
             self.flow_mv_ids(mv_ids)
+            # A change imported on any linked object re-evaluates the outbound flows too (an
+            # export the directory did not keep is staged again), not only a metaverse change.
+            self.store.mv.mark_dirty(mv_ids)
         self.store.cs.clear_pending_import(ids)
 
     def flow_mv_ids(self, mv_ids: Sequence[int]) -> None:

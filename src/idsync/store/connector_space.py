@@ -188,6 +188,11 @@ class ConnectorSpaceRepository:
         else:
             self.db.execute("DELETE FROM cs_objects WHERE id = ?", (cs_id,))
 
+    def placeholder_at(self, connector_id: int, dn: str) -> int | None:
+        return self.db.scalar(
+            "SELECT id FROM cs_objects WHERE connector_id = ? AND dn_norm = ? AND placeholder = 1",
+            (connector_id, normalize_dn(dn)))
+
     def merge_placeholder(self, placeholder_id: int, real_id: int) -> None:
         """A real object arrived at a placeholder's DN: references move over to it."""
         self.db.execute(
@@ -199,9 +204,11 @@ class ConnectorSpaceRepository:
 
     # --- references ---------------------------------------------------------------------
 
-    def resolve_dns(self, connector_id: int, dns: Iterable[str]) -> dict[str, int]:
+    def resolve_dns(self, connector_id: int, dns: Iterable[str],
+                    created: dict[str, int] | None = None) -> dict[str, int]:
         """DN -> connector space id for each reference target, creating placeholders for
-        targets not imported yet. Keys are normalised DNs."""
+        targets not imported yet (recorded in ``created`` when given). Keys are normalised
+        DNs."""
         wanted: dict[str, str] = {}
         for dn in dns:
             wanted.setdefault(normalize_dn(dn), dn)
@@ -217,6 +224,8 @@ class ConnectorSpaceRepository:
             if key not in found:
                 found[key] = self.insert(connector_id, anchor=None, dn=wanted[key],
                                          object_type=None, placeholder=True)
+                if created is not None:
+                    created[key] = found[key]
         return found
 
     def refs_of(self, cs_ids: Sequence[int],
