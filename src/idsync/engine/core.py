@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,10 +62,9 @@ class Engine:
 
     def close(self) -> None:
         for inst in self._instances.values():
-            try:
+            # Closing must not hide the run's own outcome.
+            with contextlib.suppress(Exception):
                 inst.close()
-            except Exception:
-                pass
         self._instances.clear()
 
     # --- rules ----------------------------------------------------------------------------
