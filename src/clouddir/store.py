@@ -1,8 +1,9 @@
 """Storage of tenants, directory objects, memberships and the change log.
 
-``Store`` is the narrow interface the service logic uses; ``SqliteStore`` implements it on the
-standard library's sqlite3. Every method takes the tenant explicitly and every query filters on
-it, so confinement to a tenant is a property of the store, not of each caller. Memberships are
+``SqliteStore``'s public methods are the narrow interface the service logic uses (no SQL
+outside this module), on the standard library's sqlite3. Every method takes the tenant
+explicitly and every query filters on it, so confinement to a tenant is a property of the
+store, not of each caller. Memberships are
 one row per edge (group, member) keyed by the objects' integer sequence numbers; the change log
 holds one row per changed object and per added or removed edge, which is what delta import
 reads. SQL is kept to what PostgreSQL also speaks, so a ``PostgresStore`` can follow.

@@ -8,8 +8,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from clouddir.export import apply_batch, count_links
 from clouddir.imports import BadCursor, import_v1, import_v2
+from clouddir.membership import count_links
 from clouddir.service import Service, error_response, json_response
 
 
@@ -106,4 +106,4 @@ routes = [
     Route("/sync/v2/import", import_v2_route),
 ]
 
-__all__ = ["apply_batch", "routes"]
+__all__ = ["routes"]
