@@ -112,10 +112,11 @@ def _resolve(ctx: Context, refs: list[object]) -> tuple[list[int], list[object]]
 
 
 def count_links(version: int, changes: list[Change]) -> int:
-    """Member references in a batch (for the v2 per-request bound)."""
+    """Member references in a v2 batch's deltas, for the per-request bound. A ``replace`` list
+    is bounded by the member limit instead: it cannot be split without a delta."""
     total = 0
     for change in changes:
         members = change.get("members")
         if version == 2 and isinstance(members, dict):
-            total += sum(len(members.get(k) or []) for k in ("add", "remove", "replace"))
+            total += len(members.get("add") or []) + len(members.get("remove") or [])
     return total

@@ -223,3 +223,25 @@ def test_v2_delta_starts_new_groups_with_a_full_record(connect: Any) -> None:
     # included, not a MODIFY of an object it does not know.
     assert record.kind == ImportKind.FULL and record.anchor == g.anchor
     assert sorted(record.attributes["member"]) == ["CN=u0", "CN=u1"]
+
+
+def test_v2_whole_list_modify_and_rename(clouddir_factory: Any, connect: Any) -> None:
+    tenant = clouddir_factory(v2_max_links=3)
+    connector = connect(tenant)
+    users = export_users(connector, 6)
+    [g] = connector.export([ExportChange(40, ExportKind.ADD, "CN=g", "group", attributes={
+        "sourceAnchor": ["g"], "displayName": ["G"], "member": refs(users[:2])})])
+    # A MODIFY with the whole list (no delta) longer than one request's links still applies,
+    # and a rename moves the object's DN.
+    results = list(connector.export([
+        ExportChange(40, ExportKind.RENAME, "CN=g", "group", anchor=g.anchor, new_dn="CN=g2",
+                     attributes={"member": refs(users[1:])}),
+        ExportChange(1, ExportKind.MODIFY, "CN=u1", "user", anchor=users[1].anchor,
+                     attributes={"displayName": ["Renamed"]}),
+    ]))
+    assert all(r.ok for r in results), results
+    records, _ = full_import(connector)
+    by_anchor = {r.anchor: r for r in records}
+    assert by_anchor[g.anchor].dn == "CN=g2"
+    assert sorted(by_anchor[g.anchor].attributes["member"]) == [f"CN=u{i}" for i in range(1, 6)]
+    assert by_anchor[users[1].anchor].attributes["displayName"] == ["Renamed"]

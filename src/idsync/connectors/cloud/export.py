@@ -106,8 +106,10 @@ def plan(change: ExportChange, version: int, max_links: int) -> list[Part]:
         if change.kind == ExportKind.ADD:
             adds = whole + adds  # a new group: its whole list is the delta
         else:
-            body["members"] = {"replace": whole}  # no delta given: the service diffs
-            return [Part(change.cs_id, body, len(whole), 0, True)]
+            # No delta given: the service diffs. A replace cannot be split, so it travels in a
+            # request of its own (counted as a full request's worth of links).
+            body["members"] = {"replace": whole}
+            return [Part(change.cs_id, body, max_links, 0, True)]
     return _split(change.cs_id, body, adds, removes, max_links)
 
 
