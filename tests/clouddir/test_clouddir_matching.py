@@ -100,3 +100,22 @@ def test_duplicate_proxy_address_and_nickname(clouddir: CloudDirTenant) -> None:
     assert b["attributes"]["proxyAddresses"] == ["SMTP:b@contoso.test"]
     assert b["attributes"]["mailNickname"][0].startswith("Shared")
     assert b["attributes"]["mailNickname"][0] != "Shared"
+
+
+def test_quarantined_value_released_when_holder_changes_it(clouddir: CloudDirTenant) -> None:
+    [a] = clouddir.export_ok(2, [user("1", "A1", "a@contoso.test",
+                                      proxyAddresses=["SMTP:shared@contoso.test"])])
+    [b] = clouddir.export_ok(2, [user("2", "B1", "b@contoso.test",
+                                      proxyAddresses=["SMTP:b@contoso.test",
+                                                      "smtp:shared@contoso.test"])])
+    assert b["warnings"][0]["value"] == "smtp:shared@contoso.test"
+    # A drops the address: B gets it, and B's next change does not lose it.
+    clouddir.export_ok(2, [{"ref": "1", "op": "update", "object_type": "user", "id": a["id"],
+                            "attributes": {"proxyAddresses": ["SMTP:a@contoso.test"]}}])
+    clouddir.export_ok(2, [{"ref": "2", "op": "update", "object_type": "user", "id": b["id"],
+                            "attributes": {"displayName": ["B"]}}])
+    entries, _, _ = clouddir.import_all(2)
+    b_now = next(e for e in entries if e["id"] == b["id"])
+    assert b_now["attributes"]["proxyAddresses"] == ["SMTP:b@contoso.test",
+                                                     "smtp:shared@contoso.test"]
+    assert b_now["provisioning_errors"] == []

@@ -100,3 +100,23 @@ def test_write_budget_refills_over_time() -> None:
     now[0] = 3.0
     assert budget.try_spend("t", 5) == 0
     assert budget.try_spend("t", 100) == 10  # larger than the budget: waits for all of it
+
+
+def test_serve_refuses_unknown_limit(tmp_path: Path) -> None:
+    run = subprocess.run([sys.executable, "-m", "clouddir.cli", "serve", "--db",
+                          f"sqlite:///{tmp_path / 'c.db'}", "--limit", "no_such_limit=1"],
+                         capture_output=True, text=True, timeout=30)
+    assert run.returncode != 0 and "unknown limit" in run.stderr
+
+
+def test_admin_api_writes_spend_the_budget(clouddir_factory: Any) -> None:
+    tenant: CloudDirTenant = clouddir_factory(write_budget=2, write_window=60)
+    with tenant.client() as http:
+        statuses = [http.post("/v1.0/users", json={
+            "displayName": f"u{i}", "userPrincipalName": f"u{i}@c.test"}).status_code
+            for i in range(3)]
+        assert statuses == [201, 201, 429]
+        throttled = http.post("/v1.0/users", json={"displayName": "x",
+                                                   "userPrincipalName": "x@c.test"})
+        assert throttled.json()["error"]["code"] == "TooManyRequests"
+        assert int(throttled.headers["Retry-After"]) > 0
