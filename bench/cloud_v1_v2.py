@@ -113,8 +113,24 @@ def member_refs(anchors: dict[int, str], ids: Iterable[int], prefix: str) -> lis
     return [ExportRef(f"CN={prefix}{i}", anchors[i]) for i in ids]
 
 
+def import_all(connector: CloudConnector, watermark: dict | None) -> tuple[int, dict | None]:
+    """Run a full (watermark None) or delta import; (member values seen, final watermark)."""
+    context = ImportContext(watermark=watermark, batch_size=500)
+    batches = (connector.full_import(context) if watermark is None
+               else connector.delta_import(context))
+    values = 0
+    last = None
+    for batch in batches:
+        for record in batch.records:
+            values += len(record.attributes.get("member", []))
+            values += len(record.value_adds.get("member", []))
+            values += len(record.value_removes.get("member", []))
+        last = batch.watermark or last
+    return values, last
+
+
 def scenario_initial(server: Server, version: int, n_users: int, n_groups: int,
-                     per_group: int) -> Row:
+                     per_group: int) -> list[Row]:
     connector = server.connector(version)
     rng = random.Random(7)
 
@@ -129,8 +145,11 @@ def scenario_initial(server: Server, version: int, n_users: int, n_groups: int,
 
     row = measure(f"initial export {n_users:,} users + {n_groups:,} groups", f"v{version}",
                   connector, step)
+    imported = measure(f"full import {n_users:,} users + {n_groups:,} groups", f"v{version}",
+                       connector, lambda: (import_all(connector, None)[0], 0),
+                       note="ok = member values")
     connector.close()
-    return row
+    return [row, imported]
 
 
 def scenario_churn(server: Server, version: int, size: int, churn: float) -> list[Row]:
@@ -158,8 +177,12 @@ def scenario_churn(server: Server, version: int, size: int, churn: float) -> lis
         [result] = list(connector.export([change]))
         return int(result.ok), int(not result.ok)
 
+    _values, watermark = import_all(connector, None)  # setup: the watermark before the churn
     rows = [measure(f"{churn:.0%} churn on a {size:,}-member group", f"v{version}", connector,
                     step, note=f"{changed} removed + {changed} added")]
+    rows.append(measure("  then delta import of that churn", f"v{version}", connector,
+                        lambda: (import_all(connector, watermark)[0], 0),
+                        note="ok = member values"))
     connector.close()
     return rows
 
@@ -199,7 +222,8 @@ def scenario_250k(server: Server, size: int) -> list[Row]:
                 members += len(record.value_adds.get("member", []))
         return members, 0
 
-    rows.append(measure("full import (members counted)", "v2", connector, full_import))
+    rows.append(measure("  then full import", "v2", connector, full_import,
+                        note="ok = member values"))
     connector.close()
     v1 = server.connector(1)
     refused = measure(f"export a {size:,}-member group", "v1", v1, lambda: _v1_attempt(
@@ -234,7 +258,8 @@ def print_table(rows: list[Row]) -> None:
 def ratios(v1: Row, v2: Row) -> str:
     return (f"v1/v2 for '{v1.scenario}': time x{v1.seconds / max(v2.seconds, 1e-9):.1f}, "
             f"requests x{v1.requests / max(v2.requests, 1):.1f}, "
-            f"bytes x{v1.bytes_sent / max(v2.bytes_sent, 1):.1f}")
+            f"bytes sent x{v1.bytes_sent / max(v2.bytes_sent, 1):.1f}, "
+            f"bytes received x{v1.bytes_received / max(v2.bytes_received, 1):.1f}")
 
 
 def main() -> None:
@@ -251,11 +276,11 @@ def main() -> None:
     try:
         initial = [scenario_initial(server, v, int(10_000 * s), int(1_000 * s), 50)
                    for v in (1, 2)]
-        rows += initial
-        notes.append(ratios(*initial))
-        churn = [scenario_churn(server, v, int(50_000 * s), 0.01)[0] for v in (1, 2)]
-        rows += churn
-        notes.append(ratios(*churn))
+        rows += [initial[0][0], initial[1][0], initial[0][1], initial[1][1]]
+        notes += [ratios(initial[0][0], initial[1][0]), ratios(initial[0][1], initial[1][1])]
+        churn = [scenario_churn(server, v, int(50_000 * s), 0.01) for v in (1, 2)]
+        rows += [churn[0][0], churn[1][0], churn[0][1], churn[1][1]]
+        notes += [ratios(churn[0][0], churn[1][0]), ratios(churn[0][1], churn[1][1])]
         if not args.skip_250k:
             rows += scenario_250k(server, int(250_000 * s))
     finally:
