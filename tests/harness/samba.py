@@ -1,9 +1,10 @@
 """pytest fixture around ``idsync.testing.samba``: a throwaway Samba AD DC on 127.0.0.1:389.
 
-Session scoped (provision + start takes ~7 s on an idle machine). Mark tests using it with
-``pytest.mark.samba`` and ``pytest.mark.xdist_group("samba")`` so one xdist worker owns port
-389; a lock file also serialises concurrent test runs on one host. Skipped, with the reason,
-where Samba cannot run (not root, packages missing).
+Session scoped and shared by every xdist worker of the run (Samba can only listen on port
+389, so there is one per host): the first worker provisions and starts it (~7 s idle), the
+last one stops it. Tests make their own OU and objects in it. Mark them
+``pytest.mark.samba``. Skipped, with the reason, where Samba cannot run (not root, packages
+missing).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from idsync.testing.samba import SambaDC, samba_available
+from idsync.testing.samba import SambaDC, acquire_shared, release_shared, samba_available
 
 __all__ = ["SambaDC", "samba_dc"]
 
@@ -22,7 +23,6 @@ def samba_dc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SambaDC]:
     reason = samba_available()
     if reason:
         pytest.skip(reason)
-    dc = SambaDC(workdir=str(tmp_path_factory.mktemp("samba")))
-    dc.start()
+    dc = acquire_shared(str(tmp_path_factory.mktemp("samba")))
     yield dc
-    dc.close()
+    release_shared(dc)

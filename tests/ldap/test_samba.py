@@ -17,7 +17,7 @@ from idsync.connectors.ldap.ad.guid import guid_to_str
 from idsync.connectors.ldap.reader import DirectoryReader
 from idsync.testing.samba import SambaDC
 
-pytestmark = [pytest.mark.samba, pytest.mark.xdist_group("samba")]
+pytestmark = pytest.mark.samba
 
 
 class Ou:

@@ -47,13 +47,14 @@ class SambaDC:
     realm = "EXAMPLE.TEST"
     domain = "EXAMPLE"
 
-    def __init__(self, workdir: str | None = None) -> None:
+    def __init__(self, workdir: str | None = None, password: str | None = None) -> None:
         self._own_dir = workdir is None
         self.dir = Path(workdir or tempfile.mkdtemp(prefix="idsync-samba-"))
         # Complexity rules: upper, lower, digit, symbol.
-        self.password = "Aa1!" + os.urandom(9).hex()
+        self.password = password or "Aa1!" + os.urandom(9).hex()
         self._proc: subprocess.Popen[bytes] | None = None
         self._lock: TextIO | None = None
+        self.pid: int | None = None
 
     @property
     def uri(self) -> str:
@@ -109,6 +110,7 @@ class SambaDC:
             ["samba", "-i", "-M", "single", "-s", str(self.conf),
              f"--option=pid directory={self.dir / 'run'}", "--debuglevel=1"],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        self.pid = self._proc.pid
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
@@ -167,3 +169,75 @@ class SambaDC:
         conn.set_option(ldap.OPT_REFERRALS, 0)
         conn.simple_bind_s(self.bind_dn, self.password)
         return conn
+
+
+# --- one DC shared by every pytest-xdist worker on the host --------------------------------
+
+STATE_FILE = Path(tempfile.gettempdir()) / "idsync-samba-shared.json"
+SHARED_LOCK = Path(tempfile.gettempdir()) / "idsync-samba-shared.lock"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (ProcessLookupError, OSError):
+        return False
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+
+
+class _Locked:
+    def __enter__(self) -> None:
+        self._file = SHARED_LOCK.open("w")
+        fcntl.flock(self._file, fcntl.LOCK_EX)
+
+    def __exit__(self, *exc: object) -> None:
+        fcntl.flock(self._file, fcntl.LOCK_UN)
+        self._file.close()
+
+
+def acquire_shared(workdir: str) -> SambaDC:
+    """Attach to the host's test DC, starting it (in ``workdir``) when none runs. Every
+    acquire needs a ``release_shared``; the last one stops the DC. Workers of one pytest
+    run (xdist) thus share one DC instead of fighting over port 389."""
+    import json
+
+    with _Locked():
+        state = json.loads(STATE_FILE.read_text()) if STATE_FILE.exists() else None
+        if state and _alive(state["pid"]):
+            state["users"] += 1
+            dc = SambaDC(workdir=state["dir"], password=state["password"])
+            dc.pid = state["pid"]
+        else:
+            dc = SambaDC(workdir=workdir)
+            dc._own_dir = False
+            dc.start()
+            state = {"pid": dc.pid, "dir": str(dc.dir), "password": dc.password, "users": 1}
+        STATE_FILE.write_text(json.dumps(state))
+        STATE_FILE.chmod(0o600)
+    return dc
+
+
+def release_shared(dc: SambaDC) -> None:
+    import json
+    import signal
+
+    with _Locked():
+        state = json.loads(STATE_FILE.read_text()) if STATE_FILE.exists() else None
+        if not state:
+            return
+        state["users"] -= 1
+        if state["users"] > 0:
+            STATE_FILE.write_text(json.dumps(state))
+            return
+        STATE_FILE.unlink()
+        if dc._proc is not None:
+            dc.stop()
+        elif _alive(state["pid"]):
+            # Started by a worker that has finished: stop it by the pid it recorded.
+            os.kill(state["pid"], signal.SIGTERM)
+            deadline = time.monotonic() + 10
+            while _alive(state["pid"]) and time.monotonic() < deadline:
+                time.sleep(0.1)
+        if dc._lock is not None:
+            dc.stop()

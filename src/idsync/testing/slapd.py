@@ -208,7 +208,12 @@ class SlapdServer:
             os.kill(self._pid, 0)
         except ProcessLookupError:
             return False
-        return True
+        # slapd daemonises, so init reaps it, sometimes a second later: a zombie has stopped.
+        try:
+            stat = Path(f"/proc/{self._pid}/stat").read_text()
+        except OSError:
+            return True
+        return stat.rsplit(")", 1)[-1].split()[0] != "Z"
 
     def start(self, timeout: float = 10.0) -> None:
         if not self._initialised:
@@ -235,8 +240,8 @@ class SlapdServer:
             return s.connect_ex(("127.0.0.1", self.port)) == 0
 
     def stop(self, timeout: float = 10.0, discard: bool = False) -> None:
-        """Stop cleanly (SIGTERM; slapd takes 1-2 s to wind down its listener threads), or at
-        once with ``discard`` when the database is thrown away anyway."""
+        """Stop cleanly (SIGTERM), or at once (SIGKILL) with ``discard`` when the database is
+        thrown away anyway."""
         if self._pid is None:
             return
         try:
