@@ -17,12 +17,13 @@ from collections.abc import Iterator
 from typing import Protocol
 
 from idsync.connectors.base import ImportBatch, ImportContext, ImportRecord, Watermark
-from idsync.errors import IdsyncError
+from idsync.errors import ConfigurationError
 
 
-class WatermarkExpired(IdsyncError):
+class WatermarkExpired(ConfigurationError):
     """The directory can no longer answer "what changed since" this watermark (the cookie is
-    older than its change log): run a full import."""
+    older than its change log, or there is no watermark of this strategy): run a full import.
+    A ConfigurationError so the engine stops the run with this message before staging."""
 
 
 class ChangeDetector(Protocol):
