@@ -23,6 +23,13 @@ class EventId(IntEnum):
     DN_ATTRIBUTES_FAILURE = 6949
     RULES_CHANGED = 2000
     CONNECTOR_CHANGED = 2001
+    SCHEDULER_CHANGED = 2002
+    CYCLE_STARTED = 3000
+    CYCLE_FINISHED = 3001
+    CYCLE_LOCK_RECOVERED = 3002
+    CONFIG_IMPORTED = 3003
+    DATABASE_RESTORED = 3004
+    RUN_HISTORY_PURGED = 3005
 
 
 LEVELS = {
@@ -32,6 +39,7 @@ LEVELS = {
     EventId.ERROR_LIMIT_REACHED: "error",
     EventId.RUN_FAILED: "error",
     EventId.RUN_ABANDONED: "warning",
+    EventId.CYCLE_LOCK_RECOVERED: "warning",
     EventId.OBJECT_ERROR: "warning",
     EventId.SYNC_RULE_ERROR: "warning",
     EventId.DN_ATTRIBUTES_FAILURE: "information",

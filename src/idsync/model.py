@@ -54,6 +54,7 @@ class RunStatus(StrEnum):
     STOPPED_ERROR_LIMIT = "stopped-error-limit"
     STOPPED_DELETION_THRESHOLD = "stopped-deletion-threshold-exceeded"
     STOPPED_CONFIGURATION = "stopped-configuration-error"
+    STOPPED_STAGING_MODE = "stopped-staging-mode"
 
 
 @dataclass(slots=True)

@@ -42,6 +42,13 @@ COMMAND_MODULES: list[str] = [
     "threshold",
     "demo",
     "expression",
+    "scheduler",
+    "cycle",
+    "serve",
+    "db",
+    "config",
+    "doctor",
+    "preview",
 ]
 
 

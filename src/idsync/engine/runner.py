@@ -66,6 +66,8 @@ def run_profile(engine: Engine, connector_name: str, profile: RunProfile, *,
         status, message = RunStatus.STOPPED_ERROR_LIMIT, str(exc)
         with engine.store.transaction():
             recorder.event(EventId.ERROR_LIMIT_REACHED, f"{record.name}: {exc}")
+    except StagingMode as exc:
+        status, message = RunStatus.STOPPED_STAGING_MODE, str(exc)
     except ConfigurationError as exc:
         status, message = RunStatus.STOPPED_CONFIGURATION, str(exc)
     recorder.finish(status, message)
@@ -82,7 +84,15 @@ def _run(engine: Engine, record: Any, profile: RunProfile, recorder: RunRecorder
     elif profile in (RunProfile.FULL_SYNC, RunProfile.DELTA_SYNC):
         synchronize(engine, record, recorder, full=profile is RunProfile.FULL_SYNC)
     else:
+        if engine.store.settings.get("staging_mode", False):
+            # A staging server imports and synchronizes but never exports (idsync.scheduler).
+            raise StagingMode("staging mode is on: nothing is exported; review the pending "
+                              f"exports with `idsync export preview {record.name}`")
         ExportStage(engine, record, recorder).run()
+
+
+class StagingMode(ConfigurationError):
+    """Export refused on a staging server: the run ends ``stopped-staging-mode``."""
 
 
 def synchronize(engine: Engine, record: Any, recorder: RunRecorder, *, full: bool) -> None:

@@ -1,0 +1,60 @@
+"""``idsync config export DIR`` / ``idsync config import DIR`` (swing migration, rebuild)."""
+
+from __future__ import annotations
+
+import click
+
+from idsync.cli.common import console, handle_errors, open_store
+from idsync.cli.main import cli
+from idsync.errors import ConfigurationError
+from idsync.ops.config_io import export_config, import_config
+
+PASSPHRASE = click.option(
+    "--secrets-passphrase", envvar="IDSYNC_CONFIG_PASSPHRASE",
+    help="Encrypt (export) or decrypt (import) connector secrets with this passphrase "
+         "(env IDSYNC_CONFIG_PASSPHRASE). Without it the export leaves secrets out.")
+
+
+@cli.group()
+def config() -> None:
+    """Server configuration as readable files."""
+
+
+@config.command("export")
+@click.argument("folder", type=click.Path(file_okay=False))
+@PASSPHRASE
+@click.pass_context
+@handle_errors
+def export_cmd(ctx: click.Context, folder: str, secrets_passphrase: str | None) -> None:
+    """Write connectors, sync rules, scheduler settings and API versions to FOLDER."""
+    out = export_config(open_store(ctx), folder, passphrase=secrets_passphrase)
+    console.print(f"configuration exported to {out}"
+                  + ("" if secrets_passphrase else " (secrets left out)"))
+
+
+@config.command("import")
+@click.argument("folder", type=click.Path(file_okay=False, exists=True))
+@PASSPHRASE
+@click.option("--secret", "secret_items", multiple=True, metavar="CONNECTOR.KEY=VALUE",
+              help="A secret the export left out. Repeatable.")
+@click.option("--api-version", type=click.Choice(["1", "2"]),
+              help="Set the cloud connectors' sync API version (export and import).")
+@click.pass_context
+@handle_errors
+def import_cmd(ctx: click.Context, folder: str, secrets_passphrase: str | None,
+               secret_items: tuple[str, ...], api_version: str | None) -> None:
+    """Apply an exported configuration to this (new) workspace, with staging mode on."""
+    secrets: dict[str, dict[str, str]] = {}
+    for item in secret_items:
+        target, sep, value = item.partition("=")
+        connector, dot, key = target.partition(".")
+        if not sep or not dot:
+            raise ConfigurationError(f"--secret {item!r} is not CONNECTOR.KEY=VALUE")
+        secrets.setdefault(connector, {})[key] = value
+    versions = ({"export_api_version": int(api_version), "import_api_version": int(api_version)}
+                if api_version else None)
+    done = import_config(open_store(ctx, must_exist=False), folder,
+                         passphrase=secrets_passphrase, secrets=secrets, api_versions=versions)
+    console.print(f"imported {len(done['connectors'])} connector(s) and {done['rules']} rule(s); "
+                  "staging mode is on: review `idsync export preview CONNECTOR`, then "
+                  "`idsync scheduler set --staging-mode false` on this server")

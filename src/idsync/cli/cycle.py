@@ -1,0 +1,95 @@
+"""``idsync cycle start|stop|status`` (Start-/Stop-ADSyncSyncCycle, run status)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from idsync.cli.common import (
+    console,
+    handle_errors,
+    json_option,
+    open_store,
+    print_json,
+    print_table,
+    workspace_path,
+)
+from idsync.cli.main import cli
+from idsync.scheduler.cycle import CycleRunner
+from idsync.scheduler.lock import CycleLock, request_stop
+from idsync.scheduler.service import request_cycle
+from idsync.scheduler.settings import service_record
+
+
+@cli.group()
+def cycle() -> None:
+    """Sync cycles on demand."""
+
+
+@cycle.command()
+@click.option("--policy", type=click.Choice(["delta", "initial"], case_sensitive=False),
+              help="Default: the scheduler's next cycle policy.")
+@json_option
+@click.pass_context
+@handle_errors
+def start(ctx: click.Context, policy: str | None, as_json: bool) -> None:
+    """Start a sync cycle. With `idsync serve` running, the service starts it; otherwise it
+    runs here. Refused while a cycle runs."""
+    store = open_store(ctx)
+    holder = CycleLock(store).holder()
+    if holder:
+        console.print(f"[red]a sync cycle is already running[/red] ({holder.get('policy')}, "
+                      f"started {holder.get('started_at')}, pid {holder.get('pid')}); "
+                      "see `idsync cycle status`", highlight=False)
+        sys.exit(3)
+    policy = policy.lower() if policy else None
+    if service_record(store):
+        request_cycle(store, policy)
+        console.print("cycle requested: the service starts it now")
+        return
+    result = CycleRunner(store, str(workspace_path(ctx))).run(policy, reason="cycle start")
+    if as_json:
+        print_json(result.to_dict())
+    else:
+        print_table(f"{result.policy} cycle: {result.status}",
+                    ["connector", "profile", "status", "run"],
+                    [[r.connector, r.profile, r.status, r.run_id] for r in result.runs])
+        if result.message:
+            console.print(result.message, highlight=False)
+    if result.status not in ("success", "completed-with-errors"):
+        sys.exit(1)
+
+
+@cycle.command()
+@click.pass_context
+@handle_errors
+def stop(ctx: click.Context) -> None:
+    """Stop the running cycle after its current run profile; the rest waits for the next
+    cycle. Harmless when none runs."""
+    holder = request_stop(open_store(ctx))
+    if holder is None:
+        console.print("no sync cycle is running")
+    else:
+        console.print(f"stop requested: the {holder.get('policy')} cycle stops after its "
+                      "current run profile")
+
+
+@cycle.command()
+@json_option
+@click.pass_context
+@handle_errors
+def status(ctx: click.Context, as_json: bool) -> None:
+    """What runs now: empty when idle (check this before changing settings)."""
+    holder = CycleLock(open_store(ctx)).holder()
+    if as_json:
+        print_json(holder or {})
+        return
+    if not holder:
+        return
+    step = holder.get("step") or {}
+    console.print(f"{holder.get('policy')} cycle started {holder.get('started_at')} "
+                  f"({holder.get('reason')}, pid {holder.get('pid')})"
+                  + (f": {step.get('profile')} on {step.get('connector')} "
+                     f"({step.get('index')}/{step.get('of')})" if step else ""),
+                  highlight=False)

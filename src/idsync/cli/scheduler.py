@@ -1,0 +1,139 @@
+"""``idsync scheduler show|set|override|purge-run-history`` (Get-/Set-ADSyncScheduler and the
+connector overrides)."""
+
+from __future__ import annotations
+
+import click
+
+from idsync.cli.common import (
+    console,
+    handle_errors,
+    json_option,
+    open_store,
+    print_json,
+    print_table,
+)
+from idsync.cli.main import cli
+from idsync.events import EventId
+from idsync.scheduler.cycle import purge_run_history
+from idsync.scheduler.settings import (
+    load_settings,
+    parse_interval,
+    save_settings,
+    scheduler_view,
+    set_staging_mode,
+)
+
+BOOL = click.Choice(["true", "false"], case_sensitive=False)
+
+
+def _bool(value: str | None) -> bool | None:
+    return None if value is None else value.lower() == "true"
+
+
+@cli.group()
+def scheduler() -> None:
+    """The scheduler: when sync cycles run, staging mode, connector overrides."""
+
+
+@scheduler.command()
+@json_option
+@click.pass_context
+@handle_errors
+def show(ctx: click.Context, as_json: bool) -> None:
+    """Every scheduler field (Get-ADSyncScheduler) and the connector overrides."""
+    view = scheduler_view(open_store(ctx))
+    if as_json:
+        print_json(view)
+        return
+    overrides = view.pop("connector_overrides")
+    print_table("Scheduler", ["field", "value"],
+                [[k, "" if v is None else v] for k, v in view.items()])
+    print_table("Connector overrides", ["connector", "full import required",
+                                        "full sync required"],
+                [[o["connector"], o["full_import_required"], o["full_sync_required"]]
+                 for o in overrides])
+
+
+@scheduler.command("set")
+@click.option("--sync-cycle-enabled", type=BOOL, help="Run cycles on schedule.")
+@click.option("--interval", help="Customized interval (d.HH:mm:ss, 30m, 2h...); never below "
+              "the allowed minimum. 'default' returns to 30 minutes.")
+@click.option("--next-cycle-policy", type=click.Choice(["delta", "initial"],
+                                                       case_sensitive=False))
+@click.option("--purge-run-history-interval", help="Keep run history this long (default 7d).")
+@click.option("--maintenance-enabled", type=BOOL)
+@click.option("--staging-mode", type=BOOL, help="Staging mode: import and sync, never export.")
+@click.option("--suspended", type=BOOL, help="Suspend the scheduler (during an upgrade).")
+@click.pass_context
+@handle_errors
+def set_(ctx: click.Context, sync_cycle_enabled: str | None, interval: str | None,
+         next_cycle_policy: str | None, purge_run_history_interval: str | None,
+         maintenance_enabled: str | None, staging_mode: str | None,
+         suspended: str | None) -> None:
+    """Change scheduler settings (Set-ADSyncScheduler, plus staging mode)."""
+    store = open_store(ctx)
+    changes: list[str] = []
+    with store.transaction():
+        s = load_settings(store)
+        if sync_cycle_enabled is not None:
+            s.sync_cycle_enabled = bool(_bool(sync_cycle_enabled))
+            changes.append(f"sync cycle enabled {s.sync_cycle_enabled}")
+        if interval is not None:
+            s.customized_interval = None if interval == "default" else parse_interval(interval)
+            changes.append(f"interval {interval}")
+        if next_cycle_policy is not None:
+            s.next_cycle_policy = next_cycle_policy.lower()
+            changes.append(f"next cycle policy {s.next_cycle_policy}")
+        if purge_run_history_interval is not None:
+            s.purge_run_history_interval = parse_interval(purge_run_history_interval)
+            changes.append(f"purge run history interval {purge_run_history_interval}")
+        if maintenance_enabled is not None:
+            s.maintenance_enabled = bool(_bool(maintenance_enabled))
+            changes.append(f"maintenance enabled {s.maintenance_enabled}")
+        if suspended is not None:
+            s.suspended = bool(_bool(suspended))
+            changes.append(f"suspended {s.suspended}")
+        save_settings(store, s)
+        if staging_mode is not None:
+            set_staging_mode(store, bool(_bool(staging_mode)))
+            changes.append(f"staging mode {_bool(staging_mode)}")
+        if changes:
+            store.events.add(int(EventId.SCHEDULER_CHANGED), "information",
+                             "scheduler: " + ", ".join(changes))
+    console.print("scheduler: " + (", ".join(changes) if changes else "nothing changed"))
+
+
+@scheduler.command()
+@click.argument("connector")
+@click.option("--full-import-required", type=BOOL)
+@click.option("--full-sync-required", type=BOOL)
+@click.pass_context
+@handle_errors
+def override(ctx: click.Context, connector: str, full_import_required: str | None,
+             full_sync_required: str | None) -> None:
+    """Force or suppress the next cycle's full import / full sync on one connector
+    (Set-ADSyncSchedulerConnectorOverride). The next cycle honours and clears them."""
+    store = open_store(ctx)
+    record = store.connectors.get(connector)
+    with store.transaction():
+        store.connectors.set_required(record.id, full_import=_bool(full_import_required),
+                                      full_sync=_bool(full_sync_required))
+        store.events.add(int(EventId.SCHEDULER_CHANGED), "information",
+                         f"connector override on {connector}: full import required "
+                         f"{full_import_required}, full sync required {full_sync_required}",
+                         connector_id=record.id)
+    after = store.connectors.get(connector)
+    console.print(f"{connector}: full import required {after.full_import_required}, "
+                  f"full sync required {after.full_sync_required}")
+
+
+@scheduler.command("purge-run-history")
+@click.pass_context
+@handle_errors
+def purge(ctx: click.Context) -> None:
+    """Purge run history older than the purge interval now."""
+    store = open_store(ctx)
+    removed = purge_run_history(store, load_settings(store).purge_run_history_interval,
+                                force=True)
+    console.print(f"{removed} run(s) purged")

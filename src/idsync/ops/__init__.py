@@ -1,0 +1,2 @@
+"""Administrator operations: export preview, configuration export/import, database backup and
+restore, and the installation doctor."""

@@ -1,0 +1,102 @@
+"""Database backup (online, consistent) and restore (with the service stopped).
+
+The backup is SQLite's backup API under one read transaction: a snapshot of one moment, taken
+while the service keeps running. A restore replaces the workspace database after checking the
+file, clears what belonged to processes of the backup's time (cycle lock, service record,
+requests) and ends their runs; the watermarks come back with the objects they describe, so the
+next delta import resumes from there and nothing is lost or applied twice.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+from idsync.errors import ConfigurationError
+from idsync.events import EventId
+from idsync.scheduler.lock import LOCK_KEY, STOP_KEY, owner_alive
+from idsync.store import DB_FILE, Store
+from idsync.store.database import utcnow
+
+
+def backup(store: Store, target: str | Path) -> Path:
+    target = Path(target).expanduser()
+    if target.exists():
+        raise ConfigurationError(f"{target} exists; choose a new file name")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    partial.unlink(missing_ok=True)
+    store.db.backup_to(partial)
+    # The copy becomes the backup only once complete.
+    os.replace(partial, target)
+    return target
+
+
+def check_backup(path: Path) -> int:
+    """The schema version of a backup file, after an integrity check."""
+    if not path.is_file():
+        raise ConfigurationError(f"{path}: no such file")
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            ok = conn.execute("PRAGMA integrity_check").fetchone()[0]
+            version = conn.execute("SELECT max(version) FROM schema_migrations").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise ConfigurationError(f"{path} is not an idsync database backup: {exc}") from exc
+    if ok != "ok":
+        raise ConfigurationError(f"{path} fails the integrity check: {ok}")
+    return int(version or 0)
+
+
+def restore(workspace: str | Path, source: str | Path) -> int:
+    """Replace the workspace database with a backup; refused while the service or a cycle
+    runs. Returns the number of runs the backup held in progress (now ended)."""
+    folder = Path(workspace).expanduser()
+    source = Path(source).expanduser()
+    check_backup(source)
+    db_path = folder / DB_FILE
+    if db_path.exists():
+        current = Store.open(folder, migrate=False)
+        try:
+            for key, what in (("service", "idsync serve"), (LOCK_KEY, "a sync cycle")):
+                owner = current.settings.get(key)
+                if owner and owner_alive(owner):
+                    raise ConfigurationError(
+                        f"{what} is running (pid {owner.get('pid')}); stop it before a "
+                        "restore (a backup needs no stop)")
+        finally:
+            current.close()
+    folder.mkdir(parents=True, exist_ok=True)
+    staged = folder / (DB_FILE + ".restoring")
+    staged.unlink(missing_ok=True)
+    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    dest = sqlite3.connect(str(staged))
+    try:
+        src.backup(dest)
+    finally:
+        dest.close()
+        src.close()
+    for suffix in ("-wal", "-shm"):
+        Path(str(db_path) + suffix).unlink(missing_ok=True)
+    os.replace(staged, db_path)
+    store = Store.open(folder)
+    try:
+        with store.transaction():
+            for key in ("service", LOCK_KEY, STOP_KEY, "cycle_request"):
+                store.settings.set(key, None)
+            # No process runs on the restored file yet: every run it shows in progress ended.
+            ended = [r[0] for r in store.db.query(
+                "SELECT id FROM runs WHERE status = 'in-progress'")]
+            store.db.execute(
+                "UPDATE runs SET status = 'stopped-server', ended_at = ?, message = "
+                "'in progress when the backup was taken; the database was restored' "
+                "WHERE status = 'in-progress'", (utcnow(),))
+            store.events.add(int(EventId.DATABASE_RESTORED), "information",
+                             f"database restored from {source}; {len(ended)} run(s) that were "
+                             "in progress at backup time ended as stopped-server")
+    finally:
+        store.close()
+    return len(ended)

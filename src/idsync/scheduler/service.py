@@ -1,0 +1,199 @@
+"""``idsync serve``: the long-running service.
+
+The main thread runs the scheduler loop (cycles on schedule or on request); a background thread
+serves ``/health`` and ``/metrics`` on loopback with its own store connection. SIGTERM and SIGINT
+set a flag that the running cycle checks between run profiles, so the run in progress finishes
+and commits and the rest of the cycle waits for the next start.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from idsync.engine.runner import RunResult
+from idsync.scheduler.cycle import CycleRunner
+from idsync.scheduler.lock import CycleRunning, owner_alive, owner_record
+from idsync.scheduler.metrics import ServiceCounters, health, render_metrics
+from idsync.scheduler.settings import load_settings, load_state, next_cycle_start, now
+from idsync.store import Store
+from idsync.store.database import utcnow
+
+log = logging.getLogger("idsync.serve")
+
+SERVICE_KEY = "service"
+REQUEST_KEY = "cycle_request"
+#: How often the loop looks at settings and requests (enable/disable, `cycle start`).
+POLL_SECONDS = 0.5
+
+
+class Service:
+    def __init__(self, workspace: str | Path, *, host: str = "127.0.0.1", port: int = 0,
+                 max_cycles: int | None = None) -> None:
+        self.workspace = str(Path(workspace).expanduser())
+        self.host = host
+        self.port = port
+        self.max_cycles = max_cycles
+        self.stop_event = threading.Event()
+        self.counters = ServiceCounters(started_at=time.time())
+        self._http: Any = None
+        self._http_thread: threading.Thread | None = None
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def run(self) -> int:
+        store = Store.open(self.workspace)
+        try:
+            self._register(store)
+            self._install_signals()
+            self._start_http()
+            self._announce(store)
+            self._loop(store)
+        finally:
+            self._stop_http()
+            self._unregister(store)
+            store.close()
+        log.info("service stopped")
+        return 0
+
+    def _register(self, store: Store) -> None:
+        with store.transaction():
+            current = store.settings.get(SERVICE_KEY)
+            if current and owner_alive(current):
+                raise CycleRunning(f"idsync serve already runs on this workspace (pid "
+                                   f"{current['pid']})")
+            store.settings.set(SERVICE_KEY, {**owner_record(), "started_at": utcnow()})
+
+    def _announce(self, store: Store) -> None:
+        url = f"http://{self.host}:{self.port}"
+        with store.transaction():
+            record = store.settings.get(SERVICE_KEY) or {}
+            record["url"] = url
+            store.settings.set(SERVICE_KEY, record)
+        log.info("service started", extra={"url": url, "workspace": self.workspace})
+
+    def _unregister(self, store: Store) -> None:
+        with store.transaction():
+            current = store.settings.get(SERVICE_KEY)
+            if current and current.get("pid") == owner_record()["pid"]:
+                store.settings.set(SERVICE_KEY, None)
+
+    def _install_signals(self) -> None:
+        def stop(signum: int, _frame: Any) -> None:
+            log.info("stop requested", extra={"signal": signal.Signals(signum).name})
+            self.stop_event.set()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+
+    # --- the scheduler loop ---------------------------------------------------------------
+
+    def _loop(self, store: Store) -> None:
+        cycles = 0
+        while not self.stop_event.is_set():
+            policy, reason = self._due(store)
+            if policy is not None:
+                self._cycle(store, policy, reason)
+                cycles += 1
+                if self.max_cycles is not None and cycles >= self.max_cycles:
+                    return
+                continue
+            self.stop_event.wait(POLL_SECONDS)
+
+    def _due(self, store: Store) -> tuple[str | None, str]:
+        """The policy of the cycle to start now, or None."""
+        with store.transaction():
+            request = store.settings.get(REQUEST_KEY)
+            if request:
+                store.settings.set(REQUEST_KEY, None)
+                return request.get("policy") or load_settings(store).next_cycle_policy, \
+                    "requested"
+        settings = load_settings(store)
+        if not settings.sync_cycle_enabled or settings.suspended:
+            return None, ""
+        if now() >= next_cycle_start(settings, load_state(store)):
+            return settings.next_cycle_policy, "scheduled"
+        return None, ""
+
+    def _cycle(self, store: Store, policy: str, reason: str) -> None:
+        started = time.monotonic()
+        runner = CycleRunner(store, self.workspace, should_stop=self.stop_event.is_set,
+                             on_run=self._count_run)
+        try:
+            result = runner.run(policy, reason=reason)
+        except CycleRunning as exc:
+            # Someone runs a cycle by hand: the schedule moves on rather than queueing.
+            log.warning("cycle skipped", extra={"reason": str(exc)})
+            self.stop_event.wait(POLL_SECONDS)
+            return
+        except Exception:
+            # A bug or an unexpected failure must not end the service; the next cycle retries.
+            log.exception("cycle failed")
+            self.counters.cycles["failed"] += 1
+            self.stop_event.wait(POLL_SECONDS)
+            return
+        self.counters.cycles[result.status] += 1
+        self.counters.last_cycle_seconds = time.monotonic() - started
+
+    def _count_run(self, run: RunResult) -> None:
+        self.counters.runs[(run.connector, run.profile, run.status)] += 1
+
+    # --- health and metrics ---------------------------------------------------------------
+
+    def _start_http(self) -> None:
+        import uvicorn
+        from starlette.applications import Starlette
+        from starlette.requests import Request
+        from starlette.responses import JSONResponse, PlainTextResponse
+        from starlette.routing import Route
+
+        reader = Store.open(self.workspace, migrate=False)
+        lock = threading.Lock()
+
+        def health_endpoint(_request: Request) -> JSONResponse:
+            with lock:
+                return JSONResponse(health(reader, self.counters))
+
+        def metrics_endpoint(_request: Request) -> PlainTextResponse:
+            with lock:
+                return PlainTextResponse(render_metrics(reader, self.counters),
+                                         media_type="text/plain; version=0.0.4")
+
+        app = Starlette(routes=[Route("/health", health_endpoint),
+                                Route("/metrics", metrics_endpoint)])
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, self.port))
+        self.port = sock.getsockname()[1]
+        config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off")
+        server = uvicorn.Server(config)
+        # uvicorn leaves signals alone outside the main thread: the main thread owns SIGTERM.
+        self._http = (server, reader, sock)
+        self._http_thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]},
+                                             name="idsync-http", daemon=True)
+        self._http_thread.start()
+        deadline = time.monotonic() + 10
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+    def _stop_http(self) -> None:
+        if self._http is None:
+            return
+        server, reader, sock = self._http
+        server.should_exit = True
+        if self._http_thread is not None:
+            self._http_thread.join(timeout=5)
+        sock.close()
+        reader.close()
+        self._http = None
+
+
+def request_cycle(store: Store, policy: str | None) -> None:
+    """Ask the running service to start a cycle now."""
+    with store.transaction():
+        store.settings.set(REQUEST_KEY, {"policy": policy, "requested_at": utcnow()})
