@@ -9,6 +9,8 @@ or ``pytest_plugins = ["tests.harness.slapd"]``.
 * ``slapd_tls``: the same with StartTLS on ``uri`` and ``ldaps_uri``, certificates from a
   throwaway CA in ``ca_file``.
 * ``slapd_factory``: build servers with other shapes (``slapd_factory(tls=True, ldif=...)``).
+* ``slapd_session``: one server for the whole session (per xdist worker) with TLS; tests that
+  share it must create their own uniquely named entries.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import pytest
 
 from idsync.testing.slapd import SlapdConfig, SlapdServer, slapd_available
 
-__all__ = ["SlapdServer", "slapd", "slapd_factory", "slapd_tls"]
+__all__ = ["SlapdServer", "slapd", "slapd_factory", "slapd_session", "slapd_tls"]
 
 needs_slapd = pytest.mark.skipif(not slapd_available(), reason="slapd is not installed")
 
@@ -53,3 +55,11 @@ def slapd(slapd_factory: Callable[..., SlapdServer]) -> SlapdServer:
 @pytest.fixture
 def slapd_tls(slapd_factory: Callable[..., SlapdServer]) -> SlapdServer:
     return slapd_factory(tls=True)
+
+
+@pytest.fixture(scope="session")
+def slapd_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlapdServer]:
+    server = SlapdServer(SlapdConfig(tls=True), workdir=str(tmp_path_factory.mktemp("slapd-s")))
+    server.start()
+    yield server
+    server.close()

@@ -11,6 +11,6 @@ if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
 from tests.harness.samba import samba_dc  # noqa: E402
-from tests.harness.slapd import slapd, slapd_factory, slapd_tls  # noqa: E402
+from tests.harness.slapd import slapd, slapd_factory, slapd_session, slapd_tls  # noqa: E402
 
-__all__ = ["samba_dc", "slapd", "slapd_factory", "slapd_tls"]
+__all__ = ["samba_dc", "slapd", "slapd_factory", "slapd_session", "slapd_tls"]

@@ -43,3 +43,15 @@ def test_tls_server_offers_ldaps_with_throwaway_ca(slapd_tls: SlapdServer) -> No
     conn.set_option(ldap.OPT_X_TLS_NEWCTX, 0)
     conn.simple_bind_s(slapd_tls.bind_dn, slapd_tls.password)
     assert conn.whoami_s() == f"dn:{slapd_tls.bind_dn}"
+
+
+def test_session_server_is_shared_and_speaks_start_tls(slapd_session: SlapdServer) -> None:
+    import ldap
+
+    conn = ldap.initialize(slapd_session.uri)
+    conn.set_option(ldap.OPT_X_TLS_CACERTFILE, slapd_session.ca_file)
+    conn.set_option(ldap.OPT_X_TLS_REQUIRE_CERT, ldap.OPT_X_TLS_DEMAND)
+    conn.set_option(ldap.OPT_X_TLS_NEWCTX, 0)
+    conn.start_tls_s()
+    conn.simple_bind_s(slapd_session.bind_dn, slapd_session.password)
+    assert conn.whoami_s() == f"dn:{slapd_session.bind_dn}"

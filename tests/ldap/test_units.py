@@ -220,3 +220,21 @@ def test_scope_include_exclude_and_dn_spelling() -> None:
     assert scope.object_type([b"top", b"inetOrgPerson"]) == "user"
     assert scope.object_type(["groupOfNames"]) == "group"
     assert scope.object_type(["device"]) is None
+
+
+# --- settings -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("settings", "message"), [
+    ({"uri": "http://x", "base": "dc=x"}, "uri"),
+    ({"uri": "ldap://x"}, "partitions"),
+    ({"uri": "ldap://x", "base": "dc=x", "change_detection": "magic"}, "change_detection"),
+    ({"uri": "ldap://x", "base": "dc=x", "max_values_per_request": 6000}, "5000"),
+    ({"uri": "ldap://x", "base": "dc=x", "tls_insecure": True}, "always verified"),
+    ({"uri": "ldap://x", "base": "dc=x", "object_types": []}, "object_types"),
+])
+def test_bad_settings_are_refused(settings: dict, message: str) -> None:  # type: ignore[type-arg]
+    from idsync.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match=message):
+        parse_settings(settings)
