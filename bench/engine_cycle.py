@@ -147,7 +147,7 @@ def bench_size(root: Path, users: int) -> list[Row]:
 
 
 def print_rows(rows: list[Row]) -> None:
-    console = Console()
+    console = Console(width=max(Console().width, 120))
     table = Table(title="idsync engine through the file connector", header_style="bold")
     for col in ("users", "cycle", "stage", "objects", "seconds", "objects/s", "peak RSS MB"):
         table.add_column(col, justify="left" if col in ("cycle", "stage") else "right")

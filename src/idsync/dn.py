@@ -52,6 +52,18 @@ def _trim_escaped(value: str) -> str:
 
 def normalize_dn(dn: str) -> str:
     """The comparable form of a DN: lower case, no spaces around separators."""
+    if "\\" not in dn and '"' not in dn and "+" not in dn and ";" not in dn:
+        # The common case, no escapes, quotes or multi-valued RDNs: a plain split is exact
+        # and several times faster (the engine normalises a DN per object and reference).
+        out = []
+        for part in dn.split(","):
+            key, sep, value = part.partition("=")
+            if not sep:
+                if part.strip():
+                    raise ValueError(f"not an RDN: {part!r}")
+                continue
+            out.append(f"{key.strip().lower()}={value.strip().lower()}")
+        return ",".join(out)
     out = []
     for rdn in split_rdns(dn):
         avas = []

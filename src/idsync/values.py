@@ -63,6 +63,9 @@ def loads_attributes(text: str | bytes | None) -> Attributes:
     if not text:
         return {}
     raw = orjson.loads(text)
+    # Tagged values are serialised with a \u000N escape; most documents have none.
+    if "\\u000" not in (text if isinstance(text, str) else text.decode("utf-8", "replace")):
+        return raw
     for key, values in raw.items():
         if any(isinstance(v, str) and v and v[0] in _TAGS for v in values):
             raw[key] = [decode_value(v) for v in values]

@@ -66,6 +66,15 @@ def _lineage(c: Contribution) -> dict[str, Any]:
 def resolve(contributions: Sequence[Contribution]) -> Outcome:
     """Decide one attribute from its contributions (already free of apply-once values that
     must not flow)."""
+    if len(contributions) == 1:
+        # One contributor, the usual case: no ordering to do.
+        only = contributions[0]
+        if only.value is IGNORE_THIS_FLOW:
+            return KEEP
+        if only.merge_type is MergeType.UPDATE or only.value is AUTHORITATIVE_NULL:
+            if only.value is AUTHORITATIVE_NULL or _empty(only.value):
+                return Outcome("remove", lineage=_lineage(only))
+            return Outcome("set", only.value, _lineage(only))
     active = sorted((c for c in contributions if c.value is not IGNORE_THIS_FLOW),
                     key=lambda c: (c.precedence, c.rule_id))
     if not active:
