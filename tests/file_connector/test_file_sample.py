@@ -113,6 +113,7 @@ def test_churn_lands_in_content_and_changelog(tmp_path: Path) -> None:
     connector = create_connector("s", {"path": "s.ldif"}, {}, str(tmp_path))
     watermark = list(connector.full_import(ImportContext(None)))[-1].watermark
     before = {r.dn for r in read_ldif(path)}
+    members = {r.dn: set(get_values(r.attributes, "member")) for r in read_ldif(path)}
     churn = generate_churn(path, creates=0.02, deletes=0.01, modifies=0.05,
                            memberships=0.02, moves=0.01, seed=3)
     assert (churn.creates, churn.deletes, churn.modifies, churn.moves) == (20, 10, 50, 10)
@@ -126,5 +127,8 @@ def test_churn_lands_in_content_and_changelog(tmp_path: Path) -> None:
     assert kinds == {ImportKind.FULL: 20, ImportKind.DELETE: 10,
                      ImportKind.MODIFY: 50 + 10 + 20}
     assert all(r.anchor for r in delta)
+    removes = [(r.dn, m) for r in delta for m in r.value_removes.get("member", [])]
+    assert len(removes) == churn.member_removes == len(set(removes))
+    assert all(member in members[group] for group, member in removes)  # real edges
     again = generate_churn(path, seed=4)
     assert again.start_offset == churn.end_offset

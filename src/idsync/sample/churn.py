@@ -22,8 +22,14 @@ from idsync.connectors.file import (
     default_changes_path,
     read_ldif,
 )
-from idsync.connectors.file.dn import parent_dn, rdn_of
-from idsync.connectors.file.ldif import ContentRecord, get_values
+from idsync.connectors.file.dn import normalize_dn, parent_dn, rdn_of
+from idsync.connectors.file.ldif import (
+    ContentRecord,
+    get_values,
+    iter_raw_records,
+    parse_raw,
+    raw_dn,
+)
 from idsync.sample.generator import DEPARTMENTS, TITLES, _uuid
 
 
@@ -50,31 +56,47 @@ class ChurnSummary:
 class _Scan:
     users: list[str]
     groups: list[tuple[str, int]]  # (dn, member count)
-    edges: list[tuple[str, str]]  # reservoir sample of (group dn, member dn)
 
 
-def _scan(content_path: str, edge_sample: int, rng: random.Random) -> _Scan:
-    scan = _Scan([], [], [])
-    seen_edges = 0
+def _scan(content_path: str) -> _Scan:
+    scan = _Scan([], [])
     for record in read_ldif(content_path):
         if not isinstance(record, ContentRecord):
             continue
         classes = {str(v).lower() for v in get_values(record.attributes, "objectClass")}
         if "groupofnames" in classes:
-            members = get_values(record.attributes, "member")
-            scan.groups.append((record.dn, len(members)))
-            for member in members:
-                # Reservoir sampling keeps memory at edge_sample edges, whatever the size.
-                seen_edges += 1
-                if len(scan.edges) < edge_sample:
-                    scan.edges.append((record.dn, str(member)))
-                elif edge_sample:
-                    slot = rng.randrange(seen_edges)
-                    if slot < edge_sample:
-                        scan.edges[slot] = (record.dn, str(member))
+            scan.groups.append((record.dn, len(get_values(record.attributes, "member"))))
         elif "inetorgperson" in classes:
             scan.users.append(record.dn)
     return scan
+
+
+def _sample_edges(content_path: str, groups: list[tuple[str, int]], count: int,
+                  rng: random.Random) -> list[tuple[str, str]]:
+    """``count`` distinct (group, member) edges, uniform over all edges: pick edge numbers,
+    then read only the groups that hold them (other records are skipped unparsed)."""
+    total = sum(size for _, size in groups)
+    picks = sorted(rng.sample(range(total), min(count, total)))
+    wanted: dict[str, list[int]] = {}
+    start = 0
+    cursor = 0
+    for dn, size in groups:
+        while cursor < len(picks) and picks[cursor] < start + size:
+            wanted.setdefault(normalize_dn(dn), []).append(picks[cursor] - start)
+            cursor += 1
+        start += size
+    edges: list[tuple[str, str]] = []
+    with open(content_path, "rb") as handle:
+        for raw in iter_raw_records(handle):
+            dn = raw_dn(raw)
+            if dn is None or normalize_dn(dn) not in wanted:
+                continue
+            record = parse_raw(raw)
+            if isinstance(record, ContentRecord):
+                members = get_values(record.attributes, "member")
+                edges.extend((record.dn, str(members[i])) for i in
+                             wanted[normalize_dn(dn)] if i < len(members))
+    return edges
 
 
 def generate_churn(
@@ -96,7 +118,7 @@ def generate_churn(
     content = os.fspath(content_path)
     log = os.fspath(changes_path) if changes_path else default_changes_path(content)
     start = os.path.getsize(log) if os.path.exists(log) else 0
-    scan = _scan(content, 0, rng)
+    scan = _scan(content)
     count = len(scan.users)
 
     def amount(fraction: float) -> int:
@@ -104,7 +126,7 @@ def generate_churn(
 
     n_members = amount(memberships)
     n_removes = n_members // 2
-    scan = _scan(content, n_removes, rng) if n_removes else scan
+    edges = _sample_edges(content, scan.groups, n_removes, rng) if n_removes else []
     pool = rng.sample(range(count), min(count, amount(deletes) + amount(modifies)
                                         + amount(moves)))
     deleted = [scan.users[i] for i in pool[: amount(deletes)]]
@@ -136,7 +158,7 @@ def generate_churn(
     for _ in range(n_adds):
         records.append(ModifyRecord(rng.choice(open_groups), [
             Modification("add", "member", [rng.choice(candidates)])]))
-    for group, member in scan.edges:
+    for group, member in edges:
         records.append(ModifyRecord(group, [Modification("delete", "member", [member])]))
     base = parent_dn(users_ou)
     for dn in moved:
@@ -146,4 +168,4 @@ def generate_churn(
     records.extend(DeleteRecord(dn) for dn in deleted)
     apply_changes(content, records, changes_path=log)
     return ChurnSummary(amount(creates), len(deleted), len(modified), len(moved), n_adds,
-                        len(scan.edges), start, os.path.getsize(log) if records else start)
+                        len(edges), start, os.path.getsize(log) if records else start)
