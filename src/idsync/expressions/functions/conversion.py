@@ -126,6 +126,10 @@ def convert_from_base64(value: Any, encoding: Any = EnumWord("Unicode")) -> str 
 def convert_to_base64(value: Any) -> str | None:
     if value is None:
         return None
+    if isinstance(value, (bytes, bytearray)):
+        # A binary value (objectGUID) is encoded as it is: sourceAnchor <- ConvertToBase64(
+        # [objectGUID]) in the reference's out-of-box rules.
+        return base64.b64encode(bytes(value)).decode()
     return base64.b64encode(want_str("ConvertToBase64", value).encode("utf-16-le")).decode()
 
 
