@@ -1,12 +1,17 @@
-"""``idsync rules list|show|export|import|enable|disable|delete``."""
+"""``idsync rules list|show|export|import|enable|disable|delete``, the out-of-box rules
+(``install-outofbox``) and rule editing (``copy``, ``edit``, ``test``)."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
 
 import click
 import yaml
 
 from idsync.cli.common import (
     console,
+    display_value,
     handle_errors,
     json_option,
     open_store,
@@ -14,8 +19,9 @@ from idsync.cli.common import (
     print_table,
 )
 from idsync.cli.main import cli
-from idsync.rules import admin
+from idsync.rules import admin, editing
 from idsync.rules.files import load_rules, write_rules
+from idsync.rules.outofbox import FLAVOURS, install_outofbox
 
 
 @cli.group()
@@ -116,3 +122,199 @@ def delete(ctx: click.Context, name: str) -> None:
     """Delete a rule (not an out-of-box one: disable those)."""
     admin.delete_rule(open_store(ctx), name)
     console.print(f"rule {name!r} deleted")
+
+
+# --- out-of-box rules and editing --------------------------------------------------------
+
+
+@rules.command("install-outofbox")
+@click.option("--onprem", required=True, help="The on-premises connector (ldap).")
+@click.option("--cloud", required=True, help="The cloud connector (cloud).")
+@click.option("--flavour", type=click.Choice(sorted(FLAVOURS)),
+              help="On-premises directory: ad (objectGUID, sAMAccountName) or openldap "
+                   "(entryUUID, uid). Default: from the connector's directory_type, else ad.")
+@click.pass_context
+@handle_errors
+def install_outofbox_command(ctx: click.Context, onprem: str, cloud: str,
+                             flavour: str | None) -> None:
+    """Install the out-of-box rules (In from AD, In from AAD, Out to AAD) between two
+    connectors. They are reserved: disable them, or edit an editable copy (`rules copy`).
+    Installing again restores them as shipped."""
+    store = open_store(ctx)
+    saved = install_outofbox(store, onprem, cloud, flavour)
+    console.print(f"{len(saved)} out-of-box rule(s) installed (precedence "
+                  f"{min(r.precedence for r in saved)}-{max(r.precedence for r in saved)}); "
+                  f"full synchronization required on {onprem} and {cloud}")
+
+
+@rules.command("copy")
+@click.argument("name")
+@click.option("--precedence", type=click.IntRange(1, 99),
+              help="Precedence of the copy, 1-99 (asked when not given).")
+@click.option("--name", "new_name", help="Name of the copy (default: NAME (copy)).")
+@click.pass_context
+@handle_errors
+def copy_command(ctx: click.Context, name: str, precedence: int | None,
+                 new_name: str | None) -> None:
+    """Disable rule NAME and create an editable copy of it (the way to change an out-of-box
+    rule)."""
+    store = open_store(ctx)
+    store.rules.get(name)  # fail on an unknown name before asking anything
+    if precedence is None:
+        free = editing.free_custom_precedences(store)
+        precedence = click.prompt(
+            f"Precedence of the editable copy (1-99; free: {editing._ranges(free)})",
+            type=click.IntRange(1, 99), default=free[-1] if free else None)
+    copy = editing.copy_rule(store, name, precedence, new_name)
+    console.print(f"rule {name!r} disabled; editable copy {copy.name!r} created at precedence "
+                  f"{copy.precedence}. Change it with `idsync rules edit {copy.name!r}`.",
+                  highlight=False)
+
+
+def _pairs(items: tuple[str, ...], option: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items:
+        target, sep, source = item.partition("=")
+        if not sep or not target.strip():
+            raise click.BadParameter(f"{item!r} is not TARGET=SOURCE", param_hint=option)
+        out[target.strip()] = source
+    return out
+
+
+@rules.command("edit")
+@click.argument("name")
+@click.option("--transformation", "expressions", multiple=True, metavar="TARGET=EXPRESSION",
+              help="Set the expression flowing into TARGET (repeatable).")
+@click.option("--direct", "directs", multiple=True, metavar="TARGET=ATTRIBUTE",
+              help="Flow ATTRIBUTE directly into TARGET (repeatable).")
+@click.option("--constant", "constants", multiple=True, metavar="TARGET=VALUE",
+              help="Flow a constant into TARGET (repeatable).")
+@click.option("--remove-transformation", "removals", multiple=True, metavar="TARGET",
+              help="Remove the transformation of TARGET (repeatable).")
+@click.option("--precedence", type=int, help="New precedence (lower wins).")
+@click.option("--scope", "scopes", multiple=True, metavar="'ATTR OP VALUE [AND ...]'",
+              help="Replace the scoping filter: each --scope is one group of clauses joined by "
+                   "AND; groups are ORed (repeatable).")
+@click.option("--clear-scope", is_flag=True, help="Remove the scoping filter (every object).")
+@click.option("--scope-value", "scope_values", multiple=True, metavar="ATTR=VALUE",
+              help="Set the value of every scoping clause on ATTR (repeatable).")
+@click.option("--description", help="New description.")
+@click.option("--rename", help="New name.")
+@click.pass_context
+@handle_errors
+def edit_command(ctx: click.Context, name: str, expressions: tuple[str, ...],
+                 directs: tuple[str, ...], constants: tuple[str, ...],
+                 removals: tuple[str, ...], precedence: int | None, scopes: tuple[str, ...],
+                 clear_scope: bool, scope_values: tuple[str, ...], description: str | None,
+                 rename: str | None) -> None:
+    """Change rule NAME: a transformation's source, the scoping, the precedence. The rule is
+    validated (expressions compiled) before it is saved; its connector then needs a full
+    synchronization. Out-of-box rules are reserved: copy them first."""
+    if scopes and clear_scope:
+        raise click.UsageError("--scope and --clear-scope exclude each other")
+    scoping = [editing.parse_scope_group(s) for s in scopes] if scopes else (
+        [] if clear_scope else None)
+    edit = editing.RuleEdit(
+        expressions=_pairs(expressions, "--transformation"),
+        directs=_pairs(directs, "--direct"), constants=_pairs(constants, "--constant"),
+        remove_transformations=list(removals), precedence=precedence, scoping=scoping,
+        scope_values=_pairs(scope_values, "--scope-value"), description=description,
+        name=rename)
+    store = open_store(ctx)
+    saved = editing.edit_rule(store, name, edit)
+    console.print(f"rule {saved.name!r} saved; full synchronization required on "
+                  f"{saved.connector}", highlight=False)
+
+
+@rules.command("test")
+@click.argument("name")
+@click.option("--object", "object_file", required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="JSON file: attribute -> value or list of values (a connector space object "
+                   "for an inbound rule, a metaverse object for an outbound one). "
+                   '{"binary": BASE64}, {"ref": DN} and {"date": ISO} give typed values.')
+@click.option("--dn", help="The object's DN (inbound rules read it as [dn]).")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="A parameter such as Domain.FQDN=contoso.com (repeatable).")
+@json_option
+@click.pass_context
+@handle_errors
+def test_command(ctx: click.Context, name: str, object_file: Path, dn: str | None,
+                 params: tuple[str, ...], as_json: bool) -> None:
+    """Show what rule NAME would do to one object: the scope result clause by clause, the
+    join attempt, and each transformation's value or error. Nothing is written."""
+    from idsync.cli.expression import _load_object
+
+    store = open_store(ctx)
+    rule = store.rules.get(name)
+    attributes = _load_object(object_file)
+    report = editing.dry_run(rule, attributes, store=store, dn=dn,
+                             parameters=_pairs(params, "--param"))
+    if as_json:
+        print_json(_report_json(report))
+    else:
+        _print_report(report)
+
+
+def _report_json(report: editing.DryRunReport) -> dict[str, Any]:
+    from idsync.cli.expression import to_json
+
+    return {
+        "rule": report.rule.name, "direction": report.rule.direction.value,
+        "disabled": report.rule.disabled, "in_scope": report.in_scope,
+        "scope": [[{"attribute": c.clause.attribute, "operator": c.clause.operator.value,
+                    "value": c.clause.value, "matched": c.matched} for c in g]
+                  for g in report.scope],
+        "join": {"outcome": report.join_outcome,
+                 "groups": [{"group": j.group, "values": {k: to_json(v)
+                                                          for k, v in j.values.items()},
+                             "candidates": j.candidates, "note": j.note}
+                            for j in report.joins]},
+        "transformations": [{"target": f.target, "flow_type": f.flow_type.value,
+                             "source": f.source, "outcome": f.outcome,
+                             **({"value": to_json(f.value)} if f.outcome == "value" else {}),
+                             **({"message": f.message} if f.message else {})}
+                            for f in report.flows],
+    }
+
+
+def _print_report(report: editing.DryRunReport) -> None:
+    from rich.markup import escape
+
+    rule = report.rule
+    state = " (disabled)" if rule.disabled else ""
+    console.print(f"[bold]{escape(rule.name)}[/bold]{state}: {rule.direction.value}, "
+                  f"precedence {rule.precedence}, {rule.link_type.value}", highlight=False)
+    verdict = "[green]in scope[/green]" if report.in_scope else "[red]not in scope[/red]"
+    console.print(f"Scope: {verdict}" + ("" if report.scope else " (no filter: every object)"))
+    for number, group in enumerate(report.scope, 1):
+        for c in group:
+            mark = {True: "[green]yes[/green]", False: "[red]no[/red]",
+                    None: "[yellow]not evaluated[/yellow]"}[c.matched]
+            shown = f"{c.clause.attribute} {c.clause.operator.value} {c.clause.value or ''}"
+            console.print(f"  group {number}: {escape(shown.strip())} -> {mark}",
+                          highlight=False)
+    console.print(f"Join: {escape(report.join_outcome)}", highlight=False)
+    for j in report.joins:
+        found = j.note or f"{len(j.candidates or [])} candidate(s) {j.candidates}"
+        console.print(f"  group {j.group}: {escape(str(j.values))} -> {escape(found)}",
+                      highlight=False)
+    # Sources hold [attribute] references: escape them, or rich reads them as markup.
+    print_table("Transformations", ["target", "flow", "source", "result"],
+                [[escape(f.target), f.flow_type.value, escape(f.source), escape(_shown(f))]
+                 for f in report.flows])
+
+
+def _shown(flow: editing.FlowResult) -> str:
+    if flow.outcome == "value":
+        value = flow.value
+        if isinstance(value, list):
+            return f"{len(value)} values: " + ", ".join(display_value(v) for v in value[:10]) + (
+                ", ..." if len(value) > 10 else "")
+        return display_value(value)
+    if flow.outcome == "error":
+        return f"Error(): {flow.message} (sync-rule-error-function-triggered)"
+    if flow.outcome == "failed":
+        return f"expression failed: {flow.message}"
+    return {"null": "NULL (contributes nothing)", "ignore_this_flow": "IgnoreThisFlow",
+            "authoritative_null": "AuthoritativeNull"}[flow.outcome]

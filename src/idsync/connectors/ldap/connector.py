@@ -68,7 +68,8 @@ class LdapConnector:
 
     def reader(self) -> DirectoryReader:
         if self._reader is None:
-            self._conn = self._open()
+            if self._conn is None:
+                self._conn = self._open()
             self._reader = DirectoryReader(self._conn, self.settings, self.directory_type())
         return self._reader
 
