@@ -1,13 +1,4 @@
-"""RFC 2849 LDIF: a streaming reader and a writer for content and change records.
-
-The reader works on bytes so it can report the byte offset after each record: the file
-connector stores that offset as its delta watermark and resumes exactly there after a crash.
-It never holds more than one record in memory.
-
-Values come back as ``str`` when they are valid UTF-8, as ``bytes`` when they are not or when the
-attribute is declared binary (by name, or by the ``;binary`` option). The writer base64-encodes
-every value that is not a plain ASCII SAFE-STRING and folds lines at 76 columns.
-"""
+"""The LDIF reader: bytes in 1 MiB blocks -> raw records (with byte offsets) -> records."""
 
 from __future__ import annotations
 
@@ -16,125 +7,27 @@ import binascii
 import os
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from typing import BinaryIO, Literal
+from typing import BinaryIO
 from urllib.parse import unquote, urlsplit
 
-from idsync.errors import IdsyncError
-
-Value = str | bytes
-FOLD_COLUMN = 76
-
-_ATTR_DESCRIPTION = re.compile(
-    r"^(?:[A-Za-z][A-Za-z0-9-]*|[0-9]+(?:\.[0-9]+)*)(?:;[A-Za-z0-9-]+)*$"
+from idsync.connectors.file.ldif.records import (
+    _ATTR_DESCRIPTION,
+    AddRecord,
+    ChangeRecord,
+    ContentRecord,
+    Control,
+    DeleteRecord,
+    LdifError,
+    LdifRecord,
+    ModDnRecord,
+    Modification,
+    ModifyRecord,
+    Value,
 )
+
 # A plain ``name: value`` line; FILL spaces after the colon are not part of the value.
 _PLAIN_LINE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9;.-]*): *(.*)$", re.MULTILINE)
 _CONTROL = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)*)(?:\s+(true|false))?\s*(:.*)?$", re.DOTALL)
-
-
-class LdifError(IdsyncError):
-    """Malformed LDIF. ``line`` is the 1-based line number (counted from where reading
-    started) and ``offset`` the byte offset of the record holding it."""
-
-    def __init__(self, message: str, line: int | None = None, offset: int | None = None) -> None:
-        where = f"line {line}: " if line is not None else ""
-        super().__init__(f"{where}{message}")
-        self.line = line
-        self.offset = offset
-        self.message = message
-
-
-# --- records ------------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class Control:
-    oid: str
-    criticality: bool = False
-    value: Value | None = None
-
-
-@dataclass(slots=True)
-class Modification:
-    op: Literal["add", "delete", "replace"]
-    attribute: str
-    #: For ``delete``, no values deletes the whole attribute; for ``replace``, no values
-    #: removes it.
-    values: list[Value] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class ContentRecord:
-    dn: str
-    attributes: dict[str, list[Value]] = field(default_factory=dict)
-    line: int = field(default=0, compare=False)
-    end_offset: int = field(default=0, compare=False)
-
-
-@dataclass(slots=True)
-class AddRecord:
-    dn: str
-    attributes: dict[str, list[Value]] = field(default_factory=dict)
-    controls: list[Control] = field(default_factory=list)
-    line: int = field(default=0, compare=False)
-    end_offset: int = field(default=0, compare=False)
-
-
-@dataclass(slots=True)
-class DeleteRecord:
-    dn: str
-    controls: list[Control] = field(default_factory=list)
-    line: int = field(default=0, compare=False)
-    end_offset: int = field(default=0, compare=False)
-
-
-@dataclass(slots=True)
-class ModifyRecord:
-    dn: str
-    modifications: list[Modification] = field(default_factory=list)
-    controls: list[Control] = field(default_factory=list)
-    line: int = field(default=0, compare=False)
-    end_offset: int = field(default=0, compare=False)
-
-
-@dataclass(slots=True)
-class ModDnRecord:
-    """``changetype: modrdn`` (or its synonym ``moddn``): rename and/or move."""
-
-    dn: str
-    newrdn: str
-    deleteoldrdn: bool = True
-    newsuperior: str | None = None
-    controls: list[Control] = field(default_factory=list)
-    line: int = field(default=0, compare=False)
-    end_offset: int = field(default=0, compare=False)
-
-
-ChangeRecord = AddRecord | DeleteRecord | ModifyRecord | ModDnRecord
-LdifRecord = ContentRecord | ChangeRecord
-
-
-def is_attribute_description(name: str) -> bool:
-    """An RFC 4512 attribute description: a name or OID, then ``;options``."""
-    return bool(_ATTR_DESCRIPTION.match(name))
-
-
-def get_values(attributes: dict[str, list[Value]], name: str) -> list[Value]:
-    """The values of ``name`` (attribute names are case-insensitive in LDAP)."""
-    key = find_key(attributes, name)
-    return attributes[key] if key is not None else []
-
-
-def find_key(attributes: dict[str, list[Value]], name: str) -> str | None:
-    if name in attributes:
-        return name
-    lowered = name.lower()
-    for key in attributes:
-        if key.lower() == lowered:
-            return key
-    return None
-
 
 # --- reading: physical lines -> raw records -----------------------------------------------
 
@@ -579,122 +472,3 @@ def raw_dn(raw: RawRecord) -> str | None:
         return _DN_PARSER.string(line, "dn") if _Parser.name_of(line) == "dn" else None
     return None
 
-
-# --- writing ------------------------------------------------------------------------------
-
-
-def _spec(name: str, value: Value) -> str:
-    """``name: value`` or ``name:: base64``, unfolded, always ASCII.
-
-    A plain line needs an RFC 2849 SAFE-STRING: no NUL, CR or LF, no leading space, colon or
-    '<', no trailing space. Non-ASCII values are base64-encoded too, so our files stay ASCII.
-    """
-    if type(value) is str:
-        if not value:
-            return f"{name}:"
-        if (value.isascii() and value[0] not in " :<" and value[-1] != " "
-                and "\n" not in value and "\r" not in value and "\0" not in value):
-            return f"{name}: {value}"
-        data = value.encode("utf-8")
-    else:
-        data = bytes(value)
-    return f"{name}:: {base64.b64encode(data).decode('ascii')}"
-
-
-def _fold(line: str, out: list[str]) -> None:
-    # Every line we write is ASCII, so folding by characters is folding by bytes.
-    if len(line) <= FOLD_COLUMN:
-        out.append(line)
-        return
-    out.append(line[:FOLD_COLUMN])
-    for index in range(FOLD_COLUMN, len(line), FOLD_COLUMN - 1):
-        out.append(" " + line[index : index + FOLD_COLUMN - 1])
-
-
-def format_attribute(name: str, value: Value) -> bytes:
-    """One ``name: value`` line (base64 and folding as needed), newline included: for writers
-    that stream one huge entry (a 250,000-member group) without building it in memory."""
-    out: list[str] = []
-    _fold(_spec(_check_name(name), value), out)
-    out.append("")
-    return "\n".join(out).encode("ascii")
-
-
-_VALID_NAMES: set[str] = set()
-
-
-def _check_name(name: str) -> str:
-    if name not in _VALID_NAMES:
-        if not _ATTR_DESCRIPTION.match(name):
-            raise LdifError(f"invalid attribute description {name!r}")
-        if len(_VALID_NAMES) < 10_000:
-            _VALID_NAMES.add(name)
-    return name
-
-
-def _control_line(control: Control) -> str:
-    head = f"control: {control.oid} {'true' if control.criticality else 'false'}"
-    if control.value is None:
-        return head
-    return head + _spec("x", control.value)[1:]  # "x: ..." / "x:: ..." -> ": ..." / ":: ..."
-
-
-def format_record(record: LdifRecord) -> bytes:
-    """One record as LDIF bytes, ending with its blank separator line."""
-    lines: list[str] = []
-    _fold(_spec("dn", record.dn), lines)
-    if not isinstance(record, ContentRecord):
-        for control in record.controls:
-            _fold(_control_line(control), lines)
-    if isinstance(record, ContentRecord | AddRecord):
-        if isinstance(record, AddRecord):
-            lines.append("changetype: add")
-        elif record.attributes and next(iter(record.attributes)).lower() in (
-                "changetype", "control"):
-            raise LdifError("a content record cannot start with changetype: or control:")
-        for name, values in record.attributes.items():
-            _check_name(name)
-            for value in values:
-                _fold(_spec(name, value), lines)
-    elif isinstance(record, DeleteRecord):
-        lines.append("changetype: delete")
-    elif isinstance(record, ModifyRecord):
-        lines.append("changetype: modify")
-        for mod in record.modifications:
-            _fold(f"{mod.op}: {_check_name(mod.attribute)}", lines)
-            for value in mod.values:
-                _fold(_spec(mod.attribute, value), lines)
-            lines.append("-")
-    elif isinstance(record, ModDnRecord):
-        lines.append("changetype: modrdn")
-        _fold(_spec("newrdn", record.newrdn), lines)
-        lines.append("deleteoldrdn: " + ("1" if record.deleteoldrdn else "0"))
-        if record.newsuperior is not None:
-            _fold(_spec("newsuperior", record.newsuperior), lines)
-    else:  # pragma: no cover - the union is closed
-        raise TypeError(f"not an LDIF record: {record!r}")
-    lines.append("\n")
-    return "\n".join(lines).encode("ascii")
-
-
-class LdifWriter:
-    """Writes records to a binary stream; ``version: 1`` first when asked."""
-
-    def __init__(self, fp: BinaryIO, *, version: bool = False) -> None:
-        self.fp = fp
-        if version:
-            fp.write(b"version: 1\n\n")
-
-    def write(self, record: LdifRecord) -> None:
-        self.fp.write(format_record(record))
-
-    def write_all(self, records: Iterable[LdifRecord]) -> None:
-        for record in records:
-            self.write(record)
-
-
-def write_ldif(path: str | os.PathLike[str], records: Iterable[LdifRecord], *,
-               version: bool = True) -> None:
-    """Write records to a new file (not atomic; see the connector for atomic rewrites)."""
-    with open(path, "wb") as handle:
-        LdifWriter(handle, version=version).write_all(records)
