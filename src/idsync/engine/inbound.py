@@ -23,7 +23,7 @@ from idsync.engine.ruleset import CompiledRule, has_provision
 from idsync.engine.run import RunRecorder
 from idsync.engine.views import InboundView
 from idsync.events import EventId
-from idsync.expressions import ErrorFunctionTriggered, ExpressionError
+from idsync.expressions import IGNORE_THIS_FLOW, ErrorFunctionTriggered, ExpressionError
 from idsync.model import CSObject, MVObject, PendingImport
 from idsync.rules.model import LinkType
 from idsync.rules.scoping import in_scope
@@ -271,8 +271,10 @@ class Inbound:
         for r in rules:
             for t in r.transformations:
                 if t.apply_once and (t.target in mv.attributes or mv.refs.get(t.target)):
-                    continue
-                value = t.evaluate(view)
+                    # Set once already: the flow keeps the value (it is not recalled either).
+                    value = IGNORE_THIS_FLOW
+                else:
+                    value = t.evaluate(view)
                 out.append((t.target, Contribution(r.precedence, r.id, cs.connector_id,
                                                    t.merge_type, value)))
         return out

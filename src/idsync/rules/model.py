@@ -50,6 +50,7 @@ class ScopeOperator(StrEnum):
 #: The export side of the reference also spells ISNOTBITSET this way.
 OPERATOR_ALIASES = {"ISBITNOTSET": ScopeOperator.ISNOTBITSET}
 VALUELESS_OPERATORS = {ScopeOperator.ISNULL, ScopeOperator.ISNOTNULL}
+MEMBERSHIP_OPERATORS = {ScopeOperator.ISMEMBEROF, ScopeOperator.ISNOTMEMBEROF}
 
 
 class FlowType(StrEnum):
@@ -196,8 +197,10 @@ def _clause(data: dict[str, Any], where: str) -> ScopingClause:
     value = data.get("value")
     if op not in VALUELESS_OPERATORS and value is None:
         raise ConfigurationError(f"{where}: scoping operator {op.value} needs a value")
-    return ScopingClause(_req(data, "attribute", where), op,
-                         None if value is None else str(value))
+    # Membership clauses name a group, not an attribute of the object.
+    attribute = data.get("attribute") or "" if op in MEMBERSHIP_OPERATORS else _req(
+        data, "attribute", where)
+    return ScopingClause(attribute, op, None if value is None else str(value))
 
 
 def _clause_dict(c: ScopingClause) -> dict[str, Any]:

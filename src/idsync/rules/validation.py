@@ -12,6 +12,8 @@ from idsync.rules.model import DN_TARGET, Direction, FlowType, LinkType, SyncRul
 def validate_rule(rule: SyncRule, connector_names: Iterable[str]) -> None:
     names = set(connector_names)
     where = f"sync rule {rule.name!r}"
+    # What is saved must load again: the stored form goes through the same checks.
+    SyncRule.from_dict(rule.to_dict())
     if rule.connector not in names:
         raise ConfigurationError(
             f"{where}: connector {rule.connector!r} does not exist (connectors: "
