@@ -87,6 +87,7 @@ class FileDirectory:
     binary_attributes: frozenset[str] = frozenset()
     reference_attributes: frozenset[str] = frozenset()
     _refs: frozenset[str] = field(init=False, repr=False)
+    _dn_keys: dict[str, str] = field(init=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self._refs = frozenset(name.lower() for name in self.reference_attributes)
@@ -112,6 +113,7 @@ class FileDirectory:
         rename plus attribute edits) in order; one outcome per unit. Applied records are
         appended to ``log_path`` with the anchor control."""
         units = [list(unit) for unit in units]
+        self._dn_keys = {}
         with self.locked():
             wanted: set[str] = set()
             for unit in units:
@@ -125,6 +127,7 @@ class FileDirectory:
                 self._rewrite(run)
                 if log_path:
                     append_records(log_path, run.applied)
+        self._dn_keys = {}
         return outcomes
 
     def _load(self, wanted: set[str]) -> dict[str, _Entry]:
@@ -173,7 +176,8 @@ class FileDirectory:
             return entry
         if existing is None:
             raise _Refused(NO_SUCH_OBJECT, f"{record.dn} does not exist")
-        entry = _Entry(existing.dn, _copy(existing.attributes), existing.origin,
+        # A shallow copy is enough: value lists are replaced, never changed in place.
+        entry = _Entry(existing.dn, dict(existing.attributes), existing.origin,
                        existing.ident)
         controls = self._stamp(record.controls, entry)
         if isinstance(record, DeleteRecord):
@@ -231,9 +235,19 @@ class FileDirectory:
 
     def _same(self, attribute: str) -> Callable[[Value], object]:
         """The equality key of values: DNs compare normalized, everything else exactly."""
-        if attribute.split(";")[0].lower() in self._refs:
-            return lambda value: normalize_dn(value) if isinstance(value, str) else value
-        return lambda value: value
+        if attribute.split(";")[0].lower() not in self._refs:
+            return _identity
+        cache = self._dn_keys  # one apply call: many changes to one 250,000-member group
+
+        def key(value: Value) -> object:
+            if not isinstance(value, str):
+                return value
+            normalized = cache.get(value)
+            if normalized is None:
+                normalized = cache[value] = normalize_dn(value)
+            return normalized
+
+        return key
 
     def _stamp(self, controls: list[Control], entry: _Entry) -> list[Control]:
         """The record's controls plus ours: the entry's anchor and objectClasses."""
@@ -387,33 +401,50 @@ def anchor_string(value: Value | None) -> str | None:
 
 def _add_values(attributes: dict[str, list[Value]], name: str, values: list[Value],
                 same: Callable[[Value], object]) -> None:
+    """Add values that are not there yet. Adding a value that is there is a no-op, so a
+    re-sent export does not fail. Works on a new list: the entry may be a unit's copy."""
     key = find_key(attributes, name)
-    if key is None:
-        key = name
-        attributes[key] = []
-    current = attributes[key]
-    # Adding a value that is there already is a no-op: a re-sent export must not fail.
-    seen = {same(value) for value in current}
-    for value in values:
-        marker = same(value)
-        if marker not in seen:
-            seen.add(marker)
-            current.append(value)
-    if not current:
-        del attributes[key]
+    current = list(attributes[key]) if key is not None else []
+    present = set(current)
+    new = [value for value in dict.fromkeys(values) if value not in present]
+    if new and current and same is not _identity:
+        # Same value, other spelling (a DN in other case)? Compare the equality keys.
+        seen = {same(value) for value in current}
+        kept = []
+        for value in new:
+            marker = same(value)
+            if marker not in seen:
+                seen.add(marker)
+                kept.append(value)
+        new = kept
+    if not new:
+        return
+    attributes[key if key is not None else name] = current + new
 
 
 def _remove_values(attributes: dict[str, list[Value]], name: str, values: list[Value],
                    same: Callable[[Value], object]) -> None:
+    """Remove values; removing a value that is not there is a no-op."""
     key = find_key(attributes, name)
     if key is None:
         return
-    gone = {same(value) for value in values}
-    kept = [value for value in attributes[key] if same(value) not in gone]
-    if kept:
-        attributes[key] = kept
+    current = attributes[key]
+    present = set(current)
+    exact = {value for value in values if value in present}
+    others = [value for value in values if value not in present]
+    if exact:  # the usual case, at C speed: no equality keys computed
+        current = [value for value in current if value not in exact]
+    if others and same is not _identity:
+        gone = {same(value) for value in others}
+        current = [value for value in current if same(value) not in gone]
+    if current:
+        attributes[key] = current
     else:
         del attributes[key]
+
+
+def _identity(value: Value) -> object:
+    return value
 
 
 def append_records(path: str, records: Iterable[ChangeRecord]) -> None:
