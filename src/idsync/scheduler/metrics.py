@@ -66,8 +66,11 @@ def render_metrics(store: Store, counters: ServiceCounters) -> str:
     connectors = store.connectors.list()
     metric("idsync_connector_space_objects", "gauge", "Objects in each connector space.",
            [({"connector": c.name}, store.cs.count(c.id)) for c in connectors])
-    metric("idsync_pending_exports", "gauge", "Pending exports per connector.",
-           [({"connector": c.name}, store.exports.count(c.id)) for c in connectors])
+    metric("idsync_pending_exports", "gauge",
+           "Pending exports per connector: pending (not sent) and exported (sent, waiting "
+           "for an import to confirm them).",
+           [({"connector": c.name, "state": state}, store.exports.count(c.id, state=state))
+            for c in connectors for state in ("pending", "exported")])
     metric("idsync_object_errors", "gauge", "Objects holding an error, per connector.",
            [({"connector": c.name}, store.errors.count(c.id)) for c in connectors])
     return "\n".join(out) + "\n"

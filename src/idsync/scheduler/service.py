@@ -116,7 +116,8 @@ class Service:
         settings = load_settings(store)
         if not settings.sync_cycle_enabled or settings.suspended:
             return None, ""
-        if now() >= next_cycle_start(settings, load_state(store)):
+        moment = now()
+        if moment >= next_cycle_start(settings, load_state(store), moment):
             return settings.next_cycle_policy, "scheduled"
         return None, ""
 

@@ -163,12 +163,13 @@ def parse_iso(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
-def next_cycle_start(settings: SchedulerSettings, state: SchedulerState) -> datetime:
-    """The next cycle starts one effective interval after the last one started (now, when
-    none has run yet)."""
+def next_cycle_start(settings: SchedulerSettings, state: SchedulerState,
+                     at: datetime | None = None) -> datetime:
+    """The next cycle starts one effective interval after the last one started (``at``, by
+    default now, when none has run yet)."""
     last = parse_iso(state.last_cycle_start)
     if last is None:
-        return now()
+        return at or now()
     return last + timedelta(seconds=settings.effective_interval())
 
 
