@@ -53,6 +53,18 @@ def ldapsearch_dump(server: SlapdServer, filterstr: str) -> tuple[int, float]:
     return proc.stdout.count(b"\ndn: ") + proc.stdout.startswith(b"dn: "), elapsed
 
 
+def python_ldap_raw(server: SlapdServer, filterstr: str) -> tuple[int, float]:
+    """The same paged search in python-ldap with no records built: the library's floor."""
+    from idsync.connectors.ldap.paging import paged_search
+
+    conn = server.connect()
+    t = time.perf_counter()
+    count = sum(len(page) for page in paged_search(conn, server.base_dn, filterstr, ATTRS, 1000))
+    elapsed = time.perf_counter() - t
+    conn.unbind_s()
+    return count, elapsed
+
+
 def connector(server: SlapdServer, strategy: str):  # type: ignore[no-untyped-def]
     return create_connector("bench", server.connector_settings(change_detection=strategy),
                             {"password": server.password}, tempfile.gettempdir())
@@ -120,12 +132,13 @@ def main() -> int:
     try:
         flt = "(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)(objectClass=group)" \
               "(objectClass=inetOrgPerson)(objectClass=user)(objectClass=contact))"
-        floor, ours = [], []
+        floor, raw, ours = [], [], []
         entries = 0
         watermarks: dict[str, dict] = {}
         for _ in range(a.rounds):
             n_floor, t_floor = ldapsearch_dump(server, flt)
             floor.append(t_floor)
+            raw.append(python_ldap_raw(server, flt)[1])
             n_ours, t_ours, _ = idsync_full(server)
             ours.append(t_ours)
             if n_floor != n_ours:
@@ -145,11 +158,14 @@ def main() -> int:
         deltas = {s: idsync_delta(server, s, w) for s, w in watermarks.items()}
 
         f_med, o_med = statistics.median(floor), statistics.median(ours)
+        r_med = statistics.median(raw)
         print(f"\n## LDAP full import, {entries:,} entries (slapadd load {load:.1f} s), "
               f"median of {a.rounds}\n")
         print("| reader | seconds (median) | entries/s | ratio to ldapsearch |")
         print("|---|---|---|---|")
         print(f"| ldapsearch -E pr=1000 (C floor) | {f_med:.2f} | {entries / f_med:,.0f} | 1.00 |")
+        print(f"| python-ldap paged search, no records | {r_med:.2f} | {entries / r_med:,.0f} | "
+              f"{r_med / f_med:.2f}x slower |")
         print(f"| idsync LDAP connector full import | {o_med:.2f} | {entries / o_med:,.0f} | "
               f"{o_med / f_med:.2f}x slower |")
         print(f"\n## Delta import of {a.changes:,} changes in a {a.users:,}-user directory "
@@ -158,7 +174,8 @@ def main() -> int:
         print("|---|---|---|")
         for strategy, (count, secs) in deltas.items():
             print(f"| {strategy} | {count:,} | {secs:.3f} |")
-        print(f"\nhost: {os.cpu_count()} CPUs, python {sys.version.split()[0]}, "
+        print(f"\nhost: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}, "
+              f"python {sys.version.split()[0]}, "
               f"slapd at {server.uri} ({Path(server.dir).name})")
     finally:
         server.close()

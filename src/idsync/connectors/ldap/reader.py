@@ -25,6 +25,7 @@ class DirectoryReader:
         self.is_ad = directory_type == "ad"
         self.anchor_attribute = "objectGUID" if self.is_ad else "entryUUID"
         self._binary = {a.lower() for a in settings.binary_attributes}
+        self._binary_names: dict[str, bool] = {}
 
     # --- what to ask for ---------------------------------------------------------------
     def request_attributes(self, context: ImportContext | None = None) -> list[str]:
@@ -55,7 +56,10 @@ class DirectoryReader:
         return guid_to_str(values[0]) if self.is_ad else values[0].decode("ascii")
 
     def decode(self, name: str, values: Sequence[bytes]) -> list[Value]:
-        if name.lower() in self._binary:
+        binary = self._binary_names.get(name)
+        if binary is None:  # a name seen for the first time: one lower() per name, not value
+            binary = self._binary_names[name] = name.lower() in self._binary
+        if binary:
             return list(values)
         try:
             return [v.decode("utf-8") for v in values]
@@ -76,9 +80,10 @@ class DirectoryReader:
         if has_ranges(attrs):
             step = self.settings.range_step if self.is_ad else None
             attrs = complete_ranges(dn, attrs, self._fetch_range, step)
-        anchor_name = self.anchor_attribute.lower()
-        decoded = {name: self.decode(name, values) for name, values in attrs.items()
-                   if len(name) != len(anchor_name) or name.lower() != anchor_name}
+        decode = self.decode
+        decoded = {name: decode(name, values) for name, values in attrs.items()}
+        for name in [n for n in decoded if n.lower() == self.anchor_attribute.lower()]:
+            del decoded[name]  # the anchor travels as the record's anchor
         return ImportRecord(kind=kind, anchor=self.anchor_of(attrs), dn=dn,
                             object_type=object_type, attributes=decoded)
 
