@@ -15,6 +15,7 @@ from pathlib import Path
 
 from idsync.errors import ConfigurationError
 from idsync.events import EventId
+from idsync.rules.model import Direction
 from idsync.scheduler.lock import LOCK_KEY, STOP_KEY, owner_alive
 from idsync.store import DB_FILE, Store
 from idsync.store.database import utcnow
@@ -94,9 +95,19 @@ def restore(workspace: str | Path, source: str | Path) -> int:
                 "UPDATE runs SET status = 'stopped-server', ended_at = ?, message = "
                 "'in progress when the backup was taken; the database was restored' "
                 "WHERE status = 'in-progress'", (utcnow(),))
+            # Exports sent after the backup are unknown to it: a full import of every connector
+            # that receives exports shows them, so they join instead of being sent again.
+            # Connectors that only feed the metaverse continue from their watermarks.
+            targets = sorted({r.connector for r in store.rules.list()
+                              if r.direction is Direction.OUTBOUND})
+            for name in targets:
+                found = store.connectors.find(name)
+                if found is not None:
+                    store.connectors.set_required(found.id, full_import=True)
             store.events.add(int(EventId.DATABASE_RESTORED), "information",
                              f"database restored from {source}; {len(ended)} run(s) that were "
-                             "in progress at backup time ended as stopped-server")
+                             "in progress at backup time ended as stopped-server; full import "
+                             f"required on {', '.join(targets) or 'no connector'}")
     finally:
         store.close()
     return len(ended)

@@ -1,0 +1,58 @@
+"""``idsync export preview``: every pending object and attribute change, old and new values."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from tests.scheduler.conftest import Workspace, idsync
+
+from idsync.scheduler.cycle import CycleRunner
+from idsync.scheduler.settings import set_staging_mode
+
+
+def test_preview_lists_adds_updates_and_deletes_with_old_and_new_values(
+        small_workspace: Workspace, tmp_path: Path):
+    ws = small_workspace
+    CycleRunner(ws.store, str(ws.path)).run()  # initial cycle: target holds ann, bob, staff
+    set_staging_mode(ws.store, True)
+    ws.change_source("dn: uid=ann,ou=Users,dc=contoso,dc=com\nchangetype: modify\n"
+                     "replace: mail\nmail: ann.new@contoso.com\n-\n")
+    ws.change_source("dn: uid=bob,ou=Users,dc=contoso,dc=com\nchangetype: delete\n")
+    # A full import of the target confirms the first exports (the hologram is what an import
+    # saw); then the changes are synchronized but, in staging mode, not exported.
+    target = ws.store.connectors.get("target")
+    ws.store.connectors.set_required(target.id, full_import=True)
+    CycleRunner(ws.store, str(ws.path)).run()
+    assert "dn: uid=bob,ou=People" in ws.target_file.read_text()
+
+    data = json.loads(idsync(ws.path, "export", "preview", "target", "--json").stdout)
+    by_dn = {o["dn"].lower(): o for o in data["objects"]}
+    ann = by_dn["uid=ann,ou=people,dc=fabrikam,dc=com"]
+    assert ann["operation"] == "update"
+    mail = next(c for c in ann["changes"] if c["attribute"] == "mail")
+    assert mail == {"attribute": "mail", "operation": "replace",
+                    "old": ["ann@contoso.com"], "new": ["ann.new@contoso.com"]}
+    bob = by_dn["uid=bob,ou=people,dc=fabrikam,dc=com"]
+    assert bob["operation"] == "delete"
+    assert {"attribute": "sn", "operation": "delete", "old": ["Jones"], "new": []} \
+        in bob["changes"]
+    staff = by_dn["cn=staff,ou=groups,dc=fabrikam,dc=com"]
+    member = next(c for c in staff["changes"] if c["attribute"] == "member")
+    assert member["operation"] == "remove"
+    assert [v.lower() for v in member["old"]] == ["uid=bob,ou=people,dc=fabrikam,dc=com"]
+    assert data["summary"] == {"update": 2, "delete": 1}
+
+    out = tmp_path / "preview.csv"
+    assert "3 pending object change(s)" in idsync(
+        ws.path, "export", "preview", "target", "--csv", str(out)).stdout
+    rows = list(csv.DictReader(out.open()))
+    assert {"dn": "uid=ann,ou=People,dc=fabrikam,dc=com", "object_type": "user",
+            "operation": "update", "new_dn": "", "attribute": "mail",
+            "attribute_operation": "replace", "old_value": "ann@contoso.com",
+            "new_value": "ann.new@contoso.com"} in rows
+    assert {r["operation"] for r in rows} == {"update", "delete"}
+
+    text = idsync(ws.path, "export", "preview", "target").stdout
+    assert "pending exports: delete 1, update 2" in text
