@@ -3,10 +3,12 @@ the way the reference's V2 procedure describes, against a real clouddir."""
 
 from __future__ import annotations
 
+from click.testing import CliRunner
 from tests.rules.conftest import ad_group, ad_user, ldif
 from tests.rules.test_outofbox_cloud import anchor
 
-from idsync.rules.editing import RuleEdit, copy_rule, edit_rule
+from idsync.cli.main import build
+from idsync.rules.editing import RuleEdit, edit_rule
 from idsync.rules.outofbox import GROUP_JOIN_RULE
 
 COPY = GROUP_JOIN_RULE + " (copy)"
@@ -22,6 +24,11 @@ def set_limit(ws, limit: int) -> None:  # type: ignore[no-untyped-def]
                                        scope_values={"memberCount": str(limit)}))
 
 
+def idsync(ws, *args: str) -> None:  # type: ignore[no-untyped-def]
+    result = CliRunner().invoke(build(), ["--workspace", str(ws.path), *args])
+    assert result.exit_code == 0, result.output
+
+
 def export_errors(ws) -> dict[str, tuple[str, str]]:  # type: ignore[no-untyped-def]
     """Export-stage errors of cloud connector space objects: DN -> (code, detail). (The
     outbound sync records them in the history of the run that computed them.)"""
@@ -32,7 +39,7 @@ def test_group_above_the_limit_fails_then_syncs_once_raised(hybrid_factory, clou
     users = [f"u{i}" for i in range(6)]
     ws = hybrid_factory(ldif(*(ad_user(u) for u in users), ad_group("small", users[:2]),
                              ad_group("big", users)), clouddir)
-    copy_rule(ws.store, GROUP_JOIN_RULE, 50)
+    idsync(ws, "rules", "copy", GROUP_JOIN_RULE, "--precedence", "50")
     assert ws.store.rules.get(GROUP_JOIN_RULE).disabled
     set_limit(ws, 3)
     ws.cycle()
@@ -51,8 +58,10 @@ def test_group_above_the_limit_fails_then_syncs_once_raised(hybrid_factory, clou
                                 "Maximum Group member count exceeded")
     assert len(ws.cloud_objects()[anchor("group-small")]["member_ids"]) == 2
 
-    # Raise the limit on the copy: the rule change needs a full sync, and both groups flow.
-    set_limit(ws, 10)
+    # Raise the limit on the copy as the README says: the change needs a full sync, and both
+    # groups flow.
+    idsync(ws, "rules", "edit", COPY, "--transformation", f"member={limit_expression(10)}",
+           "--scope-value", "memberCount=10")
     assert ws.store.connectors.get("AAD").full_sync_required
     ws.cycle()
     cloud = ws.cloud_objects()
