@@ -1,0 +1,103 @@
+"""``idsync config export`` / ``import``: readable files, secrets left out or encrypted, API
+versions, staging mode on import, and a rebuilt server that re-joins instead of duplicating."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import yaml
+from tests.scheduler.conftest import Workspace, idsync
+
+from idsync.scheduler.cycle import CycleRunner
+from idsync.scheduler.settings import is_staging_mode, load_settings
+from idsync.store import Store
+
+
+def add_cloud(ws: Workspace, version: int = 1) -> None:
+    # Never contacted here: only its configuration travels.
+    ws.store.connectors.add("aad", "cloud", {"url": "http://127.0.0.1:9", "tenant_id": "t1",
+                                             "export_api_version": version,
+                                             "import_api_version": version},
+                            {"token": "s3cret-token"})
+
+
+def test_export_writes_readable_files_without_secrets(small_workspace: Workspace,
+                                                      tmp_path: Path):
+    ws = small_workspace
+    add_cloud(ws)
+    idsync(ws.path, "scheduler", "set", "--interval", "45m")
+    out = tmp_path / "config"
+    assert "secrets left out" in idsync(ws.path, "config", "export", str(out)).stdout
+    manifest = yaml.safe_load((out / "idsync-config.yaml").read_text())
+    assert manifest["connectors"] == ["source", "target", "aad"]
+    assert manifest["api_versions"] == {"aad": {"export_api_version": 1,
+                                                "import_api_version": 1}}
+    aad = yaml.safe_load((out / "connectors" / "aad.yaml").read_text())
+    assert aad["secrets_left_out"] == ["token"]
+    assert "s3cret-token" not in "".join(p.read_text() for p in out.rglob("*.yaml"))
+    assert len(list((out / "rules").glob("*.yaml"))) == len(ws.store.rules.list())
+    server = yaml.safe_load((out / "server.yaml").read_text())
+    assert server["scheduler"]["customized_interval"] == 45 * 60
+
+    new = tmp_path / "server-b"
+    missing = idsync(new, "config", "import", str(out), check=False)
+    assert missing.returncode == 2 and "aad.KEY=VALUE" in missing.stderr
+    done = idsync(new, "config", "import", str(out), "--secret", "aad.token=s3cret-token",
+                  "--api-version", "2")
+    assert "staging mode is on" in done.stdout
+    store = Store.open(new)
+    try:
+        assert is_staging_mode(store)
+        settings = load_settings(store)
+        assert settings.customized_interval == 45 * 60
+        assert settings.next_cycle_policy == "initial"
+        b_aad = store.connectors.get("aad")
+        assert b_aad.secrets == {"token": "s3cret-token"}
+        assert b_aad.settings["export_api_version"] == 2  # the V2 server of a swing
+        assert [r.to_dict() for r in store.rules.list()] == \
+            [r.to_dict() for r in ws.store.rules.list()]
+    finally:
+        store.close()
+    again = idsync(new, "config", "import", str(out), "--secret", "aad.token=x", check=False)
+    assert again.returncode == 2 and "already has connectors" in again.stderr
+
+
+def test_secrets_encrypted_with_a_passphrase(small_workspace: Workspace, tmp_path: Path):
+    ws = small_workspace
+    add_cloud(ws)
+    out = tmp_path / "config"
+    idsync(ws.path, "config", "export", str(out), "--secrets-passphrase", "correct horse")
+    text = (out / "connectors" / "aad.yaml").read_text()
+    assert "secrets_encrypted" in text and "s3cret-token" not in text
+    wrong = idsync(tmp_path / "b1", "config", "import", str(out), "--secrets-passphrase",
+                   "wrong", check=False)
+    assert wrong.returncode == 2 and "wrong passphrase" in wrong.stderr
+    idsync(tmp_path / "b2", "config", "import", str(out), "--secrets-passphrase",
+           "correct horse")
+    store = Store.open(tmp_path / "b2")
+    try:
+        assert store.connectors.get("aad").secrets == {"token": "s3cret-token"}
+    finally:
+        store.close()
+
+
+def test_a_rebuilt_server_rejoins_instead_of_duplicating(small_workspace: Workspace,
+                                                         tmp_path: Path):
+    ws = small_workspace
+    assert CycleRunner(ws.store, str(ws.path)).run().status == "success"
+    out = tmp_path / "config"
+    idsync(ws.path, "config", "export", str(out))
+    # Server B sees the same directories (the file connector's paths are workspace-relative).
+    b = tmp_path / "server-b"
+    b.mkdir()
+    shutil.copytree(ws.path / "source", b / "source")
+    shutil.copytree(ws.path / "target", b / "target")
+    idsync(b, "config", "import", str(out))
+    result = json.loads(idsync(b, "cycle", "start", "--json").stdout)
+    assert result["policy"] == "initial" and result["status"] == "success", result
+    assert all(r["profile"] != "Export" for r in result["runs"])
+    preview = json.loads(idsync(b, "export", "preview", "target", "--json").stdout)
+    # Everything A exported is joined: no add, no delete is waiting on B.
+    assert "add" not in preview["summary"] and "delete" not in preview["summary"], preview
