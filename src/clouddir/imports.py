@@ -171,38 +171,52 @@ def _v2_full(ctx: Context, limits: Limits, state: dict[str, Any], page_size: int
              names: MemberNames) -> Page:
     entries: list[dict[str, Any]] = []
     links = 0
-    store = ctx.store
+    if state["grp"]:
+        # A group in progress from the last page: its next slice of members first.
+        done, links = _group_slice(ctx, state, entries, limits.member_page_size, names)
+        if not done:
+            return _finish({"changes": entries}, state, True, "delta_token")
     while len(entries) < page_size and links < limits.member_page_size:
-        if state["grp"]:
-            # A group in progress: its next slice of members.
-            group = store.get_by_seq(ctx.tenant_id, state["grp"])
-            budget = limits.member_page_size - links
-            seqs = store.page_members(state["grp"], state["mem"], budget) if group else []
-            if group is not None and seqs:
-                entry = _object_entry(ctx, group)
-                named = names(ctx, seqs)
-                entry["members"] = {"add": [named[m] for m in seqs if m in named],
-                                    "remove": []}
-                entries.append(entry)
-                links += len(seqs)
-            if len(seqs) < budget:
-                state["pos"], state["grp"], state["mem"] = state["grp"], 0, 0
-            else:
-                state["mem"] = seqs[-1]
-            continue
-        objects = store.page_objects(ctx.tenant_id, state["pos"], page_size - len(entries))
+        objects = ctx.store.page_objects(ctx.tenant_id, state["pos"], page_size - len(entries))
         if not objects:
             return _finish({"changes": entries}, state, False, "delta_token")
         for obj in objects:
             if obj.object_type == "group" and obj.member_count:
                 state["grp"], state["mem"] = obj.seq, 0
+                done, used = _group_slice(ctx, state, entries, limits.member_page_size - links,
+                                          names, obj)
+                links += used
+                if not done:
+                    return _finish({"changes": entries}, state, True, "delta_token")
+            else:
+                entry = _object_entry(ctx, obj)
+                if obj.object_type == "group":
+                    entry["members"] = {"add": [], "remove": []}
+                entries.append(entry)
+                state["pos"] = obj.seq
+            if links >= limits.member_page_size:
                 break
-            entry = _object_entry(ctx, obj)
-            if obj.object_type == "group":
-                entry["members"] = {"add": [], "remove": []}
-            entries.append(entry)
-            state["pos"] = obj.seq
     return _finish({"changes": entries}, state, True, "delta_token")
+
+
+def _group_slice(ctx: Context, state: dict[str, Any], entries: list[dict[str, Any]],
+                 budget: int, names: MemberNames, group: DirObject | None = None
+                 ) -> tuple[bool, int]:
+    """Append the next slice (at most ``budget``) of the members of the group in ``state``;
+    (whether the group is finished, member references used)."""
+    group = group or ctx.store.get_by_seq(ctx.tenant_id, state["grp"])
+    seqs = ctx.store.page_members(state["grp"], state["mem"], budget) \
+        if group is not None and budget > 0 else []
+    if group is not None and seqs:
+        entry = _object_entry(ctx, group)
+        named = names(ctx, seqs)
+        entry["members"] = {"add": [named[m] for m in seqs if m in named], "remove": []}
+        entries.append(entry)
+    if group is None or len(seqs) < budget:
+        state["pos"], state["grp"], state["mem"] = state["grp"], 0, 0
+        return True, len(seqs)
+    state["mem"] = seqs[-1]
+    return False, len(seqs)
 
 
 def _v2_delta(ctx: Context, limits: Limits, state: dict[str, Any], page_size: int,

@@ -245,3 +245,17 @@ def test_v2_whole_list_modify_and_rename(clouddir_factory: Any, connect: Any) ->
     assert by_anchor[g.anchor].dn == "CN=g2"
     assert sorted(by_anchor[g.anchor].attributes["member"]) == [f"CN=u{i}" for i in range(1, 6)]
     assert by_anchor[users[1].anchor].attributes["displayName"] == ["Renamed"]
+
+
+def test_v1_packs_whole_member_lists_within_the_member_limit(clouddir_factory: Any,
+                                                              connect: Any) -> None:
+    tenant = clouddir_factory(v1_member_limit=4)
+    connector = connect(tenant, export_api_version=1)
+    users = export_users(connector, 4)
+    before = connector.client.traffic.requests
+    groups = [ExportChange(50 + i, ExportKind.ADD, f"CN=g{i}", "group", attributes={
+        "sourceAnchor": [f"g{i}"], "displayName": ["G"], "member": refs(users[:3])})
+        for i in range(3)]
+    assert all(r.ok for r in connector.export(groups))
+    # 3 + 3 + 3 references with at most 4 per request: three requests, not one.
+    assert connector.client.traffic.requests - before == 3

@@ -123,8 +123,9 @@ class CloudConnector:
         limits = self.limits()
         most = int(limits[f"v{version}_batch_size"])
         batch = min(self.settings.batch_size or most, most)
-        # v1 has no per-request link bound beyond the member limit of one group.
-        max_links = int(limits["v2_max_links"]) if version == 2 else 1 << 62
+        # v2: the service's per-request bound on member references. v1 has none, but whole
+        # member lists add up: pack at most one full-size group's worth per request.
+        max_links = int(limits["v2_max_links"] if version == 2 else limits["v1_member_limit"])
         yield from CloudExporter(self.client, version, batch, max_links).export(changes)
 
     # --- schema --------------------------------------------------------------------------------
