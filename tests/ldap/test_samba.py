@@ -81,7 +81,8 @@ def test_full_import_anchors_are_object_guids(ou: Ou) -> None:
     assert set(got) == {*ou.users, group}  # the computer (also a "user") is left out
     for dn, record in got.items():
         assert record.anchor == ou.guid(dn)
-        assert "objectGUID" not in record.attributes
+        # the anchor attribute is kept too (binary), for the rules that read it
+        assert guid_to_str(record.attributes["objectGUID"][0]) == record.anchor
     assert got[group].object_type == "group"
     assert sorted(got[group].attributes["member"]) == sorted(ou.users[:2])
     assert isinstance(got[ou.users[0]].attributes["objectSid"][0], bytes)
