@@ -118,7 +118,7 @@ class LdapConnector:
         batch: list[ImportRecord] = []
         for page in self._guard_iter(reader.entries(reader.request_attributes(context))):
             for dn, attrs in page:
-                record = reader.to_record(dn, attrs)
+                record = reader.to_record(dn, attrs, under_search_base=True)
                 if record is not None:
                     batch.append(record)
                 if len(batch) >= context.batch_size:

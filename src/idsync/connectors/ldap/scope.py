@@ -51,6 +51,10 @@ class Scope:
             return False
         return not any(_under_key(key, c) for c in self._exclude_keys)
 
+    def is_excluded(self, dn: str) -> bool:
+        key = dn_key(dn)
+        return any(_under_key(key, c) for c in self._exclude_keys)
+
     def object_type(self, object_classes: Iterable[str | bytes]) -> str | None:
         classes = {(c.decode() if isinstance(c, bytes) else c).lower() for c in object_classes}
         if classes & self._excluded_classes:
