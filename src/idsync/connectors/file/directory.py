@@ -32,6 +32,7 @@ from idsync.connectors.file.ldif import (
     DeleteRecord,
     ModDnRecord,
     ModifyRecord,
+    RawRecord,
     Value,
     find_key,
     format_record,
@@ -68,9 +69,17 @@ class Outcome:
 @dataclass(slots=True)
 class _Entry:
     dn: str
-    attributes: dict[str, list[Value]]
+    #: None while the entry is frozen: held as LDIF bytes in ``data`` (a parsed entry costs
+    #: several times its LDIF size, and an export may hold 100,000 of them).
+    attributes: dict[str, list[Value]] | None
     origin: str | None  # normalized DN where the entry sits in the file; None: new entry
     ident: int  # stays the same through renames and copies
+    data: bytes | None = None
+
+    def freeze(self) -> None:
+        if self.attributes is not None:
+            self.data = format_record(ContentRecord(self.dn, self.attributes))
+            self.attributes = None
 
 
 class _Refused(Exception):
@@ -126,7 +135,7 @@ class FileDirectory:
             if run.applied:
                 self._rewrite(run)
                 if log_path:
-                    append_records(log_path, run.applied)
+                    _append(log_path, run.applied)
         self._dn_keys = {}
         return outcomes
 
@@ -143,8 +152,20 @@ class FileDirectory:
                 if key in wanted:
                     record = parse_raw(raw, binary_attributes=self.binary_attributes)
                     if isinstance(record, ContentRecord):
-                        state[key] = _Entry(record.dn, record.attributes, key, len(state))
+                        entry = _Entry(record.dn, record.attributes, key, len(state))
+                        entry.freeze()  # parsed again only if a change reaches it
+                        state[key] = entry
         return state
+
+    def _attributes_of(self, entry: _Entry) -> dict[str, list[Value]]:
+        if entry.attributes is not None:
+            return entry.attributes
+        assert entry.data is not None
+        data = entry.data.rstrip(b"\n") + b"\n"  # without the blank separator line
+        raw = RawRecord(data, 1, 0, len(data))
+        record = parse_raw(raw, binary_attributes=self.binary_attributes)
+        assert isinstance(record, ContentRecord)
+        return record.attributes
 
     def _apply_unit(self, unit: list[ChangeRecord], run: _Run) -> Outcome:
         # A unit works on copies and commits at the end, so a unit that fails half way
@@ -156,9 +177,12 @@ class FileDirectory:
                 entry = self._apply_record(record, work)
         except _Refused as refused:
             return Outcome(False, error_code=refused.code, error_detail=refused.detail)
+        anchor = None
+        if entry is not None and entry.attributes is not None:
+            anchor = self.anchor_of(entry.attributes)
+        outcome = Outcome(True, anchor=anchor, dn=entry.dn if entry is not None else None)
         work.commit()
-        anchor = self.anchor_of(entry.attributes) if entry is not None else None
-        return Outcome(True, anchor=anchor, dn=entry.dn if entry is not None else None)
+        return outcome
 
     def _apply_record(self, record: ChangeRecord, work: _Unit) -> _Entry | None:
         rdns = split_dn(record.dn)
@@ -171,13 +195,13 @@ class FileDirectory:
                 raise _Refused(ENTRY_ALREADY_EXISTS, f"{record.dn} already exists")
             entry = self._new_entry(record, work.run.next_ident())
             work.put(key, entry)
-            work.stamped.append(AddRecord(entry.dn, _copy(entry.attributes),
+            work.stamped.append(AddRecord(entry.dn, entry.attributes or {},
                                           self._stamp(record.controls, entry)))
             return entry
         if existing is None:
             raise _Refused(NO_SUCH_OBJECT, f"{record.dn} does not exist")
         # A shallow copy is enough: value lists are replaced, never changed in place.
-        entry = _Entry(existing.dn, dict(existing.attributes), existing.origin,
+        entry = _Entry(existing.dn, dict(self._attributes_of(existing)), existing.origin,
                        existing.ident)
         controls = self._stamp(record.controls, entry)
         if isinstance(record, DeleteRecord):
@@ -279,7 +303,7 @@ class FileDirectory:
                         _copy_with_changes(source, out, run.by_origin)
                 for entry in run.new_entries.values():
                     if entry is not None:
-                        out.write(format_record(ContentRecord(entry.dn, entry.attributes)))
+                        out.write(_entry_bytes(entry))
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(temp, self.path)
@@ -304,7 +328,14 @@ def _copy_with_changes(source: BinaryIO, out: BinaryIO,
         if raw.lines and raw.lines[0][2].lower().startswith(b"version:"):
             out.write(b"version: 1\n\n")  # the version line shared the entry's block
         if entry is not None:
-            out.write(format_record(ContentRecord(entry.dn, entry.attributes)))
+            out.write(_entry_bytes(entry))
+
+
+def _entry_bytes(entry: _Entry) -> bytes:
+    if entry.attributes is None:
+        assert entry.data is not None
+        return entry.data
+    return format_record(ContentRecord(entry.dn, entry.attributes))
 
 
 class _Run:
@@ -314,7 +345,7 @@ class _Run:
         self.state = state  # normalized DN -> current entry, for the DNs the changes name
         self.by_origin: dict[str, _Entry | None] = {}  # file position -> final entry or None
         self.new_entries: dict[int, _Entry | None] = {}  # ident -> final entry or None
-        self.applied: list[ChangeRecord] = []
+        self.applied: list[bytes] = []  # formatted change records for the log
         self._ident = len(state)
 
     def next_ident(self) -> int:
@@ -356,6 +387,11 @@ class _Unit:
 
     def commit(self) -> None:
         run = self.run
+        # Format the log records first: they may share value lists with the entries.
+        run.applied.extend(format_record(record) for record in self.stamped)
+        for entry in self.touched.values():
+            if entry is not None:
+                entry.freeze()
         for key, entry in self.touched.items():
             if entry is None:
                 run.state.pop(key, None)
@@ -367,7 +403,6 @@ class _Unit:
                 run.by_origin[origin] = entry
             else:
                 run.new_entries[ident] = entry
-        run.applied.extend(self.stamped)
 
 
 def new_dn_of(record: ModDnRecord) -> str:
@@ -449,7 +484,11 @@ def _identity(value: Value) -> object:
 
 def append_records(path: str, records: Iterable[ChangeRecord]) -> None:
     """Append change records to a changelog in one write, starting on a fresh record."""
-    payload = b"".join(format_record(record) for record in records)
+    _append(path, [format_record(record) for record in records])
+
+
+def _append(path: str, formatted: list[bytes]) -> None:
+    payload = b"".join(formatted)
     with open(path, "ab") as handle:
         if handle.tell() > 0 and not _ends_with_blank_line(path):
             payload = b"\n" + payload
