@@ -192,3 +192,18 @@ def test_delta_cycle_carries_a_change(small_workspace: Workspace):
     entries = ws.target_entries()
     assert entries["uid=ann,ou=people,dc=fabrikam,dc=com"]["mail"] == ["ann.new@contoso.com"]
     assert "uid=carl,ou=people,dc=fabrikam,dc=com" in entries
+
+
+def test_a_cycle_that_cannot_start_its_runs_still_ends_with_its_event(
+        small_workspace: Workspace):
+    ws = small_workspace
+    # Settings the file connector refuses: the cycle fails while planning.
+    with ws.store.transaction():
+        ws.store.db.execute("UPDATE connectors SET settings = '{}', watermark = '{}' "
+                            "WHERE name = 'target'")
+    with pytest.raises(Exception, match="path"):
+        cycle(ws)
+    ended = ws.store.events.list(event_id=int(EventId.CYCLE_FINISHED))
+    assert ended and ended[0].data["status"] == "failed"
+    assert load_state(ws.store).last_cycle_status == "failed"
+    assert CycleLock(ws.store).holder() is None

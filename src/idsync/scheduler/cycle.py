@@ -143,6 +143,12 @@ class CycleRunner:
                 lock.update_step({"connector": step.connector, "profile": step.profile.value,
                                   "index": i + 1, "of": len(steps)})
                 result.runs.append(self._run_step(engine, step))
+        except Exception as exc:
+            # A cycle that cannot go on (a connector that cannot even be built) still ends
+            # with its event and state, then the error goes to the caller.
+            result.status, result.message = "failed", f"{type(exc).__name__}: {exc}"
+            self._finish(result, policy)
+            raise
         finally:
             engine.close()
         self._finish(result, policy)
@@ -161,7 +167,9 @@ class CycleRunner:
 
     def _finish(self, result: CycleResult, policy: str) -> None:
         result.ended_at = iso(now())
-        if result.skipped:
+        if result.status == "failed":
+            pass
+        elif result.skipped:
             result.status = "stopped"
         elif any(not r.ok for r in result.runs):
             result.status = "completed-with-stopped-runs"
@@ -173,7 +181,7 @@ class CycleRunner:
             settings = load_settings(self.store)
             state = load_state(self.store)
             state.last_cycle_end, state.last_cycle_status = result.ended_at, result.status
-            if result.status != "stopped":
+            if result.status not in ("stopped", "failed"):
                 state.last_successful_cycle_end = result.ended_at
                 if policy == "initial" and settings.next_cycle_policy == "initial":
                     # The initial cycle ran through: the next ones are delta cycles.
@@ -188,7 +196,9 @@ class CycleRunner:
                 + (f" ({result.message})" if result.message else ""),
                 data={"policy": policy, "status": result.status,
                       "runs": [[r.connector, r.profile, r.status] for r in result.runs]})
-            purge_run_history(self.store, settings.purge_run_history_interval)
+            if settings.maintenance_enabled:
+                # Maintenance purges the operations log (run history) past its interval.
+                purge_run_history(self.store, settings.purge_run_history_interval)
         log.info("cycle ended", extra={"policy": policy, "status": result.status,
                                        "runs": len(result.runs)})
 
