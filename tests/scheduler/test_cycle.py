@@ -17,7 +17,7 @@ from idsync.events import EventId
 from idsync.model import RunProfile
 from idsync.scheduler.cycle import CycleRunner, plan_cycle, purge_run_history
 from idsync.scheduler.lock import LOCK_KEY, CycleLock, CycleRunning, request_stop
-from idsync.scheduler.settings import load_settings, load_state, set_staging_mode
+from idsync.scheduler.settings import load_settings, load_state, save_state, set_staging_mode
 from idsync.store.database import utcnow
 
 
@@ -207,3 +207,18 @@ def test_a_cycle_that_cannot_start_its_runs_still_ends_with_its_event(
     assert ended and ended[0].data["status"] == "failed"
     assert load_state(ws.store).last_cycle_status == "failed"
     assert CycleLock(ws.store).holder() is None
+
+
+def test_seven_days_without_a_cycle_require_a_full_sync(small_workspace: Workspace):
+    ws = small_workspace
+    cycle(ws)
+    assert ("source", "Delta Synchronization") in steps(cycle(ws))
+    with ws.store.transaction():
+        state = load_state(ws.store)
+        state.last_successful_cycle_end = "2020-01-01T00:00:00.000+00:00"
+        save_state(ws.store, state)
+    late = cycle(ws)
+    assert late.policy == "delta"
+    assert ("source", "Full Synchronization") in steps(late)
+    assert ("target", "Full Synchronization") in steps(late)
+    assert ("source", "Delta Synchronization") in steps(cycle(ws))

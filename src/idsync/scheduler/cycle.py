@@ -23,6 +23,7 @@ from idsync.events import EventId
 from idsync.model import ConnectorRecord, RunProfile
 from idsync.scheduler.lock import CycleLock
 from idsync.scheduler.settings import (
+    MAX_SYNC_GAP,
     POLICIES,
     is_staging_mode,
     iso,
@@ -122,6 +123,11 @@ class CycleRunner:
         with self.store.transaction():
             self.store.runs.recover_abandoned()
             state = load_state(self.store)
+            last_ok = parse_iso(state.last_successful_cycle_end)
+            if last_ok is not None and now() - last_ok > timedelta(seconds=MAX_SYNC_GAP):
+                # The reference: a server that has not synchronized for 7 days (staging
+                # included) needs a full synchronization.
+                self.store.connectors.mark_full_sync_required_all()
             state.last_cycle_start, state.last_cycle_policy = result.started_at, policy
             save_state(self.store, state)
             self.store.events.add(
