@@ -35,6 +35,9 @@ def test_scheduled_cycles_disable_enable_and_request(small_workspace: Workspace,
     assert 'idsync_runs_total{connector="source",profile="Full Import",status="success"} 1' \
         in metrics
 
+    second = idsync(ws.path, "serve", "--port", "0", check=False)
+    assert second.returncode == 2 and "already runs" in second.stderr
+
     shown = json.loads(idsync(ws.path, "scheduler", "show", "--json").stdout)
     assert shown["service"]["pid"] == served.process.pid
     assert shown["currently_effective_sync_cycle_interval"] == "00:00:01"
