@@ -113,8 +113,12 @@ def test_cycle_start_refused_while_a_cycle_runs(small_workspace: Workspace):
         result = idsync(ws.path, "cycle", "start", check=False)
         assert result.returncode == 3
         assert "already running" in result.stdout
+        with ws.store.transaction():
+            run_id = ws.store.runs.start(ws.store.connectors.get("target").id, "Export")
+            ws.store.runs.save_counters(run_id, {"adds": 7})
         status = idsync(ws.path, "cycle", "status").stdout
         assert "delta cycle started" in status
+        assert f"run {run_id}: Export on target: adds 7" in status
         assert "stop requested" in idsync(ws.path, "cycle", "stop").stdout
         assert lock.stop_requested()
     finally:

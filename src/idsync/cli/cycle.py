@@ -81,7 +81,14 @@ def stop(ctx: click.Context) -> None:
 @handle_errors
 def status(ctx: click.Context, as_json: bool) -> None:
     """What runs now: empty when idle (check this before changing settings)."""
-    holder = CycleLock(open_store(ctx)).holder()
+    store = open_store(ctx)
+    holder = CycleLock(store).holder()
+    if holder:
+        # The run in progress, with its counters as of its last committed batch.
+        holder["runs_in_progress"] = [
+            {"run_id": r.id, "connector": r.connector, "profile": r.profile,
+             "started_at": r.started_at, "counters": r.counters}
+            for r in store.runs.list(limit=10) if r.status == "in-progress"]
     if as_json:
         print_json(holder or {})
         return
@@ -93,3 +100,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
                   + (f": {step.get('profile')} on {step.get('connector')} "
                      f"({step.get('index')}/{step.get('of')})" if step else ""),
                   highlight=False)
+    for run in holder["runs_in_progress"]:
+        counters = ", ".join(f"{k} {v}" for k, v in sorted(run["counters"].items()))
+        console.print(f"  run {run['run_id']}: {run['profile']} on {run['connector']}"
+                      + (f": {counters}" if counters else ""), highlight=False)
