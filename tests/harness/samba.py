@@ -19,10 +19,10 @@ __all__ = ["SambaDC", "samba_dc"]
 
 
 @pytest.fixture(scope="session")
-def samba_dc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SambaDC]:
+def samba_dc() -> Iterator[SambaDC]:
     reason = samba_available()
     if reason:
         pytest.skip(reason)
-    dc = acquire_shared(str(tmp_path_factory.mktemp("samba")))
+    dc = acquire_shared()
     yield dc
     release_shared(dc)

@@ -73,8 +73,9 @@ def by_anchor(got: list[ImportRecord]) -> dict[str | None, list[ImportRecord]]:
 
 def test_full_import_anchors_are_object_guids(ou: Ou) -> None:
     group = ou.add_group("staff", ou.users[:2])
-    ou.conn.add_s(f"CN=pc1,{ou.dn}", [("objectClass", [b"computer"]),
-                                      ("sAMAccountName", [b"pc1$"])])
+    pc = f"pc{uuid.uuid4().hex[:8]}"  # sAMAccountName is unique in the whole domain
+    ou.conn.add_s(f"CN={pc},{ou.dn}", [("objectClass", [b"computer"]),
+                                       ("sAMAccountName", [f"{pc}$".encode()])])
     conn = ou.connector()
     assert conn.directory_type() == "ad"
     got = {r.dn: r for r in records(full(conn))}

@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyasn1.codec.ber import decoder, encoder
 
@@ -105,6 +105,7 @@ def test_req_mods_add_then_remove_cancels() -> None:
 # --- export chunking --------------------------------------------------------------------------
 
 
+@settings(deadline=None, max_examples=60)  # big value lists; no timing flakes on a busy box
 @given(st.lists(st.tuples(st.sampled_from([ldap.MOD_ADD, ldap.MOD_DELETE, ldap.MOD_REPLACE]),
                           st.sampled_from(["member", "title"]),
                           st.integers(min_value=0, max_value=12000)), max_size=6),
@@ -238,3 +239,15 @@ def test_bad_settings_are_refused(settings: dict, message: str) -> None:  # type
 
     with pytest.raises(ConfigurationError, match=message):
         parse_settings(settings)
+
+
+def test_records_decode_text_and_keep_binary_values() -> None:
+    settings = parse_settings({"uri": "ldap://x", "bind_dn": "", "base": "dc=x"})
+    reader = DirectoryReader(conn=None, settings=settings, directory_type="openldap")
+    record = reader.to_record("uid=a,dc=x", {
+        "objectClass": [b"inetOrgPerson"], "entryUUID": [b"0b6c1c0e-0000-1000-8000-000000000001"],
+        "cn": ["Zoë".encode()], "jpegPhoto": [b"\xff\xd8\xff"], "audio": [b"\xff\xfe", b"ok"]})
+    assert record is not None and record.anchor == "0b6c1c0e-0000-1000-8000-000000000001"
+    assert record.attributes["cn"] == ["Zoë"]
+    assert record.attributes["jpegPhoto"] == [b"\xff\xd8\xff"]
+    assert record.attributes["audio"] == [b"\xff\xfe", "ok"]  # undeclared binary stays bytes

@@ -109,7 +109,10 @@ class SambaDC:
         self._proc = subprocess.Popen(
             ["samba", "-i", "-M", "single", "-s", str(self.conf),
              f"--option=pid directory={self.dir / 'run'}", "--debuglevel=1"],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            # Its own session: outlives the pytest worker that started it when another
+            # worker or run still uses it, and no signal meant for that worker reaches it.
+            start_new_session=True)
         self.pid = self._proc.pid
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -196,10 +199,12 @@ class _Locked:
         self._file.close()
 
 
-def acquire_shared(workdir: str) -> SambaDC:
-    """Attach to the host's test DC, starting it (in ``workdir``) when none runs. Every
-    acquire needs a ``release_shared``; the last one stops the DC. Workers of one pytest
-    run (xdist) thus share one DC instead of fighting over port 389."""
+def acquire_shared() -> SambaDC:
+    """Attach to the host's test DC, starting it when none runs. Every acquire needs a
+    ``release_shared``; the last one stops the DC and removes its folder. Workers of one
+    pytest run (xdist), and concurrent runs, thus share one DC instead of fighting over port
+    389. Its folder is not under pytest's basetemp: pytest prunes old basetemps while a DC
+    started by an earlier run may still serve a later one."""
     import json
 
     with _Locked():
@@ -209,8 +214,8 @@ def acquire_shared(workdir: str) -> SambaDC:
             dc = SambaDC(workdir=state["dir"], password=state["password"])
             dc.pid = state["pid"]
         else:
-            dc = SambaDC(workdir=workdir)
-            dc._own_dir = False
+            dc = SambaDC()
+            dc._own_dir = False  # removed by the last release, whoever that is
             dc.start()
             state = {"pid": dc.pid, "dir": str(dc.dir), "password": dc.password, "users": 1}
         STATE_FILE.write_text(json.dumps(state))
@@ -231,6 +236,7 @@ def release_shared(dc: SambaDC) -> None:
             STATE_FILE.write_text(json.dumps(state))
             return
         STATE_FILE.unlink()
+        folder = state["dir"]
         if dc._proc is not None:
             dc.stop()
         elif _alive(state["pid"]):
@@ -241,3 +247,4 @@ def release_shared(dc: SambaDC) -> None:
                 time.sleep(0.1)
         if dc._lock is not None:
             dc.stop()
+        shutil.rmtree(folder, ignore_errors=True)

@@ -86,12 +86,24 @@ class DirectoryReader:
         if has_ranges(attrs):
             step = self.settings.range_step if self.is_ad else None
             attrs = complete_ranges(dn, attrs, self._fetch_range, step)
-        decode = self.decode
         # The anchor attribute stays among the attributes too: sync rules read it
         # (sourceAnchor <- ConvertToBase64([objectGUID]), joins on objectGUID / entryUUID).
-        decoded = {name: decode(name, values) for name, values in attrs.items()}
         return ImportRecord(kind=kind, anchor=self.anchor_of(attrs), dn=dn,
-                            object_type=object_type, attributes=decoded)
+                            object_type=object_type, attributes=self._decode_all(attrs))
+
+    def _decode_all(self, attrs: dict[str, list[bytes]]) -> dict[str, list[Value]]:
+        # The hot loop of a full import: inlined, one binary-name lookup per attribute.
+        binary_names = self._binary_names
+        decoded: dict[str, list[Value]] = {}
+        try:
+            for name, values in attrs.items():
+                binary = binary_names.get(name)
+                if binary is None:
+                    binary = binary_names[name] = name.lower() in self._binary
+                decoded[name] = list(values) if binary else [v.decode() for v in values]
+        except UnicodeDecodeError:
+            return {name: self.decode(name, values) for name, values in attrs.items()}
+        return decoded
 
     def _fetch_range(self, dn: str, attribute: str) -> dict[str, list[bytes]]:
         result = self.conn.search_s(dn, ldap.SCOPE_BASE, "(objectClass=*)", [attribute])
