@@ -18,6 +18,7 @@ import fcntl
 import os
 import tempfile
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from idsync.connectors.file.ldif import (
     ContentRecord,
     Control,
     DeleteRecord,
+    LdifError,
     ModDnRecord,
     ModifyRecord,
     RawRecord,
@@ -124,13 +126,11 @@ class FileDirectory:
         units = [list(unit) for unit in units]
         self._dn_keys = {}
         with self.locked():
-            wanted: set[str] = set()
+            # How many records name each DN: an entry stays parsed until its last change.
+            wanted: Counter[str] = Counter()
             for unit in units:
-                for record in unit:
-                    wanted.add(normalize_dn(record.dn))
-                    if isinstance(record, ModDnRecord):
-                        wanted.add(normalize_dn(new_dn_of(record)))
-            run = _Run(self._load(wanted))
+                wanted.update(_keys_of(unit))
+            run = _Run(self._load(set(wanted)), wanted)
             outcomes = [self._apply_unit(unit, run) for unit in units]
             if run.applied:
                 self._rewrite(run)
@@ -149,12 +149,15 @@ class FileDirectory:
                 if dn is None:
                     continue
                 key = normalize_dn(dn)
-                if key in wanted:
-                    record = parse_raw(raw, binary_attributes=self.binary_attributes)
-                    if isinstance(record, ContentRecord):
-                        entry = _Entry(record.dn, record.attributes, key, len(state))
-                        entry.freeze()  # parsed again only if a change reaches it
-                        state[key] = entry
+                if key not in wanted:
+                    continue
+                if raw.raw[:3] == b"dn:":
+                    # Kept as bytes, parsed when a change reaches it.
+                    state[key] = _Entry(dn, None, key, len(state), raw.raw)
+                    continue
+                record = parse_raw(raw, binary_attributes=self.binary_attributes)
+                if isinstance(record, ContentRecord):  # comments or a version line first
+                    state[key] = _Entry(record.dn, record.attributes, key, len(state))
         return state
 
     def _attributes_of(self, entry: _Entry) -> dict[str, list[Value]]:
@@ -164,12 +167,14 @@ class FileDirectory:
         data = entry.data.rstrip(b"\n") + b"\n"  # without the blank separator line
         raw = RawRecord(data, 1, 0, len(data))
         record = parse_raw(raw, binary_attributes=self.binary_attributes)
-        assert isinstance(record, ContentRecord)
+        if not isinstance(record, ContentRecord):
+            raise LdifError(f"{self.path} holds a change record for {entry.dn}", record.line)
         return record.attributes
 
     def _apply_unit(self, unit: list[ChangeRecord], run: _Run) -> Outcome:
         # A unit works on copies and commits at the end, so a unit that fails half way
         # leaves nothing behind.
+        run.remaining.subtract(_keys_of(unit))
         work = _Unit(run)
         entry: _Entry | None = None
         try:
@@ -341,8 +346,10 @@ def _entry_bytes(entry: _Entry) -> bytes:
 class _Run:
     """The state of one apply call: the loaded entries and what became of them."""
 
-    def __init__(self, state: dict[str, _Entry]) -> None:
+    def __init__(self, state: dict[str, _Entry], remaining: Counter[str]) -> None:
         self.state = state  # normalized DN -> current entry, for the DNs the changes name
+        # normalized DN -> the records still to come that name it
+        self.remaining = remaining
         self.by_origin: dict[str, _Entry | None] = {}  # file position -> final entry or None
         self.new_entries: dict[int, _Entry | None] = {}  # ident -> final entry or None
         self.applied: list[bytes] = []  # formatted change records for the log
@@ -389,8 +396,8 @@ class _Unit:
         run = self.run
         # Format the log records first: they may share value lists with the entries.
         run.applied.extend(format_record(record) for record in self.stamped)
-        for entry in self.touched.values():
-            if entry is not None:
+        for key, entry in self.touched.items():
+            if entry is not None and run.remaining[key] <= 0:
                 entry.freeze()
         for key, entry in self.touched.items():
             if entry is None:
@@ -403,6 +410,15 @@ class _Unit:
                 run.by_origin[origin] = entry
             else:
                 run.new_entries[ident] = entry
+
+
+def _keys_of(unit: Sequence[ChangeRecord]) -> list[str]:
+    keys = []
+    for record in unit:
+        keys.append(normalize_dn(record.dn))
+        if isinstance(record, ModDnRecord):
+            keys.append(normalize_dn(new_dn_of(record)))
+    return keys
 
 
 def new_dn_of(record: ModDnRecord) -> str:
