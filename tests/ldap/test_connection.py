@@ -87,3 +87,10 @@ def test_sample_directory_for_the_demo() -> None:
         assert sum(r.object_type == "group" for r in got) == 3
     finally:
         server.close()
+
+
+def test_start_tls_against_a_server_without_tls_fails_instead_of_going_plain(
+        slapd: SlapdServer) -> None:
+    conn = connector(slapd, start_tls=True)
+    with pytest.raises(ConnectivityError):
+        conn.test_connection()
