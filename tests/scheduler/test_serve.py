@@ -124,4 +124,7 @@ def test_cycle_start_refused_while_a_cycle_runs(small_workspace: Workspace):
     finally:
         lock.release()
     assert idsync(ws.path, "cycle", "status").stdout.strip() == ""
+    idsync(ws.path, "scheduler", "set", "--suspended", "true")
+    suspended = idsync(ws.path, "cycle", "start", check=False)
+    assert suspended.returncode == 2 and "suspended" in suspended.stderr
     assert "no sync cycle is running" in idsync(ws.path, "cycle", "stop").stdout

@@ -16,10 +16,11 @@ from idsync.cli.common import (
     workspace_path,
 )
 from idsync.cli.main import cli
+from idsync.errors import ConfigurationError
 from idsync.scheduler.cycle import CycleRunner
 from idsync.scheduler.lock import CycleLock, request_stop
 from idsync.scheduler.service import request_cycle
-from idsync.scheduler.settings import service_record
+from idsync.scheduler.settings import load_settings, service_record
 
 
 @cli.group()
@@ -43,6 +44,9 @@ def start(ctx: click.Context, policy: str | None, as_json: bool) -> None:
                       f"started {holder.get('started_at')}, pid {holder.get('pid')}); "
                       "see `idsync cycle status`", highlight=False)
         sys.exit(3)
+    if load_settings(store).suspended:
+        raise ConfigurationError("the scheduler is suspended (an upgrade or a restore is "
+                                 "under way); `idsync scheduler set --suspended false` first")
     policy = policy.lower() if policy else None
     if service_record(store):
         request_cycle(store, policy)

@@ -107,10 +107,12 @@ class Service:
 
     def _due(self, store: Store) -> tuple[str | None, str]:
         """The policy of the cycle to start now, or None."""
-        with store.transaction():
-            request = store.settings.get(REQUEST_KEY)
-            if request:
+        # Read first, and take the write lock only to consume a request that is there.
+        if store.settings.get(REQUEST_KEY):
+            with store.transaction():
+                request = store.settings.get(REQUEST_KEY)
                 store.settings.set(REQUEST_KEY, None)
+            if request:
                 return request.get("policy") or load_settings(store).next_cycle_policy, \
                     "requested"
         settings = load_settings(store)
