@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 from conftest import group_entry, ldif, make_workspace, user_entry
 
-USERS = 4000
+USERS = 2500
 
 
 def directory() -> str:
     users = [f"u{i:05d}" for i in range(USERS)]
     entries = [user_entry(u, manager=users[i // 10] if i >= 10 else None,
                           extra={"title": [f"Title {i % 7}"]}) for i, u in enumerate(users)]
-    entries += [group_entry(f"g{j}", users[j * 50 : j * 50 + 200]) for j in range(40)]
+    entries += [group_entry(f"g{j}", users[j * 50 : j * 50 + 200]) for j in range(25)]
     return ldif(*entries)
 
 
@@ -110,7 +110,7 @@ def test_sigkill_in_every_stage_loses_and_duplicates_nothing(tmp_path: Path) -> 
     expected, actual = snapshot(reference.path), snapshot(crashed.path)
     assert actual["counts"] == expected["counts"]
     assert actual["counts"]["pending_exports"] == 0
-    assert len(actual["target"]) == len(expected["target"]) == USERS + 40 + 3
+    assert len(actual["target"]) == len(expected["target"]) == USERS + 25 + 3
     assert actual["target"] == expected["target"]
     # the killed runs are recorded as stopped by the server, not left in progress
     db = sqlite3.connect(crashed.path / "idsync.db")
