@@ -205,18 +205,19 @@ def _group_slice(ctx: Context, state: dict[str, Any], entries: list[dict[str, An
     """Append the next slice (at most ``budget``) of the members of the group in ``state``;
     (whether the group is finished, member references used)."""
     group = group or ctx.store.get_by_seq(ctx.tenant_id, state["grp"])
-    seqs = ctx.store.page_members(state["grp"], state["mem"], budget) \
+    rows = ctx.store.page_member_rows(state["grp"], state["mem"], budget) \
         if group is not None and budget > 0 else []
-    if group is not None and seqs:
+    if group is not None and rows:
         entry = _object_entry(ctx, group)
-        named = names(ctx, seqs)
-        entry["members"] = {"add": [named[m] for m in seqs if m in named], "remove": []}
+        # One join gives both namings: DNs for the sync API, (id, type) for Graph.
+        add = [r[3] for r in rows] if names is member_dns else [(r[1], r[2]) for r in rows]
+        entry["members"] = {"add": add, "remove": []}
         entries.append(entry)
-    if group is None or len(seqs) < budget:
+    if group is None or len(rows) < budget:
         state["pos"], state["grp"], state["mem"] = state["grp"], 0, 0
-        return True, len(seqs)
-    state["mem"] = seqs[-1]
-    return False, len(seqs)
+        return True, len(rows)
+    state["mem"] = rows[-1][0]
+    return False, len(rows)
 
 
 def _v2_delta(ctx: Context, limits: Limits, state: dict[str, Any], page_size: int,

@@ -411,6 +411,14 @@ class SqliteStore:
             "SELECT member_seq FROM members WHERE group_seq = ? AND member_seq > ? "
             "ORDER BY member_seq LIMIT ?", (group_seq, after_seq, limit))]
 
+    def page_member_rows(self, group_seq: int, after_seq: int,
+                         limit: int) -> list[tuple[int, str, str, str]]:
+        """(member seq, id, object type, DN) of a group's next members, in one join."""
+        return [(r[0], r[1], r[2], r[3]) for r in self._q(
+            "SELECT m.member_seq, o.id, o.object_type, o.dn FROM members m JOIN objects o "
+            "ON o.seq = m.member_seq WHERE m.group_seq = ? AND m.member_seq > ? "
+            "ORDER BY m.member_seq LIMIT ?", (group_seq, after_seq, limit))]
+
     def member_dns(self, group_seq: int) -> list[str]:
         return [r[0] for r in self._q(
             "SELECT o.dn FROM members m JOIN objects o ON o.seq = m.member_seq "
