@@ -217,3 +217,22 @@ def test_cli_copy_edit_test(hybrid_factory, tmp_path: Path) -> None:  # type: ig
     assert idsync("rules", "delete", copy).exit_code == 0
     assert idsync("rules", "enable", GROUP_JOIN_RULE).exit_code == 0
     assert not ws.store.rules.get(GROUP_JOIN_RULE).disabled
+
+
+def test_rename_keeps_the_rule_usable_and_refuses_clashes(hybrid_factory) -> None:  # type: ignore[no-untyped-def]
+    ws = hybrid_factory("version: 1\n")
+    copy = copy_rule(ws.store, "In from AD - User Common", 20)
+    with pytest.raises(ConfigurationError, match="exists already"):
+        edit_rule(ws.store, copy.name, RuleEdit(name="In from AD - User Join"))
+    renamed = edit_rule(ws.store, copy.name, RuleEdit(name="Contoso - User Common"))
+    assert ws.store.rules.find(copy.name) is None
+    assert ws.store.rules.get("Contoso - User Common").precedence == 20 == renamed.precedence
+
+
+def test_source_anchor_change_after_export_is_an_error() -> None:
+    rule = next(r for r in outofbox_rules("AD", "AAD") if r.name == "Out to AAD - User Join")
+    same = dry_run(rule, {"sourceAnchor": "Zm9v", "cloudSourceAnchor": "Zm9v"})
+    assert next(f for f in same.flows if f.target == "sourceAnchor").value == "Zm9v"
+    changed = dry_run(rule, {"sourceAnchor": "YmFy", "cloudSourceAnchor": "Zm9v"})
+    flow = next(f for f in changed.flows if f.target == "sourceAnchor")
+    assert (flow.outcome, flow.message) == ("error", "SourceAnchor attribute has changed.")

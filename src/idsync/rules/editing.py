@@ -84,8 +84,18 @@ def copy_rule(store: Store, name: str, precedence: int, new_name: str | None = N
     duplicate.tag = None
     duplicate.description = (f"Editable copy of {name!r}. " + original.description).strip()
     original.disabled = True
-    saved = save_rules(store, [original, duplicate])
+    with store.transaction():
+        saved = save_rules(store, [original, duplicate])
+        _hand_over_links(store, original, saved[1])
     return saved[1]
+
+
+def _hand_over_links(store: Store, original: SyncRule, copy: SyncRule) -> None:
+    """Objects joined or projected by ``original`` count as linked by ``copy``: an inbound
+    link whose rule is gone is a disconnect, and disconnecting every user because their join
+    rule was copied would delete and recreate the whole metaverse (and the cloud objects)."""
+    store.db.execute("UPDATE cs_objects SET link_rule_id = ? WHERE link_rule_id = ?",
+                     (copy.id, original.id))
 
 
 def _ranges(values: Sequence[int]) -> str:
@@ -223,6 +233,7 @@ def edit_rule(store: Store, name: str, edit: RuleEdit) -> SyncRule:
         changed.id = None
         with store.transaction():
             saved = save_rules(store, [changed])[0]
+            _hand_over_links(store, rule, saved)
             store.rules.delete(name)
         return saved
     return save_rules(store, [changed])[0]
