@@ -27,7 +27,11 @@ from idsync.engine.run import RunRecorder
 from idsync.errors import ConfigurationError, DeletionThresholdExceeded
 from idsync.events import EventId
 from idsync.model import ConnectorRecord, PendingExport
-from idsync.store.exports import KIND_ORDER
+
+#: Adds without references first (users), then adds that reference them (groups), so a new
+#: group's new members already exist in the directory; then modifies, renames, deletes.
+EXPORT_PHASES: list[tuple[str, bool | None]] = [
+    ("add", False), ("add", True), ("modify", None), ("rename", None), ("delete", None)]
 
 
 class ExportStage:
@@ -44,10 +48,11 @@ class ExportStage:
 
     def run(self) -> None:
         self._check_deletion_threshold()
-        for rank in sorted(set(KIND_ORDER.values())):
+        for kind, with_refs in EXPORT_PHASES:
             after = 0
             while True:
-                ids = self.store.exports.page(self.record.id, rank, after, BATCH_SIZE)
+                ids = self.store.exports.page(self.record.id, kind, after, BATCH_SIZE,
+                                              with_refs=with_refs)
                 if not ids:
                     break
                 self._export_batch(ids)

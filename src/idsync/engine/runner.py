@@ -7,7 +7,9 @@ threshold, the error limit, a bad configuration).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import gc
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,7 +55,8 @@ def run_profile(engine: Engine, connector_name: str, profile: RunProfile, *,
     status: RunStatus
     message: str | None = None
     try:
-        _run(engine, record, profile, recorder, accept_deletes=accept_deletes)
+        with _bulk_garbage_collection():
+            _run(engine, record, profile, recorder, accept_deletes=accept_deletes)
         status = recorder.status(STAGE_OF[profile])
     except ConnectivityError as exc:
         status, message = RunStatus.STOPPED_CONNECTIVITY, str(exc)
@@ -73,6 +76,20 @@ def run_profile(engine: Engine, connector_name: str, profile: RunProfile, *,
     recorder.finish(status, message)
     return RunResult(recorder.run_id, record.name, profile.value, status.value,
                      dict(recorder.counters), message)
+
+
+@contextlib.contextmanager
+def _bulk_garbage_collection() -> Iterator[None]:
+    """A run allocates millions of short-lived objects with no reference cycles; the
+    collector's default thresholds spend about a third of an import scanning them."""
+    old = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(max(old[0], 50_000), old[1], old[2])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
+        gc.unfreeze()
 
 
 def _run(engine: Engine, record: Any, profile: RunProfile, recorder: RunRecorder, *,

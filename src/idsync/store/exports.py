@@ -70,13 +70,18 @@ class PendingExportRepository:
         self.db.execute("UPDATE pending_exports SET attempts = attempts + 1 WHERE cs_id = ?",
                         (cs_id,))
 
-    def page(self, connector_id: int, kind_rank: int, after: int, limit: int) -> list[int]:
-        """Pending (unsent) exports of one kind, in id order. Kinds go in the order add,
-        modify, rename, delete, so references can name objects added earlier in the run."""
-        kind = next(k for k, r in KIND_ORDER.items() if r == kind_rank)
+    def page(self, connector_id: int, kind: str, after: int, limit: int, *,
+             with_refs: bool | None = None) -> list[int]:
+        """Pending (unsent) exports of one kind, in id order. ``with_refs`` False / True
+        keeps only those without / with reference values, so an export run can add every
+        object before the objects that reference them."""
+        refs = ""
+        if with_refs is not None:
+            refs = ("AND " + ("" if with_refs else "NOT ") + "EXISTS (SELECT 1 FROM "
+                    "pending_export_refs r WHERE r.cs_id = pending_exports.cs_id)")
         return [r[0] for r in self.db.query(
             "SELECT cs_id FROM pending_exports WHERE connector_id = ? AND state = 'pending' "
-            "AND kind = ? AND cs_id > ? ORDER BY cs_id LIMIT ?",
+            f"AND kind = ? AND cs_id > ? {refs} ORDER BY cs_id LIMIT ?",
             (connector_id, kind, after, limit))]
 
     def count(self, connector_id: int, *, kind: str | None = None,
