@@ -59,7 +59,7 @@ class Ou:
 
 @pytest.fixture
 def ou(samba_dc: SambaDC) -> Iterator[Ou]:
-    made = Ou(samba_dc)
+    made = Ou(samba_dc, users=4)
     yield made
     made.conn.unbind_s()
 
@@ -118,6 +118,7 @@ def test_dirsync_delta_has_member_value_deltas_and_deletes(
     ou.conn.modify_s(ou.users[0], [(ldap.MOD_REPLACE, "title", [b"Chief"])])
     ou.conn.modify_s(group, [(ldap.MOD_ADD, "member", [ou.users[2].encode()]),
                              (ldap.MOD_DELETE, "member", [ou.users[1].encode()])])
+    ou.conn.modify_s(ou.users[3], [(ldap.MOD_REPLACE, "title", [b"Only"])])
     ou.conn.rename_s(ou.users[0], "CN=chief", None, delold=1)
     ou.conn.rename_s(ou.users[1], "CN=renamed", None, delold=1)
     ou.conn.delete_s(f"CN=renamed,{ou.dn}")
@@ -130,8 +131,11 @@ def test_dirsync_delta_has_member_value_deltas_and_deletes(
     # the removal names the member's DN as it was when removed
     assert grp.value_removes == {"member": [ou.users[1]]}
     (chief,) = got[anchors[ou.users[0]]]
-    assert chief.kind == ImportKind.MODIFY and chief.attributes["title"] == ["Chief"]
-    assert chief.dn == f"CN=chief,{ou.dn}"  # renamed
+    # modified and renamed: a rename comes whole (it might have entered the scope)
+    assert chief.kind == ImportKind.FULL and chief.attributes["title"] == ["Chief"]
+    assert chief.dn == f"CN=chief,{ou.dn}"
+    (bob,) = got[anchors[ou.users[3]]]
+    assert bob.kind == ImportKind.MODIFY and bob.attributes["title"] == ["Only"]
     assert [r.kind for r in got[anchors[ou.users[1]]]] == [ImportKind.DELETE]
     fresh = [r for r in records(batches) if r.dn == new_user]
     assert fresh and fresh[0].kind == ImportKind.FULL and fresh[0].attributes["title"] == ["New"]
@@ -151,3 +155,17 @@ def test_usn_fallback_sees_changes_and_tombstones(ou: Ou) -> None:
     assert got[anchors[ou.users[0]]][0].attributes["title"] == ["Chief"]
     assert ImportKind.DELETE in [r.kind for r in got[anchors[ou.users[2]]]]
     assert anchors[ou.users[1]] not in got
+
+
+def test_dirsync_move_into_scope_comes_whole(ou: Ou) -> None:
+    outside = Ou(ou.dc, users=0)
+    mover = outside.add_user("wanderer")
+    conn = ou.connector()
+    watermark = full(conn)[-1].watermark
+    anchor = ou.guid(mover)
+    ou.conn.rename_s(mover, mover.split(",")[0], ou.dn, delold=1)
+    got = by_anchor(records(delta(conn, watermark)))  # type: ignore[arg-type]
+    (record,) = got[anchor]
+    assert record.kind == ImportKind.FULL and record.object_type == "user"
+    assert record.dn == f"{mover.split(',')[0]},{ou.dn}"
+    assert record.attributes["sAMAccountName"]

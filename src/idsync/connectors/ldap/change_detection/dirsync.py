@@ -107,11 +107,33 @@ class DirSyncDetector:
             start = base64.b64decode(cookies.get(partition, ""))
             last = start
             for entries, cookie in self._pages(partition, start, attrs):
-                records = [r for dn, a in entries if (r := dirsync_record(self.reader, dn, a))]
                 last = cookie
-                yield ImportBatch(records=records)
+                yield ImportBatch(records=self._records(entries, context))
             cookies[partition] = base64.b64encode(last).decode()
         yield ImportBatch(records=[], watermark={"strategy": self.name, "cookies": cookies})
+
+    def _records(self, entries: list[tuple[str, dict[str, list[bytes]]]],
+                 context: ImportContext) -> list[ImportRecord]:
+        records: list[ImportRecord] = []
+        moved: list[int] = []
+        for dn, attrs in entries:
+            record = dirsync_record(self.reader, dn, attrs)
+            if record is None:
+                continue
+            if record.kind == ImportKind.MODIFY and any(k.lower() == "name" for k in attrs):
+                moved.append(len(records))
+            records.append(record)
+        if moved:
+            # A rename or move (DirSync sends the new "name") may bring an object into scope
+            # that the connector space has never seen: send such objects whole.
+            anchors = [a for i in moved if (a := records[i].anchor)]
+            current = self.reader.read_by_anchor(anchors, self.reader.request_attributes(context))
+            for i in moved:
+                entry = current.get(records[i].anchor or "")
+                whole = self.reader.to_record(*entry) if entry else None
+                if whole is not None:
+                    records[i] = whole
+        return records
 
     def _pages(self, partition: str, cookie: bytes, attrs: list[str]
                ) -> Iterator[tuple[list[tuple[str, dict[str, list[bytes]]]], bytes]]:
