@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import group_entry, ldif, make_workspace, user_entry
+from engine_helpers import group_entry, ldif, make_workspace, user_entry
 
 USERS = 2500
 

@@ -8,7 +8,7 @@ import itertools
 import tempfile
 from pathlib import Path
 
-from conftest import SOURCE_BASE, TARGET_BASE, group_entry, ldif, make_workspace, user_entry
+from engine_helpers import SOURCE_BASE, TARGET_BASE, group_entry, ldif, make_workspace, user_entry
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import group_entry, ldif, target_dn, target_group_dn, user_entry
+from engine_helpers import group_entry, ldif, target_dn, target_group_dn, user_entry
 
 from idsync.rules.admin import save_rules, set_disabled
 from idsync.rules.files import load_rules_text

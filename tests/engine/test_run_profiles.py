@@ -3,7 +3,7 @@ the pending exports and the target directory after each step."""
 
 from __future__ import annotations
 
-from conftest import (
+from engine_helpers import (
     group_entry,
     ldif,
     target_dn,
