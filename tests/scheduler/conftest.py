@@ -21,7 +21,7 @@ _ROOT = str(Path(__file__).resolve().parents[2])
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
-from tests.engine.conftest import (  # noqa: E402
+from tests.engine.engine_helpers import (  # noqa: E402
     Workspace,
     group_entry,
     ldif,
