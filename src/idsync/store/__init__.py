@@ -1,16 +1,23 @@
 """The persistent store: one database per workspace, reached through small repositories.
 
-``Store.open(workspace)`` opens (and migrates) ``<workspace>/idsync.db``; the database URL
-setting of a later PostgreSQL backend plugs in here.
+``Store.open(workspace)`` opens (and migrates) the workspace's database: the SQLite file
+``<workspace>/idsync.db`` by default, or the PostgreSQL database named by a URL, taken from (in
+order) the ``database`` argument, the ``IDSYNC_DATABASE_URL`` environment variable, or the
+``database:`` key of ``<workspace>/workspace.yaml`` (which ``idsync init --database URL`` and
+``idsync db migrate --to URL`` write).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+import yaml
+
+from idsync.errors import ConfigurationError
 from idsync.store.connector_space import ConnectorSpaceRepository
 from idsync.store.connectors import ConnectorRepository
-from idsync.store.database import Database
+from idsync.store.database import BaseDatabase, Database
 from idsync.store.exports import PendingExportRepository
 from idsync.store.metaverse import JoinIndex, MetaverseRepository
 from idsync.store.object_errors import ObjectErrorRepository
@@ -19,10 +26,64 @@ from idsync.store.runs import EventRepository, RunRepository
 from idsync.store.settings import SettingsRepository
 
 DB_FILE = "idsync.db"
+CONFIG_FILE = "workspace.yaml"
+DATABASE_ENV = "IDSYNC_DATABASE_URL"
+
+
+def configured_database(workspace: str | Path) -> str | None:
+    """The database URL the workspace's config file names, if any."""
+    config = Path(workspace).expanduser() / CONFIG_FILE
+    if not config.exists():
+        return None
+    doc = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
+    if not isinstance(doc, dict):
+        raise ConfigurationError(f"{config}: expected a mapping")
+    url = doc.get("database")
+    return str(url) if url else None
+
+
+def database_url(workspace: str | Path, database: str | None = None) -> str:
+    """The database a workspace uses: a PostgreSQL URL or the path of its SQLite file."""
+    url = database or os.environ.get(DATABASE_ENV) or configured_database(workspace)
+    if url and url.startswith("sqlite:///"):
+        return url.removeprefix("sqlite:///") or str(Path(workspace).expanduser() / DB_FILE)
+    return url or str(Path(workspace).expanduser() / DB_FILE)
+
+
+def write_workspace_config(workspace: str | Path, database: str) -> Path:
+    """Point a workspace at a database (kept readable by its owner only: it may hold a
+    password)."""
+    folder = Path(workspace).expanduser()
+    folder.mkdir(parents=True, exist_ok=True)
+    config = folder / CONFIG_FILE
+    doc: dict = {}
+    if config.exists():
+        doc = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
+    doc["database"] = database
+    config.write_text(yaml.safe_dump(doc, sort_keys=True), encoding="utf-8")
+    config.chmod(0o600)
+    return config
+
+
+def workspace_exists(workspace: str | Path) -> bool:
+    folder = Path(workspace).expanduser()
+    return (folder / DB_FILE).exists() or (folder / CONFIG_FILE).exists() or (
+        os.environ.get(DATABASE_ENV) is not None and folder.is_dir())
+
+
+def open_database(url: str) -> BaseDatabase:
+    """A backend for a URL (postgresql://...) or a SQLite file path."""
+    from idsync.store.postgres import PostgresDatabase, is_postgres_url
+
+    if is_postgres_url(url):
+        return PostgresDatabase(url)
+    if "://" in url:
+        raise ConfigurationError(f"unsupported database URL {url!r} (postgresql:// or a file)")
+    return Database(url)
 
 
 class Store:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: BaseDatabase) -> None:
         self.db = db
         self.connectors = ConnectorRepository(db)
         self.cs = ConnectorSpaceRepository(db)
@@ -36,13 +97,18 @@ class Store:
         self.settings = SettingsRepository(db)
 
     @classmethod
-    def open(cls, workspace: str | Path, *, migrate: bool = True) -> Store:
+    def open(cls, workspace: str | Path, *, migrate: bool = True,
+             database: str | None = None) -> Store:
         folder = Path(workspace).expanduser()
         folder.mkdir(parents=True, exist_ok=True)
-        db = Database(folder / DB_FILE)
+        db = open_database(database_url(folder, database))
         if migrate:
             db.migrate()
         return cls(db)
+
+    @property
+    def dialect(self) -> str:
+        return self.db.dialect
 
     def transaction(self):
         return self.db.transaction()
@@ -51,4 +117,5 @@ class Store:
         self.db.close()
 
 
-__all__ = ["Database", "Store"]
+__all__ = ["BaseDatabase", "Database", "Store", "database_url", "open_database",
+           "workspace_exists", "write_workspace_config"]

@@ -2,9 +2,11 @@
 
 The engine never writes SQL. It calls the repositories of ``idsync.store`` (connector space,
 metaverse, rules, runs...), which speak the SQL that SQLite and PostgreSQL share (``ON CONFLICT``,
-``RETURNING``, ``?`` placeholders that a PostgreSQL adapter rewrites). A backend is this one
-class: how to connect, how to begin and commit, how to run the numbered migrations. See
-docs/decisions/store.md.
+``RETURNING``, ``?`` placeholders that the PostgreSQL backend rewrites). A backend is one class:
+how to connect, how to begin and commit, how to read the schema version. ``BaseDatabase`` holds
+what both share (the query helpers and the numbered migrations); ``Database`` is SQLite,
+``idsync.store.postgres.PostgresDatabase`` is PostgreSQL. See docs/decisions/store.md and
+docs/decisions/postgres-store.md.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from typing import Any
 from idsync.errors import ConfigurationError
 
 MIGRATION_FILE = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+# A migration may ship a PostgreSQL-specific text beside the shared one: 0002_x.postgresql.sql.
+DIALECT_FILE = re.compile(r"^(\d{4})_[a-z0-9_]+\.([a-z]+)\.sql$")
 
 
 def utcnow() -> str:
@@ -29,7 +33,8 @@ def utcnow() -> str:
 
 
 def migrations() -> list[tuple[int, str, str]]:
-    """(version, name, sql) of every migration shipped with this build, in order."""
+    """(version, name, sql) of every migration shipped with this build, in order (the shared
+    text; see ``dialect_overrides``)."""
     found = []
     folder = importlib.resources.files("idsync.store") / "migrations"
     for entry in folder.iterdir():
@@ -39,7 +44,88 @@ def migrations() -> list[tuple[int, str, str]]:
     return sorted(found)
 
 
-class Database:
+def dialect_overrides(dialect: str) -> dict[int, str]:
+    """version -> the text a ``NNNN_name.<dialect>.sql`` file gives for that dialect, which
+    replaces the shared text (the backend translates the shared text otherwise)."""
+    out = {}
+    folder = importlib.resources.files("idsync.store") / "migrations"
+    for entry in folder.iterdir():
+        d = DIALECT_FILE.match(entry.name)
+        if d and d.group(2) == dialect:
+            out[int(d.group(1))] = entry.read_text(encoding="utf-8")
+    return out
+
+
+class BaseDatabase:
+    """What every backend shares: the query helpers over ``execute`` and the migrations."""
+
+    dialect = "base"
+    path: str
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:  # pragma: no cover
+        raise NotImplementedError
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self.execute(sql, params).fetchall()
+
+    def query_one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        return self.execute(sql, params).fetchone()
+
+    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        row = self.execute(sql, params).fetchone()
+        return row[0] if row else None
+
+    def transaction(self) -> contextlib.AbstractContextManager[Any]:  # pragma: no cover
+        raise NotImplementedError
+
+    def schema_version(self) -> int:  # pragma: no cover
+        raise NotImplementedError
+
+    def translate_ddl(self, statement: str) -> str:
+        """A migration statement in this backend's dialect (SQLite runs them as written)."""
+        return statement
+
+    def tables(self) -> list[str]:  # pragma: no cover
+        """The user tables of the schema (for ``idsync db migrate``)."""
+        raise NotImplementedError
+
+    def integrity_check(self) -> str:
+        """'ok' or what the backend's own consistency check reports."""
+        return "ok"
+
+    def migrate(self, target: int | None = None) -> list[int]:
+        """Apply every migration newer than the database, each in its own transaction, and
+        return the versions applied. Migrations only ever add or transform: an upgrade keeps
+        every setting and object."""
+        with self.transaction():
+            self.execute(self.translate_ddl(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"))
+        current = self.schema_version()
+        shipped = migrations()
+        overrides = dialect_overrides(self.dialect)
+        newest = shipped[-1][0] if shipped else 0
+        if current > newest:
+            raise ConfigurationError(
+                f"the database is at schema version {current}, newer than this idsync "
+                f"({newest}); upgrade idsync before using it")
+        applied = []
+        for version, name, sql in shipped:
+            if version <= current or (target is not None and version > target):
+                continue
+            with self.transaction():
+                # Another process may have applied it while we waited for the write lock.
+                if self.schema_version() >= version:
+                    continue
+                for statement in _statements(overrides.get(version, sql)):
+                    self.execute(self.translate_ddl(statement))
+                self.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)",
+                             (version, name, utcnow()))
+            applied.append(version)
+        return applied
+
+
+class Database(BaseDatabase):
     """A SQLite database in WAL mode: many readers, one writer, crash-safe commits."""
 
     dialect = "sqlite"
@@ -70,16 +156,6 @@ class Database:
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         self._conn.executemany(sql, rows)
-
-    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        return self._conn.execute(sql, params).fetchall()
-
-    def query_one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
-        return self._conn.execute(sql, params).fetchone()
-
-    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        row = self._conn.execute(sql, params).fetchone()
-        return row[0] if row else None
 
     def query_in(self, sql: str, ids: Sequence[Any], params: Sequence[Any] = (),
                  chunk: int = 500) -> list[tuple[Any, ...]]:
@@ -130,30 +206,13 @@ class Database:
             return 0
         return self.scalar("SELECT coalesce(max(version), 0) FROM schema_migrations") or 0
 
-    def migrate(self, target: int | None = None) -> list[int]:
-        """Apply every migration newer than the database, each in its own transaction, and
-        return the versions applied. Migrations only ever add or transform: an upgrade keeps
-        every setting and object."""
-        self.execute("CREATE TABLE IF NOT EXISTS schema_migrations ("
-                     "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
-        current = self.schema_version()
-        shipped = migrations()
-        newest = shipped[-1][0] if shipped else 0
-        if current > newest:
-            raise ConfigurationError(
-                f"the database is at schema version {current}, newer than this idsync "
-                f"({newest}); upgrade idsync before using it")
-        applied = []
-        for version, name, sql in shipped:
-            if version <= current or (target is not None and version > target):
-                continue
-            with self.transaction():
-                for statement in _statements(sql):
-                    self.execute(statement)
-                self.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)",
-                             (version, name, utcnow()))
-            applied.append(version)
-        return applied
+    def tables(self) -> list[str]:
+        return [r[0] for r in self.query(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+            "ORDER BY name")]
+
+    def integrity_check(self) -> str:
+        return self.scalar("PRAGMA quick_check")
 
     def backup_to(self, path: str | Path) -> None:
         """A consistent online copy of the database (SQLite's backup API)."""

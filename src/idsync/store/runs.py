@@ -95,10 +95,12 @@ class RunRepository:
         return rows[0] if rows else None
 
     def list(self, *, connector_id: int | None = None, limit: int = 50) -> list[RunRecord]:
+        # No LIMIT at all for 0 (PostgreSQL refuses SQLite's LIMIT -1).
+        tail = f" LIMIT {int(limit)}" if limit else ""
         if connector_id is not None:
-            return self._select("WHERE r.connector_id = ? ORDER BY r.id DESC LIMIT ?",
-                                (connector_id, limit or -1))
-        return self._select("ORDER BY r.id DESC LIMIT ?", (limit or -1,))
+            return self._select("WHERE r.connector_id = ? ORDER BY r.id DESC" + tail,
+                                (connector_id,))
+        return self._select("ORDER BY r.id DESC" + tail, ())
 
     def _select(self, tail: str, params: tuple[Any, ...]) -> list[RunRecord]:
         return [RunRecord(r[0], r[1], r[2], r[3], r[4], r[5], values.loads(r[6]) or {}, r[7])
