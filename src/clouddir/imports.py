@@ -177,7 +177,10 @@ def _v2_full(ctx: Context, limits: Limits, state: dict[str, Any], page_size: int
         if not done:
             return _finish({"changes": entries}, state, True, "delta_token")
     while len(entries) < page_size and links < limits.member_page_size:
-        objects = ctx.store.page_objects(ctx.tenant_id, state["pos"], page_size - len(entries))
+        # Small reads: a page can end early on its member budget, and rows read past that
+        # point are read again by the next page.
+        objects = ctx.store.page_objects(ctx.tenant_id, state["pos"],
+                                         min(page_size - len(entries), 100))
         if not objects:
             return _finish({"changes": entries}, state, False, "delta_token")
         for obj in objects:
