@@ -74,20 +74,22 @@ def sample_ldif() -> Path:
     return Path(str(resource))
 
 
-def run_demo(workspace: Path, *, churn: bool = True,
+def run_demo(workspace: Path, *, churn: bool = True, ldap: bool = False,
              on_stage: Callable[[StageFigure], None] | None = None) -> list[StageFigure]:
-    from idsync.sample import generate_churn
-
     prepare_workspace(workspace)
     (workspace / SOURCE).mkdir()
     (workspace / TARGET).mkdir()
-    shutil.copyfile(sample_ldif(), workspace / SOURCE / "directory.ldif")
     (workspace / TARGET / "directory.ldif").write_text(TARGET_SKELETON)
-
+    server = _start_slapd(workspace) if ldap else None
     store = Store.open(workspace)
     try:
-        store.connectors.add(SOURCE, "file", {
-            "path": f"{SOURCE}/directory.ldif", "changes_path": f"{SOURCE}/changes.ldif"})
+        if server is not None:
+            store.connectors.add(SOURCE, "ldap", server.connector_settings(),
+                                 {"password": server.password})
+        else:
+            shutil.copyfile(sample_ldif(), workspace / SOURCE / "directory.ldif")
+            store.connectors.add(SOURCE, "file", {
+                "path": f"{SOURCE}/directory.ldif", "changes_path": f"{SOURCE}/changes.ldif"})
         store.connectors.add(TARGET, "file", {
             "path": f"{TARGET}/directory.ldif", "export_log": f"{TARGET}/exports.ldif"})
         save_rules(store, builtin_rule_set("directory-to-directory", source=SOURCE,
@@ -110,14 +112,47 @@ def run_demo(workspace: Path, *, churn: bool = True,
         for connector, profile in initial_cycle():
             stage("initial", connector, profile)
         if churn:
-            generate_churn(workspace / SOURCE / "directory.ldif",
-                           changes_path=workspace / SOURCE / "changes.ldif", seed=7)
+            if server is not None:
+                _ldap_churn(server)
+            else:
+                from idsync.sample import generate_churn
+
+                generate_churn(workspace / SOURCE / "directory.ldif",
+                               changes_path=workspace / SOURCE / "changes.ldif", seed=7)
             for connector, profile in delta_cycle():
                 stage("delta", connector, profile)
         engine.close()
         return figures
     finally:
         store.close()
+        if server is not None:
+            # The throwaway server goes with the demo; the workspace keeps what it imported.
+            server.close()
+
+
+def _start_slapd(workspace: Path) -> object:
+    from idsync.testing.slapd import sample_directory, slapd_available
+
+    if not slapd_available():
+        raise ConfigurationError(
+            "--ldap needs OpenLDAP's slapd (Debian package slapd; `bash scripts/setup.sh "
+            "--all` installs it); run the demo without --ldap otherwise")
+    return sample_directory(users=1000, groups=100, workdir=str(workspace / "slapd"))
+
+
+def _ldap_churn(server: object) -> None:
+    """A small churn made the way an administrator would, over LDAP: title changes, a few
+    deletes and a membership change; the connector's delta import finds them."""
+    found = server.search(server.base_dn, "(objectClass=inetOrgPerson)", attrs=["uid"])
+    users = sorted(dn for dn, _ in found)
+    for dn in users[:20]:
+        server.modify(dn, [("replace", "title", ["Demo Lead"])])
+    for dn in users[-5:]:
+        server.delete(dn)
+    groups = sorted(dn for dn, _ in server.search(server.base_dn, "(objectClass=groupOfNames)",
+                                                   attrs=["cn"]))
+    if groups:
+        server.modify(groups[0], [("add", "member", [users[25]])])
 
 
 def initial_cycle() -> list[tuple[str, RunProfile]]:

@@ -184,3 +184,21 @@ def test_demo_runs_from_nothing(tmp_path: Path) -> None:
     again = runner.invoke(cli, ["--workspace", str(ws), "demo", "--json", "--no-churn"],
                           catch_exceptions=False)
     assert again.exit_code == 0, again.output
+
+
+@pytest.mark.slapd
+def test_demo_with_a_local_slapd_source(tmp_path: Path) -> None:
+    from idsync.testing.slapd import slapd_available
+
+    assert slapd_available(), "slapd is installed by scripts/setup.sh --all"
+    result = CliRunner().invoke(cli, ["--workspace", str(tmp_path / "demo"), "demo", "--ldap",
+                                      "--json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert all(s["status"] == "success" for s in data["stages"])
+    first = data["stages"][0]
+    assert first["connector"] == "contoso" and first["counters"]["adds"] == 1100
+    delta_import = [s for s in data["stages"] if s["cycle"] == "delta"][0]
+    assert delta_import["counters"].get("updates", 0) >= 20
+    assert delta_import["counters"].get("deletes", 0) == 5
+    assert data["totals"]["pending_exports"] == 0 and data["totals"]["errors"] == 0

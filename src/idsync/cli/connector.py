@@ -150,3 +150,37 @@ def set_(ctx: click.Context, name: str, settings: tuple[str, ...], unset: tuple[
                                                parse_assignments(secrets, "secret")})),
                          connector_id=record.id)
     console.print(f"connector {name} updated")
+
+
+@connector.command()
+@click.argument("name")
+@click.option("--object-type", help="Only this object type (or LDAP object class).")
+@json_option
+@click.pass_context
+@handle_errors
+def schema(ctx: click.Context, name: str, object_type: str | None, as_json: bool) -> None:
+    """List the object types and attributes the connected directory's schema declares (for
+    LDAP: the server's subschema), so rules can be checked against it."""
+    from idsync.connectors.base import SchemaProvider
+
+    store = open_store(ctx)
+    record = store.connectors.get(name)
+    instance = registry.create(record, str(workspace_path(ctx)))
+    try:
+        if not isinstance(instance, SchemaProvider):
+            raise ConfigurationError(f"connector {name} ({record.type}) publishes no schema")
+        found = instance.schema()
+    finally:
+        instance.close()
+    types = {t: attrs for t, attrs in sorted(found.object_types.items())
+             if not object_type or t.lower() == object_type.lower()}
+    if object_type and not types:
+        raise ConfigurationError(f"the schema of {name} has no object type {object_type!r}")
+    if as_json:
+        print_json({t: [{"name": a.name, "multivalued": a.multivalued,
+                         "reference": a.reference, "binary": a.binary} for a in attrs]
+                    for t, attrs in types.items()})
+        return
+    for t, attrs in types.items():
+        print_table(f"{name}: {t}", ["attribute", "multi-valued", "reference", "binary"],
+                    [[a.name, a.multivalued, a.reference, a.binary] for a in attrs])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from rich.console import Console
 from rich.table import Table
 
 from idsync.cli.common import console, handle_errors, print_json, workspace_path
@@ -13,10 +14,12 @@ from idsync.store import Store
 
 @cli.command()
 @click.option("--no-churn", is_flag=True, help="Skip the delta cycle after a source churn.")
+@click.option("--ldap", is_flag=True,
+              help="Use a local OpenLDAP slapd (started with the sample data) as the source.")
 @click.option("--json", "as_json", is_flag=True, help="Print the stage figures as JSON.")
 @click.pass_context
 @handle_errors
-def demo(ctx: click.Context, no_churn: bool, as_json: bool) -> None:
+def demo(ctx: click.Context, no_churn: bool, ldap: bool, as_json: bool) -> None:
     """Create a workspace, load the bundled sample directory, run a full cycle into a second
     directory and a delta cycle after a churn, and print a summary."""
     workspace = workspace_path(ctx)
@@ -27,8 +30,9 @@ def demo(ctx: click.Context, no_churn: bool, as_json: bool) -> None:
                           f"{f.result.status} ({f.seconds:.2f} s)", highlight=False)
 
     if not as_json:
-        console.print(f"idsync demo in {workspace}: {SOURCE} (sample directory) -> {TARGET}")
-    figures = run_demo(workspace, churn=not no_churn, on_stage=progress)
+        source = "a local slapd with sample data" if ldap else "the bundled sample directory"
+        console.print(f"idsync demo in {workspace}: {SOURCE} ({source}) -> {TARGET}")
+    figures = run_demo(workspace, churn=not no_churn, ldap=ldap, on_stage=progress)
     store = Store.open(workspace)
     try:
         source = store.connectors.get(SOURCE)
@@ -62,6 +66,6 @@ def demo(ctx: click.Context, no_churn: bool, as_json: bool) -> None:
                       str(adds), str(c.get("updates", 0) + c.get("mv-updates", 0)),
                       str(c.get("deletes", 0) + c.get("mv-deletes", 0)), f"{f.seconds:.2f}",
                       rate)
-    console.print(table)
+    Console(width=max(console.width, 110)).print(table)
     console.print(", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in totals.items()))
     console.print(f"Look around: idsync --workspace {workspace} mv search --object-type group")
