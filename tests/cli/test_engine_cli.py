@@ -198,7 +198,7 @@ def test_demo_with_a_local_slapd_source(tmp_path: Path) -> None:
     assert all(s["status"] == "success" for s in data["stages"])
     first = data["stages"][0]
     assert first["connector"] == "contoso" and first["counters"]["adds"] == 1100
-    delta_import = [s for s in data["stages"] if s["cycle"] == "delta"][0]
+    delta_import = next(s for s in data["stages"] if s["cycle"] == "delta")
     assert delta_import["counters"].get("updates", 0) >= 20
     assert delta_import["counters"].get("deletes", 0) == 5
     assert data["totals"]["pending_exports"] == 0 and data["totals"]["errors"] == 0
