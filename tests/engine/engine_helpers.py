@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.harness.postgres import prepare_workspace
 
 from idsync.connectors.file.ldif import read_ldif
 from idsync.dn import normalize_dn
@@ -139,6 +140,7 @@ def make_workspace(path: Path, source_ldif: str, *, rules: str | None = None,
     (path / "target").mkdir()
     (path / "source" / "directory.ldif").write_text(source_ldif)
     (path / "target" / "directory.ldif").write_text(TARGET_SKELETON)
+    prepare_workspace(path)  # a PostgreSQL schema when IDSYNC_TEST_DATABASE_URL is set
     store = Store.open(path)
     store.connectors.add("source", "file", {"path": "source/directory.ldif",
                                             "changes_path": "source/changes.ldif"})
