@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from idsync.errors import IdsyncError
-from idsync.store import Store
+from idsync.store import Store, workspace_exists
 
 console = Console()
 err_console = Console(stderr=True)
@@ -31,7 +31,7 @@ def workspace_path(ctx: click.Context) -> Path:
 
 def open_store(ctx: click.Context, *, must_exist: bool = True) -> Store:
     path = workspace_path(ctx)
-    if must_exist and not (path / "idsync.db").exists():
+    if must_exist and not workspace_exists(path):
         raise IdsyncError(
             f"no idsync workspace at {path}; create one with `idsync --workspace {path} init` "
             "(or set IDSYNC_HOME)")

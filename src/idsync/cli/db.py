@@ -1,17 +1,22 @@
-"""``idsync db backup FILE`` (online) and ``idsync db restore FILE`` (service stopped)."""
+"""``idsync db backup FILE`` (online), ``idsync db restore FILE`` (service stopped) and
+``idsync db migrate --to URL`` (SQLite workspace -> PostgreSQL, service stopped)."""
 
 from __future__ import annotations
 
 import click
 
-from idsync.cli.common import console, handle_errors, open_store, workspace_path
+from idsync.cli.common import console, handle_errors, open_store, print_json, workspace_path
 from idsync.cli.main import cli
+from idsync.errors import ConfigurationError
 from idsync.ops.backup import backup, restore
+from idsync.scheduler.lock import LOCK_KEY, owner_alive
+from idsync.store import Store
+from idsync.store.postgres import redact
 
 
 @cli.group()
 def db() -> None:
-    """The workspace database: backup and restore."""
+    """The workspace database: backup, restore, migration to PostgreSQL."""
 
 
 @db.command("backup")
@@ -34,3 +39,36 @@ def restore_cmd(ctx: click.Context, file: str) -> None:
     ended = restore(workspace_path(ctx), file)
     console.print(f"database restored from {file}"
                   + (f"; {ended} run(s) in progress at backup time ended" if ended else ""))
+
+
+@db.command("migrate")
+@click.option("--to", "url", required=True, metavar="URL",
+              help="postgresql://user[:password]@host:port/database (an empty database, or a "
+                   "schema named with ?options=-csearch_path%3Dname)")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@handle_errors
+def migrate_cmd(ctx: click.Context, url: str, as_json: bool) -> None:
+    """Copy the workspace's SQLite database to PostgreSQL, every table with its ids, and point
+    the workspace at it (workspace.yaml). Stop `idsync serve` first; idsync.db stays as it was."""
+    from idsync.store.transfer import migrate_workspace
+
+    path = workspace_path(ctx)
+    if (path / "idsync.db").exists():
+        current = Store.open(path, migrate=False, database=str(path / "idsync.db"))
+        try:
+            for key, what in (("service", "idsync serve"), (LOCK_KEY, "a sync cycle")):
+                owner = current.settings.get(key)
+                if owner and owner_alive(owner):
+                    raise ConfigurationError(
+                        f"{what} is running (pid {owner.get('pid')}); stop it before migrating")
+        finally:
+            current.close()
+    report = migrate_workspace(path, url)
+    if as_json:
+        print_json({"target": report.target, "schema_version": report.schema_version,
+                    "rows": report.rows, "total": report.total})
+        return
+    console.print(f"copied {report.total} rows in {len(report.rows)} tables to "
+                  f"{redact(url)} (schema version {report.schema_version}); the workspace now "
+                  "uses it (workspace.yaml); idsync.db is left as it was")
