@@ -17,8 +17,9 @@ from idsync.errors import ConfigurationError
 from idsync.events import EventId
 from idsync.rules.model import Direction
 from idsync.scheduler.lock import LOCK_KEY, STOP_KEY, owner_alive
-from idsync.store import DB_FILE, Store
+from idsync.store import DB_FILE, Store, database_url
 from idsync.store.database import utcnow
+from idsync.store.postgres import is_postgres_url
 
 
 def backup(store: Store, target: str | Path) -> Path:
@@ -57,6 +58,8 @@ def restore(workspace: str | Path, source: str | Path) -> int:
     runs. Returns the number of runs the backup held in progress (now ended)."""
     folder = Path(workspace).expanduser()
     source = Path(source).expanduser()
+    if is_postgres_url(database_url(folder)):
+        raise ConfigurationError("the workspace uses PostgreSQL: restore it with pg_restore")
     check_backup(source)
     db_path = folder / DB_FILE
     if db_path.exists():

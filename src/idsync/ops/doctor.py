@@ -70,7 +70,7 @@ def _guard(name: str, fn: Callable[[], list[Check]]) -> list[Check]:
 def _database(store: Store) -> list[Check]:
     version = store.db.schema_version()
     newest = migrations()[-1][0]
-    result = store.db.scalar("PRAGMA quick_check")
+    result = store.db.integrity_check()
     if result != "ok":
         return [Check("database", FAIL, f"integrity check: {result}")]
     if version != newest:
