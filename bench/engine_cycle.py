@@ -4,6 +4,7 @@ several directory sizes, side by side in one run.
     .venv/bin/python bench/engine_cycle.py                 # 10,000 and 100,000 users
     .venv/bin/python bench/engine_cycle.py --sizes 10000   # one size
     .venv/bin/python bench/engine_cycle.py --json out.json
+    .venv/bin/python bench/engine_cycle.py --sizes 10000 --database postgresql://u@127.0.0.1:5432/db
 
 Prints one row per stage: objects handled, seconds, objects per second, peak RSS during the
 stage. The last table compares the delta cycle across sizes: with the same churn rate its cost
@@ -79,7 +80,7 @@ def objects_handled(counters: dict[str, int]) -> int:
     return sum(counters.get(k, 0) for k in keys)
 
 
-def setup(folder: Path, users: int) -> Store:
+def setup(folder: Path, users: int, database: str | None = None) -> Store:
     if folder.exists():
         shutil.rmtree(folder)
     (folder / "source").mkdir(parents=True)
@@ -89,7 +90,11 @@ def setup(folder: Path, users: int) -> Store:
     (folder / "target" / "directory.ldif").write_text(
         f"version: 1\n\ndn: {TARGET_BASE}\nobjectClass: dcObject\nobjectClass: organization\n"
         f"dc: fabrikam\no: Fabrikam\n")
-    store = Store.open(folder)
+    if database:  # a fresh schema per run, so the figures never include an earlier run's rows
+        from idsync.store.postgres import schema_url
+
+        database = schema_url(database, f"bench_{users}_{int(time.time())}")
+    store = Store.open(folder, database=database)
     store.connectors.add("source", "file", {"path": "source/directory.ldif",
                                             "changes_path": "source/changes.ldif"})
     # The target's export log is its changelog: a delta import confirms the exports.
@@ -131,9 +136,9 @@ def run_stages(engine: Engine, size: int, cycle: str, stages: list) -> list[Row]
     return rows
 
 
-def bench_size(root: Path, users: int) -> list[Row]:
+def bench_size(root: Path, users: int, database: str | None = None) -> list[Row]:
     folder = root / f"engine-{users}"
-    store = setup(folder, users)
+    store = setup(folder, users, database)
     engine = Engine(store, str(folder))
     rows = run_stages(engine, users, "initial", INITIAL)
     source = str(folder / "source" / "directory.ldif")
@@ -175,11 +180,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--json", dest="json_path")
     parser.add_argument("--root", default=os.environ.get("IDSYNC_BENCH_DIR", ".bench"))
+    parser.add_argument("--database", metavar="URL", default=None,
+                        help="run on PostgreSQL (postgresql://...; a new schema per size) "
+                             "instead of a SQLite file in the workspace")
     args = parser.parse_args(argv)
     root = Path(args.root)
     rows: list[Row] = []
     for size in [int(s) for s in args.sizes.split(",")]:
-        rows += bench_size(root, size)
+        rows += bench_size(root, size, args.database)
     print_rows(rows)
     if args.json_path:
         Path(args.json_path).write_text(json.dumps([asdict(r) for r in rows], indent=2))

@@ -53,6 +53,19 @@ def redact(url: str) -> str:
     return re.sub(r"(://[^:/@]+):[^@/]*@", r"\1:***@", url)
 
 
+def schema_url(url: str, schema: str) -> str:
+    """Create ``schema`` in the database at ``url`` (if missing) and return the URL of a store
+    kept in it: several workspaces (or benchmark runs) can share one database this way."""
+    from urllib.parse import quote
+
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", schema):
+        raise ConfigurationError(f"schema names are lower-case identifiers, not {schema!r}")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    sep = "&" if "?" in url else "?"
+    return f"{url}{sep}options={quote(f'-csearch_path={schema}')}"
+
+
 @functools.lru_cache(maxsize=4096)
 def to_pyformat(sql: str) -> str:
     """``?`` -> ``%s`` outside string literals; a literal ``%`` is doubled."""
