@@ -133,15 +133,26 @@ class ExportStage:
 
     def _apply_result(self, change: ExportChange, result: ExportResult,
                       pe: PendingExport) -> None:
-        if result.ok:
+        created = change.kind is ExportKind.ADD and result.anchor is not None
+        if created:
+            # Keep the new object's anchor even when the add only partly succeeded (a member
+            # the directory could not resolve): the retry must not create it a second time.
+            self.store.cs.set_anchor(change.cs_id, result.anchor)
+        if result.ok or created:
+            # Sent: the next import confirms it, or shows what is still missing (the partial
+            # part), which the next synchronization stages again.
             self.store.exports.set_state([change.cs_id], "exported")
-            if result.anchor and change.kind is ExportKind.ADD:
-                self.store.cs.set_anchor(change.cs_id, result.anchor)
             if result.dn:
                 self.store.cs.set_dn(change.cs_id, result.dn)
             self.store.errors.clear(change.cs_id, "export", keep=(DN_ATTRIBUTES_FAILURE,))
             self.recorder.count({"add": "adds", "modify": "updates", "rename": "renames",
                                  "delete": "deletes"}[change.kind.value])
+            if result.error_code:
+                # A warning on a success (a quarantined duplicate value) or the failed part
+                # of a partial add: recorded on the object, the run goes on.
+                self.recorder.object_error(
+                    change.cs_id, change.dn, "export", result.error_code,
+                    result.error_detail or result.error_code, informational=result.ok)
             return
         self.store.exports.failed(change.cs_id)
         code = result.error_code or "export-failed"
