@@ -49,6 +49,8 @@ COMMAND_MODULES: list[str] = [
     "config",
     "doctor",
     "preview",
+    "writeback",
+    "apiversion",
 ]
 
 

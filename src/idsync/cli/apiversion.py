@@ -1,0 +1,66 @@
+"""``idsync connector set-api-version CONNECTOR --export N --import N [--confirm]``: the
+Set-ADSyncAADConnectorExportApiVersion / ImportApiVersion equivalents, with the rollback
+deletions listed before anything changes."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from idsync.cli.common import (
+    console,
+    handle_errors,
+    json_option,
+    open_store,
+    print_json,
+    print_table,
+)
+from idsync.cli.connector import connector
+from idsync.writeback.plan import AtRiskGroup, set_api_versions
+
+
+def _show_plan(plan: list[AtRiskGroup]) -> None:
+    print_table("groups the next full sync deletes (above the API v1 member limit)",
+                ["name", "members", "direction", "connector", "dn"],
+                [[g.name, g.member_count, g.direction, g.connector, g.dn] for g in plan])
+
+
+@connector.command("set-api-version")
+@click.argument("name")
+@click.option("--export", "export_version", type=click.IntRange(1, 2), required=True,
+              help="Sync API version for exports (1 or 2).")
+@click.option("--import", "import_version", type=click.IntRange(1, 2), required=True,
+              help="Sync API version for imports (1 or 2).")
+@click.option("--confirm", is_flag=True,
+              help="Go ahead although groups above the v1 limit would be deleted.")
+@json_option
+@click.pass_context
+@handle_errors
+def set_api_version(ctx: click.Context, name: str, export_version: int, import_version: int,
+                    confirm: bool, as_json: bool) -> None:
+    """Set the sync API versions of a cloud connector. Going back to 1 deletes every synced
+    group above 50,000 members (in the cloud, and written-back groups on-premises) after the
+    next full sync: they are listed first, and nothing changes without --confirm."""
+    store = open_store(ctx)
+    plan, changed = set_api_versions(store, name, export_version, import_version,
+                                     confirm=confirm)
+    if as_json:
+        print_json({"changed": changed, "export_api_version": export_version,
+                    "import_api_version": import_version,
+                    "deletions": [g.to_dict() for g in plan]})
+    else:
+        if plan:
+            _show_plan(plan)
+        if changed:
+            console.print(f"connector {name}: export API v{export_version}, import API "
+                          f"v{import_version}; full import and full sync required")
+            if plan:
+                console.print(f"{len(plan)} group(s) will be deleted: review them with "
+                              "`idsync export preview` before the next export (the deletion "
+                              "threshold applies)")
+        else:
+            console.print(f"{len(plan)} group(s) would be deleted; nothing changed. Run again "
+                          "with --confirm to switch.")
+    if not changed:
+        sys.exit(3)

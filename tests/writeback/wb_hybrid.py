@@ -1,0 +1,110 @@
+"""A hybrid workspace for the writeback and large-group tests: an OpenLDAP slapd (LDAP
+connector ``corp``) and a clouddir tenant (cloud connector ``cloud``) with the out-of-box rules.
+Shared by tests/writeback and tests/largegroups."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner, Result
+
+from idsync.cli.main import build
+from idsync.engine.core import Engine
+from idsync.engine.runner import RunResult, run_profile
+from idsync.model import RunProfile
+from idsync.rules.outofbox import install_outofbox
+from idsync.store import Store
+
+#: Informational (a member exported in the same batch as its group); clears on the next export.
+INFORMATIONAL = {"dn-attributes-failure"}
+
+
+def person(uid: str) -> dict[str, list[str]]:
+    return {"objectClass": ["inetOrgPerson"], "uid": [uid], "cn": [uid.title()],
+            "sn": ["Tester"], "mail": [f"{uid}@example.com"]}
+
+
+@dataclass
+class Hybrid:
+    workspace: Path
+    store: Store
+    slapd: Any
+    tenant: Any
+
+    @property
+    def base(self) -> str:
+        return str(self.slapd.base_dn)
+
+    def run(self, connector: str, profile: str, *, allow: set[str] | None = None) -> RunResult:
+        engine = Engine(self.store, str(self.workspace))
+        try:
+            result = run_profile(engine, connector, RunProfile.parse(profile))
+        finally:
+            engine.close()
+        errors = {e.code for e in self.store.errors.list()} - INFORMATIONAL - (allow or set())
+        assert not errors, (connector, profile, [(e.code, e.detail)
+                                                 for e in self.store.errors.list()])
+        return result
+
+    def steps(self, *steps: str, allow: set[str] | None = None) -> list[RunResult]:
+        """``"corp:fi", "cloud:e", ...``; every run must succeed."""
+        results = []
+        for step in steps:
+            connector, profile = step.split(":")
+            result = self.run(connector, profile, allow=allow)
+            assert result.ok, (step, result.status, result.message)
+            results.append(result)
+        return results
+
+    def cli(self, *args: str) -> Result:
+        return CliRunner().invoke(build(), ["--workspace", str(self.workspace), *args])
+
+    def graph(self, method: str, path: str, body: Any = None) -> Any:
+        with self.tenant.client() as http:
+            response = http.request(method, f"/v1.0/{path}", json=body)
+        assert response.status_code < 300, response.text
+        return response.json() if response.content else None
+
+    def cloud_ids(self) -> dict[str, str]:
+        """displayName -> cloud id of every cloud object."""
+        entries, _token, _pages = self.tenant.import_all(2)
+        return {e["attributes"].get("displayName", [""])[0]: e["id"] for e in entries}
+
+    def unified_group(self, name: str, member_ids: list[str]) -> str:
+        group = self.graph("POST", "groups", {
+            "displayName": name, "mailNickname": name.lower(), "groupTypes": ["Unified"],
+            "mailEnabled": True, "securityEnabled": False})
+        self.add_members(group["id"], member_ids)
+        return str(group["id"])
+
+    def add_members(self, group_id: str, member_ids: list[str]) -> None:
+        for i in range(0, len(member_ids), 20):  # Graph: 20 per request
+            self.graph("PATCH", f"groups/{group_id}", {"members@odata.bind": [
+                f"{self.tenant.url}/v1.0/directoryObjects/{m}" for m in member_ids[i:i + 20]]})
+
+    def ldap_group(self, dn: str) -> dict[str, list[str]] | None:
+        import ldap
+
+        try:
+            found = self.slapd.search(dn, "(objectClass=*)", scope="base")
+        except ldap.NO_SUCH_OBJECT:
+            return None
+        attrs = found[0][1]
+        return {k: [v.decode() if isinstance(v, bytes) else v for v in vs]
+                for k, vs in attrs.items()}
+
+
+def make_hybrid(workspace: Path, slapd: Any, tenant: Any, users: list[str]) -> Hybrid:
+    base = slapd.base_dn
+    slapd.add(f"ou=Writeback,{base}", {"objectClass": ["organizationalUnit"],
+                                       "ou": ["Writeback"]})
+    for uid in users:
+        slapd.add(f"uid={uid},ou=People,{base}", person(uid))
+    store = Store.open(workspace)
+    store.connectors.add("corp", "ldap", slapd.connector_settings(
+        directory_type="openldap", change_detection="accesslog"), {"password": slapd.password})
+    store.connectors.add("cloud", "cloud", tenant.connector_settings(), tenant.secrets())
+    install_outofbox(store, "corp", "cloud")
+    return Hybrid(workspace, store, slapd, tenant)
