@@ -1,9 +1,10 @@
 """``idsync demo``: a whole sync cycle from nothing, on the embedded parts only.
 
-A workspace, the bundled sample directory (Contoso, as LDIF) behind a file connector, a second
-directory as the target, the built-in directory-to-directory rules, then the initial cycle
-(Full Import, Full Synchronization, Export, and the import that confirms the export) and a delta
-cycle after a small churn in the source.
+A workspace, the bundled sample directory (Contoso, as LDIF) behind a file connector (or, with
+``--ldap``, a local slapd holding sample data), a local clouddir as the cloud directory with the
+out-of-box rules (or, with ``--target file``, a second LDIF directory with the
+directory-to-directory rules), then the initial cycle (Full Import, Full Synchronization,
+Export, and the import that confirms the export) and a delta cycle after a small churn.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from idsync.rules.files import builtin_rule_set
 from idsync.store import DB_FILE, Store
 
 MARKER = "idsync-demo.txt"
-SOURCE, TARGET = "contoso", "fabrikam"
+SOURCE, TARGET, CLOUD = "contoso", "fabrikam", "cloud"
+TARGETS = ("cloud", "file")
 TARGET_BASE = "dc=fabrikam,dc=com"
 TARGET_SKELETON = f"""version: 1
 
@@ -74,27 +76,28 @@ def sample_ldif() -> Path:
     return Path(str(resource))
 
 
-def run_demo(workspace: Path, *, churn: bool = True, ldap: bool = False,
+def run_demo(workspace: Path, *, churn: bool = True, ldap: bool = False, target: str = "cloud",
              on_stage: Callable[[StageFigure], None] | None = None) -> list[StageFigure]:
+    """The demo from nothing. ``target`` is ``cloud`` (a local clouddir, out-of-box rules) or
+    ``file`` (a second LDIF directory, the directory-to-directory rules)."""
+    if target not in TARGETS:
+        raise ConfigurationError(f"unknown demo target {target!r} (one of {', '.join(TARGETS)})")
     prepare_workspace(workspace)
     (workspace / SOURCE).mkdir()
-    (workspace / TARGET).mkdir()
-    (workspace / TARGET / "directory.ldif").write_text(TARGET_SKELETON)
     server = _start_slapd(workspace) if ldap else None
+    cloud = _start_clouddir(workspace) if target == "cloud" else None
     store = Store.open(workspace)
     try:
-        if server is not None:
-            store.connectors.add(SOURCE, "ldap", server.connector_settings(),
-                                 {"password": server.password})
+        _add_source(store, workspace, server)
+        if cloud is not None:
+            tenant_id, token = cloud.create_tenant("contoso")
+            store.connectors.add(CLOUD, "cloud", {"url": cloud.url, "tenant_id": tenant_id},
+                                 {"token": token})
+            from idsync.rules.outofbox import install_outofbox
+
+            install_outofbox(store, onprem=SOURCE, cloud=CLOUD, flavour="openldap")
         else:
-            shutil.copyfile(sample_ldif(), workspace / SOURCE / "directory.ldif")
-            store.connectors.add(SOURCE, "file", {
-                "path": f"{SOURCE}/directory.ldif", "changes_path": f"{SOURCE}/changes.ldif"})
-        store.connectors.add(TARGET, "file", {
-            "path": f"{TARGET}/directory.ldif", "export_log": f"{TARGET}/exports.ldif"})
-        save_rules(store, builtin_rule_set("directory-to-directory", source=SOURCE,
-                                           target=TARGET, target_base=TARGET_BASE),
-                   installing_builtin=True)
+            _add_file_target(store, workspace)
         figures: list[StageFigure] = []
         engine = Engine(store, str(workspace))
 
@@ -109,7 +112,8 @@ def run_demo(workspace: Path, *, churn: bool = True, ldap: bool = False,
                 raise ConfigurationError(
                     f"{profile.value} on {connector} stopped: {result.status}: {result.message}")
 
-        for connector, profile in initial_cycle():
+        target_name = CLOUD if cloud is not None else TARGET
+        for connector, profile in initial_cycle(target_name):
             stage("initial", connector, profile)
         if churn:
             if server is not None:
@@ -119,15 +123,47 @@ def run_demo(workspace: Path, *, churn: bool = True, ldap: bool = False,
 
                 generate_churn(workspace / SOURCE / "directory.ldif",
                                changes_path=workspace / SOURCE / "changes.ldif", seed=7)
-            for connector, profile in delta_cycle():
+            for connector, profile in delta_cycle(target_name):
                 stage("delta", connector, profile)
         engine.close()
         return figures
     finally:
         store.close()
+        # The throwaway servers go with the demo; the workspace keeps what they held
+        # (`clouddir serve --db sqlite:///<workspace>/clouddir/clouddir.db` starts it again).
         if server is not None:
-            # The throwaway server goes with the demo; the workspace keeps what it imported.
             server.close()
+        if cloud is not None:
+            cloud.stop()
+
+
+def _add_source(store: Store, workspace: Path, server: object | None) -> None:
+    if server is not None:
+        store.connectors.add(SOURCE, "ldap", server.connector_settings(),
+                             {"password": server.password})
+        return
+    shutil.copyfile(sample_ldif(), workspace / SOURCE / "directory.ldif")
+    store.connectors.add(SOURCE, "file", {
+        "path": f"{SOURCE}/directory.ldif", "changes_path": f"{SOURCE}/changes.ldif"})
+
+
+def _add_file_target(store: Store, workspace: Path) -> None:
+    (workspace / TARGET).mkdir()
+    (workspace / TARGET / "directory.ldif").write_text(TARGET_SKELETON)
+    store.connectors.add(TARGET, "file", {
+        "path": f"{TARGET}/directory.ldif", "export_log": f"{TARGET}/exports.ldif"})
+    save_rules(store, builtin_rule_set("directory-to-directory", source=SOURCE,
+                                       target=TARGET, target_base=TARGET_BASE),
+               installing_builtin=True)
+
+
+def _start_clouddir(workspace: Path) -> object:
+    from idsync.testing.clouddir import LocalCloudDir
+
+    (workspace / "clouddir").mkdir()
+    server = LocalCloudDir(workspace / "clouddir")
+    server.start()
+    return server
 
 
 def _start_slapd(workspace: Path) -> object:
@@ -155,15 +191,16 @@ def _ldap_churn(server: object) -> None:
         server.modify(groups[0], [("add", "member", [users[25]])])
 
 
-def initial_cycle() -> list[tuple[str, RunProfile]]:
-    return [(SOURCE, RunProfile.FULL_IMPORT), (TARGET, RunProfile.FULL_IMPORT),
-            (SOURCE, RunProfile.FULL_SYNC), (TARGET, RunProfile.FULL_SYNC),
-            (TARGET, RunProfile.EXPORT),
+def initial_cycle(target: str = TARGET) -> list[tuple[str, RunProfile]]:
+    confirm = RunProfile.DELTA_IMPORT if target == CLOUD else RunProfile.FULL_IMPORT
+    return [(SOURCE, RunProfile.FULL_IMPORT), (target, RunProfile.FULL_IMPORT),
+            (SOURCE, RunProfile.FULL_SYNC), (target, RunProfile.FULL_SYNC),
+            (target, RunProfile.EXPORT),
             # The import that confirms the export, as every cycle does.
-            (TARGET, RunProfile.FULL_IMPORT), (TARGET, RunProfile.DELTA_SYNC)]
+            (target, confirm), (target, RunProfile.DELTA_SYNC)]
 
 
-def delta_cycle() -> list[tuple[str, RunProfile]]:
+def delta_cycle(target: str = TARGET) -> list[tuple[str, RunProfile]]:
+    confirm = RunProfile.DELTA_IMPORT if target == CLOUD else RunProfile.FULL_IMPORT
     return [(SOURCE, RunProfile.DELTA_IMPORT), (SOURCE, RunProfile.DELTA_SYNC),
-            (TARGET, RunProfile.EXPORT), (TARGET, RunProfile.FULL_IMPORT),
-            (TARGET, RunProfile.DELTA_SYNC)]
+            (target, RunProfile.EXPORT), (target, confirm), (target, RunProfile.DELTA_SYNC)]

@@ -181,9 +181,12 @@ def test_demo_runs_from_nothing(tmp_path: Path) -> None:
     assert all(s["status"] == "success" for s in data["stages"])
     assert data["totals"]["metaverse_persons"] >= 1000
     assert data["totals"]["pending_exports"] == 0 and data["totals"]["errors"] == 0
-    again = runner.invoke(cli, ["--workspace", str(ws), "demo", "--json", "--no-churn"],
-                          catch_exceptions=False)
+    assert data["totals"]["cloud_objects"] == 1150
+    # the demo owns its folder: a second run starts afresh, here into a file directory
+    again = runner.invoke(cli, ["--workspace", str(ws), "demo", "--json", "--no-churn",
+                                "--target", "file"], catch_exceptions=False)
     assert again.exit_code == 0, again.output
+    assert json.loads(again.output)["totals"]["fabrikam_objects"] == 1100
 
 
 @pytest.mark.slapd
@@ -192,7 +195,7 @@ def test_demo_with_a_local_slapd_source(tmp_path: Path) -> None:
 
     assert slapd_available(), "slapd is installed by scripts/setup.sh --all"
     result = CliRunner().invoke(cli, ["--workspace", str(tmp_path / "demo"), "demo", "--ldap",
-                                      "--json"], catch_exceptions=False)
+                                      "--target", "file", "--json"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert all(s["status"] == "success" for s in data["stages"])

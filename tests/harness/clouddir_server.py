@@ -15,31 +15,18 @@ clouddir_shared  # noqa: F401``.
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
 
-from clouddir.auth import create_tenant
-from clouddir.store import SqliteStore
+from idsync.testing.clouddir import LocalCloudDir
 
 __all__ = ["CloudDirServer", "CloudDirTenant", "clouddir", "clouddir_factory",
            "clouddir_shared", "group", "make_contacts", "make_users", "members_of", "user"]
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -108,65 +95,12 @@ class CloudDirTenant:
             return http.post(f"/v1.0/{collection}", json=body)
 
 
-@dataclass
-class CloudDirServer:
-    workdir: Path
-    limits: dict[str, Any] = field(default_factory=dict)
-    url: str = ""
-    process: subprocess.Popen | None = None
-
-    @property
-    def db_path(self) -> Path:
-        return self.workdir / "clouddir.db"
-
-    def start(self) -> None:
-        # Create the schema before the server opens the file, so tenants can be added at once.
-        SqliteStore(self.db_path).close()
-        for _attempt in range(3):
-            port = _free_port()
-            cmd = [sys.executable, "-m", "clouddir.cli", "serve", "--host", "127.0.0.1",
-                   "--port", str(port), "--db", f"sqlite:///{self.db_path}"]
-            for name, value in self.limits.items():
-                cmd += ["--limit", f"{name}={value}"]
-            log = open(self.workdir / f"server-{port}.log", "wb")  # noqa: SIM115
-            self.process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
-            self.url = f"http://127.0.0.1:{port}"
-            if self._wait_ready():
-                return
-            self.stop()
-        raise RuntimeError(f"clouddir did not start; see logs in {self.workdir}")
-
-    def _wait_ready(self, timeout: float = 20.0) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process is not None and self.process.poll() is not None:
-                return False  # exited: port taken or a crash
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return True
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
-        return False
+class CloudDirServer(LocalCloudDir):
+    """The local server with the harness's tenant helper."""
 
     def new_tenant(self, name: str = "contoso") -> CloudDirTenant:
-        store = SqliteStore(self.db_path)
-        try:
-            tenant, token = create_tenant(store, name)
-        finally:
-            store.close()
-        return CloudDirTenant(self, tenant.id, token)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None
+        tenant_id, token = self.create_tenant(name)
+        return CloudDirTenant(self, tenant_id, token)
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ from rich.table import Table
 
 from idsync.cli.common import console, handle_errors, print_json, workspace_path
 from idsync.cli.main import cli
-from idsync.demo import SOURCE, TARGET, StageFigure, run_demo
+from idsync.demo import CLOUD, SOURCE, TARGET, TARGETS, StageFigure, run_demo
 from idsync.store import Store
 
 
@@ -16,10 +16,13 @@ from idsync.store import Store
 @click.option("--no-churn", is_flag=True, help="Skip the delta cycle after a source churn.")
 @click.option("--ldap", is_flag=True,
               help="Use a local OpenLDAP slapd (started with the sample data) as the source.")
+@click.option("--target", type=click.Choice(TARGETS), default="cloud", show_default=True,
+              help="cloud: a local clouddir through the out-of-box rules; file: a second LDIF "
+                   "directory.")
 @click.option("--json", "as_json", is_flag=True, help="Print the stage figures as JSON.")
 @click.pass_context
 @handle_errors
-def demo(ctx: click.Context, no_churn: bool, ldap: bool, as_json: bool) -> None:
+def demo(ctx: click.Context, no_churn: bool, ldap: bool, target: str, as_json: bool) -> None:
     """Create a workspace, load the bundled sample directory, run a full cycle into a second
     directory and a delta cycle after a churn, and print a summary."""
     workspace = workspace_path(ctx)
@@ -31,19 +34,22 @@ def demo(ctx: click.Context, no_churn: bool, ldap: bool, as_json: bool) -> None:
 
     if not as_json:
         source = "a local slapd with sample data" if ldap else "the bundled sample directory"
-        console.print(f"idsync demo in {workspace}: {SOURCE} ({source}) -> {TARGET}")
-    figures = run_demo(workspace, churn=not no_churn, ldap=ldap, on_stage=progress)
+        into = "a local clouddir" if target == "cloud" else "a second LDIF directory"
+        console.print(f"idsync demo in {workspace}: {SOURCE} ({source}) -> {into}")
+    figures = run_demo(workspace, churn=not no_churn, ldap=ldap, target=target,
+                       on_stage=progress)
     store = Store.open(workspace)
     try:
         source = store.connectors.get(SOURCE)
-        target = store.connectors.get(TARGET)
+        into = store.connectors.get(CLOUD if target == "cloud" else TARGET)
         totals = {
             "metaverse_persons": store.mv.count("person"),
             "metaverse_groups": store.mv.count("group"),
+            "metaverse_contacts": store.mv.count("contact"),
             f"{SOURCE}_objects": store.cs.count(source.id),
-            f"{TARGET}_objects": store.cs.count(target.id),
-            "pending_exports": store.exports.count(target.id),
-            "errors": store.errors.count(target.id) + store.errors.count(source.id),
+            f"{into.name}_objects": store.cs.count(into.id),
+            "pending_exports": store.exports.count(into.id),
+            "errors": store.errors.count(into.id) + store.errors.count(source.id),
         }
     finally:
         store.close()
@@ -69,3 +75,6 @@ def demo(ctx: click.Context, no_churn: bool, ldap: bool, as_json: bool) -> None:
     Console(width=max(console.width, 110)).print(table)
     console.print(", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in totals.items()))
     console.print(f"Look around: idsync --workspace {workspace} mv search --object-type group")
+    if target == "cloud":
+        console.print("The cloud directory is kept: clouddir serve --db "
+                      f"sqlite:///{workspace}/clouddir/clouddir.db")
