@@ -4,6 +4,7 @@ Shared by tests/writeback and tests/largegroups."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,9 @@ from idsync.cli.main import build
 from idsync.engine.core import Engine
 from idsync.engine.runner import RunResult, run_profile
 from idsync.model import RunProfile
-from idsync.rules.outofbox import install_outofbox
+from idsync.rules.admin import save_rules
+from idsync.rules.model import SyncRule
+from idsync.rules.outofbox import GROUP_JOIN_RULE, install_outofbox, outofbox_rules
 from idsync.store import Store
 
 #: Informational (a member exported in the same batch as its group); clears on the next export.
@@ -96,7 +99,23 @@ class Hybrid:
                 for k, vs in attrs.items()}
 
 
-def make_hybrid(workspace: Path, slapd: Any, tenant: Any, users: list[str]) -> Hybrid:
+def install_rules(store: Store, group_limit: int | None) -> None:
+    """The out-of-box rules; ``group_limit`` replaces the 50,000 of Out to AAD - Group Join
+    (a scaled-down directory: the limits lowered by configuration)."""
+    if group_limit is None:
+        install_outofbox(store, "corp", "cloud")
+        return
+    rules = []
+    for rule in outofbox_rules("corp", "cloud", "openldap"):
+        if rule.name == GROUP_JOIN_RULE:
+            text = json.dumps(rule.to_dict()).replace("50000", str(group_limit))
+            rule = SyncRule.from_dict(json.loads(text))
+        rules.append(rule)
+    save_rules(store, rules, installing_builtin=True)
+
+
+def make_hybrid(workspace: Path, slapd: Any, tenant: Any, users: list[str], *,
+                group_limit: int | None = None) -> Hybrid:
     base = slapd.base_dn
     slapd.add(f"ou=Writeback,{base}", {"objectClass": ["organizationalUnit"],
                                        "ou": ["Writeback"]})
@@ -106,5 +125,5 @@ def make_hybrid(workspace: Path, slapd: Any, tenant: Any, users: list[str]) -> H
     store.connectors.add("corp", "ldap", slapd.connector_settings(
         directory_type="openldap", change_detection="accesslog"), {"password": slapd.password})
     store.connectors.add("cloud", "cloud", tenant.connector_settings(), tenant.secrets())
-    install_outofbox(store, "corp", "cloud")
+    install_rules(store, group_limit)
     return Hybrid(workspace, store, slapd, tenant)

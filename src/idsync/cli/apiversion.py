@@ -15,9 +15,10 @@ from idsync.cli.common import (
     open_store,
     print_json,
     print_table,
+    workspace_path,
 )
 from idsync.cli.connector import connector
-from idsync.writeback.plan import AtRiskGroup, set_api_versions
+from idsync.writeback.plan import AtRiskGroup, service_v1_limit, set_api_versions
 
 
 def _show_plan(plan: list[AtRiskGroup]) -> None:
@@ -43,8 +44,9 @@ def set_api_version(ctx: click.Context, name: str, export_version: int, import_v
     group above 50,000 members (in the cloud, and written-back groups on-premises) after the
     next full sync: they are listed first, and nothing changes without --confirm."""
     store = open_store(ctx)
+    limit = service_v1_limit(store, name, str(workspace_path(ctx)))
     plan, changed = set_api_versions(store, name, export_version, import_version,
-                                     confirm=confirm)
+                                     confirm=confirm, limit=limit)
     if as_json:
         print_json({"changed": changed, "export_api_version": export_version,
                     "import_api_version": import_version,

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from idsync.errors import ConfigurationError
 from idsync.events import EventId, level_of
-from idsync.rules.model import SyncRule
+from idsync.rules.model import Direction, SyncRule
 from idsync.rules.validation import validate_rule
 from idsync.store import Store
 
@@ -16,6 +16,18 @@ def _differs_beyond_disabled(a: SyncRule, b: SyncRule) -> bool:
     da, db = a.to_dict(), b.to_dict()
     da.pop("disabled"), db.pop("disabled")
     return da != db
+
+
+def requeue_outbound(store: Store, rule: SyncRule) -> None:
+    """An outbound rule changed: every metaverse object of its type is evaluated again by the
+    outbound pass of the next sync, delta or full. Raising a member limit then takes effect
+    with the full sync suppressed (the reference's connector override), as the v2 endpoint
+    document promises; outbound evaluation only stages differences."""
+    if rule.direction is not Direction.OUTBOUND:
+        return
+    store.db.execute(
+        "INSERT INTO mv_dirty (mv_id) SELECT id FROM mv_objects WHERE object_type = ? "
+        "ON CONFLICT DO NOTHING", (rule.mv_object_type,))
 
 
 def save_rules(store: Store, rules: Iterable[SyncRule], *, installing_builtin: bool = False
@@ -38,6 +50,7 @@ def save_rules(store: Store, rules: Iterable[SyncRule], *, installing_builtin: b
     with store.transaction():
         for rule in rules:
             saved.append(store.rules.save(rule, connectors[rule.connector]))
+            requeue_outbound(store, rule)
             store.connectors.set_required(connectors[rule.connector], full_sync=True)
         if saved:
             store.events.add(int(EventId.RULES_CHANGED), level_of(EventId.RULES_CHANGED),
@@ -53,6 +66,7 @@ def set_disabled(store: Store, name: str, disabled: bool) -> SyncRule:
     connector = store.connectors.get(rule.connector)
     with store.transaction():
         store.rules.save(rule, connector.id)
+        requeue_outbound(store, rule)
         store.connectors.set_required(connector.id, full_sync=True)
         store.events.add(int(EventId.RULES_CHANGED), "information",
                          f"sync rule {name!r} {'disabled' if disabled else 'enabled'}")
@@ -66,5 +80,6 @@ def delete_rule(store: Store, name: str) -> None:
     connector = store.connectors.get(rule.connector)
     with store.transaction():
         store.rules.delete(name)
+        requeue_outbound(store, rule)
         store.connectors.set_required(connector.id, full_sync=True)
         store.events.add(int(EventId.RULES_CHANGED), "information", f"sync rule {name!r} deleted")

@@ -117,8 +117,28 @@ def set_api_versions(store: Store, connector: str, export_version: int, import_v
     return plan, True
 
 
+def service_v1_limit(store: Store, connector: str, workspace: str) -> int:
+    """The cloud directory's own API v1 member limit (its ``/sync/ping``), so the plan matches
+    what the service will refuse; 50,000 when the service cannot be reached."""
+    from idsync.connectors import registry
+    from idsync.errors import IdsyncError
+
+    try:
+        instance = registry.create(store.connectors.get(connector), workspace)
+    except IdsyncError:
+        return V1_MEMBER_LIMIT
+    try:
+        return int(instance.limits()["v1_member_limit"])  # type: ignore[attr-defined]
+    except (IdsyncError, KeyError, AttributeError):
+        return V1_MEMBER_LIMIT
+    finally:
+        instance.close()
+
+
 def _stage_delete(store: Store, group: AtRiskGroup) -> None:
-    """The engine's deprovision: unlink, and a pending delete the export sends."""
-    store.cs.set_link(group.cs_id, None, None, None, None)
+    """A pending delete the export sends. The link stays: the v1 full import that follows no
+    longer returns the group, and the sync of that delete unlinks it and recomputes the
+    metaverse object (its cloudSourceAnchor goes, so the default rule does not provision it
+    again). Unlinking here would leave the metaverse object's cloud values in place."""
     store.exports.stage(PendingExport(group.cs_id, store.cs.get(group.cs_id).connector_id,
                                       "delete", None, {}, "pending", 0))
