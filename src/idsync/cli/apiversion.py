@@ -18,7 +18,12 @@ from idsync.cli.common import (
     workspace_path,
 )
 from idsync.cli.connector import connector
-from idsync.writeback.plan import AtRiskGroup, service_v1_limit, set_api_versions
+from idsync.writeback.plan import (
+    V1_MEMBER_LIMIT,
+    AtRiskGroup,
+    service_v1_limit,
+    set_api_versions,
+)
 
 
 def _show_plan(plan: list[AtRiskGroup]) -> None:
@@ -44,7 +49,9 @@ def set_api_version(ctx: click.Context, name: str, export_version: int, import_v
     group above 50,000 members (in the cloud, and written-back groups on-premises) after the
     next full sync: they are listed first, and nothing changes without --confirm."""
     store = open_store(ctx)
-    limit = service_v1_limit(store, name, str(workspace_path(ctx)))
+    # Only a switch to v1 needs the service's v1 limit (and so a connection).
+    limit = (service_v1_limit(store, name, str(workspace_path(ctx)))
+             if 1 in (export_version, import_version) else V1_MEMBER_LIMIT)
     plan, changed = set_api_versions(store, name, export_version, import_version,
                                      confirm=confirm, limit=limit)
     if as_json:
