@@ -63,7 +63,8 @@ def test_migrate_moves_every_row_and_the_workspace_keeps_syncing(
     store = Store.open(workspace)
     assert store.dialect == "postgresql"
     biggest = max(r[0] for r in before["cs_objects"])
-    connector = store.connectors.list()[0]
+    source, target = [c.name for c in store.connectors.list()][:2]   # the demo's two
+    connector = store.connectors.get(source)
     new_id = store.cs.insert(connector.id, anchor="new", dn="cn=new,dc=x", object_type="user")
     assert new_id > biggest
     assert store.connectors.add("third", "file", {}).id > max(r[0] for r in before["connectors"])
@@ -71,8 +72,8 @@ def test_migrate_moves_every_row_and_the_workspace_keeps_syncing(
     store.close()
 
     # and the engine runs on it: a delta cycle of the demo's connectors finds nothing to do
-    for connector, profile in (("contoso", "di"), ("contoso", "ds"), ("fabrikam", "e")):
-        result = json.loads(idsync(workspace, "run", connector, profile, "--json").stdout)
+    for name, profile in ((source, "di"), (source, "ds"), (target, "e")):
+        result = json.loads(idsync(workspace, "run", name, profile, "--json").stdout)
         assert result["status"] == "success", result
 
     # a second migrate is refused (the workspace already uses PostgreSQL)
