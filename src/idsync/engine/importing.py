@@ -75,6 +75,11 @@ class Importer:
         far fewer objects (a wrong filter, a bind as the wrong account) would turn into mass
         deletes: past the deletion threshold nothing is staged and the run stops."""
         missing = self.store.cs.unseen(self.record.id, self.recorder.run_id)
+        # A delete not yet sent stays staged: a full import that no longer returns the object
+        # (API v1 leaves large groups out) has not deleted it in the directory; the export will.
+        unsent = {cs_id for cs_id, pe in self.store.exports.get_many(
+            missing, with_refs=False).items() if pe.kind == "delete" and pe.state == "pending"}
+        missing = [cs_id for cs_id in missing if cs_id not in unsent]
         threshold = deletion_threshold(self.store)
         if (missing and threshold["enabled"] and len(missing) >= threshold["count"]
                 and not accept_deletes):
