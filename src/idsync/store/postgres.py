@@ -119,10 +119,7 @@ class PostgresDatabase(BaseDatabase):
         self._conn.adapters.register_dumper(bool, _BoolAsInt)
         # SQLite waits up to 60 s for the write lock (busy_timeout); so does this backend.
         self._conn.execute("SET lock_timeout = '60s'")
-        # The engine fills tables from empty: a generic plan cached while a table was small
-        # keeps scanning it whole once it is large (50 ms per IN-list lookup at 10,000 users).
-        # Custom plans follow the table's real size; psycopg still saves the parsing.
-        self._conn.execute("SET plan_cache_mode = force_custom_plan")
+
         self._depth = 0
 
     # --- statements ----------------------------------------------------------------------
@@ -152,7 +149,10 @@ class PostgresDatabase(BaseDatabase):
         statement = _any_form(sql)
         for i in range(0, len(ids), chunk):
             part = ids[i : i + chunk]
-            out.extend(self._conn.execute(statement, (*params, part)).fetchall())
+            # Never a prepared (cached) plan for a list lookup: the engine fills tables from
+            # empty, and a generic plan chosen while a table was small keeps scanning it whole
+            # once it is large (50 ms per lookup at 10,000 users). Point lookups keep theirs.
+            out.extend(self._conn.execute(statement, (*params, part), prepare=False).fetchall())
         return out
 
     def copy_rows(self, table: str, columns: Sequence[str],
