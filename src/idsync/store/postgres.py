@@ -234,4 +234,4 @@ class PostgresDatabase(BaseDatabase):
     def backup_to(self, path: str) -> None:
         raise ConfigurationError(
             "`idsync db backup` copies SQLite workspaces; back up a PostgreSQL store with "
-            f"pg_dump (for example `pg_dump -Fc -f {path} '<url>'`)")
+            f"pg_dump (for example `pg_dump -Fc -f idsync.dump '{self.path}'`)")
