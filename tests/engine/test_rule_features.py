@@ -274,3 +274,28 @@ entryUUID: 11111111-2222-3333-4444-555555555555
     tcs = ws.store.cs.search(ws.store.connectors.get("target").id)
     assert len(tcs) == 1 and tcs[0].anchor == "11111111-2222-3333-4444-555555555555"
     assert tcs[0].link_type == "Join"
+
+
+def test_an_editable_copy_takes_over_the_links_of_the_rule_it_replaces(workspace_factory
+                                                                        ) -> None:
+    ws = workspace_factory(people(user_entry("ann"), user_entry("bob")))
+    ws.initial_cycle()
+    before = {o.id: o.mv_id for o in ws.store.cs.search(ws.store.connectors.get("source").id)}
+    original = ws.store.rules.get("In from source - User Join")
+    copy = load_rules_text(
+        __import__("yaml").safe_dump({**original.to_dict(), "name": "My User Join",
+                                      "precedence": 50, "reserved": False}))[0]
+    save_rules(ws.store, [copy])
+    set_disabled(ws.store, "In from source - User Join", True)
+    sync = ws.run("source", "fs")
+    assert "disconnectors" not in sync.counters and "mv-deletes" not in sync.counters
+    after = ws.store.cs.search(ws.store.connectors.get("source").id)
+    assert {o.id: o.mv_id for o in after} == before
+    copy_id = ws.store.rules.get("My User Join").id
+    assert {o.link_rule_id for o in after if o.object_type == "user"} == {copy_id}
+    # and back: deleting the copy and enabling the default hands the links back again
+    set_disabled(ws.store, "In from source - User Join", False)
+    from idsync.rules.admin import delete_rule
+    delete_rule(ws.store, "My User Join")
+    sync = ws.run("source", "fs")
+    assert "disconnectors" not in sync.counters and ws.store.mv.count("person") == 2

@@ -119,6 +119,8 @@ class Inbound:
                 return  # linked by outbound provisioning or join: outbound scope governs it
             if cs.link_rule_id in {r.id for r in scoped}:
                 return
+            if self._hand_over_link(cs, scoped):
+                return
             self.disconnect(cs)
             self.recorder.count("disconnectors")
         if not scoped:
@@ -140,6 +142,26 @@ class Inbound:
         mv_id = self.store.mv.create(provision.rule.mv_object_type)
         self._link(cs, mv_id, LinkType.PROVISION.value, provision.id)
         self.recorder.count("projections")
+
+    def _hand_over_link(self, cs: CSObject, scoped: Sequence[CompiledRule]) -> bool:
+        """The joining rule is gone (disabled, deleted, replaced by an editable copy) while
+        another in-scope rule would link the object to the same kind of metaverse object: the
+        link passes to that rule instead of breaking. Only the joining rule leaving *scope*
+        breaks a join."""
+        joining = self.rs.by_id.get(cs.link_rule_id) if cs.link_rule_id is not None else None
+        if joining is not None:
+            return False  # the rule still exists: the object left its scope
+        mv = self.store.mv.get(cs.mv_id) if cs.mv_id is not None else None
+        if mv is None:
+            return False
+        for rule in scoped:
+            if rule.rule.mv_object_type == mv.object_type and (
+                    rule.rule.join or rule.rule.link_type is LinkType.PROVISION):
+                self.store.cs.set_link(cs.id, mv.id, rule.rule.link_type.value, rule.id,
+                                       "inbound")
+                cs.link_rule_id, cs.link_type = rule.id, rule.rule.link_type.value
+                return True
+        return False
 
     def _has_join_values(self, rule: CompiledRule, view: InboundView) -> bool:
         return any(view.values_of(c.cs_attribute)
