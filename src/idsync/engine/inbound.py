@@ -248,8 +248,8 @@ class Inbound:
         self._load_refs(linked)
         for o in linked:
             links[o.mv_id].append(o)  # type: ignore[index]
-        targets = sorted({t for o in linked for ts in o.refs.values() for t in ts})
-        cs_to_mv = self.store.cs.mv_ids_of(targets) if targets else {}
+        with_refs = [o.id for o in linked if any(o.refs.values())]
+        cs_to_mv = self.store.cs.reference_targets_mv(with_refs) if with_refs else {}
         for mv_id in mv_ids:
             mv = mvs.get(mv_id)
             if mv is None:

@@ -211,11 +211,11 @@ class Outbound:
         linked_ids = [o.id for o in links.values()]
         holograms = self.store.cs.refs_of(linked_ids) if linked_ids else {}
         pending = self.store.exports.get_many(linked_ids) if linked_ids else {}
-        targets = sorted({t for mv in mvs.values() for ts in mv.refs.values() for t in ts})
+        referring = [mv.id for mv in mvs.values() if any(mv.refs.values())]
         mv_to_cs_by_conn: dict[int, dict[int, int]] = {}
         for cid in self.rs.outbound:
-            mv_to_cs_by_conn[cid] = (self.store.cs.in_connector_for_mv(cid, targets)
-                                     if targets else {})
+            mv_to_cs_by_conn[cid] = (self.store.cs.mv_reference_targets_in(cid, referring)
+                                     if referring else {})
         for mv_id in ids:
             mv = mvs.get(mv_id)
             if mv is None:

@@ -295,6 +295,25 @@ class ConnectorSpaceRepository:
             "SELECT id, mv_id FROM cs_objects WHERE id IN ({ids}) AND mv_id IS NOT NULL",
             list(ids))}
 
+    def reference_targets_mv(self, cs_ids: Sequence[int]) -> dict[int, int]:
+        """For the reference values of ``cs_ids``: target CS id -> its linked MV id. One join
+        per batch of referencing objects, however many values they hold (a 250,000-member
+        group is one query, not 500 chunked look-ups)."""
+        return {r[0]: r[1] for r in self.db.query_in(
+            "SELECT DISTINCT t.id, t.mv_id FROM cs_refs r JOIN cs_objects t ON t.id = r.target_id"
+            " WHERE r.cs_id IN ({ids}) AND t.mv_id IS NOT NULL", list(cs_ids))}
+
+    def mv_reference_targets_in(self, connector_id: int, mv_ids: Sequence[int]
+                                ) -> dict[int, int]:
+        """For the metaverse references of ``mv_ids``: target MV id -> the CS id linked to it
+        in one connector (targets with no object there are absent)."""
+        return {r[0]: r[1] for r in self.db.query_in(
+            # "+c.connector_id" keeps the planner from driving the join by the connector
+            # index (a scan of the whole connector space) instead of the references.
+            "SELECT DISTINCT r.target_id, c.id FROM mv_refs r JOIN cs_objects c "
+            "ON c.mv_id = r.target_id AND +c.connector_id = ? WHERE r.mv_id IN ({ids})",
+            list(mv_ids), (connector_id,))}
+
     def in_connector_for_mv(self, connector_id: int, mv_ids: Sequence[int]) -> dict[int, int]:
         """MV id -> the CS id linked to it in one connector."""
         return {r[0]: r[1] for r in self.db.query_in(
