@@ -299,3 +299,34 @@ def test_an_editable_copy_takes_over_the_links_of_the_rule_it_replaces(workspace
     delete_rule(ws.store, "My User Join")
     sync = ws.run("source", "fs")
     assert "disconnectors" not in sync.counters and ws.store.mv.count("person") == 2
+
+
+def test_an_outbound_error_holds_the_object_export(workspace_factory) -> None:
+    ws = workspace_factory(people(user_entry("ann"), user_entry("bob", extra={"title": ["X"]})))
+    save_rules(ws.store, load_rules_text("""
+rules:
+  - name: Out to target - title check
+    direction: outbound
+    connector: target
+    cs_object_type: user
+    mv_object_type: person
+    precedence: 10
+    transformations:
+      - {target: title, flow_type: Expression,
+         source: 'IIF([title] = "X", Error("title X is not allowed"), [title])'}
+"""))
+    ws.run("source", "fi")
+    assert ws.run("source", "fs").status == "completed-sync-errors"
+    export = ws.run("target", "e")
+    assert export.counters == {"adds": 1}               # ann only: bob's add is held
+    assert target_dn("bob") not in ws.target_entries()
+    ws.change_source("""dn: uid=bob,ou=Users,dc=contoso,dc=com
+changetype: modify
+replace: title
+title: Y
+-
+""")
+    ws.run("source", "di")
+    assert ws.run("source", "ds").ok
+    assert ws.run("target", "e").counters == {"adds": 1}
+    assert ws.target_entries()[target_dn("bob")]["title"] == ["Y"]

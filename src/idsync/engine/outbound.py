@@ -247,12 +247,16 @@ class Outbound:
                     contributions.append((t.target, Contribution(
                         r.precedence, r.id, None, t.merge_type, t.evaluate(view))))
         except ErrorFunctionTriggered as exc:
-            self.recorder.object_error(cs.id, cs.dn, "export", SYNC_RULE_ERROR, exc.message)
+            self.recorder.object_error(cs.id, cs.dn, "export", SYNC_RULE_ERROR, exc.message,
+                                       connector_id=cs.connector_id)
             self.recorder.event(EventId.SYNC_RULE_ERROR, f"{cs.dn}: {exc.message}",
                                 {"cs_id": cs.id, "code": SYNC_RULE_ERROR})
+            self._hold(pe)
             return
         except ExpressionError as exc:
-            self.recorder.object_error(cs.id, cs.dn, "export", EXPRESSION_ERROR, str(exc))
+            self.recorder.object_error(cs.id, cs.dn, "export", EXPRESSION_ERROR, str(exc),
+                                       connector_id=cs.connector_id)
+            self._hold(pe)
             return
         self.store.errors.clear(cs.id, "export", code=SYNC_RULE_ERROR)
         self.store.errors.clear(cs.id, "export", code=EXPRESSION_ERROR)
@@ -269,6 +273,12 @@ class Outbound:
         staged = self._delta(cs, group_by_target(contributions), pe)
         self._stage(cs, staged, pe)
 
+    def _hold(self, pe: PendingExport | None) -> None:
+        """An object whose outbound rules fail is not exported (not even a provisioning add
+        without the failed attribute) until they succeed; the next flow restages it."""
+        if pe is not None and pe.state == "pending":
+            self.store.exports.set_state([pe.cs_id], "held")
+
     def _record_dropped_references(self, cs: CSObject, dropped: dict[str, list[int]]) -> None:
         if not dropped:
             self.store.errors.clear(cs.id, "export", code=DN_ATTRIBUTES_FAILURE)
@@ -278,7 +288,7 @@ class Outbound:
                  for attr, ids in sorted(dropped.items())]
         detail = "; ".join(parts)
         self.recorder.object_error(cs.id, cs.dn, "export", DN_ATTRIBUTES_FAILURE, detail,
-                                   informational=True)
+                                   informational=True, connector_id=cs.connector_id)
         self.recorder.event(EventId.DN_ATTRIBUTES_FAILURE, f"{cs.dn}: {detail}",
                             {"cs_id": cs.id, "dropped": {a: len(i) for a, i in dropped.items()}})
 

@@ -47,12 +47,15 @@ class RunRecorder:
 
     def object_error(self, cs_id: int | None, dn: str | None, stage: str, code: str,
                      detail: str, *, keep_on_object: bool = True,
-                     informational: bool = False) -> None:
+                     informational: bool = False, connector_id: int | None = None) -> None:
         """Record a per-object failure in the run history and on the object; the run goes on
         until the error limit."""
         self.store.runs.add_error(self.run_id, cs_id, dn, stage, code, detail)
         if keep_on_object and cs_id is not None:
-            self.store.errors.record(cs_id, self.connector.id, stage, code, detail, self.run_id)
+            # An outbound rule's error belongs to the object in the target connector space,
+            # whichever connector's synchronization computed it.
+            self.store.errors.record(cs_id, connector_id or self.connector.id, stage, code,
+                                     detail, self.run_id)
         if informational:
             self.warnings += 1
             return
