@@ -14,6 +14,7 @@ import pytest
 from tests.harness.postgres import prepare_workspace
 
 from idsync.connectors.file.ldif import read_ldif
+from idsync.demo import TARGET_SKELETON as DEMO_TARGET_SKELETON
 from idsync.dn import normalize_dn
 from idsync.engine.core import Engine
 from idsync.engine.runner import RunResult, run_profile
@@ -116,22 +117,8 @@ class Workspace:
         return self.store.exports.count(self.store.connectors.get(connector).id)
 
 
-TARGET_SKELETON = f"""version: 1
-
-dn: {TARGET_BASE}
-objectClass: dcObject
-objectClass: organization
-dc: fabrikam
-o: Fabrikam
-
-dn: ou=People,{TARGET_BASE}
-objectClass: organizationalUnit
-ou: People
-
-dn: ou=Groups,{TARGET_BASE}
-objectClass: organizationalUnit
-ou: Groups
-"""
+# The target directory starts as the demo's does: the base and its two OUs.
+TARGET_SKELETON = DEMO_TARGET_SKELETON
 
 
 def make_workspace(path: Path, source_ldif: str, *, rules: str | None = None,
