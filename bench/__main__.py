@@ -1,0 +1,28 @@
+"""``python -m bench``: the whole benchmark suite in one run (see bench/suite.py)."""
+
+from __future__ import annotations
+
+import argparse
+
+from bench.suite import SIZES, print_table, run_suite, write_json
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench",
+                                     description="idsync benchmark suite (issue 8)")
+    parser.add_argument("--size", choices=sorted(SIZES), default="S")
+    parser.add_argument("--json", help="also write the rows (and a header row) to this file")
+    parser.add_argument("--database", help="store URL for the idsync workspace "
+                                           "(default: SQLite in the workspace)")
+    parser.add_argument("--churn-base", type=int, default=None,
+                        help="apply the churn as if the directory had this many users "
+                             "(the same absolute churn at every size)")
+    args = parser.parse_args()
+    head, rows = run_suite(args.size, args.database, args.churn_base)
+    print_table(head, rows)
+    if args.json:
+        write_json(args.json, head, rows)
+
+
+if __name__ == "__main__":
+    main()
