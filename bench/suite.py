@@ -76,7 +76,7 @@ class Bench:
         self.root = root
         self.rows: list[Row] = []
         root.mkdir(parents=True, exist_ok=True)
-        self.store = Store.open(database or root)
+        self.store = Store.open(root, database=database)
         tenant, token = cloud.create_tenant(f"bench-{root.name}")
         self.store.connectors.add("corp", "ldap", server.connector_settings(
             directory_type="openldap", change_detection="accesslog"),
