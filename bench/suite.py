@@ -147,9 +147,11 @@ INITIAL = [("corp", "fi"), ("cloud", "fi"), ("corp", "fs"), ("cloud", "fs"), ("c
 DELTA = [("corp", "di"), ("corp", "ds"), ("cloud", "e"), ("cloud", "di"), ("cloud", "ds")]
 
 
-def churn(server: SlapdServer, shape: DirectoryShape, base: int, seed: int = 7) -> int:
+def churn(server: SlapdServer, shape: DirectoryShape, base: int, seed: int = 7
+          ) -> tuple[int, dict[int, dict[str, list[int]]]]:
     """The reference's typical churn on ``base`` objects: 1% creates, 1% deletes, 5% attribute
-    changes, 1% membership changes. Returns the number of LDAP operations."""
+    changes, 1% membership changes. Returns the number of LDAP operations and the membership
+    changes per group ({group: {"add": [user], "remove": [user]}})."""
     import ldap.modlist
 
     import ldap
@@ -158,6 +160,7 @@ def churn(server: SlapdServer, shape: DirectoryShape, base: int, seed: int = 7) 
     one = max(1, base // 100)
     conn = server.connect()
     ops = 0
+    membership: dict[int, dict[str, list[int]]] = {}
     try:
         for i in range(one):
             n = shape.users + 1 + i
@@ -178,16 +181,32 @@ def churn(server: SlapdServer, shape: DirectoryShape, base: int, seed: int = 7) 
             try:
                 conn.modify_s(group_dn(shape, g),
                               [(ldap.MOD_ADD, "member", [user_dn(shape, n).encode()])])
+                membership.setdefault(g, {"add": [], "remove": []})["add"].append(n)
             except ldap.TYPE_OR_VALUE_EXISTS:
                 conn.modify_s(group_dn(shape, g),
                               [(ldap.MOD_DELETE, "member", [user_dn(shape, n).encode()])])
+                membership.setdefault(g, {"add": [], "remove": []})["remove"].append(n)
             ops += 1
         for n in deleted:
             conn.delete_s(user_dn(shape, n))
             ops += 1
     finally:
         conn.unbind_s()
-    return ops
+    return ops, membership
+
+
+def minimal_membership_delta(membership: dict[int, dict[str, list[int]]]) -> Row:
+    """The export floor for the membership part of the churn: per changed group, its id and
+    the added and removed member ids (36-character UUIDs, as the cloud's object ids), compact
+    JSON, no envelope. Compare with bytes_sent of a membership-only export, not the whole
+    churn's export (which also carries creates, deletes and attribute changes)."""
+    uid = "0" * 36
+    size = sum(len(json.dumps({"id": uid, "members": {
+        "add": [uid] * len(c["add"]), "remove": [uid] * len(c["remove"])}},
+        separators=(",", ":"))) for c in membership.values())
+    changes = sum(len(c["add"]) + len(c["remove"]) for c in membership.values())
+    return Row("floor", "minimal membership delta", changes, 0.0, 0.0, 0, size,
+               peak_rss_mb())
 
 
 def ldapsearch_floor(server: SlapdServer) -> Row:
@@ -246,8 +265,9 @@ def run_suite(size: str, database: str | None = None,
                     # references exported before their targets existed: "settle".
                     bench.cycle("settle v2", DELTA)
                     bench.cycle("no-change v2", DELTA)
-                    ops = churn(server, shape, churn_base or users)
+                    ops, membership = churn(server, shape, churn_base or users)
                     progress(f"  churn: {ops:,} LDAP changes")
+                    rows.append(minimal_membership_delta(membership))
                     bench.cycle("delta v2", DELTA)
                     rows.append(ldapsearch_floor(server))
             finally:
@@ -263,11 +283,11 @@ def run_suite(size: str, database: str | None = None,
 def print_table(head: dict[str, Any], rows: list[Row]) -> None:
     print(f"\nidsync bench, size {head['size']}, {head['cpus']} CPUs, Python {head['python']},"
           f" {head['database']}")
-    print(f"| {'scenario':<14} | {'stage':<22} | {'objects':>8} | {'seconds':>8} | "
+    print(f"| {'scenario':<14} | {'stage':<24} | {'objects':>8} | {'seconds':>8} | "
           f"{'obj/s':>9} | {'requests':>8} | {'bytes sent':>11} | {'RSS MB':>7} |")
-    print("|" + "|".join("-" * w for w in (16, 24, 10, 10, 11, 10, 13, 9)) + "|")
+    print("|" + "|".join("-" * w for w in (16, 26, 10, 10, 11, 10, 13, 9)) + "|")
     for r in rows:
-        print(f"| {r.scenario:<14} | {r.stage:<22} | {r.objects:>8,} | {r.seconds:>8.2f} | "
+        print(f"| {r.scenario:<14} | {r.stage:<24} | {r.objects:>8,} | {r.seconds:>8.2f} | "
               f"{r.objects_per_second:>9,.0f} | {r.requests:>8,} | {r.bytes_sent:>11,} | "
               f"{r.peak_rss_mb:>7.1f} |")
 
