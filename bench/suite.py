@@ -217,18 +217,31 @@ def ldapsearch_floor(server: SlapdServer) -> Row:
                round(entries / seconds, 1), 0, 0, peak_rss_mb())
 
 
+def _package_version(name: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "?"
+
+
 def header(size: str, database: str | None) -> dict[str, Any]:
     import subprocess
 
     def version(argv: list[str]) -> str:
         try:
-            return subprocess.run(argv, capture_output=True, text=True).stdout.splitlines()[0]
+            # ldapsearch -VV prints its version on stderr.
+            proc = subprocess.run(argv, capture_output=True, text=True)
+            return (proc.stdout + proc.stderr).strip().splitlines()[0].strip()
         except (OSError, IndexError):
             return "?"
 
     return {"header": True, "size": size, "machine": platform.machine(),
             "cpus": __import__("os").cpu_count(), "platform": platform.platform(),
-            "python": sys.version.split()[0], "ldapsearch": version(["ldapsearch", "-VV"]),
+            "python": sys.version.split()[0], "idsync": _package_version("idsync"),
+            "python-ldap": _package_version("python-ldap"),
+            "ldapsearch": version(["ldapsearch", "-VV"]),
             "database": database or "sqlite (workspace)",
             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
