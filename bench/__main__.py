@@ -17,8 +17,10 @@ def main() -> None:
     parser.add_argument("--churn-base", type=int, default=None,
                         help="apply the churn as if the directory had this many users "
                              "(the same absolute churn at every size)")
+    parser.add_argument("--no-v1", action="store_true",
+                        help="skip the second initial cycle under sync API v1")
     args = parser.parse_args()
-    head, rows = run_suite(args.size, args.database, args.churn_base)
+    head, rows = run_suite(args.size, args.database, args.churn_base, not args.no_v1)
     print_table(head, rows)
     if args.json:
         write_json(args.json, head, rows)

@@ -247,7 +247,7 @@ def header(size: str, database: str | None) -> dict[str, Any]:
 
 
 def run_suite(size: str, database: str | None = None,
-              churn_base: int | None = None,
+              churn_base: int | None = None, with_v1: bool = True,
               progress: Callable[[str], None] = print) -> tuple[dict[str, Any], list[Row]]:
     """Run every scenario at ``size``; returns the header and the rows."""
     users, groups, big = SIZES[size]
@@ -266,6 +266,8 @@ def run_suite(size: str, database: str | None = None,
     try:
         rows.append(ldapsearch_floor(server))
         for version in (2, 1):
+            if version == 1 and not with_v1:
+                continue
             if version == 1 and big > 50_000:
                 progress("v1: skipped, the largest group is over v1's 50,000 limit")
                 continue
