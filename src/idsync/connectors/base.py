@@ -181,6 +181,14 @@ class MemberDeltaExporter(Protocol):
     def supports_value_deltas(self) -> bool: ...
 
 
+class ExportBatchSize(Protocol):
+    """Optional: how many changes the connector wants per ``export`` call (the engine's
+    default is 500). A connector whose call has a fixed cost, such as rewriting a file, asks
+    for more."""
+
+    export_batch_size: int
+
+
 @runtime_checkable
 class SchemaProvider(Protocol):
     def schema(self) -> ConnectorSchema: ...

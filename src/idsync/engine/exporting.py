@@ -45,13 +45,15 @@ class ExportStage:
             raise ConfigurationError(f"connector {record.name} cannot export")
         self.value_deltas = (isinstance(self.connector, MemberDeltaExporter)
                              and self.connector.supports_value_deltas())
+        # A connector may ask for larger export calls (ExportBatchSize in base.py).
+        self.batch_size = int(getattr(self.connector, "export_batch_size", BATCH_SIZE))
 
     def run(self) -> None:
         self._check_deletion_threshold()
         for kind, with_refs in EXPORT_PHASES:
             after = 0
             while True:
-                ids = self.store.exports.page(self.record.id, kind, after, BATCH_SIZE,
+                ids = self.store.exports.page(self.record.id, kind, after, self.batch_size,
                                               with_refs=with_refs)
                 if not ids:
                     break

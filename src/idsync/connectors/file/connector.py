@@ -84,6 +84,10 @@ class FileConnector:
     """FullImporter, DeltaImporter, Exporter, MemberDeltaExporter and ConnectionTester over
     LDIF files. See the module docstring for the files it uses."""
 
+    #: Each export call rewrites the content file once, so the engine hands over large
+    #: batches: memory follows the batch, the rewrite cost follows the number of calls.
+    export_batch_size = 20_000
+
     def __init__(
         self,
         name: str,
