@@ -152,9 +152,12 @@ class ExportStage:
             if result.error_code:
                 # A warning on a success (a quarantined duplicate value) or the failed part
                 # of a partial add: recorded on the object, the run goes on.
+                # A created object's failed part (members the directory did not have yet)
+                # is informational, as dn-attributes-failure is: the next cycle sends it.
                 self.recorder.object_error(
                     change.cs_id, change.dn, "export", result.error_code,
-                    result.error_detail or result.error_code, informational=result.ok)
+                    result.error_detail or result.error_code,
+                    informational=result.ok or result.error_code == DN_ATTRIBUTES_FAILURE)
             return
         self.store.exports.failed(change.cs_id)
         code = result.error_code or "export-failed"
