@@ -50,6 +50,7 @@ class ExportStage:
 
     def run(self) -> None:
         self._check_deletion_threshold()
+        self._add_in_rounds()
         for kind, with_refs in EXPORT_PHASES:
             after = 0
             while True:
@@ -59,6 +60,30 @@ class ExportStage:
                     break
                 self._export_batch(ids)
                 after = ids[-1]
+
+    def _add_in_rounds(self) -> None:
+        """Adds go in rounds: each round sends the objects whose references all name objects
+        that already exist (users before the groups and reports that name them, managers before
+        their reports). What is left after the last round that made progress (a reference
+        cycle, or an add the directory refused) goes in the phases below, and any reference
+        the directory cannot resolve yet is sent again by the next cycle."""
+        attempted: set[int] = set()
+        while True:
+            sent = 0
+            after = 0
+            while True:
+                page = self.store.exports.ready_adds(self.record.id, after, self.batch_size)
+                if not page:
+                    break
+                after = page[-1]
+                # An add the directory refused stays pending: it is tried once per run.
+                ids = [i for i in page if i not in attempted]
+                if ids:
+                    attempted.update(ids)
+                    self._export_batch(ids)
+                    sent += len(ids)
+            if not sent:
+                return
 
     def _check_deletion_threshold(self) -> None:
         threshold = deletion_threshold(self.store)

@@ -84,6 +84,16 @@ class PendingExportRepository:
             f"AND kind = ? AND cs_id > ? {refs} ORDER BY cs_id LIMIT ?",
             (connector_id, kind, after, limit))]
 
+    def ready_adds(self, connector_id: int, after: int, limit: int) -> list[int]:
+        """Pending adds whose every referenced object already has an anchor (exists in the
+        directory), in id order: the next round of adds that can name all their targets."""
+        return [r[0] for r in self.db.query(
+            "SELECT p.cs_id FROM pending_exports p WHERE p.connector_id = ? "
+            "AND p.state = 'pending' AND p.kind = 'add' AND p.cs_id > ? AND NOT EXISTS ("
+            "SELECT 1 FROM pending_export_refs r JOIN cs_objects t ON t.id = r.target_id "
+            "WHERE r.cs_id = p.cs_id AND r.op = 'add' AND t.anchor IS NULL) "
+            "ORDER BY p.cs_id LIMIT ?", (connector_id, after, limit))]
+
     def count(self, connector_id: int, *, kind: str | None = None,
               state: str | None = None) -> int:
         sql = "SELECT count(*) FROM pending_exports WHERE connector_id = ?"
