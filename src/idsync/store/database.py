@@ -75,8 +75,43 @@ class BaseDatabase:
         row = self.execute(sql, params).fetchone()
         return row[0] if row else None
 
-    def transaction(self) -> contextlib.AbstractContextManager[Any]:  # pragma: no cover
+    _depth = 0
+    _conn: Any
+
+    def _begin(self) -> None:  # pragma: no cover
+        """Open a write transaction (backends take their write lock here)."""
         raise NotImplementedError
+
+    def _rollback(self) -> None:
+        self._conn.execute("ROLLBACK")
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Any]:
+        """One atomic unit of work; nested calls join the outer transaction."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield self
+            finally:
+                self._depth -= 1
+            return
+        self._begin()
+        self._depth = 1
+        try:
+            yield self
+        except BaseException:
+            self._depth = 0
+            self._rollback()
+            raise
+        self._depth = 0
+        self._conn.execute("COMMIT")
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._depth > 0
+
+    def close(self) -> None:
+        self._conn.close()
 
     def schema_version(self) -> int:  # pragma: no cover
         raise NotImplementedError
@@ -169,33 +204,9 @@ class Database(BaseDatabase):
 
     # --- transactions --------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[Database]:
-        """One atomic unit of work; nested calls join the outer transaction."""
-        if self._depth:
-            self._depth += 1
-            try:
-                yield self
-            finally:
-                self._depth -= 1
-            return
+    def _begin(self) -> None:
+        # IMMEDIATE takes the write lock now: one writer at a time, no upgrade deadlock.
         self._conn.execute("BEGIN IMMEDIATE")
-        self._depth = 1
-        try:
-            yield self
-        except BaseException:
-            self._depth = 0
-            self._conn.execute("ROLLBACK")
-            raise
-        self._depth = 0
-        self._conn.execute("COMMIT")
-
-    @property
-    def in_transaction(self) -> bool:
-        return self._depth > 0
-
-    def close(self) -> None:
-        self._conn.close()
 
     # --- schema --------------------------------------------------------------------------
 

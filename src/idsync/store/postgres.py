@@ -24,7 +24,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from idsync.errors import ConfigurationError
@@ -174,37 +174,15 @@ class PostgresDatabase(BaseDatabase):
 
     # --- transactions --------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[PostgresDatabase]:
-        """One atomic unit of work; nested calls join the outer transaction. Writers of one
-        schema take turns (the advisory lock), like SQLite's ``BEGIN IMMEDIATE``."""
-        if self._depth:
-            self._depth += 1
-            try:
-                yield self
-            finally:
-                self._depth -= 1
-            return
+    def _begin(self) -> None:
+        # Writers of one schema take turns (the advisory lock), like SQLite's BEGIN IMMEDIATE.
         self._conn.execute(
             f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK_CLASS}, "
             "hashtext(current_schema()))")
-        self._depth = 1
-        try:
-            yield self
-        except BaseException:
-            self._depth = 0
-            with contextlib.suppress(psycopg.Error):
-                self._conn.execute("ROLLBACK")
-            raise
-        self._depth = 0
-        self._conn.execute("COMMIT")
 
-    @property
-    def in_transaction(self) -> bool:
-        return self._depth > 0
-
-    def close(self) -> None:
-        self._conn.close()
+    def _rollback(self) -> None:
+        with contextlib.suppress(psycopg.Error):
+            self._conn.execute("ROLLBACK")
 
     # --- schema --------------------------------------------------------------------------
 
