@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from clouddir.store import SqliteStore, Tenant
+from clouddir.store import Store, Tenant
 
 
 def new_token() -> str:
@@ -19,12 +19,12 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_tenant(store: SqliteStore, name: str) -> tuple[Tenant, str]:
+def create_tenant(store: Store, name: str) -> tuple[Tenant, str]:
     token = new_token()
     return store.create_tenant(name, hash_token(token)), token
 
 
-def authenticate(store: SqliteStore, authorization: str | None) -> Tenant | None:
+def authenticate(store: Store, authorization: str | None) -> Tenant | None:
     if not authorization or not authorization.lower().startswith("bearer "):
         return None
     token = authorization[7:].strip()

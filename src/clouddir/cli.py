@@ -9,9 +9,18 @@ import click
 
 from clouddir.auth import create_tenant
 from clouddir.settings import limits_from_env
-from clouddir.store import SqliteStore
+from clouddir.store import Store, StoreError, open_store
 
 DEFAULT_DB = "sqlite:///clouddir.db"
+DB_HELP = "Database URL: sqlite:///PATH or postgresql://USER[:PASSWORD]@HOST:PORT/DB."
+
+
+def _open(db_url: str, pool_size: int | None = None) -> Store:
+    """The store, or a one-line error (bad scheme, unreachable server) instead of a traceback."""
+    try:
+        return open_store(db_url, pool_size)
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -23,13 +32,15 @@ def main() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int)
 @click.option("--db", "db_url", envvar="CLOUDDIR_DB", default=DEFAULT_DB, show_default=True,
-              help="Database URL (sqlite:///PATH).")
+              help=DB_HELP)
+@click.option("--db-pool-size", envvar="CLOUDDIR_DB_POOL_SIZE", type=click.IntRange(1, 100),
+              default=None, help="PostgreSQL: connections at most (default 4).")
 @click.option("--limit", "limit_values", multiple=True, metavar="NAME=VALUE",
               help="Override a service limit, e.g. --limit v1_member_limit=500 "
                    "(also CLOUDDIR_<NAME> in the environment).")
 @click.option("--log-level", default="warning", show_default=True)
-def serve(host: str, port: int, db_url: str, limit_values: tuple[str, ...],
-          log_level: str) -> None:
+def serve(host: str, port: int, db_url: str, db_pool_size: int | None,
+          limit_values: tuple[str, ...], log_level: str) -> None:
     """Serve the sync API and the admin API over HTTP."""
     import uvicorn
 
@@ -40,7 +51,7 @@ def serve(host: str, port: int, db_url: str, limit_values: tuple[str, ...],
         limits = limits_from_env().updated(overrides)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--limit") from exc
-    app = create_app(SqliteStore.from_url(db_url), limits)
+    app = create_app(_open(db_url, db_pool_size), limits)
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
 
 
@@ -51,11 +62,12 @@ def tenant() -> None:
 
 @tenant.command("create")
 @click.argument("name")
-@click.option("--db", "db_url", envvar="CLOUDDIR_DB", default=DEFAULT_DB, show_default=True)
+@click.option("--db", "db_url", envvar="CLOUDDIR_DB", default=DEFAULT_DB, show_default=True,
+              help=DB_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print {tenant_id, token} as JSON.")
 def tenant_create(name: str, db_url: str, as_json: bool) -> None:
     """Create a tenant and print its id and bearer token (shown once; stored hashed)."""
-    store = SqliteStore.from_url(db_url)
+    store = _open(db_url)
     created, token = create_tenant(store, name)
     store.close()
     if as_json:

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from clouddir.auth import authenticate
 from clouddir.export import apply_batch
 from clouddir.settings import Limits
-from clouddir.store import SqliteStore, Tenant
+from clouddir.store import Store, Tenant
 from clouddir.throttle import WriteBudget
 from clouddir.uniqueness import Context, initial_domain
 
@@ -28,7 +28,7 @@ def error_response(status: int, code: str, message: str,
 
 
 class Service:
-    def __init__(self, store: SqliteStore, limits: Limits) -> None:
+    def __init__(self, store: Store, limits: Limits) -> None:
         self.store = store
         self.limits = limits
         self.budget = WriteBudget(limits.write_budget, limits.write_window)
@@ -57,7 +57,7 @@ class Service:
         """Apply one export batch once: a replayed batch id gets the stored response and costs
         no write budget; a batch the budget cannot pay for is refused whole with 429."""
         store = self.store
-        with store.transaction():
+        with store.transaction(tenant.id):
             stored = store.batch_response(tenant.id, batch_id)
             if stored is not None:
                 return Response(stored, media_type="application/json",

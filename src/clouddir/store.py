@@ -1,12 +1,19 @@
 """Storage of tenants, directory objects, memberships and the change log.
 
-``SqliteStore``'s public methods are the narrow interface the service logic uses (no SQL
-outside this module), on the standard library's sqlite3. Every method takes the tenant
-explicitly and every query filters on it, so confinement to a tenant is a property of the
-store, not of each caller. Memberships are
-one row per edge (group, member) keyed by the objects' integer sequence numbers; the change log
-holds one row per changed object and per added or removed edge, which is what delta import
-reads. SQL is kept to what PostgreSQL also speaks, so a ``PostgresStore`` can follow.
+``Store`` holds every query and the public methods that are the narrow interface the service
+logic uses (no SQL outside this module and its PostgreSQL backend); a backend supplies only
+connections, transactions and the dialect: ``SqliteStore`` here (standard library sqlite3, one
+connection behind a lock) and ``PostgresStore`` in ``clouddir.store_postgres`` (psycopg 3).
+``open_store(url)`` picks one by URL.
+
+Every method takes the tenant explicitly and every query filters on it (or on integer sequence
+numbers, which are global and only reachable through a tenant-filtered lookup), so confinement
+to a tenant is a property of the store, not of each caller. Memberships are one row per edge
+(group, member) keyed by the objects' sequence numbers; the change log holds one row per changed
+object and per added or removed edge, which is what delta import reads.
+
+The SQL is the dialect SQLite and PostgreSQL share, with ``?`` placeholders and ``IN ({ids})``
+for list lookups (the backend expands it: ``?`` lists on SQLite, one array on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -16,14 +23,14 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-#: Bound on parameters per ``IN (...)`` query (SQLite's default limit is 999 in old builds).
-_CHUNK = 900
-
-_SCHEMA = """
+#: The schema in SQLite's words; ``clouddir.store_postgres`` translates the few that differ
+#: (AUTOINCREMENT -> identity, INTEGER -> BIGINT, WITHOUT ROWID).
+SCHEMA = """
 CREATE TABLE IF NOT EXISTS tenants (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -61,6 +68,7 @@ CREATE TABLE IF NOT EXISTS unique_values (
     PRIMARY KEY (tenant_id, kind, value)
 );
 CREATE INDEX IF NOT EXISTS unique_values_object ON unique_values (object_seq);
+-- Written with an upsert (ON CONFLICT on this key), which both dialects speak.
 CREATE TABLE IF NOT EXISTS quarantine (
     tenant_id TEXT NOT NULL,
     object_seq INTEGER NOT NULL,
@@ -142,251 +150,309 @@ class Quarantined:
     conflicting_seq: int
 
 
-def _row_to_object(row: sqlite3.Row) -> DirObject:
+
+
+class StoreError(ValueError):
+    """A database URL the store cannot use: unknown scheme, unreachable server, bad path."""
+
+
+_OBJECT_COLUMNS = ("seq, tenant_id, id, object_type, dn, source_anchor, sync_enabled, attributes, "
+                   "member_count")
+_QUARANTINE_COLUMNS = "object_seq, kind, attribute, value, replacement, conflicting_seq"
+_CHANGE_COLUMNS = "usn, object_seq, kind, member_seq, object_id, object_type, dn"
+
+
+def _row_to_object(row: Sequence[Any]) -> DirObject:
     return DirObject(
-        tenant_id=row["tenant_id"], id=row["id"], object_type=row["object_type"], dn=row["dn"],
-        source_anchor=row["source_anchor"], sync_enabled=bool(row["sync_enabled"]),
-        attributes=json.loads(row["attributes"]), member_count=row["member_count"],
-        seq=row["seq"],
+        seq=row[0], tenant_id=row[1], id=row[2], object_type=row[3], dn=row[4],
+        source_anchor=row[5], sync_enabled=bool(row[6]), attributes=json.loads(row[7]),
+        member_count=row[8],
     )
 
 
-def _chunks(values: Sequence, size: int = _CHUNK) -> Iterator[Sequence]:
-    for start in range(0, len(values), size):
-        yield values[start:start + size]
+class _UnitState(threading.local):
+    """The calling thread's open unit (transaction or reading): its connection and depth."""
+
+    conn: Any = None
+    depth: int = 0
+    write: bool = False
+    tenant: str | None = None
 
 
-class SqliteStore:
-    """The embedded store. One connection, serialized by a lock: SQLite has one writer anyway,
-    and the service runs request handlers in a thread pool."""
+class Store:
+    """The store's queries over a backend's connections.
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = str(path)
-        self._lock = threading.RLock()
-        self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._conn.row_factory = sqlite3.Row
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.execute("PRAGMA foreign_keys=OFF")
-        self._conn.executescript(_SCHEMA)
-        self._depth = 0
+    A unit of work (``transaction`` or ``reading``) binds one connection to the calling thread
+    for its duration; a method called outside a unit borrows a connection for one statement.
+    Backends implement the ``_acquire`` .. ``_select_in`` hooks and ``close``.
+    """
 
-    @classmethod
-    def from_url(cls, url: str) -> SqliteStore:
-        """``sqlite:///path/to/file.db`` or a bare path."""
-        if url.startswith("sqlite:///"):
-            return cls(url[len("sqlite:///"):])
-        if "://" in url:
-            raise ValueError(f"unsupported database URL {url!r} (only sqlite:/// for now)")
-        return cls(url)
+    def __init__(self) -> None:
+        self._unit_state = _UnitState()
+
+    # --- backend hooks -----------------------------------------------------------------------
+
+    def _acquire(self) -> Any:
+        """A connection for this thread's exclusive use until ``_release``."""
+        raise NotImplementedError
+
+    def _release(self, conn: Any) -> None:
+        raise NotImplementedError
+
+    def _begin(self, conn: Any, write: bool, tenant_id: str | None) -> None:
+        """Start a unit. A write unit named for a tenant must exclude every other writer of
+        that tenant until it ends: the change log's USN order is then its commit order."""
+        raise NotImplementedError
+
+    def _end(self, conn: Any, commit: bool) -> None:
+        raise NotImplementedError
+
+    def _execute(self, conn: Any, sql: str, params: Sequence[Any]) -> Any:
+        """Run one statement; the result has ``fetchone`` and ``fetchall``."""
+        raise NotImplementedError
+
+    def _execute_many(self, conn: Any, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        raise NotImplementedError
+
+    def _select_in(self, conn: Any, sql: str, params: Sequence[Any],
+                   values: list[Any]) -> list[tuple[Any, ...]]:
+        """Rows of ``sql`` (containing ``IN ({ids})``, bound after ``params``) for ``values``."""
+        raise NotImplementedError
 
     def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+        raise NotImplementedError
+
+    # --- units of work -----------------------------------------------------------------------
+
+    def transaction(self, tenant_id: str | None = None) -> AbstractContextManager[None]:
+        """One atomic unit; nested calls join the outer transaction. Writes to a tenant's
+        objects, memberships or change log need the tenant named here: its writers then take
+        turns, so the change log is never seen with a gap that fills in later."""
+        return self._unit(True, tenant_id)
+
+    def reading(self) -> AbstractContextManager[None]:
+        """A consistent read of several queries (one snapshot)."""
+        return self._unit(False, None)
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """One atomic unit; nested calls join the outer transaction."""
-        with self._lock:
-            if self._depth:
-                self._depth += 1
-                try:
-                    yield
-                finally:
-                    self._depth -= 1
-                return
-            self._conn.execute("BEGIN IMMEDIATE")
-            self._depth = 1
+    def _unit(self, write: bool, tenant_id: str | None) -> Iterator[None]:
+        state = self._unit_state
+        if state.depth:
+            if write and not state.write:
+                raise RuntimeError("store.transaction() inside store.reading()")
+            if tenant_id is not None and state.tenant != tenant_id:
+                raise RuntimeError("store.transaction() for another tenant inside a transaction")
+            state.depth += 1
+            try:
+                yield
+            finally:
+                state.depth -= 1
+            return
+        conn = self._acquire()
+        try:
+            self._begin(conn, write, tenant_id)
+            state.conn, state.depth, state.write, state.tenant = conn, 1, write, tenant_id
             try:
                 yield
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                self._end(conn, commit=False)
                 raise
-            else:
-                self._conn.execute("COMMIT")
-            finally:
-                self._depth = 0
+            self._end(conn, commit=True)
+        finally:
+            state.conn, state.depth, state.write, state.tenant = None, 0, False, None
+            self._release(conn)
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
         """Undo one change's writes on error without ending the batch's transaction."""
-        self._conn.execute("SAVEPOINT change")
+        conn = self._unit_state.conn
+        if conn is None:
+            raise RuntimeError("store.savepoint() outside store.transaction()")
+        self._execute(conn, "SAVEPOINT change", ())
         try:
             yield
         except BaseException:
-            self._conn.execute("ROLLBACK TO change")
-            self._conn.execute("RELEASE change")
+            self._execute(conn, "ROLLBACK TO SAVEPOINT change", ())
+            self._execute(conn, "RELEASE SAVEPOINT change", ())
             raise
-        else:
-            self._conn.execute("RELEASE change")
+        self._execute(conn, "RELEASE SAVEPOINT change", ())
+
+    def _writing(self, tenant_id: str) -> None:
+        """Refuse a tenant write outside ``transaction(tenant_id)``: on PostgreSQL it would
+        not hold the tenant's write lock, and a delta reader could miss its changes."""
+        state = self._unit_state
+        if not (state.depth and state.write and state.tenant == tenant_id):
+            raise RuntimeError("a tenant's data is written only inside "
+                               "store.transaction(tenant_id)")
+
+    # --- statements --------------------------------------------------------------------------
 
     @contextmanager
-    def reading(self) -> Iterator[None]:
-        """A consistent read of several queries."""
-        with self._lock:
-            if self._depth:
-                yield
-                return
-            self._conn.execute("BEGIN")
-            self._depth = 1
-            try:
-                yield
-            finally:
-                self._conn.execute("COMMIT")
-                self._depth = 0
+    def _connection(self) -> Iterator[Any]:
+        conn = self._unit_state.conn
+        if conn is not None:
+            yield conn
+            return
+        conn = self._acquire()
+        try:
+            yield conn
+        finally:
+            self._release(conn)
 
-    def _q(self, sql: str, params: Sequence = ()) -> sqlite3.Cursor:
-        return self._conn.execute(sql, params)
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._connection() as conn:
+            return self._execute(conn, sql, params).fetchall()
+
+    def _one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        with self._connection() as conn:
+            return self._execute(conn, sql, params).fetchone()
+
+    def _run(self, sql: str, params: Sequence[Any] = ()) -> None:
+        with self._connection() as conn:
+            self._execute(conn, sql, params)
+
+    def _many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        if rows:
+            with self._connection() as conn:
+                self._execute_many(conn, sql, rows)
+
+    def _rows_in(self, sql: str, values: Iterable[Any],
+                 params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        values = list(values)
+        if not values:
+            return []
+        with self._connection() as conn:
+            return self._select_in(conn, sql, params, values)
 
     # --- tenants and batches -----------------------------------------------------------------
 
     def create_tenant(self, name: str, token_hash: str) -> Tenant:
         tenant = Tenant(id=str(uuid.uuid4()), name=name)
         with self.transaction():
-            self._q("INSERT INTO tenants (id, name, token_hash) VALUES (?, ?, ?)",
-                    (tenant.id, name, token_hash))
+            self._run("INSERT INTO tenants (id, name, token_hash) VALUES (?, ?, ?)",
+                      (tenant.id, name, token_hash))
         return tenant
 
     def tenant_by_token_hash(self, token_hash: str) -> Tenant | None:
-        with self._lock:
-            row = self._q("SELECT id, name FROM tenants WHERE token_hash = ?",
-                          (token_hash,)).fetchone()
-        return Tenant(id=row["id"], name=row["name"]) if row else None
+        row = self._one("SELECT id, name FROM tenants WHERE token_hash = ?", (token_hash,))
+        return Tenant(id=row[0], name=row[1]) if row else None
 
     def batch_response(self, tenant_id: str, batch_id: str) -> str | None:
-        row = self._q("SELECT response FROM batches WHERE tenant_id = ? AND batch_id = ?",
-                      (tenant_id, batch_id)).fetchone()
-        return row["response"] if row else None
+        row = self._one("SELECT response FROM batches WHERE tenant_id = ? AND batch_id = ?",
+                        (tenant_id, batch_id))
+        return row[0] if row else None
 
     def save_batch(self, tenant_id: str, batch_id: str, api: str, response: str) -> None:
-        self._q("INSERT INTO batches (tenant_id, batch_id, api, response) VALUES (?, ?, ?, ?)",
-                (tenant_id, batch_id, api, response))
+        self._writing(tenant_id)
+        self._run("INSERT INTO batches (tenant_id, batch_id, api, response) VALUES (?, ?, ?, ?)",
+                  (tenant_id, batch_id, api, response))
 
     # --- objects -------------------------------------------------------------------------------
 
     def get(self, tenant_id: str, object_id: str) -> DirObject | None:
-        row = self._q("SELECT * FROM objects WHERE tenant_id = ? AND id = ?",
-                      (tenant_id, object_id)).fetchone()
+        row = self._one(f"SELECT {_OBJECT_COLUMNS} FROM objects WHERE tenant_id = ? AND id = ?",
+                        (tenant_id, object_id))
         return _row_to_object(row) if row else None
 
     def get_by_seq(self, tenant_id: str, seq: int) -> DirObject | None:
-        row = self._q("SELECT * FROM objects WHERE tenant_id = ? AND seq = ?",
-                      (tenant_id, seq)).fetchone()
+        row = self._one(f"SELECT {_OBJECT_COLUMNS} FROM objects WHERE tenant_id = ? AND seq = ?",
+                        (tenant_id, seq))
         return _row_to_object(row) if row else None
 
     def get_many_by_seq(self, tenant_id: str, seqs: Sequence[int]) -> dict[int, DirObject]:
-        found: dict[int, DirObject] = {}
-        for chunk in _chunks(list(seqs)):
-            marks = ",".join("?" * len(chunk))
-            for row in self._q(f"SELECT * FROM objects WHERE tenant_id = ? AND seq IN ({marks})",
-                               (tenant_id, *chunk)):
-                found[row["seq"]] = _row_to_object(row)
-        return found
+        rows = self._rows_in(f"SELECT {_OBJECT_COLUMNS} FROM objects WHERE tenant_id = ? "
+                             "AND seq IN ({ids})", dict.fromkeys(seqs), (tenant_id,))
+        return {row[0]: _row_to_object(row) for row in rows}
 
     def find_by_anchor(self, tenant_id: str, source_anchor: str) -> DirObject | None:
-        row = self._q("SELECT * FROM objects WHERE tenant_id = ? AND source_anchor = ?",
-                      (tenant_id, source_anchor)).fetchone()
+        row = self._one(f"SELECT {_OBJECT_COLUMNS} FROM objects WHERE tenant_id = ? AND "
+                        "source_anchor = ?", (tenant_id, source_anchor))
         return _row_to_object(row) if row else None
 
     def page_objects(self, tenant_id: str, after_seq: int, limit: int) -> list[DirObject]:
-        rows = self._q("SELECT * FROM objects WHERE tenant_id = ? AND seq > ? ORDER BY seq "
-                       "LIMIT ?", (tenant_id, after_seq, limit)).fetchall()
+        rows = self._rows(f"SELECT {_OBJECT_COLUMNS} FROM objects WHERE tenant_id = ? AND "
+                          "seq > ? ORDER BY seq LIMIT ?", (tenant_id, after_seq, limit))
         return [_row_to_object(r) for r in rows]
 
     def list_objects(self, tenant_id: str, object_type: str, after_seq: int,
                      limit: int) -> list[DirObject]:
-        rows = self._q("SELECT * FROM objects WHERE tenant_id = ? AND object_type = ? AND seq > ?"
-                       " ORDER BY seq LIMIT ?",
-                       (tenant_id, object_type, after_seq, limit)).fetchall()
+        rows = self._rows(f"SELECT {_OBJECT_COLUMNS} FROM objects WHERE tenant_id = ? AND "
+                          "object_type = ? AND seq > ? ORDER BY seq LIMIT ?",
+                          (tenant_id, object_type, after_seq, limit))
         return [_row_to_object(r) for r in rows]
 
     def resolve_ids(self, tenant_id: str, ids: Iterable[str]) -> dict[str, int]:
         """Object id -> seq for the ids the tenant has."""
-        wanted = list(dict.fromkeys(ids))
-        found: dict[str, int] = {}
-        for chunk in _chunks(wanted):
-            marks = ",".join("?" * len(chunk))
-            for row in self._q(f"SELECT id, seq FROM objects WHERE tenant_id = ? AND id IN "
-                               f"({marks})", (tenant_id, *chunk)):
-                found[row["id"]] = row["seq"]
-        return found
+        rows = self._rows_in("SELECT id, seq FROM objects WHERE tenant_id = ? AND id IN ({ids})",
+                             dict.fromkeys(ids), (tenant_id,))
+        return dict(rows)
 
     def resolve_dns(self, tenant_id: str, dns: Iterable[str]) -> dict[str, int]:
         """DN (case-insensitive) -> seq for the DNs the tenant has."""
-        wanted = list(dict.fromkeys(dn.lower() for dn in dns))
-        found: dict[str, int] = {}
-        for chunk in _chunks(wanted):
-            marks = ",".join("?" * len(chunk))
-            for row in self._q(f"SELECT lower(dn) AS ldn, seq FROM objects WHERE tenant_id = ? "
-                               f"AND lower(dn) IN ({marks})", (tenant_id, *chunk)):
-                found[row["ldn"]] = row["seq"]
+        rows = self._rows_in("SELECT lower(dn), seq FROM objects WHERE tenant_id = ? "
+                             "AND lower(dn) IN ({ids})", dict.fromkeys(dn.lower() for dn in dns),
+                             (tenant_id,))
+        return dict(rows)
+
+    def _live_or_deleted(self, tenant_id: str, seqs: Iterable[int], live: str,
+                         deleted: str) -> dict[int, tuple[Any, ...]]:
+        """seq -> the ``live`` columns of live objects and, failing that, the ``deleted``
+        columns of their delete record in the change log."""
+        wanted = list(dict.fromkeys(seqs))
+        found = {r[0]: r[1:] for r in self._rows_in(
+            f"SELECT seq, {live} FROM objects WHERE tenant_id = ? AND seq IN ({{ids}})",
+            wanted, (tenant_id,))}
+        missing = [s for s in wanted if s not in found]
+        found.update((r[0], r[1:]) for r in self._rows_in(
+            f"SELECT object_seq, {deleted} FROM changes WHERE tenant_id = ? AND kind = 'd' "
+            "AND object_seq IN ({ids})", missing, (tenant_id,)))
         return found
 
     def dns_of(self, tenant_id: str, seqs: Iterable[int]) -> dict[int, str]:
         """seq -> DN, for live objects and, failing that, from their delete record."""
-        wanted = list(dict.fromkeys(seqs))
-        found: dict[int, str] = {}
-        for chunk in _chunks(wanted):
-            marks = ",".join("?" * len(chunk))
-            for row in self._q(f"SELECT seq, dn FROM objects WHERE tenant_id = ? AND seq IN "
-                               f"({marks})", (tenant_id, *chunk)):
-                found[row["seq"]] = row["dn"]
-        missing = [s for s in wanted if s not in found]
-        for chunk in _chunks(missing):
-            marks = ",".join("?" * len(chunk))
-            for row in self._q(f"SELECT object_seq, dn FROM changes WHERE tenant_id = ? AND "
-                               f"kind = 'd' AND object_seq IN ({marks})", (tenant_id, *chunk)):
-                found[row["object_seq"]] = row["dn"]
-        return found
+        return {seq: row[0] for seq, row in
+                self._live_or_deleted(tenant_id, seqs, "dn", "dn").items()}
 
     def refs_of(self, tenant_id: str, seqs: Iterable[int]) -> dict[int, tuple[str, str]]:
         """seq -> (id, object_type), for live objects and, failing that, deleted ones."""
-        wanted = list(dict.fromkeys(seqs))
-        found: dict[int, tuple[str, str]] = {}
-        for chunk in _chunks(wanted):
-            marks = ",".join("?" * len(chunk))
-            for row in self._q(f"SELECT seq, id, object_type FROM objects WHERE tenant_id = ? "
-                               f"AND seq IN ({marks})", (tenant_id, *chunk)):
-                found[row["seq"]] = (row["id"], row["object_type"])
-        missing = [s for s in wanted if s not in found]
-        for chunk in _chunks(missing):
-            marks = ",".join("?" * len(chunk))
-            for row in self._q(f"SELECT object_seq, object_id, object_type FROM changes WHERE "
-                               f"tenant_id = ? AND kind = 'd' AND object_seq IN ({marks})",
-                               (tenant_id, *chunk)):
-                found[row["object_seq"]] = (row["object_id"], row["object_type"])
-        return found
+        return {seq: (row[0], row[1]) for seq, row in self._live_or_deleted(
+            tenant_id, seqs, "id, object_type", "object_id, object_type").items()}
 
     def insert(self, obj: DirObject) -> DirObject:
+        self._writing(obj.tenant_id)
         obj.id = obj.id or str(uuid.uuid4())
-        cur = self._q(
+        row = self._one(
             "INSERT INTO objects (tenant_id, id, object_type, dn, source_anchor, sync_enabled, "
-            "attributes) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "attributes) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq",
             (obj.tenant_id, obj.id, obj.object_type, obj.dn, obj.source_anchor,
              int(obj.sync_enabled), json.dumps(obj.attributes)),
         )
-        obj.seq = cur.lastrowid
+        assert row is not None
+        obj.seq = row[0]
         return obj
 
     def update(self, obj: DirObject) -> None:
-        self._q("UPDATE objects SET dn = ?, source_anchor = ?, sync_enabled = ?, attributes = ? "
-                "WHERE tenant_id = ? AND seq = ?",
-                (obj.dn, obj.source_anchor, int(obj.sync_enabled), json.dumps(obj.attributes),
-                 obj.tenant_id, obj.seq))
+        self._writing(obj.tenant_id)
+        self._run("UPDATE objects SET dn = ?, source_anchor = ?, sync_enabled = ?, "
+                  "attributes = ? WHERE tenant_id = ? AND seq = ?",
+                  (obj.dn, obj.source_anchor, int(obj.sync_enabled), json.dumps(obj.attributes),
+                   obj.tenant_id, obj.seq))
 
     def delete(self, obj: DirObject) -> None:
         """Remove the object, its edges on both sides (logging the removals from other groups)
         and the unique values it holds."""
-        groups = [r[0] for r in self._q("SELECT group_seq FROM members WHERE member_seq = ?",
-                                        (obj.seq,))]
+        self._writing(obj.tenant_id)
+        groups = [r[0] for r in self._rows("SELECT group_seq FROM members WHERE member_seq = ?",
+                                           (obj.seq,))]
         for group_seq in groups:
-            self._q("UPDATE objects SET member_count = member_count - 1 WHERE seq = ?",
-                    (group_seq,))
+            self._run("UPDATE objects SET member_count = member_count - 1 WHERE seq = ?",
+                      (group_seq,))
             self.log(obj.tenant_id, group_seq, MEMBER_REMOVED, member_seq=obj.seq)
-        self._q("DELETE FROM members WHERE member_seq = ? OR group_seq = ?", (obj.seq, obj.seq))
-        self._q("DELETE FROM unique_values WHERE object_seq = ?", (obj.seq,))
-        self._q("DELETE FROM quarantine WHERE object_seq = ?", (obj.seq,))
-        self._q("DELETE FROM objects WHERE seq = ?", (obj.seq,))
+        self._run("DELETE FROM members WHERE member_seq = ? OR group_seq = ?",
+                  (obj.seq, obj.seq))
+        self._run("DELETE FROM unique_values WHERE object_seq = ?", (obj.seq,))
+        self._run("DELETE FROM quarantine WHERE object_seq = ?", (obj.seq,))
+        self._run("DELETE FROM objects WHERE seq = ?", (obj.seq,))
         self.log(obj.tenant_id, obj.seq, OBJECT_DELETED, object_id=obj.id,
                  object_type=obj.object_type, dn=obj.dn)
 
@@ -394,117 +460,199 @@ class SqliteStore:
 
     def present_members(self, group_seq: int, member_seqs: Sequence[int]) -> set[int]:
         """Which of ``member_seqs`` are members now; reads only the rows asked about."""
-        present: set[int] = set()
-        for chunk in _chunks(list(member_seqs)):
-            marks = ",".join("?" * len(chunk))
-            present.update(r[0] for r in self._q(
-                f"SELECT member_seq FROM members WHERE group_seq = ? AND member_seq IN ({marks})",
-                (group_seq, *chunk)))
-        return present
+        return {r[0] for r in self._rows_in(
+            "SELECT member_seq FROM members WHERE group_seq = ? AND member_seq IN ({ids})",
+            member_seqs, (group_seq,))}
 
     def member_seqs(self, group_seq: int) -> set[int]:
-        return {r[0] for r in self._q("SELECT member_seq FROM members WHERE group_seq = ?",
-                                      (group_seq,))}
+        return {r[0] for r in self._rows("SELECT member_seq FROM members WHERE group_seq = ?",
+                                         (group_seq,))}
 
     def page_members(self, group_seq: int, after_seq: int, limit: int) -> list[int]:
-        return [r[0] for r in self._q(
+        return [r[0] for r in self._rows(
             "SELECT member_seq FROM members WHERE group_seq = ? AND member_seq > ? "
             "ORDER BY member_seq LIMIT ?", (group_seq, after_seq, limit))]
 
     def page_member_rows(self, group_seq: int, after_seq: int,
                          limit: int) -> list[tuple[int, str, str, str]]:
         """(member seq, id, object type, DN) of a group's next members, in one join."""
-        return [(r[0], r[1], r[2], r[3]) for r in self._q(
+        return [(r[0], r[1], r[2], r[3]) for r in self._rows(
             "SELECT m.member_seq, o.id, o.object_type, o.dn FROM members m JOIN objects o "
             "ON o.seq = m.member_seq WHERE m.group_seq = ? AND m.member_seq > ? "
             "ORDER BY m.member_seq LIMIT ?", (group_seq, after_seq, limit))]
 
     def member_dns(self, group_seq: int) -> list[str]:
-        return [r[0] for r in self._q(
+        return [r[0] for r in self._rows(
             "SELECT o.dn FROM members m JOIN objects o ON o.seq = m.member_seq "
             "WHERE m.group_seq = ? ORDER BY m.member_seq", (group_seq,))]
 
     def add_members(self, tenant_id: str, group_seq: int, member_seqs: Sequence[int]) -> None:
         """Add edges that are not there yet (the caller filtered with ``present_members``)."""
-        if not member_seqs:
-            return
-        self._conn.executemany("INSERT INTO members (group_seq, member_seq) VALUES (?, ?)",
-                               [(group_seq, m) for m in member_seqs])
-        self._conn.executemany(
-            "INSERT INTO changes (tenant_id, object_seq, kind, member_seq) VALUES (?, ?, '+', ?)",
-            [(tenant_id, group_seq, m) for m in member_seqs])
-        self._q("UPDATE objects SET member_count = member_count + ? WHERE seq = ?",
-                (len(member_seqs), group_seq))
+        self._change_members(tenant_id, group_seq, member_seqs, MEMBER_ADDED)
 
     def remove_members(self, tenant_id: str, group_seq: int, member_seqs: Sequence[int]) -> None:
+        self._change_members(tenant_id, group_seq, member_seqs, MEMBER_REMOVED)
+
+    def _change_members(self, tenant_id: str, group_seq: int, member_seqs: Sequence[int],
+                        kind: str) -> None:
         if not member_seqs:
             return
-        self._conn.executemany("DELETE FROM members WHERE group_seq = ? AND member_seq = ?",
-                               [(group_seq, m) for m in member_seqs])
-        self._conn.executemany(
-            "INSERT INTO changes (tenant_id, object_seq, kind, member_seq) VALUES (?, ?, '-', ?)",
-            [(tenant_id, group_seq, m) for m in member_seqs])
-        self._q("UPDATE objects SET member_count = member_count - ? WHERE seq = ?",
-                (len(member_seqs), group_seq))
+        self._writing(tenant_id)
+        edges = [(group_seq, m) for m in member_seqs]
+        if kind == MEMBER_ADDED:
+            self._many("INSERT INTO members (group_seq, member_seq) VALUES (?, ?)", edges)
+        else:
+            self._many("DELETE FROM members WHERE group_seq = ? AND member_seq = ?", edges)
+        self._many("INSERT INTO changes (tenant_id, object_seq, kind, member_seq) "
+                   "VALUES (?, ?, ?, ?)", [(tenant_id, group_seq, kind, m) for m in member_seqs])
+        delta = len(member_seqs) if kind == MEMBER_ADDED else -len(member_seqs)
+        self._run("UPDATE objects SET member_count = member_count + ? WHERE seq = ?",
+                  (delta, group_seq))
 
     # --- unique values and quarantine ----------------------------------------------------------
 
     def unique_holder(self, tenant_id: str, kind: str, value: str) -> int | None:
-        row = self._q("SELECT object_seq FROM unique_values WHERE tenant_id = ? AND kind = ? AND "
-                      "value = ?", (tenant_id, kind, value)).fetchone()
+        row = self._one("SELECT object_seq FROM unique_values WHERE tenant_id = ? AND kind = ? "
+                        "AND value = ?", (tenant_id, kind, value))
         return row[0] if row else None
 
     def unique_values_of(self, object_seq: int) -> set[tuple[str, str]]:
-        return {(r[0], r[1]) for r in self._q(
+        return {(r[0], r[1]) for r in self._rows(
             "SELECT kind, value FROM unique_values WHERE object_seq = ?", (object_seq,))}
 
     def claim_unique(self, tenant_id: str, kind: str, value: str, object_seq: int) -> None:
-        self._q("INSERT INTO unique_values (tenant_id, kind, value, object_seq) VALUES "
-                "(?, ?, ?, ?)", (tenant_id, kind, value, object_seq))
+        self._writing(tenant_id)
+        self._run("INSERT INTO unique_values (tenant_id, kind, value, object_seq) VALUES "
+                  "(?, ?, ?, ?)", (tenant_id, kind, value, object_seq))
 
     def release_unique(self, tenant_id: str, kind: str, value: str) -> None:
-        self._q("DELETE FROM unique_values WHERE tenant_id = ? AND kind = ? AND value = ?",
-                (tenant_id, kind, value))
+        self._writing(tenant_id)
+        self._run("DELETE FROM unique_values WHERE tenant_id = ? AND kind = ? AND value = ?",
+                  (tenant_id, kind, value))
 
     def quarantine(self, tenant_id: str, item: Quarantined) -> None:
-        self._q("INSERT OR REPLACE INTO quarantine (tenant_id, object_seq, kind, attribute, "
-                "value, replacement, conflicting_seq) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (tenant_id, item.object_seq, item.kind, item.attribute, item.value,
-                 item.replacement, item.conflicting_seq))
+        self._writing(tenant_id)
+        self._run("INSERT INTO quarantine (tenant_id, object_seq, kind, attribute, value, "
+                  "replacement, conflicting_seq) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                  "ON CONFLICT (object_seq, attribute, value) DO UPDATE SET "
+                  "tenant_id = excluded.tenant_id, kind = excluded.kind, "
+                  "replacement = excluded.replacement, conflicting_seq = excluded.conflicting_seq",
+                  (tenant_id, item.object_seq, item.kind, item.attribute, item.value,
+                   item.replacement, item.conflicting_seq))
 
     def quarantined_of(self, object_seq: int) -> list[Quarantined]:
-        return [Quarantined(r["object_seq"], r["kind"], r["attribute"], r["value"],
-                            r["replacement"], r["conflicting_seq"])
-                for r in self._q("SELECT * FROM quarantine WHERE object_seq = ?", (object_seq,))]
+        return [Quarantined(*r) for r in self._rows(
+            f"SELECT {_QUARANTINE_COLUMNS} FROM quarantine WHERE object_seq = ?", (object_seq,))]
 
     def quarantined_waiting_for(self, tenant_id: str, kind: str, value: str) -> list[Quarantined]:
-        return [Quarantined(r["object_seq"], r["kind"], r["attribute"], r["value"],
-                            r["replacement"], r["conflicting_seq"])
-                for r in self._q("SELECT * FROM quarantine WHERE tenant_id = ? AND kind = ? AND "
-                                 "lower(value) = ?", (tenant_id, kind, value))]
+        return [Quarantined(*r) for r in self._rows(
+            f"SELECT {_QUARANTINE_COLUMNS} FROM quarantine WHERE tenant_id = ? AND kind = ? AND "
+            "lower(value) = ?", (tenant_id, kind, value))]
 
     def unquarantine(self, object_seq: int, attribute: str, value: str) -> None:
-        self._q("DELETE FROM quarantine WHERE object_seq = ? AND attribute = ? AND value = ?",
-                (object_seq, attribute, value))
+        self._run("DELETE FROM quarantine WHERE object_seq = ? AND attribute = ? AND value = ?",
+                  (object_seq, attribute, value))
 
     # --- change log ----------------------------------------------------------------------------
 
     def log(self, tenant_id: str, object_seq: int, kind: str, member_seq: int | None = None,
             object_id: str | None = None, object_type: str | None = None,
             dn: str | None = None) -> int:
-        cur = self._q("INSERT INTO changes (tenant_id, object_seq, kind, member_seq, object_id, "
-                      "object_type, dn) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                      (tenant_id, object_seq, kind, member_seq, object_id, object_type, dn))
-        return cur.lastrowid
+        self._writing(tenant_id)
+        row = self._one("INSERT INTO changes (tenant_id, object_seq, kind, member_seq, "
+                        "object_id, object_type, dn) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING usn",
+                        (tenant_id, object_seq, kind, member_seq, object_id, object_type, dn))
+        assert row is not None
+        return row[0]
 
     def max_usn(self, tenant_id: str) -> int:
-        row = self._q("SELECT max(usn) FROM changes WHERE tenant_id = ?", (tenant_id,)).fetchone()
-        return row[0] or 0
+        row = self._one("SELECT max(usn) FROM changes WHERE tenant_id = ?", (tenant_id,))
+        return (row[0] if row else None) or 0
 
     def changes_between(self, tenant_id: str, after_usn: int, upto_usn: int,
                         limit: int) -> list[Change]:
-        return [Change(r["usn"], r["object_seq"], r["kind"], r["member_seq"], r["object_id"],
-                       r["object_type"], r["dn"])
-                for r in self._q("SELECT * FROM changes WHERE tenant_id = ? AND usn > ? AND "
-                                 "usn <= ? ORDER BY usn LIMIT ?",
-                                 (tenant_id, after_usn, upto_usn, limit))]
+        return [Change(*r) for r in self._rows(
+            f"SELECT {_CHANGE_COLUMNS} FROM changes WHERE tenant_id = ? AND usn > ? AND "
+            "usn <= ? ORDER BY usn LIMIT ?", (tenant_id, after_usn, upto_usn, limit))]
+
+
+class SqliteStore(Store):
+    """The embedded store. One connection, serialized by a lock: SQLite has one writer anyway,
+    and the service runs request handlers in a thread pool."""
+
+    #: Parameters per ``IN (...)`` list (SQLite's default limit is 999 in old builds).
+    in_chunk = 900
+
+    def __init__(self, path: str | Path) -> None:
+        super().__init__()
+        self.path = str(path)
+        self._lock = threading.RLock()
+        try:
+            self._conn = sqlite3.connect(self.path, check_same_thread=False,
+                                         isolation_level=None)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the SQLite database {self.path}: {exc}") from exc
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.execute("PRAGMA foreign_keys=OFF")
+        self._conn.executescript(SCHEMA)
+
+    @classmethod
+    def from_url(cls, url: str) -> SqliteStore:
+        """``sqlite:///path/to/file.db`` or a bare path."""
+        if url.startswith("sqlite:///"):
+            return cls(url[len("sqlite:///"):])
+        if "://" in url:
+            raise StoreError(f"unsupported database URL scheme in {url.split('://')[0]}://...: "
+                             "use sqlite:///PATH or postgresql://USER@HOST:PORT/DB")
+        return cls(url)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def _acquire(self) -> sqlite3.Connection:
+        self._lock.acquire()
+        return self._conn
+
+    def _release(self, conn: sqlite3.Connection) -> None:
+        self._lock.release()
+
+    def _begin(self, conn: sqlite3.Connection, write: bool, tenant_id: str | None) -> None:
+        # The lock already makes this the only unit; IMMEDIATE also keeps other processes
+        # (``clouddir tenant create``) from writing under it.
+        conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    def _end(self, conn: sqlite3.Connection, commit: bool) -> None:
+        conn.execute("COMMIT" if commit else "ROLLBACK")
+
+    def _execute(self, conn: sqlite3.Connection, sql: str,
+                 params: Sequence[Any]) -> sqlite3.Cursor:
+        return conn.execute(sql, params)
+
+    def _execute_many(self, conn: sqlite3.Connection, sql: str,
+                      rows: list[tuple[Any, ...]]) -> None:
+        conn.executemany(sql, rows)
+
+    def _select_in(self, conn: sqlite3.Connection, sql: str, params: Sequence[Any],
+                   values: list[Any]) -> list[tuple[Any, ...]]:
+        out: list[tuple[Any, ...]] = []
+        for start in range(0, len(values), self.in_chunk):
+            part = values[start:start + self.in_chunk]
+            statement = sql.format(ids=",".join("?" * len(part)))
+            out.extend(conn.execute(statement, (*params, *part)).fetchall())
+        return out
+
+
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+def open_store(url: str, pool_size: int | None = None) -> Store:
+    """The store a database URL names: ``sqlite:///PATH`` (or a bare path) or
+    ``postgresql://USER@HOST:PORT/DB`` (``pool_size`` connections at most, PostgreSQL only).
+    Raises ``StoreError`` with a message for people."""
+    if url.startswith(POSTGRES_SCHEMES):
+        from clouddir.store_postgres import DEFAULT_POOL_SIZE, PostgresStore
+
+        return PostgresStore(url, pool_size or DEFAULT_POOL_SIZE)
+    return SqliteStore.from_url(url)

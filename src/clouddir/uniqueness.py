@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from clouddir.errors import ATTRIBUTE_VALUE_MUST_BE_UNIQUE
-from clouddir.store import OBJECT_CHANGED, DirObject, Quarantined, SqliteStore
+from clouddir.store import OBJECT_CHANGED, DirObject, Quarantined, Store
 
 #: attribute -> unique-value kind (the namespace in which values must be unique).
 UNIQUE_ATTRIBUTES = {"userPrincipalName": "upn", "proxyAddresses": "proxy",
@@ -20,7 +20,7 @@ UNIQUE_ATTRIBUTES = {"userPrincipalName": "upn", "proxyAddresses": "proxy",
 
 @dataclass(slots=True)
 class Context:
-    store: SqliteStore
+    store: Store
     tenant_id: str
     #: The tenant's initial domain, for quarantine UPNs (``<tenant>.onmicrosoft.com``).
     initial_domain: str

@@ -1,5 +1,6 @@
 """pytest fixtures: a real clouddir HTTP server, started as a subprocess on a free loopback
-port with its own SQLite database in a temporary folder.
+port with its own SQLite database in a temporary folder, or, when ``IDSYNC_TEST_DATABASE_URL``
+names a PostgreSQL server (scripts/test.sh's PostgreSQL pass), with a fresh schema of it.
 
 Use in a conftest.py: ``from tests.harness.clouddir_server import clouddir, clouddir_factory,
 clouddir_shared  # noqa: F401``.
@@ -15,6 +16,7 @@ clouddir_shared  # noqa: F401``.
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -22,6 +24,7 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.harness.postgres import TEST_URL_ENV, schema_url
 
 from idsync.testing.clouddir import LocalCloudDir
 
@@ -103,11 +106,18 @@ class CloudDirServer(LocalCloudDir):
         return CloudDirTenant(self, tenant_id, token)
 
 
+def server_db_url() -> str | None:
+    """A fresh schema of the run's PostgreSQL server (``IDSYNC_TEST_DATABASE_URL``), or None
+    for SQLite. A schema per server: servers never see each other's tenants or sequences."""
+    base = os.environ.get(TEST_URL_ENV)
+    return schema_url(base, "cd_" + uuid.uuid4().hex[:16]) if base else None
+
+
 @pytest.fixture(scope="session")
 def clouddir_shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CloudDirServer]:
     # A generous write budget: throttling has its own tests on their own servers.
     server = CloudDirServer(tmp_path_factory.mktemp("clouddir"),
-                            {"write_budget": 10_000_000, "write_window": 1})
+                            {"write_budget": 10_000_000, "write_window": 1}, server_db_url())
     server.start()
     yield server
     server.stop()
@@ -126,7 +136,7 @@ def clouddir_factory(
     def make(**limits: Any) -> CloudDirTenant:
         limits.setdefault("write_budget", 10_000_000)
         limits.setdefault("write_window", 1)
-        server = CloudDirServer(tmp_path_factory.mktemp("clouddir"), limits)
+        server = CloudDirServer(tmp_path_factory.mktemp("clouddir"), limits, server_db_url())
         server.start()
         servers.append(server)
         return server.new_tenant()

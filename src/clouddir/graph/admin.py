@@ -80,7 +80,7 @@ def create(service: Service, tenant: Tenant, object_type: str, body: dict[str, A
     binds = _binds(body) if object_type == "group" else []
     attributes = from_graph(body)
     store = service.store
-    with store.transaction():
+    with store.transaction(tenant.id):
         _writing(service, tenant)
         obj = store.insert(DirObject(tenant_id=tenant.id, id="", object_type=object_type,
                                      dn=None, source_anchor=None, sync_enabled=False))
@@ -110,7 +110,7 @@ def update(service: Service, tenant: Tenant, object_type: str, object_id: str,
     binds = _binds(body) if object_type == "group" else []
     attributes = from_graph(body)
     store = service.store
-    with store.transaction():
+    with store.transaction(tenant.id):
         obj = _owned(service, tenant, object_type, object_id)
         _writing(service, tenant)
         if attributes:
@@ -124,7 +124,7 @@ def update(service: Service, tenant: Tenant, object_type: str, object_id: str,
 
 def delete(service: Service, tenant: Tenant, object_type: str, object_id: str) -> None:
     store = service.store
-    with store.transaction():
+    with store.transaction(tenant.id):
         obj = _owned(service, tenant, object_type, object_id)
         _writing(service, tenant)
         release_all(service.context(tenant), obj)
@@ -162,7 +162,7 @@ def add_member_ref(service: Service, tenant: Tenant, group_id: str, body: Any) -
     if not isinstance(body, dict) or "@odata.id" not in body:
         raise GraphError(400, "BadRequest", "Expected @odata.id in the request body.")
     store = service.store
-    with store.transaction():
+    with store.transaction(tenant.id):
         group = _owned(service, tenant, "group", group_id)
         _writing(service, tenant)
         add_members(service, tenant, group, [id_from_odata(body["@odata.id"])], strict=True)
@@ -170,7 +170,7 @@ def add_member_ref(service: Service, tenant: Tenant, group_id: str, body: Any) -
 
 def remove_member_ref(service: Service, tenant: Tenant, group_id: str, member_id: str) -> None:
     store = service.store
-    with store.transaction():
+    with store.transaction(tenant.id):
         group = _owned(service, tenant, "group", group_id)
         found = store.resolve_ids(tenant.id, [member_id])
         if member_id not in found or not store.present_members(group.seq, [found[member_id]]):

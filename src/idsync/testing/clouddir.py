@@ -1,5 +1,6 @@
 """A local clouddir server for the demo, benchmarks and tests: ``clouddir serve`` started as a
-subprocess on a free loopback port with its own SQLite database."""
+subprocess on a free loopback port with its own SQLite database, or with the PostgreSQL
+database (usually one fresh schema of a server) that ``db_url`` names."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from typing import Any
 import httpx
 
 from clouddir.auth import create_tenant
-from clouddir.store import SqliteStore
+from clouddir.store import open_store
 
 
 def free_port() -> int:
@@ -28,6 +29,8 @@ def free_port() -> int:
 class LocalCloudDir:
     workdir: Path
     limits: dict[str, Any] = field(default_factory=dict)
+    #: ``postgresql://...`` to serve from PostgreSQL; None: ``clouddir.db`` in ``workdir``.
+    db_url: str | None = None
     url: str = ""
     process: subprocess.Popen | None = None
 
@@ -35,13 +38,19 @@ class LocalCloudDir:
     def db_path(self) -> Path:
         return self.workdir / "clouddir.db"
 
+    @property
+    def database(self) -> str:
+        """The database URL the server is started with."""
+        return self.db_url or f"sqlite:///{self.db_path}"
+
     def start(self) -> None:
-        # Create the schema before the server opens the file, so tenants can be added at once.
-        SqliteStore(self.db_path).close()
+        # Create the schema before the server opens the database, so tenants can be added at
+        # once.
+        open_store(self.database).close()
         for _attempt in range(3):
             port = free_port()
             cmd = [sys.executable, "-m", "clouddir.cli", "serve", "--host", "127.0.0.1",
-                   "--port", str(port), "--db", f"sqlite:///{self.db_path}"]
+                   "--port", str(port), "--db", self.database]
             for name, value in self.limits.items():
                 cmd += ["--limit", f"{name}={value}"]
             log = open(self.workdir / f"server-{port}.log", "wb")  # noqa: SIM115
@@ -68,7 +77,7 @@ class LocalCloudDir:
 
     def create_tenant(self, name: str = "contoso") -> tuple[str, str]:
         """A new tenant: (tenant id, bearer token)."""
-        store = SqliteStore(self.db_path)
+        store = open_store(self.database)
         try:
             tenant, token = create_tenant(store, name)
         finally:
