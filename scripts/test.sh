@@ -14,7 +14,8 @@ want_pg="${IDSYNC_TEST_POSTGRES:-}"
 [ "$want_pg" = 1 ] || exit 0
 
 # The store-sensitive tests: the store itself and the engine (run profiles, rule features,
-# property cycles, schema migrations). The crash-safety test reads SQLite files directly.
+# property cycles, schema migrations), and clouddir with the cloud connector (the clouddir
+# harness serves from a fresh schema). The crash-safety test reads SQLite files directly.
 pgdir=$(mktemp -d /tmp/idsync-pg-XXXXXX)
 stop_pg() { .venv/bin/python -m tests.harness.postgres stop "$pgdir" >/dev/null 2>&1 || true
             rm -rf "$pgdir"; }
@@ -22,4 +23,5 @@ trap stop_pg EXIT
 url=$(.venv/bin/python -m tests.harness.postgres start "$pgdir")
 echo "PostgreSQL pass on $url"
 IDSYNC_TEST_DATABASE_URL="$url" .venv/bin/python -m pytest -n "$workers" --dist loadgroup \
-  tests/store tests/engine --deselect tests/engine/test_crash_safety.py
+  tests/store tests/engine tests/clouddir tests/cloud_connector \
+  --deselect tests/engine/test_crash_safety.py
