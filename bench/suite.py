@@ -8,6 +8,7 @@ an initial cycle per stage, a delta cycle with the reference's typical churn, an
 from __future__ import annotations
 
 import json
+import os
 import platform
 import random
 import resource
@@ -16,7 +17,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,13 +30,21 @@ from idsync.testing.clouddir import LocalCloudDir
 from idsync.testing.ldapdata import DirectoryShape, generate, group_dn, user_dn
 from idsync.testing.slapd import SlapdServer
 
-#: users, groups, largest group per size (issue 8). L's Zipf sizes and nesting are not in
-#: idsync.testing.ldapdata yet: L uses its log-uniform sizes plus the one big group.
-SIZES: dict[str, tuple[int, int, int]] = {
-    "S": (10_000, 1_000, 0),
-    "M": (100_000, 10_000, 50_000),
-    "L": (250_000, 20_000, 250_000),
+#: The data sets of issue 8. S and M keep the log-uniform group sizes their earlier figures
+#: were measured on; L has Zipf-distributed sizes (s=2 on [2, 250,000]: median 3, a few groups
+#: of 10,000-25,000), 5% of its groups containing 1-5 other groups, and the all-staff group.
+#: Every size has managers (an org chart ~log8(users) levels deep).
+SIZES: dict[str, DirectoryShape] = {
+    "S": DirectoryShape(users=10_000, groups=1_000),
+    "M": DirectoryShape(users=100_000, groups=10_000, big_group=50_000),
+    "L": DirectoryShape(users=250_000, groups=20_000, big_group=250_000, group_sizes="zipf",
+                        nested=0.05),
 }
+
+#: The churn base of S: at M and L the suite also applies S's absolute churn, so the delta
+#: cycle's cost can be read against S's row of the same name (it must not grow with the
+#: directory).
+S_USERS = SIZES["S"].users
 
 
 @dataclass
@@ -56,15 +65,21 @@ def peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
-def build_slapd(shape: DirectoryShape) -> SlapdServer:
+def build_slapd(shape: DirectoryShape, progress: Callable[[str], None] = print
+                ) -> SlapdServer:
     server = SlapdServer()
     server.init()
     path = server.dir / "bench.ldif"
+    t = time.perf_counter()
     with path.open("w", encoding="utf-8") as out:
-        out.writelines(generate(shape))
+        entries = sum(1 for _ in map(out.write, generate(shape)))
+    progress(f"  generated {entries:,} entries ({path.stat().st_size / 1e6:,.0f} MB LDIF) "
+             f"in {time.perf_counter() - t:.1f} s")
+    t = time.perf_counter()
     server.slapadd(path)
     path.unlink()
     server.start()
+    progress(f"  slapadd and start in {time.perf_counter() - t:.1f} s")
     return server
 
 
@@ -147,8 +162,22 @@ INITIAL = [("corp", "fi"), ("cloud", "fi"), ("corp", "fs"), ("cloud", "fs"), ("c
 DELTA = [("corp", "di"), ("corp", "ds"), ("cloud", "e"), ("cloud", "di"), ("cloud", "ds")]
 
 
-def churn(server: SlapdServer, shape: DirectoryShape, base: int, seed: int = 7
-          ) -> tuple[int, dict[int, dict[str, list[int]]]]:
+def churn_label(base: int) -> str:
+    """How a churn base names its rows: ``(10k)`` is the churn of a 10,000-user directory."""
+    return f"({base // 1000:,}k)" if base % 1000 == 0 else f"({base:,})"
+
+
+@dataclass
+class ChurnState:
+    """What earlier churns in the same run did, so a later one neither re-creates nor touches
+    their users."""
+
+    created: int = 0
+    deleted: set[int] = field(default_factory=set)
+
+
+def churn(server: SlapdServer, shape: DirectoryShape, base: int, seed: int = 7,
+          state: ChurnState | None = None) -> tuple[int, dict[int, dict[str, list[int]]]]:
     """The reference's typical churn on ``base`` objects: 1% creates, 1% deletes, 5% attribute
     changes, 1% membership changes. Returns the number of LDAP operations and the membership
     changes per group ({group: {"add": [user], "remove": [user]}})."""
@@ -156,36 +185,44 @@ def churn(server: SlapdServer, shape: DirectoryShape, base: int, seed: int = 7
 
     import ldap
 
+    state = state if state is not None else ChurnState()
     rng = random.Random(seed)
     one = max(1, base // 100)
     conn = server.connect()
     ops = 0
     membership: dict[int, dict[str, list[int]]] = {}
     try:
-        for i in range(one):
-            n = shape.users + 1 + i
+        for _ in range(one):
+            state.created += 1
+            n = shape.users + state.created
             conn.add_s(user_dn(shape, n), ldap.modlist.addModlist({
                 "objectClass": [b"top", b"person", b"organizationalPerson", b"inetOrgPerson"],
                 "uid": [f"u{n:07d}".encode()], "cn": [f"New User{n}".encode()],
                 "sn": [b"User"], "givenName": [b"New"],
                 "mail": [f"u{n:07d}@example.com".encode()]}))
             ops += 1
-        picked = rng.sample(range(1, shape.users + 1), min(shape.users, 7 * one))
+        alive = [n for n in range(1, shape.users + 1) if n not in state.deleted]
+        picked = rng.sample(alive, min(len(alive), 7 * one))
         deleted, modified, moved = picked[:one], picked[one:6 * one], picked[6 * one:]
+        state.deleted.update(deleted)
         for n in modified:
             conn.modify_s(user_dn(shape, n), [(ldap.MOD_REPLACE, "title",
                                                [f"Title {rng.randrange(1000)}".encode()])])
             ops += 1
         for n in moved:
-            g = rng.randrange(1, shape.groups + 1)
-            try:
-                conn.modify_s(group_dn(shape, g),
-                              [(ldap.MOD_ADD, "member", [user_dn(shape, n).encode()])])
-                membership.setdefault(g, {"add": [], "remove": []})["add"].append(n)
-            except ldap.TYPE_OR_VALUE_EXISTS:
-                conn.modify_s(group_dn(shape, g),
-                              [(ldap.MOD_DELETE, "member", [user_dn(shape, n).encode()])])
-                membership.setdefault(g, {"add": [], "remove": []})["remove"].append(n)
+            member = [user_dn(shape, n).encode()]
+            while True:
+                g = rng.randrange(1, shape.groups + 1)
+                try:
+                    conn.modify_s(group_dn(shape, g), [(ldap.MOD_ADD, "member", member)])
+                    membership.setdefault(g, {"add": [], "remove": []})["add"].append(n)
+                except ldap.TYPE_OR_VALUE_EXISTS:
+                    try:
+                        conn.modify_s(group_dn(shape, g), [(ldap.MOD_DELETE, "member", member)])
+                    except ldap.OBJECT_CLASS_VIOLATION:
+                        continue  # n is the group's last member (groupOfNames needs one)
+                    membership.setdefault(g, {"add": [], "remove": []})["remove"].append(n)
+                break
             ops += 1
         for n in deleted:
             conn.delete_s(user_dn(shape, n))
@@ -195,7 +232,8 @@ def churn(server: SlapdServer, shape: DirectoryShape, base: int, seed: int = 7
     return ops, membership
 
 
-def minimal_membership_delta(membership: dict[int, dict[str, list[int]]]) -> Row:
+def minimal_membership_delta(membership: dict[int, dict[str, list[int]]], label: str = ""
+                             ) -> Row:
     """The export floor for the membership part of the churn: per changed group, its id and
     the added and removed member ids (36-character UUIDs, as the cloud's object ids), compact
     JSON, no envelope. Compare with bytes_sent of a membership-only export, not the whole
@@ -205,8 +243,8 @@ def minimal_membership_delta(membership: dict[int, dict[str, list[int]]]) -> Row
         "add": [uid] * len(c["add"]), "remove": [uid] * len(c["remove"])}},
         separators=(",", ":"))) for c in membership.values())
     changes = sum(len(c["add"]) + len(c["remove"]) for c in membership.values())
-    return Row("floor", "minimal membership delta", changes, 0.0, 0.0, 0, size,
-               peak_rss_mb())
+    return Row("floor", f"minimal membership delta {label}".strip(), changes, 0.0, 0.0, 0,
+               size, peak_rss_mb())
 
 
 def ldapsearch_floor(server: SlapdServer) -> Row:
@@ -226,7 +264,8 @@ def _package_version(name: str) -> str:
         return "?"
 
 
-def header(size: str, database: str | None) -> dict[str, Any]:
+def header(size: str, database: str | None, shape: DirectoryShape | None = None,
+           churn_bases: list[int] | None = None) -> dict[str, Any]:
     import subprocess
 
     def version(argv: list[str]) -> str:
@@ -237,27 +276,47 @@ def header(size: str, database: str | None) -> dict[str, Any]:
         except (OSError, IndexError):
             return "?"
 
-    return {"header": True, "size": size, "machine": platform.machine(),
-            "cpus": __import__("os").cpu_count(), "platform": platform.platform(),
-            "python": sys.version.split()[0], "idsync": _package_version("idsync"),
-            "python-ldap": _package_version("python-ldap"),
-            "ldapsearch": version(["ldapsearch", "-VV"]),
-            "database": database or "sqlite (workspace)",
-            "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    head: dict[str, Any] = {
+        "header": True, "size": size, "machine": platform.machine(),
+        "cpus": os.cpu_count(), "platform": platform.platform(),
+        "python": sys.version.split()[0], "idsync": _package_version("idsync"),
+        "python-ldap": _package_version("python-ldap"),
+        "ldapsearch": version(["ldapsearch", "-VV"]),
+        "database": database or "sqlite (workspace)",
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        # The machine is shared: a figure means little without the load it was taken under.
+        "load_average": [round(x, 2) for x in os.getloadavg()]}
+    if shape is not None:
+        head["shape"] = {k: getattr(shape, k) for k in (
+            "users", "groups", "big_group", "group_sizes", "zipf_exponent", "nested", "seed")}
+    if churn_bases is not None:
+        head["churn_bases"] = churn_bases
+    return head
+
+
+def default_churn_bases(size: str) -> list[int]:
+    """S's absolute churn at every size, then (above S) the size's own 1% churn."""
+    users = SIZES[size].users
+    return [S_USERS] if users == S_USERS else [S_USERS, users]
 
 
 def run_suite(size: str, database: str | None = None,
-              churn_base: int | None = None, with_v1: bool = True,
+              churn_bases: list[int] | int | None = None, with_v1: bool = True,
               progress: Callable[[str], None] = print) -> tuple[dict[str, Any], list[Row]]:
-    """Run every scenario at ``size``; returns the header and the rows."""
-    users, groups, big = SIZES[size]
-    shape = DirectoryShape(users=users, groups=groups, big_group=big)
+    """Run every scenario at ``size``; returns the header and the rows. Each churn base gets
+    its own delta cycle, rows named by :func:`churn_label` (e.g. ``delta v2 (10k)``)."""
+    shape = replace(SIZES[size])
+    if isinstance(churn_bases, int):
+        churn_bases = [churn_bases]
+    bases = list(churn_bases or default_churn_bases(size))
+    users, groups, big = shape.users, shape.groups, shape.big_group
     root = Path(tempfile.mkdtemp(prefix=f"idsync-bench-{size}-"))
-    head = header(size, database)
+    head = header(size, database, shape, bases)
     rows: list[Row] = []
-    progress(f"building slapd with {users:,} users, {groups:,} groups ...")
+    progress(f"building slapd with {users:,} users, {groups:,} groups "
+             f"({shape.group_sizes} sizes, {shape.nested:.0%} nesting) ...")
     t = time.perf_counter()
-    server = build_slapd(shape)
+    server = build_slapd(shape, progress)
     progress(f"  loaded in {time.perf_counter() - t:.1f} s")
     cloud = LocalCloudDir(root / "clouddir", limits={"write_budget": 100_000_000,
                                                     "write_window": 1})
@@ -280,10 +339,13 @@ def run_suite(size: str, database: str | None = None,
                     # references exported before their targets existed: "settle".
                     bench.cycle("settle v2", DELTA)
                     bench.cycle("no-change v2", DELTA)
-                    ops, membership = churn(server, shape, churn_base or users)
-                    progress(f"  churn: {ops:,} LDAP changes")
-                    rows.append(minimal_membership_delta(membership))
-                    bench.cycle("delta v2", DELTA)
+                    state = ChurnState()
+                    for i, base in enumerate(bases):
+                        label = churn_label(base)
+                        ops, membership = churn(server, shape, base, seed=7 + i, state=state)
+                        progress(f"  churn {label}: {ops:,} LDAP changes")
+                        rows.append(minimal_membership_delta(membership, label))
+                        bench.cycle(f"delta v2 {label}", DELTA)
                     rows.append(ldapsearch_floor(server))
             finally:
                 bench.close()
@@ -296,13 +358,20 @@ def run_suite(size: str, database: str | None = None,
 
 
 def print_table(head: dict[str, Any], rows: list[Row]) -> None:
+    load = head.get("load_average")
     print(f"\nidsync bench, size {head['size']}, {head['cpus']} CPUs, Python {head['python']},"
-          f" {head['database']}")
-    print(f"| {'scenario':<14} | {'stage':<24} | {'objects':>8} | {'seconds':>8} | "
+          f" {head['database']}" + (f", load at start {load[0]:.2f}" if load else ""))
+    if head.get("churn_bases"):
+        print("delta v2 (Nk): the reference's typical churn of an N,000-user directory "
+              "(1% creates, 1% deletes, 5% attribute and 1% membership changes); compare "
+              "(10k) rows across sizes: the same absolute churn should cost the same")
+    sw = max([14, *(len(r.scenario) for r in rows)])
+    tw = max([24, *(len(r.stage) for r in rows)])
+    print(f"| {'scenario':<{sw}} | {'stage':<{tw}} | {'objects':>8} | {'seconds':>8} | "
           f"{'obj/s':>9} | {'requests':>8} | {'bytes sent':>11} | {'RSS MB':>7} |")
-    print("|" + "|".join("-" * w for w in (16, 26, 10, 10, 11, 10, 13, 9)) + "|")
+    print("|" + "|".join("-" * w for w in (sw + 2, tw + 2, 10, 10, 11, 10, 13, 9)) + "|")
     for r in rows:
-        print(f"| {r.scenario:<14} | {r.stage:<24} | {r.objects:>8,} | {r.seconds:>8.2f} | "
+        print(f"| {r.scenario:<{sw}} | {r.stage:<{tw}} | {r.objects:>8,} | {r.seconds:>8.2f} | "
               f"{r.objects_per_second:>9,.0f} | {r.requests:>8,} | {r.bytes_sent:>11,} | "
               f"{r.peak_rss_mb:>7.1f} |")
 
