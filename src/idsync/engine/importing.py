@@ -10,6 +10,7 @@ again.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from idsync.connectors.base import (
@@ -49,8 +50,7 @@ class Importer:
         run_id = self.recorder.run_id
         for batch in self.connector.full_import(context):
             with self.store.transaction():
-                ids = self.stage(batch.records)
-                self.store.cs.set_seen(ids, run_id)
+                self.stage(batch.records, seen_run=run_id)
                 if batch.watermark is not None:
                     self.store.connectors.set_watermark(self.record.id, batch.watermark)
                 self.recorder.checkpoint()
@@ -102,72 +102,86 @@ class Importer:
 
     # --- staging --------------------------------------------------------------------------
 
-    def stage(self, records: Sequence[ImportRecord]) -> list[int]:
-        """Stage one batch; returns the ids of the objects it touched."""
-        cs_repo = self.store.cs
-        cid = self.record.id
-        anchors = [r.anchor for r in records if r.anchor]
-        by_anchor = cs_repo.by_anchors(cid, anchors) if anchors else {}
-        need_dn = [normalize_dn(r.dn) for r in records
-                   if not r.anchor or r.anchor not in by_anchor]
-        by_dn = cs_repo.by_dns(cid, need_dn) if need_dn else {}
-        existing_ids = [o.id for o in by_anchor.values()] + [o.id for o in by_dn.values()]
-        refs = cs_repo.refs_of(existing_ids, self.ref_attrs) if existing_ids else {}
+    def stage(self, records: Sequence[ImportRecord], seen_run: int | None = None) -> list[int]:
+        """Stage one batch; returns the ids of the objects it touched (``seen_run``: the full
+        import run that saw them).
+
+        Set-based: the batch's objects are loaded with one query, changes are worked out in
+        Python and written with a fixed number of statements (multi-row inserts, one
+        ``executemany`` per kind of write), whatever the batch size. A record naming an object
+        an earlier record of the batch already staged (a delta import may carry two changes of
+        one entry) starts a new segment, staged after the first one is written, so every
+        segment touches each object once and the outcome is the sequential one."""
         touched: list[int] = []
-        # Placeholders made while staging this batch (a manager listed before the manager's
-        # own entry): the entry, when it comes, takes the placeholder over.
-        self._new_placeholders: dict[str, int] = {}
-        for rec in records:
-            cs = by_anchor.get(rec.anchor) if rec.anchor else None
-            if cs is None:
-                key = normalize_dn(rec.dn)
-                cs = by_dn.get(key)
-                if cs is None and key in self._new_placeholders:
-                    cs = cs_repo.get(self._new_placeholders.pop(key))
-                if cs is not None and cs.anchor and rec.anchor and cs.anchor != rec.anchor:
-                    # Another object held this DN: it was renamed or deleted; it sorts itself
-                    # out when its own record (or the full import's end) arrives.
-                    cs = None
-            if cs is not None:
-                cs.refs = refs.get(cs.id, {})
-            cs_id = self._stage_one(rec, cs)
-            if cs_id is not None:
-                touched.append(cs_id)
+        keys = [(r.anchor, normalize_dn(r.dn) if r.dn else "") for r in records]
+        start = 0
+        while start < len(records):
+            end = _segment_end(keys, start)
+            start = self._stage_segment(records, keys, start, end, seen_run, touched)
         self._confirm_exports(touched)
         return touched
 
-    def _stage_one(self, rec: ImportRecord, cs: CSObject | None) -> int | None:
+    def _stage_segment(self, records: Sequence[ImportRecord],
+                       keys: list[tuple[str | None, str]], start: int, end: int,
+                       seen_run: int | None, touched: list[int]) -> int:
+        """Stage ``records[start:end]`` (or a prefix of it); returns where it stopped."""
+        cs_repo = self.store.cs
+        cid = self.record.id
+        anchors = [a for a, _ in keys[start:end] if a]
+        by_anchor = cs_repo.by_anchors(cid, anchors) if anchors else {}
+        need_dn = [k for a, k in keys[start:end] if k and (not a or a not in by_anchor)]
+        by_dn = cs_repo.by_dns_all(cid, need_dn) if need_dn else {}
+        existing = [o.id for o in by_anchor.values()]
+        existing += [o.id for objs in by_dn.values() for o in objs]
+        refs = (cs_repo.refs_of(existing, self.ref_attrs)
+                if existing and self.ref_attrs else {})
+        slots: list[_Slot] = []
+        used: set[int] = set()
+        stop = end
+        for i in range(start, end):
+            rec = records[i]
+            anchor, key = keys[i]
+            cs = by_anchor.get(anchor) if anchor else None
+            if cs is None:
+                cs = _pick_by_dn(by_dn.get(key, ()), anchor)
+            if cs is not None and cs.id in used:
+                stop = i  # staged once already in this segment: the next segment takes it
+                break
+            slot = self._plan(rec, cs, refs)
+            if slot is not None:
+                # The object's DN once staged, for references the segment makes to it.
+                slot.key = key if rec.dn else normalize_dn(slot.cs.dn)
+                slots.append(slot)
+                if not slot.new:
+                    used.add(slot.cs.id)
+        self._write(slots, seen_run, touched)
+        return stop
+
+    # Each record becomes a _Slot: the object's new state except its references, which are
+    # kept as DN operations until the whole segment's DNs are resolved in one query.
+
+    def _plan(self, rec: ImportRecord, cs: CSObject | None,
+              refs: dict[int, dict[str, set[int]]]) -> _Slot | None:
+        if cs is not None:
+            cs.refs = {a: set(t) for a, t in refs.get(cs.id, {}).items()}
         if rec.kind is ImportKind.DELETE:
             if cs is None or cs.placeholder:
                 return None
+            self.recorder.count("deletes")
             if cs.pending_import == PendingImport.ADD:
                 # Never synchronized: nothing downstream knows it.
-                self.store.cs.remove(cs.id)
-            else:
-                cs.pending_import = PendingImport.DELETE
-                self.store.cs.save(cs)
-            self.recorder.count("deletes")
-            return None
+                return _Slot(cs, kind="delete", remove=True)
+            cs.pending_import = PendingImport.DELETE
+            return _Slot(cs, kind="delete", dirty=True)
         if rec.kind is ImportKind.FULL:
-            return self._stage_full(rec, cs)
+            return self._plan_full(rec, cs)
         if cs is None or cs.placeholder:
             self.recorder.object_error(
                 None, rec.dn, "import", "missing-object",
                 f"a change arrived for {rec.dn} (anchor {rec.anchor}), which the connector "
                 "space does not hold; run a full import", keep_on_object=False)
             return None
-        return self._stage_modify(rec, cs)
-
-    def _take_over_placeholder(self, cs: CSObject, new_dn: str) -> None:
-        """An object renamed onto a DN that references already name (a placeholder): the
-        references move over to it, and the objects holding them are synchronized again."""
-        self._new_placeholders.pop(normalize_dn(new_dn), None)
-        placeholder = self.store.cs.placeholder_at(self.record.id, new_dn)
-        if placeholder is None or placeholder == cs.id:
-            return
-        holders = self.store.cs.referencing([placeholder])
-        self.store.cs.merge_placeholder(placeholder, cs.id)
-        self.store.cs.mark_pending_update(holders)
+        return self._plan_modify(rec, cs)
 
     def _split(self, attributes: dict[str, list[Any]]) -> tuple[dict[str, list[Any]],
                                                                dict[str, list[str]]]:
@@ -180,20 +194,17 @@ class Importer:
                 plain[name] = list(vals)
         return plain, refs
 
-    def _stage_full(self, rec: ImportRecord, cs: CSObject | None) -> int:
+    def _plan_full(self, rec: ImportRecord, cs: CSObject | None) -> _Slot:
         plain, refs = self._split(rec.attributes)
-        cs_repo = self.store.cs
         if cs is None:
-            cs_id = cs_repo.insert(self.record.id, anchor=rec.anchor, dn=rec.dn,
-                                   object_type=rec.object_type, attributes=plain,
-                                   pending_import=PendingImport.ADD)
             self.recorder.count("adds")
-            self._replace_refs(cs_id, {}, refs)
-            self._index(cs_id, plain)
-            return cs_id
-        was_placeholder = cs.placeholder
+            new = CSObject(0, self.record.id, rec.anchor, rec.dn, rec.object_type, False,
+                           plain, PendingImport.ADD, None, None, None, None)
+            return _Slot(new, kind="full", new=True,
+                         ref_ops=[("set", n, dns) for n, dns in refs.items()])
+        slot = _Slot(cs, kind="full", was_placeholder=cs.placeholder)
         changed = False
-        if was_placeholder:
+        if cs.placeholder:
             cs.placeholder = False
             cs.pending_import = PendingImport.ADD
             changed = True
@@ -206,37 +217,27 @@ class Importer:
         if cs.dn != rec.dn:
             if normalize_dn(cs.dn) != normalize_dn(rec.dn):
                 self.recorder.count("renames")
-                self._take_over_placeholder(cs, rec.dn)
+                slot.renamed = True
             cs.dn = rec.dn
-            # The new DN is stored before references resolve, so one naming the object itself
-            # (a self-manager) finds it rather than a placeholder.
-            self.store.cs.set_dn(cs.id, rec.dn)
             changed = True
         cs.object_type = rec.object_type or cs.object_type
         if not _same_attributes(cs.attributes, plain):
             cs.attributes = plain
             changed = True
-        if self._replace_refs(cs.id, cs.refs, refs):
-            changed = True
+        # Whole-state semantics: a reference attribute the record leaves out is emptied.
+        slot.ref_ops = [("set", n, refs.get(n, [])) for n in sorted(set(cs.refs) | set(refs))]
         if cs.pending_import == PendingImport.DELETE:
             cs.pending_import = PendingImport.UPDATE
             changed = True
-        if changed:
-            if cs.pending_import is None:
-                cs.pending_import = PendingImport.UPDATE
-            cs_repo.save(cs)
-            self._index(cs.id, cs.attributes)
-            self.recorder.count("adds" if was_placeholder else "updates")
-        else:
-            self.recorder.count("no-change")
-        return cs.id
+        slot.changed = changed
+        return slot
 
-    def _stage_modify(self, rec: ImportRecord, cs: CSObject) -> int:
+    def _plan_modify(self, rec: ImportRecord, cs: CSObject) -> _Slot:
+        slot = _Slot(cs, kind="modify")
         changed = False
         if rec.dn and normalize_dn(rec.dn) != normalize_dn(cs.dn):
-            self._take_over_placeholder(cs, rec.dn)
             cs.dn = rec.dn
-            self.store.cs.set_dn(cs.id, rec.dn)
+            slot.renamed = True
             self.recorder.count("renames")
             changed = True
         plain, refs = self._split(rec.attributes)
@@ -250,88 +251,126 @@ class Importer:
                 else:
                     cs.attributes.pop(name, None)
                 changed = True
-        for name, vals in refs.items():
-            if self._replace_refs(cs.id, {name: cs.refs.get(name, set())}, {name: vals},
-                                  only=(name,)):
-                changed = True
-        for name, vals in rec.value_adds.items():
-            changed |= self._value_change(cs, name, vals, add=True)
-        for name, vals in rec.value_removes.items():
-            changed |= self._value_change(cs, name, vals, add=False)
+        # Reference operations keep the record's order: replaced values, then adds, removes.
+        slot.ref_ops = [("set", n, dns) for n, dns in refs.items()]
+        for op, changes in (("add", rec.value_adds), ("remove", rec.value_removes)):
+            for name, vals in changes.items():
+                if name in self.ref_attrs:
+                    slot.ref_ops.append((op, name, [str(v) for v in vals]))
+                else:
+                    changed |= _value_change(cs, name, vals, add=op == "add")
         if rec.object_type and cs.object_type and rec.object_type != cs.object_type:
             cs.pending_import = PendingImport.DELETE_ADD
             cs.object_type = rec.object_type
             changed = True
-        if changed:
-            if cs.pending_import in (None, PendingImport.DELETE):
-                cs.pending_import = PendingImport.UPDATE
-            self.store.cs.save(cs)
-            self._index(cs.id, cs.attributes)
-            self.recorder.count("updates")
-        else:
-            self.recorder.count("no-change")
-        return cs.id
+        slot.changed = changed
+        return slot
 
-    def _value_change(self, cs: CSObject, name: str, vals: Iterable[Any], *, add: bool) -> bool:
-        vals = list(vals)
-        if not vals:
-            return False
-        if name in self.ref_attrs:
-            targets = self.store.cs.resolve_dns(self.record.id, (str(v) for v in vals),
-                                                self._new_placeholders)
-            ids = set(targets.values())
-            current = cs.refs.get(name, set())
-            delta = ids - current if add else ids & current
-            if not delta:
-                return False
-            if add:
-                self.store.cs.change_refs(cs.id, name, delta, ())
-                current |= delta
+    def _write(self, slots: list[_Slot], seen_run: int | None, touched: list[int]) -> None:
+        """Write a segment with a fixed number of statements: new objects, reference targets
+        (placeholders for the missing), reference rows, placeholders taken over by renamed
+        objects, object rows, join index, removals."""
+        if not slots:
+            return
+        cs_repo = self.store.cs
+        new = [s for s in slots if s.new]
+        for slot, cs_id in zip(new, cs_repo.insert_many([s.cs for s in new], seen_run),
+                               strict=True):
+            slot.cs.id = cs_id
+        resolved = self._resolve(slots)
+        ref_adds: list[tuple[int, str, int]] = []
+        ref_removes: list[tuple[int, str, int]] = []
+        dirty: list[CSObject] = []
+        unchanged: list[int] = []
+        for slot in slots:
+            cs = slot.cs
+            if slot.kind == "delete":
+                if slot.dirty:
+                    dirty.append(cs)
+                continue
+            touched.append(cs.id)
+            refs_changed = _apply_ref_ops(cs, slot.ref_ops, resolved, ref_adds, ref_removes)
+            if slot.new:
+                continue
+            if slot.changed or refs_changed:
+                if slot.kind == "full":
+                    if cs.pending_import is None:
+                        cs.pending_import = PendingImport.UPDATE
+                    self.recorder.count("adds" if slot.was_placeholder else "updates")
+                else:
+                    if cs.pending_import in (None, PendingImport.DELETE):
+                        cs.pending_import = PendingImport.UPDATE
+                    self.recorder.count("updates")
+                dirty.append(cs)
             else:
-                self.store.cs.change_refs(cs.id, name, (), delta)
-                current -= delta
-            cs.refs[name] = current
-            return True
-        current_vals = list(cs.attributes.get(name, []))
-        keys = {_key(v) for v in current_vals}
-        if add:
-            new = [v for v in vals if _key(v) not in keys]
-            if not new:
-                return False
-            cs.attributes[name] = current_vals + new
-            return True
-        drop = {_key(v) for v in vals}
-        kept = [v for v in current_vals if _key(v) not in drop]
-        if len(kept) == len(current_vals):
-            return False
-        if kept:
-            cs.attributes[name] = kept
-        else:
-            cs.attributes.pop(name, None)
-        return True
-
-    def _replace_refs(self, cs_id: int, current: dict[str, set[int]],
-                      wanted: dict[str, list[str]], only: Iterable[str] | None = None) -> bool:
-        """Make the object's reference values exactly ``wanted`` (whole-state semantics)."""
-        names = set(only) if only is not None else set(current) | set(wanted)
-        all_dns = [dn for n in names for dn in wanted.get(n, ())]
-        resolved = (self.store.cs.resolve_dns(self.record.id, all_dns, self._new_placeholders)
-                    if all_dns else {})
-        changed = False
-        for name in names:
-            want = {resolved[normalize_dn(dn)] for dn in wanted.get(name, ())}
-            have = current.get(name, set())
-            adds, removes = want - have, have - want
-            if adds or removes:
-                self.store.cs.change_refs(cs_id, name, adds, removes)
-                changed = True
-        return changed
-
-    def _index(self, cs_id: int, attributes: dict[str, list[Any]]) -> None:
+                self.recorder.count("no-change")
+                unchanged.append(cs.id)
+        # Reference rows before placeholders are merged: a value this segment drops from a
+        # placeholder is gone before the placeholder's references move to the renamed object.
+        cs_repo.change_refs_many(ref_adds, ref_removes)
+        holders = self._take_over_placeholders(
+            [s for s in slots if s.renamed], {s.cs.id for s in slots})
+        cs_repo.update_many(dirty, seen_run)
+        if seen_run is not None and unchanged:
+            cs_repo.touch_seen(unchanged, seen_run)
         if self.join_keys:
-            self.store.join_index.replace(
-                self.record.id, cs_id,
-                index_entries(self.join_keys, lambda a: attributes.get(a, ())))
+            changed = [cs for cs in dirty if cs.pending_import != PendingImport.DELETE]
+            indexed = [s.cs for s in new] + changed
+            rows = [(a, v, cs.id) for cs in indexed for a, v in index_entries(
+                self.join_keys, lambda a, cs=cs: cs.attributes.get(a, ()))]
+            cs_repo.replace_join_entries(self.record.id, [cs.id for cs in changed], rows)
+        if holders:
+            cs_repo.mark_pending_update(holders)
+        # Last, once the segment's references are written: a removed object that is still
+        # referenced stays as a placeholder.
+        cs_repo.remove_many([s.cs.id for s in slots if s.remove])
+
+    def _resolve(self, slots: list[_Slot]) -> dict[str, int]:
+        """DN (as written in the records) -> CS id of every reference value of the segment:
+        the segment's own objects (as staged now, renames included), then one query, then
+        placeholders (one multi-row insert) for targets not imported yet."""
+        key_of: dict[str, str] = {}
+        wanted: dict[str, str] = {}
+        for slot in slots:
+            for op, _, dns in slot.ref_ops:
+                for dn in dns:
+                    key = key_of.get(dn)
+                    if key is None:
+                        key = key_of[dn] = normalize_dn(dn)
+                    if op != "remove":
+                        wanted.setdefault(key, dn)
+        if not key_of:
+            return {}
+        resolved = {s.key: s.cs.id for s in slots}
+        ours = {s.cs.id for s in slots}
+        rest = [k for k in set(key_of.values()) if k not in resolved]
+        if rest:
+            for key, found in self.store.cs.ids_at_dns(self.record.id, rest).items():
+                # The segment's objects were matched above by their new DN; a row of theirs
+                # found here still has a DN they are leaving.
+                found = [f for f in found if f[0] not in ours]
+                if found:  # a real object before a placeholder at the same DN
+                    resolved[key] = min(found, key=lambda f: (f[1], f[0]))[0]
+        missing = {k: dn for k, dn in wanted.items() if k not in resolved}
+        if missing:
+            resolved.update(self.store.cs.insert_placeholders(self.record.id, missing))
+        return {dn: resolved[key] for dn, key in key_of.items() if key in resolved}
+
+    def _take_over_placeholders(self, renamed: list[_Slot], ours: set[int]) -> set[int]:
+        """Objects renamed onto DNs that references already name (placeholders): the
+        references move over to them; returns the objects holding those references, to be
+        synchronized again."""
+        if not renamed:
+            return set()
+        by_key = {s.key: s.cs.id for s in renamed}
+        found = self.store.cs.placeholders_at_dns(self.record.id, list(by_key))
+        pairs = [(ph, by_key[key]) for key, phs in found.items() for ph in phs
+                 if ph not in ours]
+        if not pairs:
+            return set()
+        holders = self.store.cs.referencing([ph for ph, _ in pairs])
+        self.store.cs.merge_placeholders(pairs)
+        return holders
 
     # --- export confirmation -------------------------------------------------------------
 
@@ -346,16 +385,122 @@ class Importer:
             return
         objs = self.store.cs.by_ids(list(waiting))
         refs = self.store.cs.refs_of(list(waiting))
+        confirmed: list[int] = []
+        unconfirmed: list[int] = []
         for cs_id, pe in waiting.items():
             cs = objs.get(cs_id)
             if cs is None:
                 continue
             if _reflected(pe, cs, refs.get(cs_id, {})):
-                self.store.exports.drop(cs_id)
-                self.recorder.count("exports-confirmed")
+                confirmed.append(cs_id)
             else:
-                self.store.exports.set_state([cs_id], "pending")
-                self.recorder.count("exports-unconfirmed")
+                unconfirmed.append(cs_id)
+        self.store.exports.drop_many(confirmed)
+        self.store.exports.set_state(unconfirmed, "pending")
+        self.recorder.count("exports-confirmed", len(confirmed))
+        self.recorder.count("exports-unconfirmed", len(unconfirmed))
+
+
+@dataclass(slots=True)
+class _Slot:
+    """One object of a segment as a record stages it."""
+
+    cs: CSObject
+    kind: str  # full | modify | delete
+    new: bool = False
+    was_placeholder: bool = False
+    #: Something other than references changed (references are known once resolved).
+    changed: bool = False
+    #: A delete to write (pending_import 'delete').
+    dirty: bool = False
+    #: A never-synchronized object deleted: removed from the connector space.
+    remove: bool = False
+    renamed: bool = False
+    #: The normalised DN the object has once staged.
+    key: str = ""
+    #: (set | add | remove, attribute, DNs), in the record's order.
+    ref_ops: list[tuple[str, str, list[str]]] = field(default_factory=list)
+
+
+def _segment_end(keys: list[tuple[str | None, str]], start: int) -> int:
+    """The end of the run of records from ``start`` in which no anchor and no DN repeats."""
+    anchors: set[str] = set()
+    dns: set[str] = set()
+    for i in range(start, len(keys)):
+        anchor, dn = keys[i]
+        if (anchor and anchor in anchors) or (dn and dn in dns):
+            return i
+        if anchor:
+            anchors.add(anchor)
+        if dn:
+            dns.add(dn)
+    return len(keys)
+
+
+def _pick_by_dn(candidates: Iterable[CSObject], anchor: str | None) -> CSObject | None:
+    """The object a record without a known anchor stands for, among those at its DN. With an
+    anchor: an object without one (an exported add awaiting confirmation, then a
+    placeholder); another anchor means another object, renamed away or deleted. Without an
+    anchor (a change by DN): the real object before a placeholder."""
+    ordered = sorted(candidates, key=lambda c: c.placeholder)
+    if anchor:
+        return next((c for c in ordered if not c.anchor), None)
+    return ordered[0] if ordered else None
+
+
+def _apply_ref_ops(cs: CSObject, ops: list[tuple[str, str, list[str]]],
+                   resolved: dict[str, int], adds: list[tuple[int, str, int]],
+                   removes: list[tuple[int, str, int]]) -> bool:
+    """Replay a record's reference operations on the object's stored references; append the
+    rows that change and say whether any did."""
+    if not ops:
+        return False
+    have = cs.refs
+    current: dict[str, set[int]] = {}
+    for op, name, dns in ops:
+        ids = {resolved[dn] for dn in dns if dn in resolved}
+        if op == "set":
+            current[name] = ids
+            continue
+        target = current.setdefault(name, set(have.get(name, ())))
+        if op == "add":
+            target |= ids
+        else:
+            target -= ids
+    changed = False
+    for name, want in current.items():
+        old = have.get(name, set())
+        if want == old:
+            continue
+        changed = True
+        adds.extend((cs.id, name, t) for t in want - old)
+        removes.extend((cs.id, name, t) for t in old - want)
+        have[name] = want
+    return changed
+
+
+def _value_change(cs: CSObject, name: str, vals: Iterable[Any], *, add: bool) -> bool:
+    """A value-level change of a non-reference attribute; says whether it changed anything."""
+    vals = list(vals)
+    if not vals:
+        return False
+    current_vals = list(cs.attributes.get(name, []))
+    keys = {_key(v) for v in current_vals}
+    if add:
+        new = [v for v in vals if _key(v) not in keys]
+        if not new:
+            return False
+        cs.attributes[name] = current_vals + new
+        return True
+    drop = {_key(v) for v in vals}
+    kept = [v for v in current_vals if _key(v) not in drop]
+    if len(kept) == len(current_vals):
+        return False
+    if kept:
+        cs.attributes[name] = kept
+    else:
+        cs.attributes.pop(name, None)
+    return True
 
 
 def _key(value: Any) -> Any:

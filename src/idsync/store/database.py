@@ -75,6 +75,34 @@ class BaseDatabase:
         row = self.execute(sql, params).fetchone()
         return row[0] if row else None
 
+    def execute_in(self, sql: str, ids: Sequence[Any], params: Sequence[Any] = ()) -> None:
+        """Run a writing ``sql`` with ``IN ({ids})`` over ``ids``: one statement per chunk
+        instead of one per id (``params`` come before the ids)."""
+        for i in range(0, len(ids), 500):
+            part = list(ids[i : i + 500])
+            self.execute(sql.format(ids=",".join("?" * len(part))), (*params, *part))
+
+    def insert_rows(self, head: str, rows: Sequence[Sequence[Any]], tail: str = ""
+                    ) -> list[tuple[Any, ...]]:
+        """``head`` (``INSERT INTO t (a, b) VALUES``) with many rows per statement, then
+        ``tail`` (``ON CONFLICT DO NOTHING``, ``RETURNING id``); returns what RETURNING gives.
+        A multi-row statement is one round trip on PostgreSQL where ``executemany`` sends
+        one statement per row."""
+        out: list[tuple[Any, ...]] = []
+        if not rows:
+            return out
+        width = len(rows[0])
+        group = "(" + ",".join("?" * width) + ")"
+        # Well under SQLite's 32,766 and PostgreSQL's 65,535 parameters per statement.
+        step = max(1, 8000 // width)
+        for i in range(0, len(rows), step):
+            part = rows[i : i + step]
+            sql = f"{head} {','.join([group] * len(part))} {tail}"
+            cur = self.execute(sql, [v for row in part for v in row])
+            if "RETURNING" in tail:
+                out.extend(cur.fetchall())
+        return out
+
     _depth = 0
     _conn: Any
 

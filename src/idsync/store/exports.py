@@ -62,6 +62,13 @@ class PendingExportRepository:
         self.db.execute("DELETE FROM pending_exports WHERE cs_id = ?", (cs_id,))
         self.db.execute("DELETE FROM pending_export_refs WHERE cs_id = ?", (cs_id,))
 
+    def drop_many(self, cs_ids: Sequence[int]) -> None:
+        """``drop`` for many objects (an import confirming a whole batch of exports)."""
+        if cs_ids:
+            self.db.execute_in("DELETE FROM pending_exports WHERE cs_id IN ({ids})", cs_ids)
+            self.db.execute_in("DELETE FROM pending_export_refs WHERE cs_id IN ({ids})",
+                               cs_ids)
+
     def set_state(self, cs_ids: Sequence[int], state: str) -> None:
         self.db.executemany("UPDATE pending_exports SET state = ? WHERE cs_id = ?",
                             [(state, i) for i in cs_ids])
