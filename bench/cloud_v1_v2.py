@@ -7,7 +7,8 @@ Scenarios (each on a fresh tenant per API version):
      v1 resends the whole list, v2 sends the delta;
   3. a 250,000-member group under v2 (export, 1% churn, full import); v1 refuses it.
 
-Usage: .venv/bin/python bench/cloud_v1_v2.py [--scale 0.1] [--skip-250k]
+Usage: .venv/bin/python bench/cloud_v1_v2.py [--scale 0.1] [--skip-250k] [--db URL]
+(``--db postgresql://...`` serves clouddir from PostgreSQL; by default a SQLite file.)
 Setup work (creating the member users) is not measured; the measured step is timed alone.
 """
 
@@ -27,7 +28,7 @@ from pathlib import Path
 import httpx
 
 from clouddir.auth import create_tenant
-from clouddir.store import SqliteStore
+from clouddir.store import open_store
 from idsync.connectors.base import ExportChange, ExportKind, ExportRef, ImportContext
 from idsync.connectors.cloud import CloudConnector, create_connector
 
@@ -46,9 +47,9 @@ class Row:
 
 
 class Server:
-    def __init__(self, workdir: Path) -> None:
-        self.db = workdir / "clouddir.db"
-        SqliteStore(self.db).close()
+    def __init__(self, workdir: Path, db_url: str | None = None) -> None:
+        self.db = db_url or f"sqlite:///{workdir / 'clouddir.db'}"
+        open_store(self.db).close()
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
@@ -56,7 +57,7 @@ class Server:
         self.log = open(workdir / "server.log", "wb")  # noqa: SIM115
         self.process = subprocess.Popen(
             [sys.executable, "-m", "clouddir.cli", "serve", "--port", str(port), "--db",
-             f"sqlite:///{self.db}", "--limit", "write_budget=100000000",
+             self.db, "--limit", "write_budget=100000000",
              "--limit", "write_window=1"], stdout=self.log, stderr=subprocess.STDOUT)
         for _ in range(200):
             try:
@@ -67,7 +68,7 @@ class Server:
         raise RuntimeError("clouddir did not start")
 
     def connector(self, version: int) -> CloudConnector:
-        store = SqliteStore(self.db)
+        store = open_store(self.db)
         tenant, token = create_tenant(store, f"bench-v{version}")
         store.close()
         return create_connector("aad", {"url": self.url, "tenant_id": tenant.id,
@@ -267,10 +268,12 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0,
                         help="multiply every size (0.1 for a quick run)")
     parser.add_argument("--skip-250k", action="store_true")
+    parser.add_argument("--db", metavar="URL",
+                        help="clouddir's database (postgresql://...); default: a SQLite file")
     args = parser.parse_args()
     s = args.scale
     workdir = Path(tempfile.mkdtemp(prefix="bench-cloud-"))
-    server = Server(workdir)
+    server = Server(workdir, args.db)
     rows: list[Row] = []
     notes: list[str] = []
     try:
