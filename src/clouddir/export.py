@@ -22,6 +22,7 @@ from clouddir.uniqueness import (
     Context,
     apply_unique,
     holder_of,
+    prefetch_batch,
     primary_smtp,
     release_all,
 )
@@ -40,6 +41,7 @@ class Outcome:
 def apply_batch(ctx: Context, limits: Limits, version: int,
                 changes: list[Change]) -> list[dict[str, object]]:
     """Apply a batch inside the caller's transaction; one result per change, in order."""
+    prefetch_batch(ctx, changes)
     results = []
     for change in changes:
         ref = change.get("ref")

@@ -76,8 +76,11 @@ class PostgresStore(Store):
     """The store in one PostgreSQL database, or one schema of it when the URL says
     ``?options=-csearch_path%3Dname``."""
 
-    def __init__(self, url: str, pool_size: int = DEFAULT_POOL_SIZE) -> None:
+    def __init__(self, url: str, pool_size: int = DEFAULT_POOL_SIZE,
+                 pipelined: bool = True) -> None:
         super().__init__()
+        self.pipelined = pipelined
+        self._pipeline = threading.local()
         self.url = url
         self.path = redact(url)
         self.pool_size = max(1, pool_size)
@@ -161,13 +164,32 @@ class PostgresStore(Store):
         if tenant_id is not None:
             conn.execute("SELECT pg_advisory_xact_lock(hashtextextended("
                          "current_schema() || '/' || %s, 0))", (tenant_id,))
+        if self.pipelined:
+            # A write unit sends the statements whose results nobody reads (claims, updates,
+            # the change log, savepoints) without waiting for each: a round trip is paid only
+            # where a result is read, and at the end of each savepoint (``_checkpoint``), so
+            # a failed statement is still reported inside the change that sent it.
+            block = conn.pipeline()
+            self._pipeline.current = (block, block.__enter__())
+
+    def _checkpoint(self, conn: psycopg.Connection) -> None:
+        current = getattr(self._pipeline, "current", None)
+        if current is not None:
+            current[1].sync()
 
     def _end(self, conn: psycopg.Connection, commit: bool) -> None:
+        current = getattr(self._pipeline, "current", None)
+        self._pipeline.current = None
         if commit:
             conn.execute("COMMIT")
-        else:
+            if current is not None:
+                current[0].__exit__(None, None, None)  # sends it, raises what failed
+            return
+        if current is not None:
             with contextlib.suppress(psycopg.Error):
-                conn.execute("ROLLBACK")
+                current[0].__exit__(None, None, None)
+        with contextlib.suppress(psycopg.Error):
+            conn.execute("ROLLBACK")
 
     def _execute(self, conn: psycopg.Connection, sql: str,
                  params: Sequence[Any]) -> psycopg.Cursor:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from clouddir.errors import ATTRIBUTE_VALUE_MUST_BE_UNIQUE
 from clouddir.store import OBJECT_CHANGED, DirObject, Quarantined, Store
@@ -147,6 +148,27 @@ def primary_smtp(attributes: dict[str, list[str]]) -> str | None:
         if value.startswith("SMTP:"):
             return value
     return None
+
+
+def prefetch_batch(ctx: Context, changes: list[dict[str, Any]]) -> None:
+    """Ask the store up front about the anchors and unique values a batch names (what hard
+    matching, soft matching and ``apply_unique`` will look up), in two queries."""
+    anchors: list[str] = []
+    unique: set[tuple[str, str]] = set()
+    for change in changes:
+        if not isinstance(change, dict):
+            continue
+        if isinstance(change.get("source_anchor"), str):
+            anchors.append(change["source_anchor"])
+        for part in ("attributes", "value_adds"):
+            values = change.get(part)
+            if not isinstance(values, dict):
+                continue
+            for attribute, kind in UNIQUE_ATTRIBUTES.items():
+                named = values.get(attribute)
+                if isinstance(named, list):
+                    unique.update((kind, _norm(v)) for v in named if isinstance(v, str))
+    ctx.store.prefetch(ctx.tenant_id, anchors, unique)
 
 
 def holder_of(ctx: Context, attribute: str, value: str) -> int | None:
