@@ -224,3 +224,37 @@ def test_serve_refuses_a_bad_database_url_with_one_line(url: str, message: str) 
     assert done.returncode == 1
     assert message in done.stderr
     assert "Traceback" not in done.stderr and "secret" not in done.stderr
+
+
+def test_prefetched_answers_follow_the_transactions_writes(store: Store) -> None:
+    """What ``prefetch`` learnt stays exact through claims, releases, inserts, deletes and a
+    rolled-back savepoint: each answer equals the query it stands for."""
+    tenant = store.create_tenant("a", "h-a")
+    with store.transaction(tenant.id):
+        holder = _user(store, tenant.id, "Holder")
+        store.claim_unique(tenant.id, "upn", "taken@x", holder.seq)
+    pairs = {("upn", "taken@x"), ("upn", "free@x"), ("nick", "n1")}
+    with store.transaction(tenant.id):
+        store.prefetch(tenant.id, ["Holder", "New", "Gone"], pairs)
+        assert store.unique_holder(tenant.id, "upn", "taken@x") == holder.seq
+        assert store.unique_holder(tenant.id, "upn", "free@x") is None
+        assert store.find_by_anchor(tenant.id, "Holder") == holder
+        assert store.find_by_anchor(tenant.id, "New") is None
+        new = _user(store, tenant.id, "New")
+        assert store.find_by_anchor(tenant.id, "New") == new
+        store.claim_unique(tenant.id, "upn", "free@x", new.seq)
+        assert store.unique_holder(tenant.id, "upn", "free@x") == new.seq
+        store.release_unique(tenant.id, "upn", "taken@x")
+        assert store.unique_holder(tenant.id, "upn", "taken@x") is None
+        with pytest.raises(RuntimeError), store.savepoint():
+            gone = _user(store, tenant.id, "Gone")
+            store.claim_unique(tenant.id, "nick", "n1", gone.seq)
+            raise RuntimeError("refused")
+        assert store.find_by_anchor(tenant.id, "Gone") is None
+        assert store.unique_holder(tenant.id, "nick", "n1") is None
+        store.delete(new)
+        assert store.unique_holder(tenant.id, "upn", "free@x") is None
+    # And outside the unit the store asks the database again, which agrees.
+    assert store.unique_holder(tenant.id, "upn", "free@x") is None
+    assert store.unique_holder(tenant.id, "upn", "taken@x") is None
+    assert store.find_by_anchor(tenant.id, "Gone") is None
