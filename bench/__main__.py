@@ -24,8 +24,11 @@ def main() -> None:
                              "at M and L, so the same absolute churn as S is in every run)")
     parser.add_argument("--no-v1", action="store_true",
                         help="skip the second initial cycle under sync API v1")
+    parser.add_argument("--profile", metavar="DIR",
+                        help="write a pyinstrument profile of each delta cycle to DIR")
     args = parser.parse_args()
-    head, rows = run_suite(args.size, args.database, args.churn_base, not args.no_v1)
+    head, rows = run_suite(args.size, args.database, args.churn_base, not args.no_v1,
+                           profile_dir=args.profile)
     print_table(head, rows)
     if args.json:
         write_json(args.json, head, rows)

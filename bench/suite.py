@@ -87,8 +87,10 @@ class Bench:
     """One workspace wired to one slapd and one clouddir tenant."""
 
     def __init__(self, root: Path, server: SlapdServer, cloud: LocalCloudDir,
-                 api_version: int, database: str | None) -> None:
+                 api_version: int, database: str | None, profile_dir: Path | None = None
+                 ) -> None:
         self.root = root
+        self.profile_dir = profile_dir
         self.rows: list[Row] = []
         root.mkdir(parents=True, exist_ok=True)
         self.store = Store.open(root, database=database)
@@ -129,11 +131,28 @@ class Bench:
               f"{row.seconds:8.2f} s", flush=True)
         return row
 
-    def cycle(self, scenario: str, steps: list[tuple[str, str]]) -> None:
+    def cycle(self, scenario: str, steps: list[tuple[str, str]], profile: bool = False
+              ) -> None:
+        profiler = None
+        if profile and self.profile_dir is not None:
+            # Statistical (1 ms samples): cheap enough to leave the cycle's figures usable.
+            from pyinstrument import Profiler
+
+            profiler = Profiler(interval=0.001)
+            profiler.start()
         start = time.perf_counter()
         before = len(self.rows)
-        for connector, profile in steps:
-            self.step(scenario, connector, profile)
+        try:
+            for connector, profile_name in steps:
+                self.step(scenario, connector, profile_name)
+        finally:
+            if profiler is not None:
+                profiler.stop()
+                assert self.profile_dir is not None
+                self.profile_dir.mkdir(parents=True, exist_ok=True)
+                name = scenario.replace(" ", "-").replace("(", "").replace(")", "")
+                (self.profile_dir / f"{name}.txt").write_text(
+                    profiler.output_text(unicode=False, color=False))
         seconds = time.perf_counter() - start
         done = self.rows[before:]
         objects = max((r.objects for r in done), default=0)
@@ -302,9 +321,11 @@ def default_churn_bases(size: str) -> list[int]:
 
 def run_suite(size: str, database: str | None = None,
               churn_bases: list[int] | int | None = None, with_v1: bool = True,
-              progress: Callable[[str], None] = print) -> tuple[dict[str, Any], list[Row]]:
+              progress: Callable[[str], None] = print, profile_dir: str | None = None
+              ) -> tuple[dict[str, Any], list[Row]]:
     """Run every scenario at ``size``; returns the header and the rows. Each churn base gets
-    its own delta cycle, rows named by :func:`churn_label` (e.g. ``delta v2 (10k)``)."""
+    its own delta cycle, rows named by :func:`churn_label` (e.g. ``delta v2 (10k)``). With
+    ``profile_dir`` each delta cycle's pyinstrument profile is written there as text."""
     shape = replace(SIZES[size])
     if isinstance(churn_bases, int):
         churn_bases = [churn_bases]
@@ -331,7 +352,8 @@ def run_suite(size: str, database: str | None = None,
                 progress("v1: skipped, the largest group is over v1's 50,000 limit")
                 continue
             bench = Bench(root / f"v{version}", server, cloud, version,
-                          database if version == 2 else None)
+                          database if version == 2 else None,
+                          Path(profile_dir) if profile_dir else None)
             try:
                 bench.cycle(f"initial v{version}", INITIAL)
                 if version == 2:
@@ -345,7 +367,7 @@ def run_suite(size: str, database: str | None = None,
                         ops, membership = churn(server, shape, base, seed=7 + i, state=state)
                         progress(f"  churn {label}: {ops:,} LDAP changes")
                         rows.append(minimal_membership_delta(membership, label))
-                        bench.cycle(f"delta v2 {label}", DELTA)
+                        bench.cycle(f"delta v2 {label}", DELTA, profile=True)
                     rows.append(ldapsearch_floor(server))
             finally:
                 bench.close()
