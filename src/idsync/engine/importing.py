@@ -112,18 +112,18 @@ class Importer:
         an earlier record of the batch already staged (a delta import may carry two changes of
         one entry) starts a new segment, staged after the first one is written, so every
         segment touches each object once and the outcome is the sequential one."""
-        touched: list[int] = []
+        touched: dict[int, CSObject] = {}
         keys = [(r.anchor, normalize_dn(r.dn) if r.dn else "") for r in records]
         start = 0
         while start < len(records):
             end = _segment_end(keys, start)
             start = self._stage_segment(records, keys, start, end, seen_run, touched)
         self._confirm_exports(touched)
-        return touched
+        return list(touched)
 
     def _stage_segment(self, records: Sequence[ImportRecord],
                        keys: list[tuple[str | None, str]], start: int, end: int,
-                       seen_run: int | None, touched: list[int]) -> int:
+                       seen_run: int | None, touched: dict[int, CSObject]) -> int:
         """Stage ``records[start:end]`` (or a prefix of it); returns where it stopped."""
         cs_repo = self.store.cs
         cid = self.record.id
@@ -223,7 +223,7 @@ class Importer:
         cs.object_type = rec.object_type or cs.object_type
         if not _same_attributes(cs.attributes, plain):
             cs.attributes = plain
-            changed = True
+            slot.attrs_changed = changed = True
         # Whole-state semantics: a reference attribute the record leaves out is emptied.
         slot.ref_ops = [("set", n, refs.get(n, [])) for n in sorted(set(cs.refs) | set(refs))]
         if cs.pending_import == PendingImport.DELETE:
@@ -250,15 +250,15 @@ class Importer:
                     cs.attributes[name] = new
                 else:
                     cs.attributes.pop(name, None)
-                changed = True
+                slot.attrs_changed = changed = True
         # Reference operations keep the record's order: replaced values, then adds, removes.
         slot.ref_ops = [("set", n, dns) for n, dns in refs.items()]
         for op, changes in (("add", rec.value_adds), ("remove", rec.value_removes)):
             for name, vals in changes.items():
                 if name in self.ref_attrs:
                     slot.ref_ops.append((op, name, [str(v) for v in vals]))
-                else:
-                    changed |= _value_change(cs, name, vals, add=op == "add")
+                elif _value_change(cs, name, vals, add=op == "add"):
+                    slot.attrs_changed = changed = True
         if rec.object_type and cs.object_type and rec.object_type != cs.object_type:
             cs.pending_import = PendingImport.DELETE_ADD
             cs.object_type = rec.object_type
@@ -266,7 +266,8 @@ class Importer:
         slot.changed = changed
         return slot
 
-    def _write(self, slots: list[_Slot], seen_run: int | None, touched: list[int]) -> None:
+    def _write(self, slots: list[_Slot], seen_run: int | None,
+               touched: dict[int, CSObject]) -> None:
         """Write a segment with a fixed number of statements: new objects, reference targets
         (placeholders for the missing), reference rows, placeholders taken over by renamed
         objects, object rows, join index, removals."""
@@ -281,14 +282,17 @@ class Importer:
         ref_adds: list[tuple[int, str, int]] = []
         ref_removes: list[tuple[int, str, int]] = []
         dirty: list[CSObject] = []
+        attrs_changed: set[int] = set()
         unchanged: list[int] = []
         for slot in slots:
             cs = slot.cs
             if slot.kind == "delete":
                 if slot.dirty:
                     dirty.append(cs)
+                    if cs.id in touched:  # staged by an earlier segment: its state now
+                        touched[cs.id] = cs
                 continue
-            touched.append(cs.id)
+            touched[cs.id] = cs
             refs_changed = _apply_ref_ops(cs, slot.ref_ops, resolved, ref_adds, ref_removes)
             if slot.new:
                 continue
@@ -302,6 +306,8 @@ class Importer:
                         cs.pending_import = PendingImport.UPDATE
                     self.recorder.count("updates")
                 dirty.append(cs)
+                if slot.attrs_changed:
+                    attrs_changed.add(cs.id)
             else:
                 self.recorder.count("no-change")
                 unchanged.append(cs.id)
@@ -310,7 +316,7 @@ class Importer:
         cs_repo.change_refs_many(ref_adds, ref_removes)
         holders = self._take_over_placeholders(
             [s for s in slots if s.renamed], {s.cs.id for s in slots})
-        cs_repo.update_many(dirty, seen_run)
+        cs_repo.update_many(dirty, seen_run, with_attributes=attrs_changed)
         if seen_run is not None and unchanged:
             cs_repo.touch_seen(unchanged, seen_run)
         if self.join_keys:
@@ -374,24 +380,27 @@ class Importer:
 
     # --- export confirmation -------------------------------------------------------------
 
-    def _confirm_exports(self, cs_ids: Sequence[int]) -> None:
+    def _confirm_exports(self, staged: dict[int, CSObject]) -> None:
         """An import is the proof of an export: confirmed changes are dropped, changes the
-        directory does not show are put back to be sent again."""
-        if not cs_ids:
+        directory does not show are put back to be sent again. Compared with the objects as
+        this batch staged them (no second load)."""
+        if not staged:
             return
-        pending = self.store.exports.get_many(cs_ids)
+        pending = self.store.exports.get_many(list(staged))
         waiting = {i: pe for i, pe in pending.items() if pe.state == "exported"}
         if not waiting:
             return
-        objs = self.store.cs.by_ids(list(waiting))
-        refs = self.store.cs.refs_of(list(waiting))
+        # Staged objects carry the connector's reference attributes; an export naming any
+        # other reference attribute is compared with what the store holds.
+        other = {cs_id for cs_id, pe in waiting.items()
+                 if (pe.ref_adds.keys() | pe.ref_removes.keys()) - self.ref_attrs}
+        extra = self.store.cs.refs_of(list(other)) if other else {}
         confirmed: list[int] = []
         unconfirmed: list[int] = []
         for cs_id, pe in waiting.items():
-            cs = objs.get(cs_id)
-            if cs is None:
-                continue
-            if _reflected(pe, cs, refs.get(cs_id, {})):
+            cs = staged[cs_id]
+            refs = extra.get(cs_id) or cs.refs
+            if _reflected(pe, cs, refs):
                 confirmed.append(cs_id)
             else:
                 unconfirmed.append(cs_id)
@@ -416,6 +425,8 @@ class _Slot:
     #: A never-synchronized object deleted: removed from the connector space.
     remove: bool = False
     renamed: bool = False
+    #: The hologram's non-reference attributes changed (the JSON document is rewritten).
+    attrs_changed: bool = False
     #: The normalised DN the object has once staged.
     key: str = ""
     #: (set | add | remove, attribute, DNs), in the record's order.

@@ -20,6 +20,25 @@ from idsync.store.database import Database, utcnow
 _COLUMNS = ("id, connector_id, anchor, dn, object_type, placeholder, attributes, pending_import, "
             "mv_id, link_type, link_rule_id, link_direction")
 
+# Staged writes (insert_many, update_many): the columns and their types.
+_INSERT_COLUMNS = ("connector_id", "anchor", "dn", "dn_norm", "object_type", "placeholder",
+                   "attributes", "pending_import", "seen_run", "created_at")
+_INSERT_TYPES = ("INTEGER", "TEXT", "TEXT", "TEXT", "TEXT", "INTEGER", "TEXT", "TEXT",
+                 "INTEGER", "TEXT")
+_UPDATE_COLUMNS = ("anchor", "dn", "dn_norm", "object_type", "placeholder", "attributes",
+                   "pending_import")
+_UPDATE_TYPES = ("TEXT", "TEXT", "TEXT", "TEXT", "INTEGER", "TEXT", "TEXT")
+
+
+def _column_value(cs: CSObject, column: str) -> Any:
+    if column == "dn_norm":
+        return normalize_dn(cs.dn)
+    if column == "attributes":
+        return values.dumps_attributes(cs.attributes)
+    if column == "placeholder":
+        return int(cs.placeholder)
+    return getattr(cs, column)
+
 
 def _cs(row: tuple[Any, ...]) -> CSObject:
     return CSObject(
@@ -240,10 +259,8 @@ class ConnectorSpaceRepository:
         rows = [(o.connector_id, o.anchor, o.dn, normalize_dn(o.dn), o.object_type,
                  int(o.placeholder), values.dumps_attributes(o.attributes), o.pending_import,
                  seen_run, now) for o in objects]
-        returned = self.db.insert_rows(
-            "INSERT INTO cs_objects (connector_id, anchor, dn, dn_norm, object_type, "
-            "placeholder, attributes, pending_import, seen_run, created_at) VALUES", rows,
-            "RETURNING id, anchor, dn_norm")
+        returned = self.db.insert_rows("cs_objects", _INSERT_COLUMNS, _INSERT_TYPES, rows,
+                                       "RETURNING id, anchor, dn_norm")
         # RETURNING's row order is not guaranteed on either backend: match by key.
         by_key = {(a if a is not None else "dn:" + d): i for i, a, d in returned}
         return [by_key[r[1] if r[1] is not None else "dn:" + r[3]] for r in rows]
@@ -255,21 +272,29 @@ class ConnectorSpaceRepository:
                          None) for dn in dns.values()]
         return dict(zip(dns, self.insert_many(objs), strict=True))
 
-    def update_many(self, objects: Sequence[CSObject], seen_run: int | None = None) -> None:
+    def update_many(self, objects: Sequence[CSObject], seen_run: int | None = None, *,
+                    with_attributes: set[int] | None = None) -> None:
         """Write the staged state of existing objects (links are the synchronization's and
-        are left as they are); ``seen_run`` too when a full import saw them."""
-        rows = [(o.anchor, o.dn, normalize_dn(o.dn), o.object_type, int(o.placeholder),
-                 values.dumps_attributes(o.attributes), o.pending_import, o.id)
-                for o in objects]
-        if seen_run is None:
-            self.db.executemany(
-                "UPDATE cs_objects SET anchor = ?, dn = ?, dn_norm = ?, object_type = ?, "
-                "placeholder = ?, attributes = ?, pending_import = ? WHERE id = ?", rows)
-        else:
-            self.db.executemany(
-                "UPDATE cs_objects SET anchor = ?, dn = ?, dn_norm = ?, object_type = ?, "
-                "placeholder = ?, attributes = ?, pending_import = ?, seen_run = ? WHERE id = ?",
-                [(*r[:-1], seen_run, r[-1]) for r in rows])
+        are left as they are); ``seen_run`` too when a full import saw them. Given
+        ``with_attributes``, only those objects' hologram documents are written again (most
+        updates of a confirming import only set the anchor)."""
+        groups = [(list(objects), _UPDATE_COLUMNS, _UPDATE_TYPES)]
+        if with_attributes is not None:
+            groups = [([o for o in objects if o.id in with_attributes], _UPDATE_COLUMNS,
+                       _UPDATE_TYPES),
+                      ([o for o in objects if o.id not in with_attributes],
+                       tuple(c for c in _UPDATE_COLUMNS if c != "attributes"),
+                       tuple(t for c, t in zip(_UPDATE_COLUMNS, _UPDATE_TYPES, strict=True)
+                             if c != "attributes"))]
+        for objs, columns, types in groups:
+            if not objs:
+                continue
+            rows = [tuple(_column_value(o, c) for c in columns) for o in objs]
+            if seen_run is not None:
+                columns, types = (*columns, "seen_run"), (*types, "INTEGER")
+                rows = [(*r, seen_run) for r in rows]
+            self.db.update_rows("cs_objects", columns, types,
+                                [(*r, o.id) for r, o in zip(rows, objs, strict=True)])
 
     def touch_seen(self, ids: Sequence[int], run_id: int) -> None:
         """``set_seen`` in one statement per 500 ids (10,000 on PostgreSQL)."""
@@ -282,8 +307,8 @@ class ConnectorSpaceRepository:
         if removes:
             self.db.executemany(
                 "DELETE FROM cs_refs WHERE cs_id = ? AND attr = ? AND target_id = ?", removes)
-        self.db.insert_rows("INSERT INTO cs_refs (cs_id, attr, target_id) VALUES", adds,
-                            "ON CONFLICT DO NOTHING")
+        self.db.insert_rows("cs_refs", ("cs_id", "attr", "target_id"),
+                            ("INTEGER", "TEXT", "INTEGER"), adds, "ON CONFLICT DO NOTHING")
 
     def replace_join_entries(self, connector_id: int, cleared: Sequence[int],
                              rows: Sequence[tuple[str, str, int]]) -> None:
@@ -292,7 +317,8 @@ class ConnectorSpaceRepository:
         if cleared:
             self.db.execute_in("DELETE FROM join_index WHERE space = ? AND obj_id IN ({ids})",
                                list(cleared), (connector_id,))
-        self.db.insert_rows("INSERT INTO join_index (space, attr, value, obj_id) VALUES",
+        self.db.insert_rows("join_index", ("space", "attr", "value", "obj_id"),
+                            ("INTEGER", "TEXT", "TEXT", "INTEGER"),
                             [(connector_id, a, v, i) for a, v, i in rows],
                             "ON CONFLICT DO NOTHING")
 

@@ -65,6 +65,9 @@ class BaseDatabase:
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:  # pragma: no cover
         raise NotImplementedError
 
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:  # pragma: no cover
+        raise NotImplementedError
+
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self.execute(sql, params).fetchall()
 
@@ -82,26 +85,34 @@ class BaseDatabase:
             part = list(ids[i : i + 500])
             self.execute(sql.format(ids=",".join("?" * len(part))), (*params, *part))
 
-    def insert_rows(self, head: str, rows: Sequence[Sequence[Any]], tail: str = ""
-                    ) -> list[tuple[Any, ...]]:
-        """``head`` (``INSERT INTO t (a, b) VALUES``) with many rows per statement, then
-        ``tail`` (``ON CONFLICT DO NOTHING``, ``RETURNING id``); returns what RETURNING gives.
-        A multi-row statement is one round trip on PostgreSQL where ``executemany`` sends
-        one statement per row."""
+    def insert_rows(self, table: str, columns: Sequence[str], types: Sequence[str],
+                    rows: Sequence[Sequence[Any]], tail: str = "") -> list[tuple[Any, ...]]:
+        """Insert many rows with a few statements, then ``tail`` (``ON CONFLICT DO NOTHING``,
+        ``RETURNING id``); returns what RETURNING gives. ``types`` are the columns' SQL types
+        (``INTEGER``, ``TEXT``): PostgreSQL sends each column as one array. Here: multi-row
+        VALUES."""
         out: list[tuple[Any, ...]] = []
         if not rows:
             return out
-        width = len(rows[0])
-        group = "(" + ",".join("?" * width) + ")"
-        # Well under SQLite's 32,766 and PostgreSQL's 65,535 parameters per statement.
-        step = max(1, 8000 // width)
+        group = "(" + ",".join("?" * len(columns)) + ")"
+        # Well under SQLite's 32,766 parameters per statement.
+        step = max(1, 8000 // len(columns))
         for i in range(0, len(rows), step):
             part = rows[i : i + step]
-            sql = f"{head} {','.join([group] * len(part))} {tail}"
+            sql = (f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+                   f"{','.join([group] * len(part))} {tail}")
             cur = self.execute(sql, [v for row in part for v in row])
             if "RETURNING" in tail:
                 out.extend(cur.fetchall())
         return out
+
+    def update_rows(self, table: str, columns: Sequence[str], types: Sequence[str],
+                    rows: Sequence[Sequence[Any]]) -> None:
+        """``UPDATE table SET columns... WHERE id = ?`` for many rows, each row the new
+        values then the id. Here: ``executemany`` (a C loop in SQLite)."""
+        if rows:
+            sets = ", ".join(f"{c} = ?" for c in columns)
+            self.executemany(f"UPDATE {table} SET {sets} WHERE id = ?", rows)
 
     _depth = 0
     _conn: Any
