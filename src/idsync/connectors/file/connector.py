@@ -3,8 +3,11 @@
 * ``path`` (the content file) is the directory's current state; full import streams it.
 * ``changes_path`` is the directory's changelog (LDIF change records appended by whoever changes
   the directory, e.g. :func:`apply_changes`); delta import reads it from a byte offset.
-* export applies changes to the content file (one atomic rewrite per export call) and appends
-  them to ``export_log`` when set.
+* export applies changes to the directory and appends them to ``export_log`` when set. A content
+  file under 1 MiB is rewritten atomically by each export call; a larger one gets the applied
+  change records in ``<path>.journal`` (entries found through ``<path>.index``), folded into
+  the content file when the journal passes a quarter of its size, by every full import and by
+  :meth:`FileConnector.compact` (``python -m idsync.connectors.file compact PATH``).
 """
 
 from __future__ import annotations
@@ -84,8 +87,8 @@ class FileConnector:
     """FullImporter, DeltaImporter, Exporter, MemberDeltaExporter and ConnectionTester over
     LDIF files. See the module docstring for the files it uses."""
 
-    #: Each export call rewrites the content file once, so the engine hands over large
-    #: batches: memory follows the batch, the rewrite cost follows the number of calls.
+    #: Memory follows the batch. (An export call into a small content file rewrites it
+    #: once; a large one only appends to the journal.)
     export_batch_size = 20_000
 
     def __init__(
@@ -123,7 +126,13 @@ class FileConnector:
         return self._references
 
     def close(self) -> None:
-        """Nothing stays open between calls."""
+        """Nothing stays open between calls. The journal is not folded here: the engine
+        closes after every run, and that would cost a rewrite per run again."""
+
+    def compact(self) -> bool:
+        """Fold the export journal into the content file, so the content file alone shows
+        the directory's current state. Returns whether there was a journal to fold."""
+        return self.directory.compact()
 
     def supports_value_deltas(self) -> bool:
         return True
@@ -140,10 +149,20 @@ class FileConnector:
         self.test_connection()
         # Take the changelog size first: a change landing during the import is then read
         # again by the next delta import (at least once), never skipped.
+        # The journal is folded first: a full import reads every entry anyway, and then it
+        # reads one file. The handle opened under the lock keeps this version readable even
+        # if an export replaces the file meanwhile.
         with self.directory.locked():
+            self.directory.compact_held()
             offset = _size(self.changes_path)
+            content = open(self.path, "rb")  # noqa: SIM115 - closed below, after the stream
+        with content:
+            yield from self._full_batches(content, context, offset)
+
+    def _full_batches(self, content: Any, context: ImportContext,
+                      offset: int) -> Iterator[ImportBatch]:
         batch: list[ImportRecord] = []
-        for record in read_ldif(self.path, binary_attributes=self._binary):
+        for record in read_ldif(content, binary_attributes=self._binary):
             if not isinstance(record, ContentRecord):
                 raise LdifError(f"{self.path} holds change records; the content file must "
                                 "hold entries only", record.line)
@@ -346,6 +365,8 @@ class _AnchorResolver:
         if self.index is None:
             self.index = {}
             connector = self.connector
+            # The content file must hold the export journal's changes too.
+            connector.directory.compact()
             for record in read_ldif(connector.path, binary_attributes=connector._binary):
                 if isinstance(record, ContentRecord):
                     value = get_first(record.attributes, connector.anchor_attribute)

@@ -15,16 +15,29 @@ which object a delete or a rename is about without reading the content file.
 from __future__ import annotations
 
 import fcntl
+import io
+import logging
 import os
 import tempfile
 import uuid
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from idsync.connectors.file.dn import normalize_dn, parent_dn, rdn_of, rdn_values, split_dn
+from idsync.connectors.file.index import INDEX_VERSION, ContentIndex, remove_index
+from idsync.connectors.file.journal import (
+    JournalScan,
+    append_marker,
+    compacted_marker,
+    fsync_dir,
+)
+from idsync.connectors.file.journal import append_batch as journal_append
+from idsync.connectors.file.journal import scan as journal_scan
+from idsync.connectors.file.journal import truncate as _truncate_journal
 from idsync.connectors.file.ldif import (
     AddRecord,
     ChangeRecord,
@@ -41,6 +54,7 @@ from idsync.connectors.file.ldif import (
     iter_raw_records,
     parse_raw,
     raw_dn,
+    read_ldif,
 )
 
 #: idsync's OID arc: a UUID-based OID (arc 2.25, needs no registration).
@@ -55,6 +69,8 @@ NO_SUCH_OBJECT = "no-such-object"
 ENTRY_ALREADY_EXISTS = "entry-already-exists"
 CONSTRAINT_VIOLATION = "constraint-violation"
 INVALID_DN = "invalid-dn-syntax"
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -97,6 +113,11 @@ class FileDirectory:
     anchor_attribute: str = "entryUUID"
     binary_attributes: frozenset[str] = frozenset()
     reference_attributes: frozenset[str] = frozenset()
+    #: Content files smaller than this are rewritten by every apply (a few ms): they stay
+    #: current for whoever reads them, and need no journal or index.
+    journal_min_bytes: int = 1 << 20
+    #: Above it, the journal is folded in once it passes this fraction of the content size.
+    journal_ratio: float = 0.25
     _refs: frozenset[str] = field(init=False, repr=False)
     _dn_keys: dict[str, str] = field(init=False, repr=False, default_factory=dict)
 
@@ -115,29 +136,209 @@ class FileDirectory:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
+    @property
+    def journal_path(self) -> str:
+        return self.path + ".journal"
+
+    @property
+    def index_path(self) -> str:
+        return self.path + ".index"
+
     # --- applying ---------------------------------------------------------------------
 
     def apply(
-        self, units: Iterable[Sequence[ChangeRecord]], log_path: str | None = None
+        self, units: Iterable[Sequence[ChangeRecord]], log_path: str | None = None,
+        *, compact: bool = False,
     ) -> list[Outcome]:
         """Apply each unit (a list of change records that succeed or fail together, e.g. a
         rename plus attribute edits) in order; one outcome per unit. Applied records are
-        appended to ``log_path`` with the anchor control."""
+        appended to ``log_path`` with the anchor control.
+
+        A content file below ``journal_min_bytes`` (or ``compact=True``) is rewritten at
+        once; a larger one gets the applied records in its journal, and is compacted when
+        the journal passes ``journal_ratio`` of its size."""
         units = [list(unit) for unit in units]
         self._dn_keys = {}
-        with self.locked():
-            # How many records name each DN: an entry stays parsed until its last change.
-            wanted: Counter[str] = Counter()
-            for unit in units:
-                wanted.update(_keys_of(unit))
-            run = _Run(self._load(set(wanted)), wanted)
-            outcomes = [self._apply_unit(unit, run) for unit in units]
-            if run.applied:
-                self._rewrite(run)
-                if log_path:
-                    _append(log_path, run.applied)
-        self._dn_keys = {}
+        try:
+            with self.locked():
+                small = _size(self.path) < self.journal_min_bytes
+                if compact or (small and not _size(self.journal_path)):
+                    outcomes, applied = self._apply_rewriting(units, self._recover(0))
+                else:
+                    outcomes, applied = self._apply_journaled(units)
+                if applied and log_path:
+                    _append(log_path, applied)
+                if not compact and self._compaction_due():
+                    self._compact_locked()
+        finally:
+            self._dn_keys = {}
         return outcomes
+
+    def compact(self) -> bool:
+        """Fold the journal into the content file (one atomic rewrite), so the content file
+        alone is the directory's current state. Returns whether there was anything to fold."""
+        with self.locked():
+            return self._compact_locked()
+
+    def compact_held(self) -> bool:
+        """:meth:`compact` for a caller already holding :meth:`locked`."""
+        return self._compact_locked()
+
+    def _compact_locked(self) -> bool:
+        journal = self._recover(0)
+        if not journal.batches and not os.path.exists(self.journal_path):
+            return False
+        self._apply_rewriting([], journal)
+        return True
+
+    def _compaction_due(self) -> bool:
+        journal = _size(self.journal_path)
+        if not journal:
+            return False
+        content = _size(self.path)
+        # Amortized: each compaction rewrites the content once per journal_ratio of its
+        # size appended, so the cost per exported change does not grow with the directory.
+        return content < self.journal_min_bytes or journal > self.journal_ratio * content
+
+    def journal_records(self) -> Iterator[ChangeRecord]:
+        """The change records in the journal, committed ones only (not yet compacted)."""
+        for batch in journal_scan(self.journal_path).batches:
+            for record in read_ldif(io.BytesIO(batch), binary_attributes=self.binary_attributes):
+                assert not isinstance(record, ContentRecord)
+                yield record
+
+    def _recover(self, start: int) -> JournalScan:
+        """Under the lock: read the committed journal after ``start`` (a batch boundary),
+        finishing or undoing a compaction a crash interrupted and cutting a torn tail."""
+        journal = journal_scan(self.journal_path, start)
+        if journal.compacted is not None and journal.compacted == content_identity(self.path):
+            # The content file already holds the journal: finish the compaction.
+            _unlink(self.journal_path)
+            return JournalScan(folded=True)
+        if journal.size > journal.end:
+            # A torn batch (never committed) or the marker of a compaction that did not
+            # replace the content file.
+            _truncate_journal(self.journal_path, journal.end)
+        return journal
+
+    def _replay_units(self, journal: JournalScan) -> list[list[ChangeRecord]]:
+        units: list[list[ChangeRecord]] = []
+        for batch in journal.batches:
+            for record in read_ldif(io.BytesIO(batch), binary_attributes=self.binary_attributes):
+                assert not isinstance(record, ContentRecord)
+                units.append([record])
+        return units
+
+    def _replay(self, replayed: list[list[ChangeRecord]], run: _Run) -> None:
+        for unit in replayed:
+            outcome = self._apply_unit(unit, run)
+            if not outcome.ok:
+                # Only when the content file was edited by hand under a pending journal.
+                _log.warning("%s: journal record for %s no longer applies (%s)", self.path,
+                             unit[0].dn, outcome.error_detail)
+
+    def _apply_rewriting(self, units: list[list[ChangeRecord]],
+                         journal: JournalScan) -> tuple[list[Outcome], list[bytes]]:
+        """The whole file at once: fold the journal and ``units`` into one rewrite."""
+        replayed = self._replay_units(journal)
+        wanted: Counter[str] = Counter()
+        for unit in replayed + units:
+            wanted.update(_keys_of(unit))
+        run = _Run(self._load(set(wanted)), wanted)
+        self._replay(replayed, run)
+        done = len(run.applied)
+        outcomes = [self._apply_unit(unit, run) for unit in units]
+        applied = run.applied[done:]
+        if run.applied or journal.batches or os.path.exists(self.journal_path):
+            self._rewrite(run)
+        return outcomes, applied
+
+    def _apply_journaled(self, units: list[list[ChangeRecord]]
+                         ) -> tuple[list[Outcome], list[bytes]]:
+        """Read the named entries through the index, append the applied records to the
+        journal (the commit point), then update the index."""
+        index = self._open_index()
+        try:
+            outcomes, run = self._run_indexed(index, units)
+            if not run.applied:
+                return outcomes, []
+            inode, length = journal_append(self.journal_path, b"".join(run.applied))
+            self._update_index(index, run, inode, length)
+            return outcomes, run.applied
+        finally:
+            index.close()
+
+    def _run_indexed(self, index: ContentIndex,
+                     units: list[list[ChangeRecord]]) -> tuple[list[Outcome], _Run]:
+        wanted: Counter[str] = Counter()
+        for unit in units:
+            wanted.update(_keys_of(unit))
+        run = _Run(self._load_indexed(index, set(wanted)), wanted)
+        return [self._apply_unit(unit, run) for unit in units], run
+
+    def _update_index(self, index: ContentIndex, run: _Run, inode: int, length: int) -> None:
+        images: dict[str, bytes] = {}
+        for entry in [*run.by_origin.values(), *run.new_entries.values()]:
+            if entry is not None:
+                images[normalize_dn(entry.dn)] = _entry_bytes(entry)
+        index.update(run.by_origin.keys(), images, content_identity(self.path), inode, length)
+
+    def _open_index(self) -> ContentIndex:
+        """The index, brought up to the committed journal: trusted only when it names this
+        content file and a prefix of this journal; otherwise rebuilt from both. Only the
+        journal bytes the index has not seen are read."""
+        index = ContentIndex(self.index_path)
+        try:
+            meta = index.meta()
+            trusted = (meta is not None and meta.version == INDEX_VERSION
+                       and meta.base == content_identity(self.path)
+                       and meta.journal_length <= _size(self.journal_path)
+                       and (meta.journal_length == 0
+                            or meta.journal_inode == _inode(self.journal_path)))
+            start = meta.journal_length if trusted and meta is not None else 0
+            journal = self._recover(start)
+            if journal.folded or not trusted:
+                journal = self._recover(0) if journal.folded else journal
+                index.rebuild(self._scan_rows(), content_identity(self.path), 0, 0)
+            if journal.batches:
+                # Committed batches the index has not seen (a crash after the journal's
+                # commit, before the index's; or a rebuild): replay them into the index.
+                _, run = self._run_indexed(index, self._replay_units(journal))
+                self._update_index(index, run, _inode(self.journal_path), journal.end)
+        except BaseException:
+            index.close()
+            raise
+        return index
+
+    def _scan_rows(self) -> Iterator[tuple[str, int, int]]:
+        if not os.path.exists(self.path):
+            return
+        with open(self.path, "rb") as handle:
+            for raw in iter_raw_records(handle):
+                dn = raw_dn(raw)
+                if dn is not None:
+                    yield normalize_dn(dn), raw.start_offset, len(raw.raw)
+
+    def _load_indexed(self, index: ContentIndex, wanted: set[str]) -> dict[str, _Entry]:
+        state: dict[str, _Entry] = {}
+        if not wanted:
+            return state
+        found = index.lookup(wanted)
+        # In file order: reads go forward through the content file.
+        order = sorted(found.items(), key=lambda item: item[1].offset or -1)
+        with open(self.path, "rb") as handle:
+            fd = handle.fileno()
+            for key, location in order:
+                if location.image is not None:
+                    data = location.image
+                else:
+                    assert location.offset is not None and location.length is not None
+                    data = os.pread(fd, location.length, location.offset)
+                entry = self._entry_from(RawRecord(data, 1, 0, len(data)), key,
+                                         len(state))
+                if entry is not None:
+                    state[key] = entry
+        return state
 
     def _load(self, wanted: set[str]) -> dict[str, _Entry]:
         state: dict[str, _Entry] = {}
@@ -151,14 +352,22 @@ class FileDirectory:
                 key = normalize_dn(dn)
                 if key not in wanted:
                     continue
-                if raw.raw[:3] == b"dn:":
-                    # Kept as bytes, parsed when a change reaches it.
-                    state[key] = _Entry(dn, None, key, len(state), raw.raw)
-                    continue
-                record = parse_raw(raw, binary_attributes=self.binary_attributes)
-                if isinstance(record, ContentRecord):  # comments or a version line first
-                    state[key] = _Entry(record.dn, record.attributes, key, len(state))
+                entry = self._entry_from(raw, key, len(state), dn)
+                if entry is not None:
+                    state[key] = entry
         return state
+
+    def _entry_from(self, raw: RawRecord, key: str, ident: int,
+                    dn: str | None = None) -> _Entry | None:
+        if raw.raw[:3] == b"dn:":
+            # Kept as bytes, parsed when a change reaches it.
+            dn = dn if dn is not None else raw_dn(raw)
+            assert dn is not None
+            return _Entry(dn, None, key, ident, raw.raw)
+        record = parse_raw(raw, binary_attributes=self.binary_attributes)
+        if isinstance(record, ContentRecord):  # comments or a version line first
+            return _Entry(record.dn, record.attributes, key, ident)
+        return None
 
     def _attributes_of(self, entry: _Entry) -> dict[str, list[Value]]:
         if entry.attributes is not None:
@@ -299,41 +508,79 @@ class FileDirectory:
     # --- rewriting --------------------------------------------------------------------
 
     def _rewrite(self, run: _Run) -> None:
+        """Write the new content file beside the old one and swap it in; the journal (now
+        folded in) goes, and the index is rebuilt from the offsets written."""
         directory = os.path.dirname(os.path.abspath(self.path))
-        handle, temp = tempfile.mkstemp(prefix=".idsync-", suffix=".ldif", dir=directory)
+        # Named after the content file: under its lock, any such file is a killed writer's.
+        prefix = f".{os.path.basename(self.path)}.idsync-"
+        for name in os.listdir(directory):
+            if name.startswith(prefix):
+                _unlink(os.path.join(directory, name))
+        handle, temp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=directory)
+        rows: list[tuple[str, int, int]] = []
         try:
             with os.fdopen(handle, "wb") as out:
+                position = 0
                 if os.path.exists(self.path):
                     with open(self.path, "rb") as source:
-                        _copy_with_changes(source, out, run.by_origin)
+                        position = _copy_with_changes(source, out, run.by_origin, rows)
                 for entry in run.new_entries.values():
                     if entry is not None:
-                        out.write(_entry_bytes(entry))
+                        data = _entry_bytes(entry)
+                        out.write(data)
+                        rows.append((normalize_dn(entry.dn), position, len(data)))
+                        position += len(data)
                 out.flush()
                 os.fsync(out.fileno())
+            if os.path.exists(self.journal_path):
+                # Tells a recovery after a crash below whether the content file on disk
+                # already holds the journal (see journal.py).
+                append_marker(self.journal_path, compacted_marker(content_identity(temp)))
             os.replace(temp, self.path)
         except BaseException:
             if os.path.exists(temp):
                 os.unlink(temp)
             raise
-        _fsync_dir(directory)
+        fsync_dir(directory)
+        if os.path.exists(self.journal_path):
+            _unlink(self.journal_path)
+            fsync_dir(directory)
+        if position < self.journal_min_bytes:
+            # Small files are rewritten on every apply and need no index.
+            remove_index(self.index_path)
+            return
+        index = ContentIndex(self.index_path)
+        try:
+            index.rebuild(rows, content_identity(self.path), 0, 0)
+        finally:
+            index.close()
 
 
-def _copy_with_changes(source: BinaryIO, out: BinaryIO,
-                       by_origin: dict[str, _Entry | None]) -> None:
-    """Copy the content file, replacing changed entries in place and dropping deleted ones."""
+def _copy_with_changes(source: BinaryIO, out: BinaryIO, by_origin: dict[str, _Entry | None],
+                       rows: list[tuple[str, int, int]]) -> int:
+    """Copy the content file, replacing changed entries in place and dropping deleted ones;
+    ``rows`` gets (normalized DN, offset, length) of every entry written. Returns the size."""
+    position = 0
     for raw in iter_raw_records(source):
-        dn = raw_dn(raw) if by_origin else None
+        dn = raw_dn(raw)
         key = normalize_dn(dn) if dn is not None else None
         if key is None or key not in by_origin:
+            if key is not None:
+                rows.append((key, position, len(raw.raw)))
             out.write(raw.raw)
             out.write(b"\n")
+            position += len(raw.raw) + 1
             continue
         entry = by_origin[key]
         if raw.lines and raw.lines[0][2].lower().startswith(b"version:"):
             out.write(b"version: 1\n\n")  # the version line shared the entry's block
+            position += 12
         if entry is not None:
-            out.write(_entry_bytes(entry))
+            data = _entry_bytes(entry)
+            out.write(data)
+            rows.append((normalize_dn(entry.dn), position, len(data)))
+            position += len(data)
+    return position
 
 
 def _entry_bytes(entry: _Entry) -> bytes:
@@ -520,8 +767,36 @@ def _ends_with_blank_line(path: str) -> bool:
 
 
 def _fsync_dir(directory: str) -> None:
-    fd = os.open(directory, os.O_RDONLY)
+    fsync_dir(directory)
+
+
+def _size(path: str) -> int:
     try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        return os.path.getsize(path)
+    except FileNotFoundError:
+        return 0
+
+
+def _inode(path: str) -> int:
+    try:
+        return os.stat(path).st_ino
+    except FileNotFoundError:
+        return 0
+
+
+def _unlink(path: str) -> None:
+    with suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+def content_identity(path: str) -> str:
+    """Which content file this is: inode, size, mtime and a checksum of its last 64 KiB.
+    ``os.replace`` keeps all four, and a file written anew (an edit, a copy) changes them."""
+    try:
+        with open(path, "rb") as handle:
+            stat = os.fstat(handle.fileno())
+            handle.seek(max(0, stat.st_size - 65536))
+            crc = zlib.crc32(handle.read())
+    except FileNotFoundError:
+        return "none"
+    return f"{stat.st_ino}:{stat.st_size}:{stat.st_mtime_ns}:{crc:08x}"
