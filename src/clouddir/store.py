@@ -229,7 +229,13 @@ class Store:
         """Run one statement; the result has ``fetchone`` and ``fetchall``."""
         raise NotImplementedError
 
-    def _execute_many(self, conn: Any, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    def _wrote(self, changes: int) -> None:
+        """``changes`` rows went to the change log (a measure of how much was written)."""
+
+    def _execute_ints(self, conn: Any, sql: str, params: Sequence[Any],
+                      values: list[int]) -> None:
+        """Run ``sql`` (bound to ``params``) where ``{ints}`` is a table source whose column
+        ``value`` holds ``values`` in order."""
         raise NotImplementedError
 
     def _select_in(self, conn: Any, sql: str, params: Sequence[Any],
@@ -333,10 +339,9 @@ class Store:
         with self._connection() as conn:
             self._execute(conn, sql, params)
 
-    def _many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
-        if rows:
-            with self._connection() as conn:
-                self._execute_many(conn, sql, rows)
+    def _run_ints(self, sql: str, params: Sequence[Any], values: list[int]) -> None:
+        with self._connection() as conn:
+            self._execute_ints(conn, sql, params, values)
 
     def _rows_in(self, sql: str, values: Iterable[Any],
                  params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
@@ -561,13 +566,17 @@ class Store:
         if not member_seqs:
             return
         self._writing(tenant_id)
-        edges = [(group_seq, m) for m in member_seqs]
+        # One statement per table, not one per edge: a v2 change may name 15,000 members.
+        members = list(member_seqs)
         if kind == MEMBER_ADDED:
-            self._many("INSERT INTO members (group_seq, member_seq) VALUES (?, ?)", edges)
+            self._run_ints("INSERT INTO members (group_seq, member_seq) SELECT ?, value "
+                           "FROM {ints}", (group_seq,), members)
         else:
-            self._many("DELETE FROM members WHERE group_seq = ? AND member_seq = ?", edges)
-        self._many("INSERT INTO changes (tenant_id, object_seq, kind, member_seq) "
-                   "VALUES (?, ?, ?, ?)", [(tenant_id, group_seq, kind, m) for m in member_seqs])
+            self._run_ints("DELETE FROM members WHERE group_seq = ? AND member_seq IN "
+                           "(SELECT value FROM {ints})", (group_seq,), members)
+        self._run_ints("INSERT INTO changes (tenant_id, object_seq, kind, member_seq) "
+                       "SELECT ?, ?, ?, value FROM {ints}", (tenant_id, group_seq, kind), members)
+        self._wrote(len(members))
         delta = len(member_seqs) if kind == MEMBER_ADDED else -len(member_seqs)
         self._run("UPDATE objects SET member_count = member_count + ? WHERE seq = ?",
                   (delta, group_seq))
@@ -635,6 +644,7 @@ class Store:
         self._run("INSERT INTO changes (tenant_id, object_seq, kind, member_seq, object_id, "
                   "object_type, dn) VALUES (?, ?, ?, ?, ?, ?, ?)",
                   (tenant_id, object_seq, kind, member_seq, object_id, object_type, dn))
+        self._wrote(1)
 
     def max_usn(self, tenant_id: str) -> int:
         row = self._one("SELECT max(usn) FROM changes WHERE tenant_id = ?", (tenant_id,))
@@ -701,9 +711,9 @@ class SqliteStore(Store):
                  params: Sequence[Any]) -> sqlite3.Cursor:
         return conn.execute(sql, params)
 
-    def _execute_many(self, conn: sqlite3.Connection, sql: str,
-                      rows: list[tuple[Any, ...]]) -> None:
-        conn.executemany(sql, rows)
+    def _execute_ints(self, conn: sqlite3.Connection, sql: str, params: Sequence[Any],
+                      values: list[int]) -> None:
+        conn.execute(sql.format(ints="json_each(?)"), (*params, json.dumps(values)))
 
     def _select_in(self, conn: sqlite3.Connection, sql: str, params: Sequence[Any],
                    values: list[Any]) -> list[tuple[Any, ...]]:

@@ -40,6 +40,8 @@ from clouddir.store import SCHEMA, Store, StoreError
 IN_CHUNK = 10_000
 #: Connections per store: the handlers' thread pool overlaps round trips of several requests.
 DEFAULT_POOL_SIZE = 4
+#: Change-log rows written before the first ANALYZE; each next one waits for twice as many.
+ANALYZE_AFTER = 1000
 #: How long a unit waits for a connection or a lock before giving up (SQLite's busy timeout).
 WAIT_SECONDS = 60
 
@@ -60,6 +62,11 @@ def to_pyformat(sql: str) -> str:
 @functools.lru_cache(maxsize=256)
 def _any_form(sql: str) -> str:
     return to_pyformat(sql.replace("IN ({ids})", "= ANY(?)"))
+
+
+@functools.lru_cache(maxsize=64)
+def _ints_form(sql: str) -> str:
+    return to_pyformat(sql.replace("{ints}", "unnest(?::bigint[]) AS ints(value)"))
 
 
 def translate_schema(schema: str) -> list[str]:
@@ -88,6 +95,8 @@ class PostgresStore(Store):
         self._opened = 0
         self._pool_lock = threading.Lock()
         self._closed = False
+        self._written = 0
+        self._analyze_at = ANALYZE_AFTER
         conn = self._acquire()
         try:
             with conn.transaction():
@@ -184,6 +193,7 @@ class PostgresStore(Store):
             conn.execute("COMMIT")
             if current is not None:
                 current[0].__exit__(None, None, None)  # sends it, raises what failed
+            self._analyze_if_grown(conn)
             return
         if current is not None:
             with contextlib.suppress(psycopg.Error):
@@ -191,17 +201,31 @@ class PostgresStore(Store):
         with contextlib.suppress(psycopg.Error):
             conn.execute("ROLLBACK")
 
+    def _wrote(self, changes: int) -> None:
+        with self._pool_lock:
+            self._written += changes
+
+    def _analyze_if_grown(self, conn: psycopg.Connection) -> None:
+        """Refresh the planner's statistics each time the data written doubles. A directory
+        is filled from empty in bursts, faster than autovacuum notices: without statistics
+        the planner reads a member or id list through a tenant-only index prefix and filters
+        the whole tenant (5 ms instead of 0.2 ms per lookup at 5,000 users)."""
+        with self._pool_lock:
+            due = self._written >= self._analyze_at
+            if due:
+                self._analyze_at = 2 * self._written
+        if due:
+            with contextlib.suppress(psycopg.Error):  # statistics are an optimisation only
+                conn.execute("ANALYZE objects, members, unique_values, changes")
+
     def _execute(self, conn: psycopg.Connection, sql: str,
                  params: Sequence[Any]) -> psycopg.Cursor:
         return conn.execute(to_pyformat(sql), tuple(params))
 
-    def _execute_many(self, conn: psycopg.Connection, sql: str,
-                      rows: list[tuple[Any, ...]]) -> None:
-        if len(rows) == 1:  # no pipeline set-up for one row
-            conn.execute(to_pyformat(sql), rows[0])
-            return
-        with conn.cursor() as cur:
-            cur.executemany(to_pyformat(sql), rows)
+    def _execute_ints(self, conn: psycopg.Connection, sql: str, params: Sequence[Any],
+                      values: list[int]) -> None:
+        statement = _ints_form(sql)
+        conn.execute(statement, (*params, values), prepare=False)
 
     def _select_in(self, conn: psycopg.Connection, sql: str, params: Sequence[Any],
                    values: list[Any]) -> list[tuple[Any, ...]]:
