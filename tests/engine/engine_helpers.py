@@ -122,7 +122,8 @@ TARGET_SKELETON = DEMO_TARGET_SKELETON
 
 
 def make_workspace(path: Path, source_ldif: str, *, rules: str | None = None,
-                   builtin: bool = True) -> Workspace:
+                   builtin: bool = True,
+                   reference_delta_threshold: int | None = None) -> Workspace:
     (path / "source").mkdir(parents=True)
     (path / "target").mkdir()
     (path / "source" / "directory.ldif").write_text(source_ldif)
@@ -133,6 +134,10 @@ def make_workspace(path: Path, source_ldif: str, *, rules: str | None = None,
                                             "changes_path": "source/changes.ldif"})
     store.connectors.add("target", "file", {"path": "target/directory.ldif",
                                             "export_log": "target/exports.ldif"})
+    if reference_delta_threshold is not None:
+        # 1: every reference list is compared in the store (idsync.store.references).
+        with store.transaction():
+            store.settings.set("reference_delta_threshold", reference_delta_threshold)
     if builtin:
         save_rules(store, builtin_rule_set("directory-to-directory", source="source",
                                            target="target", target_base=TARGET_BASE),
@@ -142,11 +147,15 @@ def make_workspace(path: Path, source_ldif: str, *, rules: str | None = None,
     return Workspace(path, store)
 
 
-@pytest.fixture
-def workspace_factory(tmp_path: Path) -> Iterator[Any]:
+@pytest.fixture(params=["in-memory", "in-store"])
+def workspace_factory(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """Each test runs twice: reference lists compared in memory (the default for lists under
+    the threshold) and compared in the store (what large groups get)."""
     made: list[Workspace] = []
+    threshold = 1 if request.param == "in-store" else None
 
     def factory(source_ldif: str, **kwargs: Any) -> Workspace:
+        kwargs.setdefault("reference_delta_threshold", threshold)
         ws = make_workspace(tmp_path / f"ws{len(made)}", source_ldif, **kwargs)
         made.append(ws)
         return ws

@@ -160,13 +160,17 @@ def actual_target(path: Path) -> dict[str, dict]:
 @settings(max_examples=60, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(directories(), st.lists(st.lists(operation, min_size=1, max_size=5), min_size=1,
-                               max_size=3))
-def test_cycles_converge_to_what_the_rules_say(directory: dict, steps: list) -> None:
+                               max_size=3),
+       # None: lists compared in memory; 1: every list compared in the store (large groups)
+       st.sampled_from([None, 1]))
+def test_cycles_converge_to_what_the_rules_say(directory: dict, steps: list,
+                                               threshold: int | None) -> None:
     for uid, u in directory["users"].items():
         u["anchor"] = f"anchor-{uid}"
     counter = itertools.count()
     with tempfile.TemporaryDirectory() as tmp:
-        ws = make_workspace(Path(tmp) / "ws", render(directory), builtin=False)
+        ws = make_workspace(Path(tmp) / "ws", render(directory), builtin=False,
+                            reference_delta_threshold=threshold)
         save_rules(ws.store, scoped_rules(), installing_builtin=True)
         try:
             ws.initial_cycle()

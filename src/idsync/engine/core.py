@@ -28,6 +28,11 @@ DEFAULT_MV_REFERENCES = frozenset({"member", "manager", "managedBy", "owner", "s
 
 BATCH_SIZE = 500
 
+#: Reference lists with at least this many values (a group's members) are compared in the
+#: database during synchronization instead of being read whole (idsync.store.references).
+#: The ``reference_delta_threshold`` setting overrides it.
+REFERENCE_DELTA_THRESHOLD = 1000
+
 
 @dataclass
 class Engine:
@@ -42,6 +47,9 @@ class Engine:
         self.mv_ref_attributes = frozenset(
             s.get("mv_reference_attributes") or DEFAULT_MV_REFERENCES)
         self.parameters: dict[str, Any] = s.get("parameters") or {}
+        threshold = s.get("reference_delta_threshold")
+        self.ref_delta_threshold = int(REFERENCE_DELTA_THRESHOLD if threshold is None
+                                       else threshold)
 
     # --- connectors -----------------------------------------------------------------------
 

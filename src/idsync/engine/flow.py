@@ -28,6 +28,30 @@ class RefSet:
     ids: frozenset[int]
 
 
+@dataclass(frozen=True, slots=True)
+class RefDelta:
+    """A Direct flow of a large reference attribute whose values stay in the store: the
+    difference from the target is computed there (a set difference in SQL), so a
+    250,000-member group is never read into memory to change one member. ``source_id`` is the
+    connector space object (inbound) or metaverse object (outbound) the values belong to."""
+
+    source_id: int
+    attribute: str
+
+
+class NeedFullRefs(Exception):
+    """A large reference attribute was deferred (``RefDelta``) but the flow needs its values
+    after all (an expression reads them, or several contributions compete): the caller loads
+    them and evaluates the object again."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeferredRefs:
+    """Stands in an object's ``refs`` for a large reference attribute left in the store."""
+
+    count: int
+
+
 @dataclass(slots=True)
 class Contribution:
     precedence: int
@@ -52,6 +76,8 @@ KEEP = Outcome("keep")
 
 
 def _empty(value: Any) -> bool:
+    if isinstance(value, RefDelta):
+        raise NeedFullRefs(value.attribute)
     if value is None:
         return True
     if isinstance(value, RefSet):
@@ -72,6 +98,8 @@ def resolve(contributions: Sequence[Contribution]) -> Outcome:
         if only.value is IGNORE_THIS_FLOW:
             return KEEP
         if only.merge_type is MergeType.UPDATE or only.value is AUTHORITATIVE_NULL:
+            if isinstance(only.value, RefDelta):
+                return Outcome("set", only.value, _lineage(only))
             if only.value is AUTHORITATIVE_NULL or _empty(only.value):
                 return Outcome("remove", lineage=_lineage(only))
             return Outcome("set", only.value, _lineage(only))
@@ -79,6 +107,10 @@ def resolve(contributions: Sequence[Contribution]) -> Outcome:
                     key=lambda c: (c.precedence, c.rule_id))
     if not active:
         return KEEP
+    if len(active) == 1 and isinstance(active[0].value, RefDelta):
+        # One active contributor of a deferred reference attribute: it wins whole, whatever
+        # its merge type (a merge of one set is that set).
+        return Outcome("set", active[0].value, _lineage(active[0]))
     if active[0].merge_type is MergeType.UPDATE:
         for c in active:
             if c.value is AUTHORITATIVE_NULL:
@@ -98,6 +130,8 @@ def _merge(active: Sequence[Contribution], *, case_insensitive: bool) -> Outcome
     for c in active:
         if c.value is AUTHORITATIVE_NULL:
             break
+        if isinstance(c.value, RefDelta):
+            raise NeedFullRefs(c.value.attribute)
         if isinstance(c.value, RefSet):
             is_ref = True
             refs |= c.value.ids
@@ -118,7 +152,7 @@ def as_values(result: Any) -> Any:
     """Normalise an expression result to a contribution: a list of values or a sentinel."""
     if result is None or result is IGNORE_THIS_FLOW or result is AUTHORITATIVE_NULL:
         return result
-    if isinstance(result, RefSet):
+    if isinstance(result, RefSet | RefDelta):
         return result
     if isinstance(result, list | tuple):
         kept = [v for v in result if v is not None]

@@ -17,7 +17,16 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from idsync.engine.core import Engine
-from idsync.engine.flow import Contribution, Outcome, RefSet, group_by_target, resolve
+from idsync.engine.flow import (
+    Contribution,
+    DeferredRefs,
+    NeedFullRefs,
+    Outcome,
+    RefDelta,
+    RefSet,
+    group_by_target,
+    resolve,
+)
 from idsync.engine.joins import find_match, index_entries
 from idsync.engine.ruleset import CompiledRule, has_provision
 from idsync.engine.run import RunRecorder
@@ -52,25 +61,40 @@ class Inbound:
             self._ref_attrs[connector_id] = self.engine.cs_ref_attributes(connector_id)
         return self._ref_attrs[connector_id]
 
-    def _reads(self, connector_id: int, object_type: str | None) -> set[str]:
+    def _reads(self, connector_id: int, object_type: str | None, *,
+               link_only: bool = False) -> set[str]:
         out: set[str] = set()
         for r in self.rs.inbound_for(connector_id, object_type):
-            out |= r.reads
+            out |= r.link_reads if link_only else r.reads
         return out
 
-    def _load_refs(self, objs: Iterable[CSObject]) -> None:
+    def _load_refs(self, objs: Iterable[CSObject], *, link_only: bool = False,
+                   defer: bool = False) -> None:
+        """Load the reference values the rules read. ``link_only``: only what scoping and
+        join conditions read (the connect pass). ``defer``: large lists stay in the store as
+        ``DeferredRefs``, and their Direct flows are computed there as differences."""
         by_conn: dict[int, list[CSObject]] = defaultdict(list)
         for o in objs:
             by_conn[o.connector_id].append(o)
         for cid, group in by_conn.items():
             names: set[str] = set()
             for o in group:
-                names |= self._reads(cid, o.object_type)
+                names |= self._reads(cid, o.object_type, link_only=link_only)
             names &= self.ref_attrs(cid)
-            loaded = self.store.cs.refs_of([o.id for o in group], names) if names else {}
+            ids = [o.id for o in group]
+            large = {k: n for k, n in self.store.refdeltas.large_cs(
+                ids, self.engine.ref_delta_threshold).items() if k[1] in names} if (
+                defer and names) else {}
+            if large:
+                loaded = self.store.refdeltas.cs_refs_except(ids, names, large)
+            else:
+                loaded = self.store.cs.refs_of(ids, names) if names else {}
             for o in group:
                 o.refs = {n: set() for n in names}
                 o.refs.update(loaded.get(o.id, {}))
+            by_id = {o.id: o for o in group}
+            for (cs_id, attr), count in large.items():
+                by_id[cs_id].refs[attr] = DeferredRefs(count)  # type: ignore[assignment]
 
     def _view(self, cs: CSObject, cs_to_mv: dict[int, int]) -> InboundView:
         return InboundView(cs, cs_to_mv=cs_to_mv, dn_of=self._dn_of,
@@ -99,7 +123,7 @@ class Inbound:
 
     def connect_batch(self, ids: Sequence[int]) -> None:
         objs = self.store.cs.by_ids(ids)
-        self._load_refs(objs.values())
+        self._load_refs(objs.values(), link_only=True)
         for cs_id in ids:
             cs = objs.get(cs_id)
             if cs is not None:
@@ -240,22 +264,49 @@ class Inbound:
             self.store.mv.mark_dirty(mv_ids)
         self.store.cs.clear_pending_import(ids)
 
-    def flow_mv_ids(self, mv_ids: Sequence[int]) -> None:
+    def flow_mv_ids(self, mv_ids: Sequence[int], *, defer: bool = True) -> None:
         mvs = self.store.mv.by_ids(mv_ids)
-        mv_refs = self.store.mv.refs_of(list(mvs))
+        ids = list(mvs)
+        large = self.store.refdeltas.large_mv(ids, self.engine.ref_delta_threshold) if (
+            defer and ids) else {}
+        mv_refs = (self.store.refdeltas.mv_refs_except(ids, None, large) if large
+                   else self.store.mv.refs_of(ids))
         links: dict[int, list[CSObject]] = defaultdict(list)
-        linked = self.store.cs.linked_to(list(mvs))
-        self._load_refs(linked)
+        linked = self.store.cs.linked_to(ids)
+        self._load_refs(linked, defer=defer)
         for o in linked:
             links[o.mv_id].append(o)  # type: ignore[index]
-        with_refs = [o.id for o in linked if any(o.refs.values())]
-        cs_to_mv = self.store.cs.reference_targets_mv(with_refs) if with_refs else {}
+        cs_to_mv = self._translate(linked)
         for mv_id in mv_ids:
             mv = mvs.get(mv_id)
             if mv is None:
                 continue
             mv.refs = {a: set(v) for a, v in mv_refs.get(mv_id, {}).items()}
-            self._flow_one(mv, links.get(mv_id, []), cs_to_mv)
+            for (i, attr), count in large.items():
+                if i == mv_id:
+                    mv.refs[attr] = DeferredRefs(count)  # type: ignore[assignment]
+            try:
+                self._flow_one(mv, links.get(mv_id, []), cs_to_mv)
+            except NeedFullRefs:
+                # A rule needs the values of a large list after all: this object is
+                # evaluated again with every value loaded (nothing was written yet).
+                self.flow_mv_ids([mv_id], defer=False)
+
+    def _translate(self, linked: Sequence[CSObject]) -> dict[int, int]:
+        """CS id -> MV id for the loaded reference values of ``linked``: one join over the
+        objects whose values are all loaded, a look-up of the loaded targets for the others."""
+        whole = [o.id for o in linked if any(o.refs.values()) and not any(
+            isinstance(v, DeferredRefs) for v in o.refs.values())]
+        cs_to_mv = self.store.cs.reference_targets_mv(whole) if whole else {}
+        partial: set[int] = set()
+        for o in linked:
+            if any(isinstance(v, DeferredRefs) for v in o.refs.values()):
+                for v in o.refs.values():
+                    if not isinstance(v, DeferredRefs):
+                        partial |= v
+        if partial:
+            cs_to_mv.update(self.store.cs.mv_ids_of(sorted(partial)))
+        return cs_to_mv
 
     def _flow_one(self, mv: MVObject, links: list[CSObject], cs_to_mv: dict[int, int]) -> None:
         contributions: list[tuple[str, Contribution]] = []
@@ -305,17 +356,23 @@ class Inbound:
 def apply_outcomes(mv: MVObject, grouped: dict[str, list[Contribution]],
                    ref_attributes: frozenset[str], store: Any) -> bool:
     """Write the winning contributions into ``mv``; returns whether anything changed.
-    Attributes a rule contributed before and no rule contributes now are recalled."""
+    Attributes a rule contributed before and no rule contributes now are recalled. Every
+    outcome is decided before anything is written, so a ``NeedFullRefs`` leaves no trace."""
     changed = False
-    names = set(grouped) | set(mv.lineage)
-    for name in sorted(names):
-        outcome = resolve(grouped[name]) if name in grouped else Outcome("remove")
+    names = sorted(set(grouped) | set(mv.lineage))
+    outcomes = {name: resolve(grouped[name]) if name in grouped else Outcome("remove")
+                for name in names}
+    for name in names:
+        outcome = outcomes[name]
         if outcome.action == "keep":
             continue
-        is_ref = isinstance(outcome.value, RefSet) or name in mv.refs or (
+        is_ref = isinstance(outcome.value, RefSet | RefDelta) or name in mv.refs or (
             name in ref_attributes and outcome.action == "remove")
         if is_ref:
             changed |= _apply_ref(mv, name, outcome, store)
+            if isinstance(outcome.value, RefDelta) and not store.mv.ref_count(mv.id, name):
+                # An empty translation removes the attribute, as an empty RefSet does.
+                outcome = Outcome("remove", lineage=outcome.lineage)
         else:
             changed |= _apply_value(mv, name, outcome)
         if outcome.action == "set" and outcome.lineage:
@@ -341,7 +398,16 @@ def _apply_value(mv: MVObject, name: str, outcome: Outcome) -> bool:
 
 
 def _apply_ref(mv: MVObject, name: str, outcome: Outcome, store: Any) -> bool:
+    if isinstance(outcome.value, RefDelta):
+        # The source list is large: the database computes what changes.
+        adds, removes = store.refdeltas.inbound(outcome.value.source_id,
+                                                outcome.value.attribute, mv.id, name)
+        if adds or removes:
+            store.mv.change_refs(mv.id, name, adds, removes)
+        return bool(adds or removes)
     have = mv.refs.get(name, set())
+    if isinstance(have, DeferredRefs):
+        have = store.refdeltas.mv_targets(mv.id, name)
     want: set[int] = set(outcome.value.ids) if outcome.action == "set" and isinstance(
         outcome.value, RefSet) else set()
     adds, removes = want - have, have - want

@@ -13,12 +13,22 @@ are already in the target connector space when its member list is computed.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
 from idsync.dn import normalize_dn
 from idsync.engine.core import BATCH_SIZE, Engine
-from idsync.engine.flow import Contribution, Outcome, RefSet, group_by_target, resolve
+from idsync.engine.flow import (
+    Contribution,
+    DeferredRefs,
+    NeedFullRefs,
+    Outcome,
+    RefDelta,
+    RefSet,
+    group_by_target,
+    resolve,
+)
 from idsync.engine.inbound import EXPRESSION_ERROR, SYNC_RULE_ERROR
 from idsync.engine.joins import find_match
 from idsync.engine.ruleset import CompiledRule, has_provision
@@ -204,18 +214,10 @@ class Outbound:
 
     def flow_batch(self, ids: Sequence[int]) -> None:
         mvs = self.store.mv.by_ids(ids)
-        refs = self.store.mv.refs_of(list(mvs))
-        for mv in mvs.values():
-            mv.refs = {a: set(v) for a, v in refs.get(mv.id, {}).items()}
         links = self._links(list(mvs))
         linked_ids = [o.id for o in links.values()]
-        holograms = self.store.cs.refs_of(linked_ids) if linked_ids else {}
         pending = self.store.exports.get_many(linked_ids) if linked_ids else {}
-        referring = [mv.id for mv in mvs.values() if any(mv.refs.values())]
-        mv_to_cs_by_conn: dict[int, dict[int, int]] = {}
-        for cid in self.rs.outbound:
-            mv_to_cs_by_conn[cid] = (self.store.cs.mv_reference_targets_in(cid, referring)
-                                     if referring else {})
+        mv_to_cs_by_conn = self._load_refs(mvs, links, pending)
         for mv_id in ids:
             mv = mvs.get(mv_id)
             if mv is None:
@@ -231,8 +233,66 @@ class Outbound:
                 scoped = self._scoped(rules, mv)
                 if not scoped:
                     continue
-                cs.refs = {a: set(v) for a, v in holograms.get(cs.id, {}).items()}
-                self._flow_one(mv, cs, scoped, mv_to_cs_by_conn[cid], pe)
+                try:
+                    self._flow_one(mv, cs, scoped, mv_to_cs_by_conn[cid], pe)
+                except NeedFullRefs:
+                    # A rule needs the values of a large list after all: evaluate this object
+                    # again with every value loaded (nothing was staged yet).
+                    whole, mv_to_cs = self._load_whole(mv, cs)
+                    self._flow_one(whole, cs, scoped, mv_to_cs, pe)
+
+    def _load_refs(self, mvs: dict[int, MVObject], links: dict[tuple[int, int], CSObject],
+                   pending: dict[int, PendingExport]) -> dict[int, dict[int, int]]:
+        """Load the metaverse objects' references and the linked objects' holograms, large
+        lists left in the store (``DeferredRefs``; their Direct flows are computed there as
+        differences). Returns, per connector, metaverse id -> CS id for the loaded values."""
+        ids = list(mvs)
+        threshold = self.engine.ref_delta_threshold
+        deltas = self.store.refdeltas
+        mv_large = deltas.large_mv(ids, threshold) if ids else {}
+        refs = deltas.mv_refs_except(ids, None, mv_large) if mv_large else (
+            self.store.mv.refs_of(ids) if ids else {})
+        for mv in mvs.values():
+            mv.refs = {a: set(v) for a, v in refs.get(mv.id, {}).items()}
+        for (mv_id, attr), count in mv_large.items():
+            mvs[mv_id].refs[attr] = DeferredRefs(count)  # type: ignore[assignment]
+        linked = list(links.values())
+        # An export sent and not confirmed yet is compared with what the directory will hold
+        # once it applies it (worked out in memory): those holograms are loaded whole.
+        deferrable = [o.id for o in linked if o.anchor is not None and not (
+            o.id in pending and pending[o.id].state == "exported")]
+        cs_large = deltas.large_cs(deferrable, threshold) if deferrable else {}
+        linked_ids = [o.id for o in linked]
+        holograms = deltas.cs_refs_except(linked_ids, None, cs_large) if cs_large else (
+            self.store.cs.refs_of(linked_ids) if linked_ids else {})
+        by_id = {o.id: o for o in linked}
+        for o in linked:
+            o.refs = {a: set(v) for a, v in holograms.get(o.id, {}).items()}
+        for (cs_id, attr), count in cs_large.items():
+            by_id[cs_id].refs[attr] = DeferredRefs(count)  # type: ignore[assignment]
+        whole = [mv.id for mv in mvs.values() if mv.refs and not _has_deferred(mv.refs)]
+        partial: set[int] = set()
+        for mv in mvs.values():
+            if _has_deferred(mv.refs):
+                for v in mv.refs.values():
+                    if not isinstance(v, DeferredRefs):
+                        partial |= v
+        out: dict[int, dict[int, int]] = {}
+        for cid in self.rs.outbound:
+            found = self.store.cs.mv_reference_targets_in(cid, whole) if whole else {}
+            if partial:
+                found.update(self.store.cs.in_connector_for_mv(cid, sorted(partial)))
+            out[cid] = found
+        return out
+
+    def _load_whole(self, mv: MVObject, cs: CSObject) -> tuple[MVObject, dict[int, int]]:
+        """A copy of ``mv`` with every reference value loaded, ``cs`` with its whole
+        hologram, and the translation of the values into ``cs``'s connector space (``mv``
+        itself keeps its deferred lists for the other connectors)."""
+        refs = self.store.mv.refs_of([mv.id]).get(mv.id, {})
+        whole = dataclasses.replace(mv, refs={a: set(v) for a, v in refs.items()})
+        cs.refs = {a: set(v) for a, v in self.store.cs.refs_of([cs.id]).get(cs.id, {}).items()}
+        return whole, self.store.cs.mv_reference_targets_in(cs.connector_id, [mv.id])
 
     def _flow_one(self, mv: MVObject, cs: CSObject, scoped: list[CompiledRule],
                   mv_to_cs: dict[int, int], pe: PendingExport | None) -> None:
@@ -258,20 +318,25 @@ class Outbound:
                                        connector_id=cs.connector_id)
             self._hold(pe)
             return
-        self.store.errors.clear(cs.id, "export", code=SYNC_RULE_ERROR)
-        self.store.errors.clear(cs.id, "export", code=EXPRESSION_ERROR)
-        self._record_dropped_references(cs, view.dropped)
         if pe is not None and pe.state == "exported":
             # Sent but not confirmed yet: compare with what the directory will hold once it
             # applies that export, so an unrelated re-evaluation does not send it twice.
             expected = _expected_after(cs, pe)
-            delta = self._delta(expected, group_by_target(contributions), None)
+            delta = self._delta(expected, group_by_target(contributions), None, view.dropped,
+                                in_store=False)
+            self._clear_rule_errors(cs, view.dropped)
             if _is_empty(delta):
                 return
             self._stage(cs, _merge(pe, delta), None)
             return
-        staged = self._delta(cs, group_by_target(contributions), pe)
+        staged = self._delta(cs, group_by_target(contributions), pe, view.dropped)
+        self._clear_rule_errors(cs, view.dropped)
         self._stage(cs, staged, pe)
+
+    def _clear_rule_errors(self, cs: CSObject, dropped: dict[str, list[int]]) -> None:
+        self.store.errors.clear(cs.id, "export", code=SYNC_RULE_ERROR)
+        self.store.errors.clear(cs.id, "export", code=EXPRESSION_ERROR)
+        self._record_dropped_references(cs, dropped)
 
     def _hold(self, pe: PendingExport | None) -> None:
         """An object whose outbound rules fail is not exported (not even a provisioning add
@@ -293,7 +358,10 @@ class Outbound:
                             {"cs_id": cs.id, "dropped": {a: len(i) for a, i in dropped.items()}})
 
     def _delta(self, cs: CSObject, grouped: dict[str, list[Contribution]],
-               pe: PendingExport | None) -> PendingExport:
+               pe: PendingExport | None, dropped: dict[str, list[int]], *,
+               in_store: bool = True) -> PendingExport:
+        """The export that makes ``cs`` what the rules say. ``in_store``: ``cs`` is the
+        hologram as stored, so a deferred list's difference can be computed in the store."""
         is_add = cs.anchor is None
         new = PendingExport(cs.id, cs.connector_id, "add" if is_add else "modify", None, {},
                             "pending", pe.attempts if pe else 0)
@@ -304,9 +372,9 @@ class Outbound:
             if name == DN_TARGET:
                 self._dn_change(cs, outcome, new, is_add)
                 continue
-            if isinstance(outcome.value, RefSet) or name in cs.refs or (
+            if isinstance(outcome.value, RefSet | RefDelta) or name in cs.refs or (
                     outcome.action == "remove" and name in self.ref_attrs(cs.connector_id)):
-                self._ref_delta(cs, name, outcome, new)
+                self._ref_delta(cs, name, outcome, new, dropped, in_store)
             else:
                 _value_delta(cs, name, outcome, new, is_add)
         return new
@@ -325,11 +393,23 @@ class Outbound:
             new.kind = "rename"
             new.new_dn = dn
 
-    def _ref_delta(self, cs: CSObject, name: str, outcome: Outcome,
-                   new: PendingExport) -> None:
-        want = set(outcome.value.ids) if outcome.action == "set" else set()
-        have = cs.refs.get(name, set())
-        adds, removes = want - have, have - want
+    def _ref_delta(self, cs: CSObject, name: str, outcome: Outcome, new: PendingExport,
+                   dropped: dict[str, list[int]], in_store: bool) -> None:
+        value = outcome.value if outcome.action == "set" else None
+        if isinstance(value, RefDelta):
+            if not in_store:
+                raise NeedFullRefs(name)
+            # The metaverse list is large: the database computes what changes.
+            adds, removes, missing = self.store.refdeltas.outbound(
+                value.source_id, value.attribute, cs.id, name, cs.connector_id)
+            if missing:
+                dropped[value.attribute] = missing
+        else:
+            want = set(value.ids) if isinstance(value, RefSet) else set()
+            have = cs.refs.get(name, set())
+            if isinstance(have, DeferredRefs):
+                have = self.store.cs.ref_targets(cs.id, name)
+            adds, removes = want - have, have - want
         if adds:
             new.ref_adds[name] = adds
         if removes:
@@ -346,6 +426,10 @@ class Outbound:
             return
         self.store.exports.stage(new)
         self.recorder.count(f"export-{new.kind}s-staged")
+
+
+def _has_deferred(refs: dict[str, Any]) -> bool:
+    return any(isinstance(v, DeferredRefs) for v in refs.values())
 
 
 def _is_empty(pe: PendingExport) -> bool:

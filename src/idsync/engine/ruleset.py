@@ -37,6 +37,8 @@ class CompiledRule:
     connector_id: int
     transformations: list[CompiledTransformation]
     reads: frozenset[str]
+    #: what the scoping filter and the join conditions read (all the connect pass needs)
+    link_reads: frozenset[str] = frozenset()
 
     @property
     def id(self) -> int:
@@ -79,16 +81,18 @@ def compile_rule(rule: SyncRule, connector_id: int) -> CompiledRule:
         except ExpressionError as exc:
             raise ConfigurationError(
                 f"sync rule {rule.name!r}, transformation of {t.target!r}:\n{exc}") from exc
-    reads: set[str] = set()
-    for t in transformations:
-        reads |= t.reads
+    link_reads: set[str] = set()
     for group in rule.scoping:
-        reads |= {c.attribute for c in group.clauses}
+        link_reads |= {c.attribute for c in group.clauses}
     for jg in rule.join:
         for cond in jg.conditions:
-            reads.add(cond.cs_attribute if rule.direction is Direction.INBOUND
-                      else cond.mv_attribute)
-    return CompiledRule(rule, connector_id, transformations, frozenset(reads))
+            link_reads.add(cond.cs_attribute if rule.direction is Direction.INBOUND
+                           else cond.mv_attribute)
+    reads = set(link_reads)
+    for t in transformations:
+        reads |= t.reads
+    return CompiledRule(rule, connector_id, transformations, frozenset(reads),
+                        frozenset(link_reads))
 
 
 @dataclass

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from idsync.engine.flow import RefSet
+from idsync.engine.flow import DeferredRefs, NeedFullRefs, RefDelta, RefSet
 from idsync.expressions import Ref
 from idsync.model import CSObject, MVObject
 
@@ -22,6 +22,14 @@ def _shape(values: list[Any] | None, multivalued: bool) -> Any:
     if multivalued or len(values) > 1:
         return list(values)
     return values[0]
+
+
+def _loaded(targets: Any, name: str) -> Any:
+    """The values of a reference attribute, which only a Direct flow or a count may read while
+    they are left in the store."""
+    if isinstance(targets, DeferredRefs):
+        raise NeedFullRefs(name)
+    return targets
 
 
 class InboundView:
@@ -47,7 +55,7 @@ class InboundView:
     def attribute(self, name: str) -> Any:
         if name == "dn":
             return Ref(self.cs.dn)
-        targets = self.cs.refs.get(name)
+        targets = _loaded(self.cs.refs.get(name), name)
         if targets is not None:
             refs = [Ref(self._dn_of(t)) for t in sorted(targets)]
             return _shape(refs, name in self._multivalued)
@@ -59,6 +67,8 @@ class InboundView:
 
     def value_count(self, name: str) -> int:
         targets = self.cs.refs.get(name)
+        if isinstance(targets, DeferredRefs):
+            return targets.count
         if targets is not None:
             return len(targets)
         return len(self.cs.attributes.get(name) or ())
@@ -72,6 +82,8 @@ class InboundView:
         if name == "dn":
             return [self.cs.dn]
         targets = self.cs.refs.get(name)
+        if isinstance(targets, DeferredRefs):
+            return RefDelta(self.cs.id, name)
         if targets is not None:
             m = self._cs_to_mv
             return RefSet(frozenset(m[t] for t in targets if t in m))
@@ -89,7 +101,7 @@ class InboundView:
         """For scoping filters: every value, as a list."""
         if name == "dn":
             return [self.cs.dn]
-        targets = self.cs.refs.get(name)
+        targets = _loaded(self.cs.refs.get(name), name)
         if targets is not None:
             return [self._dn_of(t) for t in targets]
         return list(self.cs.attributes.get(name) or ())
@@ -117,7 +129,7 @@ class OutboundView:
         self.dropped: dict[str, list[int]] = {}
 
     def attribute(self, name: str) -> Any:
-        targets = self.mv.refs.get(name)
+        targets = _loaded(self.mv.refs.get(name), name)
         if targets is not None:
             m = self._mv_to_cs
             refs = [Ref(self._dn_of(m[t])) for t in sorted(targets) if t in m]
@@ -129,6 +141,8 @@ class OutboundView:
 
     def value_count(self, name: str) -> int:
         targets = self.mv.refs.get(name)
+        if isinstance(targets, DeferredRefs):
+            return targets.count
         if targets is not None:
             return len(targets)
         return len(self.mv.attributes.get(name) or ())
@@ -138,6 +152,8 @@ class OutboundView:
 
     def direct(self, name: str) -> Any:
         targets = self.mv.refs.get(name)
+        if isinstance(targets, DeferredRefs):
+            return RefDelta(self.mv.id, name)
         if targets is not None:
             m = self._mv_to_cs
             found = frozenset(m[t] for t in targets if t in m)
@@ -155,7 +171,7 @@ class OutboundView:
         return result
 
     def values_of(self, name: str) -> list[Any]:
-        targets = self.mv.refs.get(name)
+        targets = _loaded(self.mv.refs.get(name), name)
         if targets is not None:
             return [str(t) for t in targets]
         return list(self.mv.attributes.get(name) or ())
