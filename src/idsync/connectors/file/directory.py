@@ -120,6 +120,7 @@ class FileDirectory:
     journal_ratio: float = 0.25
     _refs: frozenset[str] = field(init=False, repr=False)
     _dn_keys: dict[str, str] = field(init=False, repr=False, default_factory=dict)
+    _key_counts: _KeyCounts = field(init=False, repr=False, default_factory=lambda: _KeyCounts())
 
     def __post_init__(self) -> None:
         self._refs = frozenset(name.lower() for name in self.reference_attributes)
@@ -159,6 +160,7 @@ class FileDirectory:
         the journal passes ``journal_ratio`` of its size."""
         units = [list(unit) for unit in units]
         self._dn_keys = {}
+        self._key_counts = _KeyCounts()
         try:
             with self.locked():
                 small = _size(self.path) < self.journal_min_bytes
@@ -172,6 +174,7 @@ class FileDirectory:
                     self._compact_locked()
         finally:
             self._dn_keys = {}
+            self._key_counts = _KeyCounts()
         return outcomes
 
     def compact(self) -> bool:
@@ -452,6 +455,7 @@ class FileDirectory:
                 raise _Refused(CONSTRAINT_VIOLATION,
                                f"{self.anchor_attribute} cannot be modified")
             same = self._same(mod.attribute)
+            cache = self._key_counts
             if mod.op == "replace" or (mod.op == "delete" and not mod.values):
                 key = find_key(entry.attributes, mod.attribute)
                 if key is not None:
@@ -459,9 +463,9 @@ class FileDirectory:
                 if mod.op == "replace" and mod.values:
                     _add_values(entry.attributes, mod.attribute, mod.values, same)
             elif mod.op == "add":
-                _add_values(entry.attributes, mod.attribute, mod.values, same)
+                _add_values(entry.attributes, mod.attribute, mod.values, same, cache)
             else:
-                _remove_values(entry.attributes, mod.attribute, mod.values, same)
+                _remove_values(entry.attributes, mod.attribute, mod.values, same, cache)
 
     def _rename(self, entry: _Entry, record: ModDnRecord, new_dn: str) -> None:
         if record.deleteoldrdn:
@@ -697,11 +701,45 @@ def anchor_string(value: Value | None) -> str | None:
     return value
 
 
+class _KeyCounts:
+    """The equality keys of reference-value lists (key -> how many values have it), handed
+    from a list to the list made from it by the next change. Without it every change to a
+    250,000-member group would normalize every member again. Lists are never changed in
+    place, so a list's identity names its contents; a list held here is kept alive, so its
+    id cannot be reused."""
+
+    def __init__(self) -> None:
+        self._by_list: dict[int, tuple[list[Value], Counter[object]]] = {}
+
+    def take(self, values: list[Value], same: Callable[[Value], object]) -> Counter[object]:
+        held = self._by_list.pop(id(values), None)
+        if held is not None and held[0] is values:
+            return held[1]
+        return Counter(map(same, values))
+
+    def keep(self, values: list[Value], counts: Counter[object]) -> None:
+        self._by_list[id(values)] = (values, counts)
+
+
 def _add_values(attributes: dict[str, list[Value]], name: str, values: list[Value],
-                same: Callable[[Value], object]) -> None:
+                same: Callable[[Value], object], cache: _KeyCounts | None = None) -> None:
     """Add values that are not there yet. Adding a value that is there is a no-op, so a
     re-sent export does not fail. Works on a new list: the entry may be a unit's copy."""
     key = find_key(attributes, name)
+    if cache is not None and key is not None and attributes[key] and same is not _identity:
+        current = attributes[key]
+        counts = cache.take(current, same)
+        kept = []
+        for value in dict.fromkeys(values):
+            marker = same(value)
+            if not counts[marker]:  # no value with this key, in any spelling
+                counts[marker] += 1
+                kept.append(value)
+        if kept:
+            current = current + kept
+            attributes[key] = current
+        cache.keep(current, counts)
+        return
     current = list(attributes[key]) if key is not None else []
     present = set(current)
     new = [value for value in dict.fromkeys(values) if value not in present]
@@ -721,20 +759,44 @@ def _add_values(attributes: dict[str, list[Value]], name: str, values: list[Valu
 
 
 def _remove_values(attributes: dict[str, list[Value]], name: str, values: list[Value],
-                   same: Callable[[Value], object]) -> None:
-    """Remove values; removing a value that is not there is a no-op."""
+                   same: Callable[[Value], object], cache: _KeyCounts | None = None) -> None:
+    """Remove values; removing a value that is not there is a no-op. A value present as
+    written is removed as written; one present only in another spelling, by its key."""
     key = find_key(attributes, name)
     if key is None:
         return
     current = attributes[key]
-    present = set(current)
-    exact = {value for value in values if value in present}
-    others = [value for value in values if value not in present]
-    if exact:  # the usual case, at C speed: no equality keys computed
-        current = [value for value in current if value not in exact]
-    if others and same is not _identity:
-        gone = {same(value) for value in others}
-        current = [value for value in current if same(value) not in gone]
+    if cache is not None and same is not _identity:
+        counts = cache.take(current, same)
+        # Values whose key is absent are no-ops: no scan of the list for them.
+        candidates = [value for value in dict.fromkeys(values) if counts[same(value)]]
+        exact = {value for value in candidates if value in current}
+        others = [value for value in candidates if value not in exact]
+        if exact:
+            before = current
+            current = [value for value in current if value not in exact]
+            for value in exact:
+                marker = same(value)
+                counts[marker] -= before.count(value)
+                if counts[marker] <= 0:
+                    del counts[marker]
+        if others:
+            gone = {same(value) for value in others}
+            current = [value for value in current if same(value) not in gone]
+            for marker in gone:
+                counts.pop(marker, None)
+        cache.keep(current, counts)
+        if not exact and not others:
+            return
+    else:
+        present = set(current)
+        exact = {value for value in values if value in present}
+        others = [value for value in values if value not in present]
+        if exact:  # the usual case, at C speed: no equality keys computed
+            current = [value for value in current if value not in exact]
+        if others and same is not _identity:
+            gone = {same(value) for value in others}
+            current = [value for value in current if same(value) not in gone]
     if current:
         attributes[key] = current
     else:
