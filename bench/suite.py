@@ -376,13 +376,17 @@ def run_suite(size: str, database: str | None = None,
         cloud.stop()
         server.stop()
         shutil.rmtree(root, ignore_errors=True)
+    head["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    head["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     return head, rows
 
 
 def print_table(head: dict[str, Any], rows: list[Row]) -> None:
     load = head.get("load_average")
     print(f"\nidsync bench, size {head['size']}, {head['cpus']} CPUs, Python {head['python']},"
-          f" {head['database']}" + (f", load at start {load[0]:.2f}" if load else ""))
+          f" {head['database']}" + (f", load at start {load[0]:.2f}" if load else "")
+          + (f", at end {head['load_average_end'][0]:.2f}" if head.get("load_average_end")
+             else ""))
     if head.get("churn_bases"):
         print("delta v2 (Nk): the reference's typical churn of an N,000-user directory "
               "(1% creates, 1% deletes, 5% attribute and 1% membership changes); compare "
