@@ -9,7 +9,7 @@ again.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -137,6 +137,9 @@ class Importer:
                 if existing and self.ref_attrs else {})
         slots: list[_Slot] = []
         used: set[int] = set()
+        key_of: dict[str, str] = {}  # reference DN as written -> normalised, for _resolve
+        named: set[str] = set()  # normalised DNs the segment's references name so far
+        named_upto = 0
         stop = end
         for i in range(start, end):
             rec = records[i]
@@ -147,6 +150,17 @@ class Importer:
             if cs is not None and cs.id in used:
                 stop = i  # staged once already in this segment: the next segment takes it
                 break
+            if (cs is not None and rec.dn and rec.kind is not ImportKind.DELETE
+                    and cs.dn != rec.dn and normalize_dn(cs.dn) != key):
+                # A rename. References the segment made earlier to the DN the object leaves
+                # named it then (its new DN resolves to it, as a placeholder it takes over
+                # would): those are staged first, in their own segment.
+                for slot in slots[named_upto:]:
+                    named.update(_keys(slot.ref_ops, key_of))
+                named_upto = len(slots)
+                if normalize_dn(cs.dn) in named:
+                    stop = i
+                    break
             slot = self._plan(rec, cs, refs)
             if slot is not None:
                 # The object's DN once staged, for references the segment makes to it.
@@ -154,7 +168,7 @@ class Importer:
                 slots.append(slot)
                 if not slot.new:
                     used.add(slot.cs.id)
-        self._write(slots, seen_run, touched)
+        self._write(slots, seen_run, touched, key_of)
         return stop
 
     # Each record becomes a _Slot: the object's new state except its references, which are
@@ -267,7 +281,7 @@ class Importer:
         return slot
 
     def _write(self, slots: list[_Slot], seen_run: int | None,
-               touched: dict[int, CSObject]) -> None:
+               touched: dict[int, CSObject], key_of: dict[str, str]) -> None:
         """Write a segment with a fixed number of statements: new objects, reference targets
         (placeholders for the missing), reference rows, placeholders taken over by renamed
         objects, object rows, join index, removals."""
@@ -278,7 +292,7 @@ class Importer:
         for slot, cs_id in zip(new, cs_repo.insert_many([s.cs for s in new], seen_run),
                                strict=True):
             slot.cs.id = cs_id
-        resolved = self._resolve(slots)
+        resolved = self._resolve(slots, key_of)
         ref_adds: list[tuple[int, str, int]] = []
         ref_removes: list[tuple[int, str, int]] = []
         dirty: list[CSObject] = []
@@ -331,11 +345,10 @@ class Importer:
         # referenced stays as a placeholder.
         cs_repo.remove_many([s.cs.id for s in slots if s.remove])
 
-    def _resolve(self, slots: list[_Slot]) -> dict[str, int]:
+    def _resolve(self, slots: list[_Slot], key_of: dict[str, str]) -> dict[str, int]:
         """DN (as written in the records) -> CS id of every reference value of the segment:
         the segment's own objects (as staged now, renames included), then one query, then
         placeholders (one multi-row insert) for targets not imported yet."""
-        key_of: dict[str, str] = {}
         wanted: dict[str, str] = {}
         for slot in slots:
             for op, _, dns in slot.ref_ops:
@@ -446,6 +459,16 @@ def _segment_end(keys: list[tuple[str | None, str]], start: int) -> int:
         if dn:
             dns.add(dn)
     return len(keys)
+
+
+def _keys(ref_ops: list[tuple[str, str, list[str]]], key_of: dict[str, str]) -> Iterator[str]:
+    """The normalised DNs reference operations name (normalising each DN once)."""
+    for _, _, dns in ref_ops:
+        for dn in dns:
+            key = key_of.get(dn)
+            if key is None:
+                key = key_of[dn] = normalize_dn(dn)
+            yield key
 
 
 def _pick_by_dn(candidates: Iterable[CSObject], anchor: str | None) -> CSObject | None:

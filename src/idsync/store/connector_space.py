@@ -355,9 +355,12 @@ class ConnectorSpaceRepository:
         self.db.execute_in("DELETE FROM join_index WHERE space <> 0 AND obj_id IN ({ids})", ids)
         if referenced:
             self.db.execute_in(
+                # The empty document is a parameter: braces in the text would be taken
+                # for the {ids} placeholder.
                 "UPDATE cs_objects SET anchor = NULL, object_type = NULL, placeholder = 1, "
-                "attributes = '{}', pending_import = NULL, mv_id = NULL, link_type = NULL, "
-                "link_rule_id = NULL, link_direction = NULL WHERE id IN ({ids})", referenced)
+                "attributes = ?, pending_import = NULL, mv_id = NULL, link_type = NULL, "
+                "link_rule_id = NULL, link_direction = NULL WHERE id IN ({ids})", referenced,
+                ("{}",))
         kept = set(referenced)
         self.db.execute_in("DELETE FROM cs_objects WHERE id IN ({ids})",
                            [i for i in ids if i not in kept])
