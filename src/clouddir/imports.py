@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from clouddir.settings import Limits
@@ -24,10 +24,12 @@ from clouddir.store import (
     OBJECT_CREATED,
     OBJECT_DELETED,
     DirObject,
+    Quarantined,
 )
 from clouddir.uniqueness import Context, provisioning_errors
 
 Page = dict[str, Any]
+Quarantines = dict[int, list[Quarantined]]
 #: Names member seqs for the caller: DNs for the sync API, (id, type) for the Graph delta.
 MemberNames = Callable[[Context, list[int]], dict[int, Any]]
 
@@ -70,11 +72,18 @@ def _parse_token(token: str | None) -> int | None:
     return value
 
 
-def _object_entry(ctx: Context, obj: DirObject) -> dict[str, Any]:
+def _object_entry(ctx: Context, obj: DirObject,
+                  quarantined: Quarantines | None = None) -> dict[str, Any]:
+    """``quarantined``: the page's quarantined values read in one query (else one per object)."""
     return {"op": "upsert", "id": obj.id, "object_type": obj.object_type, "dn": obj.dn,
             "source_anchor": obj.source_anchor, "sync_enabled": obj.sync_enabled,
             "attributes": obj.attributes,
-            "provisioning_errors": provisioning_errors(ctx, obj)}
+            "provisioning_errors": provisioning_errors(
+                ctx, obj, None if quarantined is None else quarantined.get(obj.seq, []))}
+
+
+def _quarantines(ctx: Context, objects: Iterable[DirObject]) -> Quarantines:
+    return ctx.store.quarantined_of_many([o.seq for o in objects])
 
 
 def _delete_entry(object_id: str | None, object_type: str | None, dn: str | None,
@@ -110,8 +119,9 @@ def import_v1(ctx: Context, limits: Limits, watermark: str | None, cursor: str |
         return _v1_delta(ctx, limits, state, page_size)
 
 
-def _v1_object(ctx: Context, limits: Limits, obj: DirObject) -> dict[str, Any] | None:
-    entry = _object_entry(ctx, obj)
+def _v1_object(ctx: Context, limits: Limits, obj: DirObject,
+               quarantined: Quarantines | None = None) -> dict[str, Any] | None:
+    entry = _object_entry(ctx, obj, quarantined)
     if obj.object_type == "group":
         if obj.member_count > limits.v1_member_limit:
             return None
@@ -121,7 +131,9 @@ def _v1_object(ctx: Context, limits: Limits, obj: DirObject) -> dict[str, Any] |
 
 def _v1_full(ctx: Context, limits: Limits, state: dict[str, Any], page_size: int) -> Page:
     objects = ctx.store.page_objects(ctx.tenant_id, state["pos"], page_size)
-    entries = [e for e in (_v1_object(ctx, limits, o) for o in objects) if e is not None]
+    quarantined = _quarantines(ctx, objects)
+    entries = [e for e in (_v1_object(ctx, limits, o, quarantined) for o in objects)
+               if e is not None]
     if objects:
         state["pos"] = objects[-1].seq
     return _finish({"objects": entries}, state, len(objects) == page_size, "watermark")
@@ -142,11 +154,12 @@ def _v1_delta(ctx: Context, limits: Limits, state: dict[str, Any], page_size: in
         consumed += 1
         state["pos"] = row.usn
     live = ctx.store.get_many_by_seq(ctx.tenant_id, list(seen))
+    quarantined = _quarantines(ctx, live.values())
     entries = []
     for seq, deleted in seen.items():
         obj = live.get(seq)
         if obj is not None:
-            entry = _v1_object(ctx, limits, obj)
+            entry = _v1_object(ctx, limits, obj, quarantined)
             entries.append(entry if entry is not None else _delete_entry(
                 obj.id, obj.object_type, obj.dn, reason="LargeObject"))
         elif deleted is not None:
@@ -183,6 +196,7 @@ def _v2_full(ctx: Context, limits: Limits, state: dict[str, Any], page_size: int
                                          min(page_size - len(entries), 100))
         if not objects:
             return _finish({"changes": entries}, state, False, "delta_token")
+        quarantined = _quarantines(ctx, objects)
         for obj in objects:
             if obj.object_type == "group" and obj.member_count:
                 state["grp"], state["mem"] = obj.seq, 0
@@ -192,7 +206,7 @@ def _v2_full(ctx: Context, limits: Limits, state: dict[str, Any], page_size: int
                 if not done:
                     return _finish({"changes": entries}, state, True, "delta_token")
             else:
-                entry = _object_entry(ctx, obj)
+                entry = _object_entry(ctx, obj, quarantined)
                 if obj.object_type == "group":
                     entry["members"] = {"add": [], "remove": []}
                 entries.append(entry)
@@ -244,6 +258,7 @@ def _v2_delta(ctx: Context, limits: Limits, state: dict[str, Any], page_size: in
         consumed += 1
         state["pos"] = row.usn
     live = ctx.store.get_many_by_seq(ctx.tenant_id, list(per_object))
+    quarantined = _quarantines(ctx, live.values())
     member_seqs = {m for slot in per_object.values() for m in slot["members"]}
     dns = names(ctx, list(member_seqs)) if member_seqs else {}
     entries = []
@@ -254,7 +269,7 @@ def _v2_delta(ctx: Context, limits: Limits, state: dict[str, Any], page_size: in
                 d = slot["deleted"]
                 entries.append(_delete_entry(d.object_id, d.object_type, d.dn))
             continue
-        entry = _object_entry(ctx, obj)
+        entry = _object_entry(ctx, obj, quarantined)
         if slot["created"]:
             # New since the token: the client has no copy yet (this entry starts it).
             entry["created"] = True

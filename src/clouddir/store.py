@@ -624,7 +624,18 @@ class Store:
 
     def quarantined_of(self, object_seq: int) -> list[Quarantined]:
         return [Quarantined(*r) for r in self._rows(
-            f"SELECT {_QUARANTINE_COLUMNS} FROM quarantine WHERE object_seq = ?", (object_seq,))]
+            f"SELECT {_QUARANTINE_COLUMNS} FROM quarantine WHERE object_seq = ? "
+            "ORDER BY attribute, value", (object_seq,))]
+
+    def quarantined_of_many(self, object_seqs: Sequence[int]) -> dict[int, list[Quarantined]]:
+        """``quarantined_of`` for a page of objects in one query (objects without any are
+        left out)."""
+        found: dict[int, list[Quarantined]] = {}
+        for r in self._rows_in(f"SELECT {_QUARANTINE_COLUMNS} FROM quarantine WHERE "
+                               "object_seq IN ({ids}) ORDER BY object_seq, attribute, value",
+                               dict.fromkeys(object_seqs)):
+            found.setdefault(r[0], []).append(Quarantined(*r))
+        return found
 
     def quarantined_waiting_for(self, tenant_id: str, kind: str, value: str) -> list[Quarantined]:
         return [Quarantined(*r) for r in self._rows(

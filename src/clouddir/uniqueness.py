@@ -132,10 +132,14 @@ def release(ctx: Context, kind: str, norm: str, exclude: int | None = None) -> N
         return
 
 
-def provisioning_errors(ctx: Context, obj: DirObject) -> list[dict[str, object]]:
+def provisioning_errors(ctx: Context, obj: DirObject,
+                        quarantined: list[Quarantined] | None = None) -> list[dict[str, object]]:
+    """The object's quarantined values (``quarantined``: already read, else read here)."""
+    if quarantined is None:
+        quarantined = ctx.store.quarantined_of(obj.seq)
     return [{"attribute": q.attribute, "value": q.value, "replacement": q.replacement,
              "conflicting_object_id": _id_of(ctx, q.conflicting_seq)}
-            for q in ctx.store.quarantined_of(obj.seq)]
+            for q in quarantined]
 
 
 def _id_of(ctx: Context, seq: int) -> str | None:
