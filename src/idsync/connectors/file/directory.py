@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from idsync.connectors.file.dn import normalize_dn, parent_dn, rdn_of, rdn_values, split_dn
-from idsync.connectors.file.index import INDEX_VERSION, ContentIndex, remove_index
+from idsync.connectors.file.index import INDEX_VERSION, ContentIndex, Row, remove_index
 from idsync.connectors.file.journal import (
     JournalScan,
     append_marker,
@@ -165,7 +165,8 @@ class FileDirectory:
             with self.locked():
                 small = _size(self.path) < self.journal_min_bytes
                 if compact or (small and not _size(self.journal_path)):
-                    outcomes, applied = self._apply_rewriting(units, self._recover(0))
+                    self._compact_locked()  # a pending journal first: rewrites fold nothing
+                    outcomes, applied = self._apply_rewriting(units)
                 else:
                     outcomes, applied = self._apply_journaled(units)
                 if applied and log_path:
@@ -188,10 +189,16 @@ class FileDirectory:
         return self._compact_locked()
 
     def _compact_locked(self) -> bool:
-        journal = self._recover(0)
-        if not journal.batches and not os.path.exists(self.journal_path):
+        if not os.path.exists(self.journal_path):
             return False
-        self._apply_rewriting([], journal)
+        # Opening the index recovers the journal and brings the index up to it.
+        index = self._open_index()
+        try:
+            if not os.path.exists(self.journal_path):
+                return True  # a crashed compaction had already folded it
+            self._merge(index)
+        finally:
+            index.close()
         return True
 
     def _compaction_due(self) -> bool:
@@ -202,13 +209,6 @@ class FileDirectory:
         # Amortized: each compaction rewrites the content once per journal_ratio of its
         # size appended, so the cost per exported change does not grow with the directory.
         return content < self.journal_min_bytes or journal > self.journal_ratio * content
-
-    def journal_records(self) -> Iterator[ChangeRecord]:
-        """The change records in the journal, committed ones only (not yet compacted)."""
-        for batch in journal_scan(self.journal_path).batches:
-            for record in read_ldif(io.BytesIO(batch), binary_attributes=self.binary_attributes):
-                assert not isinstance(record, ContentRecord)
-                yield record
 
     def _recover(self, start: int) -> JournalScan:
         """Under the lock: read the committed journal after ``start`` (a batch boundary),
@@ -232,29 +232,18 @@ class FileDirectory:
                 units.append([record])
         return units
 
-    def _replay(self, replayed: list[list[ChangeRecord]], run: _Run) -> None:
-        for unit in replayed:
-            outcome = self._apply_unit(unit, run)
-            if not outcome.ok:
-                # Only when the content file was edited by hand under a pending journal.
-                _log.warning("%s: journal record for %s no longer applies (%s)", self.path,
-                             unit[0].dn, outcome.error_detail)
-
-    def _apply_rewriting(self, units: list[list[ChangeRecord]],
-                         journal: JournalScan) -> tuple[list[Outcome], list[bytes]]:
-        """The whole file at once: fold the journal and ``units`` into one rewrite."""
-        replayed = self._replay_units(journal)
+    def _apply_rewriting(self, units: list[list[ChangeRecord]]
+                         ) -> tuple[list[Outcome], list[bytes]]:
+        """The whole file at once (no journal pending): load the named entries in one pass,
+        apply, rewrite."""
         wanted: Counter[str] = Counter()
-        for unit in replayed + units:
+        for unit in units:
             wanted.update(_keys_of(unit))
         run = _Run(self._load(set(wanted)), wanted)
-        self._replay(replayed, run)
-        done = len(run.applied)
         outcomes = [self._apply_unit(unit, run) for unit in units]
-        applied = run.applied[done:]
-        if run.applied or journal.batches or os.path.exists(self.journal_path):
+        if run.applied:
             self._rewrite(run)
-        return outcomes, applied
+        return outcomes, run.applied
 
     def _apply_journaled(self, units: list[list[ChangeRecord]]
                          ) -> tuple[list[Outcome], list[bytes]]:
@@ -262,29 +251,41 @@ class FileDirectory:
         journal (the commit point), then update the index."""
         index = self._open_index()
         try:
-            outcomes, run = self._run_indexed(index, units)
+            outcomes, run, places = self._run_indexed(index, units)
             if not run.applied:
                 return outcomes, []
             inode, length = journal_append(self.journal_path, b"".join(run.applied))
-            self._update_index(index, run, inode, length)
+            self._update_index(index, run, places, inode, length)
             return outcomes, run.applied
         finally:
             index.close()
 
-    def _run_indexed(self, index: ContentIndex,
-                     units: list[list[ChangeRecord]]) -> tuple[list[Outcome], _Run]:
+    def _run_indexed(
+        self, index: ContentIndex, units: list[list[ChangeRecord]],
+    ) -> tuple[list[Outcome], _Run, dict[str, tuple[int | None, int | None, int | None]]]:
         wanted: Counter[str] = Counter()
         for unit in units:
             wanted.update(_keys_of(unit))
-        run = _Run(self._load_indexed(index, set(wanted)), wanted)
-        return [self._apply_unit(unit, run) for unit in units], run
+        state, places = self._load_indexed(index, set(wanted))
+        run = _Run(state, wanted)
+        return [self._apply_unit(unit, run) for unit in units], run, places
 
-    def _update_index(self, index: ContentIndex, run: _Run, inode: int, length: int) -> None:
-        images: dict[str, bytes] = {}
-        for entry in [*run.by_origin.values(), *run.new_entries.values()]:
+    def _update_index(self, index: ContentIndex, run: _Run,
+                      places: dict[str, tuple[int | None, int | None, int | None]],
+                      inode: int, length: int) -> None:
+        rows: list[Row] = []
+        for origin, entry in run.by_origin.items():
             if entry is not None:
-                images[normalize_dn(entry.dn)] = _entry_bytes(entry)
-        index.update(run.by_origin.keys(), images, content_identity(self.path), inode, length)
+                # Keeps the place it comes from (content record or add order) under its
+                # new key: compaction writes it there.
+                offset, size, seq = places[origin]
+                rows.append((normalize_dn(entry.dn), offset, size, _entry_bytes(entry), seq))
+        seq = index.next_seq()
+        for entry in run.new_entries.values():  # in the order of their adds
+            if entry is not None:
+                rows.append((normalize_dn(entry.dn), None, None, _entry_bytes(entry), seq))
+                seq += 1
+        index.update(run.by_origin.keys(), rows, content_identity(self.path), inode, length)
 
     def _open_index(self) -> ContentIndex:
         """The index, brought up to the committed journal: trusted only when it names this
@@ -306,8 +307,15 @@ class FileDirectory:
             if journal.batches:
                 # Committed batches the index has not seen (a crash after the journal's
                 # commit, before the index's; or a rebuild): replay them into the index.
-                _, run = self._run_indexed(index, self._replay_units(journal))
-                self._update_index(index, run, _inode(self.journal_path), journal.end)
+                units = self._replay_units(journal)
+                outcomes, run, places = self._run_indexed(index, units)
+                for unit, outcome in zip(units, outcomes, strict=True):
+                    if not outcome.ok:
+                        # Only when the content file was edited by hand under a journal.
+                        _log.warning("%s: journal record for %s no longer applies (%s)",
+                                     self.path, unit[0].dn, outcome.error_detail)
+                self._update_index(index, run, places, _inode(self.journal_path),
+                                   journal.end)
         except BaseException:
             index.close()
             raise
@@ -322,10 +330,13 @@ class FileDirectory:
                 if dn is not None:
                     yield normalize_dn(dn), raw.start_offset, len(raw.raw)
 
-    def _load_indexed(self, index: ContentIndex, wanted: set[str]) -> dict[str, _Entry]:
+    def _load_indexed(
+        self, index: ContentIndex, wanted: set[str],
+    ) -> tuple[dict[str, _Entry], dict[str, tuple[int | None, int | None, int | None]]]:
         state: dict[str, _Entry] = {}
+        places: dict[str, tuple[int | None, int | None, int | None]] = {}
         if not wanted:
-            return state
+            return state, places
         found = index.lookup(wanted)
         # In file order: reads go forward through the content file.
         order = sorted(found.items(), key=lambda item: item[1].offset or -1)
@@ -341,7 +352,8 @@ class FileDirectory:
                                          len(state))
                 if entry is not None:
                     state[key] = entry
-        return state
+                    places[key] = (location.offset, location.length, location.seq)
+        return state, places
 
     def _load(self, wanted: set[str]) -> dict[str, _Entry]:
         state: dict[str, _Entry] = {}
@@ -390,8 +402,8 @@ class FileDirectory:
         work = _Unit(run)
         entry: _Entry | None = None
         try:
-            for record in unit:
-                entry = self._apply_record(record, work)
+            for number, record in enumerate(unit, 1):
+                entry = self._apply_record(record, work, number == len(unit))
         except _Refused as refused:
             return Outcome(False, error_code=refused.code, error_detail=refused.detail)
         anchor = None
@@ -401,7 +413,7 @@ class FileDirectory:
         work.commit()
         return outcome
 
-    def _apply_record(self, record: ChangeRecord, work: _Unit) -> _Entry | None:
+    def _apply_record(self, record: ChangeRecord, work: _Unit, last: bool) -> _Entry | None:
         rdns = split_dn(record.dn)
         if not rdns or not all("=" in rdn for rdn in rdns):
             raise _Refused(INVALID_DN, f"invalid DN {record.dn!r}")
@@ -417,7 +429,8 @@ class FileDirectory:
             return entry
         if existing is None:
             raise _Refused(NO_SUCH_OBJECT, f"{record.dn} does not exist")
-        # A shallow copy is enough: value lists are replaced, never changed in place.
+        # A shallow copy is enough: value lists are replaced, not changed in place (but
+        # see _modify).
         entry = _Entry(existing.dn, dict(self._attributes_of(existing)), existing.origin,
                        existing.ident)
         controls = self._stamp(record.controls, entry)
@@ -426,7 +439,9 @@ class FileDirectory:
             work.stamped.append(DeleteRecord(existing.dn, controls))
             return None
         if isinstance(record, ModifyRecord):
-            self._modify(entry, record)
+            # In place only when no earlier record of this unit made the entry: an add's
+            # logged record shares its value lists until the unit commits.
+            self._modify(entry, record, in_place=last and key not in work.touched)
             work.put(key, entry)
             work.stamped.append(ModifyRecord(existing.dn, record.modifications, controls))
             return entry
@@ -449,13 +464,18 @@ class FileDirectory:
             _add_values(attributes, name, [value], self._same(name))
         return _Entry(record.dn, attributes, None, ident)
 
-    def _modify(self, entry: _Entry, record: ModifyRecord) -> None:
+    def _modify(self, entry: _Entry, record: ModifyRecord, in_place: bool = False) -> None:
+        """Apply a modify record. Checked whole first: past the check it cannot fail, so
+        when it is the last record of its unit (nothing after it can undo the unit), the
+        values of reference attributes are added and removed in place, without copying a
+        250,000-member list per change; the entry it came from is replaced at commit."""
         for mod in record.modifications:
             if mod.attribute.lower() == self.anchor_attribute.lower():
                 raise _Refused(CONSTRAINT_VIOLATION,
                                f"{self.anchor_attribute} cannot be modified")
+        cache = self._key_counts if in_place else None
+        for mod in record.modifications:
             same = self._same(mod.attribute)
-            cache = self._key_counts
             if mod.op == "replace" or (mod.op == "delete" and not mod.values):
                 key = find_key(entry.attributes, mod.attribute)
                 if key is not None:
@@ -512,8 +532,44 @@ class FileDirectory:
     # --- rewriting --------------------------------------------------------------------
 
     def _rewrite(self, run: _Run) -> None:
-        """Write the new content file beside the old one and swap it in; the journal (now
-        folded in) goes, and the index is rebuilt from the offsets written."""
+        """Copy the content file with the run's changes into a new one and swap it in."""
+
+        def write(out: BinaryIO, rows: list[tuple[str, int, int]]) -> int:
+            position = 0
+            if os.path.exists(self.path):
+                with open(self.path, "rb") as source:
+                    position = _copy_with_changes(source, out, run.by_origin, rows)
+            for entry in run.new_entries.values():
+                if entry is not None:
+                    position = _write_entry(out, _entry_bytes(entry), entry.dn, position, rows)
+            return position
+
+        self._replace_content(write)
+
+    def _merge(self, index: ContentIndex) -> None:
+        """Compaction: the index knows every entry's place and current bytes, so the new
+        content file is the old one's unchanged byte ranges, the changed entries' images in
+        their place and the added ones at the end. No record is parsed but those around a
+        deletion (comments there are kept)."""
+
+        def write(out: BinaryIO, rows: list[tuple[str, int, int]]) -> int:
+            with open(self.path, "rb") as source:
+                merge = _Merge(source, out, rows)
+                for key, offset, length, image in index.in_file_order():
+                    merge.record(key, offset, length, image)
+                merge.finish()
+                position = merge.position
+            for key, image in index.added():
+                position = _write_entry(out, image, None, position, rows, key)
+            return position
+
+        self._replace_content(write, index)
+
+    def _replace_content(self, write: Callable[[BinaryIO, list[tuple[str, int, int]]], int],
+                         index: ContentIndex | None = None) -> None:
+        """Write a new content file beside the old one (``write`` returns its size and fills
+        the index rows) and swap it in atomically; a journal it folds in goes after the swap
+        (see journal.py for the crash in between), and the index is rebuilt from the rows."""
         directory = os.path.dirname(os.path.abspath(self.path))
         # Named after the content file: under its lock, any such file is a killed writer's.
         prefix = f".{os.path.basename(self.path)}.idsync-"
@@ -524,21 +580,10 @@ class FileDirectory:
         rows: list[tuple[str, int, int]] = []
         try:
             with os.fdopen(handle, "wb") as out:
-                position = 0
-                if os.path.exists(self.path):
-                    with open(self.path, "rb") as source:
-                        position = _copy_with_changes(source, out, run.by_origin, rows)
-                for entry in run.new_entries.values():
-                    if entry is not None:
-                        data = _entry_bytes(entry)
-                        out.write(data)
-                        rows.append((normalize_dn(entry.dn), position, len(data)))
-                        position += len(data)
+                size = write(out, rows)
                 out.flush()
                 os.fsync(out.fileno())
             if os.path.exists(self.journal_path):
-                # Tells a recovery after a crash below whether the content file on disk
-                # already holds the journal (see journal.py).
                 append_marker(self.journal_path, compacted_marker(content_identity(temp)))
             os.replace(temp, self.path)
         except BaseException:
@@ -549,15 +594,104 @@ class FileDirectory:
         if os.path.exists(self.journal_path):
             _unlink(self.journal_path)
             fsync_dir(directory)
-        if position < self.journal_min_bytes:
+        if size < self.journal_min_bytes:
             # Small files are rewritten on every apply and need no index.
+            if index is not None:
+                index.drop()
             remove_index(self.index_path)
             return
-        index = ContentIndex(self.index_path)
+        own = index is None
+        index = index or ContentIndex(self.index_path)
         try:
             index.rebuild(rows, content_identity(self.path), 0, 0)
         finally:
-            index.close()
+            if own:
+                index.close()
+
+
+def _write_entry(out: BinaryIO, data: bytes, dn: str | None, position: int,
+                 rows: list[tuple[str, int, int]], key: str | None = None) -> int:
+    out.write(data)
+    key = key if key is not None else normalize_dn(dn or "")
+    rows.append((key, position, _record_length(data)))
+    return position + len(data)
+
+
+def _record_length(data: bytes) -> int:
+    """A record's length as the reader counts it: up to its last newline, without the blank
+    separator line, so index offsets mean the same in any content file."""
+    return len(data.rstrip(b"\n")) + 1
+
+
+class _Merge:
+    """Writes content records in file order for compaction, copying runs of unchanged
+    records (one blank line apart) as single byte ranges."""
+
+    _BLOCK = 1 << 20
+
+    def __init__(self, source: BinaryIO, out: BinaryIO,
+                 rows: list[tuple[str, int, int]]) -> None:
+        self.fd = source.fileno()
+        self.out = out
+        self.rows = rows
+        self.position = 0  # bytes written
+        self.cursor = 0  # source bytes handled
+        self.start: int | None = None  # pending range of unchanged records
+
+    def record(self, key: str, offset: int, length: int, image: bytes | None) -> None:
+        if offset != self.cursor + 1 or self.start is None or image is not None:
+            self._flush()
+            self._gap(offset)
+        if image is None:
+            if self.start is None:
+                self.start = offset
+            self.rows.append((key, self.position + offset - self.start, length))
+        else:
+            if _starts_with_version(os.pread(self.fd, min(length, 4096), offset)):
+                self._write(b"version: 1\n\n")  # the version line shared the entry's block
+            self.rows.append((key, self.position, _record_length(image)))
+            self._write(image)
+        self.cursor = offset + length
+
+    def finish(self) -> None:
+        self._flush()
+        self._gap(os.fstat(self.fd).st_size)
+
+    def _flush(self) -> None:
+        if self.start is None:
+            return
+        offset = self.start
+        while offset < self.cursor:
+            block = os.pread(self.fd, min(self._BLOCK, self.cursor - offset), offset)
+            if not block:
+                raise LdifError("the content file changed during compaction")
+            self._write(block)
+            offset += len(block)
+        self._write(b"\n")
+        self.start = None
+
+    def _gap(self, end: int) -> None:
+        """Source bytes between records the index names: blank lines, comment blocks (kept)
+        and deleted entries (dropped)."""
+        if end <= self.cursor:
+            return
+        data = os.pread(self.fd, end - self.cursor, self.cursor)
+        if not data.strip():
+            return
+        for raw in iter_raw_records(io.BytesIO(data)):
+            if raw_dn(raw) is None:
+                self._write(raw.raw + b"\n")
+            elif raw.lines and raw.lines[0][2].lower().startswith(b"version:"):
+                self._write(b"version: 1\n\n")
+
+    def _write(self, data: bytes) -> None:
+        self.out.write(data)
+        self.position += len(data)
+
+
+def _starts_with_version(data: bytes) -> bool:
+    raw = RawRecord(data, 1, 0, len(data))
+    return bool(raw.lines) and raw.lines[0][2].lower().startswith(b"version:")
 
 
 def _copy_with_changes(source: BinaryIO, out: BinaryIO, by_origin: dict[str, _Entry | None],
@@ -580,10 +714,7 @@ def _copy_with_changes(source: BinaryIO, out: BinaryIO, by_origin: dict[str, _En
             out.write(b"version: 1\n\n")  # the version line shared the entry's block
             position += 12
         if entry is not None:
-            data = _entry_bytes(entry)
-            out.write(data)
-            rows.append((normalize_dn(entry.dn), position, len(data)))
-            position += len(data)
+            position = _write_entry(out, _entry_bytes(entry), entry.dn, position, rows)
     return position
 
 
@@ -724,20 +855,17 @@ class _KeyCounts:
 def _add_values(attributes: dict[str, list[Value]], name: str, values: list[Value],
                 same: Callable[[Value], object], cache: _KeyCounts | None = None) -> None:
     """Add values that are not there yet. Adding a value that is there is a no-op, so a
-    re-sent export does not fail. Works on a new list: the entry may be a unit's copy."""
+    re-sent export does not fail. Works on a new list (the entry may be a unit's copy),
+    unless given ``cache``: then in place."""
     key = find_key(attributes, name)
     if cache is not None and key is not None and attributes[key] and same is not _identity:
         current = attributes[key]
         counts = cache.take(current, same)
-        kept = []
         for value in dict.fromkeys(values):
             marker = same(value)
             if not counts[marker]:  # no value with this key, in any spelling
                 counts[marker] += 1
-                kept.append(value)
-        if kept:
-            current = current + kept
-            attributes[key] = current
+                current.append(value)  # in place: see FileDirectory._modify
         cache.keep(current, counts)
         return
     current = list(attributes[key]) if key is not None else []
@@ -770,24 +898,26 @@ def _remove_values(attributes: dict[str, list[Value]], name: str, values: list[V
         counts = cache.take(current, same)
         # Values whose key is absent are no-ops: no scan of the list for them.
         candidates = [value for value in dict.fromkeys(values) if counts[same(value)]]
-        exact = {value for value in candidates if value in current}
-        others = [value for value in candidates if value not in exact]
-        if exact:
-            before = current
-            current = [value for value in current if value not in exact]
-            for value in exact:
-                marker = same(value)
-                counts[marker] -= before.count(value)
-                if counts[marker] <= 0:
-                    del counts[marker]
-        if others:
-            gone = {same(value) for value in others}
-            current = [value for value in current if same(value) not in gone]
-            for marker in gone:
-                counts.pop(marker, None)
+        slow = []
+        for value in candidates:
+            marker = same(value)
+            if counts[marker] == 1:  # one value has this key: remove it if it is this one
+                try:
+                    current.remove(value)  # in place, a scan at C speed
+                except ValueError:
+                    slow.append(value)  # present in another spelling
+                    continue
+                del counts[marker]
+            else:
+                slow.append(value)
+        if slow:
+            # Duplicates or other spellings (hand-written files): as without the cache.
+            exact = {value for value in slow if value in current}
+            gone = {same(value) for value in slow if value not in exact}
+            current = [value for value in current
+                       if value not in exact and (not gone or same(value) not in gone)]
+            counts = Counter(map(same, current))
         cache.keep(current, counts)
-        if not exact and not others:
-            return
     else:
         present = set(current)
         exact = {value for value in values if value in present}

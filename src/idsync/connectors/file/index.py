@@ -1,10 +1,17 @@
 """The content index: normalized DN -> where the entry's current LDIF bytes are.
 
-A SQLite file beside the content file (``<path>.index``). A row points either into the content
-file (``offset``, ``length``) or holds the entry's current bytes (``image``) when an export
-changed it since the last compaction; a deleted entry has no row. The index is a cache: the
-content file plus the journal are the truth, and ``meta`` records which versions of them the
-rows describe, so a stale or damaged index is rebuilt, never trusted.
+A SQLite file beside the content file (``<path>.index``), one row per entry of the directory
+as it is now (content file + journal); a deleted entry has no row. ``offset``/``length`` is the
+record in the content file the entry comes from (kept through renames, NULL for an entry added
+since the last compaction, which has a ``seq`` instead: the order of the adds); ``image`` holds
+the entry's current bytes when an export changed it since, NULL when the content file's
+record is current. Compaction is then a merge in file order: copy the unchanged records' byte
+ranges, write the images in their place, drop records no row descends from, append the new
+entries by ``seq``.
+
+The index is a cache: the content file plus the journal are the truth, and ``meta`` records
+which versions of them the rows describe, so a stale or damaged index is rebuilt, never
+trusted.
 """
 
 from __future__ import annotations
@@ -12,11 +19,11 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 #: Bump when the schema or the meaning of a row changes: older indexes are rebuilt.
-INDEX_VERSION = 1
+INDEX_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -28,10 +35,12 @@ CREATE TABLE IF NOT EXISTS meta (
 );
 CREATE TABLE IF NOT EXISTS entries (
     key TEXT PRIMARY KEY,        -- normalized DN
-    offset INTEGER,
+    offset INTEGER,              -- the content file record the entry comes from
     length INTEGER,
-    image BLOB
+    image BLOB,                  -- current bytes, when changed since the last compaction
+    seq INTEGER                  -- order of the adds since the last compaction
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS entries_seq ON entries (seq) WHERE seq IS NOT NULL;
 """
 
 #: SQLite's default limit on host parameters is 999 in older builds.
@@ -51,6 +60,11 @@ class Location:
     offset: int | None
     length: int | None
     image: bytes | None
+    seq: int | None
+
+
+#: (key, offset, length, image, seq)
+Row = tuple[str, int | None, int | None, bytes | None, int | None]
 
 
 class ContentIndex:
@@ -85,6 +99,10 @@ class ContentIndex:
     def close(self) -> None:
         self._db.close()
 
+    def drop(self) -> None:
+        """Forget every row (the next use rebuilds)."""
+        self._db.execute("DELETE FROM meta")
+
     def meta(self) -> IndexMeta | None:
         row = self._db.execute("SELECT version, base, journal_inode, journal_length "
                                "FROM meta WHERE id = 1").fetchone()
@@ -111,21 +129,36 @@ class ContentIndex:
         for start in range(0, len(keys), _CHUNK):
             chunk = keys[start:start + _CHUNK]
             marks = ",".join("?" * len(chunk))
-            for key, offset, length, image in self._db.execute(
-                    f"SELECT key, offset, length, image FROM entries WHERE key IN ({marks})",
-                    chunk):
-                found[key] = Location(offset, length, image)
+            for key, offset, length, image, seq in self._db.execute(
+                    "SELECT key, offset, length, image, seq FROM entries "
+                    f"WHERE key IN ({marks})", chunk):
+                found[key] = Location(offset, length, image, seq)
         return found
 
-    def update(self, removed: Iterable[str], images: dict[str, bytes], base: str,
+    def next_seq(self) -> int:
+        (last,) = self._db.execute("SELECT max(seq) FROM entries WHERE seq IS NOT NULL"
+                                   ).fetchone()
+        return (last or 0) + 1
+
+    def in_file_order(self) -> Iterator[tuple[str, int, int, bytes | None]]:
+        """(key, offset, length, image) of the entries that come from the content file."""
+        yield from self._db.execute("SELECT key, offset, length, image FROM entries "
+                                    "WHERE offset IS NOT NULL ORDER BY offset")
+
+    def added(self) -> Iterator[tuple[str, bytes]]:
+        """(key, image) of the entries added since the last compaction, in order."""
+        yield from self._db.execute("SELECT key, image FROM entries WHERE offset IS NULL "
+                                    "ORDER BY seq")
+
+    def update(self, removed: Iterable[str], rows: list[Row], base: str,
                journal_inode: int, journal_length: int) -> None:
-        """One transaction: drop ``removed`` keys, then store ``images`` (key -> bytes)."""
+        """One transaction: drop ``removed`` keys, then store ``rows``."""
         db = self._db
         db.execute("BEGIN")
         try:
             db.executemany("DELETE FROM entries WHERE key = ?", ((k,) for k in removed))
-            db.executemany("INSERT OR REPLACE INTO entries (key, offset, length, image) "
-                           "VALUES (?, NULL, NULL, ?)", images.items())
+            db.executemany("INSERT OR REPLACE INTO entries (key, offset, length, image, seq) "
+                           "VALUES (?, ?, ?, ?, ?)", rows)
             self._set_meta(base, journal_inode, journal_length)
             db.execute("COMMIT")
         except BaseException:
