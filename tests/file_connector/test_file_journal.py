@@ -439,3 +439,89 @@ def test_random_export_sequences_match_a_model(tmp_path_factory: pytest.TempPath
     # (full_import() sorts values; the model keeps each member once.)
     assert sorted(normalize_dn(m) for m in group.get("member", [])) == sorted(model.members)
     shutil.rmtree(folder)
+
+
+HAND_WRITTEN = """version: 1
+dn: dc=x
+objectClass: domain
+dc: x
+
+# the people
+dn: ou=Users,dc=x
+objectClass: organizationalUnit
+ou: Users
+
+
+dn: uid=u0,ou=Users,dc=x
+objectClass: inetOrgPerson
+uid: u0
+cn: User 0
+description: folded
+  value
+entryUUID: seed-0
+
+# a comment between two entries
+dn: uid=u1,ou=Users,dc=x
+objectClass: inetOrgPerson
+uid: u1
+cn: User 1
+entryUUID: seed-1
+
+dn: uid=u2,ou=Users,dc=x
+objectClass: inetOrgPerson
+uid: u2
+cn: User 2
+entryUUID: seed-2
+
+dn:: Y249R3LDvHBwZSxkYz14
+objectClass: groupOfNames
+cn:: R3LDvHBwZQ==
+member: uid=u1,ou=Users,dc=x
+entryUUID: seed-group
+
+# trailing comment
+"""
+
+
+@pytest.mark.parametrize("first", [[], [("delete", "dc=x")], [("title", "dc=x", ["t"])]])
+def test_compaction_of_a_hand_written_file_keeps_its_layout(tmp_path: Path,
+                                                            first: list) -> None:
+    """Comments, folding, extra blank lines, the version line sharing the first entry's
+    block, base64 DNs: the compacted file is the bytes the rewriting directory writes."""
+    changes = [*first, ("delete", "uid=u1,ou=Users,dc=x"),
+               ("title", "uid=u2,ou=Users,dc=x", ["a", "b"]),
+               ("rename", "uid=u0,ou=Users,dc=x", "uid=u9,ou=Users,dc=x"),
+               ("add", "uid=n1,ou=Users,dc=x", ["t"]),
+               ("member", ["uid=n1,ou=Users,dc=x"], ["uid=u1,ou=Users,dc=x"])]
+    twins = []
+    for journal in (True, False):
+        folder = tmp_path / str(journal)
+        folder.mkdir()
+        (folder / "d.ldif").write_text(HAND_WRITTEN)
+        made = connector(folder / "d.ldif", journal=journal)
+        got = []
+        for n, change in enumerate(changes, 1):  # one call each
+            exported = export_change(n, change)
+            if exported.dn == "cn=G,dc=x":
+                exported.dn = "cn=Grüppe,dc=x"
+            got += results(made, [exported])
+        made.compact()
+        twins.append((got, (folder / "d.ldif").read_bytes(), full_import(made)))
+    assert twins[0] == twins[1]
+    # A comment block of its own stays; one inside a deleted entry's block goes with it.
+    assert b"# the people\n" in twins[0][1] and b"# trailing comment\n" in twins[0][1]
+    assert b"# a comment between two entries\n" not in twins[0][1]
+
+
+def test_the_compact_command(tmp_path: Path) -> None:
+    from idsync.connectors.file.__main__ import main
+
+    path = tmp_path / "d.ldif"
+    path.write_text(base_ldif(10))
+    made = connector(path, journal=True)
+    results(made, [ExportChange(1, ExportKind.DELETE, user(3), "user")])
+    assert f"dn: {user(3)}\n" in path.read_text()  # still in the content file
+    assert main(["compact", str(path)]) == 0
+    assert f"dn: {user(3)}\n" not in path.read_text()
+    assert not (tmp_path / "d.ldif.journal").exists()
+    assert main(["compact", str(path), str(tmp_path / "missing.ldif")]) == 1

@@ -379,6 +379,10 @@ class FileDirectory:
             dn = dn if dn is not None else raw_dn(raw)
             assert dn is not None
             return _Entry(dn, None, key, ident, raw.raw)
+        if raw.lines and raw.lines[0][2].lower().startswith(b"version:"):
+            # The version line shares the first entry's block (read_ldif drops it too);
+            # parse_raw would refuse the record.
+            raw.lines = raw.lines[1:]
         record = parse_raw(raw, binary_attributes=self.binary_attributes)
         if isinstance(record, ContentRecord):  # comments or a version line first
             return _Entry(record.dn, record.attributes, key, ident)
