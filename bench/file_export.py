@@ -11,14 +11,21 @@ second. Per change set: 1/8 adds (with a manager reference), 1/8 deletes, 5/8 at
 replacements, 1/8 membership changes (a third of them on "All Employees"). The "after" copy
 builds its index on a first one-change export, timed on its own row. Wall seconds; the machine
 is shared, so the load average is printed with the table.
+
+``--before-rev REV`` takes the "before" column from the file connector's directory.py as it was
+at git revision REV (e.g. the commit before the journal) instead of today's code with the
+journal turned off.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import random
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -41,11 +48,30 @@ class Row:
     after: float | None
 
 
-def connector(path: Path, *, journal: bool) -> FileConnector:
+def connector(path: Path, *, journal: bool, old: object = None) -> FileConnector:
     made = FileConnector("bench", str(path))
-    if not journal:
+    if old is not None:
+        # Same constructor and apply() as today's FileDirectory.
+        made.directory = old.FileDirectory(  # type: ignore[attr-defined]
+            str(path), made.anchor_attribute, made._binary, made._references)
+    elif not journal:
         made.directory.journal_min_bytes = 1 << 62  # the rewrite on every export call
     return made
+
+
+def old_directory_module(rev: str) -> object:
+    """directory.py at git revision ``rev``, importable beside today's package."""
+    root = Path(__file__).resolve().parents[1]
+    source = subprocess.run(["git", "show", f"{rev}:src/idsync/connectors/file/directory.py"],
+                            cwd=root, check=True, capture_output=True, text=True).stdout
+    folder = Path(tempfile.mkdtemp(prefix="idsync-old-directory-"))
+    (folder / "old_directory.py").write_text(source)
+    spec = importlib.util.spec_from_file_location("old_directory", folder / "old_directory.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["old_directory"] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 class Changes:
@@ -112,7 +138,7 @@ def export(made: FileConnector, calls: list[list[ExportChange]]) -> float:
     return time.perf_counter() - started
 
 
-def bench_size(root: Path, users: int, counts: list[int]) -> list[Row]:
+def bench_size(root: Path, users: int, counts: list[int], old: object = None) -> list[Row]:
     folder = root / str(users)
     (folder / "before").mkdir(parents=True)
     (folder / "after").mkdir()
@@ -121,7 +147,7 @@ def bench_size(root: Path, users: int, counts: list[int]) -> list[Row]:
     megabytes = source.stat().st_size / 1e6
     for mode in ("before", "after"):
         shutil.copyfile(source, folder / mode / "d.ldif")
-    before = connector(folder / "before" / "d.ldif", journal=False)
+    before = connector(folder / "before" / "d.ldif", journal=False, old=old)
     after = connector(folder / "after" / "d.ldif", journal=True)
     rows = []
     # The index is built once, on the first export that finds none (after this, the
@@ -157,21 +183,25 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--changes", default="100,841,8000")
     parser.add_argument("--keep", help="work in this folder and keep it")
+    parser.add_argument("--before-rev", help="git revision whose directory.py gives the "
+                        "'before' column (default: today's code, journal off)")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
     counts = [int(c) for c in args.changes.split(",")]
     root = Path(args.keep or tempfile.mkdtemp(prefix="idsync-file-export-"))
+    old = old_directory_module(args.before_rev) if args.before_rev else None
     loads = [os.getloadavg()[0]]
     rows: list[Row] = []
     try:
         for users in sizes:
-            rows.extend(bench_size(root, users, counts))
+            rows.extend(bench_size(root, users, counts, old))
             loads.append(os.getloadavg()[0])
     finally:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
-    table = Table(title="file connector export: before (rewrite per call) / after (journal)",
-                  header_style="bold")
+    before = f"directory.py at {args.before_rev}" if args.before_rev else "journal off"
+    table = Table(title="file connector export: before (rewrite per call: "
+                        f"{before}) / after (journal)", header_style="bold")
     for name in ("users", "content MB", "step", "before s", "after s", "speed-up"):
         table.add_column(name, justify="left" if name == "step" else "right")
     for row in rows:
