@@ -103,7 +103,9 @@ def apply_changes(
     directory = FileDirectory(path, anchor_attribute, frozenset(binary_attributes),
                               frozenset(reference_attributes))
     records = list(records)
-    outcomes = directory.apply(([record] for record in records), log_path=log)
+    # Always the rewrite (folding any export journal first): the content file stays what a
+    # directory server's export would show, for the scripts that read it (generate_churn).
+    outcomes = directory.apply(([record] for record in records), log_path=log, compact=True)
     if strict:
         for record, outcome in zip(records, outcomes, strict=True):
             if not outcome.ok:

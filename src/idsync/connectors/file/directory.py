@@ -598,6 +598,8 @@ class FileDirectory:
         if os.path.exists(self.journal_path):
             _unlink(self.journal_path)
             fsync_dir(directory)
+        if index is None and not os.path.exists(self.index_path):
+            return  # never exported into as a large file (e.g. apply_changes): no index yet
         if size < self.journal_min_bytes:
             # Small files are rewritten on every apply and need no index.
             if index is not None:
