@@ -18,7 +18,6 @@ for list lookups (the backend expands it: ``?`` lists on SQLite, one array on Po
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sqlite3
 import threading
@@ -216,14 +215,8 @@ class Store:
         raise NotImplementedError
 
     def _checkpoint(self, conn: Any) -> None:
-        """Make every statement sent so far report its error now (a backend that sends
-        statements ahead of their results); called as each savepoint ends."""
-
-    def _checkpoint_after_error(self, conn: Any) -> None:
-        # Already failing: a second error from the same statements says nothing new, and the
-        # savepoint's rollback below must still be sent.
-        with contextlib.suppress(Exception):
-            self._checkpoint(conn)
+        """Wait for every statement sent so far and raise the error of one that failed (a
+        backend that sends statements ahead of their results)."""
 
     def _execute(self, conn: Any, sql: str, params: Sequence[Any]) -> Any:
         """Run one statement; the result has ``fetchone`` and ``fetchall``."""
@@ -289,21 +282,25 @@ class Store:
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
-        """Undo one change's writes on error without ending the batch's transaction."""
+        """Undo one change's writes when the code in the block raises, without ending the
+        batch's transaction. A failed statement is a different matter: nothing here expects
+        one, and it fails the whole unit; on PostgreSQL it may be reported only by a later
+        statement or at commit (statements are sent ahead of their results)."""
         conn = self._unit_state.conn
         if conn is None:
             raise RuntimeError("store.savepoint() outside store.transaction()")
         self._execute(conn, "SAVEPOINT change", ())
         try:
             yield
-            self._execute(conn, "RELEASE SAVEPOINT change", ())
-            self._checkpoint(conn)
         except BaseException:
             self._unit_state.forget()  # it may hold what the rolled-back writes did
-            self._checkpoint_after_error(conn)
+            # A statement sent ahead that failed raises here (and fails the unit) rather
+            # than vanish in the rollback.
+            self._checkpoint(conn)
             self._execute(conn, "ROLLBACK TO SAVEPOINT change", ())
             self._execute(conn, "RELEASE SAVEPOINT change", ())
             raise
+        self._execute(conn, "RELEASE SAVEPOINT change", ())
 
     def _writing(self, tenant_id: str) -> None:
         """Refuse a tenant write outside ``transaction(tenant_id)``: on PostgreSQL it would

@@ -176,8 +176,9 @@ class PostgresStore(Store):
         if self.pipelined:
             # A write unit sends the statements whose results nobody reads (claims, updates,
             # the change log, savepoints) without waiting for each: a round trip is paid only
-            # where a result is read, and at the end of each savepoint (``_checkpoint``), so
-            # a failed statement is still reported inside the change that sent it.
+            # where a result is read (about one per exported object instead of eight). A
+            # failed statement raises at the next read, a refused change or the commit, and
+            # fails the unit, as a database error in a change does on SQLite.
             block = conn.pipeline()
             self._pipeline.current = (block, block.__enter__())
 

@@ -113,15 +113,34 @@ def test_writes_need_the_tenants_transaction(store: Store) -> None:
             pass
 
 
-def test_a_failed_savepoint_leaves_the_rest_of_the_transaction(store: Store) -> None:
+def test_a_refused_change_leaves_the_rest_of_the_transaction(store: Store) -> None:
     tenant = store.create_tenant("a", "h-a")
     with store.transaction(tenant.id):
         kept = _user(store, tenant.id, "Kept")
         store.claim_unique(tenant.id, "upn", "x@y", kept.seq)
-        with pytest.raises(Exception, match=r"(?i)unique"), store.savepoint():
-            _user(store, tenant.id, "Gone")
-            store.claim_unique(tenant.id, "upn", "x@y", kept.seq + 1)
-    assert [o.source_anchor for o in store.page_objects(tenant.id, 0, 10)] == ["Kept"]
+        with pytest.raises(ValueError, match="refused"), store.savepoint():
+            gone = _user(store, tenant.id, "Gone")
+            store.claim_unique(tenant.id, "upn", "gone@y", gone.seq)
+            raise ValueError("refused")
+        _user(store, tenant.id, "After")
+    assert [o.source_anchor for o in store.page_objects(tenant.id, 0, 10)] == ["Kept", "After"]
+    assert store.unique_holder(tenant.id, "upn", "gone@y") is None
+
+
+def test_a_failed_statement_fails_the_whole_unit(store: Store) -> None:
+    """Nothing expects a statement to fail (uniqueness is checked before claiming): one that
+    does fails the whole batch, on PostgreSQL too, where it is reported by a later read."""
+    tenant = store.create_tenant("a", "h-a")
+    with pytest.raises(Exception, match=r"(?i)unique"), store.transaction(tenant.id):
+        kept = _user(store, tenant.id, "Kept")
+        with store.savepoint():
+            store.claim_unique(tenant.id, "upn", "x@y", kept.seq)
+            store.claim_unique(tenant.id, "upn", "x@y", kept.seq)
+        _user(store, tenant.id, "After")
+    assert store.page_objects(tenant.id, 0, 10) == []
+    with store.transaction(tenant.id):  # and the store goes on
+        _user(store, tenant.id, "Next")
+    assert [o.source_anchor for o in store.page_objects(tenant.id, 0, 10)] == ["Next"]
 
 
 def test_reading_is_one_snapshot(store: Store) -> None:
