@@ -9,13 +9,17 @@ again.
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any
 
 from idsync.connectors.base import (
     DeltaImporter,
     FullImporter,
+    ImportBatch,
     ImportContext,
     ImportKind,
     ImportRecord,
@@ -48,7 +52,7 @@ class Importer:
             raise ConfigurationError(f"connector {self.record.name} cannot run a full import")
         context = ImportContext(watermark=None)
         run_id = self.recorder.run_id
-        for batch in self.connector.full_import(context):
+        for batch in read_ahead(self.connector.full_import(context)):
             with self.store.transaction():
                 self.stage(batch.records, seen_run=run_id)
                 if batch.watermark is not None:
@@ -63,7 +67,7 @@ class Importer:
             raise ConfigurationError(f"connector {self.record.name} cannot run a delta import")
         current = self.store.connectors.by_id(self.record.id)
         context = ImportContext(watermark=current.watermark)
-        for batch in self.connector.delta_import(context):
+        for batch in read_ahead(self.connector.delta_import(context)):
             with self.store.transaction():
                 self.stage(batch.records)
                 if batch.watermark is not None:
@@ -199,13 +203,12 @@ class Importer:
 
     def _split(self, attributes: dict[str, list[Any]]) -> tuple[dict[str, list[Any]],
                                                                dict[str, list[str]]]:
-        plain: dict[str, list[Any]] = {}
-        refs: dict[str, list[str]] = {}
-        for name, vals in attributes.items():
-            if name in self.ref_attrs:
-                refs[name] = [str(v) for v in vals]
-            elif vals:
-                plain[name] = list(vals)
+        ref_attrs = self.ref_attrs
+        # The record's value lists are the hologram's from here on (never changed in place).
+        plain = {n: vs for n, vs in attributes.items() if vs and n not in ref_attrs}
+        if len(plain) == len(attributes):
+            return plain, {}
+        refs = {n: list(map(str, vs)) for n, vs in attributes.items() if n in ref_attrs}
         return plain, refs
 
     def _plan_full(self, rec: ImportRecord, cs: CSObject | None) -> _Slot:
@@ -295,6 +298,7 @@ class Importer:
         resolved = self._resolve(slots, key_of)
         ref_adds: list[tuple[int, str, int]] = []
         ref_removes: list[tuple[int, str, int]] = []
+        fresh_adds: list[tuple[int, str, int]] = []  # of objects inserted just now
         dirty: list[CSObject] = []
         attrs_changed: set[int] = set()
         unchanged: list[int] = []
@@ -307,9 +311,10 @@ class Importer:
                         touched[cs.id] = cs
                 continue
             touched[cs.id] = cs
-            refs_changed = _apply_ref_ops(cs, slot.ref_ops, resolved, ref_adds, ref_removes)
             if slot.new:
+                _apply_ref_ops(cs, slot.ref_ops, resolved, fresh_adds, ref_removes)
                 continue
+            refs_changed = _apply_ref_ops(cs, slot.ref_ops, resolved, ref_adds, ref_removes)
             if slot.changed or refs_changed:
                 if slot.kind == "full":
                     if cs.pending_import is None:
@@ -327,7 +332,7 @@ class Importer:
                 unchanged.append(cs.id)
         # Reference rows before placeholders are merged: a value this segment drops from a
         # placeholder is gone before the placeholder's references move to the renamed object.
-        cs_repo.change_refs_many(ref_adds, ref_removes)
+        cs_repo.change_refs_many(ref_adds, ref_removes, fresh_adds)
         holders = self._take_over_placeholders(
             [s for s in slots if s.renamed], {s.cs.id for s in slots})
         cs_repo.update_many(dirty, seen_run, with_attributes=attrs_changed)
@@ -349,20 +354,21 @@ class Importer:
         """DN (as written in the records) -> CS id of every reference value of the segment:
         the segment's own objects (as staged now, renames included), then one query, then
         placeholders (one multi-row insert) for targets not imported yet."""
-        wanted: dict[str, str] = {}
+        # Set operations over whole value lists (C loops): a batch of groups names hundreds
+        # of thousands of DNs, most of them many times.
+        named: set[str] = set()
+        removed: set[str] = set()
         for slot in slots:
             for op, _, dns in slot.ref_ops:
-                for dn in dns:
-                    key = key_of.get(dn)
-                    if key is None:
-                        key = key_of[dn] = normalize_dn(dn)
-                    if op != "remove":
-                        wanted.setdefault(key, dn)
-        if not key_of:
+                (removed if op == "remove" else named).update(dns)
+        if not named and not removed:
             return {}
+        for dn in (named | removed).difference(key_of):
+            key_of[dn] = normalize_dn(dn)
+        wanted = {key_of[dn]: dn for dn in named}
         resolved = {s.key: s.cs.id for s in slots}
         ours = {s.cs.id for s in slots}
-        rest = [k for k in set(key_of.values()) if k not in resolved]
+        rest = [k for k in set(map(key_of.__getitem__, named | removed)) if k not in resolved]
         if rest:
             for key, found in self.store.cs.ids_at_dns(self.record.id, rest).items():
                 # The segment's objects were matched above by their new DN; a row of theirs
@@ -492,7 +498,10 @@ def _apply_ref_ops(cs: CSObject, ops: list[tuple[str, str, list[str]]],
     have = cs.refs
     current: dict[str, set[int]] = {}
     for op, name, dns in ops:
-        ids = {resolved[dn] for dn in dns if dn in resolved}
+        if op == "remove":  # a value not resolved names nothing the object holds
+            ids = {resolved[dn] for dn in dns if dn in resolved}
+        else:  # every DN was resolved (a placeholder at worst)
+            ids = set(map(resolved.__getitem__, dns))
         if op == "set":
             current[name] = ids
             continue
@@ -507,8 +516,8 @@ def _apply_ref_ops(cs: CSObject, ops: list[tuple[str, str, list[str]]],
         if want == old:
             continue
         changed = True
-        adds.extend((cs.id, name, t) for t in want - old)
-        removes.extend((cs.id, name, t) for t in old - want)
+        adds.extend(zip(repeat(cs.id), repeat(name), want - old))
+        removes.extend(zip(repeat(cs.id), repeat(name), old - want))
         have[name] = want
     return changed
 
@@ -535,6 +544,57 @@ def _value_change(cs: CSObject, name: str, vals: Iterable[Any], *, add: bool) ->
     else:
         cs.attributes.pop(name, None)
     return True
+
+
+def read_ahead(batches: Iterable[ImportBatch], depth: int = 2) -> Iterator[ImportBatch]:
+    """The connector's batches, read by a thread up to ``depth`` batches ahead of the one being
+    staged: reading waits on the directory (python-ldap, httpx and file reads release the GIL)
+    and staging on the database (so does sqlite3 and psycopg), so the two overlap instead of
+    adding up. Only this thread advances the connector's iterator; the store stays on the
+    caller's thread, and each batch still commits with its own watermark, in order."""
+    q: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: tuple[str, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        it = iter(batches)
+        try:
+            for batch in it:
+                if not put(("batch", batch)):
+                    break
+        except BaseException as exc:  # handed to the caller, raised there
+            put(("error", exc))
+            return
+        finally:
+            close = getattr(it, "close", None)
+            if close is not None:  # the connector's own clean-up (paged search, files)
+                close()
+        put(("done", None))
+
+    reader = threading.Thread(target=produce, name="idsync-import-read", daemon=True)
+    reader.start()
+    try:
+        while True:
+            kind, item = q.get()
+            if kind == "batch":
+                yield item
+            elif kind == "error":
+                raise item
+            else:
+                return
+    finally:
+        # The caller stopped (an error while staging, or the end): let the reader finish the
+        # page it is reading and close the connector's iterator before the run goes on.
+        stop.set()
+        reader.join()
 
 
 def _key(value: Any) -> Any:

@@ -12,6 +12,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import orjson
+
 from idsync import values
 from idsync.dn import normalize_dn
 from idsync.model import CSObject
@@ -29,12 +31,28 @@ _UPDATE_COLUMNS = ("anchor", "dn", "dn_norm", "object_type", "placeholder", "att
                    "pending_import")
 _UPDATE_TYPES = ("TEXT", "TEXT", "TEXT", "TEXT", "INTEGER", "TEXT", "TEXT")
 
+_FAST = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_STRICT_INTEGER
+
+
+def _dumps(attributes: values.Attributes) -> str:
+    """``values.dumps_attributes`` without its per-value Python pass when no value needs a
+    tag: orjson refuses bytes, datetimes (passed through) and integers past 53 bits, and a
+    string holding a control character shows as ``\\u000``; those take the tagged path.
+    The same text either way (a staged batch writes every object's document)."""
+    try:
+        text = orjson.dumps(attributes, option=_FAST)
+    except TypeError:
+        return values.dumps_attributes(attributes)
+    if b"\\u000" in text:
+        return values.dumps_attributes(attributes)
+    return text.decode("utf-8")
+
 
 def _column_value(cs: CSObject, column: str) -> Any:
     if column == "dn_norm":
         return normalize_dn(cs.dn)
     if column == "attributes":
-        return values.dumps_attributes(cs.attributes)
+        return _dumps(cs.attributes)
     if column == "placeholder":
         return int(cs.placeholder)
     return getattr(cs, column)
@@ -257,7 +275,7 @@ class ConnectorSpaceRepository:
             return []
         now = utcnow()
         rows = [(o.connector_id, o.anchor, o.dn, normalize_dn(o.dn), o.object_type,
-                 int(o.placeholder), values.dumps_attributes(o.attributes), o.pending_import,
+                 int(o.placeholder), _dumps(o.attributes), o.pending_import,
                  seen_run, now) for o in objects]
         returned = self.db.insert_rows("cs_objects", _INSERT_COLUMNS, _INSERT_TYPES, rows,
                                        "RETURNING id, anchor, dn_norm")
@@ -302,13 +320,17 @@ class ConnectorSpaceRepository:
                            list(ids), (run_id,))
 
     def change_refs_many(self, adds: Sequence[tuple[int, str, int]],
-                         removes: Sequence[tuple[int, str, int]]) -> None:
-        """``(cs_id, attr, target_id)`` rows to remove, then to add."""
+                         removes: Sequence[tuple[int, str, int]],
+                         fresh: Sequence[tuple[int, str, int]] = ()) -> None:
+        """``(cs_id, attr, target_id)`` rows to remove, then to add. ``fresh`` rows belong to
+        objects inserted in this transaction, which hold no row yet: a plain insert (ON
+        CONFLICT's speculative insertion costs PostgreSQL 1.7x on a 200,000-row batch)."""
         if removes:
             self.db.executemany(
                 "DELETE FROM cs_refs WHERE cs_id = ? AND attr = ? AND target_id = ?", removes)
-        self.db.insert_rows("cs_refs", ("cs_id", "attr", "target_id"),
-                            ("INTEGER", "TEXT", "INTEGER"), adds, "ON CONFLICT DO NOTHING")
+        columns, types = ("cs_id", "attr", "target_id"), ("INTEGER", "TEXT", "INTEGER")
+        self.db.insert_rows("cs_refs", columns, types, adds, "ON CONFLICT DO NOTHING")
+        self.db.insert_rows("cs_refs", columns, types, fresh)
 
     def replace_join_entries(self, connector_id: int, cleared: Sequence[int],
                              rows: Sequence[tuple[str, str, int]]) -> None:

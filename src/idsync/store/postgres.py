@@ -182,6 +182,16 @@ class PostgresDatabase(BaseDatabase):
         the server 2.5x as much). The arrays go in binary: psycopg quotes a text array's
         every element in Python, which cost more than the insert itself."""
         out: list[tuple[Any, ...]] = []
+        if not rows:
+            return out
+        if not tail:  # a plain insert: COPY, the server's fastest path (1.5x unnest's)
+            with (self._conn.cursor() as cur,
+                  cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)")
+                  as copy):
+                copy.set_types([_pg_type(t) for t in types])
+                for row in rows:
+                    copy.write_row(row)
+            return out
         arrays = ", ".join(f"%b::{_pg_type(t)}[]" for t in types)
         sql = (f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM unnest({arrays}) "
                f"{tail}")
