@@ -16,7 +16,10 @@ depending on it:
   that saw 11 would never see 10. With the lock a tenant's writers take turns, as under
   SQLite: a USN is only visible after every lower USN of the tenant is committed. Writers of
   different tenants do not wait for each other, readers never wait;
-- a reading unit is one REPEATABLE READ, READ ONLY transaction (one snapshot, like SQLite's).
+- a reading unit is one REPEATABLE READ, READ ONLY transaction (one snapshot, like SQLite's);
+- ``{ints}`` (a row source of integers, for member edges) is ``unnest(?::bigint[])``;
+- a write unit runs in pipeline mode (statements whose results are not read cost no round
+  trip), and ANALYZE follows each doubling of the rows written (see ``_analyze_if_grown``).
 
 Connections come from a small pool (``pool_size``, default 4): each unit of work binds one to
 its thread, a statement outside a unit borrows one. See docs/decisions/clouddir.md.
