@@ -8,6 +8,8 @@ which attributes are large enough to be handled this way (``large_cs`` / ``large
 falls back to loading the values whenever a rule needs them (see
 ``idsync.engine.flow.RefDelta``). Both queries walk the two lists through their primary-key
 indexes in the database's own code: no rows are sent for the values that did not change.
+``CROSS JOIN`` fixes the join order on SQLite (the list first, then one index look-up per
+value); a planner free to start from the other side walked the whole list once per value.
 """
 
 from __future__ import annotations
@@ -95,14 +97,14 @@ class ReferenceDeltas:
         """What ``mv_refs(mv_id, mv_attr)`` must gain and lose to equal ``cs_refs(cs_id,
         cs_attr)`` translated to metaverse ids (targets not linked translate to nothing)."""
         adds = {r[0] for r in self.db.query(
-            "SELECT t.mv_id FROM cs_refs r JOIN cs_objects t ON t.id = r.target_id "
-            "WHERE r.cs_id = ? AND r.attr = ? AND t.mv_id IS NOT NULL AND NOT EXISTS ("
+            "SELECT t.mv_id FROM cs_refs r CROSS JOIN cs_objects t WHERE t.id = r.target_id "
+            "AND r.cs_id = ? AND r.attr = ? AND t.mv_id IS NOT NULL AND NOT EXISTS ("
             "SELECT 1 FROM mv_refs m WHERE m.mv_id = ? AND m.attr = ? AND m.target_id = t.mv_id)",
             (cs_id, cs_attr, mv_id, mv_attr))}
         removes = {r[0] for r in self.db.query(
             "SELECT m.target_id FROM mv_refs m WHERE m.mv_id = ? AND m.attr = ? AND NOT EXISTS ("
-            "SELECT 1 FROM cs_objects t JOIN cs_refs r ON r.target_id = t.id "
-            "WHERE t.mv_id = m.target_id AND r.cs_id = ? AND r.attr = ?)",
+            "SELECT 1 FROM cs_objects t CROSS JOIN cs_refs r "
+            "WHERE t.mv_id = m.target_id AND r.target_id = t.id AND r.cs_id = ? AND r.attr = ?)",
             (mv_id, mv_attr, cs_id, cs_attr))}
         return adds, removes
 
@@ -112,14 +114,14 @@ class ReferenceDeltas:
         ``mv_refs(mv_id, mv_attr)`` translated into one connector space; and the metaverse
         targets with no object in that connector space (dropped from the export)."""
         adds = {r[0] for r in self.db.query(
-            "SELECT c.id FROM mv_refs m JOIN cs_objects c ON c.mv_id = m.target_id "
-            "AND c.connector_id = ? WHERE m.mv_id = ? AND m.attr = ? AND NOT EXISTS ("
+            "SELECT c.id FROM mv_refs m CROSS JOIN cs_objects c WHERE c.mv_id = m.target_id "
+            "AND c.connector_id = ? AND m.mv_id = ? AND m.attr = ? AND NOT EXISTS ("
             "SELECT 1 FROM cs_refs h WHERE h.cs_id = ? AND h.attr = ? AND h.target_id = c.id)",
             (connector_id, mv_id, mv_attr, cs_id, cs_attr))}
         removes = {r[0] for r in self.db.query(
             "SELECT h.target_id FROM cs_refs h WHERE h.cs_id = ? AND h.attr = ? AND NOT EXISTS ("
-            "SELECT 1 FROM cs_objects c JOIN mv_refs m ON m.target_id = c.mv_id "
-            "WHERE c.id = h.target_id AND m.mv_id = ? AND m.attr = ?)",
+            "SELECT 1 FROM cs_objects c CROSS JOIN mv_refs m "
+            "WHERE c.id = h.target_id AND m.target_id = c.mv_id AND m.mv_id = ? AND m.attr = ?)",
             (cs_id, cs_attr, mv_id, mv_attr))}
         dropped = sorted(r[0] for r in self.db.query(
             "SELECT m.target_id FROM mv_refs m WHERE m.mv_id = ? AND m.attr = ? AND NOT EXISTS ("
