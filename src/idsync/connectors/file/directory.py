@@ -166,7 +166,9 @@ class FileDirectory:
                 small = _size(self.path) < self.journal_min_bytes
                 if compact or (small and not _size(self.journal_path)):
                     self._compact_locked()  # a pending journal first: rewrites fold nothing
-                    outcomes, applied = self._apply_rewriting(units)
+                    # An export keeps an index once the file is large (the next export
+                    # needs it); apply_changes (compact=True) does not pay for one.
+                    outcomes, applied = self._apply_rewriting(units, index=not compact)
                 else:
                     outcomes, applied = self._apply_journaled(units)
                 if applied and log_path:
@@ -232,7 +234,7 @@ class FileDirectory:
                 units.append([record])
         return units
 
-    def _apply_rewriting(self, units: list[list[ChangeRecord]]
+    def _apply_rewriting(self, units: list[list[ChangeRecord]], index: bool = True
                          ) -> tuple[list[Outcome], list[bytes]]:
         """The whole file at once (no journal pending): load the named entries in one pass,
         apply, rewrite."""
@@ -242,7 +244,7 @@ class FileDirectory:
         run = _Run(self._load(set(wanted)), wanted)
         outcomes = [self._apply_unit(unit, run) for unit in units]
         if run.applied:
-            self._rewrite(run)
+            self._rewrite(run, index)
         return outcomes, run.applied
 
     def _apply_journaled(self, units: list[list[ChangeRecord]]
@@ -535,7 +537,7 @@ class FileDirectory:
 
     # --- rewriting --------------------------------------------------------------------
 
-    def _rewrite(self, run: _Run) -> None:
+    def _rewrite(self, run: _Run, index: bool = True) -> None:
         """Copy the content file with the run's changes into a new one and swap it in."""
 
         def write(out: BinaryIO, rows: list[tuple[str, int, int]]) -> int:
@@ -548,7 +550,7 @@ class FileDirectory:
                     position = _write_entry(out, _entry_bytes(entry), entry.dn, position, rows)
             return position
 
-        self._replace_content(write)
+        self._replace_content(write, keep_index=index)
 
     def _merge(self, index: ContentIndex) -> None:
         """Compaction: the index knows every entry's place and current bytes, so the new
@@ -570,7 +572,7 @@ class FileDirectory:
         self._replace_content(write, index)
 
     def _replace_content(self, write: Callable[[BinaryIO, list[tuple[str, int, int]]], int],
-                         index: ContentIndex | None = None) -> None:
+                         index: ContentIndex | None = None, keep_index: bool = True) -> None:
         """Write a new content file beside the old one (``write`` returns its size and fills
         the index rows) and swap it in atomically; a journal it folds in goes after the swap
         (see journal.py for the crash in between), and the index is rebuilt from the rows."""
@@ -598,8 +600,9 @@ class FileDirectory:
         if os.path.exists(self.journal_path):
             _unlink(self.journal_path)
             fsync_dir(directory)
-        if index is None and not os.path.exists(self.index_path):
-            return  # never exported into as a large file (e.g. apply_changes): no index yet
+        if not keep_index and index is None:
+            remove_index(self.index_path)  # stale now; the next export rebuilds it
+            return
         if size < self.journal_min_bytes:
             # Small files are rewritten on every apply and need no index.
             if index is not None:
@@ -877,8 +880,9 @@ def _add_values(attributes: dict[str, list[Value]], name: str, values: list[Valu
     current = list(attributes[key]) if key is not None else []
     present = set(current)
     new = [value for value in dict.fromkeys(values) if value not in present]
-    if new and current and same is not _identity:
-        # Same value, other spelling (a DN in other case)? Compare the equality keys.
+    if new and same is not _identity:
+        # Same value, other spelling (a DN in other case), here or among the new values?
+        # Compare the equality keys.
         seen = {same(value) for value in current}
         kept = []
         for value in new:
