@@ -55,6 +55,8 @@ class Inbound:
         self.mv_join_keys = self.rs.mv_join_attributes()
         self._ref_attrs: dict[int, frozenset[str]] = {}
         self._dn_cache: dict[int, str] = {}
+        #: objects of the batch being flowed that hold errors (the only ones to clear)
+        self._erred: set[int] = set()
 
     def ref_attrs(self, connector_id: int) -> frozenset[str]:
         if connector_id not in self._ref_attrs:
@@ -274,6 +276,7 @@ class Inbound:
         links: dict[int, list[CSObject]] = defaultdict(list)
         linked = self.store.cs.linked_to(ids)
         self._load_refs(linked, defer=defer)
+        self._erred = self.store.errors.holders([o.id for o in linked])
         for o in linked:
             links[o.mv_id].append(o)  # type: ignore[index]
         cs_to_mv = self._translate(linked)
@@ -327,7 +330,8 @@ class Inbound:
             except ExpressionError as exc:
                 self.recorder.object_error(cs.id, cs.dn, "sync", EXPRESSION_ERROR, str(exc))
                 return
-            self.store.errors.clear(cs.id, "sync")
+            if cs.id in self._erred:
+                self.store.errors.clear(cs.id, "sync")
         if apply_outcomes(mv, group_by_target(contributions), self.engine.mv_ref_attributes,
                           self.store):
             self.store.mv.save(mv)

@@ -68,6 +68,8 @@ class Outbound:
         self.rs = engine.ruleset()
         self.recorder = recorder
         self._ref_attrs: dict[int, frozenset[str]] = {}
+        #: objects of the batch being flowed that hold errors (the only ones to clear)
+        self._erred: set[int] = set()
 
     def ref_attrs(self, connector_id: int) -> frozenset[str]:
         if connector_id not in self._ref_attrs:
@@ -218,6 +220,7 @@ class Outbound:
         linked_ids = [o.id for o in links.values()]
         pending = self.store.exports.get_many(linked_ids) if linked_ids else {}
         mv_to_cs_by_conn = self._load_refs(mvs, links, pending)
+        self._erred = self.store.errors.holders(linked_ids)
         for mv_id in ids:
             mv = mvs.get(mv_id)
             if mv is None:
@@ -334,8 +337,9 @@ class Outbound:
         self._stage(cs, staged, pe)
 
     def _clear_rule_errors(self, cs: CSObject, dropped: dict[str, list[int]]) -> None:
-        self.store.errors.clear(cs.id, "export", code=SYNC_RULE_ERROR)
-        self.store.errors.clear(cs.id, "export", code=EXPRESSION_ERROR)
+        if cs.id in self._erred:
+            self.store.errors.clear(cs.id, "export", code=SYNC_RULE_ERROR)
+            self.store.errors.clear(cs.id, "export", code=EXPRESSION_ERROR)
         self._record_dropped_references(cs, dropped)
 
     def _hold(self, pe: PendingExport | None) -> None:
@@ -346,7 +350,8 @@ class Outbound:
 
     def _record_dropped_references(self, cs: CSObject, dropped: dict[str, list[int]]) -> None:
         if not dropped:
-            self.store.errors.clear(cs.id, "export", code=DN_ATTRIBUTES_FAILURE)
+            if cs.id in self._erred:
+                self.store.errors.clear(cs.id, "export", code=DN_ATTRIBUTES_FAILURE)
             return
         parts = [f"{attr}: {len(ids)} value(s) name objects not in this connector space "
                  f"(metaverse ids {', '.join(map(str, ids[:5]))}{'...' if len(ids) > 5 else ''})"
