@@ -525,3 +525,39 @@ def test_the_compact_command(tmp_path: Path) -> None:
     assert f"dn: {user(3)}\n" not in path.read_text()
     assert not (tmp_path / "d.ldif.journal").exists()
     assert main(["compact", str(path), str(tmp_path / "missing.ldif")]) == 1
+
+
+def test_a_failing_index_or_compaction_does_not_fail_a_committed_export(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once the journal holds a batch the export happened: the index (a cache) and the
+    compaction catch up on the next call instead of reporting the export failed."""
+    import idsync.connectors.file.directory as directory_module
+    from idsync.connectors.file.index import ContentIndex
+
+    (tmp_path / "j").mkdir()
+    (tmp_path / "r").mkdir()
+    for name in "jr":
+        (tmp_path / name / "d.ldif").write_text(base_ldif(50))
+    journaled = connector(tmp_path / "j" / "d.ldif", journal=True, ratio=0.01)
+    rewritten = connector(tmp_path / "r" / "d.ldif", journal=False)
+    rng_j, rng_r = random.Random(3), random.Random(3)
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise OSError("disk full")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(ContentIndex, "update", broken)
+        patch.setattr(directory_module.FileDirectory, "_merge", broken)
+        assert results(journaled, call_changes(rng_j, 0, 50)) == results(
+            rewritten, call_changes(rng_r, 0, 50))
+    with monkeypatch.context() as patch:
+        patch.setattr(directory_module.FileDirectory, "_merge", broken)
+        for call in range(1, 3):  # the index catches up with the first batch first
+            assert results(journaled, call_changes(rng_j, call, 50)) == results(
+                rewritten, call_changes(rng_r, call, 50))
+    assert (tmp_path / "j" / "d.ldif.journal").exists()  # compaction was due, and failed
+    for call in range(3, 6):
+        assert results(journaled, call_changes(rng_j, call, 50)) == results(
+            rewritten, call_changes(rng_r, call, 50))
+    assert full_import(journaled) == full_import(rewritten)
+    assert (tmp_path / "j" / "d.ldif").read_bytes() == (tmp_path / "r" / "d.ldif").read_bytes()

@@ -1,10 +1,16 @@
 """A small directory kept in an LDIF content file, changed the way a directory server would.
 
-Changes are LDIF change records. One call to :meth:`FileDirectory.apply` reads the content file
-twice and rewrites it once, atomically (temp file, fsync, ``os.replace``): the first pass loads
-only the entries the changes name, the changes are applied to those in memory, the second pass
-copies every other record byte for byte. Memory follows the number of changed objects, not the
-size of the directory.
+Changes are LDIF change records, applied in memory to the entries they name; memory follows the
+number of changed objects, not the size of the directory. How they reach the disk depends on the
+content file's size:
+
+* under ``journal_min_bytes`` (1 MiB), one call to :meth:`FileDirectory.apply` reads the content
+  file twice and rewrites it once, atomically (temp file, fsync, ``os.replace``): the first pass
+  loads only the entries the changes name, the second copies every other record byte for byte;
+* above, the entries are found through the index (index.py), the applied records are appended
+  to the journal (journal.py: the commit point), and the content file is left alone until a
+  compaction merges the two (when the journal passes ``journal_ratio`` of the content size, at
+  a full import, or on :meth:`FileDirectory.compact`). The cost of an apply follows its changes.
 
 Applied changes can be appended to a changelog file, each stamped with the entry's anchor in an
 ``ANCHOR_CONTROL_OID`` control, the way directory changelogs carry the entry's unique id
@@ -174,7 +180,12 @@ class FileDirectory:
                 if applied and log_path:
                     _append(log_path, applied)
                 if not compact and self._compaction_due():
-                    self._compact_locked()
+                    try:
+                        self._compact_locked()
+                    except Exception:
+                        # The changes are committed in the journal; a compaction that
+                        # failed (disk full?) left it as it was and is retried next time.
+                        _log.warning("%s: compaction failed", self.path, exc_info=True)
         finally:
             self._dn_keys = {}
             self._key_counts = _KeyCounts()
@@ -198,6 +209,9 @@ class FileDirectory:
         try:
             if not os.path.exists(self.journal_path):
                 return True  # a crashed compaction had already folded it
+            if not _size(self.journal_path):
+                _unlink(self.journal_path)  # only a torn batch was there: nothing to fold
+                return False
             self._merge(index)
         finally:
             index.close()
@@ -257,7 +271,12 @@ class FileDirectory:
             if not run.applied:
                 return outcomes, []
             inode, length = journal_append(self.journal_path, b"".join(run.applied))
-            self._update_index(index, run, places, inode, length)
+            # Committed. The index is only a cache: if updating it fails, the next apply
+            # finds it behind the journal and replays the tail.
+            try:
+                self._update_index(index, run, places, inode, length)
+            except Exception:
+                _log.warning("%s: index update failed", self.path, exc_info=True)
             return outcomes, run.applied
         finally:
             index.close()
