@@ -181,6 +181,9 @@ class _UnitState(threading.local):
     #: (or None) of unique values. None: nothing prefetched.
     absent_anchors: set[str] | None = None
     holders: dict[tuple[str, str], int | None] | None = None
+    #: Seqs the backend handed out ahead for the batch's new objects (still valid after a
+    #: rollback: a sequence never gives a number twice).
+    seqs: list[int] | None = None
 
     def forget(self) -> None:
         self.absent_anchors = self.holders = None
@@ -224,6 +227,10 @@ class Store:
 
     def _wrote(self, changes: int) -> None:
         """``changes`` rows went to the change log (a measure of how much was written)."""
+
+    def _allocate_seqs(self, count: int) -> list[int]:
+        """``count`` new object seqs, ascending, or none: then ``insert`` reads each back."""
+        return []
 
     def _execute_ints(self, conn: Any, sql: str, params: Sequence[Any],
                       values: list[int]) -> None:
@@ -278,6 +285,7 @@ class Store:
         finally:
             state.conn, state.depth, state.write, state.tenant = None, 0, False, None
             state.forget()
+            state.seqs = None
             self._release(conn)
 
     @contextmanager
@@ -351,13 +359,15 @@ class Store:
     # --- look-ahead for a batch ------------------------------------------------------------------
 
     def prefetch(self, tenant_id: str, anchors: Iterable[str],
-                 unique: Iterable[tuple[str, str]]) -> None:
+                 unique: Iterable[tuple[str, str]], new_objects: int = 0) -> None:
         """Inside ``transaction(tenant_id)``: learn in two queries which of ``anchors`` no
         object has and who holds each (kind, value) of ``unique``, so that ``find_by_anchor``
         and ``unique_holder`` answer those without a round trip each (an export batch asks
         five or six per object). Exact because the tenant's writers take turns and this
         transaction's own writes keep the answers up to date; forgotten when a savepoint
-        rolls back or the unit ends."""
+        rolls back or the unit ends. ``new_objects``: how many objects the batch may create;
+        a backend may hand out their seqs now (``_allocate_seqs``), so that creating one
+        needs no answer from the database."""
         self._writing(tenant_id)
         wanted = list(dict.fromkeys(a for a in anchors if a))
         present = {r[0] for r in self._rows_in(
@@ -370,6 +380,7 @@ class Store:
         state = self._unit_state
         state.absent_anchors = {a for a in wanted if a not in present}
         state.holders = {pair: found.get(pair) for pair in pairs}
+        state.seqs = self._allocate_seqs(new_objects)[::-1]  # pop() takes the lowest
 
     def _prefetched(self, tenant_id: str) -> _UnitState | None:
         state = self._unit_state
@@ -475,14 +486,20 @@ class Store:
     def insert(self, obj: DirObject) -> DirObject:
         self._writing(obj.tenant_id)
         obj.id = obj.id or str(uuid.uuid4())
-        row = self._one(
-            "INSERT INTO objects (tenant_id, id, object_type, dn, source_anchor, sync_enabled, "
-            "attributes) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq",
-            (obj.tenant_id, obj.id, obj.object_type, obj.dn, obj.source_anchor,
-             int(obj.sync_enabled), json.dumps(obj.attributes)),
-        )
-        assert row is not None
-        obj.seq = row[0]
+        values = (obj.tenant_id, obj.id, obj.object_type, obj.dn, obj.source_anchor,
+                  int(obj.sync_enabled), json.dumps(obj.attributes))
+        known = self._prefetched(obj.tenant_id)
+        if known and known.seqs:
+            obj.seq = known.seqs.pop()
+            self._run("INSERT INTO objects (seq, tenant_id, id, object_type, dn, source_anchor, "
+                      "sync_enabled, attributes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                      (obj.seq, *values))
+        else:
+            row = self._one(
+                "INSERT INTO objects (tenant_id, id, object_type, dn, source_anchor, "
+                "sync_enabled, attributes) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq", values)
+            assert row is not None
+            obj.seq = row[0]
         self._anchor_taken(obj)
         return obj
 

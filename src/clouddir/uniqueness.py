@@ -172,7 +172,8 @@ def prefetch_batch(ctx: Context, changes: list[dict[str, Any]]) -> None:
                 named = values.get(attribute)
                 if isinstance(named, list):
                     unique.update((kind, _norm(v)) for v in named if isinstance(v, str))
-    ctx.store.prefetch(ctx.tenant_id, anchors, unique)
+    adds = sum(1 for change in changes if isinstance(change, dict) and change.get("op") == "add")
+    ctx.store.prefetch(ctx.tenant_id, anchors, unique, new_objects=adds)
 
 
 def holder_of(ctx: Context, attribute: str, value: str) -> int | None:

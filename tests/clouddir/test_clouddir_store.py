@@ -277,3 +277,20 @@ def test_prefetched_answers_follow_the_transactions_writes(store: Store) -> None
     assert store.unique_holder(tenant.id, "upn", "free@x") is None
     assert store.unique_holder(tenant.id, "upn", "taken@x") is None
     assert store.find_by_anchor(tenant.id, "Gone") is None
+
+
+def test_objects_created_after_prefetch_keep_change_order(store: Store) -> None:
+    """A backend may hand out the batch's seqs up front: objects still get increasing seqs
+    in the order they are created, distinct from any created without one."""
+    tenant = store.create_tenant("a", "h-a")
+    with store.transaction(tenant.id):
+        before = _user(store, tenant.id, "Before")
+        store.prefetch(tenant.id, ["A", "B"], set(), new_objects=2)
+        made = [_user(store, tenant.id, name) for name in ("A", "B", "C")]
+    seqs = [before.seq] + [o.seq for o in made]
+    assert seqs == sorted(seqs) and len(set(seqs)) == 4
+    with store.transaction(tenant.id):
+        after = _user(store, tenant.id, "After")
+    assert after.seq > seqs[-1]
+    assert [o.source_anchor for o in store.page_objects(tenant.id, 0, 10)] == [
+        "Before", "A", "B", "C", "After"]
