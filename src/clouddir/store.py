@@ -150,8 +150,6 @@ class Quarantined:
     conflicting_seq: int
 
 
-
-
 class StoreError(ValueError):
     """A database URL the store cannot use: unknown scheme, unreachable server, bad path."""
 
