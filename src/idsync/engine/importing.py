@@ -405,21 +405,17 @@ class Importer:
         this batch staged them (no second load)."""
         if not staged:
             return
-        pending = self.store.exports.get_many(list(staged))
+        pending = self.store.exports.get_many(list(staged), with_refs=False)
         waiting = {i: pe for i, pe in pending.items() if pe.state == "exported"}
         if not waiting:
             return
-        # Staged objects carry the connector's reference attributes; an export naming any
-        # other reference attribute is compared with what the store holds.
-        other = {cs_id for cs_id, pe in waiting.items()
-                 if (pe.ref_adds.keys() | pe.ref_removes.keys()) - self.ref_attrs}
-        extra = self.store.cs.refs_of(list(other)) if other else {}
+        # Reference values are compared in the store (one query): an exported member list
+        # is not loaded to learn that the import shows it.
+        refs_missing = self.store.cs.exported_refs_not_shown(list(waiting))
         confirmed: list[int] = []
         unconfirmed: list[int] = []
         for cs_id, pe in waiting.items():
-            cs = staged[cs_id]
-            refs = extra.get(cs_id) or cs.refs
-            if _reflected(pe, cs, refs):
+            if cs_id not in refs_missing and _reflected(pe, staged[cs_id]):
                 confirmed.append(cs_id)
             else:
                 unconfirmed.append(cs_id)
@@ -607,18 +603,15 @@ def _same_attributes(a: dict[str, list[Any]], b: dict[str, list[Any]]) -> bool:
     return all(same_values(a[k], b[k]) for k in a)
 
 
-def _reflected(pe: Any, cs: CSObject, refs: dict[str, set[int]]) -> bool:
+def _reflected(pe: Any, cs: CSObject) -> bool:
+    """The object as imported shows the export's attribute changes (references are compared
+    in the store)."""
     if pe.kind == "delete":
         return False
     if pe.kind == "rename" and pe.new_dn and normalize_dn(pe.new_dn) != normalize_dn(cs.dn):
         return False
-    for name, vals in pe.attributes.items():
-        if not same_values(cs.attributes.get(name), vals):
-            return False
-    for name, adds in pe.ref_adds.items():
-        if not adds <= refs.get(name, set()):
-            return False
-    return not any(removes & refs.get(name, set()) for name, removes in pe.ref_removes.items())
+    return all(same_values(cs.attributes.get(name), vals)
+               for name, vals in pe.attributes.items())
 
 
 def deletion_threshold(store: Any) -> dict[str, Any]:

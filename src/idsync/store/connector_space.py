@@ -344,6 +344,15 @@ class ConnectorSpaceRepository:
                             [(connector_id, a, v, i) for a, v, i in rows],
                             "ON CONFLICT DO NOTHING")
 
+    def exported_refs_not_shown(self, cs_ids: Sequence[int]) -> set[int]:
+        """Objects among ``cs_ids`` whose exported reference changes (``pending_export_refs``)
+        their references do not show: a value added that is missing, or a value removed
+        that is still there. Set-based: no value list is loaded."""
+        return {r[0] for r in self.db.query_in(
+            "SELECT DISTINCT p.cs_id FROM pending_export_refs p WHERE p.cs_id IN ({ids}) "
+            "AND (p.op = 'add') <> EXISTS (SELECT 1 FROM cs_refs r WHERE r.cs_id = p.cs_id "
+            "AND r.attr = p.attr AND r.target_id = p.target_id)", list(cs_ids))}
+
     def placeholders_at_dns(self, connector_id: int, dn_norms: Sequence[str]
                             ) -> dict[str, list[int]]:
         out: dict[str, list[int]] = defaultdict(list)
