@@ -27,9 +27,9 @@ _INSERT_COLUMNS = ("connector_id", "anchor", "dn", "dn_norm", "object_type", "pl
                    "attributes", "pending_import", "seen_run", "created_at")
 _INSERT_TYPES = ("INTEGER", "TEXT", "TEXT", "TEXT", "TEXT", "INTEGER", "TEXT", "TEXT",
                  "INTEGER", "TEXT")
-_UPDATE_COLUMNS = ("anchor", "dn", "dn_norm", "object_type", "placeholder", "attributes",
-                   "pending_import")
-_UPDATE_TYPES = ("TEXT", "TEXT", "TEXT", "TEXT", "INTEGER", "TEXT", "TEXT")
+# (update_many: the hologram's "attributes" column follows when it is rewritten.)
+_UPDATE_COLUMNS = ("anchor", "dn", "dn_norm", "object_type", "placeholder", "pending_import")
+_UPDATE_TYPES = ("TEXT", "TEXT", "TEXT", "TEXT", "INTEGER", "TEXT")
 
 _FAST = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_STRICT_INTEGER
 
@@ -46,16 +46,6 @@ def _dumps(attributes: values.Attributes) -> str:
     if b"\\u000" in text:
         return values.dumps_attributes(attributes)
     return text.decode("utf-8")
-
-
-def _column_value(cs: CSObject, column: str) -> Any:
-    if column == "dn_norm":
-        return normalize_dn(cs.dn)
-    if column == "attributes":
-        return _dumps(cs.attributes)
-    if column == "placeholder":
-        return int(cs.placeholder)
-    return getattr(cs, column)
 
 
 def _cs(row: tuple[Any, ...]) -> CSObject:
@@ -296,23 +286,22 @@ class ConnectorSpaceRepository:
         are left as they are); ``seen_run`` too when a full import saw them. Given
         ``with_attributes``, only those objects' hologram documents are written again (most
         updates of a confirming import only set the anchor)."""
-        groups = [(list(objects), _UPDATE_COLUMNS, _UPDATE_TYPES)]
-        if with_attributes is not None:
-            groups = [([o for o in objects if o.id in with_attributes], _UPDATE_COLUMNS,
-                       _UPDATE_TYPES),
-                      ([o for o in objects if o.id not in with_attributes],
-                       tuple(c for c in _UPDATE_COLUMNS if c != "attributes"),
-                       tuple(t for c, t in zip(_UPDATE_COLUMNS, _UPDATE_TYPES, strict=True)
-                             if c != "attributes"))]
-        for objs, columns, types in groups:
-            if not objs:
-                continue
-            rows = [tuple(_column_value(o, c) for c in columns) for o in objs]
-            if seen_run is not None:
-                columns, types = (*columns, "seen_run"), (*types, "INTEGER")
-                rows = [(*r, seen_run) for r in rows]
-            self.db.update_rows("cs_objects", columns, types,
-                                [(*r, o.id) for r, o in zip(rows, objs, strict=True)])
+        rewrite = [o for o in objects if with_attributes is None or o.id in with_attributes]
+        keep = [o for o in objects if with_attributes is not None and o.id not in with_attributes]
+        seen = ("seen_run",) if seen_run is not None else ()
+        if rewrite:
+            self.db.update_rows(
+                "cs_objects", (*_UPDATE_COLUMNS, "attributes", *seen),
+                (*_UPDATE_TYPES, "TEXT", *("INTEGER",) * len(seen)),
+                [(o.anchor, o.dn, normalize_dn(o.dn), o.object_type, int(o.placeholder),
+                  o.pending_import, _dumps(o.attributes), *(seen_run,) * len(seen), o.id)
+                 for o in rewrite])
+        if keep:
+            self.db.update_rows(
+                "cs_objects", (*_UPDATE_COLUMNS, *seen),
+                (*_UPDATE_TYPES, *("INTEGER",) * len(seen)),
+                [(o.anchor, o.dn, normalize_dn(o.dn), o.object_type, int(o.placeholder),
+                  o.pending_import, *(seen_run,) * len(seen), o.id) for o in keep])
 
     def touch_seen(self, ids: Sequence[int], run_id: int) -> None:
         """``set_seen`` in one statement per 500 ids (10,000 on PostgreSQL)."""
