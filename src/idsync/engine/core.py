@@ -95,6 +95,39 @@ class Engine:
             rebuild_join_index(self, rs)
             self.store.settings.set("join_index_fingerprint", fingerprint)
 
+    # --- the reference change journal ----------------------------------------------------
+
+    def inbound_lists(self, connector_id: int) -> frozenset[str]:
+        """Reference attributes of a connector that its inbound rules read."""
+        return self.ruleset().reads_inbound(connector_id) & self.cs_ref_attributes(connector_id)
+
+    def outbound_lists(self, connector_id: int, mv_object_type: str | None = None
+                       ) -> frozenset[str]:
+        """Reference attributes of a connector that its outbound rules write."""
+        return (self.ruleset().writes_outbound(connector_id, mv_object_type)
+                & self.cs_ref_attributes(connector_id))
+
+    def shared_lists(self, connector_id: int) -> frozenset[str]:
+        """Lists a connector both contributes and receives: their journal entries have two
+        readers, so they are always compared whole."""
+        return self.inbound_lists(connector_id) & self.outbound_lists(connector_id)
+
+    def journal_valid(self) -> bool:
+        """The journal can stand in for whole comparisons only once every connector had a
+        full synchronization under the current rules (a rule change changes what a list
+        should hold, which no journal entry records)."""
+        fingerprint = self.store.rules.fingerprint()
+        return all(self.store.settings.get(f"ref_journal_rules:{c.id}") == fingerprint
+                   for c in self.connectors())
+
+    def journal_checkpoint(self, connector_id: int) -> None:
+        """After a full synchronization of a connector: its lists were compared whole."""
+        self.store.refdeltas.forget_unread(
+            connector_id, self.inbound_lists(connector_id) | self.outbound_lists(connector_id)
+            | {"*in", "*out"})
+        self.store.settings.set(f"ref_journal_rules:{connector_id}",
+                                self.store.rules.fingerprint())
+
     def mv_join_keys(self) -> set[tuple[str, bool]]:
         return self.ruleset().mv_join_attributes()
 

@@ -13,7 +13,7 @@ group's member list is translated, whatever order the objects come in.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from idsync.engine.core import Engine
@@ -57,6 +57,19 @@ class Inbound:
         self._dn_cache: dict[int, str] = {}
         #: objects of the batch being flowed that hold errors (the only ones to clear)
         self._erred: set[int] = set()
+        #: whether the reference change journal may replace whole list comparisons (a delta
+        #: synchronization with every connector fully synchronized under the current rules)
+        self.use_journal = False
+        #: objects of the batch linked or unlinked since their lists were last compared
+        self._relinked: set[int] = set()
+        self._lists: dict[int, tuple[frozenset[str], frozenset[str]]] = {}
+
+    def lists(self, connector_id: int) -> tuple[frozenset[str], frozenset[str]]:
+        """(lists the connector's inbound rules read, lists it shares with its outbound)."""
+        if connector_id not in self._lists:
+            self._lists[connector_id] = (self.engine.inbound_lists(connector_id),
+                                         self.engine.shared_lists(connector_id))
+        return self._lists[connector_id]
 
     def ref_attrs(self, connector_id: int) -> frozenset[str]:
         if connector_id not in self._ref_attrs:
@@ -277,6 +290,8 @@ class Inbound:
         linked = self.store.cs.linked_to(ids)
         self._load_refs(linked, defer=defer)
         self._erred = self.store.errors.holders([o.id for o in linked])
+        self._relinked = self.store.refdeltas.marked([o.id for o in linked], "*in") if (
+            self.use_journal) else set()
         for o in linked:
             links[o.mv_id].append(o)  # type: ignore[index]
         cs_to_mv = self._translate(linked)
@@ -289,11 +304,39 @@ class Inbound:
                 if i == mv_id:
                     mv.refs[attr] = DeferredRefs(count)  # type: ignore[assignment]
             try:
-                self._flow_one(mv, links.get(mv_id, []), cs_to_mv)
+                flowed = self._flow_one(mv, links.get(mv_id, []), cs_to_mv)
             except NeedFullRefs:
                 # A rule needs the values of a large list after all: this object is
                 # evaluated again with every value loaded (nothing was written yet).
                 self.flow_mv_ids([mv_id], defer=False)
+                continue
+            if flowed:
+                self._spend_journal(links.get(mv_id, []))
+
+    def _spend_journal(self, linked: Sequence[CSObject]) -> None:
+        """The lists of ``linked`` were just compared: their journal entries are spent."""
+        by_conn: dict[int, list[int]] = defaultdict(list)
+        for o in linked:
+            by_conn[o.connector_id].append(o.id)
+        for cid, ids in by_conn.items():
+            self.store.refdeltas.consume(1, ids, self.lists(cid)[0] | {"*in"})
+
+    def _compare_refs(self, mv: MVObject, name: str, value: RefDelta,
+                      lineage: dict[str, Any]) -> tuple[set[int], set[int]]:
+        """What a metaverse list gains and loses from a large source list: only the values
+        the journal names when it can stand in for the whole comparison, else the whole
+        lists compared in the store."""
+        deltas = self.store.refdeltas
+        cid = lineage["connector"]
+        if (self.use_journal and value.source_id not in self._relinked
+                and mv.lineage.get(name) == lineage
+                and value.attribute not in self.lists(cid)[1]):
+            # The list was last made from this same source by this same rule, and every
+            # change to the source list or to its targets' links since is in the journal.
+            changes = deltas.changed(1, value.source_id, value.attribute)
+            return deltas.inbound_changed(value.source_id, value.attribute, mv.id, name, cid,
+                                          changes)
+        return deltas.inbound(value.source_id, value.attribute, mv.id, name)
 
     def _translate(self, linked: Sequence[CSObject]) -> dict[int, int]:
         """CS id -> MV id for the loaded reference values of ``linked``: one join over the
@@ -311,7 +354,8 @@ class Inbound:
             cs_to_mv.update(self.store.cs.mv_ids_of(sorted(partial)))
         return cs_to_mv
 
-    def _flow_one(self, mv: MVObject, links: list[CSObject], cs_to_mv: dict[int, int]) -> None:
+    def _flow_one(self, mv: MVObject, links: list[CSObject], cs_to_mv: dict[int, int]) -> bool:
+        """Flow one metaverse object; False when a rule failed and nothing was written."""
         contributions: list[tuple[str, Contribution]] = []
         for cs in links:
             rules = [r for r in self.rs.inbound_for(cs.connector_id, cs.object_type)
@@ -326,14 +370,14 @@ class Inbound:
                 self.recorder.object_error(cs.id, cs.dn, "sync", SYNC_RULE_ERROR, exc.message)
                 self.recorder.event(EventId.SYNC_RULE_ERROR, f"{cs.dn}: {exc.message}",
                                     {"cs_id": cs.id, "code": SYNC_RULE_ERROR})
-                return
+                return False
             except ExpressionError as exc:
                 self.recorder.object_error(cs.id, cs.dn, "sync", EXPRESSION_ERROR, str(exc))
-                return
+                return False
             if cs.id in self._erred:
                 self.store.errors.clear(cs.id, "sync")
         if apply_outcomes(mv, group_by_target(contributions), self.engine.mv_ref_attributes,
-                          self.store):
+                          self.store, self._compare_refs):
             self.store.mv.save(mv)
             if self.mv_join_keys:
                 self.store.join_index.replace(
@@ -341,6 +385,7 @@ class Inbound:
                     index_entries(self.mv_join_keys, lambda a: mv.attributes.get(a, ())))
             self.store.mv.mark_dirty([mv.id])
             self.recorder.count("mv-updates")
+        return True
 
     def _contributions(self, cs: CSObject, mv: MVObject, rules: Sequence[CompiledRule],
                        view: InboundView) -> list[tuple[str, Contribution]]:
@@ -357,8 +402,13 @@ class Inbound:
         return out
 
 
+#: What a metaverse list gains and loses from a deferred source list (``Inbound._compare_refs``).
+CompareRefs = Callable[[MVObject, str, RefDelta, dict[str, Any]], tuple[set[int], set[int]]]
+
+
 def apply_outcomes(mv: MVObject, grouped: dict[str, list[Contribution]],
-                   ref_attributes: frozenset[str], store: Any) -> bool:
+                   ref_attributes: frozenset[str], store: Any,
+                   compare: CompareRefs | None = None) -> bool:
     """Write the winning contributions into ``mv``; returns whether anything changed.
     Attributes a rule contributed before and no rule contributes now are recalled. Every
     outcome is decided before anything is written, so a ``NeedFullRefs`` leaves no trace."""
@@ -373,7 +423,7 @@ def apply_outcomes(mv: MVObject, grouped: dict[str, list[Contribution]],
         is_ref = isinstance(outcome.value, RefSet | RefDelta) or name in mv.refs or (
             name in ref_attributes and outcome.action == "remove")
         if is_ref:
-            changed |= _apply_ref(mv, name, outcome, store)
+            changed |= _apply_ref(mv, name, outcome, store, compare)
             if isinstance(outcome.value, RefDelta) and not store.mv.ref_count(mv.id, name):
                 # An empty translation removes the attribute, as an empty RefSet does.
                 outcome = Outcome("remove", lineage=outcome.lineage)
@@ -401,11 +451,15 @@ def _apply_value(mv: MVObject, name: str, outcome: Outcome) -> bool:
     return False
 
 
-def _apply_ref(mv: MVObject, name: str, outcome: Outcome, store: Any) -> bool:
+def _apply_ref(mv: MVObject, name: str, outcome: Outcome, store: Any,
+               compare: CompareRefs | None) -> bool:
     if isinstance(outcome.value, RefDelta):
         # The source list is large: the database computes what changes.
-        adds, removes = store.refdeltas.inbound(outcome.value.source_id,
-                                                outcome.value.attribute, mv.id, name)
+        if compare is not None and outcome.lineage:
+            adds, removes = compare(mv, name, outcome.value, outcome.lineage)
+        else:
+            adds, removes = store.refdeltas.inbound(outcome.value.source_id,
+                                                    outcome.value.attribute, mv.id, name)
         if adds or removes:
             store.mv.change_refs(mv.id, name, adds, removes)
         return bool(adds or removes)

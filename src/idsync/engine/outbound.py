@@ -70,6 +70,12 @@ class Outbound:
         self._ref_attrs: dict[int, frozenset[str]] = {}
         #: objects of the batch being flowed that hold errors (the only ones to clear)
         self._erred: set[int] = set()
+        #: whether the reference change journal may replace whole list comparisons
+        self.use_journal = False
+        #: objects of the batch linked or unlinked since their lists were last compared
+        self._relinked: set[int] = set()
+        #: (cs id, attribute) of the lists this batch compared
+        self._compared: set[tuple[int, str]] = set()
 
     def ref_attrs(self, connector_id: int) -> frozenset[str]:
         if connector_id not in self._ref_attrs:
@@ -221,6 +227,9 @@ class Outbound:
         pending = self.store.exports.get_many(linked_ids) if linked_ids else {}
         mv_to_cs_by_conn = self._load_refs(mvs, links, pending)
         self._erred = self.store.errors.holders(linked_ids)
+        self._relinked = self.store.refdeltas.marked(linked_ids, "*out") if (
+            self.use_journal) else set()
+        self._compared = set()
         for mv_id in ids:
             mv = mvs.get(mv_id)
             if mv is None:
@@ -243,6 +252,24 @@ class Outbound:
                     # again with every value loaded (nothing was staged yet).
                     whole, mv_to_cs = self._load_whole(mv, cs)
                     self._flow_one(whole, cs, scoped, mv_to_cs, pe)
+        self._spend_journal(mvs, links)
+
+    def _spend_journal(self, mvs: dict[int, MVObject],
+                       links: dict[tuple[int, int], CSObject]) -> None:
+        """The metaverse lists of the batch went out to every connector: their journal
+        entries are spent, and so are the target lists' entries where the flow compared
+        them. A target list the flow did not compare (its rule out of scope, a failed rule)
+        is compared whole next time."""
+        deltas = self.store.refdeltas
+        deltas.consume_all(0, list(mvs))
+        by_conn: dict[int, list[CSObject]] = {}
+        for (_, cid), cs in links.items():
+            by_conn.setdefault(cid, []).append(cs)
+        for cid, objs in by_conn.items():
+            deltas.consume(1, [o.id for o in objs], self.engine.outbound_lists(cid) | {"*out"})
+            missed = {o.id for o in objs for a in self.engine.outbound_lists(
+                cid, mvs[o.mv_id].object_type) if (o.id, a) not in self._compared}
+            deltas.mark(sorted(missed), "*out")
 
     def _load_refs(self, mvs: dict[int, MVObject], links: dict[tuple[int, int], CSObject],
                    pending: dict[int, PendingExport]) -> dict[int, dict[int, int]]:
@@ -379,7 +406,7 @@ class Outbound:
                 continue
             if isinstance(outcome.value, RefSet | RefDelta) or name in cs.refs or (
                     outcome.action == "remove" and name in self.ref_attrs(cs.connector_id)):
-                self._ref_delta(cs, name, outcome, new, dropped, in_store)
+                self._ref_delta(cs, name, outcome, new, dropped, in_store, pe)
             else:
                 _value_delta(cs, name, outcome, new, is_add)
         return new
@@ -399,16 +426,22 @@ class Outbound:
             new.new_dn = dn
 
     def _ref_delta(self, cs: CSObject, name: str, outcome: Outcome, new: PendingExport,
-                   dropped: dict[str, list[int]], in_store: bool) -> None:
+                   dropped: dict[str, list[int]], in_store: bool,
+                   pe: PendingExport | None) -> None:
         value = outcome.value if outcome.action == "set" else None
+        self._compared.add((cs.id, name))
         if isinstance(value, RefDelta):
             if not in_store:
                 raise NeedFullRefs(name)
-            # The metaverse list is large: the database computes what changes.
-            adds, removes, missing = self.store.refdeltas.outbound(
-                value.source_id, value.attribute, cs.id, name, cs.connector_id)
-            if missing:
-                dropped[value.attribute] = missing
+            if (self.use_journal and cs.id not in self._relinked
+                    and name not in self.engine.shared_lists(cs.connector_id)):
+                adds, removes = self._journal_delta(cs, name, value, dropped, pe)
+            else:
+                # The metaverse list is large: the database computes what changes.
+                adds, removes, missing = self.store.refdeltas.outbound(
+                    value.source_id, value.attribute, cs.id, name, cs.connector_id)
+                if missing:
+                    dropped[value.attribute] = missing
         else:
             want = set(value.ids) if isinstance(value, RefSet) else set()
             have = cs.refs.get(name, set())
@@ -419,6 +452,31 @@ class Outbound:
             new.ref_adds[name] = adds
         if removes:
             new.ref_removes[name] = removes
+
+    def _journal_delta(self, cs: CSObject, name: str, value: RefDelta,
+                       dropped: dict[str, list[int]], pe: PendingExport | None
+                       ) -> tuple[set[int], set[int]]:
+        """The pending value changes of a large target list, from the journal: the staged
+        export already holds what the list needed when it was last compared; only the
+        values the journal names (metaverse values changed, targets relinked, hologram
+        values changed) are looked at again."""
+        deltas = self.store.refdeltas
+        mv_changes = deltas.changed(0, value.source_id, value.attribute)
+        cs_changes = deltas.changed(1, cs.id, name)
+        adds, removes, looked = deltas.outbound_changed(
+            value.source_id, value.attribute, cs.id, name, cs.connector_id, mv_changes,
+            cs_changes)
+        if pe is not None:
+            adds |= pe.ref_adds.get(name, set()) - looked
+            removes |= pe.ref_removes.get(name, set()) - looked
+        if cs.id in self._erred or deltas.unplaced(value.source_id, value.attribute,
+                                                  cs.connector_id, mv_changes):
+            # A dropped reference may have appeared or gone: the error lists them all.
+            missing = deltas.outbound(value.source_id, value.attribute, cs.id, name,
+                                      cs.connector_id)[2]
+            if missing:
+                dropped[value.attribute] = missing
+        return adds, removes
 
     def _stage(self, cs: CSObject, new: PendingExport, pe: PendingExport | None) -> None:
         if _is_empty(new) and new.kind != "add":

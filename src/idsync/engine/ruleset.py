@@ -151,6 +151,25 @@ class RuleSet:
                     out |= {(c.cs_attribute, c.case_sensitive) for c in jg.conditions}
         return out
 
+    def reads_inbound(self, connector_id: int) -> frozenset[str]:
+        """Attributes the inbound rules of a connector read, whatever the object type."""
+        out: set[str] = set()
+        for (cid, _), rules_ in self.inbound.items():
+            if cid == connector_id:
+                for r in rules_:
+                    out |= r.reads
+        return frozenset(out)
+
+    def writes_outbound(self, connector_id: int, mv_object_type: str | None = None
+                        ) -> frozenset[str]:
+        """Attributes the outbound rules of a connector write (for one metaverse type)."""
+        out: set[str] = set()
+        for mv_type, rules_ in self.outbound.get(connector_id, {}).items():
+            if mv_object_type is None or mv_type == mv_object_type:
+                for r in rules_:
+                    out |= {t.target for t in r.transformations}
+        return frozenset(out)
+
     def reads_from(self, connector_id: int) -> frozenset[str]:
         """Attributes the inbound rules of a connector read (an import needs these)."""
         out: set[str] = set()

@@ -115,6 +115,11 @@ class StagingMode(ConfigurationError):
 def synchronize(engine: Engine, record: Any, recorder: RunRecorder, *, full: bool) -> None:
     store = engine.store
     inbound = Inbound(engine, recorder)
+    outbound = Outbound(engine, recorder)
+    # A full synchronization compares every list whole; a delta one compares only the values
+    # the reference change journal names, once every connector had a full one under these
+    # rules.
+    inbound.use_journal = outbound.use_journal = not full and engine.journal_valid()
     for work in (inbound.connect_batch, inbound.flow_batch):
         after = 0
         while True:
@@ -125,7 +130,8 @@ def synchronize(engine: Engine, record: Any, recorder: RunRecorder, *, full: boo
                 work(ids)
                 recorder.checkpoint()
             after = ids[-1]
-    Outbound(engine, recorder).run()
+    outbound.run()
     if full:
         with store.transaction():
             store.connectors.set_required(record.id, full_sync=False)
+            engine.journal_checkpoint(record.id)

@@ -274,6 +274,26 @@ class Database(BaseDatabase):
 
 
 def _statements(sql: str) -> list[str]:
+    """The statements of a migration text. A trigger body (``BEGIN ... END;``) or a
+    dollar-quoted function body holds semicolons of its own and stays one statement."""
     # The migrations hold no string literal with "--" in it, so a comment runs to the line's end.
     cleaned = "\n".join(line.split("--", 1)[0] for line in sql.splitlines())
-    return [s.strip() for s in cleaned.split(";") if s.strip()]
+    out: list[str] = []
+    pending = ""
+    for part in cleaned.split(";"):
+        pending = f"{pending};{part}" if pending else part
+        text = pending.strip()
+        if not text:
+            pending = ""
+            continue
+        in_dollars = text.count("$$") % 2 == 1
+        in_trigger = (re.match(r"CREATE\s+TRIGGER\b", text, re.IGNORECASE) is not None
+                      and "$$" not in text and "EXECUTE FUNCTION" not in text.upper()
+                      and not re.search(r"\bEND\s*$", text, re.IGNORECASE))
+        if in_dollars or in_trigger:
+            continue
+        out.append(text)
+        pending = ""
+    if pending.strip():
+        out.append(pending.strip())
+    return out

@@ -134,3 +134,115 @@ class ReferenceDeltas:
         a small one: the removes are most of it anyway)."""
         return {r[0] for r in self.db.query(
             "SELECT target_id FROM mv_refs WHERE mv_id = ? AND attr = ?", (mv_id, attr))}
+
+    # --- the change journal (ref_changes, written by triggers: migration 0003) --------------
+
+    def marked(self, cs_ids: Sequence[int], marker: str) -> set[int]:
+        """Objects among ``cs_ids`` linked or unlinked since their lists were last compared
+        (``marker`` '*in' for the inbound flow, '*out' for the outbound flow)."""
+        if not cs_ids:
+            return set()
+        return {r[0] for r in self.db.query_in(
+            "SELECT obj_id FROM ref_changes WHERE space = 1 AND attr = ? AND target_id = 0 "
+            "AND obj_id IN ({ids})", list(cs_ids), (marker,))}
+
+    def changed(self, space: int, obj_id: int, attr: str) -> dict[int, int | None]:
+        """Values of one list changed since its flow last compared it: target -> the metaverse
+        object the target was linked to before (connector space lists), else None."""
+        return {r[0]: r[1] for r in self.db.query(
+            "SELECT target_id, old_mv FROM ref_changes WHERE space = ? AND obj_id = ? "
+            "AND attr = ?", (space, obj_id, attr))}
+
+    def consume(self, space: int, obj_ids: Sequence[int], attrs: Iterable[str]) -> None:
+        """The flows compared these objects' lists: their journal entries are spent."""
+        names = sorted(set(attrs))
+        if not obj_ids or not names:
+            return
+        marks = ",".join("?" * len(names))
+        self.db.execute_in(
+            f"DELETE FROM ref_changes WHERE space = ? AND attr IN ({marks}) "
+            "AND obj_id IN ({ids})", list(obj_ids), (space, *names))
+
+    def consume_all(self, space: int, obj_ids: Sequence[int]) -> None:
+        if obj_ids:
+            self.db.execute_in("DELETE FROM ref_changes WHERE space = ? AND obj_id IN ({ids})",
+                               list(obj_ids), (space,))
+
+    def mark(self, cs_ids: Iterable[int], marker: str) -> None:
+        """The next flow compares these objects' lists whole."""
+        self.db.executemany(
+            "INSERT INTO ref_changes (space, obj_id, attr, target_id) VALUES (1, ?, ?, 0) "
+            "ON CONFLICT DO NOTHING", [(i, marker) for i in cs_ids])
+
+    def forget_unread(self, connector_id: int, keep: Iterable[str]) -> None:
+        """Drop journal entries of a connector's lists that no rule compares (a full
+        synchronization compared everything the rules read)."""
+        names = sorted(set(keep)) or [""]
+        marks = ",".join("?" * len(names))
+        self.db.execute(
+            f"DELETE FROM ref_changes WHERE space = 1 AND attr NOT IN ({marks}) AND obj_id IN "
+            "(SELECT id FROM cs_objects WHERE connector_id = ?)", (*names, connector_id))
+
+    def inbound_changed(self, cs_id: int, cs_attr: str, mv_id: int, mv_attr: str,
+                        connector_id: int, changes: dict[int, int | None]
+                        ) -> tuple[set[int], set[int]]:
+        """``inbound`` restricted to the journal's changed values: valid when the metaverse
+        list equalled the translated source list when it was last compared."""
+        targets = sorted(changes)
+        linked = dict(self.db.query_in(
+            "SELECT id, mv_id FROM cs_objects WHERE mv_id IS NOT NULL AND id IN ({ids})",
+            targets)) if targets else {}
+        candidates = set(linked.values()) | {m for m in changes.values() if m is not None}
+        if not candidates:
+            return set(), set()
+        ids = sorted(candidates)
+        # A metaverse value belongs in the list when some value of the source list is linked
+        # to it (the source connector's object of that metaverse object).
+        wanted = {r[0] for r in self.db.query_in(
+            "SELECT t.mv_id FROM cs_objects t CROSS JOIN cs_refs r WHERE r.cs_id = ? "
+            "AND r.attr = ? AND r.target_id = t.id AND t.connector_id = ? "
+            "AND t.mv_id IN ({ids})", ids, (cs_id, cs_attr, connector_id))}
+        held = {r[0] for r in self.db.query_in(
+            "SELECT target_id FROM mv_refs WHERE mv_id = ? AND attr = ? AND target_id IN ({ids})",
+            ids, (mv_id, mv_attr))}
+        return wanted - held, held - wanted
+
+    def outbound_changed(self, mv_id: int, mv_attr: str, cs_id: int, cs_attr: str,
+                         connector_id: int, mv_changes: Iterable[int],
+                         cs_changes: Iterable[int]) -> tuple[set[int], set[int], set[int]]:
+        """``outbound`` restricted to the journal's changed values (metaverse values and
+        hologram values). Returns adds, removes and the connector space objects looked at."""
+        mv_ids = sorted(set(mv_changes))
+        looked = {r[0] for r in self.db.query_in(
+            "SELECT id FROM cs_objects WHERE connector_id = ? AND mv_id IN ({ids})",
+            mv_ids, (connector_id,))} if mv_ids else set()
+        looked |= set(cs_changes)
+        if not looked:
+            return set(), set(), looked
+        ids = sorted(looked)
+        wanted = {r[0] for r in self.db.query_in(
+            "SELECT c.id FROM cs_objects c CROSS JOIN mv_refs m WHERE m.mv_id = ? AND m.attr = ? "
+            "AND m.target_id = c.mv_id AND c.id IN ({ids})", ids, (mv_id, mv_attr))}
+        held = {r[0] for r in self.db.query_in(
+            "SELECT target_id FROM cs_refs WHERE cs_id = ? AND attr = ? AND target_id IN ({ids})",
+            ids, (cs_id, cs_attr))}
+        return wanted - held, held - wanted, looked
+
+    def unplaced(self, mv_id: int, mv_attr: str, connector_id: int,
+                 candidates: Iterable[int]) -> bool:
+        """Whether any of ``candidates`` is in the metaverse list with no object in the
+        connector space (a dropped reference appears)."""
+        ids = sorted(set(candidates))
+        return bool(ids) and self._unplaced(mv_id, mv_attr, connector_id, ids)
+
+    def _unplaced(self, mv_id: int, mv_attr: str, connector_id: int, ids: list[int]) -> bool:
+        for i in range(0, len(ids), 500):
+            part = ids[i:i + 500]
+            marks = ",".join("?" * len(part))
+            if self.db.query(
+                    "SELECT 1 FROM mv_refs m WHERE m.mv_id = ? AND m.attr = ? "
+                    f"AND m.target_id IN ({marks}) AND NOT EXISTS (SELECT 1 FROM cs_objects c "
+                    "WHERE c.mv_id = m.target_id AND c.connector_id = ?) LIMIT 1",
+                    (mv_id, mv_attr, *part, connector_id)):
+                return True
+        return False
