@@ -201,7 +201,7 @@ def _v2_full(ctx: Context, limits: Limits, state: dict[str, Any], page_size: int
             if obj.object_type == "group" and obj.member_count:
                 state["grp"], state["mem"] = obj.seq, 0
                 done, used = _group_slice(ctx, state, entries, limits.member_page_size - links,
-                                          names, obj)
+                                          names, obj, quarantined)
                 links += used
                 if not done:
                     return _finish({"changes": entries}, state, True, "delta_token")
@@ -217,15 +217,15 @@ def _v2_full(ctx: Context, limits: Limits, state: dict[str, Any], page_size: int
 
 
 def _group_slice(ctx: Context, state: dict[str, Any], entries: list[dict[str, Any]],
-                 budget: int, names: MemberNames, group: DirObject | None = None
-                 ) -> tuple[bool, int]:
+                 budget: int, names: MemberNames, group: DirObject | None = None,
+                 quarantined: Quarantines | None = None) -> tuple[bool, int]:
     """Append the next slice (at most ``budget``) of the members of the group in ``state``;
     (whether the group is finished, member references used)."""
     group = group or ctx.store.get_by_seq(ctx.tenant_id, state["grp"])
     rows = ctx.store.page_member_rows(state["grp"], state["mem"], budget) \
         if group is not None and budget > 0 else []
     if group is not None and rows:
-        entry = _object_entry(ctx, group)
+        entry = _object_entry(ctx, group, quarantined)
         # One join gives both namings: DNs for the sync API, (id, type) for Graph.
         add = [r[3] for r in rows] if names is member_dns else [(r[1], r[2]) for r in rows]
         entry["members"] = {"add": add, "remove": []}
