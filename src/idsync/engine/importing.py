@@ -43,7 +43,6 @@ class Importer:
         self.connector = engine.instance(record)
         self.ref_attrs = frozenset(self.connector.reference_attributes())
         self.join_keys = engine.ruleset().cs_join_attributes(record.id)
-        self._new_placeholders: dict[str, int] = {}
 
     # --- the two profiles -----------------------------------------------------------------
 
