@@ -347,7 +347,7 @@ class Importer:
             cs_repo.mark_pending_update(holders)
         # Last, once the segment's references are written: a removed object that is still
         # referenced stays as a placeholder.
-        cs_repo.remove_many([s.cs.id for s in slots if s.remove])
+        cs_repo.remove_many(self.record.id, [s.cs.id for s in slots if s.remove])
 
     def _resolve(self, slots: list[_Slot], key_of: dict[str, str]) -> dict[str, int]:
         """DN (as written in the records) -> CS id of every reference value of the segment:

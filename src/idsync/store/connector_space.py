@@ -363,8 +363,9 @@ class ConnectorSpaceRepository:
         self.db.execute_in("DELETE FROM cs_refs WHERE target_id IN ({ids})", gone)
         self.db.execute_in("DELETE FROM cs_objects WHERE id IN ({ids})", gone)
 
-    def remove_many(self, ids: Sequence[int]) -> None:
-        """``remove`` for many objects: the referenced ones stay as placeholders."""
+    def remove_many(self, connector_id: int, ids: Sequence[int]) -> None:
+        """``remove`` for many objects of one connector space: the referenced ones stay as
+        placeholders."""
         if not ids:
             return
         ids = list(ids)
@@ -372,7 +373,10 @@ class ConnectorSpaceRepository:
             "SELECT DISTINCT target_id FROM cs_refs WHERE target_id IN ({ids})", ids)]
         for table in ("cs_refs", "pending_exports", "pending_export_refs", "object_errors"):
             self.db.execute_in(f"DELETE FROM {table} WHERE cs_id IN ({{ids}})", ids)
-        self.db.execute_in("DELETE FROM join_index WHERE space <> 0 AND obj_id IN ({ids})", ids)
+        # "space = ?", not "space <> 0": only an equality uses the (space, obj_id) index; the
+        # inequality scans every connector's join values.
+        self.db.execute_in("DELETE FROM join_index WHERE space = ? AND obj_id IN ({ids})", ids,
+                           (connector_id,))
         if referenced:
             self.db.execute_in(
                 # The empty document is a parameter: braces in the text would be taken
