@@ -8,12 +8,14 @@ import random
 from pathlib import Path
 from typing import Any
 
+import pytest
 from engine_helpers import SOURCE_BASE, Workspace, ldif, make_workspace
 
-from idsync.connectors.base import ImportKind, ImportRecord
+from idsync.connectors.base import ImportBatch, ImportKind, ImportRecord
 from idsync.dn import normalize_dn
-from idsync.engine.importing import Importer
+from idsync.engine.importing import Importer, read_ahead
 from idsync.engine.run import RunRecorder
+from idsync.errors import ConnectivityError
 from idsync.model import RunProfile
 
 
@@ -239,3 +241,30 @@ def test_batches_stage_as_their_records_one_by_one(tmp_path: Path) -> None:
         for s in (a, b):
             s.close()
             s.ws.store.close()
+
+
+def test_read_ahead_keeps_order_raises_the_connectors_error_and_closes_it() -> None:
+    closed: list[str] = []
+
+    def batches(fail_at: int | None) -> Any:
+        try:
+            for i in range(6):
+                if i == fail_at:
+                    raise ConnectivityError("the directory went away")
+                yield ImportBatch([], watermark={"page": i})
+        finally:
+            closed.append("closed")
+
+    assert [b.watermark for b in read_ahead(batches(None))] == [{"page": i} for i in range(6)]
+    # an error while reading reaches the caller after the batches read before it
+    seen = []
+    with pytest.raises(ConnectivityError, match="went away"):
+        for b in read_ahead(batches(3)):
+            seen.append(b.watermark["page"])
+    assert seen == [0, 1, 2]
+    # the caller stopping early (an error while staging) stops the reader and closes the
+    # connector's iterator before going on
+    gen = read_ahead(batches(None), depth=1)
+    assert next(gen).watermark == {"page": 0}
+    gen.close()
+    assert closed == ["closed"] * 3
