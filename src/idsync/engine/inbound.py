@@ -57,6 +57,8 @@ class Inbound:
         self._dn_cache: dict[int, str] = {}
         #: objects of the batch being flowed that hold errors (the only ones to clear)
         self._erred: set[int] = set()
+        #: objects linked in the connect batch under way (their referrers are requeued)
+        self._linked: list[int] = []
         #: whether the reference change journal may replace whole list comparisons (a delta
         #: synchronization with every connector fully synchronized under the current rules)
         self.use_journal = False
@@ -143,6 +145,14 @@ class Inbound:
             cs = objs.get(cs_id)
             if cs is not None:
                 self.connect(cs)
+        self._requeue_referrers()
+
+    def _requeue_referrers(self) -> None:
+        """Objects referencing the objects linked in this batch are synchronized again (their
+        references translate to the new links): one look-up for the batch."""
+        if self._linked:
+            self.store.cs.mark_pending_update(self.store.cs.referencing(self._linked))
+            self._linked = []
 
     def connect(self, cs: CSObject) -> None:
         if cs.pending_import == PendingImport.DELETE:
@@ -230,8 +240,9 @@ class Inbound:
         self.store.cs.set_link(cs.id, mv_id, link_type, rule_id, "inbound")
         if cs.pending_import is None:
             self.store.cs.mark_pending_update([cs.id])
-        # Objects that reference this one (groups it is a member of) now translate to it.
-        self.store.cs.mark_pending_update(self.store.cs.referencing([cs.id]))
+        # Objects that reference this one (groups it is a member of) now translate to it:
+        # queued once for the whole batch (_requeue_referrers).
+        self._linked.append(cs.id)
         self.store.mv.mark_dirty([mv_id])
 
     def disconnect(self, cs: CSObject) -> None:
@@ -295,6 +306,7 @@ class Inbound:
         for o in linked:
             links[o.mv_id].append(o)  # type: ignore[index]
         cs_to_mv = self._translate(linked)
+        spent: list[CSObject] = []
         for mv_id in mv_ids:
             mv = mvs.get(mv_id)
             if mv is None:
@@ -311,7 +323,8 @@ class Inbound:
                 self.flow_mv_ids([mv_id], defer=False)
                 continue
             if flowed:
-                self._spend_journal(links.get(mv_id, []))
+                spent.extend(links.get(mv_id, []))
+        self._spend_journal(spent)
 
     def _spend_journal(self, linked: Sequence[CSObject]) -> None:
         """The lists of ``linked`` were just compared: their journal entries are spent."""

@@ -76,6 +76,22 @@ class Outbound:
         self._relinked: set[int] = set()
         #: (cs id, attribute) of the lists this batch compared
         self._compared: set[tuple[int, str]] = set()
+        #: metaverse objects linked in the provisioning batch under way
+        self._linked: list[int] = []
+        self._lists: dict[tuple[int, str | None], frozenset[str]] = {}
+        self._shared: dict[int, frozenset[str]] = {}
+
+    def lists(self, connector_id: int, mv_object_type: str | None = None) -> frozenset[str]:
+        """Lists the connector's outbound rules write (for one metaverse type), per run."""
+        key = (connector_id, mv_object_type)
+        if key not in self._lists:
+            self._lists[key] = self.engine.outbound_lists(connector_id, mv_object_type)
+        return self._lists[key]
+
+    def shared(self, connector_id: int) -> frozenset[str]:
+        if connector_id not in self._shared:
+            self._shared[connector_id] = self.engine.shared_lists(connector_id)
+        return self._shared[connector_id]
 
     def ref_attrs(self, connector_id: int) -> frozenset[str]:
         if connector_id not in self._ref_attrs:
@@ -117,6 +133,12 @@ class Outbound:
     # --- pass A: provisioning -------------------------------------------------------------
 
     def provision_batch(self, ids: Sequence[int]) -> None:
+        self._provision_batch(ids)
+        if self._linked:
+            self.store.mv.mark_dirty(self.store.mv.referrers(self._linked))
+            self._linked = []
+
+    def _provision_batch(self, ids: Sequence[int]) -> None:
         mvs = self.store.mv.by_ids(ids)
         links = self._links(list(mvs))
         for mv_id in ids:
@@ -175,8 +197,9 @@ class Outbound:
 
     def _link(self, cs: CSObject, mv: MVObject, link_type: str, rule_id: int) -> None:
         self.store.cs.set_link(cs.id, mv.id, link_type, rule_id, "outbound")
-        # Objects that reference this one can now name it in this connector.
-        self.store.mv.mark_dirty(self.store.mv.referrers([mv.id]))
+        # Objects that reference this one can now name it in this connector: queued once
+        # for the whole batch.
+        self._linked.append(mv.id)
 
     def _outbound_join(self, mv: MVObject, cid: int, rule: CompiledRule) -> CSObject | None:
         def acceptable(candidates: set[int]) -> set[int]:
@@ -266,9 +289,9 @@ class Outbound:
         for (_, cid), cs in links.items():
             by_conn.setdefault(cid, []).append(cs)
         for cid, objs in by_conn.items():
-            deltas.consume(1, [o.id for o in objs], self.engine.outbound_lists(cid) | {"*out"})
-            missed = {o.id for o in objs for a in self.engine.outbound_lists(
-                cid, mvs[o.mv_id].object_type) if (o.id, a) not in self._compared}
+            deltas.consume(1, [o.id for o in objs], self.lists(cid) | {"*out"})
+            missed = {o.id for o in objs for a in self.lists(cid, mvs[o.mv_id].object_type)
+                      if (o.id, a) not in self._compared}
             deltas.mark(sorted(missed), "*out")
 
     def _load_refs(self, mvs: dict[int, MVObject], links: dict[tuple[int, int], CSObject],
@@ -434,7 +457,7 @@ class Outbound:
             if not in_store:
                 raise NeedFullRefs(name)
             if (self.use_journal and cs.id not in self._relinked
-                    and name not in self.engine.shared_lists(cs.connector_id)):
+                    and name not in self.shared(cs.connector_id)):
                 adds, removes = self._journal_delta(cs, name, value, dropped, pe)
             else:
                 # The metaverse list is large: the database computes what changes.

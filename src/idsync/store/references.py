@@ -10,6 +10,9 @@ falls back to loading the values whenever a rule needs them (see
 indexes in the database's own code: no rows are sent for the values that did not change.
 ``CROSS JOIN`` fixes the join order on SQLite (the list first, then one index look-up per
 value); a planner free to start from the other side walked the whole list once per value.
+Differences are ``EXCEPT``s, not correlated ``NOT EXISTS``: PostgreSQL ran one of those as a
+nested scan (2.3 s for a 3,000-member group); a set difference is one pass on both databases
+(0.1 s for 98,000 members on SQLite).
 """
 
 from __future__ import annotations
@@ -98,13 +101,13 @@ class ReferenceDeltas:
         cs_attr)`` translated to metaverse ids (targets not linked translate to nothing)."""
         adds = {r[0] for r in self.db.query(
             "SELECT t.mv_id FROM cs_refs r CROSS JOIN cs_objects t WHERE t.id = r.target_id "
-            "AND r.cs_id = ? AND r.attr = ? AND t.mv_id IS NOT NULL AND NOT EXISTS ("
-            "SELECT 1 FROM mv_refs m WHERE m.mv_id = ? AND m.attr = ? AND m.target_id = t.mv_id)",
+            "AND r.cs_id = ? AND r.attr = ? AND t.mv_id IS NOT NULL EXCEPT "
+            "SELECT target_id FROM mv_refs WHERE mv_id = ? AND attr = ?",
             (cs_id, cs_attr, mv_id, mv_attr))}
         removes = {r[0] for r in self.db.query(
-            "SELECT m.target_id FROM mv_refs m WHERE m.mv_id = ? AND m.attr = ? AND NOT EXISTS ("
-            "SELECT 1 FROM cs_objects t CROSS JOIN cs_refs r "
-            "WHERE t.mv_id = m.target_id AND r.target_id = t.id AND r.cs_id = ? AND r.attr = ?)",
+            "SELECT target_id FROM mv_refs WHERE mv_id = ? AND attr = ? EXCEPT "
+            "SELECT t.mv_id FROM cs_refs r CROSS JOIN cs_objects t WHERE t.id = r.target_id "
+            "AND r.cs_id = ? AND r.attr = ? AND t.mv_id IS NOT NULL",
             (mv_id, mv_attr, cs_id, cs_attr))}
         return adds, removes
 
@@ -115,14 +118,14 @@ class ReferenceDeltas:
         targets with no object in that connector space (dropped from the export)."""
         adds = {r[0] for r in self.db.query(
             "SELECT c.id FROM mv_refs m CROSS JOIN cs_objects c WHERE c.mv_id = m.target_id "
-            "AND c.connector_id = ? AND m.mv_id = ? AND m.attr = ? AND NOT EXISTS ("
-            "SELECT 1 FROM cs_refs h WHERE h.cs_id = ? AND h.attr = ? AND h.target_id = c.id)",
+            "AND c.connector_id = ? AND m.mv_id = ? AND m.attr = ? EXCEPT "
+            "SELECT target_id FROM cs_refs WHERE cs_id = ? AND attr = ?",
             (connector_id, mv_id, mv_attr, cs_id, cs_attr))}
         removes = {r[0] for r in self.db.query(
-            "SELECT h.target_id FROM cs_refs h WHERE h.cs_id = ? AND h.attr = ? AND NOT EXISTS ("
-            "SELECT 1 FROM cs_objects c CROSS JOIN mv_refs m "
-            "WHERE c.id = h.target_id AND m.target_id = c.mv_id AND m.mv_id = ? AND m.attr = ?)",
-            (cs_id, cs_attr, mv_id, mv_attr))}
+            "SELECT target_id FROM cs_refs WHERE cs_id = ? AND attr = ? EXCEPT "
+            "SELECT c.id FROM mv_refs m CROSS JOIN cs_objects c WHERE c.mv_id = m.target_id "
+            "AND c.connector_id = ? AND m.mv_id = ? AND m.attr = ?",
+            (cs_id, cs_attr, connector_id, mv_id, mv_attr))}
         dropped = sorted(r[0] for r in self.db.query(
             "SELECT m.target_id FROM mv_refs m WHERE m.mv_id = ? AND m.attr = ? AND NOT EXISTS ("
             "SELECT 1 FROM cs_objects c WHERE c.mv_id = m.target_id AND c.connector_id = ?)",
