@@ -78,6 +78,8 @@ class Outbound:
         self._compared: set[tuple[int, str]] = set()
         #: metaverse objects linked in the provisioning batch under way
         self._linked: list[int] = []
+        #: exports staged by the batch under way, written at its end
+        self._staged: dict[int, PendingExport] = {}
         self._lists: dict[tuple[int, str | None], frozenset[str]] = {}
         self._shared: dict[int, frozenset[str]] = {}
 
@@ -134,9 +136,17 @@ class Outbound:
 
     def provision_batch(self, ids: Sequence[int]) -> None:
         self._provision_batch(ids)
+        self._flush_staged()
         if self._linked:
             self.store.mv.mark_dirty(self.store.mv.referrers(self._linked))
             self._linked = []
+
+    def _flush_staged(self) -> None:
+        """Write the batch's staged exports: each object is staged at most once per batch,
+        and nothing in the batch reads them back."""
+        if self._staged:
+            self.store.exports.stage_many(list(self._staged.values()))
+            self._staged = {}
 
     def _provision_batch(self, ids: Sequence[int]) -> None:
         mvs = self.store.mv.by_ids(ids)
@@ -192,7 +202,7 @@ class Outbound:
         cs = self.store.cs.get(cs_id)
         assert cs is not None
         self._link(cs, mv, LinkType.PROVISION.value, provision.id)
-        self.store.exports.stage(PendingExport(cs_id, cid, "add", None, {}, "pending", 0))
+        self._staged[cs_id] = PendingExport(cs_id, cid, "add", None, {}, "pending", 0)
         self.recorder.count("provisioned")
 
     def _link(self, cs: CSObject, mv: MVObject, link_type: str, rule_id: int) -> None:
@@ -275,6 +285,7 @@ class Outbound:
                     # again with every value loaded (nothing was staged yet).
                     whole, mv_to_cs = self._load_whole(mv, cs)
                     self._flow_one(whole, cs, scoped, mv_to_cs, pe)
+        self._flush_staged()
         self._spend_journal(mvs, links)
 
     def _spend_journal(self, mvs: dict[int, MVObject],
@@ -504,13 +515,14 @@ class Outbound:
     def _stage(self, cs: CSObject, new: PendingExport, pe: PendingExport | None) -> None:
         if _is_empty(new) and new.kind != "add":
             if pe is not None:
+                self._staged.pop(cs.id, None)
                 self.store.exports.drop(cs.id)
             return
         if pe is not None and pe.state == "exported" and _same_export(pe, new):
             return  # already sent, waiting for the import that confirms it
         if pe is not None and _same_export(pe, new) and pe.state == "pending":
             return
-        self.store.exports.stage(new)
+        self._staged[cs.id] = new  # written with the batch's others (_flush_staged)
         self.recorder.count(f"export-{new.kind}s-staged")
 
 

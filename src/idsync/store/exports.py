@@ -58,6 +58,31 @@ class PendingExportRepository:
             "INSERT INTO pending_export_refs (cs_id, attr, target_id, op) VALUES (?, ?, ?, ?)",
             rows)
 
+    def stage_many(self, pes: Sequence[PendingExport]) -> None:
+        """``stage`` for a batch: three statements for the whole batch instead of three per
+        object (each a round trip on PostgreSQL)."""
+        if not pes:
+            return
+        now = utcnow()
+        self.db.insert_rows(
+            "pending_exports",
+            ("cs_id", "connector_id", "kind", "new_dn", "attributes", "state", "staged_at",
+             "attempts"),
+            ("INTEGER", "INTEGER", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "INTEGER"),
+            [(pe.cs_id, pe.connector_id, pe.kind, pe.new_dn,
+              values.dumps_attributes(pe.attributes), pe.state, now, pe.attempts) for pe in pes],
+            "ON CONFLICT (cs_id) DO UPDATE SET kind = excluded.kind, new_dn = excluded.new_dn, "
+            "attributes = excluded.attributes, state = excluded.state, "
+            "staged_at = excluded.staged_at, attempts = excluded.attempts")
+        self.db.execute_in("DELETE FROM pending_export_refs WHERE cs_id IN ({ids})",
+                           [pe.cs_id for pe in pes])
+        rows = [(pe.cs_id, a, t, "add") for pe in pes for a, ts in pe.ref_adds.items()
+                for t in ts]
+        rows += [(pe.cs_id, a, t, "remove") for pe in pes for a, ts in pe.ref_removes.items()
+                 for t in ts]
+        self.db.insert_rows("pending_export_refs", ("cs_id", "attr", "target_id", "op"),
+                            ("INTEGER", "TEXT", "INTEGER", "TEXT"), rows)
+
     def drop(self, cs_id: int) -> None:
         self.db.execute("DELETE FROM pending_exports WHERE cs_id = ?", (cs_id,))
         self.db.execute("DELETE FROM pending_export_refs WHERE cs_id = ?", (cs_id,))
