@@ -59,6 +59,8 @@ class Inbound:
         self._erred: set[int] = set()
         #: objects linked in the connect batch under way (their referrers are requeued)
         self._linked: list[int] = []
+        #: metaverse objects the batch under way changed (queued for outbound at its end)
+        self._dirty: set[int] = set()
         #: whether the reference change journal may replace whole list comparisons (a delta
         #: synchronization with every connector fully synchronized under the current rules)
         self.use_journal = False
@@ -149,10 +151,14 @@ class Inbound:
 
     def _requeue_referrers(self) -> None:
         """Objects referencing the objects linked in this batch are synchronized again (their
-        references translate to the new links): one look-up for the batch."""
+        references translate to the new links): one look-up for the batch. The metaverse
+        objects the batch changed go to the outbound queue together."""
         if self._linked:
             self.store.cs.mark_pending_update(self.store.cs.referencing(self._linked))
             self._linked = []
+        if self._dirty:
+            self.store.mv.mark_dirty(sorted(self._dirty))
+            self._dirty = set()
 
     def connect(self, cs: CSObject) -> None:
         if cs.pending_import == PendingImport.DELETE:
@@ -243,7 +249,7 @@ class Inbound:
         # Objects that reference this one (groups it is a member of) now translate to it:
         # queued once for the whole batch (_requeue_referrers).
         self._linked.append(cs.id)
-        self.store.mv.mark_dirty([mv_id])
+        self._dirty.add(mv_id)
 
     def disconnect(self, cs: CSObject) -> None:
         mv_id = cs.mv_id
@@ -287,7 +293,8 @@ class Inbound:
             self.flow_mv_ids(mv_ids)
             # A change imported on any linked object re-evaluates the outbound flows too (an
             # export the directory did not keep is staged again), not only a metaverse change.
-            self.store.mv.mark_dirty(mv_ids)
+            self._dirty.update(mv_ids)
+            self._requeue_referrers()
         self.store.cs.clear_pending_import(ids)
 
     def flow_mv_ids(self, mv_ids: Sequence[int], *, defer: bool = True) -> None:
@@ -396,7 +403,7 @@ class Inbound:
                 self.store.join_index.replace(
                     MV_SPACE, mv.id,
                     index_entries(self.mv_join_keys, lambda a: mv.attributes.get(a, ())))
-            self.store.mv.mark_dirty([mv.id])
+            self._dirty.add(mv.id)
             self.recorder.count("mv-updates")
         return True
 

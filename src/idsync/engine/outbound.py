@@ -171,7 +171,7 @@ class Outbound:
         for rule in join_rules:
             target = self._outbound_join(mv, cid, rule)
             if target is not None:
-                self._link(target, mv, rule.rule.link_type.value, rule.id)
+                self._link(target.id, mv, rule.rule.link_type.value, rule.id)
                 self.recorder.count("joins")
                 return
         provision = has_provision(scoped)
@@ -188,7 +188,7 @@ class Outbound:
         existing = self.store.cs.find_dn(cid, dn)
         if existing is not None and existing.mv_id is None and not existing.placeholder:
             # Reverse join on the DN: the object is already there, unclaimed.
-            self._link(existing, mv, LinkType.JOIN.value, provision.id)
+            self._link(existing.id, mv, LinkType.JOIN.value, provision.id)
             self.recorder.count("joins")
             return
         if existing is not None and existing.placeholder:
@@ -199,14 +199,12 @@ class Outbound:
         else:
             cs_id = self.store.cs.insert(cid, anchor=None, dn=dn,
                                          object_type=provision.rule.cs_object_type)
-        cs = self.store.cs.get(cs_id)
-        assert cs is not None
-        self._link(cs, mv, LinkType.PROVISION.value, provision.id)
+        self._link(cs_id, mv, LinkType.PROVISION.value, provision.id)
         self._staged[cs_id] = PendingExport(cs_id, cid, "add", None, {}, "pending", 0)
         self.recorder.count("provisioned")
 
-    def _link(self, cs: CSObject, mv: MVObject, link_type: str, rule_id: int) -> None:
-        self.store.cs.set_link(cs.id, mv.id, link_type, rule_id, "outbound")
+    def _link(self, cs_id: int, mv: MVObject, link_type: str, rule_id: int) -> None:
+        self.store.cs.set_link(cs_id, mv.id, link_type, rule_id, "outbound")
         # Objects that reference this one can now name it in this connector: queued once
         # for the whole batch.
         self._linked.append(mv.id)
