@@ -10,6 +10,7 @@ the object until it clears.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from idsync.connectors.base import (
@@ -112,12 +113,14 @@ class ExportStage:
             return
         results = {r.cs_id: r for r in self.connector.export(changes)}
         with self.store.transaction():
+            writes = _ResultWrites(self.store.errors.holders([c.cs_id for c in changes]))
             for change in changes:
                 result = results.get(change.cs_id) or ExportResult(
                     change.cs_id, ok=False, error_code="no-result",
                     error_detail="the connector returned no result for this change",
                     retryable=True)
-                self._apply_result(change, result, pending[change.cs_id])
+                self._apply_result(change, result, pending[change.cs_id], writes)
+            writes.flush(self.store)
             self.recorder.checkpoint()
 
     def _change(self, pe: PendingExport, cs: Any) -> ExportChange:
@@ -159,19 +162,20 @@ class ExportStage:
                             value_adds=value_adds, value_removes=value_removes)
 
     def _apply_result(self, change: ExportChange, result: ExportResult,
-                      pe: PendingExport) -> None:
+                      pe: PendingExport, writes: _ResultWrites) -> None:
         created = change.kind is ExportKind.ADD and result.anchor is not None
         if created:
             # Keep the new object's anchor even when the add only partly succeeded (a member
             # the directory could not resolve): the retry must not create it a second time.
-            self.store.cs.set_anchor(change.cs_id, result.anchor)
+            writes.anchors.append((result.anchor, change.cs_id))
         if result.ok or created:
             # Sent: the next import confirms it, or shows what is still missing (the partial
             # part), which the next synchronization stages again.
-            self.store.exports.set_state([change.cs_id], "exported")
+            writes.exported.append(change.cs_id)
             if result.dn:
-                self.store.cs.set_dn(change.cs_id, result.dn)
-            self.store.errors.clear(change.cs_id, "export", keep=(DN_ATTRIBUTES_FAILURE,))
+                writes.dns.append((result.dn, change.cs_id))
+            if change.cs_id in writes.erred:
+                self.store.errors.clear(change.cs_id, "export", keep=(DN_ATTRIBUTES_FAILURE,))
             self.recorder.count({"add": "adds", "modify": "updates", "rename": "renames",
                                  "delete": "deletes"}[change.kind.value])
             if result.error_code:
@@ -192,3 +196,21 @@ class ExportStage:
         self.recorder.object_error(change.cs_id, change.dn, "export", code, detail)
         self.recorder.event(EventId.OBJECT_ERROR, f"export of {change.dn} failed: {code}",
                             {"cs_id": change.cs_id, "code": code, "detail": detail})
+
+
+@dataclass
+class _ResultWrites:
+    """What a batch's results write to the connector space, written together at the batch's
+    end (a statement per object was a round trip per object on PostgreSQL)."""
+
+    #: objects of the batch holding errors: the only ones whose errors a success clears
+    erred: set[int]
+    anchors: list[tuple[str, int]] = field(default_factory=list)
+    exported: list[int] = field(default_factory=list)
+    dns: list[tuple[str, int]] = field(default_factory=list)
+
+    def flush(self, store: Any) -> None:
+        store.cs.set_anchors(self.anchors)
+        store.cs.set_dns(self.dns)
+        if self.exported:
+            store.exports.set_state(self.exported, "exported")

@@ -167,6 +167,15 @@ class ConnectorSpaceRepository:
     def set_anchor(self, cs_id: int, anchor: str) -> None:
         self.db.execute("UPDATE cs_objects SET anchor = ? WHERE id = ?", (anchor, cs_id))
 
+    def set_anchors(self, rows: Sequence[tuple[str, int]]) -> None:
+        """(anchor, cs id) for many objects: the anchors an export batch's adds returned."""
+        self.db.update_rows("cs_objects", ("anchor",), ("TEXT",), rows)
+
+    def set_dns(self, rows: Sequence[tuple[str, int]]) -> None:
+        """(dn, cs id) for many objects: the DNs an export batch's directory reported."""
+        self.db.update_rows("cs_objects", ("dn", "dn_norm"), ("TEXT", "TEXT"),
+                            [(dn, normalize_dn(dn), cs_id) for dn, cs_id in rows])
+
     def set_dn(self, cs_id: int, dn: str) -> None:
         self.db.execute("UPDATE cs_objects SET dn = ?, dn_norm = ? WHERE id = ?",
                         (dn, normalize_dn(dn), cs_id))
