@@ -1,4 +1,8 @@
--- PostgreSQL text of 0003_reference_changes.sql: the same journal, triggers as functions.
+-- PostgreSQL text of 0003_reference_changes.sql: the same journal. Statement-level triggers
+-- with transition tables: one INSERT ... SELECT per statement, so a bulk import (COPY, unnest)
+-- pays one set operation, not a PL/pgSQL call per row (a row trigger tripled a full import's
+-- staging). PostgreSQL allows a transition table only on a one-event trigger without a column
+-- list, hence one trigger per event and a join of old and new rows on updates.
 CREATE TABLE ref_changes (
     space     BIGINT NOT NULL,
     obj_id    BIGINT NOT NULL,
@@ -8,59 +12,80 @@ CREATE TABLE ref_changes (
     PRIMARY KEY (space, obj_id, attr, target_id)
 );
 
-CREATE FUNCTION idsync_cs_refs_changed() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE r cs_refs;
-BEGIN
-    IF TG_OP = 'INSERT' THEN r := NEW; ELSE r := OLD; END IF;
-    IF EXISTS (SELECT 1 FROM cs_objects WHERE id = r.cs_id AND mv_id IS NOT NULL) THEN
-        INSERT INTO ref_changes (space, obj_id, attr, target_id)
-        VALUES (1, r.cs_id, r.attr, r.target_id) ON CONFLICT DO NOTHING;
-    END IF;
-    RETURN NULL;
-END $$;
-
-CREATE TRIGGER cs_refs_changed AFTER INSERT OR DELETE ON cs_refs
-FOR EACH ROW EXECUTE FUNCTION idsync_cs_refs_changed();
-
-CREATE FUNCTION idsync_mv_refs_changed() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE r mv_refs;
-BEGIN
-    IF TG_OP = 'INSERT' THEN r := NEW; ELSE r := OLD; END IF;
-    INSERT INTO ref_changes (space, obj_id, attr, target_id)
-    VALUES (0, r.mv_id, r.attr, r.target_id) ON CONFLICT DO NOTHING;
-    RETURN NULL;
-END $$;
-
-CREATE TRIGGER mv_refs_changed AFTER INSERT OR DELETE ON mv_refs
-FOR EACH ROW EXECUTE FUNCTION idsync_mv_refs_changed();
-
-CREATE FUNCTION idsync_cs_objects_relinked() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION idsync_cs_refs_added() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO ref_changes (space, obj_id, attr, target_id)
-    VALUES (1, NEW.id, '*in', 0), (1, NEW.id, '*out', 0) ON CONFLICT DO NOTHING;
-    INSERT INTO ref_changes (space, obj_id, attr, target_id, old_mv)
-    SELECT 1, r.cs_id, r.attr, r.target_id, OLD.mv_id FROM cs_refs r
-    JOIN cs_objects h ON h.id = r.cs_id WHERE r.target_id = NEW.id AND h.mv_id IS NOT NULL
-    ON CONFLICT (space, obj_id, attr, target_id)
-    DO UPDATE SET old_mv = coalesce(ref_changes.old_mv, excluded.old_mv);
-    INSERT INTO ref_changes (space, obj_id, attr, target_id)
-    SELECT 0, mv_id, attr, target_id FROM mv_refs WHERE target_id IN (OLD.mv_id, NEW.mv_id)
+    SELECT DISTINCT 1, n.cs_id, n.attr, n.target_id FROM idsync_rows n
+    JOIN cs_objects c ON c.id = n.cs_id WHERE c.mv_id IS NOT NULL
     ON CONFLICT DO NOTHING;
     RETURN NULL;
 END $$;
 
-CREATE TRIGGER cs_objects_relinked AFTER UPDATE OF mv_id ON cs_objects
-FOR EACH ROW WHEN (OLD.mv_id IS DISTINCT FROM NEW.mv_id)
-EXECUTE FUNCTION idsync_cs_objects_relinked();
+CREATE TRIGGER cs_refs_added AFTER INSERT ON cs_refs REFERENCING NEW TABLE AS idsync_rows
+FOR EACH STATEMENT EXECUTE FUNCTION idsync_cs_refs_added();
 
-CREATE FUNCTION idsync_object_gone() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE TRIGGER cs_refs_removed AFTER DELETE ON cs_refs REFERENCING OLD TABLE AS idsync_rows
+FOR EACH STATEMENT EXECUTE FUNCTION idsync_cs_refs_added();
+
+CREATE FUNCTION idsync_mv_refs_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    DELETE FROM ref_changes WHERE space = TG_ARGV[0]::bigint AND obj_id = OLD.id;
+    INSERT INTO ref_changes (space, obj_id, attr, target_id)
+    SELECT DISTINCT 0, n.mv_id, n.attr, n.target_id FROM idsync_rows n
+    ON CONFLICT DO NOTHING;
     RETURN NULL;
 END $$;
 
-CREATE TRIGGER cs_objects_gone AFTER DELETE ON cs_objects
-FOR EACH ROW EXECUTE FUNCTION idsync_object_gone(1);
+CREATE TRIGGER mv_refs_added AFTER INSERT ON mv_refs REFERENCING NEW TABLE AS idsync_rows
+FOR EACH STATEMENT EXECUTE FUNCTION idsync_mv_refs_changed();
 
-CREATE TRIGGER mv_objects_gone AFTER DELETE ON mv_objects
-FOR EACH ROW EXECUTE FUNCTION idsync_object_gone(0);
+CREATE TRIGGER mv_refs_removed AFTER DELETE ON mv_refs REFERENCING OLD TABLE AS idsync_rows
+FOR EACH STATEMENT EXECUTE FUNCTION idsync_mv_refs_changed();
+
+CREATE FUNCTION idsync_cs_objects_relinked() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    -- Most updates (an import's attribute changes) relink nothing: one pass to find out.
+    IF NOT EXISTS (SELECT 1 FROM idsync_new n JOIN idsync_old o ON o.id = n.id
+                   WHERE o.mv_id IS DISTINCT FROM n.mv_id) THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO ref_changes (space, obj_id, attr, target_id)
+    SELECT 1, n.id, m.attr, 0 FROM idsync_new n JOIN idsync_old o ON o.id = n.id
+    CROSS JOIN (VALUES ('*in'), ('*out')) AS m (attr) WHERE o.mv_id IS DISTINCT FROM n.mv_id
+    ON CONFLICT DO NOTHING;
+    INSERT INTO ref_changes (space, obj_id, attr, target_id, old_mv)
+    SELECT DISTINCT ON (r.cs_id, r.attr, r.target_id) 1, r.cs_id, r.attr, r.target_id, o.mv_id
+    FROM idsync_new n JOIN idsync_old o ON o.id = n.id JOIN cs_refs r ON r.target_id = n.id
+    JOIN cs_objects h ON h.id = r.cs_id
+    WHERE o.mv_id IS DISTINCT FROM n.mv_id AND h.mv_id IS NOT NULL
+    ON CONFLICT (space, obj_id, attr, target_id)
+    DO UPDATE SET old_mv = coalesce(ref_changes.old_mv, excluded.old_mv);
+    INSERT INTO ref_changes (space, obj_id, attr, target_id)
+    SELECT DISTINCT 0, m.mv_id, m.attr, m.target_id
+    FROM idsync_new n JOIN idsync_old o ON o.id = n.id
+    JOIN mv_refs m ON m.target_id IN (o.mv_id, n.mv_id)
+    WHERE o.mv_id IS DISTINCT FROM n.mv_id
+    ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER cs_objects_relinked AFTER UPDATE ON cs_objects
+REFERENCING OLD TABLE AS idsync_old NEW TABLE AS idsync_new
+FOR EACH STATEMENT EXECUTE FUNCTION idsync_cs_objects_relinked();
+
+CREATE FUNCTION idsync_cs_objects_gone() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM ref_changes r USING idsync_rows o WHERE r.space = 1 AND r.obj_id = o.id;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER cs_objects_gone AFTER DELETE ON cs_objects REFERENCING OLD TABLE AS idsync_rows
+FOR EACH STATEMENT EXECUTE FUNCTION idsync_cs_objects_gone();
+
+CREATE FUNCTION idsync_mv_objects_gone() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM ref_changes r USING idsync_rows o WHERE r.space = 0 AND r.obj_id = o.id;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER mv_objects_gone AFTER DELETE ON mv_objects REFERENCING OLD TABLE AS idsync_rows
+FOR EACH STATEMENT EXECUTE FUNCTION idsync_mv_objects_gone();
