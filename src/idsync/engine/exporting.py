@@ -103,12 +103,16 @@ class ExportStage:
     def _export_batch(self, ids: Sequence[int]) -> None:
         pending = self.store.exports.get_many(ids)
         objs = self.store.cs.by_ids(ids)
+        # The names of every object the batch's reference changes name: one look-up.
+        targets = sorted({t for pe in pending.values() for bucket in (pe.ref_adds, pe.ref_removes)
+                          for ts in bucket.values() for t in ts})
+        names = self.store.cs.dns_and_anchors(targets) if targets else {}
         changes = []
         for cs_id in ids:
             pe, cs = pending.get(cs_id), objs.get(cs_id)
             if pe is None or cs is None:
                 continue
-            changes.append(self._change(pe, cs))
+            changes.append(self._change(pe, cs, names))
         if not changes:
             return
         results = {r.cs_id: r for r in self.connector.export(changes)}
@@ -123,10 +127,10 @@ class ExportStage:
             writes.flush(self.store)
             self.recorder.checkpoint()
 
-    def _change(self, pe: PendingExport, cs: Any) -> ExportChange:
+    def _change(self, pe: PendingExport, cs: Any,
+                names: dict[int, tuple[str, str | None]]) -> ExportChange:
         kind = ExportKind(pe.kind)
-        targets = {t for ts in pe.ref_adds.values() for t in ts}
-        targets |= {t for ts in pe.ref_removes.values() for t in ts}
+        targets: set[int] = set()
         full_lists: dict[str, set[int]] = {}
         if not self.value_deltas and kind is not ExportKind.DELETE:
             # A connector without value-level deltas gets the whole list of every reference
@@ -138,7 +142,8 @@ class ExportStage:
                     pe.ref_removes.get(name, set())
                 full_lists[name] = full
                 targets |= full
-        refs = self.store.cs.dns_and_anchors(sorted(targets)) if targets else {}
+        missing = sorted(t for t in targets if t not in names)
+        refs = {**names, **self.store.cs.dns_and_anchors(missing)} if missing else names
 
         def ref(t: int) -> ExportRef:
             dn, anchor = refs.get(t, ("", None))
