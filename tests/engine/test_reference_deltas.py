@@ -14,6 +14,7 @@ from idsync.connectors.file import apply_changes
 from idsync.connectors.file.ldif import read_ldif
 from idsync.engine.core import Engine
 from idsync.rules.admin import save_rules
+from idsync.store.connector_space import ConnectorSpaceRepository
 from idsync.store.references import ReferenceDeltas
 
 MEMBERS = [f"u{i:03d}" for i in range(60)]
@@ -64,10 +65,20 @@ member: {user("u000")}
 def test_one_member_change_compares_only_that_member(big: Any, monkeypatch) -> None:
     assert Engine(big.store, str(big.path)).journal_valid()
     whole = WholeComparisons(monkeypatch)
+    loaded: list[int] = []
+    original = ConnectorSpaceRepository.refs_of
+
+    def refs_of(self_: Any, cs_ids: Any, *args: Any) -> Any:
+        loaded.extend(cs_ids)
+        return original(self_, cs_ids, *args)
+    monkeypatch.setattr(ConnectorSpaceRepository, "refs_of", refs_of)
+    source = big.store.connectors.get("source")
+    [group_id] = [o.id for o in big.store.cs.search(source.id, dn=GROUP_DN)]
     change_membership(big)
     big.run("source", "di")
     big.run("source", "ds")
     assert whole.calls == []  # the 59-member list was never compared whole
+    assert group_id not in loaded  # nor read whole by the import
     target = big.store.connectors.get("target")
     [group] = big.store.cs.search(target.id, pending_export=True)
     pe = big.store.exports.get_many([group.id])[group.id]

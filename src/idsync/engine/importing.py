@@ -136,7 +136,11 @@ class Importer:
         by_dn = cs_repo.by_dns_all(cid, need_dn) if need_dn else {}
         existing = [o.id for o in by_anchor.values()]
         existing += [o.id for objs in by_dn.values() for o in objs]
-        refs = (cs_repo.refs_of(existing, self.ref_attrs)
+        # An object whose record only adds or removes reference values needs to know only
+        # whether those values are there (_load_named_refs), not its whole list: a one-member
+        # change of a 98,000-member group read the 98,000 rows.
+        whole = self._whole_lists(records, keys, start, end, by_anchor, by_dn)
+        refs = (cs_repo.refs_of([i for i in existing if i in whole], self.ref_attrs)
                 if existing and self.ref_attrs else {})
         slots: list[_Slot] = []
         used: set[int] = set()
@@ -173,6 +177,36 @@ class Importer:
                     used.add(slot.cs.id)
         self._write(slots, seen_run, touched, key_of)
         return stop
+
+    def _whole_lists(self, records: Sequence[ImportRecord],
+                     keys: list[tuple[str | None, str]], start: int, end: int,
+                     by_anchor: dict[str, CSObject], by_dn: dict[str, list[CSObject]]
+                     ) -> set[int]:
+        """Existing objects of a segment whose records need their whole reference lists: a
+        full record (whole-state semantics) or one replacing a reference attribute."""
+        out: set[int] = set()
+        for i in range(start, end):
+            rec = records[i]
+            if rec.kind is ImportKind.DELETE:
+                continue
+            if rec.kind is ImportKind.FULL or any(n in self.ref_attrs for n in rec.attributes):
+                anchor, key = keys[i]
+                found = by_anchor.get(anchor) if anchor else None
+                objs = [found] if found is not None else by_dn.get(key, [])
+                out.update(o.id for o in objs)
+        return out
+
+    def _load_named_refs(self, slots: list[_Slot], resolved: dict[str, int]) -> None:
+        """For objects whose records only add or remove reference values: which of the values
+        they name the object holds (all the replay in _apply_ref_ops needs of the list)."""
+        for slot in slots:
+            if slot.new or slot.kind != "modify" or not slot.ref_ops or slot.cs.refs:
+                continue
+            if any(op == "set" for op, _, _ in slot.ref_ops):
+                continue
+            named = sorted({resolved[dn] for _, _, dns in slot.ref_ops for dn in dns
+                            if dn in resolved})
+            slot.cs.refs = self.store.cs.held_refs(slot.cs.id, named) if named else {}
 
     # Each record becomes a _Slot: the object's new state except its references, which are
     # kept as DN operations until the whole segment's DNs are resolved in one query.
@@ -295,6 +329,7 @@ class Importer:
                                strict=True):
             slot.cs.id = cs_id
         resolved = self._resolve(slots, key_of)
+        self._load_named_refs(slots, resolved)
         ref_adds: list[tuple[int, str, int]] = []
         ref_removes: list[tuple[int, str, int]] = []
         fresh_adds: list[tuple[int, str, int]] = []  # of objects inserted just now

@@ -167,6 +167,15 @@ class ConnectorSpaceRepository:
     def set_anchor(self, cs_id: int, anchor: str) -> None:
         self.db.execute("UPDATE cs_objects SET anchor = ? WHERE id = ?", (anchor, cs_id))
 
+    def held_refs(self, cs_id: int, targets: Sequence[int]) -> dict[str, set[int]]:
+        """Which of ``targets`` an object's reference attributes hold (attr -> targets)."""
+        held: dict[str, set[int]] = {}
+        for attr, target in self.db.query_in(
+                "SELECT attr, target_id FROM cs_refs WHERE cs_id = ? AND target_id IN ({ids})",
+                list(targets), (cs_id,)):
+            held.setdefault(attr, set()).add(target)
+        return held
+
     def set_anchors(self, rows: Sequence[tuple[str, int]]) -> None:
         """(anchor, cs id) for many objects: the anchors an export batch's adds returned."""
         self.db.update_rows("cs_objects", ("anchor",), ("TEXT",), rows)
