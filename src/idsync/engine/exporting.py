@@ -128,7 +128,9 @@ class ExportStage:
             self.recorder.checkpoint()
 
     def _change(self, pe: PendingExport, cs: Any,
-                names: dict[int, tuple[str, str | None]]) -> ExportChange:
+                known: dict[int, tuple[str, str | None]]) -> ExportChange:
+        """The change to send; ``known`` holds the DN and anchor of the objects the batch's
+        reference changes name."""
         kind = ExportKind(pe.kind)
         targets: set[int] = set()
         full_lists: dict[str, set[int]] = {}
@@ -142,8 +144,8 @@ class ExportStage:
                     pe.ref_removes.get(name, set())
                 full_lists[name] = full
                 targets |= full
-        missing = sorted(t for t in targets if t not in names)
-        refs = {**names, **self.store.cs.dns_and_anchors(missing)} if missing else names
+        missing = sorted(t for t in targets if t not in known)
+        refs = {**known, **self.store.cs.dns_and_anchors(missing)} if missing else known
 
         def ref(t: int) -> ExportRef:
             dn, anchor = refs.get(t, ("", None))
