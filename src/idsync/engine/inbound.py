@@ -28,6 +28,7 @@ from idsync.engine.flow import (
     resolve,
 )
 from idsync.engine.joins import find_match, index_entries
+from idsync.engine.lists import load_lists, split_loaded
 from idsync.engine.ruleset import CompiledRule, has_provision
 from idsync.engine.run import RunRecorder
 from idsync.engine.views import InboundView
@@ -100,20 +101,12 @@ class Inbound:
             for o in group:
                 names |= self._reads(cid, o.object_type, link_only=link_only)
             names &= self.ref_attrs(cid)
-            ids = [o.id for o in group]
-            large = {k: n for k, n in self.store.refdeltas.large_cs(
-                ids, self.engine.ref_delta_threshold).items() if k[1] in names} if (
-                defer and names) else {}
-            if large:
-                loaded = self.store.refdeltas.cs_refs_except(ids, names, large)
-            else:
-                loaded = self.store.cs.refs_of(ids, names) if names else {}
+            lists = load_lists(self.store, "cs", [o.id for o in group], names,
+                               self.engine.ref_delta_threshold,
+                               deferrable=None if defer else ())
             for o in group:
                 o.refs = {n: set() for n in names}
-                o.refs.update(loaded.get(o.id, {}))
-            by_id = {o.id: o for o in group}
-            for (cs_id, attr), count in large.items():
-                by_id[cs_id].refs[attr] = DeferredRefs(count)  # type: ignore[assignment]
+                o.refs.update(lists[o.id])
 
     def _view(self, cs: CSObject, cs_to_mv: dict[int, int]) -> InboundView:
         return InboundView(cs, cs_to_mv=cs_to_mv, dn_of=self._dn_of,
@@ -147,9 +140,9 @@ class Inbound:
             cs = objs.get(cs_id)
             if cs is not None:
                 self.connect(cs)
-        self._requeue_referrers()
+        self._end_batch()
 
-    def _requeue_referrers(self) -> None:
+    def _end_batch(self) -> None:
         """Objects referencing the objects linked in this batch are synchronized again (their
         references translate to the new links): one look-up for the batch. The metaverse
         objects the batch changed go to the outbound queue together."""
@@ -247,7 +240,7 @@ class Inbound:
         if cs.pending_import is None:
             self.store.cs.mark_pending_update([cs.id])
         # Objects that reference this one (groups it is a member of) now translate to it:
-        # queued once for the whole batch (_requeue_referrers).
+        # queued once for the whole batch (_end_batch).
         self._linked.append(cs.id)
         self._dirty.add(mv_id)
 
@@ -294,16 +287,14 @@ class Inbound:
             # A change imported on any linked object re-evaluates the outbound flows too (an
             # export the directory did not keep is staged again), not only a metaverse change.
             self._dirty.update(mv_ids)
-            self._requeue_referrers()
+            self._end_batch()
         self.store.cs.clear_pending_import(ids)
 
     def flow_mv_ids(self, mv_ids: Sequence[int], *, defer: bool = True) -> None:
         mvs = self.store.mv.by_ids(mv_ids)
         ids = list(mvs)
-        large = self.store.refdeltas.large_mv(ids, self.engine.ref_delta_threshold) if (
-            defer and ids) else {}
-        mv_refs = (self.store.refdeltas.mv_refs_except(ids, None, large) if large
-                   else self.store.mv.refs_of(ids))
+        mv_lists = load_lists(self.store, "mv", ids, None, self.engine.ref_delta_threshold,
+                              deferrable=None if defer else ())
         links: dict[int, list[CSObject]] = defaultdict(list)
         linked = self.store.cs.linked_to(ids)
         self._load_refs(linked, defer=defer)
@@ -318,10 +309,7 @@ class Inbound:
             mv = mvs.get(mv_id)
             if mv is None:
                 continue
-            mv.refs = {a: set(v) for a, v in mv_refs.get(mv_id, {}).items()}
-            for (i, attr), count in large.items():
-                if i == mv_id:
-                    mv.refs[attr] = DeferredRefs(count)  # type: ignore[assignment]
+            mv.refs = mv_lists[mv_id]
             try:
                 flowed = self._flow_one(mv, links.get(mv_id, []), cs_to_mv)
             except NeedFullRefs:
@@ -361,15 +349,8 @@ class Inbound:
     def _translate(self, linked: Sequence[CSObject]) -> dict[int, int]:
         """CS id -> MV id for the loaded reference values of ``linked``: one join over the
         objects whose values are all loaded, a look-up of the loaded targets for the others."""
-        whole = [o.id for o in linked if any(o.refs.values()) and not any(
-            isinstance(v, DeferredRefs) for v in o.refs.values())]
+        whole, partial = split_loaded({o.id: o.refs for o in linked})
         cs_to_mv = self.store.cs.reference_targets_mv(whole) if whole else {}
-        partial: set[int] = set()
-        for o in linked:
-            if any(isinstance(v, DeferredRefs) for v in o.refs.values()):
-                for v in o.refs.values():
-                    if not isinstance(v, DeferredRefs):
-                        partial |= v
         if partial:
             cs_to_mv.update(self.store.cs.mv_ids_of(sorted(partial)))
         return cs_to_mv
@@ -444,7 +425,7 @@ def apply_outcomes(mv: MVObject, grouped: dict[str, list[Contribution]],
             name in ref_attributes and outcome.action == "remove")
         if is_ref:
             changed |= _apply_ref(mv, name, outcome, store, compare)
-            if isinstance(outcome.value, RefDelta) and not store.mv.ref_count(mv.id, name):
+            if isinstance(outcome.value, RefDelta) and not store.mv.has_refs(mv.id, name):
                 # An empty translation removes the attribute, as an empty RefSet does.
                 outcome = Outcome("remove", lineage=outcome.lineage)
         else:

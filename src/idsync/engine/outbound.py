@@ -31,6 +31,7 @@ from idsync.engine.flow import (
 )
 from idsync.engine.inbound import EXPRESSION_ERROR, SYNC_RULE_ERROR
 from idsync.engine.joins import find_match
+from idsync.engine.lists import load_lists, split_loaded
 from idsync.engine.ruleset import CompiledRule, has_provision
 from idsync.engine.run import RunRecorder
 from idsync.engine.views import OutboundView
@@ -308,37 +309,20 @@ class Outbound:
         """Load the metaverse objects' references and the linked objects' holograms, large
         lists left in the store (``DeferredRefs``; their Direct flows are computed there as
         differences). Returns, per connector, metaverse id -> CS id for the loaded values."""
-        ids = list(mvs)
         threshold = self.engine.ref_delta_threshold
-        deltas = self.store.refdeltas
-        mv_large = deltas.large_mv(ids, threshold) if ids else {}
-        refs = deltas.mv_refs_except(ids, None, mv_large) if mv_large else (
-            self.store.mv.refs_of(ids) if ids else {})
+        mv_lists = load_lists(self.store, "mv", list(mvs), None, threshold)
         for mv in mvs.values():
-            mv.refs = {a: set(v) for a, v in refs.get(mv.id, {}).items()}
-        for (mv_id, attr), count in mv_large.items():
-            mvs[mv_id].refs[attr] = DeferredRefs(count)  # type: ignore[assignment]
+            mv.refs = mv_lists[mv.id]
         linked = list(links.values())
         # An export sent and not confirmed yet is compared with what the directory will hold
         # once it applies it (worked out in memory): those holograms are loaded whole.
-        deferrable = [o.id for o in linked if o.anchor is not None and not (
-            o.id in pending and pending[o.id].state == "exported")]
-        cs_large = deltas.large_cs(deferrable, threshold) if deferrable else {}
-        linked_ids = [o.id for o in linked]
-        holograms = deltas.cs_refs_except(linked_ids, None, cs_large) if cs_large else (
-            self.store.cs.refs_of(linked_ids) if linked_ids else {})
-        by_id = {o.id: o for o in linked}
+        deferrable = {o.id for o in linked if o.anchor is not None and not (
+            o.id in pending and pending[o.id].state == "exported")}
+        holograms = load_lists(self.store, "cs", [o.id for o in linked], None, threshold,
+                               deferrable=deferrable)
         for o in linked:
-            o.refs = {a: set(v) for a, v in holograms.get(o.id, {}).items()}
-        for (cs_id, attr), count in cs_large.items():
-            by_id[cs_id].refs[attr] = DeferredRefs(count)  # type: ignore[assignment]
-        whole = [mv.id for mv in mvs.values() if mv.refs and not _has_deferred(mv.refs)]
-        partial: set[int] = set()
-        for mv in mvs.values():
-            if _has_deferred(mv.refs):
-                for v in mv.refs.values():
-                    if not isinstance(v, DeferredRefs):
-                        partial |= v
+            o.refs = holograms[o.id]
+        whole, partial = split_loaded({mv.id: mv.refs for mv in mvs.values()})
         out: dict[int, dict[int, int]] = {}
         for cid in self.rs.outbound:
             found = self.store.cs.mv_reference_targets_in(cid, whole) if whole else {}
@@ -504,8 +488,7 @@ class Outbound:
         if cs.id in self._erred or deltas.unplaced(value.source_id, value.attribute,
                                                   cs.connector_id, mv_changes):
             # A dropped reference may have appeared or gone: the error lists them all.
-            missing = deltas.outbound(value.source_id, value.attribute, cs.id, name,
-                                      cs.connector_id)[2]
+            missing = deltas.dropped(value.source_id, value.attribute, cs.connector_id)
             if missing:
                 dropped[value.attribute] = missing
         return adds, removes
@@ -522,10 +505,6 @@ class Outbound:
             return
         self._staged[cs.id] = new  # written with the batch's others (_flush_staged)
         self.recorder.count(f"export-{new.kind}s-staged")
-
-
-def _has_deferred(refs: dict[str, Any]) -> bool:
-    return any(isinstance(v, DeferredRefs) for v in refs.values())
 
 
 def _is_empty(pe: PendingExport) -> bool:

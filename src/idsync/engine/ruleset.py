@@ -171,16 +171,9 @@ class RuleSet:
         return frozenset(out)
 
     def reads_from(self, connector_id: int) -> frozenset[str]:
-        """Attributes the inbound rules of a connector read (an import needs these)."""
-        out: set[str] = set()
-        for (cid, _), rules_ in self.inbound.items():
-            if cid == connector_id:
-                for r in rules_:
-                    out |= r.reads
-        for per_type in self.outbound.get(connector_id, {}).values():
-            for r in per_type:
-                out |= {t.target for t in r.transformations}
-        return frozenset(out)
+        """Attributes the inbound rules of a connector read and its outbound rules write (an
+        import needs these)."""
+        return self.reads_inbound(connector_id) | self.writes_outbound(connector_id)
 
 
 def has_provision(rules: Iterable[CompiledRule]) -> CompiledRule | None:

@@ -43,20 +43,7 @@ class PendingExportRepository:
 
     def stage(self, pe: PendingExport) -> None:
         """Replace the pending export of an object."""
-        self.db.execute(
-            "INSERT INTO pending_exports (cs_id, connector_id, kind, new_dn, attributes, state, "
-            "staged_at, attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (cs_id) DO UPDATE "
-            "SET kind = excluded.kind, new_dn = excluded.new_dn, attributes = excluded.attributes,"
-            " state = excluded.state, staged_at = excluded.staged_at, "
-            "attempts = excluded.attempts",
-            (pe.cs_id, pe.connector_id, pe.kind, pe.new_dn, values.dumps_attributes(pe.attributes),
-             pe.state, utcnow(), pe.attempts))
-        self.db.execute("DELETE FROM pending_export_refs WHERE cs_id = ?", (pe.cs_id,))
-        rows = [(pe.cs_id, a, t, "add") for a, ts in pe.ref_adds.items() for t in ts]
-        rows += [(pe.cs_id, a, t, "remove") for a, ts in pe.ref_removes.items() for t in ts]
-        self.db.executemany(
-            "INSERT INTO pending_export_refs (cs_id, attr, target_id, op) VALUES (?, ?, ?, ?)",
-            rows)
+        self.stage_many([pe])
 
     def stage_many(self, pes: Sequence[PendingExport]) -> None:
         """``stage`` for a batch: three statements for the whole batch instead of three per

@@ -102,6 +102,11 @@ class MetaverseRepository:
         return self.db.scalar("SELECT count(*) FROM mv_refs WHERE mv_id = ? AND attr = ?",
                               (mv_id, attr))
 
+    def has_refs(self, mv_id: int, attr: str) -> bool:
+        """Whether a reference attribute holds any value (one index probe, not a count)."""
+        return self.db.scalar("SELECT 1 FROM mv_refs WHERE mv_id = ? AND attr = ? LIMIT 1",
+                              (mv_id, attr)) is not None
+
     def change_refs(self, mv_id: int, attr: str, adds: Iterable[int],
                     removes: Iterable[int]) -> None:
         self.db.executemany("DELETE FROM mv_refs WHERE mv_id = ? AND attr = ? AND target_id = ?",

@@ -126,11 +126,15 @@ class ReferenceDeltas:
             "SELECT c.id FROM mv_refs m CROSS JOIN cs_objects c WHERE c.mv_id = m.target_id "
             "AND c.connector_id = ? AND m.mv_id = ? AND m.attr = ?",
             (cs_id, cs_attr, connector_id, mv_id, mv_attr))}
-        dropped = sorted(r[0] for r in self.db.query(
+        return adds, removes, self.dropped(mv_id, mv_attr, connector_id)
+
+    def dropped(self, mv_id: int, mv_attr: str, connector_id: int) -> list[int]:
+        """The metaverse values of a list with no object in a connector space (they cannot be
+        named there: ``dn-attributes-failure``)."""
+        return sorted(r[0] for r in self.db.query(
             "SELECT m.target_id FROM mv_refs m WHERE m.mv_id = ? AND m.attr = ? AND NOT EXISTS ("
             "SELECT 1 FROM cs_objects c WHERE c.mv_id = m.target_id AND c.connector_id = ?)",
             (mv_id, mv_attr, connector_id)))
-        return adds, removes, dropped
 
     def mv_targets(self, mv_id: int, attr: str) -> set[int]:
         """Every value of one metaverse reference attribute (a large list about to shrink to
@@ -236,16 +240,7 @@ class ReferenceDeltas:
         """Whether any of ``candidates`` is in the metaverse list with no object in the
         connector space (a dropped reference appears)."""
         ids = sorted(set(candidates))
-        return bool(ids) and self._unplaced(mv_id, mv_attr, connector_id, ids)
-
-    def _unplaced(self, mv_id: int, mv_attr: str, connector_id: int, ids: list[int]) -> bool:
-        for i in range(0, len(ids), 500):
-            part = ids[i:i + 500]
-            marks = ",".join("?" * len(part))
-            if self.db.query(
-                    "SELECT 1 FROM mv_refs m WHERE m.mv_id = ? AND m.attr = ? "
-                    f"AND m.target_id IN ({marks}) AND NOT EXISTS (SELECT 1 FROM cs_objects c "
-                    "WHERE c.mv_id = m.target_id AND c.connector_id = ?) LIMIT 1",
-                    (mv_id, mv_attr, *part, connector_id)):
-                return True
-        return False
+        return bool(ids) and bool(self.db.query_in(
+            "SELECT 1 FROM mv_refs m WHERE m.mv_id = ? AND m.attr = ? AND NOT EXISTS ("
+            "SELECT 1 FROM cs_objects c WHERE c.mv_id = m.target_id AND c.connector_id = ?) "
+            "AND m.target_id IN ({ids})", ids, (mv_id, mv_attr, connector_id)))
