@@ -91,6 +91,15 @@ class SlapdConfig:
     tls: bool = False
     #: Entries of the syncprov session log: deletes older than this fall back to a present phase.
     sessionlog: int = 100000
+    #: Multi-valued attributes slapd keeps sorted (olcSortVals, frontend).
+    sortvals: tuple[str, ...] = ()
+    #: mdb's olcDbMultival for the suffix database ("" leaves it unset).
+    multival: str = ""
+    #: Index ``member`` (eq) as well as ``memberOf``. Off: back-mdb re-adds the index keys
+    #: of every remaining value when one value is deleted, so removing one member of a
+    #: 250,000-member group (or deleting a user, through memberof's refint) costs ~0.5 s
+    #: instead of ~0.05 s; nothing here filters on member (clients ask memberOf).
+    member_index: bool = False
 
 
 class SlapdServer:
@@ -344,6 +353,8 @@ class SlapdServer:
             module_dir=_first_existing(MODULE_DIRS, "back_mdb.la"),
             schema_dir=_first_existing(SCHEMA_DIRS, "core.ldif"),
             tls=self.tls, sessionlog=self.config.sessionlog,
+            sortvals=self.config.sortvals, multival=self.config.multival,
+            member_index=self.config.member_index,
         )
 
 

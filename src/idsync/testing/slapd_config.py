@@ -3,6 +3,14 @@
 Kept apart from the process handling because it is the part people read to learn what the
 test directory looks like: mdb for the suffix and for ``cn=accesslog``, overlays memberof,
 syncprov (session log, so refreshOnly syncrepl reports deletes) and accesslog.
+
+``member`` is not indexed by default: on a modify that deletes a value, back-mdb (2.5) deletes
+the removed values' index keys and then re-adds the keys of every remaining value (hashed
+keys may collide), so one member removed from a 250,000-member group hashed and re-put
+250,000 keys (~0.5 s; ~0.05 s without the index). A user's delete removes it from its groups
+through memberof's refint, so this decided how long L's churn took. ``memberOf`` (how clients
+find a user's groups) stays indexed. ``sortvals`` and ``multival`` are there to measure, off by
+default: neither bought anything on that case (bench/slapd_churn.py).
 """
 
 from __future__ import annotations
@@ -10,6 +18,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,7 +37,8 @@ def ssha(password: str) -> str:
 
 def config_ldif(*, workdir: Path, suffix: str, root_dn: str, password: str, accesslog: bool,
                 module_dir: str, schema_dir: str, tls: TlsMaterial | None,
-                sessionlog: int) -> str:
+                sessionlog: int, sortvals: Sequence[str] = (), multival: str = "",
+                member_index: bool = False) -> str:
     pw_hash = ssha(password)
     peer = f"gidNumber={os.getgid()}+uidNumber={os.getuid()},cn=peercred,cn=external,cn=auth"
     tls_attrs = ""
@@ -36,6 +46,8 @@ def config_ldif(*, workdir: Path, suffix: str, root_dn: str, password: str, acce
         tls_attrs = (f"olcTLSCACertificateFile: {tls.ca_file}\n"
                      f"olcTLSCertificateFile: {tls.cert_file}\n"
                      f"olcTLSCertificateKeyFile: {tls.key_file}\n")
+    sortvals_attr = f"olcSortVals: {' '.join(sortvals)}\n" if sortvals else ""
+    multival_attr = f"olcDbMultival: {multival}\n" if multival else ""
     parts = [f"""dn: cn=config
 objectClass: olcGlobal
 cn: config
@@ -68,7 +80,7 @@ objectClass: olcDatabaseConfig
 objectClass: olcFrontendConfig
 olcDatabase: {{-1}}frontend
 olcSizeLimit: unlimited
-
+{sortvals_attr}
 dn: olcDatabase={{0}}config,cn=config
 objectClass: olcDatabaseConfig
 olcDatabase: {{0}}config
@@ -114,11 +126,11 @@ olcSizeLimit: unlimited
 olcLimits: dn.exact="{root_dn}" size=unlimited time=unlimited
 olcDbIndex: objectClass eq
 olcDbIndex: uid,mail,cn,employeeNumber eq
-olcDbIndex: member,memberOf eq
+olcDbIndex: {'member,memberOf' if member_index else 'memberOf'} eq
 olcDbIndex: entryCSN,entryUUID eq
 olcDbIndex: modifyTimestamp eq
 olcDbNoSync: TRUE
-olcAccess: to attrs=userPassword by self write by anonymous auth by * none
+{multival_attr}olcAccess: to attrs=userPassword by self write by anonymous auth by * none
 olcAccess: to * by dn.exact={peer} manage by * read
 
 dn: olcOverlay={{0}}memberof,olcDatabase={{{db}}}mdb,cn=config
