@@ -28,7 +28,7 @@ from idsync.rules.outofbox import install_outofbox
 from idsync.store import Store
 from idsync.testing.clouddir import LocalCloudDir
 from idsync.testing.ldapdata import DirectoryShape, generate, group_dn, user_dn
-from idsync.testing.slapd import SlapdServer
+from idsync.testing.slapd import SlapdConfig, SlapdServer
 
 #: The data sets of issue 8. S and M keep the log-uniform group sizes their earlier figures
 #: were measured on; L has Zipf-distributed sizes (s=2 on [2, 250,000]: median 3, a few groups
@@ -65,9 +65,9 @@ def peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
-def build_slapd(shape: DirectoryShape, progress: Callable[[str], None] = print
-                ) -> SlapdServer:
-    server = SlapdServer()
+def build_slapd(shape: DirectoryShape, progress: Callable[[str], None] = print,
+                config: SlapdConfig | None = None) -> SlapdServer:
+    server = SlapdServer(config)
     server.init()
     path = server.dir / "bench.ldif"
     t = time.perf_counter()
