@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.harness.postgres import prepare_workspace
 
 from idsync.connectors.file.ldif import read_ldif
 from idsync.demo import TARGET_SKELETON as DEMO_TARGET_SKELETON
@@ -128,7 +127,6 @@ def make_workspace(path: Path, source_ldif: str, *, rules: str | None = None,
     (path / "target").mkdir()
     (path / "source" / "directory.ldif").write_text(source_ldif)
     (path / "target" / "directory.ldif").write_text(TARGET_SKELETON)
-    prepare_workspace(path)  # a PostgreSQL schema when IDSYNC_TEST_DATABASE_URL is set
     store = Store.open(path)
     store.connectors.add("source", "file", {"path": "source/directory.ldif",
                                             "changes_path": "source/changes.ldif"})

@@ -89,6 +89,9 @@ CYCLE = [("source", "Full Import"), ("target", "Full Import"),
 
 
 @pytest.mark.slow
+# sqlite_only: it watches the killed run's progress and counts rows in the idsync.db file with
+# sqlite3, while the process runs and after it dies.
+@pytest.mark.sqlite_only
 def test_sigkill_in_every_stage_loses_and_duplicates_nothing(tmp_path: Path) -> None:
     data = directory()
     reference = make_workspace(tmp_path / "reference", data)

@@ -7,6 +7,7 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
 from tests.scheduler.conftest import Workspace, idsync, user_entry, wait_for
 
 
@@ -17,6 +18,11 @@ def add_user(ws: Workspace, uid: str) -> None:
 
 def target_users(ws: Workspace) -> list[str]:
     return sorted(dn.split(",")[0] for dn in ws.target_entries() if dn.startswith("uid="))
+
+
+# sqlite_only: `idsync db backup/restore` copy the idsync.db file (a PostgreSQL store is backed
+# up with pg_dump, and restore refuses it).
+pytestmark = pytest.mark.sqlite_only
 
 
 def test_online_backup_and_restore_continue_without_loss_or_duplicates(

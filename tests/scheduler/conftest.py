@@ -28,6 +28,9 @@ from tests.engine.engine_helpers import (  # noqa: E402
     make_workspace,
     user_entry,
 )
+from tests.harness.postgres import prepare_workspace  # noqa: E402
+
+from idsync.store import CONFIG_FILE, DB_FILE  # noqa: E402
 
 __all__ = ["Served", "Workspace", "group_entry", "idsync", "ldif", "make_workspace",
            "serve_factory", "small_workspace", "user_entry", "wait_for"]
@@ -39,6 +42,11 @@ FAST_ENV = {"IDSYNC_ALLOWED_SYNC_CYCLE_INTERVAL": "1"}
 def idsync(workspace: Path, *args: str, check: bool = True, env: dict[str, str] | None = None,
            timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """Run the ``idsync`` command line as its own process."""
+    # A workspace this process creates gets its own schema first on the PostgreSQL pass (as an
+    # in-process Store.open would through tests/conftest.py); a no-op on SQLite.
+    creates = args[:1] in (("init",), ("demo",)) or args[:2] == ("config", "import")
+    if creates and not (workspace / DB_FILE).exists() and not (workspace / CONFIG_FILE).exists():
+        prepare_workspace(workspace)
     result = subprocess.run(
         [sys.executable, "-m", "idsync", "--workspace", str(workspace), *args],
         capture_output=True, text=True, timeout=timeout,

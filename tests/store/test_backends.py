@@ -12,7 +12,8 @@ from idsync.store import Store, database_url, write_workspace_config
 from idsync.store.postgres import redact, to_pyformat, translate_ddl
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+# Both backends on every pass: the "sqlite" case stays on SQLite in the PostgreSQL pass too.
+@pytest.fixture(params=[pytest.param("sqlite", marks=pytest.mark.sqlite_only), "postgresql"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
     url = request.getfixturevalue("postgres_schema") if request.param == "postgresql" else None
     s = Store.open(tmp_path, database=url)
@@ -38,6 +39,7 @@ def test_password_never_shown() -> None:
     assert redact("postgresql://idsync:s3cret@db:5432/x") == "postgresql://idsync:***@db:5432/x"
 
 
+@pytest.mark.sqlite_only  # the default, with nothing naming a database, is the SQLite file
 def test_the_url_comes_from_argument_environment_or_workspace_file(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("IDSYNC_DATABASE_URL", raising=False)

@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from idsync.store import Store
 from idsync.store.database import Database
 from idsync.store.postgres import PostgresDatabase
@@ -41,6 +43,8 @@ def snapshot(db: Any) -> dict[str, list[tuple[Any, ...]]]:
     return out
 
 
+# sqlite_only: the source of `db migrate` is a SQLite workspace (its idsync.db file).
+@pytest.mark.sqlite_only
 def test_migrate_moves_every_row_and_the_workspace_keeps_syncing(
         tmp_path: Path, postgres_schema: str) -> None:
     workspace = tmp_path / "ws"
@@ -81,6 +85,7 @@ def test_migrate_moves_every_row_and_the_workspace_keeps_syncing(
     assert again.returncode == 2 and "already uses" in again.stderr
 
 
+@pytest.mark.sqlite_only  # the workspace to migrate is a SQLite one
 def test_migrate_refuses_a_target_that_holds_data(tmp_path: Path, postgres_schema: str) -> None:
     busy = Store.open(tmp_path / "other", database=postgres_schema)
     busy.connectors.add("someone-else", "file", {})
