@@ -5,6 +5,7 @@ exist, memberOf the exact inverse of member. Pure Python: no slapd needed."""
 from __future__ import annotations
 
 import base64
+import random
 from collections import Counter
 
 from hypothesis import given, settings
@@ -12,9 +13,16 @@ from hypothesis import strategies as st
 
 from idsync.testing.ldapdata import (
     DirectoryShape,
+    big_group_dn,
+    churn_counts,
     generate,
+    group_dn,
+    largest_group,
     managers,
+    pick_membership_churn,
     plan_groups,
+    user_dn,
+    user_number,
     zipf_bounds,
 )
 
@@ -146,3 +154,66 @@ def test_org_chart_is_shallow_with_a_realistic_span() -> None:
     assert max(depth) <= 10
     reports = Counter(m for m in boss[1:] if m)
     assert 4 <= shape.users * 0.9 / len(reports) <= 10  # reports per manager
+
+
+# --- the large-group churn of the benchmark suite (bench/suite.py big_group_cycle) ----------
+
+@settings(max_examples=60, deadline=None)
+@given(shapes())
+def test_largest_group_is_the_one_with_most_user_members(shape: DirectoryShape) -> None:
+    sizes = plan_groups(shape).sizes()
+    if not shape.big_group and not any(sizes):
+        return
+    dn, size = largest_group(shape)
+    assert size == max([shape.big_group, *sizes])
+    if dn == big_group_dn(shape):
+        assert size == shape.big_group
+    else:
+        assert dn == group_dn(shape, sizes.index(size) + 1)
+        assert size > shape.big_group
+
+
+def test_largest_group_of_the_suite_sizes() -> None:
+    from bench.suite import SIZES
+
+    assert largest_group(SIZES["L"]) == (big_group_dn(SIZES["L"]), 250_000)
+    assert largest_group(SIZES["M"]) == (big_group_dn(SIZES["M"]), 50_000)
+    dn, size = largest_group(SIZES["S"])
+    assert dn != big_group_dn(SIZES["S"]) and size == max(plan_groups(SIZES["S"]).sizes())
+
+
+def test_user_number_reads_generated_user_dns_only() -> None:
+    shape = DirectoryShape()
+    assert user_number(user_dn(shape, 42)) == 42
+    assert user_number(user_dn(shape, 1_234_567)) == 1_234_567
+    assert user_number(group_dn(shape, 42)) is None
+    assert user_number(big_group_dn(shape)) is None
+
+
+def test_churn_counts_are_one_percent_half_and_half() -> None:
+    assert churn_counts(250_000) == (1_250, 1_250)
+    assert churn_counts(50_000) == (250, 250)
+    assert churn_counts(1_813) == (9, 9)
+    assert churn_counts(2_100) == (10, 11)  # an odd count: the adds get the extra change
+    assert churn_counts(3) == (1, 1)
+
+
+@given(st.sets(st.integers(1, 500), min_size=1), st.sets(st.integers(1, 700)),
+       st.integers(0, 2**16))
+def test_membership_churn_removes_members_and_adds_non_members(
+        members: set[int], candidates: set[int], seed: int) -> None:
+    n_remove, n_add = churn_counts(len(members), 0.1)
+    outside = candidates - members
+    if len(members) < n_remove or len(outside) < n_add:
+        try:
+            pick_membership_churn(members, candidates, random.Random(seed), 0.1)
+        except ValueError:
+            return
+        raise AssertionError("expected ValueError")
+    removed, added = pick_membership_churn(members, candidates, random.Random(seed), 0.1)
+    assert (len(removed), len(added)) == (n_remove, n_add)
+    assert removed == sorted(set(removed)) and set(removed) <= members
+    assert added == sorted(set(added)) and set(added) <= outside
+    # deterministic for a seed, whatever order the inputs come in
+    assert (removed, added) == pick_membership_churn(
+        sorted(members, reverse=True), list(candidates), random.Random(seed), 0.1)

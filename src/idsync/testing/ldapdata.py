@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import itertools
 import random
+import re
 from array import array
-from collections.abc import Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TextIO
 
@@ -71,6 +72,16 @@ def group_dn(shape: DirectoryShape, g: int) -> str:
 
 def big_group_dn(shape: DirectoryShape) -> str:
     return f"cn=all-staff,ou=Groups,{shape.suffix}"
+
+
+_USER_RDN = re.compile(r"uid=u(\d+),", re.IGNORECASE)
+
+
+def user_number(dn: str) -> int | None:
+    """The ``n`` of a generated user's DN (``uid=u0000042,...`` is 42); None for any other
+    entry (a nested group, say)."""
+    found = _USER_RDN.match(dn)
+    return int(found.group(1)) if found else None
 
 
 # --- the plan: who is in which group, who manages whom ---------------------------------------
@@ -139,6 +150,44 @@ def plan_groups(shape: DirectoryShape) -> GroupPlan:
                 plan.children[g] = sorted(nest.sample(later, nest.randint(
                     1, min(shape.nest_max, len(later)))))
     return plan
+
+
+def largest_group(shape: DirectoryShape) -> tuple[str, int]:
+    """The DN and generated user-member count of the shape's largest group: the all-staff
+    group when it is at least as large as every numbered group (M's 50,000, L's 250,000),
+    otherwise the numbered group with the most user members (the lowest number of equals)."""
+    bound = zipf_bounds(shape)[1] if shape.group_sizes == "zipf" else min(shape.users, 2000)
+    if shape.big_group and shape.big_group >= bound:
+        return big_group_dn(shape), shape.big_group  # no numbered group can be larger
+    sizes = plan_groups(shape).sizes() if shape.groups else []
+    top = max(sizes, default=0)
+    if shape.big_group and shape.big_group >= top:
+        return big_group_dn(shape), shape.big_group
+    if not top:
+        raise ValueError("the shape has no group with members")
+    g = sizes.index(top) + 1
+    return group_dn(shape, g), top
+
+
+def churn_counts(members: int, fraction: float = 0.01) -> tuple[int, int]:
+    """(removes, adds) of a ``fraction`` churn of a group of ``members``: at least one of each,
+    half and half (an odd count gives the extra change to the adds)."""
+    changes = max(2, round(members * fraction))
+    return changes // 2, changes - changes // 2
+
+
+def pick_membership_churn(members: Collection[int], candidates: Iterable[int],
+                          rng: random.Random, fraction: float = 0.01
+                          ) -> tuple[list[int], list[int]]:
+    """A ``fraction`` churn of a group whose user members are ``members``: (removed, added)
+    user numbers, each sorted. Removed ones are members; added ones are ``candidates`` that
+    are not members yet. Raises ValueError when there are too few of either."""
+    n_remove, n_add = churn_counts(len(members), fraction)
+    outside = sorted(set(candidates).difference(members))
+    if len(members) < n_remove or len(outside) < n_add:
+        raise ValueError(f"a churn of {n_remove} removes and {n_add} adds needs that many "
+                         f"members ({len(members)}) and non-members ({len(outside)})")
+    return sorted(rng.sample(sorted(members), n_remove)), sorted(rng.sample(outside, n_add))
 
 
 def manager_of(rng: random.Random, n: int) -> int:
