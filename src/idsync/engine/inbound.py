@@ -32,6 +32,7 @@ from idsync.engine.lists import load_lists, split_loaded
 from idsync.engine.ruleset import CompiledRule, has_provision
 from idsync.engine.run import RunRecorder
 from idsync.engine.views import InboundView
+from idsync.engine.writes import MetaverseWrites
 from idsync.events import EventId
 from idsync.expressions import IGNORE_THIS_FLOW, ErrorFunctionTriggered, ExpressionError
 from idsync.model import CSObject, MVObject, PendingImport
@@ -62,6 +63,14 @@ class Inbound:
         self._linked: list[int] = []
         #: metaverse objects the batch under way changed (queued for outbound at its end)
         self._dirty: set[int] = set()
+        #: the flow batch's metaverse writes, written when it ends (idsync.engine.writes)
+        self._writes = MetaverseWrites()
+        #: the connect batch's links and projections, written together (``_flush_links``)
+        self._links_due: list[tuple[int, str, int, str, int]] = []
+        self._requeue_due: list[int] = []
+        self._projections: list[tuple[CSObject, str, int]] = []
+        #: (metaverse id, connector id) linked in the connect batch under way, not yet written
+        self._batch_links: set[tuple[int, int]] = set()
         #: whether the reference change journal may replace whole list comparisons (a delta
         #: synchronization with every connector fully synchronized under the current rules)
         self.use_journal = False
@@ -142,10 +151,29 @@ class Inbound:
                 self.connect(cs)
         self._end_batch()
 
+    def _flush_links(self) -> None:
+        """Write the connect batch's projections (one insert of new metaverse objects) and
+        links (one update). Nothing in the batch reads a link back except a join's check that
+        the candidate is not linked from this connector already (``_batch_links``); the rare
+        paths that read links (disconnect, hand-over) flush first."""
+        if self._projections:
+            ids = self.store.mv.create_many([t for _, t, _ in self._projections])
+            for (cs, _, rule_id), mv_id in zip(self._projections, ids, strict=True):
+                self._link(cs, mv_id, LinkType.PROVISION.value, rule_id)
+            self._projections = []
+        if self._links_due:
+            self.store.cs.set_links(self._links_due)
+            self._links_due = []
+        if self._requeue_due:
+            self.store.cs.mark_pending_update(self._requeue_due)
+            self._requeue_due = []
+        self._batch_links = set()
+
     def _end_batch(self) -> None:
         """Objects referencing the objects linked in this batch are synchronized again (their
         references translate to the new links): one look-up for the batch. The metaverse
         objects the batch changed go to the outbound queue together."""
+        self._flush_links()
         if self._linked:
             self.store.cs.mark_pending_update(self.store.cs.referencing(self._linked))
             self._linked = []
@@ -187,8 +215,9 @@ class Inbound:
             return
         if join_rules and not self._has_join_values(join_rules[0], view):
             return
-        mv_id = self.store.mv.create(provision.rule.mv_object_type)
-        self._link(cs, mv_id, LinkType.PROVISION.value, provision.id)
+        # The new metaverse object is created with the batch's others (_flush_links): no join
+        # in this batch can find it, its join values are indexed when it first flows.
+        self._projections.append((cs, provision.rule.mv_object_type, provision.id))
         self.recorder.count("projections")
 
     def _hand_over_link(self, cs: CSObject, scoped: Sequence[CompiledRule]) -> bool:
@@ -199,6 +228,7 @@ class Inbound:
         joining = self.rs.by_id.get(cs.link_rule_id) if cs.link_rule_id is not None else None
         if joining is not None:
             return False  # the rule still exists: the object left its scope
+        self._flush_links()
         mv = self.store.mv.get(cs.mv_id) if cs.mv_id is not None else None
         if mv is None:
             return False
@@ -222,6 +252,7 @@ class Inbound:
             mvs = self.store.mv.by_ids(sorted(candidates))
             linked_here = {o.mv_id for o in self.store.cs.linked_to(sorted(candidates))
                            if o.connector_id == cs.connector_id}
+            linked_here |= {m for m, c in self._batch_links if c == cs.connector_id}
             return {i for i, m in mvs.items() if m.object_type == mv_type
                     and i not in linked_here}
 
@@ -236,9 +267,10 @@ class Inbound:
     def _link(self, cs: CSObject, mv_id: int, link_type: str, rule_id: int) -> None:
         cs.mv_id, cs.link_type, cs.link_rule_id, cs.link_direction = (
             mv_id, link_type, rule_id, "inbound")
-        self.store.cs.set_link(cs.id, mv_id, link_type, rule_id, "inbound")
+        self._links_due.append((mv_id, link_type, rule_id, "inbound", cs.id))
+        self._batch_links.add((mv_id, cs.connector_id))
         if cs.pending_import is None:
-            self.store.cs.mark_pending_update([cs.id])
+            self._requeue_due.append(cs.id)
         # Objects that reference this one (groups it is a member of) now translate to it:
         # queued once for the whole batch (_end_batch).
         self._linked.append(cs.id)
@@ -248,6 +280,7 @@ class Inbound:
         mv_id = cs.mv_id
         if mv_id is None:
             return
+        self._flush_links()  # _kept_alive reads the links of mv_id
         self.store.cs.set_link(cs.id, None, None, None, None)
         cs.mv_id = None
         self.store.cs.mark_pending_update(self.store.cs.referencing([cs.id]))
@@ -319,6 +352,7 @@ class Inbound:
                 continue
             if flowed:
                 spent.extend(links.get(mv_id, []))
+        self._writes.flush(self.store)
         self._spend_journal(spent)
 
     def _spend_journal(self, linked: Sequence[CSObject]) -> None:
@@ -378,12 +412,11 @@ class Inbound:
             if cs.id in self._erred:
                 self.store.errors.clear(cs.id, "sync")
         if apply_outcomes(mv, group_by_target(contributions), self.engine.mv_ref_attributes,
-                          self.store, self._compare_refs):
-            self.store.mv.save(mv)
+                          self.store, self._compare_refs, self._writes):
+            self._writes.save(mv)
             if self.mv_join_keys:
-                self.store.join_index.replace(
-                    MV_SPACE, mv.id,
-                    index_entries(self.mv_join_keys, lambda a: mv.attributes.get(a, ())))
+                self._writes.replace_index(
+                    mv.id, index_entries(self.mv_join_keys, lambda a: mv.attributes.get(a, ())))
             self._dirty.add(mv.id)
             self.recorder.count("mv-updates")
         return True
@@ -409,7 +442,8 @@ CompareRefs = Callable[[MVObject, str, RefDelta, dict[str, Any]], tuple[set[int]
 
 def apply_outcomes(mv: MVObject, grouped: dict[str, list[Contribution]],
                    ref_attributes: frozenset[str], store: Any,
-                   compare: CompareRefs | None = None) -> bool:
+                   compare: CompareRefs | None = None,
+                   writes: MetaverseWrites | None = None) -> bool:
     """Write the winning contributions into ``mv``; returns whether anything changed.
     Attributes a rule contributed before and no rule contributes now are recalled. Every
     outcome is decided before anything is written, so a ``NeedFullRefs`` leaves no trace."""
@@ -424,7 +458,7 @@ def apply_outcomes(mv: MVObject, grouped: dict[str, list[Contribution]],
         is_ref = isinstance(outcome.value, RefSet | RefDelta) or name in mv.refs or (
             name in ref_attributes and outcome.action == "remove")
         if is_ref:
-            changed |= _apply_ref(mv, name, outcome, store, compare)
+            changed |= _apply_ref(mv, name, outcome, store, compare, writes)
             if isinstance(outcome.value, RefDelta) and not store.mv.has_refs(mv.id, name):
                 # An empty translation removes the attribute, as an empty RefSet does.
                 outcome = Outcome("remove", lineage=outcome.lineage)
@@ -453,7 +487,7 @@ def _apply_value(mv: MVObject, name: str, outcome: Outcome) -> bool:
 
 
 def _apply_ref(mv: MVObject, name: str, outcome: Outcome, store: Any,
-               compare: CompareRefs | None) -> bool:
+               compare: CompareRefs | None, writes: MetaverseWrites | None = None) -> bool:
     if isinstance(outcome.value, RefDelta):
         # The source list is large: the database computes what changes.
         if compare is not None and outcome.lineage:
@@ -472,6 +506,6 @@ def _apply_ref(mv: MVObject, name: str, outcome: Outcome, store: Any,
     adds, removes = want - have, have - want
     if not adds and not removes:
         return False
-    store.mv.change_refs(mv.id, name, adds, removes)
+    (writes or store.mv).change_refs(mv.id, name, adds, removes)
     mv.refs[name] = want
     return True

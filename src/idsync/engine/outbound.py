@@ -62,6 +62,16 @@ def deprovision(engine: Engine, recorder: RunRecorder, cs: CSObject) -> None:
         recorder.count("disconnectors")
 
 
+@dataclasses.dataclass(slots=True)
+class _Placing:
+    """A metaverse object to provision into a connector at ``dn`` (``Outbound._place``)."""
+
+    mv: MVObject
+    cid: int
+    rule: CompiledRule
+    dn: str
+
+
 class Outbound:
     def __init__(self, engine: Engine, recorder: RunRecorder) -> None:
         self.engine = engine
@@ -81,6 +91,10 @@ class Outbound:
         self._linked: list[int] = []
         #: exports staged by the batch under way, written at its end
         self._staged: dict[int, PendingExport] = {}
+        #: links made by the provisioning batch under way, written at its end, and the
+        #: connector space objects they claim
+        self._links_due: list[tuple[int, str, int, str, int]] = []
+        self._claimed: set[int] = set()
         self._lists: dict[tuple[int, str | None], frozenset[str]] = {}
         self._shared: dict[int, frozenset[str]] = {}
 
@@ -152,6 +166,7 @@ class Outbound:
     def _provision_batch(self, ids: Sequence[int]) -> None:
         mvs = self.store.mv.by_ids(ids)
         links = self._links(list(mvs))
+        placing: list[_Placing] = []
         for mv_id in ids:
             mv = mvs.get(mv_id)
             if mv is None:
@@ -165,9 +180,12 @@ class Outbound:
                         deprovision(self.engine, self.recorder, linked)
                     continue
                 if scoped:
-                    self._provision(mv, cid, scoped)
+                    self._provision(mv, cid, scoped, placing)
+        self._place(placing)
+        self._flush_links()
 
-    def _provision(self, mv: MVObject, cid: int, scoped: list[CompiledRule]) -> None:
+    def _provision(self, mv: MVObject, cid: int, scoped: list[CompiledRule],
+                   placing: list[_Placing]) -> None:
         join_rules = [r for r in scoped if r.rule.join]
         for rule in join_rules:
             target = self._outbound_join(mv, cid, rule)
@@ -186,35 +204,61 @@ class Outbound:
                 f"connector {provision.rule.connector!r} but no in-scope rule flows a 'dn'",
                 keep_on_object=False)
             return
-        existing = self.store.cs.find_dn(cid, dn)
-        if existing is not None and existing.mv_id is None and not existing.placeholder:
-            # Reverse join on the DN: the object is already there, unclaimed.
-            self._link(existing.id, mv, LinkType.JOIN.value, provision.id)
-            self.recorder.count("joins")
-            return
-        if existing is not None and existing.placeholder:
-            existing.placeholder = False
-            existing.object_type = provision.rule.cs_object_type
-            self.store.cs.save(existing)
-            cs_id = existing.id
-        else:
-            cs_id = self.store.cs.insert(cid, anchor=None, dn=dn,
-                                         object_type=provision.rule.cs_object_type)
-        self._link(cs_id, mv, LinkType.PROVISION.value, provision.id)
-        self._staged[cs_id] = PendingExport(cs_id, cid, "add", None, {}, "pending", 0)
+        placing.append(_Placing(mv, cid, provision, dn))
+
+    def _place(self, placing: list[_Placing]) -> None:
+        """Give each object to provision its connector space object: one look-up of the
+        batch's DNs per connector, then one insert of the new objects. An unclaimed object
+        already at the DN is joined (a reverse join on the DN); a placeholder there (a
+        reference target never imported) becomes the object."""
+        existing: dict[int, dict[str, CSObject]] = {}
+        for cid in {p.cid for p in placing}:
+            existing[cid] = self.store.cs.by_dns(
+                cid, sorted({normalize_dn(p.dn) for p in placing if p.cid == cid}))
+        new: list[_Placing] = []
+        for p in placing:
+            found = existing[p.cid].get(normalize_dn(p.dn))
+            if (found is not None and found.mv_id is None and not found.placeholder
+                    and found.id not in self._claimed):
+                self._link(found.id, p.mv, LinkType.JOIN.value, p.rule.id)
+                self.recorder.count("joins")
+            elif found is not None and found.placeholder:
+                found.placeholder = False
+                found.object_type = p.rule.rule.cs_object_type
+                self.store.cs.save(found)
+                self._provisioned(found.id, p)
+            else:
+                new.append(p)
+        ids = self.store.cs.insert_provisioned(
+            [(p.cid, p.dn, p.rule.rule.cs_object_type) for p in new])
+        for cs_id, p in zip(ids, new, strict=True):
+            self._provisioned(cs_id, p)
+
+    def _provisioned(self, cs_id: int, p: _Placing) -> None:
+        self._link(cs_id, p.mv, LinkType.PROVISION.value, p.rule.id)
+        self._staged[cs_id] = PendingExport(cs_id, p.cid, "add", None, {}, "pending", 0)
         self.recorder.count("provisioned")
 
     def _link(self, cs_id: int, mv: MVObject, link_type: str, rule_id: int) -> None:
-        self.store.cs.set_link(cs_id, mv.id, link_type, rule_id, "outbound")
+        # Written with the batch's other links (_flush_links); a later join in the batch
+        # must not claim the object again.
+        self._links_due.append((mv.id, link_type, rule_id, "outbound", cs_id))
+        self._claimed.add(cs_id)
         # Objects that reference this one can now name it in this connector: queued once
         # for the whole batch.
         self._linked.append(mv.id)
+
+    def _flush_links(self) -> None:
+        if self._links_due:
+            self.store.cs.set_links(self._links_due)
+            self._links_due = []
+        self._claimed = set()
 
     def _outbound_join(self, mv: MVObject, cid: int, rule: CompiledRule) -> CSObject | None:
         def acceptable(candidates: set[int]) -> set[int]:
             objs = self.store.cs.by_ids(sorted(candidates))
             return {i for i, o in objs.items() if o.mv_id is None and not o.placeholder
-                    and o.object_type == rule.rule.cs_object_type}
+                    and o.object_type == rule.rule.cs_object_type and i not in self._claimed}
 
         found = find_match(self.store.join_index, cid, rule.rule.join, inbound=False,
                            values_of=lambda a: list(mv.attributes.get(a) or ()),

@@ -149,6 +149,22 @@ class ConnectorSpaceRepository:
              values.dumps_attributes(attributes or {}), pending_import, utcnow()))
         return cur.fetchone()[0]
 
+    def insert_provisioned(self, rows: Sequence[tuple[int, str, str | None]]) -> list[int]:
+        """New objects not yet in their directory (an outbound batch's provisioning):
+        (connector id, dn, object type) rows; their ids, in order (reserved first, so two
+        objects may share a DN)."""
+        if not rows:
+            return []
+        now = utcnow()
+        ids = self.db.reserve_ids("cs_objects", len(rows))
+        self.db.insert_rows(
+            "cs_objects", ("id", "connector_id", "dn", "dn_norm", "object_type", "placeholder",
+                           "attributes", "created_at"),
+            ("INTEGER", "INTEGER", "TEXT", "TEXT", "TEXT", "INTEGER", "TEXT", "TEXT"),
+            [(i, cid, dn, normalize_dn(dn), object_type, 0, "{}", now)
+             for i, (cid, dn, object_type) in zip(ids, rows, strict=True)])
+        return ids
+
     def save(self, cs: CSObject) -> None:
         self.db.execute(
             "UPDATE cs_objects SET anchor = ?, dn = ?, dn_norm = ?, object_type = ?, "
@@ -163,6 +179,14 @@ class ConnectorSpaceRepository:
         self.db.execute(
             "UPDATE cs_objects SET mv_id = ?, link_type = ?, link_rule_id = ?, link_direction = ? "
             "WHERE id = ?", (mv_id, link_type, rule_id, direction, cs_id))
+
+    def set_links(self, rows: Sequence[tuple[int | None, str | None, int | None, str | None,
+                                         int]]) -> None:
+        """``set_link`` for many objects: (mv id, link type, rule id, direction, cs id) rows.
+        The relink journal trigger sees each row (migration 0003/0004)."""
+        self.db.update_rows("cs_objects", ("mv_id", "link_type", "link_rule_id",
+                                           "link_direction"),
+                            ("INTEGER", "TEXT", "INTEGER", "TEXT"), rows)
 
     def set_anchor(self, cs_id: int, anchor: str) -> None:
         self.db.execute("UPDATE cs_objects SET anchor = ? WHERE id = ?", (anchor, cs_id))
@@ -190,19 +214,18 @@ class ConnectorSpaceRepository:
                         (dn, normalize_dn(dn), cs_id))
 
     def clear_pending_import(self, ids: Sequence[int]) -> None:
-        self.db.executemany("UPDATE cs_objects SET pending_import = NULL WHERE id = ?",
-                            [(i,) for i in ids])
+        self.db.execute_in("UPDATE cs_objects SET pending_import = NULL WHERE id IN ({ids})",
+                           list(ids))
 
     def mark_pending_update(self, ids: Iterable[int]) -> None:
         """Queue objects for the next delta synchronization without losing a stronger flag."""
-        self.db.executemany(
+        self.db.execute_in(
             "UPDATE cs_objects SET pending_import = 'update' "
-            "WHERE id = ? AND pending_import IS NULL AND placeholder = 0",
-            [(i,) for i in ids])
+            "WHERE pending_import IS NULL AND placeholder = 0 AND id IN ({ids})", list(ids))
 
     def set_seen(self, ids: Sequence[int], run_id: int) -> None:
-        self.db.executemany("UPDATE cs_objects SET seen_run = ? WHERE id = ?",
-                            [(run_id, i) for i in ids])
+        self.db.execute_in("UPDATE cs_objects SET seen_run = ? WHERE id IN ({ids})",
+                           list(ids), (run_id,))
 
     def unseen(self, connector_id: int, run_id: int) -> list[int]:
         """Objects a full import did not see: gone from the directory (or out of its scope)."""
@@ -213,8 +236,8 @@ class ConnectorSpaceRepository:
             (connector_id, run_id))]
 
     def mark_deleted(self, ids: Sequence[int]) -> None:
-        self.db.executemany("UPDATE cs_objects SET pending_import = 'delete' WHERE id = ?",
-                            [(i,) for i in ids])
+        self.db.execute_in("UPDATE cs_objects SET pending_import = 'delete' WHERE id IN ({ids})",
+                           list(ids))
 
     def remove(self, cs_id: int) -> None:
         """Drop an object for good; if others still reference it, keep it as a placeholder so

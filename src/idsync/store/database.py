@@ -114,6 +114,20 @@ class BaseDatabase:
             sets = ", ".join(f"{c} = ?" for c in columns)
             self.executemany(f"UPDATE {table} SET {sets} WHERE id = ?", rows)
 
+    def delete_rows(self, table: str, columns: Sequence[str], types: Sequence[str],
+                    rows: Sequence[Sequence[Any]]) -> None:
+        """``DELETE FROM table WHERE c1 = ? AND c2 = ? ...`` for many key rows. Here:
+        ``executemany``."""
+        if rows:
+            where = " AND ".join(f"{c} = ?" for c in columns)
+            self.executemany(f"DELETE FROM {table} WHERE {where}", rows)
+
+    def reserve_ids(self, table: str, n: int) -> list[int]:  # pragma: no cover
+        """``n`` new ids of ``table``'s ``id`` column, for rows inserted with their ids in one
+        statement (a multi-row insert's RETURNING order is not defined). Call inside the
+        write transaction that inserts them."""
+        raise NotImplementedError
+
     _depth = 0
     _conn: Any
 
@@ -203,6 +217,12 @@ class Database(BaseDatabase):
     """A SQLite database in WAL mode: many readers, one writer, crash-safe commits."""
 
     dialect = "sqlite"
+
+    def reserve_ids(self, table: str, n: int) -> list[int]:
+        # What SQLite itself would give (the tables have no AUTOINCREMENT): the next ids after
+        # the largest; safe because the write transaction holds the database's write lock.
+        start = (self.scalar(f"SELECT coalesce(max(id), 0) FROM {table}") or 0) + 1
+        return list(range(start, start + n))
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)

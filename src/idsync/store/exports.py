@@ -82,8 +82,8 @@ class PendingExportRepository:
                                cs_ids)
 
     def set_state(self, cs_ids: Sequence[int], state: str) -> None:
-        self.db.executemany("UPDATE pending_exports SET state = ? WHERE cs_id = ?",
-                            [(state, i) for i in cs_ids])
+        self.db.execute_in("UPDATE pending_exports SET state = ? WHERE cs_id IN ({ids})",
+                           list(cs_ids), (state,))
 
     def failed(self, cs_id: int) -> None:
         self.db.execute("UPDATE pending_exports SET attempts = attempts + 1 WHERE cs_id = ?",

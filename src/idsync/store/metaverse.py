@@ -41,10 +41,29 @@ class MetaverseRepository:
             "RETURNING id", (object_type, now, now))
         return cur.fetchone()[0]
 
+    def create_many(self, object_types: Sequence[str]) -> list[int]:
+        """``create`` for many objects (a connect batch's projections): their ids, in order."""
+        if not object_types:
+            return []
+        now = utcnow()
+        ids = self.db.reserve_ids("mv_objects", len(object_types))
+        self.db.insert_rows("mv_objects", ("id", "object_type", "created_at", "updated_at"),
+                            ("INTEGER", "TEXT", "TEXT", "TEXT"),
+                            [(i, t, now, now) for i, t in zip(ids, object_types, strict=True)])
+        return ids
+
     def save(self, mv: MVObject) -> None:
         self.db.execute(
             "UPDATE mv_objects SET attributes = ?, lineage = ?, updated_at = ? WHERE id = ?",
             (values.dumps_attributes(mv.attributes), values.dumps(mv.lineage), utcnow(), mv.id))
+
+    def save_many(self, mvs: Sequence[MVObject]) -> None:
+        """``save`` for the objects a flow batch changed, in one statement per 10,000."""
+        now = utcnow()
+        self.db.update_rows(
+            "mv_objects", ("attributes", "lineage", "updated_at"), ("TEXT", "TEXT", "TEXT"),
+            [(values.dumps_attributes(m.attributes), values.dumps(m.lineage), now, m.id)
+             for m in mvs])
 
     def delete(self, mv_id: int) -> set[int]:
         """Delete an object; returns the MV objects that referenced it (their references to it
@@ -115,6 +134,14 @@ class MetaverseRepository:
             "INSERT INTO mv_refs (mv_id, attr, target_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
             [(mv_id, attr, t) for t in adds])
 
+    def change_refs_many(self, adds: Sequence[tuple[int, str, int]],
+                         removes: Sequence[tuple[int, str, int]]) -> None:
+        """``change_refs`` for many objects: (mv id, attribute, target id) rows."""
+        self.db.delete_rows("mv_refs", ("mv_id", "attr", "target_id"),
+                            ("INTEGER", "TEXT", "INTEGER"), removes)
+        self.db.insert_rows("mv_refs", ("mv_id", "attr", "target_id"),
+                            ("INTEGER", "TEXT", "INTEGER"), adds, "ON CONFLICT DO NOTHING")
+
     def referrers(self, target_ids: Sequence[int]) -> set[int]:
         return {r[0] for r in self.db.query_in(
             "SELECT DISTINCT mv_id FROM mv_refs WHERE target_id IN ({ids})", list(target_ids))}
@@ -122,8 +149,8 @@ class MetaverseRepository:
     # --- work queue for outbound synchronization ---------------------------------------
 
     def mark_dirty(self, mv_ids: Iterable[int]) -> None:
-        self.db.executemany("INSERT INTO mv_dirty (mv_id) VALUES (?) ON CONFLICT DO NOTHING",
-                            [(i,) for i in mv_ids])
+        self.db.insert_rows("mv_dirty", ("mv_id",), ("INTEGER",), [(i,) for i in mv_ids],
+                            "ON CONFLICT DO NOTHING")
 
     def dirty_page(self, phase: int, after: int, limit: int) -> list[int]:
         return [r[0] for r in self.db.query(
@@ -131,11 +158,11 @@ class MetaverseRepository:
             (phase, after, limit))]
 
     def set_dirty_phase(self, mv_ids: Sequence[int], phase: int) -> None:
-        self.db.executemany("UPDATE mv_dirty SET phase = ? WHERE mv_id = ?",
-                            [(phase, i) for i in mv_ids])
+        self.db.execute_in("UPDATE mv_dirty SET phase = ? WHERE mv_id IN ({ids})", list(mv_ids),
+                           (phase,))
 
     def clear_dirty(self, mv_ids: Sequence[int]) -> None:
-        self.db.executemany("DELETE FROM mv_dirty WHERE mv_id = ?", [(i,) for i in mv_ids])
+        self.db.execute_in("DELETE FROM mv_dirty WHERE mv_id IN ({ids})", list(mv_ids))
 
     def dirty_count(self) -> int:
         return self.db.scalar("SELECT count(*) FROM mv_dirty")
@@ -164,6 +191,18 @@ class JoinIndex:
         self.db.executemany(
             "INSERT INTO join_index (space, attr, value, obj_id) VALUES (?, ?, ?, ?) "
             "ON CONFLICT DO NOTHING", [(space, a, v, obj_id) for a, v in entries])
+
+    def replace_many(self, space: int, entries: dict[int, list[tuple[str, str]]]) -> None:
+        """``replace`` for many objects of one space: obj id -> its (attr, value) entries."""
+        if not entries:
+            return
+        self.db.execute_in("DELETE FROM join_index WHERE space = ? AND obj_id IN ({ids})",
+                           sorted(entries), (space,))
+        self.db.insert_rows(
+            "join_index", ("space", "attr", "value", "obj_id"),
+            ("INTEGER", "TEXT", "TEXT", "INTEGER"),
+            [(space, a, v, obj_id) for obj_id, pairs in entries.items() for a, v in pairs],
+            "ON CONFLICT DO NOTHING")
 
     def lookup(self, space: int, attr_key: str, value_key: str) -> set[int]:
         return {r[0] for r in self.db.query(

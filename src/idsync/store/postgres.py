@@ -213,6 +213,16 @@ class PostgresDatabase(BaseDatabase):
             # by a scan once it is large (see query_in).
             self._conn.execute(sql, _columns_of(rows[i : i + IN_CHUNK]), prepare=False)
 
+    def delete_rows(self, table: str, columns: Sequence[str], types: Sequence[str],
+                    rows: Sequence[Sequence[Any]]) -> None:
+        """One ``DELETE ... USING unnest(arrays)`` per 10,000 key rows."""
+        arrays = ", ".join(f"%b::{_pg_type(t)}[]" for t in types)
+        where = " AND ".join(f"t.{c} = u.{c}" for c in columns)
+        sql = (f"DELETE FROM {table} AS t USING unnest({arrays}) AS u({', '.join(columns)}) "
+               f"WHERE {where}")
+        for i in range(0, len(rows), IN_CHUNK):
+            self._conn.execute(sql, _columns_of(rows[i : i + IN_CHUNK]), prepare=False)
+
     def copy_rows(self, table: str, columns: Sequence[str],
                   rows: Iterable[Sequence[Any]]) -> int:
         """Bulk load with COPY (``idsync db migrate``); returns the number of rows."""
@@ -223,6 +233,14 @@ class PostgresDatabase(BaseDatabase):
                 copy.write_row(row)
                 n += 1
         return n
+
+    def reserve_ids(self, table: str, n: int) -> list[int]:
+        """``n`` values of the table's identity sequence, in one round trip."""
+        if n <= 0:
+            return []
+        return [r[0] for r in self._conn.execute(
+            f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "
+            "FROM generate_series(1, %s)", (n,)).fetchall()]
 
     def reset_identity(self, table: str) -> None:
         """After rows were copied in with their ids, the next generated id follows them."""
