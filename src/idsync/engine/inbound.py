@@ -27,7 +27,7 @@ from idsync.engine.flow import (
     group_by_target,
     resolve,
 )
-from idsync.engine.joins import find_match, index_entries
+from idsync.engine.joins import BatchJoinLookups, find_match, index_entries
 from idsync.engine.lists import load_lists, split_loaded
 from idsync.engine.ruleset import CompiledRule, has_provision
 from idsync.engine.run import RunRecorder
@@ -71,6 +71,7 @@ class Inbound:
         self._projections: list[tuple[CSObject, str, int]] = []
         #: (metaverse id, connector id) linked in the connect batch under way, not yet written
         self._batch_links: set[tuple[int, int]] = set()
+        self._joins = BatchJoinLookups(self.store.join_index)
         #: whether the reference change journal may replace whole list comparisons (a delta
         #: synchronization with every connector fully synchronized under the current rules)
         self.use_journal = False
@@ -145,6 +146,7 @@ class Inbound:
     def connect_batch(self, ids: Sequence[int]) -> None:
         objs = self.store.cs.by_ids(ids)
         self._load_refs(objs.values(), link_only=True)
+        self._prefetch_joins(objs.values())
         for cs_id in ids:
             cs = objs.get(cs_id)
             if cs is not None:
@@ -168,6 +170,21 @@ class Inbound:
             self.store.cs.mark_pending_update(self._requeue_due)
             self._requeue_due = []
         self._batch_links = set()
+
+    def _prefetch_joins(self, objs: Iterable[CSObject]) -> None:
+        """The metaverse join index values the batch's join rules will look up, in one query
+        per attribute (the connect pass writes nothing to that index; a disconnect, which
+        may re-flow a metaverse object, forgets them)."""
+        self._joins.forget()
+        by_rule: dict[int, list[CSObject]] = defaultdict(list)
+        for cs in objs:
+            if cs.mv_id is None and cs.pending_import != PendingImport.DELETE:
+                for r in self.rs.inbound_for(cs.connector_id, cs.object_type):
+                    if r.rule.join:
+                        by_rule[r.id].append(cs)
+        for rule_id, group in by_rule.items():
+            self._joins.prefetch(MV_SPACE, self.rs.by_id[rule_id].rule.join, inbound=True,
+                                 values_of=[self._view(cs, {}).values_of for cs in group])
 
     def _end_batch(self) -> None:
         """Objects referencing the objects linked in this batch are synchronized again (their
@@ -256,7 +273,7 @@ class Inbound:
             return {i for i, m in mvs.items() if m.object_type == mv_type
                     and i not in linked_here}
 
-        mv_id = find_match(self.store.join_index, MV_SPACE, rule.rule.join, inbound=True,
+        mv_id = find_match(self._joins, MV_SPACE, rule.rule.join, inbound=True,
                            values_of=view.values_of, acceptable=acceptable)
         if mv_id is None:
             return False
@@ -281,6 +298,7 @@ class Inbound:
         if mv_id is None:
             return
         self._flush_links()  # _kept_alive reads the links of mv_id
+        self._joins.forget()  # the metaverse object may flow again and change its join values
         self.store.cs.set_link(cs.id, None, None, None, None)
         cs.mv_id = None
         self.store.cs.mark_pending_update(self.store.cs.referencing([cs.id]))

@@ -48,7 +48,46 @@ def rebuild_join_index(engine: Engine, rs: RuleSet) -> None:
                 index_entries(keys, lambda a, c=cs: c.attributes.get(a, ())))
 
 
-def find_match(index: JoinIndex, space: int, groups: Sequence[JoinGroup], *,
+class BatchJoinLookups:
+    """The join index look-ups of one batch, asked of the store together: ``prefetch`` the
+    values every object of the batch will look up, then ``find_match`` reads them from here
+    (a value not prefetched still goes to the store). Valid while the batch writes nothing
+    to the space it looks up; ``forget`` when it does."""
+
+    def __init__(self, index: JoinIndex) -> None:
+        self.index = index
+        self._found: dict[tuple[int, str, str], set[int]] = {}
+
+    def prefetch(self, space: int, groups: Sequence[JoinGroup], *, inbound: bool,
+                 values_of: Iterable[Callable[[str], Sequence[Any]]]) -> None:
+        """Look up what ``find_match`` would for each joining object (``values_of``, one
+        per object) under ``groups``."""
+        wanted: dict[str, set[str]] = {}
+        sources = list(values_of)
+        for group in groups:
+            for cond in group.conditions:
+                mine = cond.cs_attribute if inbound else cond.mv_attribute
+                theirs = cond.mv_attribute if inbound else cond.cs_attribute
+                keys = wanted.setdefault(JoinIndex.attr_key(theirs, cond.case_sensitive), set())
+                for source in sources:
+                    keys.update(JoinIndex.key(v, cond.case_sensitive)
+                                for v in source(mine) if v not in (None, ""))
+        for attr_key, keys in wanted.items():
+            keys = {k for k in keys if (space, attr_key, k) not in self._found}
+            if keys:
+                for key, ids in self.index.lookup_many(space, attr_key, sorted(keys)).items():
+                    self._found[(space, attr_key, key)] = ids
+
+    def lookup(self, space: int, attr_key: str, value_key: str) -> set[int]:
+        found = self._found.get((space, attr_key, value_key))
+        return set(found) if found is not None else self.index.lookup(space, attr_key,
+                                                                       value_key)
+
+    def forget(self) -> None:
+        self._found = {}
+
+
+def find_match(index: JoinIndex | BatchJoinLookups, space: int, groups: Sequence[JoinGroup], *,
                inbound: bool, values_of: Callable[[str], Sequence[Any]],
                acceptable: Callable[[set[int]], set[int]]) -> int | None:
     """The single object id a join finds, or None.

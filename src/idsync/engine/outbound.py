@@ -14,7 +14,7 @@ are already in the target connector space when its member list is computed.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from idsync.dn import normalize_dn
@@ -30,7 +30,7 @@ from idsync.engine.flow import (
     resolve,
 )
 from idsync.engine.inbound import EXPRESSION_ERROR, SYNC_RULE_ERROR
-from idsync.engine.joins import find_match
+from idsync.engine.joins import BatchJoinLookups, find_match
 from idsync.engine.lists import load_lists, split_loaded
 from idsync.engine.ruleset import CompiledRule, has_provision
 from idsync.engine.run import RunRecorder
@@ -95,6 +95,7 @@ class Outbound:
         #: connector space objects they claim
         self._links_due: list[tuple[int, str, int, str, int]] = []
         self._claimed: set[int] = set()
+        self._joins = BatchJoinLookups(self.store.join_index)
         self._lists: dict[tuple[int, str | None], frozenset[str]] = {}
         self._shared: dict[int, frozenset[str]] = {}
 
@@ -166,6 +167,7 @@ class Outbound:
     def _provision_batch(self, ids: Sequence[int]) -> None:
         mvs = self.store.mv.by_ids(ids)
         links = self._links(list(mvs))
+        self._prefetch_joins(mvs.values(), links)
         placing: list[_Placing] = []
         for mv_id in ids:
             mv = mvs.get(mv_id)
@@ -183,6 +185,26 @@ class Outbound:
                     self._provision(mv, cid, scoped, placing)
         self._place(placing)
         self._flush_links()
+
+    def _prefetch_joins(self, mvs: Iterable[MVObject],
+                        links: dict[tuple[int, int], CSObject]) -> None:
+        """The join index values the batch's outbound join rules will look up, one query per
+        attribute (provisioning writes nothing to a connector space's join index)."""
+        self._joins.forget()
+        for cid, per_type in self.rs.outbound.items():
+            by_rule: dict[int, list[MVObject]] = {}
+            rules: dict[int, CompiledRule] = {}
+            for mv in mvs:
+                if (mv.id, cid) in links:
+                    continue
+                for r in per_type.get(mv.object_type, []):
+                    if r.rule.join:
+                        by_rule.setdefault(r.id, []).append(mv)
+                        rules[r.id] = r
+            for rule_id, group in by_rule.items():
+                self._joins.prefetch(
+                    cid, rules[rule_id].rule.join, inbound=False,
+                    values_of=[lambda a, m=mv: list(m.attributes.get(a) or ()) for mv in group])
 
     def _provision(self, mv: MVObject, cid: int, scoped: list[CompiledRule],
                    placing: list[_Placing]) -> None:
@@ -260,7 +282,7 @@ class Outbound:
             return {i for i, o in objs.items() if o.mv_id is None and not o.placeholder
                     and o.object_type == rule.rule.cs_object_type and i not in self._claimed}
 
-        found = find_match(self.store.join_index, cid, rule.rule.join, inbound=False,
+        found = find_match(self._joins, cid, rule.rule.join, inbound=False,
                            values_of=lambda a: list(mv.attributes.get(a) or ()),
                            acceptable=acceptable)
         return self.store.cs.get(found) if found is not None else None

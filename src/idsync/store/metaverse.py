@@ -209,5 +209,15 @@ class JoinIndex:
             "SELECT obj_id FROM join_index WHERE space = ? AND attr = ? AND value = ?",
             (space, attr_key, value_key))}
 
+    def lookup_many(self, space: int, attr_key: str, value_keys: Sequence[str]
+                    ) -> dict[str, set[int]]:
+        """``lookup`` of many values of one attribute: value key -> object ids."""
+        out: dict[str, set[int]] = {k: set() for k in value_keys}
+        for value, obj_id in self.db.query_in(
+                "SELECT value, obj_id FROM join_index WHERE space = ? AND attr = ? "
+                "AND value IN ({ids})", sorted(out), (space, attr_key)):
+            out[value].add(obj_id)
+        return out
+
     def clear(self) -> None:
         self.db.execute("DELETE FROM join_index")
