@@ -6,6 +6,7 @@
    deletes) in the directory, read back by each change-detection strategy.
 
 usage: .venv/bin/python bench/ldap_import.py [--users 100000] [--groups 2000] [--rounds 3]
+       .venv/bin/python -m bench.ldap_import staged --size M [--keep DIR] (see staged_main)
 """
 
 from __future__ import annotations
@@ -194,5 +195,113 @@ def main() -> int:
     return 0
 
 
+# --- the suite's "corp fi" stage alone, for profiling (issue 8's 4x-the-floor target) --------
+#
+#   .venv/bin/python -m bench.ldap_import staged --size M --keep /tmp/slapd-M.json [--rounds 2]
+#       [--pyinstrument out.txt] [--py-spy out.txt]
+#
+# Builds the size's slapd the suite's way (bench.suite.build_slapd); with --keep the server
+# is kept (recorded in that file) and reused by later runs (generating and loading M takes
+# minutes).
+# Each round is a fresh workspace set up by the suite's own Bench class and timed as its
+# "corp fi" row, next to an ldapsearch paged dump of the same entries (the suite's floor).
+
+
+def _kept_server(keep: Path, shape: DirectoryShape) -> SlapdServer:
+    """The slapd recorded in ``keep`` (started again), or a new one built the suite's way
+    and recorded there. Its folder stays where build_slapd made it: slapd's cn=config holds
+    the database paths, so it cannot move."""
+    import json
+
+    from bench.suite import build_slapd
+
+    from idsync.testing.slapd import SlapdConfig
+
+    if keep.exists():
+        saved = json.loads(keep.read_text())
+        server = SlapdServer(SlapdConfig(password=saved["password"]), workdir=saved["dir"])
+        server._initialised = True  # its cn=config and databases are in the folder already
+        server.start()
+        return server
+    server = build_slapd(shape, lambda m: print(m, file=sys.stderr))
+    server._own_dir = False  # kept for the next run
+    keep.write_text(json.dumps({"password": server.password, "dir": str(server.dir)}))
+    return server
+
+
+def staged_main(argv: list[str]) -> int:
+    import shutil
+    from dataclasses import replace
+
+    from bench.suite import SIZES, Bench, build_slapd, ldapsearch_floor
+
+    from idsync.testing.clouddir import LocalCloudDir
+
+    ap = argparse.ArgumentParser(prog="python -m bench.ldap_import staged")
+    ap.add_argument("--size", choices=sorted(SIZES), default="M")
+    ap.add_argument("--keep", type=Path,
+                    help="file recording the built slapd, reused when it exists")
+    ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--pyinstrument", type=Path, help="write a pyinstrument profile (text)")
+    ap.add_argument("--py-spy", type=Path, dest="py_spy",
+                    help="sample every thread with py-spy, write its top functions here")
+    a = ap.parse_args(argv)
+    shape = replace(SIZES[a.size])
+    server = (_kept_server(a.keep, shape) if a.keep
+              else build_slapd(shape, lambda m: print(m, file=sys.stderr)))
+    root = Path(tempfile.mkdtemp(prefix=f"idsync-staged-{a.size}-"))
+    (root / "clouddir").mkdir()
+    cloud = LocalCloudDir(root / "clouddir")
+    cloud.start()
+    try:
+        floor = ldapsearch_floor(server)
+        print(f"ldapsearch paged dump: {floor.objects:,} entries {floor.seconds:.2f} s",
+              flush=True)
+        for i in range(a.rounds):
+            bench = Bench(root / f"ws{i}", server, cloud, 2, None)
+            spy = None
+            try:
+                if a.py_spy and i == 0:
+                    # --idle off: a thread waiting on slapd or the queue is not work.
+                    spy = subprocess.Popen(
+                        [str(Path(sys.executable).with_name("py-spy")), "record", "--pid",
+                         str(os.getpid()), "--rate", "200", "--format", "raw", "--threads",
+                         "--output", str(a.py_spy.with_suffix(".raw"))],
+                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                    time.sleep(1.0)
+                profiler = None
+                if a.pyinstrument and i == 0:
+                    from pyinstrument import Profiler
+
+                    profiler = Profiler(interval=0.001)
+                    profiler.start()
+                cpu = time.process_time()
+                row = bench.step("staged", "corp", "fi")
+                cpu = time.process_time() - cpu
+                if profiler is not None:
+                    profiler.stop()
+                    a.pyinstrument.write_text(profiler.output_text(unicode=False, color=False))
+            finally:
+                if spy is not None:
+                    spy.send_signal(2)  # SIGINT: py-spy writes what it has sampled
+                    spy.wait(30)
+                bench.close()
+            # CPU seconds (both threads) too: on a shared machine the wall time follows the
+            # load; the CPU time says what a change bought.
+            print(f"round {i + 1}: corp fi {row.objects:,} objects {row.seconds:.2f} s = "
+                  f"{row.seconds / floor.seconds:.1f}x the floor, {cpu:.1f} s CPU, peak RSS "
+                  f"{row.peak_rss_mb:.0f} MB, load {os.getloadavg()[0]:.1f}", flush=True)
+    finally:
+        cloud.stop()
+        if a.keep:
+            server.stop()
+        else:
+            server.close()
+        shutil.rmtree(root, ignore_errors=True)
+    return 0
+
+
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["staged"]:
+        sys.exit(staged_main(sys.argv[2:]))
     sys.exit(main())
