@@ -8,9 +8,11 @@ Each test workspace gets its own schema of one database (``prepare_workspace``),
 URL's ``options=-csearch_path=...``, so workspaces never see each other and creating one costs a
 ``CREATE SCHEMA`` instead of a ``CREATE DATABASE``.
 
-Store-sensitive tests run on PostgreSQL when ``IDSYNC_TEST_DATABASE_URL`` names a server the
-tests may create schemas in (scripts/test.sh starts one with ``python -m tests.harness.postgres
-start DIR``). Without it they run on SQLite; the tests of tests/store run on both regardless.
+The whole suite runs on PostgreSQL when ``IDSYNC_TEST_DATABASE_URL`` names a server the tests
+may create schemas in (scripts/test.sh's second pass starts one with ``python -m
+tests.harness.postgres start DIR``): tests/conftest.py calls ``prepare_workspace`` for every
+workspace a test opens. Without it they run on SQLite; the tests of tests/store that take
+``postgres_schema`` run on PostgreSQL regardless (on a private server of their own).
 """
 
 from __future__ import annotations
