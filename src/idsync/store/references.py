@@ -244,3 +244,32 @@ class ReferenceDeltas:
             "SELECT 1 FROM mv_refs m WHERE m.mv_id = ? AND m.attr = ? AND NOT EXISTS ("
             "SELECT 1 FROM cs_objects c WHERE c.mv_id = m.target_id AND c.connector_id = ?) "
             "AND m.target_id IN ({ids})", ids, (mv_id, mv_attr, connector_id)))
+
+
+def record_relinks(db: BaseDatabase, rows: Sequence[tuple[int, int | None, int | None]]) -> None:
+    """Journal entries for relinked objects, (cs id, old mv id, new mv id) rows, written
+    set-based: what the relink trigger of migrations 0003/0004 writes row by row, for a bulk
+    link update made with that trigger switched off (PostgreSQL only: there the trigger is a
+    PL/pgSQL call per row). Call after the update, in its transaction."""
+    moved = [(i, old, new) for i, old, new in rows if old != new]
+    if not moved:
+        return
+    ids = [i for i, _, _ in moved]
+    olds = [old for _, old, _ in moved]
+    mvs = sorted({m for _, old, new in moved for m in (old, new) if m is not None})
+    db.execute(
+        "INSERT INTO ref_changes (space, obj_id, attr, target_id) "
+        "SELECT 1, r.id, m.attr, 0 FROM unnest(?::bigint[]) AS r(id) "
+        "CROSS JOIN (VALUES ('*in'), ('*out')) AS m(attr) ON CONFLICT DO NOTHING", (ids,))
+    db.execute(
+        "INSERT INTO ref_changes (space, obj_id, attr, target_id, old_mv) "
+        "SELECT DISTINCT ON (r.cs_id, r.attr, r.target_id) 1, r.cs_id, r.attr, r.target_id, "
+        "x.old_mv FROM unnest(?::bigint[], ?::bigint[]) AS x(id, old_mv) "
+        "JOIN cs_refs r ON r.target_id = x.id JOIN cs_objects h ON h.id = r.cs_id "
+        "WHERE h.mv_id IS NOT NULL ON CONFLICT (space, obj_id, attr, target_id) "
+        "DO UPDATE SET old_mv = coalesce(ref_changes.old_mv, excluded.old_mv)", (ids, olds))
+    if mvs:
+        db.execute(
+            "INSERT INTO ref_changes (space, obj_id, attr, target_id) "
+            "SELECT DISTINCT 0, m.mv_id, m.attr, m.target_id FROM mv_refs m "
+            "WHERE m.target_id = ANY(?::bigint[]) ON CONFLICT DO NOTHING", (mvs,))

@@ -3,7 +3,9 @@
 -- its old and new rows to find that nothing was relinked, about half of a 500-row anchor
 -- update. A row trigger on "UPDATE OF mv_id" with a WHEN clause is skipped by the executor
 -- itself unless the statement sets mv_id to a different value, so only real relinks pay. What
--- it records is unchanged (0003).
+-- it records is unchanged (0003). A bulk relink (ConnectorSpaceRepository.set_links) switches
+-- the row trigger off for its one statement (setting idsync.relink_journal to 'off') and
+-- writes the same entries set-based (idsync.store.references.record_relinks).
 DROP TRIGGER cs_objects_relinked ON cs_objects;
 DROP FUNCTION idsync_cs_objects_relinked();
 
@@ -26,5 +28,6 @@ BEGIN
 END $$;
 
 CREATE TRIGGER cs_objects_relinked AFTER UPDATE OF mv_id ON cs_objects
-FOR EACH ROW WHEN (OLD.mv_id IS DISTINCT FROM NEW.mv_id)
+FOR EACH ROW WHEN (OLD.mv_id IS DISTINCT FROM NEW.mv_id
+                   AND current_setting('idsync.relink_journal', true) IS DISTINCT FROM 'off')
 EXECUTE FUNCTION idsync_cs_object_relinked();
