@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from idsync.expressions.functions.registry import function, want_num, want_ref, want_str
@@ -66,6 +67,8 @@ def dn_component_rev(dn: Any, index: Any, skip: Any = None) -> str | None:
 
 
 _SPECIAL = set(',+"\\<>;=')
+#: a value with none of the characters RFC 4514 escapes anywhere in it (the usual case)
+_NEEDS_NO_ESCAPE = re.compile(r'[^,+"\\<>;=\0]*')
 
 
 @function("EscapeDNComponent", 1)
@@ -77,6 +80,8 @@ def escape_dn_component(value: Any) -> str | None:
     kind, sep, raw = text.partition("=")
     if not sep:
         kind, raw = "", text
+    if _NEEDS_NO_ESCAPE.fullmatch(raw) and raw[:1] not in (" ", "#") and raw[-1:] != " ":
+        return text
     out = []
     for i, ch in enumerate(raw):
         leading = i == 0 and ch in " #"
