@@ -191,7 +191,7 @@ class Importer:
                 slots.append(slot)
                 if not slot.new:
                     used.add(slot.cs.id)
-        self._write(slots, seen_run, touched, key_of)
+        self._write(slots, seen_run, touched, key_of, held)
         self._remember(slots, held, by_dn)
         return stop
 
@@ -350,7 +350,8 @@ class Importer:
         return slot
 
     def _write(self, slots: list[_Slot], seen_run: int | None,
-               touched: dict[int, CSObject], key_of: dict[str, str]) -> None:
+               touched: dict[int, CSObject], key_of: dict[str, str], held: set[str]
+               ) -> None:
         """Write a segment with a fixed number of statements: new objects, reference targets
         (placeholders for the missing), reference rows, placeholders taken over by renamed
         objects, object rows, join index, removals."""
@@ -361,7 +362,7 @@ class Importer:
         for slot, cs_id in zip(new, cs_repo.insert_many([s.cs for s in new], seen_run),
                                strict=True):
             slot.cs.id = cs_id
-        resolved = self._resolve(slots, key_of)
+        resolved = self._resolve(slots, key_of, held)
         self._load_named_refs(slots, resolved)
         ref_adds: list[tuple[int, str, int]] = []
         ref_removes: list[tuple[int, str, int]] = []
@@ -417,7 +418,8 @@ class Importer:
         # referenced stays as a placeholder.
         cs_repo.remove_many(self.record.id, [s.cs.id for s in slots if s.remove])
 
-    def _resolve(self, slots: list[_Slot], key_of: dict[str, str]) -> dict[str, int]:
+    def _resolve(self, slots: list[_Slot], key_of: dict[str, str], held: set[str]
+                 ) -> dict[str, int]:
         """DN (as written in the records) -> CS id of every reference value of the segment:
         the segment's own objects (as staged now, renames included), then one query, then
         placeholders (one multi-row insert) for targets not imported yet."""
@@ -438,17 +440,14 @@ class Importer:
         cache = self._dn_ids
         if len(cache) > DN_CACHE_LIMIT:
             cache.clear()
-        rest: list[str] = []
-        for key in set(map(key_of.__getitem__, dns)):
-            if key in resolved:
-                continue
-            # What the run remembers holds as of the segment's start; an object of the
-            # segment's own is at its new DN (above), as the store's answer below excludes.
-            known = cache.get(key)
-            if known is not None and known not in ours:
-                resolved[key] = known
-            else:
-                rest.append(key)
+        # What the run remembers holds as of the segment's start. An object of the segment's
+        # own is at its new DN (above) and not at the DN it leaves, as the store's answer
+        # below excludes: those DNs (held) are asked of the store. Set operations (C loops):
+        # a batch of groups names ~85,000 distinct DNs.
+        keys = set(map(key_of.__getitem__, dns)).difference(resolved)
+        known = keys.difference(held).intersection(cache.keys())
+        resolved.update(zip(known, map(cache.__getitem__, known), strict=True))
+        rest = list(keys - known)
         if rest:
             for key, found in self.store.cs.ids_at_dns(self.record.id, rest).items():
                 # The segment's objects were matched above by their new DN; a row of theirs
@@ -469,7 +468,11 @@ class Importer:
                 placed = self.store.cs.insert_placeholders(self.record.id, missing)
                 resolved.update(placed)
                 cache.update(placed)  # the only object at its DN
-        return {dn: resolved[key] for dn in dns if (key := key_of[dn]) in resolved}
+        out = dict(zip(dns, map(resolved.get, map(key_of.__getitem__, dns)), strict=True))
+        for dn in removed.difference(named):  # a value removed may name nothing held
+            if out[dn] is None:
+                del out[dn]
+        return out
 
     def _take_over_placeholders(self, renamed: list[_Slot], ours: set[int]) -> set[int]:
         """Objects renamed onto DNs that references already name (placeholders): the
