@@ -36,11 +36,12 @@ from idsync.connectors.cloud import client as cloud_client
 from idsync.engine.core import Engine
 from idsync.engine.runner import run_profile
 from idsync.model import RunProfile
-from idsync.rules.outofbox import GROUP_JOIN_RULE, install_outofbox
+from idsync.rules.outofbox import install_outofbox
 from idsync.store import Store
 from idsync.testing.slapd import SlapdConfig, SlapdServer, ldif_entry
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.suite import raise_member_limit
 from tests.harness.clouddir_server import CloudDirServer
 
 # Every SyncApiClient the engine creates adds its traffic here.
@@ -176,13 +177,7 @@ def main() -> None:
         install_outofbox(store, "corp", "cloud")
         store.settings.set("export_deletion_threshold", {"enabled": True, "count": 1_000_000})
         # The document's phase 3, at its last step: the copy at precedence 50, limit 250,000.
-        limit = v2_limit
-        cli(ws, "rules", "copy", GROUP_JOIN_RULE, "--precedence", "50")
-        cli(ws, "rules", "edit", f"{GROUP_JOIN_RULE} (copy)", "--transformation",
-            f'member=IIF(ValueCount("member")> {limit},'
-            'Error("Maximum Group member count exceeded"),IgnoreThisFlow)',
-            # scope "memberCount LESSTHAN n": a group of exactly 250,000 needs n = 250,001
-            "--scope-value", f"memberCount={limit + 1}")
+        raise_member_limit(store, v2_limit)
 
         print("on-premises group -> cloud (v2)")
         bench.run("initial: LDAP full import", "corp", "fi")

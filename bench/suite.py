@@ -24,7 +24,7 @@ from typing import Any
 from idsync.engine.core import Engine
 from idsync.engine.runner import run_profile
 from idsync.model import RunProfile
-from idsync.rules.outofbox import install_outofbox
+from idsync.rules.outofbox import GROUP_JOIN_RULE, install_outofbox
 from idsync.store import Store
 from idsync.testing.clouddir import LocalCloudDir
 from idsync.testing.ldapdata import (
@@ -54,6 +54,26 @@ SIZES: dict[str, DirectoryShape] = {
 #: cycle's cost can be read against S's row of the same name (it must not grow with the
 #: directory).
 S_USERS = SIZES["S"].users
+
+
+#: The member limit of the v2 bench's rules: the sync API v2 limit. Out of the box the Group
+#: Join rule refuses groups of 50,000 members or more (v1's limit), so M's and L's big group
+#: would never reach the cloud; raising it is the reference's phase 3 (see raise_member_limit).
+V2_MEMBER_LIMIT = 250_000
+
+
+def raise_member_limit(store: Store, limit: int, precedence: int = 50) -> None:
+    """What an administrator does to sync groups above 50,000 members under v2: an editable
+    copy of the out-of-box Group Join rule (the original disabled), its member limit raised to
+    ``limit`` in both the scoping filter and the member transformation."""
+    from idsync.rules.editing import RuleEdit, copy_rule, edit_rule
+
+    copy = copy_rule(store, GROUP_JOIN_RULE, precedence)
+    edit_rule(store, copy.name, RuleEdit(
+        expressions={"member": f'IIF(ValueCount("member")> {limit},'
+                               'Error("Maximum Group member count exceeded"),IgnoreThisFlow)'},
+        # "memberCount LESSTHAN n": a group of exactly ``limit`` members needs n = limit + 1
+        scope_values={"memberCount": str(limit + 1)}))
 
 
 @dataclass
@@ -111,6 +131,8 @@ class Bench:
             "url": cloud.url, "tenant_id": tenant, "export_api_version": api_version,
             "import_api_version": api_version}, {"token": token})
         install_outofbox(self.store, onprem="corp", cloud="cloud", flavour="openldap")
+        if api_version == 2:
+            raise_member_limit(self.store, V2_MEMBER_LIMIT)
         # The churn deletes 1% of the directory: above the default threshold by design.
         self.store.settings.set("export_deletion_threshold",
                                 {"enabled": True, "count": 1_000_000})
