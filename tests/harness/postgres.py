@@ -3,6 +3,7 @@
 ``start_postgres(folder)`` runs initdb into a temp folder and pg_ctl on a free loopback port;
 as root the server runs as the ``postgres`` user (postgres refuses root). Durability is off
 (fsync, full_page_writes): the tests check behaviour, not crash recovery of PostgreSQL itself.
+JIT is off: compiling a plan costs more than the tests' small queries ever save.
 
 Each test workspace gets its own schema of one database (``prepare_workspace``), named in the
 URL's ``options=-csearch_path=...``, so workspaces never see each other and creating one costs a
@@ -93,7 +94,7 @@ def start_postgres(folder: Path) -> PostgresServer:
         port = _free_port()
         options = (f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off "
                    "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200 "
-                   "-c shared_buffers=128MB")
+                   "-c shared_buffers=128MB -c jit=off")
         done = _run_as([str(bindir / "pg_ctl"), "-D", str(data), "-l", str(folder / "log"),
                         "-o", options, "-w", "-t", "60", "start"], check=False)
         if done.returncode == 0:
