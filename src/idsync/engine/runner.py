@@ -38,6 +38,10 @@ class RunResult:
         return not self.status.startswith("stopped")
 
 
+#: A run that changed at least this many objects refreshes the database's statistics (on
+#: PostgreSQL; see PostgresDatabase.refresh_statistics).
+STATISTICS_AFTER = 5_000
+
 STAGE_OF = {
     RunProfile.FULL_IMPORT: "import",
     RunProfile.DELTA_IMPORT: "import",
@@ -57,6 +61,8 @@ def run_profile(engine: Engine, connector_name: str, profile: RunProfile, *,
     try:
         with _bulk_garbage_collection():
             _run(engine, record, profile, recorder, accept_deletes=accept_deletes)
+        if sum(recorder.counters.values()) >= STATISTICS_AFTER:
+            engine.store.db.refresh_statistics()
         status = recorder.status(STAGE_OF[profile])
     except ConnectivityError as exc:
         status, message = RunStatus.STOPPED_CONNECTIVITY, str(exc)
@@ -120,6 +126,7 @@ def synchronize(engine: Engine, record: Any, recorder: RunRecorder, *, full: boo
     # the reference change journal names, once every connector had a full one under these
     # rules.
     inbound.use_journal = outbound.use_journal = not full and engine.journal_valid()
+    changed = 0
     for work in (inbound.connect_batch, inbound.flow_batch):
         after = 0
         while True:
@@ -130,6 +137,11 @@ def synchronize(engine: Engine, record: Any, recorder: RunRecorder, *, full: boo
                 work(ids)
                 recorder.checkpoint()
             after = ids[-1]
+        if sum(recorder.counters.values()) - changed >= STATISTICS_AFTER:
+            # The next pass reads the links (flow) and the metaverse lists (outbound) this
+            # one just wrote: plans made from the statistics before them can walk whole lists.
+            store.db.refresh_statistics()
+            changed = sum(recorder.counters.values())
     outbound.run()
     if full:
         with store.transaction():

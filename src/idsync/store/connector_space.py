@@ -555,11 +555,13 @@ class ConnectorSpaceRepository:
         """For the metaverse references of ``mv_ids``: target MV id -> the CS id linked to it
         in one connector (targets with no object there are absent)."""
         return {r[0]: r[1] for r in self.db.query_in(
-            # "+c.connector_id" keeps the planner from driving the join by the connector
-            # index (a scan of the whole connector space) instead of the references.
-            "SELECT DISTINCT r.target_id, c.id FROM mv_refs r JOIN cs_objects c "
-            "ON c.mv_id = r.target_id AND +c.connector_id = ? WHERE r.mv_id IN ({ids})",
-            list(mv_ids), (connector_id,))}
+            # Driven by the references, each target probing (mv_id, connector_id): a join
+            # let either planner start from the connector instead, a scan of the whole
+            # connector space per batch (PostgreSQL did, 70 ms a batch at 10,000 users). No
+            # ORDER BY/LIMIT in the probe: PostgreSQL then walks the (connector_id, id) index.
+            "SELECT r.target_id, (SELECT min(c.id) FROM cs_objects c WHERE c.mv_id = r.target_id "
+            "AND c.connector_id = ?) FROM (SELECT DISTINCT target_id FROM mv_refs "
+            "WHERE mv_id IN ({ids})) AS r", list(mv_ids), (connector_id,)) if r[1] is not None}
 
     def in_connector_for_mv(self, connector_id: int, mv_ids: Sequence[int]) -> dict[int, int]:
         """MV id -> the CS id linked to it in one connector."""

@@ -128,6 +128,10 @@ class BaseDatabase:
         write transaction that inserts them."""
         raise NotImplementedError
 
+    def refresh_statistics(self) -> None:
+        """Bring the planner's statistics up to date after a run changed many rows. SQLite:
+        nothing (the queries are written so its planner needs none)."""
+
     _depth = 0
     _conn: Any
 

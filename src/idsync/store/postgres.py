@@ -234,6 +234,17 @@ class PostgresDatabase(BaseDatabase):
                 n += 1
         return n
 
+    #: the tables a run fills by the hundred thousand
+    _GROWING = ("cs_objects", "cs_refs", "mv_objects", "mv_refs", "join_index", "ref_changes",
+                "pending_exports", "pending_export_refs", "mv_dirty")
+
+    def refresh_statistics(self) -> None:
+        """ANALYZE the engine's large tables: autovacuum gets to a table filled in one run
+        only after a minute or more, and a plan made from the statistics of the empty table
+        can walk a 100,000-row list once per look-up (a delta synchronization took 60 s
+        instead of 6)."""
+        self._conn.execute(f"ANALYZE {', '.join(self._GROWING)}")
+
     def reserve_ids(self, table: str, n: int) -> list[int]:
         """``n`` values of the table's identity sequence, in one round trip."""
         if n <= 0:

@@ -205,10 +205,13 @@ class ReferenceDeltas:
         ids = sorted(candidates)
         # A metaverse value belongs in the list when some value of the source list is linked
         # to it (the source connector's object of that metaverse object).
+        # Driven by the few candidates, each probing the list's primary key: a join the
+        # planner may order the other way walks the whole list (55 s for a 98,000-member
+        # group on PostgreSQL with statistics older than the list).
         wanted = {r[0] for r in self.db.query_in(
-            "SELECT t.mv_id FROM cs_objects t CROSS JOIN cs_refs r WHERE r.cs_id = ? "
-            "AND r.attr = ? AND r.target_id = t.id AND t.connector_id = ? "
-            "AND t.mv_id IN ({ids})", ids, (cs_id, cs_attr, connector_id))}
+            "SELECT t.mv_id FROM cs_objects t WHERE t.connector_id = ? AND EXISTS ("
+            "SELECT 1 FROM cs_refs r WHERE r.cs_id = ? AND r.attr = ? AND r.target_id = t.id) "
+            "AND t.mv_id IN ({ids})", ids, (connector_id, cs_id, cs_attr))}
         held = {r[0] for r in self.db.query_in(
             "SELECT target_id FROM mv_refs WHERE mv_id = ? AND attr = ? AND target_id IN ({ids})",
             ids, (mv_id, mv_attr))}
@@ -227,9 +230,10 @@ class ReferenceDeltas:
         if not looked:
             return set(), set(), looked
         ids = sorted(looked)
-        wanted = {r[0] for r in self.db.query_in(
-            "SELECT c.id FROM cs_objects c CROSS JOIN mv_refs m WHERE m.mv_id = ? AND m.attr = ? "
-            "AND m.target_id = c.mv_id AND c.id IN ({ids})", ids, (mv_id, mv_attr))}
+        wanted = {r[0] for r in self.db.query_in(  # candidates first, as in inbound_changed
+            "SELECT c.id FROM cs_objects c WHERE EXISTS (SELECT 1 FROM mv_refs m "
+            "WHERE m.mv_id = ? AND m.attr = ? AND m.target_id = c.mv_id) AND c.id IN ({ids})",
+            ids, (mv_id, mv_attr))}
         held = {r[0] for r in self.db.query_in(
             "SELECT target_id FROM cs_refs WHERE cs_id = ? AND attr = ? AND target_id IN ({ids})",
             ids, (cs_id, cs_attr))}
