@@ -22,7 +22,7 @@ from idsync.errors import ConfigurationError
 from idsync.model import RunProfile
 from idsync.rules.admin import save_rules
 from idsync.rules.files import builtin_rule_set
-from idsync.store import DB_FILE, Store
+from idsync.store import CONFIG_FILE, DB_FILE, Store
 
 MARKER = "idsync-demo.txt"
 SOURCE, TARGET, CLOUD = "contoso", "fabrikam", "cloud"
@@ -60,8 +60,10 @@ class StageFigure:
 
 def prepare_workspace(workspace: Path) -> None:
     """The demo owns its workspace: an earlier demo's is started afresh, anything else is
-    refused rather than touched."""
-    if (workspace / DB_FILE).exists() and not (workspace / MARKER).exists():
+    refused rather than touched, a workspace kept in PostgreSQL (named by its
+    workspace.yaml) as much as one in idsync.db."""
+    holds = (workspace / DB_FILE).exists() or (workspace / CONFIG_FILE).exists()
+    if holds and not (workspace / MARKER).exists():
         raise ConfigurationError(
             f"{workspace} already holds an idsync workspace that is not a demo; give the demo "
             "its own folder with --workspace")
@@ -86,7 +88,9 @@ def run_demo(workspace: Path, *, churn: bool = True, ldap: bool = False, target:
     (workspace / SOURCE).mkdir()
     server = _start_slapd(workspace) if ldap else None
     cloud = _start_clouddir(workspace) if target == "cloud" else None
-    store = Store.open(workspace)
+    # Always the folder's own SQLite file: an IDSYNC_DATABASE_URL in the environment names
+    # the administrator's real database, which the demo must never write into.
+    store = Store.open(workspace, database=str(workspace / DB_FILE))
     try:
         _add_source(store, workspace, server)
         if cloud is not None:

@@ -171,6 +171,7 @@ def test_deletion_threshold_stops_an_export(idsync: Idsync) -> None:
     assert idsync.json("export-deletion-threshold", "show")["enabled"] is True
 
 
+@pytest.mark.sqlite_only  # the demo always keeps its own SQLite file, whatever names a database
 def test_demo_runs_from_nothing(tmp_path: Path) -> None:
     runner = CliRunner()
     ws = tmp_path / "demo"
@@ -189,7 +190,28 @@ def test_demo_runs_from_nothing(tmp_path: Path) -> None:
     assert json.loads(again.output)["totals"]["fabrikam_objects"] == 1100
 
 
+@pytest.mark.sqlite_only  # as above
+def test_demo_never_touches_a_workspace_it_did_not_make(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A folder whose workspace lives in PostgreSQL (workspace.yaml) is refused like one with
+    idsync.db; a database named in the environment is never written: the demo uses its file."""
+    from idsync.store import write_workspace_config
+
+    real = tmp_path / "real"
+    write_workspace_config(real, "postgresql://idsync@127.0.0.1:1/prod")
+    refused = CliRunner().invoke(cli, ["--workspace", str(real), "demo", "--json"])
+    assert refused.exit_code != 0 and "not a demo" in refused.output
+    assert sorted(p.name for p in real.iterdir()) == ["workspace.yaml"]
+    # An unreachable database in the environment: the demo would fail if it used it.
+    monkeypatch.setenv("IDSYNC_DATABASE_URL", "postgresql://idsync@127.0.0.1:1/prod")
+    ok = CliRunner().invoke(cli, ["--workspace", str(tmp_path / "demo"), "demo", "--json",
+                                  "--no-churn", "--target", "file"], catch_exceptions=False)
+    assert ok.exit_code == 0, ok.output
+    assert (tmp_path / "demo" / "idsync.db").exists()
+
+
 @pytest.mark.slapd
+@pytest.mark.sqlite_only  # as above
 def test_demo_with_a_local_slapd_source(tmp_path: Path) -> None:
     from idsync.testing.slapd import slapd_available
 

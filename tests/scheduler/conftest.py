@@ -44,7 +44,8 @@ def idsync(workspace: Path, *args: str, check: bool = True, env: dict[str, str] 
     """Run the ``idsync`` command line as its own process."""
     # A workspace this process creates gets its own schema first on the PostgreSQL pass (as an
     # in-process Store.open would through tests/conftest.py); a no-op on SQLite.
-    creates = args[:1] in (("init",), ("demo",)) or args[:2] == ("config", "import")
+    # (Not `demo`: the demo always keeps its own SQLite file.)
+    creates = args[:1] == ("init",) or args[:2] == ("config", "import")
     if creates and not (workspace / DB_FILE).exists() and not (workspace / CONFIG_FILE).exists():
         prepare_workspace(workspace)
     result = subprocess.run(

@@ -9,7 +9,7 @@ from rich.table import Table
 from idsync.cli.common import console, handle_errors, print_json, workspace_path
 from idsync.cli.main import cli
 from idsync.demo import CLOUD, SOURCE, TARGET, TARGETS, StageFigure, run_demo
-from idsync.store import Store
+from idsync.store import DB_FILE, Store
 
 
 @cli.command()
@@ -38,7 +38,7 @@ def demo(ctx: click.Context, no_churn: bool, ldap: bool, target: str, as_json: b
         console.print(f"idsync demo in {workspace}: {SOURCE} ({source}) -> {into}")
     figures = run_demo(workspace, churn=not no_churn, ldap=ldap, target=target,
                        on_stage=progress)
-    store = Store.open(workspace)
+    store = Store.open(workspace, database=str(workspace / DB_FILE))  # the demo's own file
     try:
         source = store.connectors.get(SOURCE)
         into = store.connectors.get(CLOUD if target == "cloud" else TARGET)
