@@ -87,6 +87,22 @@ def test_join_by_attribute_and_precedence_between_connectors(workspace_factory) 
     assert mv_person(ws.store, "ann").attributes["telephoneNumber"] == ["111"]
 
 
+def test_two_objects_of_one_batch_never_join_the_same_metaverse_object(
+        workspace_factory) -> None:
+    """The connect pass writes a batch's links together at its end: a second object of the
+    same batch matching the same metaverse object must still see the first one's link."""
+    ws = workspace_factory(people(user_entry("ann", extra={"employeeID": ["E1"]})))
+    add_phonebook(ws, ldif(phone_entry("ann", "E1", "999"), phone_entry("ann2", "E1", "888")))
+    save_rules(ws.store, load_rules_text(PHONEBOOK_RULE))
+    ws.run("source", "fi"), ws.run("source", "fs")
+    ws.run("phonebook", "fi")
+    sync = ws.run("phonebook", "fs")
+    assert sync.counters["joins"] == 1
+    pb = ws.store.connectors.get("phonebook")
+    linked = [o for o in ws.store.cs.search(pb.id) if o.mv_id is not None]
+    assert len(linked) == 1 and linked[0].mv_id == mv_person(ws.store, "ann").id
+
+
 def test_authoritative_null_ignore_this_flow_and_apply_once(workspace_factory) -> None:
     ws = workspace_factory(people(
         user_entry("ann", extra={"employeeID": ["E1"], "telephoneNumber": ["111"],
