@@ -292,6 +292,27 @@ entryUUID: 11111111-2222-3333-4444-555555555555
     assert tcs[0].link_type == "Join"
 
 
+def test_two_objects_of_one_batch_never_claim_the_same_existing_object(workspace_factory
+                                                                       ) -> None:
+    """Provisioning looks a batch's DNs up together and links at the batch's end: when two
+    metaverse objects want the DN of one unclaimed object, only the first joins it."""
+    twin = user_entry("ann2", sn="Twin").replace("uid: ann2", "uid: ann")  # same target DN
+    ws = workspace_factory(people(user_entry("ann", sn="Smith"), twin))
+    ws.target_file.write_text(ws.target_file.read_text() + """
+dn: uid=ann,ou=People,dc=fabrikam,dc=com
+objectClass: inetOrgPerson
+uid: ann
+cn: ann
+sn: Old
+entryUUID: 11111111-2222-3333-4444-555555555555
+""")
+    ws.run("source", "fi"), ws.run("target", "fi"), ws.run("source", "fs")
+    tcs = ws.store.cs.search(ws.store.connectors.get("target").id)
+    links = sorted((o.link_type, o.anchor is not None) for o in tcs)
+    assert links == [("Join", True), ("Provision", False)]
+    assert len({o.mv_id for o in tcs}) == 2
+
+
 def test_an_editable_copy_takes_over_the_links_of_the_rule_it_replaces(workspace_factory
                                                                         ) -> None:
     ws = workspace_factory(people(user_entry("ann"), user_entry("bob")))
