@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from tests.harness.postgres import schema_url
 
-from idsync.model import MVObject
+from idsync.model import CSObject, MVObject
 from idsync.store import Store
 from idsync.store.metaverse import MV_SPACE
 
@@ -88,8 +88,9 @@ def test_reserved_ids_are_new_and_in_order(backend: tuple[str, Path],
             first = store.mv.create("person")
             made = store.mv.create_many(["person", "group", "person"])
             after = store.mv.create("group")
-            cs_ids = store.cs.insert_provisioned([(cid, "CN=A,DC=y", "user"),
-                                                  (cid, "cn=a,dc=y", "user")])
+            cs_ids = store.cs.insert_many([
+                CSObject(0, cid, None, dn, "user", False, {}, None, None, None, None, None)
+                for dn in ("CN=A,DC=y", "cn=a,dc=y")])
         assert made == sorted(made) and first < made[0] and made[-1] < after
         assert [store.mv.get(i).object_type for i in made] == ["person", "group", "person"]
         objs = store.cs.by_ids(cs_ids)

@@ -251,8 +251,9 @@ class Outbound:
                 self._provisioned(found.id, p)
             else:
                 new.append(p)
-        ids = self.store.cs.insert_provisioned(
-            [(p.cid, p.dn, p.rule.rule.cs_object_type) for p in new])
+        ids = self.store.cs.insert_many(
+            [CSObject(0, p.cid, None, p.dn, p.rule.rule.cs_object_type, False, {}, None, None,
+                      None, None, None) for p in new])
         for cs_id, p in zip(ids, new, strict=True):
             self._provisioned(cs_id, p)
 

@@ -24,10 +24,10 @@ _COLUMNS = ("id, connector_id, anchor, dn, object_type, placeholder, attributes,
             "mv_id, link_type, link_rule_id, link_direction")
 
 # Staged writes (insert_many, update_many): the columns and their types.
-_INSERT_COLUMNS = ("connector_id", "anchor", "dn", "dn_norm", "object_type", "placeholder",
-                   "attributes", "pending_import", "seen_run", "created_at")
-_INSERT_TYPES = ("INTEGER", "TEXT", "TEXT", "TEXT", "TEXT", "INTEGER", "TEXT", "TEXT",
-                 "INTEGER", "TEXT")
+_INSERT_COLUMNS = ("id", "connector_id", "anchor", "dn", "dn_norm", "object_type",
+                   "placeholder", "attributes", "pending_import", "seen_run", "created_at")
+_INSERT_TYPES = ("INTEGER", "INTEGER", "TEXT", "TEXT", "TEXT", "TEXT", "INTEGER", "TEXT",
+                 "TEXT", "INTEGER", "TEXT")
 # (update_many: the hologram's "attributes" column follows when it is rewritten.)
 _UPDATE_COLUMNS = ("anchor", "dn", "dn_norm", "object_type", "placeholder", "pending_import")
 _UPDATE_TYPES = ("TEXT", "TEXT", "TEXT", "TEXT", "INTEGER", "TEXT")
@@ -149,22 +149,6 @@ class ConnectorSpaceRepository:
             (connector_id, anchor, dn, normalize_dn(dn), object_type, int(placeholder),
              values.dumps_attributes(attributes or {}), pending_import, utcnow()))
         return cur.fetchone()[0]
-
-    def insert_provisioned(self, rows: Sequence[tuple[int, str, str | None]]) -> list[int]:
-        """New objects not yet in their directory (an outbound batch's provisioning):
-        (connector id, dn, object type) rows; their ids, in order (reserved first, so two
-        objects may share a DN)."""
-        if not rows:
-            return []
-        now = utcnow()
-        ids = self.db.reserve_ids("cs_objects", len(rows))
-        self.db.insert_rows(
-            "cs_objects", ("id", "connector_id", "dn", "dn_norm", "object_type", "placeholder",
-                           "attributes", "created_at"),
-            ("INTEGER", "INTEGER", "TEXT", "TEXT", "TEXT", "INTEGER", "TEXT", "TEXT"),
-            [(i, cid, dn, normalize_dn(dn), object_type, 0, "{}", now)
-             for i, (cid, dn, object_type) in zip(ids, rows, strict=True)])
-        return ids
 
     def save(self, cs: CSObject) -> None:
         self.db.execute(
@@ -318,20 +302,20 @@ class ConnectorSpaceRepository:
 
     def insert_many(self, objects: Sequence[CSObject], seen_run: int | None = None
                     ) -> list[int]:
-        """Insert new objects (their ``id`` is ignored); returns their ids in order. Within
-        one call anchors (or, for placeholders, normalised DNs) must be distinct: they map
-        the rows RETURNING gives back to the objects."""
+        """Insert new objects (their ``id`` is ignored, their links are left empty): an
+        import's new objects and placeholders, an outbound batch's provisioned objects.
+        Returns their ids in order: reserved first (a multi-row insert's RETURNING order is
+        not defined), so two objects of one call may share a DN. Call inside the write
+        transaction."""
         if not objects:
             return []
         now = utcnow()
-        rows = [(o.connector_id, o.anchor, o.dn, normalize_dn(o.dn), o.object_type,
-                 int(o.placeholder), _dumps(o.attributes), o.pending_import,
-                 seen_run, now) for o in objects]
-        returned = self.db.insert_rows("cs_objects", _INSERT_COLUMNS, _INSERT_TYPES, rows,
-                                       "RETURNING id, anchor, dn_norm")
-        # RETURNING's row order is not guaranteed on either backend: match by key.
-        by_key = {(a if a is not None else "dn:" + d): i for i, a, d in returned}
-        return [by_key[r[1] if r[1] is not None else "dn:" + r[3]] for r in rows]
+        ids = self.db.reserve_ids("cs_objects", len(objects))
+        rows = [(i, o.connector_id, o.anchor, o.dn, normalize_dn(o.dn), o.object_type,
+                 int(o.placeholder), _dumps(o.attributes), o.pending_import, seen_run, now)
+                for i, o in zip(ids, objects, strict=True)]
+        self.db.insert_rows("cs_objects", _INSERT_COLUMNS, _INSERT_TYPES, rows)
+        return ids
 
     def insert_placeholders(self, connector_id: int, dns: dict[str, str]) -> dict[str, int]:
         """normalised DN -> id of a new placeholder for each of ``dns`` (normalised -> as
