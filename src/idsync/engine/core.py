@@ -28,6 +28,10 @@ DEFAULT_MV_REFERENCES = frozenset({"member", "manager", "managedBy", "owner", "s
 
 BATCH_SIZE = 500
 
+#: A run that changed at least this many objects refreshes the database's statistics (on
+#: PostgreSQL; see PostgresDatabase.refresh_statistics).
+STATISTICS_AFTER = 5_000
+
 #: Reference lists with at least this many values (a group's members) are compared in the
 #: database during synchronization instead of being read whole (idsync.store.references).
 #: The ``reference_delta_threshold`` setting overrides it.

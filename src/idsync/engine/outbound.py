@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from idsync.dn import normalize_dn
-from idsync.engine.core import BATCH_SIZE, Engine
+from idsync.engine.core import BATCH_SIZE, STATISTICS_AFTER, Engine
 from idsync.engine.flow import (
     Contribution,
     DeferredRefs,
@@ -118,6 +118,9 @@ class Outbound:
 
     def run(self) -> None:
         for phase, work in ((0, self.provision_batch), (1, self.flow_batch)):
+            if phase == 1 and self.recorder.counters["provisioned"] >= STATISTICS_AFTER:
+                # The flows look the new objects up by their links (see refresh_statistics).
+                self.store.db.refresh_statistics()
             while True:
                 ids = self.store.mv.dirty_page(phase, 0, BATCH_SIZE)
                 if not ids:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from idsync.engine.core import BATCH_SIZE, Engine
+from idsync.engine.core import BATCH_SIZE, STATISTICS_AFTER, Engine
 from idsync.engine.exporting import ExportStage
 from idsync.engine.importing import Importer
 from idsync.engine.inbound import Inbound
@@ -37,10 +37,6 @@ class RunResult:
     def ok(self) -> bool:
         return not self.status.startswith("stopped")
 
-
-#: A run that changed at least this many objects refreshes the database's statistics (on
-#: PostgreSQL; see PostgresDatabase.refresh_statistics).
-STATISTICS_AFTER = 5_000
 
 STAGE_OF = {
     RunProfile.FULL_IMPORT: "import",
