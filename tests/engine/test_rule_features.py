@@ -272,11 +272,9 @@ def test_dn_attributes_failure_is_informational(workspace_factory) -> None:
         "uid=ann,ou=People,dc=fabrikam,dc=com"]
 
 
-def test_outbound_provisioning_joins_an_existing_object_by_dn(workspace_factory,
-                                                              tmp_path: Path) -> None:
-    ws = workspace_factory(people(user_entry("ann", sn="Smith")))
-    # the target already holds ann (made by hand): provisioning joins it, no duplicate
-    ws.target_file.write_text(ws.target_file.read_text() + """
+def add_ann_by_hand(target_file: Path) -> None:
+    """The target directory already holds ann, made by hand (not by idsync)."""
+    target_file.write_text(target_file.read_text() + """
 dn: uid=ann,ou=People,dc=fabrikam,dc=com
 objectClass: inetOrgPerson
 uid: ann
@@ -284,6 +282,13 @@ cn: ann
 sn: Old
 entryUUID: 11111111-2222-3333-4444-555555555555
 """)
+
+
+def test_outbound_provisioning_joins_an_existing_object_by_dn(workspace_factory,
+                                                              tmp_path: Path) -> None:
+    ws = workspace_factory(people(user_entry("ann", sn="Smith")))
+    # the target already holds ann (made by hand): provisioning joins it, no duplicate
+    add_ann_by_hand(ws.target_file)
     ws.initial_cycle()
     target = ws.target_entries()
     assert target[target_dn("ann")]["sn"] == ["Smith"]
@@ -298,14 +303,7 @@ def test_two_objects_of_one_batch_never_claim_the_same_existing_object(workspace
     metaverse objects want the DN of one unclaimed object, only the first joins it."""
     twin = user_entry("ann2", sn="Twin").replace("uid: ann2", "uid: ann")  # same target DN
     ws = workspace_factory(people(user_entry("ann", sn="Smith"), twin))
-    ws.target_file.write_text(ws.target_file.read_text() + """
-dn: uid=ann,ou=People,dc=fabrikam,dc=com
-objectClass: inetOrgPerson
-uid: ann
-cn: ann
-sn: Old
-entryUUID: 11111111-2222-3333-4444-555555555555
-""")
+    add_ann_by_hand(ws.target_file)
     ws.run("source", "fi"), ws.run("target", "fi"), ws.run("source", "fs")
     tcs = ws.store.cs.search(ws.store.connectors.get("target").id)
     links = sorted((o.link_type, o.anchor is not None) for o in tcs)
