@@ -1,0 +1,59 @@
+"""Why a pending delete is there, for the few objects a message shows.
+
+A delete is staged when the object's metaverse object went (deleted in the source) or left the
+scope of the outbound rules; either way the object was disconnected then, so the cause is not
+kept on it. It is found again the way a synchronization would find it: the connector's inbound
+join rules look for the metaverse object that would take the object back. None found: the
+metaverse object is gone (deleted in the source). Found and out of scope of the outbound
+rules: "out of scope of rule X". Found and in scope: the cause is gone and the delete is
+stale. Without join rules for the object's type the cause is left unsaid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from idsync.engine.joins import find_match
+from idsync.engine.ruleset import has_provision
+from idsync.model import ConnectorRecord
+from idsync.rules.scoping import in_scope
+from idsync.store.metaverse import MV_SPACE
+
+DELETED_IN_SOURCE = "no metaverse object left: deleted in the source"
+CAUSE_GONE = "back in scope: its cause is gone, a full synchronization keeps it"
+
+
+def delete_causes(engine: Any, record: ConnectorRecord, cs_ids: Sequence[int]
+                  ) -> dict[int, str]:
+    store = engine.store
+    rs = engine.ruleset()
+    out: dict[int, str] = {}
+    for obj in store.cs.by_ids(list(cs_ids)).values():
+        joining = [r for r in rs.inbound_for(record.id, obj.object_type) if r.rule.join]
+        if not joining:
+            continue
+        mv_id = None
+        for rule in joining:
+            mv_id = find_match(store.join_index, MV_SPACE, rule.rule.join, inbound=True,
+                               values_of=lambda a, o=obj: list(o.attributes.get(a) or ()),
+                               acceptable=lambda found: found)
+            if mv_id is not None:
+                break
+        if mv_id is None:
+            out[obj.id] = DELETED_IN_SOURCE
+            continue
+        mv = store.mv.by_ids([mv_id]).get(mv_id)
+        rules = rs.outbound.get(record.id, {}).get(mv.object_type, []) if mv else []
+        if mv is None or not rules:
+            out[obj.id] = ("disconnected: no enabled outbound rule of this connector takes it "
+                           "(a rule disabled or deleted?)")
+            continue
+        scoped = [r for r in rules if in_scope(
+            r.rule.scoping, lambda a, m=mv: list(m.attributes.get(a) or ()))]
+        if scoped:
+            out[obj.id] = CAUSE_GONE
+        else:
+            rule = has_provision(rules) or rules[0]
+            out[obj.id] = f"out of scope of rule {rule.rule.name!r}"
+    return out
