@@ -61,13 +61,16 @@ def show(ctx: click.Context, connector: str | None, as_json: bool) -> None:
         text = "none" if lim is None else deletion_limits.DeletionLimit(
             lim["count"], lim["percent"], lim["floor"],
             deletion_limits.LimitSource(lim["source"])).describe() + f" ({lim['source']})"
-        console.print(f"{r['connector']} {r['object_type']} ({r['objects']} objects): {text}",
+        what = "each object type" if r["object_type"] == deletion_limits.ALL_TYPES \
+            else r["object_type"]
+        console.print(f"{r['connector']} {what} ({r['objects']} objects): {text}",
                       highlight=False)
 
 
 @deletion_limit.command("set")
 @click.argument("connector")
-@click.option("--object-type", help="Only this object type (default: every type).")
+@click.option("--object-type", help="Only this object type (default: each type of the "
+                                     "connector without a limit of its own).")
 @click.option("--count", type=int, help="Stop at this many deletes.")
 @click.option("--percent", type=float, help="Stop above this share of the type's objects.")
 @click.option("--floor", type=int,
@@ -84,7 +87,7 @@ def set_(ctx: click.Context, connector: str, object_type: str | None, count: int
                                   floor=floor)
         limit = deletion_limits.limit_for(store, record.name, object_type or "")
         assert limit is not None
-        what = f"{record.name} {object_type or 'every object type'}"
+        what = f"{record.name} {object_type or 'each object type'}"
         _event(store, f"deletion limit of {what}: {limit.describe()}", record.id)
     console.print(f"deletion limit of {what}: {limit.describe()}", highlight=False)
 
@@ -120,11 +123,11 @@ def reset(ctx: click.Context, connector: str, object_type: str | None) -> None:
         found = deletion_limits.reset_limit(store, record, object_type)
         if found:
             _event(store, f"deletion limit of {record.name} "
-                          f"{object_type or 'every object type'} reset", record.id)
+                          f"{object_type or 'each object type'} reset", record.id)
     if not found:
         raise ConfigurationError(f"{record.name} has no deletion limit of its own"
                                  + (f" for {object_type}" if object_type else ""))
-    console.print(f"deletion limit of {record.name} {object_type or 'every object type'} "
+    console.print(f"deletion limit of {record.name} {object_type or 'each object type'} "
                   "reset to the default", highlight=False)
 
 
