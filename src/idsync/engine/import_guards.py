@@ -105,27 +105,56 @@ def current_hold(store: Any, connector: str) -> dict[str, Any] | None:
 @dataclass
 class AttributeChanges:
     """What one import does to the attributes of objects the connector space already held,
-    counted as it stages: O(1) per changed attribute, a few DNs kept per attribute."""
+    counted as it stages: O(1) per changed attribute, a few DNs kept per attribute.
+
+    A batch's changes wait in ``batch`` until ``count_batch``: a change that an export of
+    ours asked for (the object's pending export, sent and awaiting confirmation, names the
+    attribute) is the directory confirming it, not a wipe; a rule change that rewrote every
+    user's title must not hold the import that confirms it."""
 
     changed: Counter[tuple[str, str]] = field(default_factory=Counter)
     restored: Counter[tuple[str, str]] = field(default_factory=Counter)
     samples: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    #: (cs id, (object type, attribute), dn, cleared or changed, values came)
+    batch: list[tuple[int, tuple[str, str], str, bool, bool]] = field(default_factory=list)
 
-    def observe(self, object_type: str | None, dn: str, name: str, old: Any, new: Any) -> None:
+    def observe(self, cs_id: int, object_type: str | None, dn: str, name: str, old: Any,
+                new: Any) -> None:
         """One attribute of one existing object goes from ``old`` to ``new`` values."""
-        key = (object_type or "", name)
         if not old:
             if new:
-                self.restored[key] += 1
+                self.batch.append((cs_id, (object_type or "", name), dn, False, True))
             return
         if new and same_values(old, new):
             return
-        self.changed[key] += 1
-        if new:  # a held attribute changed again: the values may be coming back
-            self.restored[key] += 1
-        sample = self.samples.setdefault(key, [])
-        if len(sample) < SAMPLE:
-            sample.append(dn)
+        # A held attribute changed again: the values may be coming back (counted as such).
+        self.batch.append((cs_id, (object_type or "", name), dn, True, bool(new)))
+
+    def observe_all(self, cs_id: int, object_type: str | None, dn: str,
+                    old: dict[str, Any], new: dict[str, Any]) -> None:
+        """A whole-state record replaces the object's attributes."""
+        for name in old.keys() | new.keys():
+            self.observe(cs_id, object_type, dn, name, old.get(name), new.get(name))
+
+    def count_batch(self, store: Any) -> None:
+        """Count the batch's changes, less those confirming an export of ours (before the
+        import's confirmation drops those exports)."""
+        if not self.batch:
+            return
+        ids = sorted({cs_id for cs_id, *_ in self.batch})
+        ours = {cs_id: set(pe.attributes) for cs_id, pe in store.exports.get_many(
+            ids, with_refs=False).items() if pe.state == "exported"}
+        for cs_id, key, dn, changed, came in self.batch:
+            if key[1] in ours.get(cs_id, ()):
+                continue
+            if came:
+                self.restored[key] += 1
+            if changed:
+                self.changed[key] += 1
+                sample = self.samples.setdefault(key, [])
+                if len(sample) < SAMPLE:
+                    sample.append(dn)
+        self.batch = []
 
     def to_json(self) -> list[list[Any]]:
         keys = self.changed.keys() | self.restored.keys()
@@ -143,12 +172,6 @@ class AttributeChanges:
             if sample:
                 out.samples[(t, a)] = list(sample)
         return out
-
-    def observe_all(self, object_type: str | None, dn: str, old: dict[str, Any],
-                    new: dict[str, Any]) -> None:
-        """A whole-state record replaces the object's attributes."""
-        for name in old.keys() | new.keys():
-            self.observe(object_type, dn, name, old.get(name), new.get(name))
 
 
 class ImportGuard:

@@ -128,6 +128,7 @@ class Importer:
         while start < len(records):
             end = _segment_end(keys, start)
             start = self._stage_segment(records, keys, start, end, seen_run, touched)
+        self.guard.changes.count_batch(self.store)  # before the confirmations drop exports
         self._confirm_exports(touched)
         return list(touched)
 
@@ -301,7 +302,7 @@ class Importer:
             changed = True
         cs.object_type = rec.object_type or cs.object_type
         if not _same_attributes(cs.attributes, plain):
-            self.guard.changes.observe_all(cs.object_type, cs.dn, cs.attributes, plain)
+            self.guard.changes.observe_all(cs.id, cs.object_type, cs.dn, cs.attributes, plain)
             cs.attributes = plain
             slot.attrs_changed = changed = True
         # Whole-state semantics: a reference attribute the record leaves out is emptied.
@@ -326,8 +327,8 @@ class Importer:
                 continue
             new = plain.get(name)
             if not _same(cs.attributes.get(name), new):
-                self.guard.changes.observe(cs.object_type, cs.dn, name, cs.attributes.get(name),
-                                           new)
+                self.guard.changes.observe(cs.id, cs.object_type, cs.dn, name,
+                                           cs.attributes.get(name), new)
                 if new:
                     cs.attributes[name] = new
                 else:
