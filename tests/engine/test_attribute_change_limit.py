@@ -113,3 +113,17 @@ def test_small_spaces_and_the_limit_settings(tmp_path: Path) -> None:
     stopped = ws.run("source", "fi")
     assert stopped.status == "stopped-attribute-change-limit"
     assert "sn cleared or changed on 20 of 20 user objects" in (stopped.message or "")
+
+
+def test_an_attribute_no_rule_reads_is_not_counted(tmp_path: Path) -> None:
+    """A directory's own churn on an attribute synchronization never takes (roomNumber here,
+    logon times in a real one) holds nothing."""
+    def rooms(n: int) -> str:
+        return ldif(*[user_entry(f"u{i}", mail=f"u{i}@contoso.com",
+                                 extra={"roomNumber": ["1"]} if i >= n else None)
+                      for i in range(USERS)])
+
+    ws = make_workspace(tmp_path / "ws", rooms(0))
+    ws.initial_cycle()
+    ws.source_file.write_text(rooms(WIPED))
+    assert ws.run("source", "fi").ok and ws.run("source", "ds").ok

@@ -117,10 +117,14 @@ class AttributeChanges:
     samples: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     #: (cs id, (object type, attribute), dn, cleared or changed, values came)
     batch: list[tuple[int, tuple[str, str], str, bool, bool]] = field(default_factory=list)
+    #: the attributes counted (None: all)
+    watched: frozenset[str] | None = None
 
     def observe(self, cs_id: int, object_type: str | None, dn: str, name: str, old: Any,
                 new: Any) -> None:
         """One attribute of one existing object goes from ``old`` to ``new`` values."""
+        if self.watched is not None and name not in self.watched:
+            return
         if not old:
             if new:
                 self.batch.append((cs_id, (object_type or "", name), dn, False, True))
@@ -178,11 +182,15 @@ class ImportGuard:
     """An import's side of the guard: count while staging, save the counts with each batch,
     settle at the end."""
 
-    def __init__(self, store: Any, record: ConnectorRecord, recorder: Any) -> None:
+    def __init__(self, store: Any, record: ConnectorRecord, recorder: Any,
+                 watched: frozenset[str]) -> None:
         self.store = store
         self.record = record
         self.recorder = recorder
         self.changes = AttributeChanges.from_json(store.settings.get(counts_key(record.name)))
+        # Only what synchronization takes from this connector (the inbound rules' reads) can
+        # do harm downstream: a directory's own churn elsewhere (logon times) is not counted.
+        self.changes.watched = watched
 
     def save(self) -> None:
         """Inside the transaction of the batch whose changes were counted."""

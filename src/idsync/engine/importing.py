@@ -55,7 +55,8 @@ class Importer:
         # of its 52). Both maps only ever say what the store would (see _remember).
         self._key_of: dict[str, str] = {}  # reference DN as written -> normalised
         self._dn_ids: dict[str, int] = {}  # normalised DN -> the object the store resolves
-        self.guard = ImportGuard(self.store, record, recorder)  # attribute wipes
+        self.guard = ImportGuard(self.store, record, recorder,  # attribute wipes
+                                 engine.ruleset().reads_inbound(record.id))
 
     # --- the two profiles -----------------------------------------------------------------
 
