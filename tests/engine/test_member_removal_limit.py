@@ -70,6 +70,9 @@ def test_a_mass_member_removal_holds_that_group_alone(tmp_path: Path) -> None:
     assert members(ws, "g1") == 3
     assert MEMBER_REMOVAL_LIMIT not in idsync(ws, "errors", "list", "--connector", "target",
                                               "--json")
+    # only a held group can be allowed: no allowance waits for a later mass removal
+    out = idsync(ws, "exports", "allow-member-removals", "target", target_group_dn("g2"), code=2)
+    assert "is not held by the member removal limit" in " ".join(out.split())
     # the allowance was spent: the next mass removal is held again
     ws.source_file.write_text(directory(3, 2, mail_of_u39="new39@contoso.com"))
     assert cycle(ws) == "completed-export-errors"

@@ -105,7 +105,7 @@ def allow_cmd(ctx: click.Context, connector: str, group_dn: str) -> None:
             f"{MEMBER_REMOVAL_LIMIT}`")
     with store.transaction():
         for obj in found:
-            allow_once(store, record, obj.id)
+            allow_once(store, record, obj.id, obj.dn)
         store.events.add(int(EventId.MEMBER_REMOVALS_ALLOWED), "information",
                          f"member removals of {group_dn} allowed once on {record.name}",
                          connector_id=record.id, data={"dn": group_dn})

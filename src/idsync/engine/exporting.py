@@ -23,7 +23,7 @@ from idsync.connectors.base import (
 )
 from idsync.engine.core import BATCH_SIZE, Engine
 from idsync.engine.deletion_limits import check_export
-from idsync.engine.member_removals import hold_member_removals
+from idsync.engine.member_removals import forget_allowances, hold_member_removals
 from idsync.engine.outbound import DN_ATTRIBUTES_FAILURE
 from idsync.engine.run import RunRecorder
 from idsync.errors import ConfigurationError
@@ -62,6 +62,7 @@ class ExportStage:
                     break
                 self._export_batch(ids)
                 after = ids[-1]
+        forget_allowances(self.store, self.record)  # one-shot: for this run only
 
     def _add_in_rounds(self) -> None:
         """Adds go in rounds: each round sends the objects whose references all name objects

@@ -94,7 +94,12 @@ def reset_limit(store: Any, connector: str) -> None:
     store.settings.set(LIMITS_KEY, limits)
 
 
-def allow_once(store: Any, record: ConnectorRecord, cs_id: int) -> None:
+def allow_once(store: Any, record: ConnectorRecord, cs_id: int, dn: str) -> None:
+    """Allow a held group's removals for the next export run only: an allowance that run
+    does not use is forgotten at its end, so it never lets a later mass removal through."""
+    if not store.guards.has_error(cs_id, "export", MEMBER_REMOVAL_LIMIT):
+        raise ConfigurationError(
+            f"the export of {dn} is not held by the member removal limit; nothing to allow")
     allowed = set(store.settings.get(allowed_key(record.name)) or [])
     allowed.add(cs_id)
     store.settings.set(allowed_key(record.name), sorted(allowed))
@@ -132,6 +137,13 @@ def held_removals(store: Any, record: ConnectorRecord,
         with store.transaction():
             store.settings.set(allowed_key(record.name), sorted(allowed - spent))
     return [h for h in over if h.cs_id not in spent]
+
+
+def forget_allowances(store: Any, record: ConnectorRecord) -> None:
+    """The end of an export run: allowances it did not use go."""
+    if store.settings.get(allowed_key(record.name)):
+        with store.transaction():
+            store.settings.set(allowed_key(record.name), [])
 
 
 def hold_member_removals(store: Any, record: ConnectorRecord, recorder: Any,

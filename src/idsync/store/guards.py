@@ -110,3 +110,8 @@ class GuardQueries:
         return {(i, a): n for i, a, n in self.db.query_in(
             f"SELECT cs_id, attr, count(*) FROM cs_refs WHERE attr IN ({marks}) "
             f"AND cs_id IN ({{ids}}) GROUP BY cs_id, attr", list(cs_ids), tuple(attrs))}
+
+    def has_error(self, cs_id: int, stage: str, code: str) -> bool:
+        return bool(self.db.scalar(
+            "SELECT 1 FROM object_errors WHERE cs_id = ? AND stage = ? AND code = ?",
+            (cs_id, stage, code)))
