@@ -113,6 +113,9 @@ def test_small_spaces_and_the_limit_settings(tmp_path: Path) -> None:
     stopped = ws.run("source", "fi")
     assert stopped.status == "stopped-attribute-change-limit"
     assert "sn cleared or changed on 20 of 20 user objects" in (stopped.message or "")
+    # turning the limit off lets the held synchronization go
+    idsync(ws, "attribute-change-limit", "set", "source", "--off")
+    assert ws.run("source", "ds").ok
 
 
 def test_an_attribute_no_rule_reads_is_not_counted(tmp_path: Path) -> None:

@@ -285,6 +285,9 @@ def check_before_sync(store: Any, record: ConnectorRecord, recorder: Any, *,
     if accept:
         _release(store, record, recorder, "accepted with --accept-changes", hold)
         return
+    if limit_of(store, record.name) is None:
+        _release(store, record, recorder, "the attribute change limit is off", hold)
+        return
     raise AttributeChangesHeld(held_message(record, hold))
 
 
