@@ -193,6 +193,8 @@ def limit_breaches(store: Any, record: ConnectorRecord,
     per object type) exceed, against the objects of each type its connector space holds now.
     Deletes of types under the server default also count together against its count, as the
     single threshold did."""
+    if not any(n > 0 for n in deletes_by_object_type.values()):
+        return []  # an export without deletes never counts the connector space
     objects = store.guards.objects_by_type(record.id)
     breaches: list[Breach] = []
     under_default = 0
