@@ -8,10 +8,13 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
-from engine_helpers import Workspace, ldif, make_workspace, target_dn, user_entry
+from engine_helpers import TARGET_BASE, Workspace, ldif, make_workspace, target_dn, user_entry
 
 from idsync.cli.main import build
 from idsync.engine.deletion_limits import limit_breaches
+from idsync.rules.admin import save_rules
+from idsync.rules.files import builtin_rule_set, load_rules_text
+from idsync.rules.model import ScopeOperator, ScopingClause, ScopingGroup
 
 USERS = 60
 
@@ -103,6 +106,32 @@ def test_the_threshold_message_gives_each_sampled_delete_its_cause(tmp_path: Pat
     assert "48 deletes of user" in message
     assert "uid=u0,ou=People,dc=fabrikam,dc=com (disconnected: no enabled outbound rule" \
         in message
+
+
+def test_a_delete_out_of_scope_names_its_rule(tmp_path: Path) -> None:
+    """A scoping change sends 12 people out of the target's scope: the message names the
+    rule whose scope they left."""
+    def people(temp: int) -> str:
+        return ldif(*[user_entry(f"u{i}", extra={"department": ["Temp" if i < temp else "IT"]})
+                      for i in range(USERS)])
+
+    ws = make_workspace(tmp_path / "ws", people(0), builtin=False)
+    rules = builtin_rule_set("directory-to-directory", source="source", target="target",
+                             target_base=TARGET_BASE)
+    for rule in rules:
+        if rule.name == "Out to target - User Join":
+            rule.scoping = [ScopingGroup([ScopingClause("department", ScopeOperator.NOTEQUAL,
+                                                        "Temp")])]
+    save_rules(ws.store, rules, installing_builtin=True)
+    save_rules(ws.store, load_rules_text(TARGET_JOIN))
+    ws.initial_cycle()
+    Cli(ws)("export-deletion-threshold", "set", "10")
+    ws.source_file.write_text(people(12))
+    assert ws.run("source", "fi").ok and ws.run("source", "ds").ok
+    message = ws.run("target", "e").message or ""
+    assert "12 deletes of user" in message
+    assert "uid=u0,ou=People,dc=fabrikam,dc=com (out of scope of rule 'Out to target - User " \
+        "Join')" in message
 
 
 def test_a_percentage_stops_what_the_global_count_lets_through(tmp_path: Path) -> None:
