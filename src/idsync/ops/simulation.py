@@ -176,6 +176,13 @@ def simulate(store: Store, workspace: str, *, connector: str | None = None,
     runs. ``required_only``: only connectors marked for a full import or synchronization (what
     the next cycle runs in full after a configuration change)."""
     _refuse_during_cycle(store)
+    connectors = store.connectors.list()
+    if not SimulationDiff(store.db).metaverse_size() and not any(
+            store.cs.count(c.id) for c in connectors):
+        # Nothing imported yet: nothing to change or delete, and nothing to run (a connector
+        # whose settings are still being written need not even build).
+        return ConfigurationPreview({c.name: ConnectorEffect(c.name) for c in connectors},
+                                    [], 0, 0)
     with store.db.discarded():
         diff = SimulationDiff(store.db)
         diff.snapshot()
