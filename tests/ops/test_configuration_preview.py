@@ -6,6 +6,7 @@ rules; the deletion threshold is lowered to 10 so twelve users are a mass delete
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from idsync.engine.runner import run_profile
 from idsync.events import EventId
 from idsync.model import RunProfile
 from idsync.rules.outofbox import install_outofbox
+from idsync.scheduler.lock import CycleLock
 from idsync.store import Store
 
 pytestmark = pytest.mark.slapd
@@ -98,9 +100,14 @@ def test_preview_of_a_synchronized_workspace_has_nothing_to_do_and_keeps_nothing
         ("corp", "Full Synchronization", "success"), ("aad", "Full Synchronization", "success")]
     text = synced.idsync("preview")
     assert text.exit_code == 0 and "total: nothing to do" in text.output
+    one = json.loads(synced.idsync("preview", "--connector", "corp", "--json").output)
+    assert [(r["connector"], r["profile"]) for r in one["runs"]] == [
+        ("corp", "Full Synchronization")]
+    unknown = synced.idsync("preview", "--connector", "nope")
+    assert unknown.exit_code == 2 and "nope" in unknown.output
     # Rows, watermarks, flags, runs, settings: as they were. Only the event says it was done.
     assert synced.state() == before
-    assert len(synced.events(EventId.CONFIGURATION_PREVIEWED)) == 2
+    assert len(synced.events(EventId.CONFIGURATION_PREVIEWED)) == 3
 
 
 def test_a_scoping_edit_that_takes_every_user_out_of_scope_is_held(synced: Synced) -> None:
@@ -115,7 +122,8 @@ def test_a_scoping_edit_that_takes_every_user_out_of_scope_is_held(synced: Synce
     assert ("held: this change would stage 12 deletes on aad (user: 12), at or above the "
             "deletion limit of 10. Nothing was changed") in held.output
     assert "user: 12 delete" in held.output  # the summary, with samples
-    assert "delete            CN={" in held.output
+    # Cloud DNs are anchors in hex: the sample names the object too.
+    assert re.search(r"delete +CN=\{[0-9A-F]+\} \(User00\)", held.output), held.output
     # Nothing kept: the rule as before, no export staged, no run recorded, flags untouched.
     assert synced.store.rules.get(COPY).to_dict() == rule_before
     assert synced.state() == before
@@ -204,3 +212,18 @@ def test_an_empty_workspace_previews_nothing_and_takes_changes(
         assert ws.store.runs.list() == []
     finally:
         ws.store.close()
+
+
+def test_no_preview_while_a_sync_cycle_runs(synced: Synced) -> None:
+    # The simulation holds the store's write lock while it runs: a cycle would wait on it.
+    lock = CycleLock(synced.store)
+    lock.acquire("delta", "test")
+    try:
+        refused = synced.idsync("preview")
+        assert refused.exit_code == 2
+        assert "a sync cycle is running" in refused.output
+        held = synced.idsync("rules", "disable", "Out to AAD - User Join")
+        assert held.exit_code == 2 and "a sync cycle is running" in held.output
+        assert not synced.store.rules.get("Out to AAD - User Join").disabled
+    finally:
+        lock.release()

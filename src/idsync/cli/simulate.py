@@ -107,7 +107,8 @@ def print_preview(store: Store, preview: ConfigurationPreview) -> None:
             say(f"    {object_type or 'untyped'}: {counts}")
             for change, samples in _ordered(te.samples):
                 for s in samples:
-                    detail = f" -> {s.new_dn}" if s.new_dn else ""
+                    detail = f" ({s.name})" if s.name and s.name not in s.dn else ""
+                    detail += f" -> {s.new_dn}" if s.new_dn else ""
                     if change is Change.UPDATE and s.attributes:
                         detail += ": " + ", ".join(s.attributes)
                     say(f"      {change.value:17} {s.dn}{detail}")

@@ -57,19 +57,30 @@ _CHANGE_OF = {"add": Change.ADD, "modify": Change.UPDATE, "rename": Change.RENAM
               "cancel-rename": Change.CANCEL_RENAME, "cancel-delete": Change.CANCEL_DELETE}
 
 
+#: Attributes that name an object for a person, in order of preference: a cloud DN
+#: (``CN={hex of the anchor}``) says nothing by itself.
+NAMING_ATTRIBUTES = ("displayName", "userPrincipalName", "mail", "cn", "uid")
+
+
 @dataclass
 class Sample:
     dn: str
     new_dn: str | None = None
     attributes: list[str] = field(default_factory=list)
+    #: what the object is called (displayName, userPrincipalName...), where known
+    name: str | None = None
 
     @classmethod
     def of(cls, row: SampleRow) -> Sample:
         refs = [f"{a} (+{n_add} -{n_rem})" for a, (n_add, n_rem) in sorted(row.references.items())]
-        return cls(row.dn, row.new_dn, [*row.attributes, *refs])
+        name = next((str(row.shown[a][0]) for a in NAMING_ATTRIBUTES
+                     if isinstance(row.shown.get(a), list) and row.shown[a]), None)
+        return cls(row.dn, row.new_dn, [*row.attributes, *refs], name)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"dn": self.dn}
+        if self.name:
+            out["name"] = self.name
         if self.new_dn:
             out["new_dn"] = self.new_dn
         if self.attributes:

@@ -30,6 +30,8 @@ class SampleRow:
     attributes: list[str] = field(default_factory=list)
     #: reference attribute -> (values added, values removed)
     references: dict[str, tuple[int, int]] = field(default_factory=dict)
+    #: the object's attributes as last imported (the hologram), else as the export sets them
+    shown: dict[str, Any] = field(default_factory=dict)
 
 
 # A staged export is new, or different from the one pending before: another kind, or rewritten
@@ -103,8 +105,8 @@ class SimulationDiff:
             return []
         type_clause, params = _type_clause(object_type)
         if change == "disconnect":
-            return [SampleRow(r[0], r[1]) for r in self.db.query(
-                f"SELECT l.id, l.dn {_DISCONNECTED} AND l.connector_id = ? "
+            return [SampleRow(r[0], r[1], shown=_document(r[2])) for r in self.db.query(
+                f"SELECT l.id, l.dn, o.attributes {_DISCONNECTED} AND l.connector_id = ? "
                 f"AND l.{type_clause} ORDER BY l.id LIMIT ?",
                 (connector_id, *params, limit))]
         if change.startswith("cancel-"):
@@ -113,10 +115,14 @@ class SimulationDiff:
                 f"AND b.{type_clause} ORDER BY b.cs_id LIMIT ?",
                 (connector_id, change.removeprefix("cancel-"), *params, limit))]
         rows = self.db.query(
-            f"SELECT p.cs_id, o.dn, p.new_dn, p.attributes {_STAGED} AND p.connector_id = ? "
-            f"AND p.kind = ? AND o.{type_clause} ORDER BY p.cs_id LIMIT ?",
-            (connector_id, change, *params, limit))
-        out = {r[0]: SampleRow(r[0], r[1], r[2], sorted(_keys(r[3]))) for r in rows}
+            f"SELECT p.cs_id, o.dn, p.new_dn, p.attributes, o.attributes {_STAGED} "
+            f"AND p.connector_id = ? AND p.kind = ? AND o.{type_clause} ORDER BY p.cs_id "
+            "LIMIT ?", (connector_id, change, *params, limit))
+        out = {}
+        for cs_id, dn, new_dn, staged, hologram in rows:
+            exported = _document(staged)
+            out[cs_id] = SampleRow(cs_id, dn, new_dn, sorted(exported),
+                                   shown=_document(hologram) or exported)
         if out:
             for cs_id, attr, op, n in self.db.query_in(
                     "SELECT cs_id, attr, op, count(*) FROM pending_export_refs "
@@ -133,7 +139,5 @@ def _type_clause(object_type: str | None) -> tuple[str, tuple[Any, ...]]:
     return "object_type = ?", (object_type,)
 
 
-def _keys(document: str | None) -> list[str]:
-    if not document:
-        return []
-    return list(orjson.loads(document))
+def _document(document: str | None) -> dict[str, Any]:
+    return orjson.loads(document) if document else {}
