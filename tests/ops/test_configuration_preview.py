@@ -227,3 +227,18 @@ def test_no_preview_while_a_sync_cycle_runs(synced: Synced) -> None:
         assert not synced.store.rules.get("Out to AAD - User Join").disabled
     finally:
         lock.release()
+
+
+def test_a_change_whose_preview_cannot_be_computed_is_held_until_confirmed(
+        synced: Synced) -> None:
+    # Another server: its full import cannot run, so the effect is unknown.
+    before = synced.state()
+    held = synced.idsync("connector", "set", "corp", "--set", "uri=ldap://127.0.0.1:1")
+    assert held.exit_code == 3, held.output
+    assert "corp: Full Import stopped-connectivity" in held.output
+    assert "held: the effect of this change could not be computed" in held.output
+    assert synced.state() == before
+    applied = synced.idsync("connector", "set", "corp", "--set", "uri=ldap://127.0.0.1:1",
+                            "--confirm")
+    assert applied.exit_code == 0, applied.output
+    assert synced.store.connectors.get("corp").settings["uri"] == "ldap://127.0.0.1:1"

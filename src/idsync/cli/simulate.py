@@ -11,8 +11,14 @@ from typing import TypeVar
 
 import click
 
-from idsync.cli.common import console, handle_errors, json_option, open_store, print_json
-from idsync.cli.common import workspace_path as _workspace
+from idsync.cli.common import (
+    console,
+    handle_errors,
+    json_option,
+    open_store,
+    print_json,
+    workspace_path,
+)
 from idsync.cli.main import cli
 from idsync.engine.importing import deletion_threshold
 from idsync.ops.simulation import (
@@ -49,7 +55,7 @@ def preview_command(ctx: click.Context, connector: str | None, samples: int,
     per connector and object type, with samples, against what is pending now. Runs the real
     engine in a transaction that is rolled back: nothing is exported or kept."""
     store = open_store(ctx)
-    result = preview_and_record(store, str(_workspace(ctx)), connector=connector,
+    result = preview_and_record(store, str(workspace_path(ctx)), connector=connector,
                                 samples=samples)
     if as_json:
         print_json(result.to_dict())
@@ -63,7 +69,7 @@ def apply_guarded(ctx: click.Context, store: Store, what: str, change: Callable[
     below the deletion limits; above them, the preview and a ``held:`` line, nothing kept,
     exit 3 (unless ``confirm``)."""
     try:
-        done = guard_change(store, str(_workspace(ctx)), what, change, confirm=confirm)
+        done = guard_change(store, str(workspace_path(ctx)), what, change, confirm=confirm)
     except ChangeHeld as held:
         print_preview(store, held.preview)
         console.print(str(held), highlight=False, markup=False, soft_wrap=True)
