@@ -165,3 +165,28 @@ def test_swing_back_to_the_v1_server_deletes_the_large_groups_after_confirmation
     assert after["members"]["small"] == with_large["members"]["small"]
     cycle(a)
     assert cloud_state(tenant) == after
+
+
+def test_leaving_staging_on_v1_with_the_cloud_unreachable_keeps_staging(tmp_path: Path) -> None:
+    """The v1 server cannot know the large groups without asking the cloud: it stays in
+    staging mode and says why, in one line."""
+    from idsync.store import Store
+
+    ws = tmp_path / "a"
+    store = Store.open(ws)
+    try:
+        store.connectors.add("aad", "cloud", {"url": "http://127.0.0.1:9", "tenant_id": "t",
+                                              "export_api_version": 1, "import_api_version": 1,
+                                              "max_retries": 0, "timeout": 2},
+                             {"token": "x"})
+    finally:
+        store.close()
+    idsync(ws, "scheduler", "set", "--staging-mode", "true")
+    refused = idsync(ws, "scheduler", "set", "--staging-mode", "false", "--confirm",
+                     check=False)
+    assert refused.returncode != 0
+    out = " ".join((refused.stdout + refused.stderr).split())
+    assert "cannot ask cloud connector 'aad' which large groups it holds" in out, out
+    assert "staging mode stays on" in out and "Traceback" not in out
+    show = json.loads(idsync(ws, "scheduler", "show", "--json").stdout)
+    assert show["staging_mode_enabled"] is True

@@ -136,16 +136,18 @@ def _metaverse_anchors(groups: Iterable[Any]) -> set[str]:
 
 
 def _ask(record: ConnectorRecord, workspace: str) -> list[dict[str, Any]]:
+    def refused(exc: Exception) -> ConfigurationError:
+        return ConfigurationError(
+            f"cannot ask cloud connector {record.name!r} which large groups it holds ({exc}); "
+            "staging mode stays on: try again once the cloud answers")
+
     try:
         instance = registry.create(record, workspace)
     except IdsyncError as exc:
-        raise ConfigurationError(f"cannot ask cloud connector {record.name!r} which large "
-                                 f"groups it holds: {exc}") from None
+        raise refused(exc) from None
     try:
         return instance.large_groups()  # type: ignore[attr-defined, no-any-return]
     except IdsyncError as exc:
-        raise ConfigurationError(
-            f"cannot ask cloud connector {record.name!r} which large groups it holds ({exc}); "
-            "staging mode stays on: try again once the cloud answers") from None
+        raise refused(exc) from None
     finally:
         instance.close()
