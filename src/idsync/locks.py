@@ -34,6 +34,7 @@ from enum import StrEnum
 from typing import Any
 
 from idsync.errors import ConfigurationError, IdsyncError
+from idsync.events import EventId, level_of
 from idsync.store import Store
 from idsync.store.database import BaseDatabase
 from idsync.store.locks import LockRepository, LockRow
@@ -355,20 +356,23 @@ def live_holders(store: Store) -> list[str]:
             + describe_holder(v.row) for v in held_locks(store) if v.state is Liveness.ALIVE]
 
 
-def clear(store: Store, name: str, *, event: Callable[[LockRow], None]) -> LockRow:
-    """Remove a lock whose holder is gone (what the next taker would do). A live holder's lock
-    is refused: stop the holder first."""
+def clear(store: Store, name: str, *, what: str, connector_id: int | None = None) -> LockRow:
+    """Remove a lock whose holder is gone (what the next taker would do), with event 1013. A
+    live holder's lock is refused: stop the holder first."""
     with store.transaction():
         row = store.locks.get(name)
         if row is None:
-            raise ConfigurationError(f"no {name} lock is held")
-        state = liveness(row, lease_seconds(store))
-        if state is Liveness.ALIVE:
+            raise ConfigurationError(f"{what} is not held")
+        lease = lease_seconds(store)
+        if liveness(row, lease) is Liveness.ALIVE:
             where = (f"stop it (kill {row.pid})" if same_machine(row) else
-                     f"stop it on {row.host} (kill {row.pid} there), or wait "
-                     f"{lease_seconds(store)} s after it stopped for its lease to expire")
-            raise ConfigurationError(f"the holder still runs: {describe_holder(row)}; {where}; "
-                                     "the next run then takes the lock over by itself")
+                     f"stop it on {row.host} (kill {row.pid} there), or wait {lease} s "
+                     "after it stopped for its lease to expire")
+            raise ConfigurationError(f"{what} is held by a live process: "
+                                     f"{describe_holder(row)}; {where}; the next run then "
+                                     "takes the lock over by itself")
         store.locks.remove(name, row.token)
-        event(row)
+        store.events.add(int(EventId.LOCK_CLEARED), level_of(EventId.LOCK_CLEARED),
+                         f"{what} cleared by hand: {describe_holder(row)}",
+                         connector_id=connector_id, data={"lock": name})
     return row

@@ -15,6 +15,7 @@ from idsync.cli.common import (
 )
 from idsync.cli.main import cli
 from idsync.events import EventId
+from idsync.locks import set_lease
 from idsync.scheduler.cycle import purge_run_history
 from idsync.scheduler.settings import (
     load_settings,
@@ -65,12 +66,14 @@ def show(ctx: click.Context, as_json: bool) -> None:
 @click.option("--maintenance-enabled", type=BOOL)
 @click.option("--staging-mode", type=BOOL, help="Staging mode: import and sync, never export.")
 @click.option("--suspended", type=BOOL, help="Suspend the scheduler (during an upgrade).")
+@click.option("--lock-lease", help="How long a cycle or run lock held from another host "
+              "survives without a heartbeat before it is taken over (default 3m).")
 @click.pass_context
 @handle_errors
 def set_(ctx: click.Context, sync_cycle_enabled: str | None, interval: str | None,
          next_cycle_policy: str | None, purge_run_history_interval: str | None,
          maintenance_enabled: str | None, staging_mode: str | None,
-         suspended: str | None) -> None:
+         suspended: str | None, lock_lease: str | None) -> None:
     """Change scheduler settings (Set-ADSyncScheduler, plus staging mode)."""
     store = open_store(ctx)
     changes: list[str] = []
@@ -98,6 +101,9 @@ def set_(ctx: click.Context, sync_cycle_enabled: str | None, interval: str | Non
         if staging_mode is not None:
             set_staging_mode(store, bool(_bool(staging_mode)))
             changes.append(f"staging mode {_bool(staging_mode)}")
+        if lock_lease is not None:
+            set_lease(store, parse_interval(lock_lease))
+            changes.append(f"lock lease {lock_lease}")
         if changes:
             store.events.add(int(EventId.SCHEDULER_CHANGED), "information",
                              "scheduler: " + ", ".join(changes))
