@@ -352,6 +352,8 @@ def held_locks(store: Store) -> list[LockView]:
 def live_holders(store: Store) -> list[str]:
     """Who runs now (the cycle, runs), one description each: a restore or a database move
     waits for them."""
+    if "locks" not in store.db.tables():  # a store opened unmigrated, older than the locks
+        return []
     return [("a sync cycle: " if v.row.name == CYCLE_LOCK else f"a run of {v.connector}: ")
             + describe_holder(v.row) for v in held_locks(store) if v.state is Liveness.ALIVE]
 
