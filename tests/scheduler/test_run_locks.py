@@ -19,6 +19,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tests.harness.clouddir_server import clouddir, clouddir_shared, make_users  # noqa: F401
 from tests.harness.gate import Gate
 from tests.scheduler.conftest import (
@@ -314,3 +316,41 @@ def test_a_paused_holder_taken_over_cannot_commit_again(gated: Gated):
     assert statuses == ["stopped-lock-lost", "success"]
     assert g.cs_count("aad") == CLOUD_USERS and g.staged_deletes("aad") == 0
     assert g.ws.store.events.list(event_id=int(EventId.RUN_LOCK_LOST))
+
+
+def test_a_cycle_meeting_a_busy_connector_goes_on_with_the_others(small_workspace):
+    ws = small_workspace
+    from idsync.locks import Lock
+    from idsync.scheduler.cycle import CycleRunner
+
+    target = ws.store.connectors.get("target").id
+    # A hand-run (this live process) holds the target connector for the whole cycle.
+    held = Lock.acquire(ws.store, run_lock_name(target), command="idsync run target e",
+                        connector_id=target, profile="Export")
+    try:
+        result = CycleRunner(ws.store, str(ws.path)).run("initial")
+    finally:
+        held.release()
+    by_step = {(r.connector, r.profile): r.status for r in result.runs}
+    assert by_step[("source", "Full Import")] == "success"
+    assert by_step[("source", "Full Synchronization")] == "success"
+    assert {s for (c, _), s in by_step.items() if c == "target"} == {"no-start-connector-busy"}
+    assert result.status == "completed-with-stopped-runs"
+    # The next cycle, with the connector free, does the target's share.
+    assert CycleRunner(ws.store, str(ws.path)).run("initial").status == "success"
+    assert len(ws.target_entries()) == 3 + 3
+
+
+@settings(max_examples=60, deadline=None)
+@given(age=st.integers(0, 10_000_000), lease=st.integers(1, 86_400))
+def test_a_remote_holder_is_alive_exactly_while_its_heartbeat_is_younger_than_the_lease(
+        age: int, lease: int):
+    row = LockRow("run:1", "t", 1, "Full Import", 7, "idsync run a fi", "idsync-b.example",
+                  "boot-b", 4242, "1", "2026-12-03T08:00:00", 0, {}, age)
+    expected = Liveness.ALIVE if age < lease * 1000 else Liveness.LEASE_EXPIRED
+    assert liveness(row, lease) is expected
+    # On this machine the process table decides, whatever the heartbeat says.
+    here = replace(row, host=hostname(), boot_id=None, pid=os.getpid(), process_start=None)
+    assert liveness(here, lease) is Liveness.ALIVE
+    gone = replace(here, pid=2**22 + 1)
+    assert liveness(gone, lease) is Liveness.ENDED
