@@ -274,9 +274,13 @@ class Lock:
 
     @contextlib.contextmanager
     def held_for(self) -> Iterator[Lock]:
-        """Heartbeat and guard while the block runs; released after it, whatever happens."""
-        self.start_heartbeat()
-        self.guard_commits()
+        """Heartbeat and guard while the block runs; released after it, whatever happens.
+        Taken inside a caller's transaction (a preview runs the engine in one that is rolled
+        back), the row is visible to nobody else and that transaction holds the store's write
+        lock for its whole life: there is nothing to refresh or to guard."""
+        if not self.store.db.in_transaction:
+            self.start_heartbeat()
+            self.guard_commits()
         try:
             yield self
         finally:
