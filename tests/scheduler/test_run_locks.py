@@ -354,3 +354,20 @@ def test_a_remote_holder_is_alive_exactly_while_its_heartbeat_is_younger_than_th
     assert liveness(here, lease) is Liveness.ALIVE
     gone = replace(here, pid=2**22 + 1)
     assert liveness(gone, lease) is Liveness.ENDED
+
+
+def test_no_preview_while_a_run_holds_its_connector(small_workspace):
+    ws = small_workspace
+    from idsync.locks import Lock
+
+    idsync(ws.path, "cycle", "start")
+    source = ws.store.connectors.get("source").id
+    held = Lock.acquire(ws.store, run_lock_name(source), command="idsync run source fi",
+                        connector_id=source, profile="Full Import")
+    try:
+        refused = idsync(ws.path, "preview", check=False)
+        assert refused.returncode == 2, refused
+        assert "a run of source: Full Import" in refused.stderr
+    finally:
+        held.release()
+    idsync(ws.path, "preview")
