@@ -371,3 +371,21 @@ def test_no_preview_while_a_run_holds_its_connector(small_workspace):
     finally:
         held.release()
     idsync(ws.path, "preview")
+
+
+def test_a_run_of_another_host_is_not_taken_for_abandoned_while_its_lease_lives(
+        small_workspace):
+    ws = small_workspace
+    source = ws.store.connectors.get("source").id
+    plant_remote_lock(ws.store, run_lock_name(source), source)
+    with ws.store.transaction():
+        # Its run record, with the pid it has over there (no such process here).
+        remote_run = ws.store.runs.start(source, "Full Import")
+        ws.store.db.execute("UPDATE runs SET pid = ? WHERE id = ?", (2**22 + 1, remote_run))
+        ws.store.locks.set_run(run_lock_name(source), "remote-token", remote_run)
+    # Any run here judges the runs in progress: the remote one lives while its lease does.
+    assert ws.run("target", "fi").status == "success"
+    assert ws.store.runs.get(remote_run).status == "in-progress"
+    age_lock(ws.store, run_lock_name(source), 10 * 60)
+    assert ws.run("target", "fi").status == "success"
+    assert ws.store.runs.get(remote_run).status == "stopped-server"
