@@ -252,8 +252,10 @@ class Lock:
 
     def _guard(self) -> None:
         if self.store.locks.token_of(self.name) != self.token:
-            raise LockLost(f"the {self.name} lock was taken over by another process (this "
-                           f"one's lease of {self.lease} s had expired)")
+            what = "sync cycle lock" if self.name == CYCLE_LOCK else "connector's run lock"
+            raise LockLost(f"the {what} was taken over by another process (this one was "
+                           f"silent longer than the lease of {self.lease} s); its last batch "
+                           "was rolled back")
 
     def held(self) -> bool:
         return self.store.locks.token_of(self.name) == self.token
