@@ -13,6 +13,12 @@ class EventId(IntEnum):
     RUN_FINISHED = 1001
     RUN_FAILED = 1002
     RUN_ABANDONED = 1003
+    #: idsync.locks: a run refused because its connector was busy, a dead holder's run lock
+    #: taken over, a run that lost its lock, a lock cleared by hand
+    RUN_REFUSED = 1010
+    RUN_LOCK_RECOVERED = 1011
+    RUN_LOCK_LOST = 1012
+    LOCK_CLEARED = 1013
     DELETION_THRESHOLD_EXCEEDED = 116
     DELETION_THRESHOLD_CHANGED = 117
     IMPORT_DELETION_SAFETY = 118
@@ -42,6 +48,10 @@ LEVELS = {
     EventId.RUN_FAILED: "error",
     EventId.RUN_ABANDONED: "warning",
     EventId.CYCLE_LOCK_RECOVERED: "warning",
+    EventId.RUN_REFUSED: "warning",
+    EventId.RUN_LOCK_RECOVERED: "warning",
+    EventId.RUN_LOCK_LOST: "error",
+    EventId.LOCK_CLEARED: "warning",
     EventId.CONFIGURATION_CHANGE_HELD: "warning",
     EventId.OBJECT_ERROR: "warning",
     EventId.SYNC_RULE_ERROR: "warning",

@@ -19,6 +19,7 @@ from idsync.cli.common import (
 from idsync.cli.main import cli
 from idsync.events import EventId
 from idsync.largegroups.swing import SwingGroup, stage_swing_back, swing_back_plan
+from idsync.locks import set_lease
 from idsync.scheduler.cycle import purge_run_history
 from idsync.scheduler.settings import (
     is_staging_mode,
@@ -73,12 +74,14 @@ def show(ctx: click.Context, as_json: bool) -> None:
 @click.option("--confirm", is_flag=True,
               help="Leave staging mode although large groups would be deleted (swing back to "
                    "a server on API v1).")
+@click.option("--lock-lease", help="How long a cycle or run lock held from another host "
+              "survives without a heartbeat before it is taken over (default 3m).")
 @click.pass_context
 @handle_errors
 def set_(ctx: click.Context, sync_cycle_enabled: str | None, interval: str | None,
          next_cycle_policy: str | None, purge_run_history_interval: str | None,
          maintenance_enabled: str | None, staging_mode: str | None,
-         suspended: str | None, confirm: bool) -> None:
+         suspended: str | None, confirm: bool, lock_lease: str | None) -> None:
     """Change scheduler settings (Set-ADSyncScheduler, plus staging mode). Leaving staging
     mode on a server whose cloud connector is on API v1 (a swing back from a v2 server) lists
     the groups above the v1 limit it will delete, and changes nothing without --confirm."""
@@ -116,6 +119,9 @@ def set_(ctx: click.Context, sync_cycle_enabled: str | None, interval: str | Non
         if deletes:
             changes.append(f"{deletes} large group delete(s) staged (API v1 cannot hold them; "
                            "review with `idsync export preview`, the deletion threshold applies)")
+        if lock_lease is not None:
+            set_lease(store, parse_interval(lock_lease))
+            changes.append(f"lock lease {lock_lease}")
         if changes:
             store.events.add(int(EventId.SCHEDULER_CHANGED), "information",
                              "scheduler: " + ", ".join(changes))

@@ -25,6 +25,7 @@ from idsync.engine.importing import deletion_threshold
 from idsync.engine.runner import RunResult, run_profile
 from idsync.errors import ConfigurationError, IdsyncError
 from idsync.events import EventId, level_of
+from idsync.locks import live_holders
 from idsync.model import ConnectorRecord, RunProfile
 from idsync.scheduler.cycle import CLOUD_TYPES
 from idsync.scheduler.lock import CycleLock
@@ -112,7 +113,7 @@ class SimulatedRun:
 
     @property
     def ok(self) -> bool:
-        return not self.status.startswith("stopped")
+        return not self.status.startswith(("stopped", "no-start"))
 
     @classmethod
     def of(cls, run: RunResult) -> SimulatedRun:
@@ -237,6 +238,10 @@ def _refuse_during_cycle(store: Store) -> None:
             f"a sync cycle is running (started {holder.get('started_at')} by pid "
             f"{holder.get('pid')} on {holder.get('host')}); preview or change the "
             "configuration once it ends (`idsync cycle status`)")
+    # A run started by hand holds its connector the same way (idsync.locks).
+    for running in live_holders(store):
+        raise ConfigurationError(f"{running} is running; preview or change the configuration "
+                                 "once it ends (`idsync runs locks`)")
 
 
 def _collect(store: Store, diff: SimulationDiff, runs: list[SimulatedRun], before: int,

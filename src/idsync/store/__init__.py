@@ -19,6 +19,7 @@ from idsync.store.connector_space import ConnectorSpaceRepository
 from idsync.store.connectors import ConnectorRepository
 from idsync.store.database import BaseDatabase, Database
 from idsync.store.exports import PendingExportRepository
+from idsync.store.locks import LockRepository
 from idsync.store.metaverse import JoinIndex, MetaverseRepository
 from idsync.store.object_errors import ObjectErrorRepository
 from idsync.store.references import ReferenceDeltas
@@ -97,6 +98,7 @@ class Store:
         self.runs = RunRepository(db)
         self.events = EventRepository(db)
         self.settings = SettingsRepository(db)
+        self.locks = LockRepository(db)
 
     @classmethod
     def open(cls, workspace: str | Path, *, migrate: bool = True,
