@@ -19,6 +19,9 @@ from idsync.store.database import Database, utcnow
 #: sent (``exported``) cannot be taken back.
 _UNSENT_DELETE = ("JOIN pending_exports p ON p.cs_id = d.cs_id AND p.kind = 'delete' "
                   "AND p.state <> 'exported'")
+#: ... and the very delete deprovisioning staged (it stages, then records): a delete staged
+#: later by something else (a rollback's, which keeps the link) is never taken for it.
+_RECORDED_DELETE = _UNSENT_DELETE + " AND p.staged_at <= d.deprovisioned_at"
 
 
 @dataclass(slots=True)
@@ -69,7 +72,7 @@ class DeprovisionRepository:
         out: dict[int, Deprovisioned] = {}
         for row in self.db.query_in(
                 "SELECT d.cs_id, d.connector_id, d.mv_id, d.link_rule_id, d.cause, d.detail "
-                f"FROM deprovisioned d {_UNSENT_DELETE} WHERE d.cs_id IN ({{ids}})",
+                f"FROM deprovisioned d {_RECORDED_DELETE} WHERE d.cs_id IN ({{ids}})",
                 list(cs_ids)):
             out[row[0]] = Deprovisioned(*row)
         if out:
@@ -85,13 +88,14 @@ class DeprovisionRepository:
         # Only unlinked objects: one that a join linked meanwhile is its link's business.
         unlinked = "JOIN cs_objects c ON c.id = d.cs_id AND c.mv_id IS NULL"
         ids = {r[0] for r in self.db.query_in(
-            f"SELECT d.cs_id FROM deprovisioned d {_UNSENT_DELETE} {unlinked} "
+            f"SELECT d.cs_id FROM deprovisioned d {_RECORDED_DELETE} {unlinked} "
             "WHERE d.mv_id IN ({ids})", list(mv_ids))}
         anchors = sorted(set(anchors))
         if anchors:
             ids |= {r[0] for r in self.db.query_in(
                 f"SELECT d.cs_id FROM deprovisioned_sources d {_UNSENT_DELETE} {unlinked} "
                 "WHERE d.anchor IN ({ids})", anchors)}
+        # get_many keeps only the records of the delete they were made with
         return self.get_many(sorted(ids)) if ids else {}
 
     def unsent_deletes(self, cs_ids: Sequence[int]) -> set[int]:
