@@ -207,3 +207,46 @@ def test_a_disconnectors_pending_change_is_cancelled(workspace_factory) -> None:
     sync = ws.run("source", "ds")
     assert sync.counters["cancelled-exports"] >= 1
     assert ws.store.exports.get_many([u05.id]) == {}
+
+
+def test_a_delete_staged_on_a_linked_object_by_a_rollback_stays(workspace_factory) -> None:
+    """The rollback to sync API v1 stages deletes on groups it keeps linked: a
+    synchronization must not take them for deletes whose cause is gone, even when an older
+    deprovisioning record of the same object is still around."""
+    ws = workspace_factory(directory())
+    ws.initial_cycle()
+    target = ws.store.connectors.get("target").id
+    staff = next(o for o in ws.store.cs.search(target, limit=0)
+                 if o.dn.lower() == target_group_dn("staff"))
+    # an old deprovisioning of the group, cancelled by hand (its record left behind)
+    set_disabled(ws.store, "Out to target - Group Join", True)
+    ws.run("source", "ds")
+    ws.store.exports.drop(staff.id)
+    set_disabled(ws.store, "Out to target - Group Join", False)
+    ws.run("source", "ds")
+    linked = ws.store.cs.get(staff.id)
+    assert linked.mv_id is not None and ws.store.exports.get_many([staff.id]) == {}
+    # the rollback's delete, link kept
+    from idsync.model import PendingExport
+    with ws.store.transaction():
+        ws.store.exports.stage(PendingExport(staff.id, target, "delete", None, {}, "pending", 0))
+    for connector, profile in (("source", "fs"), ("target", "fs"), ("source", "ds")):
+        assert "cancelled-deletes" not in ws.run(connector, profile).counters
+    assert ws.store.exports.get_many([staff.id])[staff.id].kind == "delete"
+
+
+def test_a_delete_staged_before_the_upgrade_is_cancelled_by_the_join(workspace_factory) -> None:
+    """A delete staged before deprovisioning kept records (no record): the reverse join on the
+    DN that links the object back cancels it."""
+    ws = workspace_factory(directory())
+    ws.initial_cycle()
+    before = identities(ws)
+    scope_users(ws, "Out to target - User Join", "Salse")
+    ws.run("source", "ds")
+    ws.store.db.execute("DELETE FROM deprovisioned")
+    ws.store.db.execute("DELETE FROM deprovisioned_sources")
+    scope_users(ws, "Out to target - User Join", None)
+    sync = ws.run("source", "ds")
+    assert sync.counters["cancelled-deletes"] == 12
+    assert "provisioned" not in sync.counters
+    assert pending_kinds(ws) == {} and identities(ws) == before
