@@ -250,3 +250,28 @@ def test_a_delete_staged_before_the_upgrade_is_cancelled_by_the_join(workspace_f
     assert sync.counters["cancelled-deletes"] == 12
     assert "provisioned" not in sync.counters
     assert pending_kinds(ws) == {} and identities(ws) == before
+
+
+def test_an_editable_copy_of_the_disabled_rule_takes_the_objects_back(workspace_factory) -> None:
+    """The operator answers a disabled rule with an editable copy instead of enabling it: the
+    copy takes the same objects back, and they are linked under the copy."""
+    import yaml
+
+    from idsync.rules.files import load_rules_text
+
+    ws = workspace_factory(directory())
+    ws.initial_cycle()
+    before = identities(ws)
+    set_disabled(ws.store, "Out to target - User Join", True)
+    ws.run("source", "ds")
+    original = ws.store.rules.get("Out to target - User Join")
+    copy = load_rules_text(yaml.safe_dump({"rules": [{
+        **original.to_dict(), "name": "My User Join", "disabled": False, "reserved": False}]}))
+    save_rules(ws.store, copy)
+    sync = ws.run("source", "ds")
+    assert sync.counters["cancelled-deletes"] == 12
+    assert pending_kinds(ws) == {} and identities(ws) == before
+    target = ws.store.connectors.get("target").id
+    copy_id = ws.store.rules.get("My User Join").id
+    assert {o.link_rule_id for o in ws.store.cs.search(target, limit=0)
+            if o.object_type == "user"} == {copy_id}

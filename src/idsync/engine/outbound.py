@@ -182,7 +182,8 @@ class Outbound:
                                     f"{mv.id} any more",
                                     sources_of(o for (m, _), o in links.items() if m == mv.id))
                     elif scoped and self.reconciler.restores(linked, mv.id):
-                        self._link(linked.id, mv, LinkType.PROVISION.value, scoped[0].id)
+                        self._link(linked.id, mv, LinkType.PROVISION.value,
+                                   (has_provision(scoped) or scoped[0]).id)
                     continue
                 if scoped and not self._take_back(mv, cid, scoped):
                     self._provision(mv, cid, scoped, placing)
@@ -195,9 +196,10 @@ class Outbound:
         former = self.reconciler.former(mv.id, cid)
         if former is None or former[0] in self._claimed:
             return False
-        provision = has_provision(scoped)
-        self._link(former[0], mv, LinkType.PROVISION.value,
-                   former[1] if former[1] is not None else (provision or scoped[0]).id)
+        rule_id = former[1]
+        if rule_id not in self.rs.by_id:  # the rule that provisioned it is gone
+            rule_id = (has_provision(scoped) or scoped[0]).id
+        self._link(former[0], mv, LinkType.PROVISION.value, rule_id)
         return True
 
     def _prefetch_joins(self, mvs: Iterable[MVObject],
