@@ -34,11 +34,9 @@ from idsync.engine.joins import BatchJoinLookups, find_match
 from idsync.engine.lists import load_lists, split_loaded
 from idsync.engine.reconciliation import (
     CancelCause,
-    DeleteCause,
     Reconciler,
-    deprovision,
+    deprovision_out_of_scope,
     record_cancel,
-    sources_of,
     unstaged,
 )
 from idsync.engine.ruleset import CompiledRule, has_provision
@@ -177,13 +175,10 @@ class Outbound:
                 linked = links.get((mv.id, cid))
                 if linked is not None:
                     if not scoped and linked.link_direction != "inbound":
-                        deprovision(self.engine, self.recorder, linked, DeleteCause.OUT_OF_SCOPE,
-                                    f"no outbound rule scopes metaverse {mv.object_type} "
-                                    f"{mv.id} any more",
-                                    sources_of(o for (m, _), o in links.items() if m == mv.id))
+                        deprovision_out_of_scope(self.engine, self.recorder, mv, linked, links)
                     elif scoped and self.reconciler.restores(linked, mv.id):
                         self._link(linked.id, mv, LinkType.PROVISION.value,
-                                   (has_provision(scoped) or scoped[0]).id)
+                                   _provisioning_rule(scoped))
                     continue
                 if scoped and not self._take_back(mv, cid, scoped):
                     self._provision(mv, cid, scoped, placing)
@@ -198,7 +193,7 @@ class Outbound:
             return False
         rule_id = former[1]
         if rule_id not in self.rs.by_id:  # the rule that provisioned it is gone
-            rule_id = (has_provision(scoped) or scoped[0]).id
+            rule_id = _provisioning_rule(scoped)
         self._link(former[0], mv, LinkType.PROVISION.value, rule_id)
         return True
 
@@ -592,6 +587,10 @@ class Outbound:
             return
         self._staged[cs.id] = new  # written with the batch's others (_flush_staged)
         self.recorder.count(f"export-{new.kind}s-staged")
+
+
+def _provisioning_rule(scoped: list[CompiledRule]) -> int:
+    return (has_provision(scoped) or scoped[0]).id
 
 
 def _is_empty(pe: PendingExport) -> bool:

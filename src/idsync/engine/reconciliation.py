@@ -35,7 +35,7 @@ from enum import StrEnum
 from idsync.engine.core import BATCH_SIZE, Engine
 from idsync.engine.run import RunRecorder
 from idsync.events import EventId
-from idsync.model import CSObject, PendingExport
+from idsync.model import CSObject, MVObject, PendingExport
 from idsync.rules.model import LinkType
 from idsync.store import Store
 from idsync.store.deprovisions import Deprovisioned
@@ -110,6 +110,15 @@ def deprovision(engine: Engine, recorder: RunRecorder, cs: CSObject, cause: Dele
         store.exports.drop(cs.id)
         record_cancel(recorder, cs.id, cs.dn, pe.kind, CancelCause.NO_RULE)
     recorder.count("disconnectors")
+
+
+def deprovision_out_of_scope(engine: Engine, recorder: RunRecorder, mv: MVObject,
+                             linked: CSObject, links: dict[tuple[int, int], CSObject]) -> None:
+    """No outbound rule of ``linked``'s connector scopes ``mv`` any more (``links``: the
+    provisioning batch's links, where ``mv``'s source objects are)."""
+    deprovision(engine, recorder, linked, DeleteCause.OUT_OF_SCOPE,
+                f"no outbound rule scopes metaverse {mv.object_type} {mv.id} any more",
+                sources_of(o for (m, _), o in links.items() if m == mv.id))
 
 
 def sources_of(links: Iterable[CSObject]) -> set[tuple[int, str]]:
