@@ -26,6 +26,8 @@ class EventId(IntEnum):
     RULES_CHANGED = 2000
     CONNECTOR_CHANGED = 2001
     SCHEDULER_CHANGED = 2002
+    CONFIGURATION_PREVIEWED = 2010
+    CONFIGURATION_CHANGE_HELD = 2011
     CYCLE_STARTED = 3000
     CYCLE_FINISHED = 3001
     CYCLE_LOCK_RECOVERED = 3002
@@ -42,6 +44,7 @@ LEVELS = {
     EventId.RUN_FAILED: "error",
     EventId.RUN_ABANDONED: "warning",
     EventId.CYCLE_LOCK_RECOVERED: "warning",
+    EventId.CONFIGURATION_CHANGE_HELD: "warning",
     EventId.OBJECT_ERROR: "warning",
     EventId.SYNC_RULE_ERROR: "warning",
     EventId.DN_ATTRIBUTES_FAILURE: "information",

@@ -49,6 +49,7 @@ COMMAND_MODULES: list[str] = [
     "config",
     "doctor",
     "preview",
+    "simulate",
     "writeback",
     "apiversion",
 ]

@@ -163,6 +163,31 @@ class BaseDatabase:
         self._depth = 0
         self._conn.execute("COMMIT")
 
+    @contextlib.contextmanager
+    def discarded(self) -> Iterator[Any]:
+        """Work that is never kept: a transaction that is always rolled back when the block
+        ends, whatever happens in it (inside a transaction: a savepoint rolled back, so the
+        outer work stays). Nested ``transaction()`` calls join it, so the real engine can run
+        in it (idsync.ops.simulation). Sequences (PostgreSQL ids) are not rolled back."""
+        if self._depth:
+            self._conn.execute("SAVEPOINT idsync_discarded")
+            self._depth += 1
+            try:
+                yield self
+            finally:
+                self._depth -= 1
+                # Also leaves a PostgreSQL transaction that an error aborted usable again.
+                self._conn.execute("ROLLBACK TO SAVEPOINT idsync_discarded")
+                self._conn.execute("RELEASE SAVEPOINT idsync_discarded")
+            return
+        self._begin()
+        self._depth = 1
+        try:
+            yield self
+        finally:
+            self._depth = 0
+            self._rollback()
+
     @property
     def in_transaction(self) -> bool:
         return self._depth > 0
