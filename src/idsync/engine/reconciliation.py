@@ -158,12 +158,18 @@ class Reconciler:
         self._records = deprovisions.tied_to(list(mv_ids), anchors)
         if self._unsent - set(self._records):
             self._records.update(deprovisions.get_many(sorted(self._unsent)))
+        by_source: dict[tuple[int, str], list[int]] = defaultdict(list)
+        for mv_id, found in self._sources.items():
+            for source in found:
+                by_source[source].append(mv_id)
+        batch = set(mv_ids)
         for r in sorted(self._records.values(), key=lambda r: r.cs_id):
             if r.cs_id in self._unsent:
                 continue  # linked already: ``restores`` decides
-            for mv_id in mv_ids:
-                if not self._ties(r, mv_id):
-                    continue
+            tied = {r.mv_id} & batch if r.mv_id is not None else set()
+            for source in r.sources:
+                tied.update(by_source.get(source, ()))
+            for mv_id in sorted(tied):
                 key = (mv_id, r.connector_id)
                 held = self._former.get(key)
                 # The object that left this very metaverse object first, then the oldest.
