@@ -163,12 +163,15 @@ def test_a_held_rules_import_applies_with_confirm_and_the_sync_stages_what_it_sh
     assert synced.store.exports.counts_by_kind(aad.id) == {"delete": 12, "modify": 1}
 
 
-def test_installing_the_wrong_flavour_on_a_populated_workspace_is_held(synced: Synced) -> None:
+def test_installing_the_wrong_flavour_on_a_populated_workspace_changes_nothing(
+        synced: Synced) -> None:
+    # The flavour check refuses it before the preview: the wrong flavour would give every
+    # object a sourceAnchor that matches nothing in the cloud.
     before = synced.state()
-    held = synced.idsync("rules", "install-outofbox", "--onprem", "corp", "--cloud", "aad",
-                         "--flavour", "ad")
-    assert held.exit_code == 3, held.output
-    assert "held: this change would stage" in held.output and "on aad" in held.output
+    refused = synced.idsync("rules", "install-outofbox", "--onprem", "corp", "--cloud", "aad",
+                            "--flavour", "ad")
+    assert refused.exit_code != 0, refused.output
+    assert "contradicts connector 'corp'" in refused.output
     assert synced.state() == before
     assert {r.name: r.to_dict() for r in synced.store.rules.list()} == {
         r.name: r.to_dict() for r in Store.open(synced.path).rules.list()}

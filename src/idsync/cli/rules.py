@@ -17,12 +17,13 @@ from idsync.cli.common import (
     open_store,
     print_json,
     print_table,
+    workspace_path,
 )
 from idsync.cli.main import cli
 from idsync.cli.simulate import apply_guarded, confirm_option
 from idsync.rules import admin, editing
 from idsync.rules.files import load_rules, write_rules
-from idsync.rules.outofbox import FLAVOURS, install_outofbox
+from idsync.rules.outofbox import FLAVOURS, install_outofbox, resolve_flavour
 
 
 @cli.group()
@@ -145,7 +146,9 @@ def delete(ctx: click.Context, name: str, confirm: bool) -> None:
 @click.option("--cloud", required=True, help="The cloud connector (cloud).")
 @click.option("--flavour", type=click.Choice(sorted(FLAVOURS)),
               help="On-premises directory: ad (objectGUID, sAMAccountName) or openldap "
-                   "(entryUUID, uid). Default: from the connector's directory_type, else ad.")
+                   "(entryUUID, uid). Default: detected from the connector (the LDAP "
+                   "server's root DSE, a file connector's anchor attribute); a flavour "
+                   "that contradicts it is refused.")
 @confirm_option
 @click.pass_context
 @handle_errors
@@ -155,8 +158,12 @@ def install_outofbox_command(ctx: click.Context, onprem: str, cloud: str,
     connectors. They are reserved: disable them, or edit an editable copy (`rules copy`).
     Installing again restores them as shipped."""
     store = open_store(ctx)
-    saved = apply_guarded(ctx, store, "rules install-outofbox",
-                          lambda: install_outofbox(store, onprem, cloud, flavour), confirm)
+    workspace = str(workspace_path(ctx))
+    chosen, how = resolve_flavour(store, onprem, flavour, workspace)
+    console.print(f"flavour {chosen}: {how}")
+    saved = apply_guarded(
+        ctx, store, "rules install-outofbox",
+        lambda: install_outofbox(store, onprem, cloud, chosen, workspace=workspace), confirm)
     console.print(f"{len(saved)} out-of-box rule(s) installed (precedence "
                   f"{min(r.precedence for r in saved)}-{max(r.precedence for r in saved)}); "
                   f"full synchronization required on {onprem} and {cloud}")

@@ -223,7 +223,10 @@ class Outbound:
         for rule in join_rules:
             target = self._outbound_join(mv, cid, rule)
             if target is not None:
-                self._link(target.id, mv, rule.rule.link_type.value, rule.id)
+                # Joined, not provisioned (as the reverse join on the DN in _place): the
+                # object was there before idsync, so deprovisioning disconnects it and a
+                # rollback to API v1 lists it as joined.
+                self._link(target.id, mv, LinkType.JOIN.value, rule.id)
                 self.recorder.count("joins")
                 return
         provision = has_provision(scoped)
