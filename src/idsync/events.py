@@ -26,6 +26,8 @@ class EventId(IntEnum):
     ERROR_LIMIT_REACHED = 6012
     OBJECT_ERROR = 6100
     SYNC_RULE_ERROR = 6110
+    #: a pending export whose cause is gone was cancelled (idsync.engine.reconciliation)
+    EXPORT_CANCELLED = 6130
     DN_ATTRIBUTES_FAILURE = 6949
     RULES_CHANGED = 2000
     CONNECTOR_CHANGED = 2001

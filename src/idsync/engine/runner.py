@@ -18,6 +18,7 @@ from idsync.engine.exporting import ExportStage
 from idsync.engine.importing import Importer
 from idsync.engine.inbound import Inbound
 from idsync.engine.outbound import Outbound
+from idsync.engine.reconciliation import sweep
 from idsync.engine.run import ErrorLimitReached, RunRecorder
 from idsync.engine.run_lock import ConnectorBusy, record_refusal, start_run
 from idsync.errors import ConfigurationError, ConnectivityError, DeletionThresholdExceeded
@@ -171,6 +172,9 @@ def synchronize(engine: Engine, record: Any, recorder: RunRecorder, *, full: boo
             # one just wrote: plans made from the statistics before them can walk whole lists.
             store.db.refresh_statistics()
             changed = sum(recorder.counters.values())
+    if full:
+        # Unlinked objects' pending exports too: none stays that these rules would not stage.
+        sweep(engine, recorder, record.id)
     outbound.run()
     if full:
         with store.transaction():

@@ -18,6 +18,7 @@ from idsync.errors import ConfigurationError
 from idsync.store.connector_space import ConnectorSpaceRepository
 from idsync.store.connectors import ConnectorRepository
 from idsync.store.database import BaseDatabase, Database
+from idsync.store.deprovisions import DeprovisionRepository
 from idsync.store.exports import PendingExportRepository
 from idsync.store.locks import LockRepository
 from idsync.store.metaverse import JoinIndex, MetaverseRepository
@@ -94,6 +95,7 @@ class Store:
         self.join_index = JoinIndex(db)
         self.rules = RuleRepository(db)
         self.exports = PendingExportRepository(db)
+        self.deprovisions = DeprovisionRepository(db)
         self.errors = ObjectErrorRepository(db)
         self.runs = RunRepository(db)
         self.events = EventRepository(db)
