@@ -437,6 +437,14 @@ class Store:
                           "seq > ? ORDER BY seq LIMIT ?", (tenant_id, after_seq, limit))
         return [_row_to_object(r) for r in rows]
 
+    def groups_above(self, tenant_id: str, member_count: int) -> list[DirObject]:
+        """The tenant's groups with more than ``member_count`` members (those API v1 cannot
+        hold), in creation order."""
+        rows = self._rows(f"SELECT {_OBJECT_COLUMNS} FROM objects WHERE tenant_id = ? AND "
+                          "object_type = 'group' AND member_count > ? ORDER BY seq",
+                          (tenant_id, member_count))
+        return [_row_to_object(r) for r in rows]
+
     def list_objects(self, tenant_id: str, object_type: str, after_seq: int,
                      limit: int) -> list[DirObject]:
         rows = self._rows(f"SELECT {_OBJECT_COLUMNS} FROM objects WHERE tenant_id = ? AND "

@@ -98,11 +98,35 @@ async def import_v2_route(request: Request) -> Response:
     return await _import(request, 2)
 
 
+async def large_groups(request: Request) -> Response:
+    """``GET /sync/v1/large-groups``: the groups API v1 leaves out of its imports and refuses
+    in its exports (above ``v1_member_limit``), so a server on v1 can know what it cannot
+    see: id, DN, source anchor, whether sync manages it, display name and member count."""
+    service = _service(request)
+    tenant = await run_in_threadpool(service.tenant_of, request)
+    if tenant is None:
+        return service.unauthorized()
+    limit = service.limits.v1_member_limit
+    ctx = service.context(tenant)
+
+    def read() -> list[dict[str, object]]:
+        with ctx.store.reading():
+            return [{"id": g.id, "dn": g.dn, "source_anchor": g.source_anchor,
+                     "sync_enabled": g.sync_enabled,
+                     "displayName": (g.attributes.get("displayName") or [None])[0],
+                     "member_count": g.member_count}
+                    for g in ctx.store.groups_above(tenant.id, limit)]
+
+    groups = await run_in_threadpool(read)
+    return json_response({"v1_member_limit": limit, "groups": groups})
+
+
 routes = [
     Route("/sync/ping", ping),
     Route("/sync/v1/export", export_v1, methods=["POST"]),
     Route("/sync/v2/export", export_v2, methods=["POST"]),
     Route("/sync/v1/import", import_v1_route),
+    Route("/sync/v1/large-groups", large_groups),
     Route("/sync/v2/import", import_v2_route),
 ]
 

@@ -13,6 +13,12 @@ class EventId(IntEnum):
     RUN_FINISHED = 1001
     RUN_FAILED = 1002
     RUN_ABANDONED = 1003
+    #: idsync.locks: a run refused because its connector was busy, a dead holder's run lock
+    #: taken over, a run that lost its lock, a lock cleared by hand
+    RUN_REFUSED = 1010
+    RUN_LOCK_RECOVERED = 1011
+    RUN_LOCK_LOST = 1012
+    LOCK_CLEARED = 1013
     DELETION_THRESHOLD_EXCEEDED = 116
     DELETION_THRESHOLD_CHANGED = 117
     IMPORT_DELETION_SAFETY = 118
@@ -27,10 +33,14 @@ class EventId(IntEnum):
     ERROR_LIMIT_REACHED = 6012
     OBJECT_ERROR = 6100
     SYNC_RULE_ERROR = 6110
+    #: a pending export whose cause is gone was cancelled (idsync.engine.reconciliation)
+    EXPORT_CANCELLED = 6130
     DN_ATTRIBUTES_FAILURE = 6949
     RULES_CHANGED = 2000
     CONNECTOR_CHANGED = 2001
     SCHEDULER_CHANGED = 2002
+    CONFIGURATION_PREVIEWED = 2010
+    CONFIGURATION_CHANGE_HELD = 2011
     CYCLE_STARTED = 3000
     CYCLE_FINISHED = 3001
     CYCLE_LOCK_RECOVERED = 3002
@@ -50,6 +60,11 @@ LEVELS = {
     EventId.RUN_FAILED: "error",
     EventId.RUN_ABANDONED: "warning",
     EventId.CYCLE_LOCK_RECOVERED: "warning",
+    EventId.RUN_REFUSED: "warning",
+    EventId.RUN_LOCK_RECOVERED: "warning",
+    EventId.RUN_LOCK_LOST: "error",
+    EventId.LOCK_CLEARED: "warning",
+    EventId.CONFIGURATION_CHANGE_HELD: "warning",
     EventId.OBJECT_ERROR: "warning",
     EventId.SYNC_RULE_ERROR: "warning",
     EventId.DN_ATTRIBUTES_FAILURE: "information",

@@ -57,6 +57,11 @@ class RunStatus(StrEnum):
     STOPPED_ATTRIBUTE_CHANGE_LIMIT = "stopped-attribute-change-limit"
     STOPPED_CONFIGURATION = "stopped-configuration-error"
     STOPPED_STAGING_MODE = "stopped-staging-mode"
+    #: another process took the run lock over (this one's lease had expired): the batch in
+    #: progress was rolled back
+    STOPPED_LOCK_LOST = "stopped-lock-lost"
+    #: never started: another run of the connector holds its run lock
+    NO_START_CONNECTOR_BUSY = "no-start-connector-busy"
 
 
 @dataclass(slots=True)

@@ -90,3 +90,23 @@ def test_v1_real_limit_50001_refused_50000_accepted(clouddir: CloudDirTenant) ->
     assert len(members_of(clouddir, at_limit["id"])) == 1_000
     assert above["status"] == "error" and above["errors"][0]["code"] == "LargeObject"
     assert time.monotonic() - started < 30
+
+
+def test_v1_names_the_groups_its_imports_leave_out(clouddir_factory: Any) -> None:
+    """GET /sync/v1/large-groups: what a server on v1 cannot see (a swing back deletes the
+    synced ones it provisioned)."""
+    tenant: CloudDirTenant = clouddir_factory(v1_member_limit=5)
+    ids = make_users(tenant, 7)
+    [small, big] = tenant.export_ok(2, [group("a", "GA", {"add": ids[:5]}),
+                                        group("b", "GB", {"add": ids})])
+    with tenant.client() as http:
+        answer = http.get("/sync/v1/large-groups")
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        assert body["v1_member_limit"] == 5
+        assert [(g["id"], g["member_count"], g["sync_enabled"]) for g in body["groups"]] == [
+            (big["id"], 7, True)]
+        assert body["groups"][0]["source_anchor"] and body["groups"][0]["displayName"]
+        assert small["id"] not in {g["id"] for g in body["groups"]}
+        http.headers.pop("Authorization", None)
+        assert http.get("/sync/v1/large-groups").status_code == 401

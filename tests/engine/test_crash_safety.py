@@ -121,3 +121,39 @@ def test_sigkill_in_every_stage_loses_and_duplicates_nothing(tmp_path: Path) -> 
     db.close()
     assert statuses.count("stopped-server") == len(killed)
     assert "in-progress" not in statuses
+
+
+@pytest.mark.slow
+# sqlite_only: as above, it watches the killed run's progress in the idsync.db file.
+@pytest.mark.sqlite_only
+def test_sigkill_while_cancelling_deletes_keeps_every_object(tmp_path: Path) -> None:
+    """A synchronization killed while it links deprovisioned objects back and cancels their
+    deletes: the next one finishes the job, no object gets a second connector space object,
+    nothing is left to delete."""
+    from idsync.rules.admin import set_disabled
+    from idsync.store import Store
+
+    ws = make_workspace(tmp_path / "ws", directory())
+    ws.store.close()
+    for connector, profile in CYCLE:
+        run_ok(ws.path, connector, profile)
+
+    def target_objects() -> set[tuple[int, str]]:
+        db = sqlite3.connect(ws.path / "idsync.db")
+        try:
+            return set(db.execute(
+                "SELECT c.id, c.anchor FROM cs_objects c JOIN connectors n "
+                "ON n.id = c.connector_id WHERE n.name = 'target' AND c.placeholder = 0"))
+        finally:
+            db.close()
+
+    before = target_objects()
+    for disabled in (True, False):
+        store = Store.open(ws.path)
+        set_disabled(store, "Out to target - User Join", disabled)
+        store.close()
+        if not disabled:
+            kill_midway(ws.path, "source", "Delta Synchronization")
+        run_ok(ws.path, "source", "Delta Synchronization")
+    assert target_objects() == before
+    assert snapshot(ws.path)["counts"]["pending_exports"] == 0

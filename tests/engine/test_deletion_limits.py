@@ -100,12 +100,12 @@ def test_the_threshold_message_gives_each_sampled_delete_its_cause(tmp_path: Pat
         "source)" in message
     cli("exports", "discard", "target", "--confirm")
     # a rule disabled by mistake: every remaining user leaves the scope
-    cli("rules", "disable", "Out to target - User Join")
+    cli("rules", "disable", "Out to target - User Join", "--confirm")
     assert ws.run("source", "fs").ok
     message = ws.run("target", "e").message or ""
     assert "48 deletes of user" in message
-    assert "uid=u0,ou=People,dc=fabrikam,dc=com (disconnected: no enabled outbound rule" \
-        in message
+    assert "uid=u0,ou=People,dc=fabrikam,dc=com (out of scope: its provisioning rule is " \
+        "disabled or gone)" in message
 
 
 def test_a_delete_out_of_scope_names_its_rule(tmp_path: Path) -> None:

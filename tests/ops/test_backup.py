@@ -74,3 +74,24 @@ def test_restore_refuses_a_file_that_is_not_a_backup(small_workspace: Workspace,
     bad.write_bytes(b"not a database" * 100)
     result = idsync(small_workspace.path, "db", "restore", str(bad), check=False)
     assert result.returncode == 2 and "not an idsync database backup" in result.stderr
+
+
+def test_restore_is_refused_while_a_run_holds_its_connector_and_clears_old_locks(
+        small_workspace: Workspace, tmp_path: Path):
+    from idsync.locks import Lock, run_lock_name
+
+    ws = small_workspace
+    source = ws.store.connectors.get("source").id
+    # A run of this (live) process holds source when the backup is taken.
+    held = Lock.acquire(ws.store, run_lock_name(source), command="idsync run source fi",
+                        connector_id=source, profile="Full Import")
+    backup = tmp_path / "backup" / "idsync.db"
+    idsync(ws.path, "db", "backup", str(backup))
+    refused = idsync(ws.path, "db", "restore", str(backup), check=False)
+    assert refused.returncode == 2
+    assert "a run of source: Full Import" in refused.stderr and "is running" in refused.stderr
+    held.release()
+    ws.store.close()
+    idsync(ws.path, "db", "restore", str(backup))
+    # The backup's lock named a process of the past: the restored server starts unlocked.
+    assert json.loads(idsync(ws.path, "runs", "locks", "--json").stdout) == []

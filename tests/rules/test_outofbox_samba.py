@@ -4,14 +4,17 @@ objectGUID anchors, sAMAccountName, userAccountControl) -> a real clouddir."""
 from __future__ import annotations
 
 import base64
+import json
 import uuid
 from pathlib import Path
 
 import ldap.modlist
 import pytest
+from click.testing import CliRunner, Result
 from tests.harness.samba import samba_dc  # noqa: F401
 
 import ldap
+from idsync.cli.main import build
 from idsync.engine.core import Engine
 from idsync.engine.runner import run_profile
 from idsync.model import RunProfile
@@ -78,3 +81,32 @@ def test_active_directory_to_cloud_through_the_outofbox_rules(samba_dc, clouddir
     assert staff["object_type"] == "group"
     assert staff["attributes"]["securityEnabled"] == ["true"]
     assert set(staff["members"]["add"]) == {cloud_ann["dn"]}
+
+
+def test_readme_command_on_active_directory_installs_the_ad_flavour(  # type: ignore[no-untyped-def]
+        samba_dc, tmp_path: Path) -> None:  # noqa: F811
+    def install(*extra: str) -> Result:
+        return CliRunner().invoke(build(), [
+            "--workspace", str(tmp_path), "rules", "install-outofbox", "--onprem", "corp",
+            "--cloud", "aad", *extra])
+
+    store = Store.open(tmp_path)
+    try:
+        # directory_type left at auto: the root DSE tells.
+        store.connectors.add("corp", "ldap", samba_dc.connector_settings(),
+                             {"password": samba_dc.password})
+        store.connectors.add("aad", "cloud", {"url": "http://127.0.0.1:9", "tenant_id": "t"},
+                             {"token": "x"})
+        refused = install("--flavour", "openldap")
+        line = " ".join(refused.output.split())
+        assert refused.exit_code != 0, refused.output
+        assert "--flavour openldap contradicts connector 'corp'" in line, refused.output
+        assert "Active Directory" in line and "the flavour is ad" in line
+        assert store.rules.find("In from AD - User Join") is None, "nothing installed"
+        result = install()
+        assert result.exit_code == 0, result.output
+        assert "flavour ad" in result.output
+        text = json.dumps(store.rules.get("In from AD - User Join").to_dict())
+        assert "ConvertToBase64([objectGUID])" in text and "[entryUUID]" not in text
+    finally:
+        store.close()

@@ -14,9 +14,10 @@ from tests.scheduler.conftest import Workspace, user_entry
 from idsync.engine.core import Engine
 from idsync.engine.runner import run_profile
 from idsync.events import EventId
+from idsync.locks import CYCLE_LOCK
 from idsync.model import RunProfile
 from idsync.scheduler.cycle import CycleRunner, plan_cycle, purge_run_history
-from idsync.scheduler.lock import LOCK_KEY, CycleLock, CycleRunning, request_stop
+from idsync.scheduler.lock import CycleLock, CycleRunning, request_stop
 from idsync.scheduler.settings import load_settings, load_state, save_state, set_staging_mode
 from idsync.store.database import utcnow
 
@@ -144,8 +145,8 @@ def test_a_dead_owners_lock_is_recovered(small_workspace: Workspace):
             "CycleLock(Store.open(sys.argv[1])).acquire('delta', 'crash test'); os._exit(9)")
     proc = subprocess.run([sys.executable, "-c", code, str(ws.path)], timeout=60)
     assert proc.returncode == 9
-    stale = ws.store.settings.get(LOCK_KEY)
-    assert stale and stale["pid"] != os.getpid()
+    stale = ws.store.locks.get(CYCLE_LOCK)
+    assert stale and stale.pid != os.getpid()
     assert CycleLock(ws.store).holder() is None
     assert cycle(ws).status == "success"
     recovered = ws.store.events.list(event_id=int(EventId.CYCLE_LOCK_RECOVERED))

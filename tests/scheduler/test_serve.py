@@ -16,7 +16,7 @@ from tests.scheduler.conftest import (
     wait_for,
 )
 
-from idsync.scheduler.lock import LOCK_KEY
+from idsync.scheduler.lock import CycleLock
 from idsync.store import Store
 
 
@@ -71,7 +71,7 @@ def test_sigterm_in_the_middle_of_an_export_loses_nothing(tmp_path: Path, serve_
         reader = Store.open(ws.path)
 
         def exporting_target() -> int | None:
-            lock = reader.settings.get(LOCK_KEY) or {}
+            lock = CycleLock(reader).holder() or {}
             step = lock.get("step") or {}
             if (step.get("profile"), step.get("connector")) != ("Export", "target"):
                 return None
@@ -89,7 +89,7 @@ def test_sigterm_in_the_middle_of_an_export_loses_nothing(tmp_path: Path, serve_
         assert export.counters.get("adds") == 2500
         runs = ws.store.runs.list(limit=0)
         assert not [r for r in runs if r.status in ("in-progress", "stopped-server")]
-        assert ws.store.settings.get(LOCK_KEY) is None
+        assert ws.store.locks.list() == []
         reader.close()
 
         # The next start picks up where it stopped: every user exactly once in the target.
@@ -105,8 +105,6 @@ def test_sigterm_in_the_middle_of_an_export_loses_nothing(tmp_path: Path, serve_
 
 def test_cycle_start_refused_while_a_cycle_runs(small_workspace: Workspace):
     ws = small_workspace
-    from idsync.scheduler.lock import CycleLock
-
     lock = CycleLock(ws.store)
     lock.acquire("delta", "held by the test")
     try:

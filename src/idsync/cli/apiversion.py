@@ -18,6 +18,7 @@ from idsync.cli.common import (
     workspace_path,
 )
 from idsync.cli.connector import connector
+from idsync.largegroups.rollback import GroupState
 from idsync.writeback.plan import (
     V1_MEMBER_LIMIT,
     AtRiskGroup,
@@ -27,9 +28,10 @@ from idsync.writeback.plan import (
 
 
 def _show_plan(plan: list[AtRiskGroup]) -> None:
-    print_table("groups the next full sync deletes (above the API v1 member limit)",
-                ["name", "members", "direction", "connector", "dn"],
-                [[g.name, g.member_count, g.direction, g.connector, g.dn] for g in plan])
+    print_table("groups above the API v1 member limit that idsync holds, and what the rollback "
+                "does to each",
+                ["name", "members", "state", "what happens", "connector", "dn"],
+                [[g.name, g.member_count, g.state, g.fate, g.connector, g.dn] for g in plan])
 
 
 @connector.command("set-api-version")
@@ -45,9 +47,10 @@ def _show_plan(plan: list[AtRiskGroup]) -> None:
 @handle_errors
 def set_api_version(ctx: click.Context, name: str, export_version: int, import_version: int,
                     confirm: bool, as_json: bool) -> None:
-    """Set the sync API versions of a cloud connector. Going back to 1 deletes every synced
-    group above 50,000 members (in the cloud, and written-back groups on-premises) after the
-    next full sync: they are listed first, and nothing changes without --confirm."""
+    """Set the sync API versions of a cloud connector. Going back to 1 deletes every group
+    above 50,000 members that idsync provisioned (in the cloud, and written-back groups
+    on-premises) and disconnects the ones it joined: every group above the limit is listed
+    first with what happens to it, and nothing changes without --confirm."""
     store = open_store(ctx)
     # Only a switch to v1 needs the service's v1 limit (and so a connection).
     limit = (service_v1_limit(store, name, str(workspace_path(ctx)))
@@ -57,19 +60,23 @@ def set_api_version(ctx: click.Context, name: str, export_version: int, import_v
     if as_json:
         print_json({"changed": changed, "export_api_version": export_version,
                     "import_api_version": import_version,
-                    "deletions": [g.to_dict() for g in plan]})
+                    # every group listed, and those deleted (in the cloud or on-premises)
+                    "groups": [g.to_dict() for g in plan],
+                    "deletions": [g.to_dict() for g in plan
+                                  if g.state != GroupState.JOINED.value]})
     else:
         if plan:
             _show_plan(plan)
+        deletes = sum(1 for g in plan if g.deleted_in_cloud)
         if changed:
             console.print(f"connector {name}: export API v{export_version}, import API "
                           f"v{import_version}; full import and full sync required")
-            if plan:
-                console.print(f"{len(plan)} group(s) will be deleted: review them with "
+            if deletes:
+                console.print(f"{deletes} cloud delete(s) staged: review them with "
                               "`idsync export preview` before the next export (the deletion "
                               "threshold applies)")
         else:
-            console.print(f"{len(plan)} group(s) would be deleted; nothing changed. Run again "
-                          "with --confirm to switch.")
+            console.print(f"{len(plan)} group(s) above the v1 limit listed; nothing changed. "
+                          "Run again with --confirm to switch.")
     if not changed:
         sys.exit(3)

@@ -17,10 +17,12 @@ from idsync.cli.common import (
     workspace_path,
 )
 from idsync.cli.main import cli
+from idsync.cli.simulate import apply_guarded, confirm_option
 from idsync.connectors import registry
 from idsync.errors import ConfigurationError
 from idsync.events import EventId
 from idsync.model import ConnectorRecord
+from idsync.ops.simulation import changes_scope
 from idsync.store import Store
 
 SECRET_MASK = "********"
@@ -120,12 +122,14 @@ def add(ctx: click.Context, name: str, type_: str, settings: tuple[str, ...],
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE")
 @click.option("--unset", "unset", multiple=True, metavar="KEY")
 @click.option("--secret", "secrets", multiple=True, metavar="KEY=VALUE")
+@confirm_option
 @click.pass_context
 @handle_errors
 def set_(ctx: click.Context, name: str, settings: tuple[str, ...], unset: tuple[str, ...],
-         secrets: tuple[str, ...]) -> None:
-    """Change a connector's settings or secrets. A change of scope marks a full import as
-    required."""
+         secrets: tuple[str, ...], confirm: bool) -> None:
+    """Change a connector's settings or secrets. A change of settings marks a full import as
+    required; a change of scope (partitions, containers, object types...) is previewed first
+    and held if it would delete more than the deletion limit allows."""
     store = open_store(ctx)
     record = store.connectors.get(name)
     new_settings = dict(record.settings)
@@ -139,16 +143,23 @@ def set_(ctx: click.Context, name: str, settings: tuple[str, ...], unset: tuple[
     probe = ConnectorRecord(record.id, name, record.type, new_settings, new_secrets,
                             record.watermark, True, True)
     validate_connector(probe, str(workspace_path(ctx)))
-    store.connectors.update(record.id, settings=new_settings, secrets=new_secrets)
-    with store.transaction():
-        if new_settings != record.settings:
-            store.connectors.set_required(record.id, full_import=True)
-        store.events.add(int(EventId.CONNECTOR_CHANGED), "information",
-                         f"connector {name} changed: "
-                         + ", ".join(sorted(set(parse_assignments(settings)) | set(unset)
-                                            | {f"secret {k}" for k in
-                                               parse_assignments(secrets, "secret")})),
-                         connector_id=record.id)
+
+    def change() -> None:
+        with store.transaction():
+            store.connectors.update(record.id, settings=new_settings, secrets=new_secrets)
+            if new_settings != record.settings:
+                store.connectors.set_required(record.id, full_import=True)
+            store.events.add(int(EventId.CONNECTOR_CHANGED), "information",
+                             f"connector {name} changed: "
+                             + ", ".join(sorted(set(parse_assignments(settings)) | set(unset)
+                                                | {f"secret {k}" for k in
+                                                   parse_assignments(secrets, "secret")})),
+                             connector_id=record.id)
+
+    if changes_scope(record.settings, new_settings):
+        apply_guarded(ctx, store, f"connector set {name}", change, confirm)
+    else:
+        change()
     console.print(f"connector {name} updated")
 
 

@@ -1,4 +1,4 @@
-"""``idsync cycle start|stop|status`` (Start-/Stop-ADSyncSyncCycle, run status)."""
+"""``idsync cycle start|stop|status|unlock`` (Start-/Stop-ADSyncSyncCycle, run status)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from idsync.cli.common import (
 )
 from idsync.cli.main import cli
 from idsync.errors import ConfigurationError
+from idsync.locks import CYCLE_LOCK, Liveness, clear, describe_holder, held_locks
 from idsync.scheduler.cycle import CycleRunner
 from idsync.scheduler.lock import CycleLock, request_stop
 from idsync.scheduler.service import request_cycle
@@ -41,7 +42,8 @@ def start(ctx: click.Context, policy: str | None, as_json: bool) -> None:
     holder = CycleLock(store).holder()
     if holder:
         console.print(f"[red]a sync cycle is already running[/red] ({holder.get('policy')}, "
-                      f"started {holder.get('started_at')}, pid {holder.get('pid')}); "
+                      f"started {holder.get('started_at')}, pid {holder.get('pid')} on "
+                      f"{holder.get('host')}); "
                       "see `idsync cycle status`", highlight=False)
         sys.exit(3)
     if load_settings(store).suspended:
@@ -84,27 +86,47 @@ def stop(ctx: click.Context) -> None:
 @click.pass_context
 @handle_errors
 def status(ctx: click.Context, as_json: bool) -> None:
-    """What runs now: empty when idle (check this before changing settings)."""
+    """What runs now: empty when idle (check this before changing settings). The cycle, its
+    step, and every run that holds its connector's run lock (a cycle's or a hand-run one)."""
     store = open_store(ctx)
     holder = CycleLock(store).holder()
+    running = [v for v in held_locks(store)
+               if v.row.name != CYCLE_LOCK and v.state is Liveness.ALIVE]
+    view: dict = dict(holder or {})
     if holder:
         # The run in progress, with its counters as of its last committed batch.
-        holder["runs_in_progress"] = [
+        view["runs_in_progress"] = [
             {"run_id": r.id, "connector": r.connector, "profile": r.profile,
              "started_at": r.started_at, "counters": r.counters}
             for r in store.runs.list(limit=10) if r.status == "in-progress"]
+    if running:
+        view["run_locks"] = [v.to_dict() for v in running]
     if as_json:
-        print_json(holder or {})
+        print_json(view)
         return
-    if not holder:
-        return
-    step = holder.get("step") or {}
-    console.print(f"{holder.get('policy')} cycle started {holder.get('started_at')} "
-                  f"({holder.get('reason')}, pid {holder.get('pid')})"
-                  + (f": {step.get('profile')} on {step.get('connector')} "
-                     f"({step.get('index')}/{step.get('of')})" if step else ""),
-                  highlight=False)
-    for run in holder["runs_in_progress"]:
-        counters = ", ".join(f"{k} {v}" for k, v in sorted(run["counters"].items()))
-        console.print(f"  run {run['run_id']}: {run['profile']} on {run['connector']}"
-                      + (f": {counters}" if counters else ""), highlight=False)
+    if holder:
+        step = holder.get("step") or {}
+        console.print(f"{holder.get('policy')} cycle started {holder.get('started_at')} "
+                      f"({holder.get('reason')}, pid {holder.get('pid')} on "
+                      f"{holder.get('host')})"
+                      + (f": {step.get('profile')} on {step.get('connector')} "
+                         f"({step.get('index')}/{step.get('of')})" if step else ""),
+                      highlight=False)
+        for run in view["runs_in_progress"]:
+            counters = ", ".join(f"{k} {v}" for k, v in sorted(run["counters"].items()))
+            console.print(f"  run {run['run_id']}: {run['profile']} on {run['connector']}"
+                          + (f": {counters}" if counters else ""), highlight=False)
+    for v in running:
+        console.print(f"connector {v.connector} is held by {describe_holder(v.row)}",
+                      highlight=False, markup=False, soft_wrap=True)
+
+
+@cycle.command()
+@click.pass_context
+@handle_errors
+def unlock(ctx: click.Context) -> None:
+    """Clear the cycle lock of a holder that is gone (refused while it runs). Never needed in
+    normal operation: the next cycle takes such a lock over by itself."""
+    row = clear(open_store(ctx), CYCLE_LOCK, what="the sync cycle lock")
+    console.print(f"cleared the sync cycle lock ({describe_holder(row)})", highlight=False,
+                  markup=False)

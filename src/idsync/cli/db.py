@@ -8,8 +8,9 @@ import click
 from idsync.cli.common import console, handle_errors, open_store, print_json, workspace_path
 from idsync.cli.main import cli
 from idsync.errors import ConfigurationError
+from idsync.locks import live_holders
 from idsync.ops.backup import backup, restore
-from idsync.scheduler.lock import LOCK_KEY, owner_alive
+from idsync.scheduler.lock import owner_alive
 from idsync.store import Store
 from idsync.store.postgres import redact
 
@@ -57,11 +58,12 @@ def migrate_cmd(ctx: click.Context, url: str, as_json: bool) -> None:
     if (path / "idsync.db").exists():
         current = Store.open(path, migrate=False, database=str(path / "idsync.db"))
         try:
-            for key, what in (("service", "idsync serve"), (LOCK_KEY, "a sync cycle")):
-                owner = current.settings.get(key)
-                if owner and owner_alive(owner):
-                    raise ConfigurationError(
-                        f"{what} is running (pid {owner.get('pid')}); stop it before migrating")
+            owner = current.settings.get("service")
+            if owner and owner_alive(owner):
+                raise ConfigurationError(
+                    f"idsync serve is running (pid {owner.get('pid')}); stop it before migrating")
+            for running in live_holders(current):
+                raise ConfigurationError(f"{running} is running; let it end before migrating")
         finally:
             current.close()
     report = migrate_workspace(path, url)

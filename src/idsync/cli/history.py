@@ -1,4 +1,4 @@
-"""``idsync runs list|show``, ``idsync errors list``, ``idsync events list``."""
+"""``idsync runs list|show|locks|unlock``, ``idsync errors list``, ``idsync events list``."""
 
 from __future__ import annotations
 
@@ -6,9 +6,17 @@ from dataclasses import asdict
 
 import click
 
-from idsync.cli.common import handle_errors, json_option, open_store, print_json, print_table
+from idsync.cli.common import (
+    console,
+    handle_errors,
+    json_option,
+    open_store,
+    print_json,
+    print_table,
+)
 from idsync.cli.main import cli
 from idsync.errors import ConfigurationError
+from idsync.locks import CYCLE_LOCK, clear, describe_holder, held_locks, run_lock_name
 
 
 @cli.group()
@@ -114,3 +122,38 @@ def events_list(ctx: click.Context, event_id: int | None, level: str | None,
     print_table("Events", ["time", "id", "level", "connector", "run", "message"],
                 [[e.time, e.event_id, e.level, e.connector, e.run_id, e.message]
                  for e in found])
+
+
+@runs.command("locks")
+@json_option
+@click.pass_context
+@handle_errors
+def runs_locks(ctx: click.Context, as_json: bool) -> None:
+    """Who holds the sync cycle and each connector now: one row per lock, with its holder
+    (command, host, pid, since), its last heartbeat and whether the holder is alive. A lock
+    whose holder is gone is taken over by the next run by itself."""
+    views = held_locks(open_store(ctx))
+    if as_json:
+        print_json([v.to_dict() for v in views])
+        return
+    print_table("Locks", ["lock", "profile", "run", "command", "host", "pid", "since",
+                          "heartbeat", "holder"],
+                [["sync cycle" if v.row.name == CYCLE_LOCK else v.connector, v.row.profile,
+                  v.row.run_id, v.row.command, v.row.host, v.row.pid, v.row.since[:19],
+                  f"{v.row.age_ms / 1000:.0f} s ago", v.state.value] for v in views])
+
+
+@runs.command("unlock")
+@click.argument("connector")
+@click.pass_context
+@handle_errors
+def runs_unlock(ctx: click.Context, connector: str) -> None:
+    """Clear a connector's run lock whose holder is gone (refused while it runs). Never
+    needed in normal operation: the next run takes such a lock over by itself."""
+    store = open_store(ctx)
+    record = store.connectors.get(connector)
+    row = clear(store, run_lock_name(record.id), what=f"the run lock of connector {connector}",
+                connector_id=record.id)
+    console.print(f"cleared the run lock of connector {connector} "
+                  f"({describe_holder(row)})", highlight=False)
+

@@ -51,6 +51,7 @@ COMMAND_MODULES: list[str] = [
     "config",
     "doctor",
     "preview",
+    "simulate",
     "writeback",
     "apiversion",
 ]

@@ -17,11 +17,13 @@ from idsync.cli.common import (
     open_store,
     print_json,
     print_table,
+    workspace_path,
 )
 from idsync.cli.main import cli
+from idsync.cli.simulate import apply_guarded, confirm_option
 from idsync.rules import admin, editing
 from idsync.rules.files import load_rules, write_rules
-from idsync.rules.outofbox import FLAVOURS, install_outofbox
+from idsync.rules.outofbox import FLAVOURS, install_outofbox, resolve_flavour
 
 
 @cli.group()
@@ -82,45 +84,57 @@ def export_(ctx: click.Context, path: str, connector: str | None) -> None:
 
 @rules.command("import")
 @click.argument("path", type=click.Path(exists=True))
+@confirm_option
 @click.pass_context
 @handle_errors
-def import_(ctx: click.Context, path: str) -> None:
+def import_(ctx: click.Context, path: str, confirm: bool) -> None:
     """Add or replace rules from a YAML file or folder. Every rule is validated (expressions
     compiled, connectors checked) before any is saved; the connectors of changed rules are
     marked for a full synchronization."""
     store = open_store(ctx)
-    saved = admin.save_rules(store, load_rules(path))
+    loaded = load_rules(path)
+    saved = apply_guarded(ctx, store, f"rules import {path}",
+                          lambda: admin.save_rules(store, loaded), confirm)
     console.print(f"{len(saved)} rule(s) imported; full synchronization required on: "
                   + ", ".join(sorted({r.connector for r in saved})))
 
 
 @rules.command()
 @click.argument("name")
+@confirm_option
 @click.pass_context
 @handle_errors
-def enable(ctx: click.Context, name: str) -> None:
+def enable(ctx: click.Context, name: str, confirm: bool) -> None:
     """Enable a rule."""
-    admin.set_disabled(open_store(ctx), name, False)
+    store = open_store(ctx)
+    apply_guarded(ctx, store, f"rules enable {name!r}",
+                  lambda: admin.set_disabled(store, name, False), confirm)
     console.print(f"rule {name!r} enabled")
 
 
 @rules.command()
 @click.argument("name")
+@confirm_option
 @click.pass_context
 @handle_errors
-def disable(ctx: click.Context, name: str) -> None:
+def disable(ctx: click.Context, name: str, confirm: bool) -> None:
     """Disable a rule (out-of-box rules too)."""
-    admin.set_disabled(open_store(ctx), name, True)
+    store = open_store(ctx)
+    apply_guarded(ctx, store, f"rules disable {name!r}",
+                  lambda: admin.set_disabled(store, name, True), confirm)
     console.print(f"rule {name!r} disabled")
 
 
 @rules.command()
 @click.argument("name")
+@confirm_option
 @click.pass_context
 @handle_errors
-def delete(ctx: click.Context, name: str) -> None:
+def delete(ctx: click.Context, name: str, confirm: bool) -> None:
     """Delete a rule (not an out-of-box one: disable those)."""
-    admin.delete_rule(open_store(ctx), name)
+    store = open_store(ctx)
+    apply_guarded(ctx, store, f"rules delete {name!r}",
+                  lambda: admin.delete_rule(store, name), confirm)
     console.print(f"rule {name!r} deleted")
 
 
@@ -132,16 +146,24 @@ def delete(ctx: click.Context, name: str) -> None:
 @click.option("--cloud", required=True, help="The cloud connector (cloud).")
 @click.option("--flavour", type=click.Choice(sorted(FLAVOURS)),
               help="On-premises directory: ad (objectGUID, sAMAccountName) or openldap "
-                   "(entryUUID, uid). Default: from the connector's directory_type, else ad.")
+                   "(entryUUID, uid). Default: detected from the connector (the LDAP "
+                   "server's root DSE, a file connector's anchor attribute); a flavour "
+                   "that contradicts it is refused.")
+@confirm_option
 @click.pass_context
 @handle_errors
 def install_outofbox_command(ctx: click.Context, onprem: str, cloud: str,
-                             flavour: str | None) -> None:
+                             flavour: str | None, confirm: bool) -> None:
     """Install the out-of-box rules (In from AD, In from AAD, Out to AAD) between two
     connectors. They are reserved: disable them, or edit an editable copy (`rules copy`).
     Installing again restores them as shipped."""
     store = open_store(ctx)
-    saved = install_outofbox(store, onprem, cloud, flavour)
+    workspace = str(workspace_path(ctx))
+    chosen, how = resolve_flavour(store, onprem, flavour, workspace)
+    console.print(f"flavour {chosen}: {how}")
+    saved = apply_guarded(
+        ctx, store, "rules install-outofbox",
+        lambda: install_outofbox(store, onprem, cloud, chosen, workspace=workspace), confirm)
     console.print(f"{len(saved)} out-of-box rule(s) installed (precedence "
                   f"{min(r.precedence for r in saved)}-{max(r.precedence for r in saved)}); "
                   f"full synchronization required on {onprem} and {cloud}")
@@ -152,10 +174,11 @@ def install_outofbox_command(ctx: click.Context, onprem: str, cloud: str,
 @click.option("--precedence", type=click.IntRange(1, 99),
               help="Precedence of the copy, 1-99 (asked when not given).")
 @click.option("--name", "new_name", help="Name of the copy (default: NAME (copy)).")
+@confirm_option
 @click.pass_context
 @handle_errors
 def copy_command(ctx: click.Context, name: str, precedence: int | None,
-                 new_name: str | None) -> None:
+                 new_name: str | None, confirm: bool) -> None:
     """Disable rule NAME and create an editable copy of it (the way to change an out-of-box
     rule)."""
     store = open_store(ctx)
@@ -165,7 +188,8 @@ def copy_command(ctx: click.Context, name: str, precedence: int | None,
         precedence = click.prompt(
             f"Precedence of the editable copy (1-99; free: {editing._ranges(free)})",
             type=click.IntRange(1, 99), default=free[-1] if free else None)
-    copy = editing.copy_rule(store, name, precedence, new_name)
+    copy = apply_guarded(ctx, store, f"rules copy {name!r}",
+                         lambda: editing.copy_rule(store, name, precedence, new_name), confirm)
     console.print(f"rule {name!r} disabled; editable copy {copy.name!r} created at precedence "
                   f"{copy.precedence}. Change it with `idsync rules edit {copy.name!r}`.",
                   highlight=False)
@@ -200,13 +224,14 @@ def _pairs(items: tuple[str, ...], option: str) -> dict[str, str]:
               help="Set the value of every scoping clause on ATTR (repeatable).")
 @click.option("--description", help="New description.")
 @click.option("--rename", help="New name.")
+@confirm_option
 @click.pass_context
 @handle_errors
 def edit_command(ctx: click.Context, name: str, expressions: tuple[str, ...],
                  directs: tuple[str, ...], constants: tuple[str, ...],
                  removals: tuple[str, ...], precedence: int | None, scopes: tuple[str, ...],
                  clear_scope: bool, scope_values: tuple[str, ...], description: str | None,
-                 rename: str | None) -> None:
+                 rename: str | None, confirm: bool) -> None:
     """Change rule NAME: a transformation's source, the scoping, the precedence. The rule is
     validated (expressions compiled) before it is saved; its connector then needs a full
     synchronization. Out-of-box rules are reserved: copy them first."""
@@ -221,7 +246,8 @@ def edit_command(ctx: click.Context, name: str, expressions: tuple[str, ...],
         scope_values=_pairs(scope_values, "--scope-value"), description=description,
         name=rename)
     store = open_store(ctx)
-    saved = editing.edit_rule(store, name, edit)
+    saved = apply_guarded(ctx, store, f"rules edit {name!r}",
+                          lambda: editing.edit_rule(store, name, edit), confirm)
     console.print(f"rule {saved.name!r} saved; full synchronization required on "
                   f"{saved.connector}", highlight=False)
 

@@ -6,10 +6,12 @@ import sys
 
 import click
 from rich.live import Live
+from rich.markup import escape
 from rich.text import Text
 
 from idsync.cli.common import (
     console,
+    err_console,
     handle_errors,
     json_option,
     open_store,
@@ -21,7 +23,7 @@ from idsync.cli.main import cli
 from idsync.engine.core import Engine
 from idsync.engine.runner import RunResult, run_profile
 from idsync.errors import ConfigurationError
-from idsync.model import RunProfile
+from idsync.model import RunProfile, RunStatus
 
 
 def _counter_text(profile: str, counters: dict[str, int]) -> Text:
@@ -55,7 +57,8 @@ def run_cmd(ctx: click.Context, connector: str, profile: str, accept_deletes: bo
             accept_changes: bool, as_json: bool) -> None:
     """Run a run profile on a connector: "Full Import", "Delta Import", "Full
     Synchronization", "Delta Synchronization" or "Export" (short: fi, di, fs, ds, e).
-    Exits non-zero when the run stops."""
+    Exits non-zero when the run stops; exit 3, with the holder named, when another run of
+    the connector holds it (nothing runs then)."""
     try:
         run_profile_ = RunProfile.parse(profile)
     except ValueError as exc:
@@ -75,6 +78,16 @@ def run_cmd(ctx: click.Context, connector: str, profile: str, accept_deletes: bo
                     on_progress=lambda c: live.update(_counter_text(run_profile_.value, c)))
     finally:
         engine.close()
+    if result.status == RunStatus.NO_START_CONNECTOR_BUSY:
+        # Refused, not failed: one line naming the holder (the attempt is in the history).
+        if as_json:
+            print_json({"run_id": result.run_id, "connector": result.connector,
+                        "profile": result.profile, "status": result.status,
+                        "message": result.message})
+        else:
+            err_console.print(f"[red]refused:[/red] {escape(result.message or '')}",
+                              highlight=False, soft_wrap=True)
+        sys.exit(3)
     if as_json:
         print_json({"run_id": result.run_id, "connector": result.connector,
                     "profile": result.profile, "status": result.status,

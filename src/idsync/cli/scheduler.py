@@ -3,6 +3,8 @@ connector overrides)."""
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from idsync.cli.common import (
@@ -12,11 +14,15 @@ from idsync.cli.common import (
     open_store,
     print_json,
     print_table,
+    workspace_path,
 )
 from idsync.cli.main import cli
 from idsync.events import EventId
+from idsync.largegroups.swing import SwingGroup, stage_swing_back, swing_back_plan
+from idsync.locks import set_lease
 from idsync.scheduler.cycle import purge_run_history
 from idsync.scheduler.settings import (
+    is_staging_mode,
     load_settings,
     parse_interval,
     save_settings,
@@ -65,15 +71,26 @@ def show(ctx: click.Context, as_json: bool) -> None:
 @click.option("--maintenance-enabled", type=BOOL)
 @click.option("--staging-mode", type=BOOL, help="Staging mode: import and sync, never export.")
 @click.option("--suspended", type=BOOL, help="Suspend the scheduler (during an upgrade).")
+@click.option("--confirm", is_flag=True,
+              help="Leave staging mode although large groups would be deleted (swing back to "
+                   "a server on API v1).")
+@click.option("--lock-lease", help="How long a cycle or run lock held from another host "
+              "survives without a heartbeat before it is taken over (default 3m).")
 @click.pass_context
 @handle_errors
 def set_(ctx: click.Context, sync_cycle_enabled: str | None, interval: str | None,
          next_cycle_policy: str | None, purge_run_history_interval: str | None,
          maintenance_enabled: str | None, staging_mode: str | None,
-         suspended: str | None) -> None:
-    """Change scheduler settings (Set-ADSyncScheduler, plus staging mode)."""
+         suspended: str | None, confirm: bool, lock_lease: str | None) -> None:
+    """Change scheduler settings (Set-ADSyncScheduler, plus staging mode). Leaving staging
+    mode on a server whose cloud connector is on API v1 (a swing back from a v2 server) lists
+    the groups above the v1 limit it will delete, and changes nothing without --confirm."""
     store = open_store(ctx)
     changes: list[str] = []
+    swing: list[SwingGroup] = []
+    if staging_mode is not None and not _bool(staging_mode) and is_staging_mode(store):
+        swing = swing_back_plan(store, str(workspace_path(ctx)))
+        _hold_swing_back(swing, confirm)
     with store.transaction():
         s = load_settings(store)
         if sync_cycle_enabled is not None:
@@ -98,10 +115,33 @@ def set_(ctx: click.Context, sync_cycle_enabled: str | None, interval: str | Non
         if staging_mode is not None:
             set_staging_mode(store, bool(_bool(staging_mode)))
             changes.append(f"staging mode {_bool(staging_mode)}")
+        deletes = stage_swing_back(store, swing)
+        if deletes:
+            changes.append(f"{deletes} large group delete(s) staged (API v1 cannot hold them; "
+                           "review with `idsync export preview`, the deletion threshold applies)")
+        if lock_lease is not None:
+            set_lease(store, parse_interval(lock_lease))
+            changes.append(f"lock lease {lock_lease}")
         if changes:
             store.events.add(int(EventId.SCHEDULER_CHANGED), "information",
                              "scheduler: " + ", ".join(changes))
     console.print("scheduler: " + (", ".join(changes) if changes else "nothing changed"))
+
+
+def _hold_swing_back(plan: list[SwingGroup], confirm: bool) -> None:
+    """Show what leaving staging mode does to the groups above the v1 limit; without
+    ``confirm`` and with deletes to make, stop (exit 3) before anything changes."""
+    if not plan:
+        return
+    print_table("groups above the API v1 member limit in the cloud, and what leaving staging "
+                "mode does to each", ["name", "members", "what happens", "connector", "dn"],
+                [[g.name, g.member_count, g.fate, g.connector, g.dn] for g in plan])
+    deletes = sum(1 for g in plan if g.deleted)
+    if deletes and not confirm:
+        console.print(f"{deletes} large group(s) would be deleted from the cloud (this "
+                      "server's cloud connector is on API v1, which cannot hold them); nothing "
+                      "changed. Run again with --confirm to leave staging mode.")
+        sys.exit(3)
 
 
 @scheduler.command()

@@ -54,6 +54,12 @@ def cs_dict(store: Store, cs: CSObject, *, with_export: bool = True) -> dict[str
                 "value_removes": {a: sorted(ref_names.get(t, ("?",))[0] for t in ts)
                                   for a, ts in pe.ref_removes.items()},
             }
+            if pe.kind == "delete":
+                # Why deprovisioning staged it (idsync.engine.reconciliation); None for a
+                # delete staged otherwise (a rollback's) or before idsync kept the cause.
+                record = store.deprovisions.get_many([cs.id]).get(cs.id)
+                out["pending_export"]["cause"] = None if record is None else {
+                    "cause": record.cause, "detail": record.detail}
         else:
             out["pending_export"] = None
     return out

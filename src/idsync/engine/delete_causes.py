@@ -1,9 +1,10 @@
 """Why a pending delete is there, for the few objects a message shows.
 
-A delete is staged when the object's metaverse object went (deleted in the source) or left the
-scope of the outbound rules; either way the object was disconnected then, so the cause is not
-kept on it. It is found again the way a synchronization would find it: the connector's inbound
-join rules look for the metaverse object that would take the object back. None found: the
+Deprovisioning keeps the cause with the delete it stages (``store.deprovisions``: out of scope,
+or the metaverse object deleted, and the rule that had provisioned the object); that record is
+read first. A delete without one (staged before idsync kept causes, or staged again after a
+discard) is explained the way a synchronization would find it: the connector's inbound join
+rules look for the metaverse object that would take the object back. None found: the
 metaverse object is gone (deleted in the source). Found and out of scope of the outbound
 rules: "out of scope of rule X". Found and in scope: the cause is gone and the delete is
 stale. Without join rules for the object's type the cause is left unsaid.
@@ -15,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from idsync.engine.joins import find_match
+from idsync.engine.reconciliation import DeleteCause
 from idsync.engine.ruleset import has_provision
 from idsync.model import ConnectorRecord
 from idsync.rules.scoping import in_scope
@@ -29,7 +31,14 @@ def delete_causes(engine: Any, record: ConnectorRecord, cs_ids: Sequence[int]
     store = engine.store
     rs = engine.ruleset()
     out: dict[int, str] = {}
-    for obj in store.cs.by_ids(list(cs_ids)).values():
+    for cs_id, record in store.deprovisions.get_many(list(cs_ids)).items():
+        if record.cause == DeleteCause.METAVERSE_DELETED:
+            out[cs_id] = DELETED_IN_SOURCE
+        elif record.cause == DeleteCause.OUT_OF_SCOPE:
+            rule = rs.by_id.get(record.link_rule_id) if record.link_rule_id else None
+            out[cs_id] = (f"out of scope of rule {rule.rule.name!r}" if rule is not None
+                          else "out of scope: its provisioning rule is disabled or gone")
+    for obj in store.cs.by_ids([i for i in cs_ids if i not in out]).values():
         joining = [r for r in rs.inbound_for(record.id, obj.object_type) if r.rule.join]
         if not joining:
             continue

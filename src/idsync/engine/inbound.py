@@ -29,6 +29,7 @@ from idsync.engine.flow import (
 )
 from idsync.engine.joins import BatchJoinLookups, find_match, index_entries
 from idsync.engine.lists import load_lists, split_loaded
+from idsync.engine.reconciliation import DeleteCause, deprovision, sources_of
 from idsync.engine.ruleset import CompiledRule, has_provision
 from idsync.engine.run import RunRecorder
 from idsync.engine.views import InboundView
@@ -303,7 +304,7 @@ class Inbound:
         cs.mv_id = None
         self.store.cs.mark_pending_update(self.store.cs.referencing([cs.id]))
         if not self._kept_alive(mv_id):
-            self.delete_mv(mv_id)
+            self.delete_mv(mv_id, cs)
         else:
             self.flow_mv_ids([mv_id])
 
@@ -311,12 +312,19 @@ class Inbound:
         return any(o.link_direction == "inbound" and o.link_type in KEEPER_LINKS
                    for o in self.store.cs.linked_to([mv_id]))
 
-    def delete_mv(self, mv_id: int) -> None:
-        """The metaverse object goes; objects provisioned from it are deprovisioned."""
-        from idsync.engine.outbound import deprovision
-
-        for linked in self.store.cs.linked_to([mv_id]):
-            deprovision(self.engine, self.recorder, linked)
+    def delete_mv(self, mv_id: int, source: CSObject) -> None:
+        """The metaverse object goes (``source``, its last keeper, left); objects provisioned
+        from it are deprovisioned, remembering the source objects they came from."""
+        linked = self.store.cs.linked_to([mv_id])
+        sources = sources_of(linked) | (
+            {(source.connector_id, source.anchor)} if source.anchor else set())
+        gone = "was deleted" if source.pending_import == PendingImport.DELETE else \
+            "left the scope of its rules"
+        for o in linked:
+            deprovision(self.engine, self.recorder, o, DeleteCause.METAVERSE_DELETED,
+                        f"metaverse object {mv_id} was deleted: its source {source.dn} {gone}",
+                        sources)
+        self.store.deprovisions.metaverse_deleted(mv_id)
         referrers = self.store.mv.delete(mv_id)
         self.store.mv.mark_dirty(referrers)
         self.recorder.count("mv-deletes")

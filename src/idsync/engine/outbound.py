@@ -32,6 +32,13 @@ from idsync.engine.flow import (
 from idsync.engine.inbound import EXPRESSION_ERROR, SYNC_RULE_ERROR
 from idsync.engine.joins import BatchJoinLookups, find_match
 from idsync.engine.lists import load_lists, split_loaded
+from idsync.engine.reconciliation import (
+    CancelCause,
+    Reconciler,
+    deprovision_out_of_scope,
+    record_cancel,
+    unstaged,
+)
 from idsync.engine.ruleset import CompiledRule, has_provision
 from idsync.engine.run import RunRecorder
 from idsync.engine.views import OutboundView
@@ -43,23 +50,6 @@ from idsync.rules.scoping import in_scope
 from idsync.values import same_values
 
 DN_ATTRIBUTES_FAILURE = "dn-attributes-failure"
-
-
-def deprovision(engine: Engine, recorder: RunRecorder, cs: CSObject) -> None:
-    """Unlink a connector space object from its metaverse object. An object that outbound
-    provisioning created gets a pending delete; others just become disconnectors."""
-    store = engine.store
-    store.cs.set_link(cs.id, None, None, None, None)
-    if cs.link_direction == "outbound" and cs.link_type == LinkType.PROVISION.value:
-        if cs.anchor is None:
-            # Never exported: nothing to delete in the directory.
-            store.cs.remove(cs.id)
-            return
-        store.exports.stage(PendingExport(cs.id, cs.connector_id, "delete", None, {},
-                                          "pending", 0))
-        recorder.count("export-deletes-staged")
-    else:
-        recorder.count("disconnectors")
 
 
 @dataclasses.dataclass(slots=True)
@@ -98,6 +88,8 @@ class Outbound:
         self._joins = BatchJoinLookups(self.store.join_index)
         self._lists: dict[tuple[int, str | None], frozenset[str]] = {}
         self._shared: dict[int, frozenset[str]] = {}
+        #: staged deletes whose cause is gone: linked back, cancelled (engine.reconciliation)
+        self.reconciler = Reconciler(engine, recorder)
 
     def lists(self, connector_id: int, mv_object_type: str | None = None) -> frozenset[str]:
         """Lists the connector's outbound rules write (for one metaverse type), per run."""
@@ -171,6 +163,7 @@ class Outbound:
         mvs = self.store.mv.by_ids(ids)
         links = self._links(list(mvs))
         self._prefetch_joins(mvs.values(), links)
+        self.reconciler.prefetch(list(mvs), links)
         placing: list[_Placing] = []
         for mv_id in ids:
             mv = mvs.get(mv_id)
@@ -182,12 +175,27 @@ class Outbound:
                 linked = links.get((mv.id, cid))
                 if linked is not None:
                     if not scoped and linked.link_direction != "inbound":
-                        deprovision(self.engine, self.recorder, linked)
+                        deprovision_out_of_scope(self.engine, self.recorder, mv, linked, links)
+                    elif scoped and self.reconciler.restores(linked, mv.id):
+                        self._link(linked.id, mv, LinkType.PROVISION.value,
+                                   _provisioning_rule(scoped))
                     continue
-                if scoped:
+                if scoped and not self._take_back(mv, cid, scoped):
                     self._provision(mv, cid, scoped, placing)
         self._place(placing)
         self._flush_links()
+
+    def _take_back(self, mv: MVObject, cid: int, scoped: list[CompiledRule]) -> bool:
+        """Link back the object deprovisioning left with an unsent delete, if this identity
+        had one in the connector: the delete is cancelled when the links are written."""
+        former = self.reconciler.former(mv.id, cid)
+        if former is None or former[0] in self._claimed:
+            return False
+        rule_id = former[1]
+        if rule_id not in self.rs.by_id:  # the rule that provisioned it is gone
+            rule_id = _provisioning_rule(scoped)
+        self._link(former[0], mv, LinkType.PROVISION.value, rule_id)
+        return True
 
     def _prefetch_joins(self, mvs: Iterable[MVObject],
                         links: dict[tuple[int, int], CSObject]) -> None:
@@ -215,7 +223,10 @@ class Outbound:
         for rule in join_rules:
             target = self._outbound_join(mv, cid, rule)
             if target is not None:
-                self._link(target.id, mv, rule.rule.link_type.value, rule.id)
+                # Joined, not provisioned (as the reverse join on the DN in _place): the
+                # object was there before idsync, so deprovisioning disconnects it and a
+                # rollback to API v1 lists it as joined.
+                self._link(target.id, mv, LinkType.JOIN.value, rule.id)
                 self.recorder.count("joins")
                 return
         provision = has_provision(scoped)
@@ -276,7 +287,8 @@ class Outbound:
 
     def _flush_links(self) -> None:
         if self._links_due:
-            self.store.cs.set_links(self._links_due)
+            # A link onto an object holding an unsent delete of the same identity cancels it.
+            self.store.cs.set_links(self.reconciler.settle(self._links_due, self.rs.by_id))
             self._links_due = []
         self._claimed = set()
 
@@ -338,14 +350,15 @@ class Outbound:
                 continue
             for cid, per_type in self.rs.outbound.items():
                 cs = links.get((mv.id, cid))
-                rules = per_type.get(mv.object_type, [])
-                if cs is None or not rules:
+                if cs is None:
                     continue
+                rules = per_type.get(mv.object_type, [])
                 pe = pending.get(cs.id)
                 if pe is not None and pe.kind == "delete":
                     continue
-                scoped = self._scoped(rules, mv)
+                scoped = self._scoped(rules, mv) if rules else []
                 if not scoped:
+                    unstaged(self.recorder, self.store, cs, pe)  # no rule writes it now
                     continue
                 try:
                     self._flow_one(mv, cs, scoped, mv_to_cs_by_conn[cid], pe)
@@ -568,6 +581,8 @@ class Outbound:
             if pe is not None:
                 self._staged.pop(cs.id, None)
                 self.store.exports.drop(cs.id)
+                record_cancel(self.recorder, cs.id, cs.dn, pe.kind,
+                              CancelCause.NOTHING_TO_CHANGE)
             return
         if pe is not None and pe.state == "exported" and _same_export(pe, new):
             return  # already sent, waiting for the import that confirms it
@@ -575,6 +590,10 @@ class Outbound:
             return
         self._staged[cs.id] = new  # written with the batch's others (_flush_staged)
         self.recorder.count(f"export-{new.kind}s-staged")
+
+
+def _provisioning_rule(scoped: list[CompiledRule]) -> int:
+    return (has_provision(scoped) or scoped[0]).id
 
 
 def _is_empty(pe: PendingExport) -> bool:

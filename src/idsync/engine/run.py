@@ -8,6 +8,7 @@ from typing import Any
 
 from idsync.errors import IdsyncError
 from idsync.events import EventId, level_of
+from idsync.locks import recover_abandoned_runs
 from idsync.model import ConnectorRecord, RunProfile, RunStatus
 from idsync.store import Store
 
@@ -32,7 +33,7 @@ class RunRecorder:
         self.errors = 0
         self.warnings = 0
         with store.transaction():
-            store.runs.recover_abandoned()
+            recover_abandoned_runs(store)
             self.run_id = store.runs.start(connector.id, profile.value)
             self.event(EventId.RUN_STARTED,
                        f"{profile.value} started on connector {connector.name}")

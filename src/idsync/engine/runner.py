@@ -20,9 +20,12 @@ from idsync.engine.import_guards import AttributeChangesHeld, check_before_sync
 from idsync.engine.importing import Importer
 from idsync.engine.inbound import Inbound
 from idsync.engine.outbound import Outbound
+from idsync.engine.reconciliation import sweep
 from idsync.engine.run import ErrorLimitReached, RunRecorder
+from idsync.engine.run_lock import ConnectorBusy, record_refusal, start_run
 from idsync.errors import ConfigurationError, ConnectivityError, DeletionThresholdExceeded
 from idsync.events import EventId
+from idsync.locks import Lock, LockLost, process_command
 from idsync.model import RunProfile, RunStatus
 
 
@@ -37,7 +40,7 @@ class RunResult:
 
     @property
     def ok(self) -> bool:
-        return not self.status.startswith("stopped")
+        return not self.status.startswith(("stopped", "no-start"))
 
 
 STAGE_OF = {
@@ -51,9 +54,37 @@ STAGE_OF = {
 
 def run_profile(engine: Engine, connector_name: str, profile: RunProfile, *,
                 accept_deletes: bool = False, accept_changes: bool = False,
-                on_progress: Callable[[dict[str, int]], None] | None = None) -> RunResult:
+                on_progress: Callable[[dict[str, int]], None] | None = None,
+                command: str | None = None) -> RunResult:
+    """Run one run profile under the connector's run lock (``command`` names the holder:
+    by default this process's command line). A connector another run holds is not run: the
+    result is ``no-start-connector-busy``, naming the holder."""
     record = engine.connector(connector_name)
-    recorder = RunRecorder(engine.store, record, profile, on_progress=on_progress)
+    try:
+        lock, recorder = start_run(engine.store, record, profile,
+                                   command=command or process_command(),
+                                   on_progress=on_progress)
+    except ConnectorBusy as busy:
+        run_id, text = record_refusal(engine.store, record, profile, busy)
+        return RunResult(run_id, record.name, profile.value,
+                         RunStatus.NO_START_CONNECTOR_BUSY.value, {}, text)
+    with lock.held_for():
+        status, message = _run_recorded(engine, record, profile, recorder, lock,
+                                        accept_deletes=accept_deletes,
+                                        accept_changes=accept_changes)
+        try:
+            recorder.finish(status, message)
+        except LockLost as exc:  # taken over after the last batch: the work is committed
+            lock.unguard()
+            status, message = RunStatus.STOPPED_LOCK_LOST, str(exc)
+            recorder.finish(status, message)
+    return RunResult(recorder.run_id, record.name, profile.value, status.value,
+                     dict(recorder.counters), message)
+
+
+def _run_recorded(engine: Engine, record: Any, profile: RunProfile, recorder: RunRecorder,
+                  lock: Lock, *, accept_deletes: bool, accept_changes: bool = False
+                  ) -> tuple[RunStatus, str | None]:
     status: RunStatus
     message: str | None = None
     try:
@@ -63,6 +94,13 @@ def run_profile(engine: Engine, connector_name: str, profile: RunProfile, *,
         if sum(recorder.counters.values()) >= STATISTICS_AFTER:
             engine.store.db.refresh_statistics()
         status = recorder.status(STAGE_OF[profile])
+    except LockLost as exc:
+        # Another process took the lock over: this run's last batch was rolled back; record
+        # the end without the guard (the row is no longer ours).
+        lock.unguard()
+        status, message = RunStatus.STOPPED_LOCK_LOST, str(exc)
+        with engine.store.transaction():
+            recorder.event(EventId.RUN_LOCK_LOST, f"{record.name}: {exc}")
     except ConnectivityError as exc:
         status, message = RunStatus.STOPPED_CONNECTIVITY, str(exc)
         with engine.store.transaction():
@@ -80,9 +118,7 @@ def run_profile(engine: Engine, connector_name: str, profile: RunProfile, *,
         status, message = RunStatus.STOPPED_STAGING_MODE, str(exc)
     except ConfigurationError as exc:
         status, message = RunStatus.STOPPED_CONFIGURATION, str(exc)
-    recorder.finish(status, message)
-    return RunResult(recorder.run_id, record.name, profile.value, status.value,
-                     dict(recorder.counters), message)
+    return status, message
 
 
 @contextlib.contextmanager
@@ -145,6 +181,9 @@ def synchronize(engine: Engine, record: Any, recorder: RunRecorder, *, full: boo
             # one just wrote: plans made from the statistics before them can walk whole lists.
             store.db.refresh_statistics()
             changed = sum(recorder.counters.values())
+    if full:
+        # Unlinked objects' pending exports too: none stays that these rules would not stage.
+        sweep(engine, recorder, record.id)
     outbound.run()
     if full:
         with store.transaction():

@@ -15,8 +15,9 @@ from pathlib import Path
 
 from idsync.errors import ConfigurationError
 from idsync.events import EventId
+from idsync.locks import live_holders
 from idsync.rules.model import Direction
-from idsync.scheduler.lock import LOCK_KEY, STOP_KEY, owner_alive
+from idsync.scheduler.lock import STOP_KEY, owner_alive
 from idsync.store import DB_FILE, Store, database_url
 from idsync.store.database import utcnow
 from idsync.store.postgres import is_postgres_url
@@ -65,12 +66,14 @@ def restore(workspace: str | Path, source: str | Path) -> int:
     if db_path.exists():
         current = Store.open(folder, migrate=False)
         try:
-            for key, what in (("service", "idsync serve"), (LOCK_KEY, "a sync cycle")):
-                owner = current.settings.get(key)
-                if owner and owner_alive(owner):
-                    raise ConfigurationError(
-                        f"{what} is running (pid {owner.get('pid')}); stop it before a "
-                        "restore (a backup needs no stop)")
+            owner = current.settings.get("service")
+            if owner and owner_alive(owner):
+                raise ConfigurationError(
+                    f"idsync serve is running (pid {owner.get('pid')}); stop it before a "
+                    "restore (a backup needs no stop)")
+            for running in live_holders(current):
+                raise ConfigurationError(f"{running} is running; let it end before a restore "
+                                         "(a backup needs no stop)")
         finally:
             current.close()
     folder.mkdir(parents=True, exist_ok=True)
@@ -89,8 +92,10 @@ def restore(workspace: str | Path, source: str | Path) -> int:
     store = Store.open(folder)
     try:
         with store.transaction():
-            for key in ("service", LOCK_KEY, STOP_KEY, "cycle_request"):
+            for key in ("service", STOP_KEY, "cycle_request"):
                 store.settings.set(key, None)
+            # The backup's locks name processes of the past (its holders were checked gone).
+            store.locks.clear_all()
             # No process runs on the restored file yet: every run it shows in progress ended.
             ended = [r[0] for r in store.db.query(
                 "SELECT id FROM runs WHERE status = 'in-progress'")]

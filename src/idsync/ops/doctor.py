@@ -17,9 +17,9 @@ from idsync.connectors import registry
 from idsync.connectors.base import ConnectionTester, SchemaProvider
 from idsync.engine.ruleset import RuleSet
 from idsync.errors import IdsyncError
+from idsync.locks import CYCLE_LOCK, Liveness, describe_holder, held_locks
 from idsync.model import ConnectorRecord
 from idsync.rules.model import DN_TARGET, Direction, FlowType, SyncRule
-from idsync.scheduler.lock import LOCK_KEY, CycleLock
 from idsync.scheduler.settings import (
     MAX_SYNC_GAP,
     is_staging_mode,
@@ -115,10 +115,11 @@ def _scheduler(store: Store) -> list[Check]:
         status = state.last_cycle_status or "unknown"
         out.append(Check("last sync cycle", OK if status == "success" else WARN,
                          f"{status}, ended {state.last_cycle_end}"))
-    stale = store.settings.get(LOCK_KEY)
-    if stale and not CycleLock(store).holder():
-        out.append(Check("cycle lock", WARN, f"left by pid {stale.get('pid')}, which ended; "
-                         "the next cycle recovers it"))
+    for view in held_locks(store):
+        if view.state is not Liveness.ALIVE:
+            what = "cycle lock" if view.row.name == CYCLE_LOCK else f"run lock {view.connector}"
+            out.append(Check(what, WARN, f"left by {describe_holder(view.row)} ({view.state}); "
+                             "the next run or cycle takes it over"))
     return out
 
 

@@ -20,6 +20,7 @@ from idsync.connectors.base import DeltaImporter
 from idsync.engine.core import Engine
 from idsync.engine.runner import RunResult, run_profile
 from idsync.events import EventId
+from idsync.locks import process_command, recover_abandoned_runs
 from idsync.model import ConnectorRecord, RunProfile
 from idsync.scheduler.lock import CycleLock
 from idsync.scheduler.settings import (
@@ -121,7 +122,7 @@ class CycleRunner:
         staging = is_staging_mode(self.store)
         result = CycleResult(policy, "in-progress", iso(now()))
         with self.store.transaction():
-            self.store.runs.recover_abandoned()
+            recover_abandoned_runs(self.store)
             state = load_state(self.store)
             last_ok = parse_iso(state.last_successful_cycle_end)
             if last_ok is not None and now() - last_ok > timedelta(seconds=MAX_SYNC_GAP):
@@ -138,6 +139,8 @@ class CycleRunner:
         log.info("cycle started", extra={"policy": policy, "reason": reason,
                                          "staging_mode": staging})
         engine = Engine(self.store, self.workspace)
+        # Each run's lock names the cycle as its holder's command.
+        command = f"{policy} sync cycle ({reason}): {process_command()}"
         try:
             steps = plan_cycle(engine, policy, staging=staging)
             for i, step in enumerate(steps):
@@ -146,9 +149,15 @@ class CycleRunner:
                     result.message = (f"stopped before {step.profile.value} on "
                                       f"{step.connector}; the rest waits for the next cycle")
                     break
+                if not lock.held():
+                    # Silent past the lease (a paused host): another cycle took over.
+                    result.skipped = steps[i:]
+                    result.message = ("the cycle lock was taken over by another process; "
+                                      "the rest is left to its cycle")
+                    break
                 lock.update_step({"connector": step.connector, "profile": step.profile.value,
                                   "index": i + 1, "of": len(steps)})
-                result.runs.append(self._run_step(engine, step))
+                result.runs.append(self._run_step(engine, step, command))
         except Exception as exc:
             # A cycle that cannot go on (a connector that cannot even be built) still ends
             # with its event and state, then the error goes to the caller.
@@ -160,9 +169,11 @@ class CycleRunner:
         self._finish(result, policy)
         return result
 
-    def _run_step(self, engine: Engine, step: CycleStep) -> RunResult:
+    def _run_step(self, engine: Engine, step: CycleStep, command: str) -> RunResult:
         started = time.monotonic()
-        run = run_profile(engine, step.connector, step.profile)
+        # A run another process holds (an `idsync run` by hand) is refused, recorded as
+        # no-start-connector-busy, and the cycle goes on; the next cycle picks it up.
+        run = run_profile(engine, step.connector, step.profile, command=command)
         log.info("run finished", extra={
             "connector": step.connector, "profile": step.profile.value, "status": run.status,
             "run_id": run.run_id, "seconds": round(time.monotonic() - started, 3),

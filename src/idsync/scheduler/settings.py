@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from idsync.errors import ConfigurationError
+from idsync.locks import lease_seconds
 from idsync.store import Store
 
 #: The reference's default cycle: every 30 minutes.
@@ -201,6 +202,7 @@ def scheduler_view(store: Store) -> dict[str, Any]:
         "staging_mode_enabled": is_staging_mode(store),
         "scheduler_suspended": s.suspended,
         "sync_cycle_in_progress": bool(_lock_view(store)),
+        "lock_lease": format_interval(lease_seconds(store)),
         "last_sync_cycle_start_time_in_utc": state.last_cycle_start,
         "last_sync_cycle_end_time_in_utc": state.last_cycle_end,
         "last_sync_cycle_result": state.last_cycle_status,

@@ -18,8 +18,10 @@ from idsync.errors import ConfigurationError
 from idsync.store.connector_space import ConnectorSpaceRepository
 from idsync.store.connectors import ConnectorRepository
 from idsync.store.database import BaseDatabase, Database
+from idsync.store.deprovisions import DeprovisionRepository
 from idsync.store.exports import PendingExportRepository
 from idsync.store.guards import GuardQueries
+from idsync.store.locks import LockRepository
 from idsync.store.metaverse import JoinIndex, MetaverseRepository
 from idsync.store.object_errors import ObjectErrorRepository
 from idsync.store.references import ReferenceDeltas
@@ -94,11 +96,13 @@ class Store:
         self.join_index = JoinIndex(db)
         self.rules = RuleRepository(db)
         self.exports = PendingExportRepository(db)
+        self.deprovisions = DeprovisionRepository(db)
         self.errors = ObjectErrorRepository(db)
         self.runs = RunRepository(db)
         self.events = EventRepository(db)
         self.settings = SettingsRepository(db)
         self.guards = GuardQueries(db)
+        self.locks = LockRepository(db)
 
     @classmethod
     def open(cls, workspace: str | Path, *, migrate: bool = True,

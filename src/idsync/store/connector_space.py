@@ -231,7 +231,11 @@ class ConnectorSpaceRepository:
         """Objects a full import did not see: gone from the directory (or out of its scope)."""
         return [r[0] for r in self.db.query(
             "SELECT id FROM cs_objects WHERE connector_id = ? AND placeholder = 0 "
-            "AND anchor IS NOT NULL AND (seen_run IS NULL OR seen_run <> ?) "
+            # An object without an anchor is an add not yet confirmed, unless its delete was
+            # sent (by sourceAnchor, after a rollback to API v1): then absence confirms it.
+            "AND (anchor IS NOT NULL OR EXISTS (SELECT 1 FROM pending_exports p WHERE "
+            "p.cs_id = cs_objects.id AND p.kind = 'delete' AND p.state = 'exported')) "
+            "AND (seen_run IS NULL OR seen_run <> ?) "
             "AND (pending_import IS NULL OR pending_import <> 'delete')",
             (connector_id, run_id))]
 

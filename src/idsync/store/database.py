@@ -16,7 +16,7 @@ import importlib.resources
 import re
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -134,6 +134,21 @@ class BaseDatabase:
 
     _depth = 0
     _conn: Any
+    #: Checks run just before each COMMIT; one that raises rolls the transaction back. A run
+    #: holding its connector's lock adds one, so a run whose lock was taken over (its lease
+    #: expired while it was paused) cannot commit another batch (idsync.locks).
+    _commit_guards: tuple[Callable[[], None], ...] = ()
+
+    def add_commit_guard(self, guard: Callable[[], None]) -> None:
+        self._commit_guards = (*self._commit_guards, guard)
+
+    def remove_commit_guard(self, guard: Callable[[], None]) -> None:
+        # == not is: a bound method is a new object at each access, equal to the others.
+        self._commit_guards = tuple(g for g in self._commit_guards if g != guard)
+
+    def connect_again(self) -> BaseDatabase:  # pragma: no cover
+        """A second connection to the same database (for a thread of its own)."""
+        raise NotImplementedError
 
     def _begin(self) -> None:  # pragma: no cover
         """Open a write transaction (backends take their write lock here)."""
@@ -156,12 +171,39 @@ class BaseDatabase:
         self._depth = 1
         try:
             yield self
+            for guard in self._commit_guards:
+                guard()
         except BaseException:
             self._depth = 0
             self._rollback()
             raise
         self._depth = 0
         self._conn.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def discarded(self) -> Iterator[Any]:
+        """Work that is never kept: a transaction that is always rolled back when the block
+        ends, whatever happens in it (inside a transaction: a savepoint rolled back, so the
+        outer work stays). Nested ``transaction()`` calls join it, so the real engine can run
+        in it (idsync.ops.simulation). Sequences (PostgreSQL ids) are not rolled back."""
+        if self._depth:
+            self._conn.execute("SAVEPOINT idsync_discarded")
+            self._depth += 1
+            try:
+                yield self
+            finally:
+                self._depth -= 1
+                # Also leaves a PostgreSQL transaction that an error aborted usable again.
+                self._conn.execute("ROLLBACK TO SAVEPOINT idsync_discarded")
+                self._conn.execute("RELEASE SAVEPOINT idsync_discarded")
+            return
+        self._begin()
+        self._depth = 1
+        try:
+            yield self
+        finally:
+            self._depth = 0
+            self._rollback()
 
     @property
     def in_transaction(self) -> bool:
@@ -233,6 +275,9 @@ class Database(BaseDatabase):
         self._local = threading.local()
         self._conn = self._connect()
         self._depth = 0
+
+    def connect_again(self) -> Database:
+        return Database(self.path)
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, isolation_level=None, timeout=60.0,

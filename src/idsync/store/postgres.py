@@ -131,6 +131,9 @@ class PostgresDatabase(BaseDatabase):
 
         self._depth = 0
 
+    def connect_again(self) -> PostgresDatabase:
+        return PostgresDatabase(self.url)
+
     # --- statements ----------------------------------------------------------------------
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,10 +80,23 @@ class RunRepository:
                     "SELECT cs_id, dn, stage, code, detail FROM run_errors WHERE run_id = ? "
                     "ORDER BY id", (run_id,))]
 
-    def recover_abandoned(self) -> list[int]:
-        """Runs left in progress by a process that died: they end as ``stopped-server``."""
+    def refused(self, connector_id: int, profile: str, status: str, message: str) -> int:
+        """A run that never started (its connector was busy): recorded, already ended."""
+        now = utcnow()
+        cur = self.db.execute(
+            "INSERT INTO runs (connector_id, profile, status, started_at, ended_at, message, pid) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            (connector_id, profile, status, now, now, message, os.getpid()))
+        return cur.fetchone()[0]
+
+    def recover_abandoned(self, keep: Collection[int] = ()) -> list[int]:
+        """Runs left in progress by a process that died: they end as ``stopped-server``.
+        ``keep``: runs a live lock holds (on any host); the others are alive while their
+        pid runs here."""
+        keep = set(keep)
         dead = [r[0] for r in self.db.query(
-            "SELECT id, pid FROM runs WHERE status = 'in-progress'") if not _pid_alive(r[1])]
+            "SELECT id, pid FROM runs WHERE status = 'in-progress'")
+            if r[0] not in keep and not _pid_alive(r[1])]
         for run_id in dead:
             self.db.execute(
                 "UPDATE runs SET status = 'stopped-server', ended_at = ?, "

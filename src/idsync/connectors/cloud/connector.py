@@ -100,6 +100,11 @@ class CloudConnector:
             self._limits = answer["limits"]
         return self._limits
 
+    def large_groups(self) -> list[dict[str, Any]]:
+        """The groups API v1 cannot hold (above its member limit), which v1 imports leave out:
+        id, dn, source_anchor, sync_enabled, displayName, member_count."""
+        return list(self.client.get("/sync/v1/large-groups").get("groups") or [])
+
     # --- import --------------------------------------------------------------------------------
 
     def full_import(self, context: ImportContext) -> Iterator[ImportBatch]:

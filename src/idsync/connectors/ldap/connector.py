@@ -24,7 +24,7 @@ from idsync.connectors.ldap.change_detection.accesslog import AccesslogDetector
 from idsync.connectors.ldap.change_detection.dirsync import DirSyncDetector
 from idsync.connectors.ldap.change_detection.syncrepl import SyncreplDetector
 from idsync.connectors.ldap.change_detection.usn import ModifyTimestampDetector, UsnDetector
-from idsync.connectors.ldap.connection import open_connection
+from idsync.connectors.ldap.connection import describe, open_connection
 from idsync.connectors.ldap.export import LdapExporter
 from idsync.connectors.ldap.reader import DirectoryReader
 from idsync.connectors.ldap.schema import connector_schema, object_class_names, read_subschema
@@ -84,12 +84,23 @@ class LdapConnector:
     def directory_type(self) -> str:
         if self.settings.directory_type != "auto":
             return self.settings.directory_type
+        return self.server_type()
+
+    def server_type(self) -> str:
+        """ad / openldap / generic, as the server's root DSE tells (whatever the
+        ``directory_type`` setting says): AD advertises its capability OID and
+        forestFunctionality, OpenLDAP's root DSE is an OpenLDAProotDSE."""
         if self._conn is None:
             self._conn = self._open()
-        caps = {v.decode() for v in self.root_dse().get("supportedCapabilities", [])}
-        if AD_CAPABILITY in caps:
+        try:
+            root = self.root_dse()
+        except ldap.LDAPError as error:
+            raise ConnectivityError(f"cannot read the root DSE of {self.settings.uri}: "
+                                    f"{describe(error)}") from None
+        caps = {v.decode() for v in root.get("supportedCapabilities", [])}
+        if AD_CAPABILITY in caps or any(k.lower() == "forestfunctionality" for k in root):
             return "ad"
-        classes = {v.decode().lower() for v in self.root_dse().get("objectClass", [])}
+        classes = {v.decode().lower() for v in root.get("objectClass", [])}
         return "openldap" if "openldaprootdse" in classes else "generic"
 
     def change_detector(self) -> ChangeDetector:

@@ -20,6 +20,7 @@ from idsync.errors import ConfigurationError
 from idsync.rules.admin import save_rules
 from idsync.rules.files import load_rules_text
 from idsync.rules.model import SyncRule
+from idsync.rules.outofbox.detect import choose_flavour, detect_flavour
 from idsync.store import Store
 
 RULE_FILE = "outofbox.yaml"
@@ -72,25 +73,34 @@ def outofbox_rules(onprem: str, cloud: str, flavour: str = "ad") -> list[SyncRul
     return load_rules_text(text, f"out-of-box rules ({flavour})")
 
 
-def flavour_of(store: Store, connector: str) -> str:
-    """The flavour for an on-premises connector: its ``directory_type`` setting when it says
-    openldap, else AD (the reference's default)."""
-    record = store.connectors.get(connector)
-    directory_type = str((record.settings or {}).get("directory_type", "auto")).lower()
-    return "openldap" if directory_type == "openldap" else "ad"
+def resolve_flavour(store: Store, onprem: str, flavour: str | None,
+                    workspace: str | None) -> tuple[str, str]:
+    """(the flavour to install for connector ``onprem``, how it was told)."""
+    if flavour is not None and flavour not in FLAVOURS:
+        raise ConfigurationError(
+            f"unknown directory flavour {flavour!r} (one of {', '.join(sorted(FLAVOURS))})")
+    record = store.connectors.get(onprem)
+    detected = detect_flavour(record, workspace)
+    chosen = choose_flavour(record, flavour, detected)
+    return chosen, detected.how if detected.flavour else f"--flavour {chosen} ({detected.how})"
 
 
-def install_outofbox(store: Store, onprem: str, cloud: str,
-                     flavour: str | None = None) -> list[SyncRule]:
+def install_outofbox(store: Store, onprem: str, cloud: str, flavour: str | None = None, *,
+                     workspace: str | None = None) -> list[SyncRule]:
     """Save the out-of-box rules (validated, reserved). Installing again restores them as
     shipped and keeps each rule's disabled state, as an upgrade does; connectors are marked
-    for a full synchronization."""
+    for a full synchronization.
+
+    The flavour comes from the on-premises connector (``detect.detect_flavour``: the LDAP
+    server's root DSE when ``workspace`` is given, else its settings); a ``flavour`` that
+    contradicts it is refused, and an undetectable one must be named."""
     for name, wanted_type in ((onprem, None), (cloud, "cloud")):
         record = store.connectors.get(name)
         if wanted_type and record.type != wanted_type:
             raise ConfigurationError(
                 f"connector {name!r} is of type {record.type!r}, expected {wanted_type!r}")
-    rules = outofbox_rules(onprem, cloud, flavour or flavour_of(store, onprem))
+    flavour, _how = resolve_flavour(store, onprem, flavour, workspace)
+    rules = outofbox_rules(onprem, cloud, flavour)
     for rule in rules:
         existing = store.rules.find(rule.name)
         if existing is not None:
