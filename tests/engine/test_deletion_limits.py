@@ -272,3 +272,16 @@ def test_discard_refuses_bad_input_in_one_line(tmp_path: Path) -> None:
     out = cli("exports", "discard", "target", "--kind", "erase", code=2, raw=True)
     assert "unknown export kind 'erase'" in out and len(out.strip().splitlines()) == 1
     assert "no pending export of target matches" in cli("exports", "discard", "target")
+
+
+def test_a_configuration_change_is_held_by_a_type_limit(tmp_path: Path) -> None:
+    """The configuration-change preview asks the same limits: with the default off, a type's
+    own limit still holds a rule change that would delete every user."""
+    ws, cli = synced(tmp_path)
+    cli("export-deletion-threshold", "disable")
+    cli("deletion-limit", "set", "target", "--object-type", "user", "--percent", "10")
+    held = cli("rules", "disable", "Out to target - User Join", code=3)
+    assert "over the deletion limit of user (10% of the objects" in held
+    assert ws.store.rules.get("Out to target - User Join").disabled is False
+    cli("deletion-limit", "reset", "target", "--object-type", "user")
+    cli("rules", "disable", "Out to target - User Join")
