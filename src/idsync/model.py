@@ -53,6 +53,8 @@ class RunStatus(StrEnum):
     STOPPED_SERVER = "stopped-server"
     STOPPED_ERROR_LIMIT = "stopped-error-limit"
     STOPPED_DELETION_THRESHOLD = "stopped-deletion-threshold-exceeded"
+    #: An import changed one attribute on too many objects (idsync.engine.import_guards).
+    STOPPED_ATTRIBUTE_CHANGE_LIMIT = "stopped-attribute-change-limit"
     STOPPED_CONFIGURATION = "stopped-configuration-error"
     STOPPED_STAGING_MODE = "stopped-staging-mode"
     #: another process took the run lock over (this one's lease had expired): the batch in

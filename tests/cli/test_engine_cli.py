@@ -163,7 +163,7 @@ def test_deletion_threshold_stops_an_export(idsync: Idsync) -> None:
     idsync("run", "contoso", "ds")
     stopped = json.loads(idsync("run", "fabrikam", "e", "--json", ok=False).output)
     assert stopped["status"] == "stopped-deletion-threshold-exceeded"
-    assert "10 pending deletes" in stopped["message"]
+    assert "10 deletes of user" in stopped["message"]
     assert idsync.json("events", "list", "--id", "116")
     idsync("export-deletion-threshold", "disable")
     assert idsync.json("run", "fabrikam", "e")["counters"]["deletes"] == 10

@@ -119,8 +119,9 @@ def test_a_scoping_edit_that_takes_every_user_out_of_scope_is_held(synced: Synce
 
     held = synced.idsync("rules", "edit", COPY, "--scope", "department EQUAL Nowhere")
     assert held.exit_code == 3, held.output
-    assert ("held: this change would stage 12 deletes on aad (user: 12), at or above the "
-            "deletion limit of 10. Nothing was changed") in held.output
+    assert ("held: this change would stage 12 deletes on aad (user: 12), over the deletion "
+            "limit of user (10 deletes or 20% of the objects (from 50 deletes), default). "
+            "Nothing was changed") in held.output
     assert "user: 12 delete" in held.output  # the summary, with samples
     # Cloud DNs are anchors in hex: the sample names the object too.
     assert re.search(r"delete +CN=\{[0-9A-F]+\} \(User00\)", held.output), held.output

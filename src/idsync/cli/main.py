@@ -40,6 +40,8 @@ COMMAND_MODULES: list[str] = [
     "history",
     "rules",
     "threshold",
+    "limits",
+    "exports",
     "demo",
     "expression",
     "scheduler",

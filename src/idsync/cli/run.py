@@ -46,12 +46,15 @@ def print_result(result: RunResult) -> None:
 @click.argument("connector")
 @click.argument("profile")
 @click.option("--accept-deletes", is_flag=True,
-              help="Full import: stage the deletes even past the deletion threshold.")
+              help="Full import: stage the deletes even past the deletion limits.")
+@click.option("--accept-changes", is_flag=True,
+              help="Import or synchronization: take an attribute change past the attribute "
+                   "change limit (lifts its hold).")
 @json_option
 @click.pass_context
 @handle_errors
 def run_cmd(ctx: click.Context, connector: str, profile: str, accept_deletes: bool,
-            as_json: bool) -> None:
+            accept_changes: bool, as_json: bool) -> None:
     """Run a run profile on a connector: "Full Import", "Delta Import", "Full
     Synchronization", "Delta Synchronization" or "Export" (short: fi, di, fs, ds, e).
     Exits non-zero when the run stops; exit 3, with the holder named, when another run of
@@ -64,12 +67,14 @@ def run_cmd(ctx: click.Context, connector: str, profile: str, accept_deletes: bo
     engine = Engine(store, str(workspace_path(ctx)))
     try:
         if as_json or not console.is_terminal:
-            result = run_profile(engine, connector, run_profile_, accept_deletes=accept_deletes)
+            result = run_profile(engine, connector, run_profile_, accept_deletes=accept_deletes,
+                                 accept_changes=accept_changes)
         else:
             with Live(_counter_text(run_profile_.value, {}), console=console,
                       transient=True) as live:
                 result = run_profile(
                     engine, connector, run_profile_, accept_deletes=accept_deletes,
+                    accept_changes=accept_changes,
                     on_progress=lambda c: live.update(_counter_text(run_profile_.value, c)))
     finally:
         engine.close()

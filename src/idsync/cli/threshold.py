@@ -6,7 +6,7 @@ import click
 
 from idsync.cli.common import console, handle_errors, json_option, open_store, print_json
 from idsync.cli.main import cli
-from idsync.engine.importing import deletion_threshold
+from idsync.engine.deletion_limits import deletion_threshold
 from idsync.errors import ConfigurationError
 from idsync.events import EventId
 from idsync.store import Store

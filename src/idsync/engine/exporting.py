@@ -22,10 +22,11 @@ from idsync.connectors.base import (
     MemberDeltaExporter,
 )
 from idsync.engine.core import BATCH_SIZE, Engine
-from idsync.engine.importing import deletion_threshold
+from idsync.engine.deletion_limits import check_export
+from idsync.engine.member_removals import forget_allowances, hold_member_removals
 from idsync.engine.outbound import DN_ATTRIBUTES_FAILURE
 from idsync.engine.run import RunRecorder
-from idsync.errors import ConfigurationError, DeletionThresholdExceeded
+from idsync.errors import ConfigurationError
 from idsync.events import EventId
 from idsync.model import ConnectorRecord, PendingExport
 
@@ -50,7 +51,7 @@ class ExportStage:
         self.batch_size = int(getattr(self.connector, "export_batch_size", BATCH_SIZE))
 
     def run(self) -> None:
-        self._check_deletion_threshold()
+        check_export(self.engine, self.record, self.recorder)  # the deletion limits
         self._add_in_rounds()
         for kind, with_refs in EXPORT_PHASES:
             after = 0
@@ -61,6 +62,7 @@ class ExportStage:
                     break
                 self._export_batch(ids)
                 after = ids[-1]
+        forget_allowances(self.store, self.record)  # one-shot: for this run only
 
     def _add_in_rounds(self) -> None:
         """Adds go in rounds: each round sends the objects whose references all name objects
@@ -86,23 +88,10 @@ class ExportStage:
             if not sent:
                 return
 
-    def _check_deletion_threshold(self) -> None:
-        threshold = deletion_threshold(self.store)
-        deletes = self.store.exports.count(self.record.id, kind="delete", state="pending")
-        if threshold["enabled"] and deletes and deletes >= threshold["count"]:
-            message = (f"{deletes} pending deletes reach the deletion threshold of "
-                       f"{threshold['count']}; the export did not start. Review them with "
-                       f"`idsync cs search {self.record.name} --pending-export`, then raise "
-                       "the threshold (idsync export-deletion-threshold set N) or disable it "
-                       "for one run (idsync export-deletion-threshold disable) and export again")
-            with self.store.transaction():
-                self.recorder.event(EventId.DELETION_THRESHOLD_EXCEEDED, message,
-                                    {"deletes": deletes, "threshold": threshold["count"]})
-            raise DeletionThresholdExceeded(message)
-
     def _export_batch(self, ids: Sequence[int]) -> None:
         pending = self.store.exports.get_many(ids)
         objs = self.store.cs.by_ids(ids)
+        held = hold_member_removals(self.store, self.record, self.recorder, pending, objs)
         # The names of every object the batch's reference changes name: one look-up.
         targets = sorted({t for pe in pending.values() for bucket in (pe.ref_adds, pe.ref_removes)
                           for ts in bucket.values() for t in ts})
@@ -110,7 +99,7 @@ class ExportStage:
         changes = []
         for cs_id in ids:
             pe, cs = pending.get(cs_id), objs.get(cs_id)
-            if pe is None or cs is None:
+            if pe is None or cs is None or cs_id in held:
                 continue
             changes.append(self._change(pe, cs, names))
         if not changes:

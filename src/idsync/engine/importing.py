@@ -26,10 +26,15 @@ from idsync.connectors.base import (
 )
 from idsync.dn import normalize_dn
 from idsync.engine.core import Engine
+from idsync.engine.deletion_limits import (  # deletion_threshold: callers of its old home
+    deletion_threshold,  # noqa: F401
+    limit_breaches,
+    shrink_guard_stop,
+)
+from idsync.engine.import_guards import ImportGuard
 from idsync.engine.joins import index_entries
 from idsync.engine.run import RunRecorder
-from idsync.errors import ConfigurationError, DeletionThresholdExceeded
-from idsync.events import EventId
+from idsync.errors import ConfigurationError
 from idsync.model import ConnectorRecord, CSObject, PendingImport
 from idsync.values import same_values
 
@@ -54,10 +59,13 @@ class Importer:
         # of its 52). Both maps only ever say what the store would (see _remember).
         self._key_of: dict[str, str] = {}  # reference DN as written -> normalised
         self._dn_ids: dict[str, int] = {}  # normalised DN -> the object the store resolves
+        self.guard = ImportGuard(self.store, record, recorder,  # attribute wipes
+                                 engine.ruleset().reads_inbound(record.id))
 
     # --- the two profiles -----------------------------------------------------------------
 
-    def full_import(self, *, accept_deletes: bool = False) -> None:
+    def full_import(self, *, accept_deletes: bool = False, accept_changes: bool = False
+                    ) -> None:
         if not isinstance(self.connector, FullImporter):
             raise ConfigurationError(f"connector {self.record.name} cannot run a full import")
         context = ImportContext(watermark=None)
@@ -67,12 +75,14 @@ class Importer:
                 self.stage(batch.records, seen_run=run_id)
                 if batch.watermark is not None:
                     self.store.connectors.set_watermark(self.record.id, batch.watermark)
+                self.guard.save()
                 self.recorder.checkpoint()
         self.stage_missing_as_deleted(accept_deletes=accept_deletes)
         with self.store.transaction():
             self.store.connectors.set_required(self.record.id, full_import=False)
+        self.guard.settle(accept=accept_changes)
 
-    def delta_import(self) -> None:
+    def delta_import(self, *, accept_changes: bool = False) -> None:
         if not isinstance(self.connector, DeltaImporter):
             raise ConfigurationError(f"connector {self.record.name} cannot run a delta import")
         current = self.store.connectors.by_id(self.record.id)
@@ -82,7 +92,9 @@ class Importer:
                 self.stage(batch.records)
                 if batch.watermark is not None:
                     self.store.connectors.set_watermark(self.record.id, batch.watermark)
+                self.guard.save()
                 self.recorder.checkpoint()
+        self.guard.settle(accept=accept_changes)
 
     def stage_missing_as_deleted(self, *, accept_deletes: bool) -> None:
         """Objects a full import did not return are gone. A full import that suddenly returns
@@ -94,21 +106,10 @@ class Importer:
         unsent = {cs_id for cs_id, pe in self.store.exports.get_many(
             missing, with_refs=False).items() if pe.kind == "delete" and pe.state == "pending"}
         missing = [cs_id for cs_id in missing if cs_id not in unsent]
-        threshold = deletion_threshold(self.store)
-        if (missing and threshold["enabled"] and len(missing) >= threshold["count"]
-                and not accept_deletes):
-            with self.store.transaction():
-                self.recorder.event(
-                    EventId.IMPORT_DELETION_SAFETY,
-                    f"full import of {self.record.name} did not return {len(missing)} objects "
-                    f"that the connector space holds (threshold {threshold['count']}); "
-                    "no deletes were staged",
-                    {"missing": len(missing), "threshold": threshold["count"]})
-            raise DeletionThresholdExceeded(
-                f"the full import did not return {len(missing)} objects the connector space "
-                f"holds, at or above the deletion threshold of {threshold['count']}. Nothing "
-                "was staged as deleted. Check the connector's filter, scope and credentials; "
-                "if the deletes are intended, run again with --accept-deletes.")
+        breaches = [] if accept_deletes or not missing else limit_breaches(
+            self.store, self.record, self.store.guards.types_of(missing))
+        if breaches:
+            shrink_guard_stop(self.store, self.record, self.recorder, breaches, len(missing))
         for i in range(0, len(missing), 1000):
             with self.store.transaction():
                 self.store.cs.mark_deleted(missing[i : i + 1000])
@@ -132,6 +133,7 @@ class Importer:
         while start < len(records):
             end = _segment_end(keys, start)
             start = self._stage_segment(records, keys, start, end, seen_run, touched)
+        self.guard.changes.count_batch(self.store)  # before the confirmations drop exports
         self._confirm_exports(touched)
         return list(touched)
 
@@ -305,6 +307,7 @@ class Importer:
             changed = True
         cs.object_type = rec.object_type or cs.object_type
         if not _same_attributes(cs.attributes, plain):
+            self.guard.changes.observe_all(cs.id, cs.object_type, cs.dn, cs.attributes, plain)
             cs.attributes = plain
             slot.attrs_changed = changed = True
         # Whole-state semantics: a reference attribute the record leaves out is emptied.
@@ -329,6 +332,8 @@ class Importer:
                 continue
             new = plain.get(name)
             if not _same(cs.attributes.get(name), new):
+                self.guard.changes.observe(cs.id, cs.object_type, cs.dn, name,
+                                           cs.attributes.get(name), new)
                 if new:
                     cs.attributes[name] = new
                 else:
@@ -713,8 +718,3 @@ def _reflected(pe: Any, cs: CSObject) -> bool:
     if pe.kind == "rename" and pe.new_dn and normalize_dn(pe.new_dn) != normalize_dn(cs.dn):
         return False
     return all(_same(cs.attributes.get(name), vals) for name, vals in pe.attributes.items())
-
-
-def deletion_threshold(store: Any) -> dict[str, Any]:
-    value = store.settings.get("export_deletion_threshold")
-    return value or {"enabled": True, "count": 500}

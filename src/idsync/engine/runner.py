@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from idsync.engine.core import BATCH_SIZE, STATISTICS_AFTER, Engine
+from idsync.engine.discards import restage_discarded
 from idsync.engine.exporting import ExportStage
+from idsync.engine.import_guards import AttributeChangesHeld, check_before_sync
 from idsync.engine.importing import Importer
 from idsync.engine.inbound import Inbound
 from idsync.engine.outbound import Outbound
@@ -51,7 +53,7 @@ STAGE_OF = {
 
 
 def run_profile(engine: Engine, connector_name: str, profile: RunProfile, *,
-                accept_deletes: bool = False,
+                accept_deletes: bool = False, accept_changes: bool = False,
                 on_progress: Callable[[dict[str, int]], None] | None = None,
                 command: str | None = None) -> RunResult:
     """Run one run profile under the connector's run lock (``command`` names the holder:
@@ -68,7 +70,8 @@ def run_profile(engine: Engine, connector_name: str, profile: RunProfile, *,
                          RunStatus.NO_START_CONNECTOR_BUSY.value, {}, text)
     with lock.held_for():
         status, message = _run_recorded(engine, record, profile, recorder, lock,
-                                        accept_deletes=accept_deletes)
+                                        accept_deletes=accept_deletes,
+                                        accept_changes=accept_changes)
         try:
             recorder.finish(status, message)
         except LockLost as exc:  # taken over after the last batch: the work is committed
@@ -80,12 +83,14 @@ def run_profile(engine: Engine, connector_name: str, profile: RunProfile, *,
 
 
 def _run_recorded(engine: Engine, record: Any, profile: RunProfile, recorder: RunRecorder,
-                  lock: Lock, *, accept_deletes: bool) -> tuple[RunStatus, str | None]:
+                  lock: Lock, *, accept_deletes: bool, accept_changes: bool = False
+                  ) -> tuple[RunStatus, str | None]:
     status: RunStatus
     message: str | None = None
     try:
         with _bulk_garbage_collection():
-            _run(engine, record, profile, recorder, accept_deletes=accept_deletes)
+            _run(engine, record, profile, recorder, accept_deletes=accept_deletes,
+                 accept_changes=accept_changes)
         if sum(recorder.counters.values()) >= STATISTICS_AFTER:
             engine.store.db.refresh_statistics()
         status = recorder.status(STAGE_OF[profile])
@@ -103,6 +108,8 @@ def _run_recorded(engine: Engine, record: Any, profile: RunProfile, recorder: Ru
                            f"{record.name}: cannot reach the directory: {exc}")
     except DeletionThresholdExceeded as exc:
         status, message = RunStatus.STOPPED_DELETION_THRESHOLD, str(exc)
+    except AttributeChangesHeld as exc:
+        status, message = RunStatus.STOPPED_ATTRIBUTE_CHANGE_LIMIT, str(exc)
     except ErrorLimitReached as exc:
         status, message = RunStatus.STOPPED_ERROR_LIMIT, str(exc)
         with engine.store.transaction():
@@ -129,12 +136,14 @@ def _bulk_garbage_collection() -> Iterator[None]:
 
 
 def _run(engine: Engine, record: Any, profile: RunProfile, recorder: RunRecorder, *,
-         accept_deletes: bool) -> None:
+         accept_deletes: bool, accept_changes: bool = False) -> None:
     if profile is RunProfile.FULL_IMPORT:
-        Importer(engine, record, recorder).full_import(accept_deletes=accept_deletes)
+        Importer(engine, record, recorder).full_import(accept_deletes=accept_deletes,
+                                                       accept_changes=accept_changes)
     elif profile is RunProfile.DELTA_IMPORT:
-        Importer(engine, record, recorder).delta_import()
+        Importer(engine, record, recorder).delta_import(accept_changes=accept_changes)
     elif profile in (RunProfile.FULL_SYNC, RunProfile.DELTA_SYNC):
+        check_before_sync(engine.store, record, recorder, accept=accept_changes)
         synchronize(engine, record, recorder, full=profile is RunProfile.FULL_SYNC)
     else:
         if engine.store.settings.get("staging_mode", False):
@@ -180,3 +189,4 @@ def synchronize(engine: Engine, record: Any, recorder: RunRecorder, *, full: boo
         with store.transaction():
             store.connectors.set_required(record.id, full_sync=False)
             engine.journal_checkpoint(record.id)
+        restage_discarded(store, recorder)

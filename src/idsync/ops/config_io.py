@@ -36,7 +36,11 @@ FORMAT = 1
 MANIFEST = "idsync-config.yaml"
 #: Server settings carried over besides the scheduler's.
 SERVER_SETTINGS = ("export_deletion_threshold", "parameters", "multivalued_attributes",
-                   "mv_reference_attributes")
+                   "mv_reference_attributes",
+                   # the data-safety limits (idsync.engine.deletion_limits, member_removals,
+                   # import_guards): a staging server built from this file guards alike
+                   "deletion_limits", "deletion_limit_default", "member_removal_limits",
+                   "attribute_change_limits")
 API_VERSION_KEYS = ("export_api_version", "import_api_version")
 
 

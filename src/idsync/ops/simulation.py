@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
+from idsync.engine import deletion_limits
 from idsync.engine.core import Engine
-from idsync.engine.importing import deletion_threshold
+from idsync.engine.deletion_limits import Breach
 from idsync.engine.runner import RunResult, run_profile
 from idsync.errors import ConfigurationError, IdsyncError
 from idsync.events import EventId, level_of
@@ -264,27 +265,12 @@ def _collect(store: Store, diff: SimulationDiff, runs: list[SimulatedRun], befor
 # --- deletion limits ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Breach:
-    """Deletes a preview would stage beyond a deletion limit."""
-
-    connector: str
-    #: None: the limit applies to the connector's deletes of every type together
-    object_type: str | None
-    deletes: int
-    limit: int
-
-
 def limit_breaches(store: Store, record: ConnectorRecord,
                    deletes_by_object_type: dict[str | None, int]) -> list[Breach]:
-    """The deletion limits the deletes would break. Stand-in until per-connector and
-    per-type limits exist: the export deletion threshold, on the connector's deletes of every
-    type together, reached at the same count as the export stops at."""
-    threshold = deletion_threshold(store)
-    total = sum(deletes_by_object_type.values())
-    if threshold["enabled"] and total and total >= int(threshold["count"]):
-        return [Breach(record.name, None, total, int(threshold["count"]))]
-    return []
+    """The deletion limits (per connector and object type, idsync.engine.deletion_limits) the
+    deletes a preview would stage break, as the export would judge them."""
+    return deletion_limits.limit_breaches(
+        store, record, {t or "": n for t, n in deletes_by_object_type.items()})
 
 
 def breaches_of(store: Store, preview: ConfigurationPreview) -> list[Breach]:
@@ -340,9 +326,9 @@ def held_message(preview: ConfigurationPreview, breaches: list[Breach]) -> str:
             types = preview.connectors[b.connector].by_type(Change.DELETE)
             shown = ", ".join(f"{t or 'untyped'}: {n}" for t, n in sorted(
                 types.items(), key=lambda kv: -kv[1]))
-            scope = f" of type {b.object_type}" if b.object_type else ""
-            parts.append(f"{b.deletes} deletes{scope} on {b.connector} ({shown}), at or above "
-                         f"the deletion limit of {b.limit}")
+            scope = f" of {b.object_type}" if b.object_type else ""
+            parts.append(f"{b.deletes} deletes on {b.connector} ({shown}), over the deletion "
+                         f"limit{scope} ({b.limit.describe()}, {b.limit.source.value})")
         return ("held: this change would stage " + "; ".join(parts) + ". Nothing was "
                 "changed: review the samples above, or re-run with --confirm to apply it (then "
                 "`idsync preview` shows what the next sync cycle stages)")

@@ -20,6 +20,7 @@ from idsync.store.connectors import ConnectorRepository
 from idsync.store.database import BaseDatabase, Database
 from idsync.store.deprovisions import DeprovisionRepository
 from idsync.store.exports import PendingExportRepository
+from idsync.store.guards import GuardQueries
 from idsync.store.locks import LockRepository
 from idsync.store.metaverse import JoinIndex, MetaverseRepository
 from idsync.store.object_errors import ObjectErrorRepository
@@ -100,6 +101,7 @@ class Store:
         self.runs = RunRepository(db)
         self.events = EventRepository(db)
         self.settings = SettingsRepository(db)
+        self.guards = GuardQueries(db)
         self.locks = LockRepository(db)
 
     @classmethod
