@@ -288,5 +288,5 @@ def shrink_guard_stop(store: Any, record: ConnectorRecord, recorder: Any,
     raise DeletionThresholdExceeded(
         f"the full import did not return {missing} objects the connector space holds, over "
         f"the deletion limits ({detail}). Nothing was staged as deleted. Check the "
-        "connector's filter, scope and credentials; if the deletes are intended, run again "
-        "with --accept-deletes.")
+        f"connector's partitions, containers and bind account (idsync connector show "
+        f"{record.name}); if the deletes are intended, run again with --accept-deletes.")
