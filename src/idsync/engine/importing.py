@@ -27,6 +27,7 @@ from idsync.connectors.base import (
 from idsync.dn import normalize_dn
 from idsync.engine.core import Engine
 from idsync.engine.joins import index_entries
+from idsync.engine.reference_integrity import ReferenceIntegrity
 from idsync.engine.run import RunRecorder
 from idsync.errors import ConfigurationError, DeletionThresholdExceeded
 from idsync.events import EventId
@@ -47,6 +48,8 @@ class Importer:
         self.recorder = recorder
         self.connector = engine.instance(record)
         self.ref_attrs = frozenset(self.connector.reference_attributes())
+        self.integrity = ReferenceIntegrity(self.store, record.id, self.connector,
+                                            self.ref_attrs)
         self.join_keys = engine.ruleset().cs_join_attributes(record.id)
         # Reference values are resolved to connector space ids once per run, not once per
         # segment: a user in nine groups was looked up (and its DN normalised) in each of the
@@ -111,6 +114,7 @@ class Importer:
                 "if the deletes are intended, run again with --accept-deletes.")
         for i in range(0, len(missing), 1000):
             with self.store.transaction():
+                self.integrity.found_gone(missing[i : i + 1000])
                 self.store.cs.mark_deleted(missing[i : i + 1000])
                 self.recorder.count("deletes", len(missing[i : i + 1000]))
 
@@ -301,6 +305,7 @@ class Importer:
             if normalize_dn(cs.dn) != normalize_dn(rec.dn):
                 self.recorder.count("renames")
                 slot.renamed = True
+                slot.left = cs.dn
             cs.dn = rec.dn
             changed = True
         cs.object_type = rec.object_type or cs.object_type
@@ -319,6 +324,7 @@ class Importer:
         slot = _Slot(cs, kind="modify")
         changed = False
         if rec.dn and normalize_dn(rec.dn) != normalize_dn(cs.dn):
+            slot.left = cs.dn
             cs.dn = rec.dn
             slot.renamed = True
             self.recorder.count("renames")
@@ -401,6 +407,9 @@ class Importer:
         # Reference rows before placeholders are merged: a value this segment drops from a
         # placeholder is gone before the placeholder's references move to the renamed object.
         cs_repo.change_refs_many(ref_adds, ref_removes, fresh_adds)
+        # What the segment's deletes and renames do to the references naming those objects
+        # (idsync.engine.reference_integrity), written once every object is at its new DN.
+        rebinding = self.integrity.collect(slots, resolved)
         holders = self._take_over_placeholders(
             [s for s in slots if s.renamed], {s.cs.id for s in slots})
         cs_repo.update_many(dirty, seen_run, with_attributes=attrs_changed)
@@ -414,6 +423,7 @@ class Importer:
             cs_repo.replace_join_entries(self.record.id, [cs.id for cs in changed], rows)
         if holders:
             cs_repo.mark_pending_update(holders)
+        self.integrity.settle(rebinding)
         # Last, once the segment's references are written: a removed object that is still
         # referenced stays as a placeholder.
         cs_repo.remove_many(self.record.id, [s.cs.id for s in slots if s.remove])
@@ -533,6 +543,8 @@ class _Slot:
     #: A never-synchronized object deleted: removed from the connector space.
     remove: bool = False
     renamed: bool = False
+    #: A renamed object's DN before the rename (as written).
+    left: str = ""
     #: The hologram's non-reference attributes changed (the JSON document is rewritten).
     attrs_changed: bool = False
     #: The normalised DN the object has once staged.

@@ -21,6 +21,7 @@ from idsync.store.database import BaseDatabase, Database
 from idsync.store.exports import PendingExportRepository
 from idsync.store.metaverse import JoinIndex, MetaverseRepository
 from idsync.store.object_errors import ObjectErrorRepository
+from idsync.store.reference_bindings import ReferenceBindings
 from idsync.store.references import ReferenceDeltas
 from idsync.store.rules import RuleRepository
 from idsync.store.runs import EventRepository, RunRepository
@@ -90,6 +91,7 @@ class Store:
         self.cs = ConnectorSpaceRepository(db)
         self.mv = MetaverseRepository(db)
         self.refdeltas = ReferenceDeltas(db)
+        self.bindings = ReferenceBindings(db)
         self.join_index = JoinIndex(db)
         self.rules = RuleRepository(db)
         self.exports = PendingExportRepository(db)

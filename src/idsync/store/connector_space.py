@@ -291,10 +291,12 @@ class ConnectorSpaceRepository:
 
     def ids_at_dns(self, connector_id: int, dn_norms: Sequence[str]
                    ) -> dict[str, list[tuple[int, bool]]]:
-        """normalised DN -> [(id, is placeholder)] of the objects there, in id order."""
+        """normalised DN -> [(id, is placeholder)] of the objects there, in id order. An
+        object whose delete is staged counts as a placeholder: a reference naming its DN
+        names the live object there first (a new object that took the DN)."""
         out: dict[str, list[tuple[int, bool]]] = defaultdict(list)
         rows = self.db.query_in(
-            "SELECT dn_norm, id, placeholder FROM cs_objects "
+            "SELECT dn_norm, id, placeholder = 1 OR pending_import = 'delete' FROM cs_objects "
             "WHERE connector_id = ? AND dn_norm IN ({ids})", list(dn_norms), (connector_id,))
         for dn_norm, cs_id, placeholder in sorted(rows, key=lambda r: r[1]):
             out[dn_norm].append((cs_id, bool(placeholder)))

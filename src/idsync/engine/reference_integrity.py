@@ -1,0 +1,172 @@
+"""Reference integrity: what happens to references when the object they point at is deleted
+or renamed, as the connected directory itself does it.
+
+A DN-valued attribute is one of two kinds, depending on the directory:
+
+* **bound** to its object: the directory drops the value when the object is deleted and
+  rewrites it when the object is renamed or moved (Active Directory's linked attributes,
+  OpenLDAP attributes under the memberof or refint overlay, the cloud's object ids);
+* a **name**: the directory keeps the DN as written. After a delete or a rename it names
+  whatever is at that DN then: nothing, or a different object created there later.
+
+A connector space keeps each reference as a row pointing at its target's id, so a reference
+follows its object, which is right for bound attributes on a rename. The delta import sees an
+object's delete or rename, but not always what the directory did to the values naming it
+(OpenLDAP's overlays change the groups without a change that syncrepl or the accesslog
+report). So when an import stages a delete or a rename, the references are brought to what a
+full import of the same directory state would read:
+
+* a delete: bound references to the object are dropped (a placeholder never carries them, so a
+  new object later created at the same DN starts with only what its directory gives it); name
+  references move to what the DN names now (another object there, else a placeholder);
+* a rename or move: name references move to what the old DN names now; bound ones follow.
+
+A full import reads every holder's list whole and by name: the references to the objects it
+did not return move to what their DNs name, whatever their kind.
+
+The moves are row deletes and inserts, which the reference-change journal records (the
+triggers of migration 0003), and their holders are queued for the next delta synchronization.
+A connector says which of its reference attributes are bound with ``integrity_attributes()``;
+one that does not say is taken to bind them all (the behaviour before this module).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Protocol
+
+from idsync.dn import normalize_dn
+from idsync.store import Store
+from idsync.store.reference_bindings import RefRow
+
+
+class _StagedSlot(Protocol):
+    """What this module reads of an import segment's slot (``importing._Slot``)."""
+
+    cs: Any
+    kind: str
+    renamed: bool
+    left: str
+    ref_ops: list[tuple[str, str, list[str]]]
+
+
+def bound_attributes(connector: Any, reference_attributes: Iterable[str]) -> frozenset[str]:
+    """The reference attributes whose values the connector's directory keeps bound to their
+    objects (matched without regard to case, as LDAP attribute names are)."""
+    refs = frozenset(reference_attributes)
+    declared = getattr(connector, "integrity_attributes", None)
+    if declared is None:
+        return refs
+    wanted = {name.lower() for name in declared()}
+    return frozenset(name for name in refs if name.lower() in wanted)
+
+
+@dataclass(slots=True)
+class Rebinding:
+    """Reference rows to drop, and rows to move to what a DN names (by normalised DN)."""
+
+    drop: list[RefRow] = field(default_factory=list)
+    move: dict[str, list[RefRow]] = field(default_factory=lambda: defaultdict(list))
+    #: normalised DN -> the DN as written (for a placeholder made there)
+    spelled: dict[str, str] = field(default_factory=dict)
+    #: Objects leaving the DNs (never the new target of a reference moved from them)
+    leaving: set[int] = field(default_factory=set)
+
+    def __bool__(self) -> bool:
+        return bool(self.drop or self.move)
+
+
+class ReferenceIntegrity:
+    """The rule above for one connector space, applied by its imports."""
+
+    def __init__(self, store: Store, connector_id: int, connector: Any,
+                 reference_attributes: frozenset[str]) -> None:
+        self.store = store
+        self.connector_id = connector_id
+        self.connector = connector
+        self.reference_attributes = reference_attributes
+
+    @cached_property
+    def bound(self) -> frozenset[str]:
+        # Asked only when an import meets a delete or a rename: an LDAP connector may have to
+        # ask its server which kind of directory it is.
+        return bound_attributes(self.connector, self.reference_attributes)
+
+    # --- an import segment ----------------------------------------------------------------
+
+    def collect(self, slots: Sequence[_StagedSlot], resolved: dict[str, int]) -> Rebinding:
+        """Before a segment's renamed objects take over the placeholders at their new DNs:
+        the rows to drop or move because of the segment's deletes and renames. A reference
+        the segment itself set by name (a record replacing the list, or adding the value)
+        names what it should already and stays."""
+        deleted = {s.cs.id: s.cs.dn for s in slots if s.kind == "delete"}
+        renamed = {s.cs.id: s.left for s in slots if s.renamed and s.left}
+        if not deleted and not renamed:
+            return Rebinding()
+        named: set[tuple[int, str]] = set()
+        added: set[RefRow] = set()
+        for s in slots:
+            for op, attr, dns in s.ref_ops:
+                if op == "set":
+                    named.add((s.cs.id, attr))
+                elif op == "add":
+                    added.update((s.cs.id, attr, resolved[dn]) for dn in dns if dn in resolved)
+        out = Rebinding(leaving=set(deleted) | set(renamed))
+        rows = self.store.bindings.referrers(sorted(out.leaving))
+        for row in rows:
+            holder, attr, target = row
+            if holder in deleted:
+                continue  # goes with its holder
+            if target in deleted:
+                self._file(out, row, deleted[target], drop=attr in self.bound)
+            elif attr not in self.bound and (holder, attr) not in named and row not in added:
+                self._file(out, row, renamed[target], drop=False)
+        return out
+
+    def found_gone(self, cs_ids: Sequence[int]) -> set[int]:
+        """Objects a full import did not return: every reference to them was read by name
+        in that same import (from each holder's whole record), so each moves to what its DN
+        names now, bound or not: a new object that took the DN while the old one was still
+        held is what the records named. Returns the holders."""
+        if not cs_ids:
+            return set()
+        dns = {i: dn for i, (dn, _) in self.store.cs.dns_and_anchors(cs_ids).items()}
+        out = Rebinding(leaving=set(dns))
+        for row in self.store.bindings.referrers(sorted(dns)):
+            holder, _, target = row
+            if holder not in dns:
+                self._file(out, row, dns[target], drop=False)
+        return self.settle(out)
+
+    @staticmethod
+    def _file(out: Rebinding, row: RefRow, dn: str, *, drop: bool) -> None:
+        if drop:
+            out.drop.append(row)
+            return
+        key = normalize_dn(dn)
+        out.move[key].append(row)
+        out.spelled.setdefault(key, dn)
+
+    def settle(self, rebinding: Rebinding) -> set[int]:
+        """Write a rebinding once the segment's objects are at their new DNs; returns the
+        holders, queued for the next delta synchronization."""
+        if not rebinding:
+            return set()
+        cs = self.store.cs
+        targets = self.store.bindings.named_by(self.connector_id, list(rebinding.move),
+                                               sorted(rebinding.leaving))
+        missing = {k: rebinding.spelled[k] for k in rebinding.move if k not in targets}
+        if missing:
+            targets.update(cs.insert_placeholders(self.connector_id, missing))
+        removes = list(rebinding.drop)
+        adds: list[RefRow] = []
+        for key, rows in rebinding.move.items():
+            removes += rows
+            adds += [(holder, attr, targets[key]) for holder, attr, _ in rows]
+        cs.change_refs_many(adds, removes)
+        holders = {holder for holder, _, _ in removes}
+        cs.mark_pending_update(holders)
+        return holders
