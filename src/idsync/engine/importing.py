@@ -369,6 +369,12 @@ class Importer:
                                strict=True):
             slot.cs.id = cs_id
         resolved = self._resolve(slots, key_of, held)
+        # Name references to renamed objects stay with their old DNs, and the renamed objects
+        # take over the placeholders at their new DNs, before the records' reference
+        # operations apply by name on top (idsync.engine.reference_integrity).
+        self.integrity.renamed(slots)
+        holders = self._take_over_placeholders(
+            [s for s in slots if s.renamed], slots)
         self._load_named_refs(slots, resolved)
         ref_adds: list[tuple[int, str, int]] = []
         ref_removes: list[tuple[int, str, int]] = []
@@ -404,14 +410,10 @@ class Importer:
             else:
                 self.recorder.count("no-change")
                 unchanged.append(cs.id)
-        # Reference rows before placeholders are merged: a value this segment drops from a
-        # placeholder is gone before the placeholder's references move to the renamed object.
         cs_repo.change_refs_many(ref_adds, ref_removes, fresh_adds)
-        # What the segment's deletes and renames do to the references naming those objects
-        # (idsync.engine.reference_integrity), written once every object is at its new DN.
-        rebinding = self.integrity.collect(slots, resolved)
-        holders = self._take_over_placeholders(
-            [s for s in slots if s.renamed], {s.cs.id for s in slots})
+        # References to the segment's deleted objects: bound ones dropped, names moved to
+        # what the DNs name once every object is at its new DN (written below).
+        rebinding = self.integrity.deleted(slots)
         cs_repo.update_many(dirty, seen_run, with_attributes=attrs_changed)
         if seen_run is not None and unchanged:
             cs_repo.touch_seen(unchanged, seen_run)
@@ -484,12 +486,13 @@ class Importer:
                 del out[dn]
         return out
 
-    def _take_over_placeholders(self, renamed: list[_Slot], ours: set[int]) -> set[int]:
+    def _take_over_placeholders(self, renamed: list[_Slot], slots: list[_Slot]) -> set[int]:
         """Objects renamed onto DNs that references already name (placeholders): the
-        references move over to them; returns the objects holding those references, to be
-        synchronized again."""
+        references move over to them (in the segment's loaded lists too); returns the
+        objects holding those references, to be synchronized again."""
         if not renamed:
             return set()
+        ours = {s.cs.id for s in slots}
         by_key = {s.key: s.cs.id for s in renamed}
         found = self.store.cs.placeholders_at_dns(self.record.id, list(by_key))
         pairs = [(ph, by_key[key]) for key, phs in found.items() for ph in phs
@@ -498,6 +501,13 @@ class Importer:
             return set()
         holders = self.store.cs.referencing([ph for ph, _ in pairs])
         self.store.cs.merge_placeholders(pairs)
+        real = dict(pairs)
+        for slot in slots:
+            for targets in slot.cs.refs.values():
+                moved = real.keys() & targets
+                if moved:
+                    targets.difference_update(moved)
+                    targets.update(real[ph] for ph in moved)
         return holders
 
     # --- export confirmation -------------------------------------------------------------

@@ -97,33 +97,43 @@ class ReferenceIntegrity:
 
     # --- an import segment ----------------------------------------------------------------
 
-    def collect(self, slots: Sequence[_StagedSlot], resolved: dict[str, int]) -> Rebinding:
-        """Before a segment's renamed objects take over the placeholders at their new DNs:
-        the rows to drop or move because of the segment's deletes and renames. A reference
-        the segment itself set by name (a record replacing the list, or adding the value)
-        names what it should already and stays."""
-        deleted = {s.cs.id: s.cs.dn for s in slots if s.kind == "delete"}
+    def renamed(self, slots: Sequence[_StagedSlot]) -> set[int]:
+        """Before a segment's records' reference operations run (and before its renamed
+        objects take over the placeholders at their new DNs): name references to its renamed
+        objects move to what the old DNs name. The records' operations then apply by name on
+        top, as the directory applied them after the rename. The segment's loaded lists are
+        moved too. Returns the holders."""
         renamed = {s.cs.id: s.left for s in slots if s.renamed and s.left}
-        if not deleted and not renamed:
-            return Rebinding()
-        named: set[tuple[int, str]] = set()
-        added: set[RefRow] = set()
-        for s in slots:
-            for op, attr, dns in s.ref_ops:
-                if op == "set":
-                    named.add((s.cs.id, attr))
-                elif op == "add":
-                    added.update((s.cs.id, attr, resolved[dn]) for dn in dns if dn in resolved)
-        out = Rebinding(leaving=set(deleted) | set(renamed))
-        rows = self.store.bindings.referrers(sorted(out.leaving))
-        for row in rows:
+        if not renamed or not self.reference_attributes - self.bound:
+            return set()
+        deleted = {s.cs.id for s in slots if s.kind == "delete"}
+        out = Rebinding(leaving=set(renamed))
+        for row in self.store.bindings.referrers(sorted(renamed)):
             holder, attr, target = row
-            if holder in deleted:
-                continue  # goes with its holder
-            if target in deleted:
-                self._file(out, row, deleted[target], drop=attr in self.bound)
-            elif attr not in self.bound and (holder, attr) not in named and row not in added:
+            if attr not in self.bound and holder not in deleted:
                 self._file(out, row, renamed[target], drop=False)
+        moved = self._write(out)
+        loaded = {s.cs.id: s.cs.refs for s in slots}
+        for (holder, attr, old), new in moved.items():
+            targets = (loaded.get(holder) or {}).get(attr)
+            if targets is not None and old in targets:
+                targets.discard(old)
+                targets.add(new)
+        return {holder for holder, _, _ in moved}
+
+    def deleted(self, slots: Sequence[_StagedSlot]) -> Rebinding:
+        """Once a segment's reference operations are written: the references to its deleted
+        objects, bound ones to drop, name ones to move to what the DNs name after the
+        segment (``settle``). A record of the segment naming a deleted object counts as made
+        before the delete."""
+        deleted = {s.cs.id: s.cs.dn for s in slots if s.kind == "delete"}
+        out = Rebinding(leaving=set(deleted))
+        if not deleted:
+            return out
+        for row in self.store.bindings.referrers(sorted(deleted)):
+            holder, attr, target = row
+            if holder not in deleted:  # else it goes with its holder
+                self._file(out, row, deleted[target], drop=attr in self.bound)
         return out
 
     def found_gone(self, cs_ids: Sequence[int]) -> set[int]:
@@ -155,18 +165,20 @@ class ReferenceIntegrity:
         holders, queued for the next delta synchronization."""
         if not rebinding:
             return set()
+        return {holder for holder, _, _ in self._write(rebinding)}
+
+    def _write(self, rebinding: Rebinding) -> dict[RefRow, int]:
+        """Drop and move the rows; returns each moved row's new target."""
+        if not rebinding:
+            return {}
         cs = self.store.cs
         targets = self.store.bindings.named_by(self.connector_id, list(rebinding.move),
                                                sorted(rebinding.leaving))
         missing = {k: rebinding.spelled[k] for k in rebinding.move if k not in targets}
         if missing:
             targets.update(cs.insert_placeholders(self.connector_id, missing))
-        removes = list(rebinding.drop)
-        adds: list[RefRow] = []
-        for key, rows in rebinding.move.items():
-            removes += rows
-            adds += [(holder, attr, targets[key]) for holder, attr, _ in rows]
-        cs.change_refs_many(adds, removes)
-        holders = {holder for holder, _, _ in removes}
-        cs.mark_pending_update(holders)
-        return holders
+        moved = {row: targets[key] for key, rows in rebinding.move.items() for row in rows}
+        cs.change_refs_many([(h, a, new) for (h, a, _), new in moved.items()],
+                            [*rebinding.drop, *moved])
+        cs.mark_pending_update({holder for holder, _, _ in [*rebinding.drop, *moved]})
+        return moved | {row: 0 for row in rebinding.drop}

@@ -48,3 +48,4 @@ class ReferenceBindings:
             if dn_norm not in out or (rank, cs_id) < out[dn_norm]:
                 out[dn_norm] = (rank, cs_id)
         return {k: v[1] for k, v in out.items()}
+
