@@ -199,11 +199,12 @@ EXAMPLES = 25 if os.environ.get("IDSYNC_TEST_DATABASE_URL") else 60
        st.lists(st.tuples(st.sampled_from(UIDS), st.sampled_from(OUS)), min_size=2,
                 max_size=4),
        st.lists(st.lists(operation, min_size=1, max_size=6), min_size=1, max_size=3))
-# Found by this test: a value a record removes by the DN an object moved back to, and a value
-# added by an object's new DN while the old DN's value stays.
+# Found by this test: a value a record removes by the DN an object moved back to; a value
+# added by an object's new DN while the old DN's value stays; a deleted manager of herself.
 @example(False, [("ann", "Users")], [[("rename", 0, 0, "Staff"), ("rename", 0, 0, "Users"),
                                      ("member", 0, "g1", False)]])
 @example(False, [("ann", "Users")], [[("rename", 0, 0, "Staff"), ("member", 0, "g1", True)]])
+@example(False, [("ann", "Users")], [[("manager", 0, 0), ("delete", 0)]])  # her own manager
 def test_delta_cycles_leave_nothing_for_an_initial_cycle(bound_member: bool, people: list,
                                                          steps: list) -> None:
     with tempfile.TemporaryDirectory() as tmp:

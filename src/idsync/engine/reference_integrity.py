@@ -163,12 +163,12 @@ class ReferenceIntegrity:
     def settle(self, rebinding: Rebinding) -> set[int]:
         """Write a rebinding once the segment's objects are at their new DNs; returns the
         holders, queued for the next delta synchronization."""
-        if not rebinding:
-            return set()
-        return {holder for holder, _, _ in self._write(rebinding)}
+        moved = self._write(rebinding)
+        return {holder for holder, _, _ in [*rebinding.drop, *moved]}
 
     def _write(self, rebinding: Rebinding) -> dict[RefRow, int]:
-        """Drop and move the rows; returns each moved row's new target."""
+        """Drop and move the rows, queue their holders; returns each moved row's new
+        target."""
         if not rebinding:
             return {}
         cs = self.store.cs
@@ -181,4 +181,4 @@ class ReferenceIntegrity:
         cs.change_refs_many([(h, a, new) for (h, a, _), new in moved.items()],
                             [*rebinding.drop, *moved])
         cs.mark_pending_update({holder for holder, _, _ in [*rebinding.drop, *moved]})
-        return moved | {row: 0 for row in rebinding.drop}
+        return moved

@@ -242,8 +242,8 @@ class ConnectorSpaceRepository:
     def remove(self, cs_id: int) -> None:
         """Drop an object for good; if others still reference it, keep it as a placeholder so
         the references keep their DN."""
-        referenced = self.db.scalar("SELECT 1 FROM cs_refs WHERE target_id = ? LIMIT 1", (cs_id,))
         self.db.execute("DELETE FROM cs_refs WHERE cs_id = ?", (cs_id,))
+        referenced = self.db.scalar("SELECT 1 FROM cs_refs WHERE target_id = ? LIMIT 1", (cs_id,))
         self.db.execute("DELETE FROM pending_exports WHERE cs_id = ?", (cs_id,))
         self.db.execute("DELETE FROM pending_export_refs WHERE cs_id = ?", (cs_id,))
         self.db.execute("DELETE FROM object_errors WHERE cs_id = ?", (cs_id,))
@@ -415,10 +415,12 @@ class ConnectorSpaceRepository:
         if not ids:
             return
         ids = list(ids)
-        referenced = [r[0] for r in self.db.query_in(
-            "SELECT DISTINCT target_id FROM cs_refs WHERE target_id IN ({ids})", ids)]
         for table in ("cs_refs", "pending_exports", "pending_export_refs", "object_errors"):
             self.db.execute_in(f"DELETE FROM {table} WHERE cs_id IN ({{ids}})", ids)
+        # Asked once their own references are gone: a manager of itself is referenced by
+        # nothing that stays.
+        referenced = [r[0] for r in self.db.query_in(
+            "SELECT DISTINCT target_id FROM cs_refs WHERE target_id IN ({ids})", ids)]
         # "space = ?", not "space <> 0": only an equality uses the (space, obj_id) index; the
         # inequality scans every connector's join values.
         self.db.execute_in("DELETE FROM join_index WHERE space = ? AND obj_id IN ({ids})", ids,
