@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
+import pytest
 from engine_helpers import (
     SOURCE_BASE,
     Workspace,
@@ -118,3 +119,32 @@ def test_a_renamed_manager_without_integrity_is_nobodys_manager(workspace_factor
     ws.delta_cycle()
     assert ws.target_entries()[target_dn("ann")]["manager"][0].lower() == target_dn("boss")
     assert staged(ws.initial_cycle()) == {}
+
+
+def test_each_connector_says_which_references_its_directory_keeps_bound(tmp_path) -> None:
+    from idsync.connectors.file import create_connector as file_connector
+    from idsync.connectors.ldap import create_connector as ldap_connector
+    from idsync.engine.reference_integrity import bound_attributes
+    from idsync.errors import ConfigurationError
+
+    def ldap(**settings: Any) -> frozenset[str]:
+        connector = ldap_connector("corp", {"uri": "ldap://127.0.0.1:1", "bind_dn": "",
+                                            "base": "dc=x", **settings}, {}, str(tmp_path))
+        return bound_attributes(connector, connector.reference_attributes())
+
+    # Active Directory: linked attributes; OpenLDAP: what the memberof overlay keeps.
+    assert ldap(directory_type="ad") >= {"member", "manager", "memberOf"}
+    assert ldap(directory_type="openldap") == {"member", "memberOf"}
+    assert ldap(directory_type="generic") == frozenset()
+    # refint on manager too: the administrator says so
+    assert ldap(directory_type="openldap", integrity_attributes=["member", "Manager"]) == {
+        "member", "manager"}
+    files = file_connector("src", {"path": "d.ldif"}, {}, str(tmp_path))
+    assert bound_attributes(files, files.reference_attributes()) == frozenset()
+    files = file_connector("src", SOURCE_SETTINGS, {}, str(tmp_path))
+    assert bound_attributes(files, files.reference_attributes()) == {"member"}
+    with pytest.raises(ConfigurationError, match="integrity_attributes must be a list"):
+        file_connector("src", {"path": "d.ldif", "integrity_attributes": "member"}, {},
+                       str(tmp_path))
+    with pytest.raises(ConfigurationError, match="'integrity_attributes' must be a string"):
+        ldap(integrity_attributes={"member": 1})
