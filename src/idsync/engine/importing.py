@@ -411,6 +411,7 @@ class Importer:
                 self.recorder.count("no-change")
                 unchanged.append(cs.id)
         cs_repo.change_refs_many(ref_adds, ref_removes, fresh_adds)
+        linked = self.integrity.linked_back([*ref_adds, *fresh_adds], ref_removes)
         # References to the segment's deleted objects: bound ones dropped, names moved to
         # what the DNs name once every object is at its new DN (written below).
         rebinding = self.integrity.deleted(slots)
@@ -425,6 +426,9 @@ class Importer:
             cs_repo.replace_join_entries(self.record.id, [cs.id for cs in changed], rows)
         if holders:
             cs_repo.mark_pending_update(holders)
+        if linked and set(self.integrity.back_links.values()) & self.engine.inbound_lists(
+                self.record.id):
+            cs_repo.mark_pending_update(linked)  # the rules read the back-links
         self.integrity.settle(rebinding)
         # Last, once the segment's references are written: a removed object that is still
         # referenced stays as a placeholder.
@@ -465,7 +469,7 @@ class Importer:
                 # The segment's objects were matched above by their new DN; a row of theirs
                 # found here still has a DN they are leaving.
                 others = [f for f in found if f[0] not in ours]
-                if others:  # a real object before a placeholder at the same DN
+                if others:  # an object, then a placeholder, then a staged delete (ranks)
                     resolved[key] = min(others, key=lambda f: (f[1], f[0]))[0]
                     if len(others) == len(found):  # the answer the next segment would get
                         cache[key] = resolved[key]

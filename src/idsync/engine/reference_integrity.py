@@ -28,6 +28,12 @@ The moves are row deletes and inserts, which the reference-change journal record
 triggers of migration 0003), and their holders are queued for the next delta synchronization.
 A connector says which of its reference attributes are bound with ``integrity_attributes()``;
 one that does not say is taken to bind them all (the behaviour before this module).
+
+Some bound attributes are back-links the directory computes from another one: ``memberOf``
+lists the groups whose ``member`` names the object (Active Directory; OpenLDAP's memberof
+overlay). A change of a group's members changes its members' ``memberOf`` without a change the
+delta import sees, so an import that stages member changes stages the back-links too. A
+connector names such pairs with ``back_links()`` (forward attribute -> back-link).
 """
 
 from __future__ import annotations
@@ -51,6 +57,16 @@ class _StagedSlot(Protocol):
     renamed: bool
     left: str
     ref_ops: list[tuple[str, str, list[str]]]
+
+
+def back_links(connector: Any, reference_attributes: Iterable[str]) -> dict[str, str]:
+    """forward attribute -> its back-link, both reference attributes of the connector."""
+    refs = {name.lower(): name for name in reference_attributes}
+    declared = getattr(connector, "back_links", None)
+    if declared is None:
+        return {}
+    return {refs[f.lower()]: refs[b.lower()] for f, b in declared().items()
+            if f.lower() in refs and b.lower() in refs}
 
 
 def bound_attributes(connector: Any, reference_attributes: Iterable[str]) -> frozenset[str]:
@@ -95,7 +111,30 @@ class ReferenceIntegrity:
         # ask its server which kind of directory it is.
         return bound_attributes(self.connector, self.reference_attributes)
 
+    @cached_property
+    def back_links(self) -> dict[str, str]:
+        return back_links(self.connector, self.reference_attributes)
+
     # --- an import segment ----------------------------------------------------------------
+
+    def linked_back(self, adds: Iterable[RefRow], removes: Iterable[RefRow]) -> set[int]:
+        """After a segment's reference rows are written: the back-links of the forward
+        values it added and removed (a member added to a group: the group in the member's
+        ``memberOf``). Placeholders hold no back-links. Returns the objects whose back-links
+        changed."""
+        changes = [(op, row) for op, rows in (("add", adds), ("remove", removes))
+                   for row in rows]
+        if not changes or not self.back_links:
+            return set()
+        wanted = [(op, (target, self.back_links[attr], holder))
+                  for op, (holder, attr, target) in changes if attr in self.back_links]
+        if not wanted:
+            return set()
+        real = self.store.bindings.real([row[0] for _, row in wanted])
+        back_adds = [row for op, row in wanted if op == "add" and row[0] in real]
+        back_removes = [row for op, row in wanted if op == "remove" and row[0] in real]
+        self.store.cs.change_refs_many(back_adds, back_removes)
+        return {row[0] for row in [*back_adds, *back_removes]}
 
     def renamed(self, slots: Sequence[_StagedSlot]) -> set[int]:
         """Before a segment's records' reference operations run (and before its renamed

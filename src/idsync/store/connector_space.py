@@ -290,16 +290,18 @@ class ConnectorSpaceRepository:
         return out
 
     def ids_at_dns(self, connector_id: int, dn_norms: Sequence[str]
-                   ) -> dict[str, list[tuple[int, bool]]]:
-        """normalised DN -> [(id, is placeholder)] of the objects there, in id order. An
-        object whose delete is staged counts as a placeholder: a reference naming its DN
-        names the live object there first (a new object that took the DN)."""
-        out: dict[str, list[tuple[int, bool]]] = defaultdict(list)
+                   ) -> dict[str, list[tuple[int, int]]]:
+        """normalised DN -> [(id, rank)] of the objects there, in id order; the rank says
+        which one a reference naming the DN names: 0 an object, 1 a placeholder, 2 an object
+        whose delete is staged (gone from the directory: a new object that took the DN, or
+        the placeholder the references to the old one moved to, comes first)."""
+        out: dict[str, list[tuple[int, int]]] = defaultdict(list)
         rows = self.db.query_in(
-            "SELECT dn_norm, id, placeholder = 1 OR pending_import = 'delete' FROM cs_objects "
+            "SELECT dn_norm, id, CASE WHEN placeholder = 1 THEN 1 "
+            "WHEN pending_import = 'delete' THEN 2 ELSE 0 END FROM cs_objects "
             "WHERE connector_id = ? AND dn_norm IN ({ids})", list(dn_norms), (connector_id,))
-        for dn_norm, cs_id, placeholder in sorted(rows, key=lambda r: r[1]):
-            out[dn_norm].append((cs_id, bool(placeholder)))
+        for dn_norm, cs_id, rank in sorted(rows, key=lambda r: r[1]):
+            out[dn_norm].append((cs_id, int(rank)))
         return out
 
     def insert_many(self, objects: Sequence[CSObject], seen_run: int | None = None

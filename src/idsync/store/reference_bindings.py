@@ -49,3 +49,10 @@ class ReferenceBindings:
                 out[dn_norm] = (rank, cs_id)
         return {k: v[1] for k, v in out.items()}
 
+    def real(self, ids: Sequence[int]) -> set[int]:
+        """Which of ``ids`` are objects, not placeholders."""
+        if not ids:
+            return set()
+        return {r[0] for r in self.db.query_in(
+            "SELECT id FROM cs_objects WHERE placeholder = 0 AND id IN ({ids})",
+            sorted(set(ids)))}

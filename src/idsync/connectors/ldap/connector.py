@@ -72,6 +72,12 @@ class LdapConnector:
             return frozenset(OPENLDAP_BOUND)
         return frozenset()
 
+    def back_links(self) -> dict[str, str]:
+        """``memberOf`` is the back-link of ``member`` (idsync.engine.reference_integrity) on
+        Active Directory and under OpenLDAP's memberof overlay, when both are bound."""
+        bound = {name.lower() for name in self.integrity_attributes()}
+        return {"member": "memberOf"} if {"member", "memberof"} <= bound else {}
+
     def close(self) -> None:
         if self._conn is not None:
             with contextlib.suppress(ldap.LDAPError):
