@@ -124,7 +124,7 @@ def test_a_renamed_manager_without_integrity_is_nobodys_manager(workspace_factor
 def test_each_connector_says_which_references_its_directory_keeps_bound(tmp_path) -> None:
     from idsync.connectors.file import create_connector as file_connector
     from idsync.connectors.ldap import create_connector as ldap_connector
-    from idsync.engine.reference_integrity import bound_attributes
+    from idsync.engine.reference_integrity import back_links, bound_attributes
     from idsync.errors import ConfigurationError
 
     def ldap(**settings: Any) -> frozenset[str]:
@@ -136,6 +136,9 @@ def test_each_connector_says_which_references_its_directory_keeps_bound(tmp_path
     assert ldap(directory_type="ad") >= {"member", "manager", "memberOf"}
     assert ldap(directory_type="openldap") == {"member", "memberOf"}
     assert ldap(directory_type="generic") == frozenset()
+    openldap = ldap_connector("corp", {"uri": "ldap://127.0.0.1:1", "bind_dn": "", "base": "x",
+                                       "directory_type": "openldap"}, {}, str(tmp_path))
+    assert back_links(openldap, openldap.reference_attributes()) == {"member": "memberOf"}
     # refint on manager too: the administrator says so
     assert ldap(directory_type="openldap", integrity_attributes=["member", "Manager"]) == {
         "member", "manager"}
