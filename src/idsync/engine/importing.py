@@ -49,7 +49,8 @@ class Importer:
         self.connector = engine.instance(record)
         self.ref_attrs = frozenset(self.connector.reference_attributes())
         self.integrity = ReferenceIntegrity(self.store, record.id, self.connector,
-                                            self.ref_attrs)
+                                            self.ref_attrs,
+                                            read=lambda: engine.inbound_lists(record.id))
         self.join_keys = engine.ruleset().cs_join_attributes(record.id)
         # Reference values are resolved to connector space ids once per run, not once per
         # segment: a user in nine groups was looked up (and its DN normalised) in each of the
@@ -411,7 +412,10 @@ class Importer:
                 self.recorder.count("no-change")
                 unchanged.append(cs.id)
         cs_repo.change_refs_many(ref_adds, ref_removes, fresh_adds)
-        linked = self.integrity.linked_back([*ref_adds, *fresh_adds], ref_removes)
+        # A delta import's member changes reach the members' memberOf unseen; a full import
+        # reads every memberOf whole (and would write every member row twice).
+        if seen_run is None:
+            self.integrity.linked_back([*ref_adds, *fresh_adds], ref_removes)
         # References to the segment's deleted objects: bound ones dropped, names moved to
         # what the DNs name once every object is at its new DN (written below).
         rebinding = self.integrity.deleted(slots)
@@ -426,9 +430,6 @@ class Importer:
             cs_repo.replace_join_entries(self.record.id, [cs.id for cs in changed], rows)
         if holders:
             cs_repo.mark_pending_update(holders)
-        if linked and set(self.integrity.back_links.values()) & self.engine.inbound_lists(
-                self.record.id):
-            cs_repo.mark_pending_update(linked)  # the rules read the back-links
         self.integrity.settle(rebinding)
         # Last, once the segment's references are written: a removed object that is still
         # referenced stays as a placeholder.

@@ -39,7 +39,7 @@ connector names such pairs with ``back_links()`` (forward attribute -> back-link
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Protocol
@@ -99,8 +99,11 @@ class ReferenceIntegrity:
     """The rule above for one connector space, applied by its imports."""
 
     def __init__(self, store: Store, connector_id: int, connector: Any,
-                 reference_attributes: frozenset[str]) -> None:
+                 reference_attributes: frozenset[str],
+                 read: Callable[[], frozenset[str]] = frozenset) -> None:
         self.store = store
+        #: The reference attributes the connector's inbound rules read (asked when needed).
+        self._read = read
         self.connector_id = connector_id
         self.connector = connector
         self.reference_attributes = reference_attributes
@@ -120,8 +123,8 @@ class ReferenceIntegrity:
     def linked_back(self, adds: Iterable[RefRow], removes: Iterable[RefRow]) -> set[int]:
         """After a segment's reference rows are written: the back-links of the forward
         values it added and removed (a member added to a group: the group in the member's
-        ``memberOf``). Placeholders hold no back-links. Returns the objects whose back-links
-        changed."""
+        ``memberOf``). Placeholders hold no back-links. The objects whose back-links changed
+        are queued for synchronization when the rules read them; returns them."""
         changes = [(op, row) for op, rows in (("add", adds), ("remove", removes))
                    for row in rows]
         if not changes or not self.back_links:
@@ -134,7 +137,10 @@ class ReferenceIntegrity:
         back_adds = [row for op, row in wanted if op == "add" and row[0] in real]
         back_removes = [row for op, row in wanted if op == "remove" and row[0] in real]
         self.store.cs.change_refs_many(back_adds, back_removes)
-        return {row[0] for row in [*back_adds, *back_removes]}
+        changed = {row[0] for row in [*back_adds, *back_removes]}
+        if changed and set(self.back_links.values()) & self._read():
+            self.store.cs.mark_pending_update(changed)
+        return changed
 
     def renamed(self, slots: Sequence[_StagedSlot]) -> set[int]:
         """Before a segment's records' reference operations run (and before its renamed
