@@ -50,7 +50,8 @@ class Importer:
         self.ref_attrs = frozenset(self.connector.reference_attributes())
         self.integrity = ReferenceIntegrity(self.store, record.id, self.connector,
                                             self.ref_attrs,
-                                            read=lambda: engine.inbound_lists(record.id))
+                                            compared=lambda: engine.inbound_lists(record.id)
+                                            | engine.outbound_lists(record.id))
         self.join_keys = engine.ruleset().cs_join_attributes(record.id)
         # Reference values are resolved to connector space ids once per run, not once per
         # segment: a user in nine groups was looked up (and its DN normalised) in each of the

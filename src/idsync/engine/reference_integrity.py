@@ -100,10 +100,12 @@ class ReferenceIntegrity:
 
     def __init__(self, store: Store, connector_id: int, connector: Any,
                  reference_attributes: frozenset[str],
-                 read: Callable[[], frozenset[str]] = frozenset) -> None:
+                 compared: Callable[[], frozenset[str]] | None = None) -> None:
         self.store = store
-        #: The reference attributes the connector's inbound rules read (asked when needed).
-        self._read = read
+        #: The reference attributes the connector's rules read or write (asked when needed):
+        #: only a change of those queues its holder for synchronization (a deleted group's
+        #: 250,000 members lose a memberOf value no rule may read).
+        self._compared = compared
         self.connector_id = connector_id
         self.connector = connector
         self.reference_attributes = reference_attributes
@@ -113,6 +115,10 @@ class ReferenceIntegrity:
         # Asked only when an import meets a delete or a rename: an LDAP connector may have to
         # ask its server which kind of directory it is.
         return bound_attributes(self.connector, self.reference_attributes)
+
+    @cached_property
+    def compared(self) -> frozenset[str]:
+        return self.reference_attributes if self._compared is None else self._compared()
 
     @cached_property
     def back_links(self) -> dict[str, str]:
@@ -138,7 +144,7 @@ class ReferenceIntegrity:
         back_removes = [row for op, row in wanted if op == "remove" and row[0] in real]
         self.store.cs.change_refs_many(back_adds, back_removes)
         changed = {row[0] for row in [*back_adds, *back_removes]}
-        if changed and set(self.back_links.values()) & self._read():
+        if changed and set(self.back_links.values()) & self.compared:
             self.store.cs.mark_pending_update(changed)
         return changed
 
@@ -207,13 +213,14 @@ class ReferenceIntegrity:
 
     def settle(self, rebinding: Rebinding) -> set[int]:
         """Write a rebinding once the segment's objects are at their new DNs; returns the
-        holders, queued for the next delta synchronization."""
+        holders (those of lists the rules compare are queued for the next delta
+        synchronization)."""
         moved = self._write(rebinding)
         return {holder for holder, _, _ in [*rebinding.drop, *moved]}
 
     def _write(self, rebinding: Rebinding) -> dict[RefRow, int]:
-        """Drop and move the rows, queue their holders; returns each moved row's new
-        target."""
+        """Drop and move the rows, queue the holders of lists the rules compare; returns each
+        moved row's new target."""
         if not rebinding:
             return {}
         cs = self.store.cs
@@ -225,5 +232,6 @@ class ReferenceIntegrity:
         moved = {row: targets[key] for key, rows in rebinding.move.items() for row in rows}
         cs.change_refs_many([(h, a, new) for (h, a, _), new in moved.items()],
                             [*rebinding.drop, *moved])
-        cs.mark_pending_update({holder for holder, _, _ in [*rebinding.drop, *moved]})
+        cs.mark_pending_update({holder for holder, attr, _ in [*rebinding.drop, *moved]
+                                if attr in self.compared})
         return moved
