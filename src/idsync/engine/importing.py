@@ -33,6 +33,7 @@ from idsync.engine.deletion_limits import (  # deletion_threshold: callers of it
 )
 from idsync.engine.import_guards import ImportGuard
 from idsync.engine.joins import index_entries
+from idsync.engine.reference_integrity import ReferenceIntegrity
 from idsync.engine.run import RunRecorder
 from idsync.errors import ConfigurationError
 from idsync.model import ConnectorRecord, CSObject, PendingImport
@@ -52,6 +53,10 @@ class Importer:
         self.recorder = recorder
         self.connector = engine.instance(record)
         self.ref_attrs = frozenset(self.connector.reference_attributes())
+        self.integrity = ReferenceIntegrity(self.store, record.id, self.connector,
+                                            self.ref_attrs,
+                                            compared=lambda: engine.inbound_lists(record.id)
+                                            | engine.outbound_lists(record.id))
         self.join_keys = engine.ruleset().cs_join_attributes(record.id)
         # Reference values are resolved to connector space ids once per run, not once per
         # segment: a user in nine groups was looked up (and its DN normalised) in each of the
@@ -112,6 +117,7 @@ class Importer:
             shrink_guard_stop(self.store, self.record, self.recorder, breaches, len(missing))
         for i in range(0, len(missing), 1000):
             with self.store.transaction():
+                self.integrity.found_gone(missing[i : i + 1000])
                 self.store.cs.mark_deleted(missing[i : i + 1000])
                 self.recorder.count("deletes", len(missing[i : i + 1000]))
 
@@ -303,6 +309,7 @@ class Importer:
             if normalize_dn(cs.dn) != normalize_dn(rec.dn):
                 self.recorder.count("renames")
                 slot.renamed = True
+                slot.left = cs.dn
             cs.dn = rec.dn
             changed = True
         cs.object_type = rec.object_type or cs.object_type
@@ -322,6 +329,7 @@ class Importer:
         slot = _Slot(cs, kind="modify")
         changed = False
         if rec.dn and normalize_dn(rec.dn) != normalize_dn(cs.dn):
+            slot.left = cs.dn
             cs.dn = rec.dn
             slot.renamed = True
             self.recorder.count("renames")
@@ -368,6 +376,12 @@ class Importer:
                                strict=True):
             slot.cs.id = cs_id
         resolved = self._resolve(slots, key_of, held)
+        # Name references to renamed objects stay with their old DNs, and the renamed objects
+        # take over the placeholders at their new DNs, before the records' reference
+        # operations apply by name on top (idsync.engine.reference_integrity).
+        self.integrity.renamed(slots)
+        holders = self._take_over_placeholders(
+            [s for s in slots if s.renamed], slots)
         self._load_named_refs(slots, resolved)
         ref_adds: list[tuple[int, str, int]] = []
         ref_removes: list[tuple[int, str, int]] = []
@@ -403,11 +417,14 @@ class Importer:
             else:
                 self.recorder.count("no-change")
                 unchanged.append(cs.id)
-        # Reference rows before placeholders are merged: a value this segment drops from a
-        # placeholder is gone before the placeholder's references move to the renamed object.
         cs_repo.change_refs_many(ref_adds, ref_removes, fresh_adds)
-        holders = self._take_over_placeholders(
-            [s for s in slots if s.renamed], {s.cs.id for s in slots})
+        # A delta import's member changes reach the members' memberOf unseen; a full import
+        # reads every memberOf whole (and would write every member row twice).
+        if seen_run is None:
+            self.integrity.linked_back([*ref_adds, *fresh_adds], ref_removes)
+        # References to the segment's deleted objects: bound ones dropped, names moved to
+        # what the DNs name once every object is at its new DN (written below).
+        rebinding = self.integrity.deleted(slots)
         cs_repo.update_many(dirty, seen_run, with_attributes=attrs_changed)
         if seen_run is not None and unchanged:
             cs_repo.touch_seen(unchanged, seen_run)
@@ -419,6 +436,7 @@ class Importer:
             cs_repo.replace_join_entries(self.record.id, [cs.id for cs in changed], rows)
         if holders:
             cs_repo.mark_pending_update(holders)
+        self.integrity.settle(rebinding)
         # Last, once the segment's references are written: a removed object that is still
         # referenced stays as a placeholder.
         cs_repo.remove_many(self.record.id, [s.cs.id for s in slots if s.remove])
@@ -458,7 +476,7 @@ class Importer:
                 # The segment's objects were matched above by their new DN; a row of theirs
                 # found here still has a DN they are leaving.
                 others = [f for f in found if f[0] not in ours]
-                if others:  # a real object before a placeholder at the same DN
+                if others:  # an object, then a placeholder, then a staged delete (ranks)
                     resolved[key] = min(others, key=lambda f: (f[1], f[0]))[0]
                     if len(others) == len(found):  # the answer the next segment would get
                         cache[key] = resolved[key]
@@ -479,12 +497,13 @@ class Importer:
                 del out[dn]
         return out
 
-    def _take_over_placeholders(self, renamed: list[_Slot], ours: set[int]) -> set[int]:
+    def _take_over_placeholders(self, renamed: list[_Slot], slots: list[_Slot]) -> set[int]:
         """Objects renamed onto DNs that references already name (placeholders): the
-        references move over to them; returns the objects holding those references, to be
-        synchronized again."""
+        references move over to them (in the segment's loaded lists too); returns the
+        objects holding those references, to be synchronized again."""
         if not renamed:
             return set()
+        ours = {s.cs.id for s in slots}
         by_key = {s.key: s.cs.id for s in renamed}
         found = self.store.cs.placeholders_at_dns(self.record.id, list(by_key))
         pairs = [(ph, by_key[key]) for key, phs in found.items() for ph in phs
@@ -493,6 +512,13 @@ class Importer:
             return set()
         holders = self.store.cs.referencing([ph for ph, _ in pairs])
         self.store.cs.merge_placeholders(pairs)
+        real = dict(pairs)
+        for slot in slots:
+            for targets in slot.cs.refs.values():
+                moved = real.keys() & targets
+                if moved:
+                    targets.difference_update(moved)
+                    targets.update(real[ph] for ph in moved)
         return holders
 
     # --- export confirmation -------------------------------------------------------------
@@ -538,6 +564,8 @@ class _Slot:
     #: A never-synchronized object deleted: removed from the connector space.
     remove: bool = False
     renamed: bool = False
+    #: A renamed object's DN before the rename (as written).
+    left: str = ""
     #: The hologram's non-reference attributes changed (the JSON document is rewritten).
     attrs_changed: bool = False
     #: The normalised DN the object has once staged.

@@ -24,6 +24,7 @@ from idsync.store.guards import GuardQueries
 from idsync.store.locks import LockRepository
 from idsync.store.metaverse import JoinIndex, MetaverseRepository
 from idsync.store.object_errors import ObjectErrorRepository
+from idsync.store.reference_bindings import ReferenceBindings
 from idsync.store.references import ReferenceDeltas
 from idsync.store.rules import RuleRepository
 from idsync.store.runs import EventRepository, RunRepository
@@ -93,6 +94,7 @@ class Store:
         self.cs = ConnectorSpaceRepository(db)
         self.mv = MetaverseRepository(db)
         self.refdeltas = ReferenceDeltas(db)
+        self.bindings = ReferenceBindings(db)
         self.join_index = JoinIndex(db)
         self.rules = RuleRepository(db)
         self.exports = PendingExportRepository(db)

@@ -246,8 +246,8 @@ class ConnectorSpaceRepository:
     def remove(self, cs_id: int) -> None:
         """Drop an object for good; if others still reference it, keep it as a placeholder so
         the references keep their DN."""
-        referenced = self.db.scalar("SELECT 1 FROM cs_refs WHERE target_id = ? LIMIT 1", (cs_id,))
         self.db.execute("DELETE FROM cs_refs WHERE cs_id = ?", (cs_id,))
+        referenced = self.db.scalar("SELECT 1 FROM cs_refs WHERE target_id = ? LIMIT 1", (cs_id,))
         self.db.execute("DELETE FROM pending_exports WHERE cs_id = ?", (cs_id,))
         self.db.execute("DELETE FROM pending_export_refs WHERE cs_id = ?", (cs_id,))
         self.db.execute("DELETE FROM object_errors WHERE cs_id = ?", (cs_id,))
@@ -294,14 +294,18 @@ class ConnectorSpaceRepository:
         return out
 
     def ids_at_dns(self, connector_id: int, dn_norms: Sequence[str]
-                   ) -> dict[str, list[tuple[int, bool]]]:
-        """normalised DN -> [(id, is placeholder)] of the objects there, in id order."""
-        out: dict[str, list[tuple[int, bool]]] = defaultdict(list)
+                   ) -> dict[str, list[tuple[int, int]]]:
+        """normalised DN -> [(id, rank)] of the objects there, in id order; the rank says
+        which one a reference naming the DN names: 0 an object, 1 a placeholder, 2 an object
+        whose delete is staged (gone from the directory: a new object that took the DN, or
+        the placeholder the references to the old one moved to, comes first)."""
+        out: dict[str, list[tuple[int, int]]] = defaultdict(list)
         rows = self.db.query_in(
-            "SELECT dn_norm, id, placeholder FROM cs_objects "
+            "SELECT dn_norm, id, CASE WHEN placeholder = 1 THEN 1 "
+            "WHEN pending_import = 'delete' THEN 2 ELSE 0 END FROM cs_objects "
             "WHERE connector_id = ? AND dn_norm IN ({ids})", list(dn_norms), (connector_id,))
-        for dn_norm, cs_id, placeholder in sorted(rows, key=lambda r: r[1]):
-            out[dn_norm].append((cs_id, bool(placeholder)))
+        for dn_norm, cs_id, rank in sorted(rows, key=lambda r: r[1]):
+            out[dn_norm].append((cs_id, int(rank)))
         return out
 
     def insert_many(self, objects: Sequence[CSObject], seen_run: int | None = None
@@ -417,10 +421,12 @@ class ConnectorSpaceRepository:
         if not ids:
             return
         ids = list(ids)
-        referenced = [r[0] for r in self.db.query_in(
-            "SELECT DISTINCT target_id FROM cs_refs WHERE target_id IN ({ids})", ids)]
         for table in ("cs_refs", "pending_exports", "pending_export_refs", "object_errors"):
             self.db.execute_in(f"DELETE FROM {table} WHERE cs_id IN ({{ids}})", ids)
+        # Asked once their own references are gone: a manager of itself is referenced by
+        # nothing that stays.
+        referenced = [r[0] for r in self.db.query_in(
+            "SELECT DISTINCT target_id FROM cs_refs WHERE target_id IN ({ids})", ids)]
         # "space = ?", not "space <> 0": only an equality uses the (space, obj_id) index; the
         # inequality scans every connector's join values.
         self.db.execute_in("DELETE FROM join_index WHERE space = ? AND obj_id IN ({ids})", ids,

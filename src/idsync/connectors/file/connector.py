@@ -66,7 +66,7 @@ DEFAULT_REFERENCE_ATTRIBUTES = ("member", "manager", "managedBy", "secretary", "
 DEFAULT_BINARY_ATTRIBUTES = ("objectGUID", "objectSid", "jpegPhoto", "userCertificate")
 SETTINGS = frozenset({
     "path", "changes_path", "export_log", "anchor_attribute", "object_types",
-    "reference_attributes", "binary_attributes", "create_if_missing",
+    "reference_attributes", "binary_attributes", "create_if_missing", "integrity_attributes",
 })
 #: Namespace of the anchors made up for hand-written entries that carry no anchor attribute.
 DN_ANCHOR_NAMESPACE = uuid.UUID("5d3c1f0e-8a49-4f0b-9d7e-6c1b2a3f4e50")
@@ -103,6 +103,7 @@ class FileConnector:
         reference_attributes: Iterable[str] = DEFAULT_REFERENCE_ATTRIBUTES,
         binary_attributes: Iterable[str] = DEFAULT_BINARY_ATTRIBUTES,
         create_if_missing: bool = False,
+        integrity_attributes: Iterable[str] = (),
     ) -> None:
         self.name = name
         self.path = path
@@ -113,6 +114,7 @@ class FileConnector:
                                  else DEFAULT_OBJECT_TYPES)
         self._types_lower = {k.lower(): v for k, v in self.object_types.items()}
         self._references = frozenset(reference_attributes)
+        self._integrity = frozenset(integrity_attributes)
         self._binary = frozenset(binary_attributes)
         self.directory = FileDirectory(path, anchor_attribute, self._binary, self._references)
         if create_if_missing and not os.path.exists(path):
@@ -124,6 +126,14 @@ class FileConnector:
 
     def reference_attributes(self) -> frozenset[str]:
         return self._references
+
+    def integrity_attributes(self) -> frozenset[str]:
+        """Reference attributes bound to their objects (idsync.engine.reference_integrity).
+        The files keep every DN as written, as a directory server without a referential
+        integrity overlay does, so none by default; ``integrity_attributes`` names those that
+        whoever edits the files keeps bound (removing a deleted entry's DN from them,
+        rewriting a renamed one's), as OpenLDAP's memberof overlay does for ``member``."""
+        return self._integrity
 
     def close(self) -> None:
         """Nothing stays open between calls. The journal is not folded here: the engine
@@ -489,7 +499,7 @@ def create_connector(name: str, settings: Mapping[str, Any], secrets: Mapping[st
             isinstance(object_types, Mapping)
             and all(isinstance(k, str) and isinstance(v, str) for k, v in object_types.items())):
         raise ConfigurationError(f"{name}: object_types must map objectClass -> object type")
-    for key in ("reference_attributes", "binary_attributes"):
+    for key in ("reference_attributes", "binary_attributes", "integrity_attributes"):
         value = settings.get(key)
         if value is not None and (isinstance(value, str) or
                                   not all(isinstance(v, str) for v in value)):
@@ -506,5 +516,6 @@ def create_connector(name: str, settings: Mapping[str, Any], secrets: Mapping[st
         reference_attributes=settings.get("reference_attributes",
                                           DEFAULT_REFERENCE_ATTRIBUTES),
         binary_attributes=settings.get("binary_attributes", DEFAULT_BINARY_ATTRIBUTES),
+        integrity_attributes=settings.get("integrity_attributes", ()),
         create_if_missing=bool(settings.get("create_if_missing", False)),
     )

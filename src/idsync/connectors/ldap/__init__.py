@@ -15,6 +15,9 @@ never printed, logged or stored with the settings):
 ``attributes``              attributes to read (default ``*`` and ``memberOf``; the rules'
                             attributes when the engine names them)
 ``reference_attributes``    DN-valued attributes (default member, uniqueMember, manager, ...)
+``integrity_attributes``    reference attributes the directory keeps bound to their objects
+                            on deletes and renames (refint); default: every one on AD,
+                            member and memberOf on OpenLDAP (memberof overlay), none else
 ``binary_attributes``       extra attributes kept as bytes (objectGUID, objectSid... built in)
 ``start_tls``               true: StartTLS on ``ldap://`` (ldaps:// needs nothing)
 ``tls_ca_file``             PEM file of the CA to trust. Certificates are always verified;

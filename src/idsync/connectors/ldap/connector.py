@@ -34,6 +34,8 @@ from idsync.errors import ConnectivityError
 AD_CAPABILITY = "1.2.840.113556.1.4.800"
 DIRSYNC_OID = "1.2.840.113556.1.4.841"
 SYNC_OID = "1.3.6.1.4.1.4203.1.9.1.1"
+#: What the memberof overlay keeps bound with ``olcMemberOfRefInt: TRUE``.
+OPENLDAP_BOUND = ("member", "memberOf")
 
 
 class LdapConnector:
@@ -52,6 +54,29 @@ class LdapConnector:
     # --- Connector --------------------------------------------------------------------------
     def reference_attributes(self) -> frozenset[str]:
         return frozenset(self.settings.reference_attributes)
+
+    def integrity_attributes(self) -> frozenset[str]:
+        """Reference attributes the directory keeps bound to their objects: dropped when the
+        object is deleted, rewritten when it is renamed or moved (idsync.engine.
+        reference_integrity). The ``integrity_attributes`` setting, else by directory type:
+        Active Directory keeps every DN-valued attribute bound (linked attributes, and DN
+        values stored by object); OpenLDAP binds ``member`` and ``memberOf`` under the
+        memberof overlay with its refint option (the usual setup, and the demo's); other
+        attributes, and every attribute of another server, keep the DN as written."""
+        if self.settings.integrity_attributes is not None:
+            return frozenset(self.settings.integrity_attributes)
+        kind = self.directory_type()
+        if kind == "ad":
+            return self.reference_attributes()
+        if kind == "openldap":
+            return frozenset(OPENLDAP_BOUND)
+        return frozenset()
+
+    def back_links(self) -> dict[str, str]:
+        """``memberOf`` is the back-link of ``member`` (idsync.engine.reference_integrity) on
+        Active Directory and under OpenLDAP's memberof overlay, when both are bound."""
+        bound = {name.lower() for name in self.integrity_attributes()}
+        return {"member": "memberOf"} if {"member", "memberof"} <= bound else {}
 
     def close(self) -> None:
         if self._conn is not None:

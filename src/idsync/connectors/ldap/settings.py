@@ -37,6 +37,9 @@ class LdapSettings:
     attributes: tuple[str, ...] | None = None
     reference_attributes: tuple[str, ...] = ("member", "uniqueMember", "manager", "memberOf",
                                              "owner", "secretary", "seeAlso")
+    #: Reference attributes the directory keeps bound to their objects on deletes and renames
+    #: (None: by directory type, see ``LdapConnector.integrity_attributes``).
+    integrity_attributes: tuple[str, ...] | None = None
     binary_attributes: tuple[str, ...] = ("objectGUID", "objectSid", "jpegPhoto", "thumbnailPhoto",
                                           "userCertificate", "userCertificate;binary",
                                           "msExchMailboxGuid", "mS-DS-ConsistencyGuid")
@@ -99,6 +102,7 @@ def parse_settings(raw: Mapping[str, Any]) -> LdapSettings:
         raise ConfigurationError("ldap settings 'page_size' (1..100000) and "
                                  "'max_values_per_request' (1..5000) are out of range")
     attributes = raw.get("attributes")
+    integrity = raw.get("integrity_attributes")
     defaults = LdapSettings(uri="ldap://x", bind_dn="", partitions=("x",))
     return LdapSettings(
         uri=uri, bind_dn=bind_dn, partitions=partitions,
@@ -112,6 +116,8 @@ def parse_settings(raw: Mapping[str, Any]) -> LdapSettings:
         reference_attributes=_tuple(raw.get("reference_attributes",
                                             defaults.reference_attributes),
                                     "reference_attributes"),
+        integrity_attributes=None if integrity is None else _tuple(integrity,
+                                                                   "integrity_attributes"),
         binary_attributes=defaults.binary_attributes
         + _tuple(raw.get("binary_attributes"), "binary_attributes"),
         start_tls=bool(raw.get("start_tls", False)),
