@@ -101,3 +101,24 @@ def test_a_rebuilt_server_rejoins_instead_of_duplicating(small_workspace: Worksp
     preview = json.loads(idsync(b, "export", "preview", "target", "--json").stdout)
     # Everything A exported is joined: no add, no delete is waiting on B.
     assert "add" not in preview["summary"] and "delete" not in preview["summary"], preview
+
+
+def test_a_server_built_from_the_export_guards_as_the_first_does(small_workspace: Workspace,
+                                                                 tmp_path: Path):
+    # A staging server built for a swing must stop the same mass deletes and take over the
+    # same stale locks as the active one: its guards travel with the configuration.
+    ws = small_workspace
+    idsync(ws.path, "deletion-limit", "set", "target", "--object-type", "user",
+           "--percent", "5")
+    idsync(ws.path, "member-removal-limit", "set", "target", "--percent", "30",
+           "--min-members", "10")
+    idsync(ws.path, "scheduler", "set", "--lock-lease", "7m")
+    out = tmp_path / "config"
+    idsync(ws.path, "config", "export", str(out))
+    new = tmp_path / "server-b"
+    idsync(new, "config", "import", str(out))
+    shown = idsync(new, "deletion-limit", "show", "target").stdout
+    assert "target user" in shown and "5%" in shown, shown
+    assert "30%" in idsync(new, "member-removal-limit", "show", "target").stdout
+    assert json.loads(idsync(new, "scheduler", "show", "--json").stdout)["lock_lease"] == \
+        "00:07:00"

@@ -20,7 +20,6 @@ from idsync.cli.common import (
     workspace_path,
 )
 from idsync.cli.main import cli
-from idsync.engine.importing import deletion_threshold
 from idsync.ops.simulation import (
     DEFAULT_SAMPLES,
     Change,
@@ -77,7 +76,7 @@ def apply_guarded(ctx: click.Context, store: Store, what: str, change: Callable[
     if done.breaches:
         print_preview(store, done.preview)
         console.print("applied with --confirm: the next sync cycle stages these deletes; the "
-                      "export deletion threshold still holds them until they are exported",
+                      "export's deletion limits still hold them until they are exported",
                       highlight=False, soft_wrap=True)
     else:
         console.print(f"preview of the next synchronization: {totals_text(done.preview)}",
@@ -90,7 +89,6 @@ def print_preview(store: Store, preview: ConfigurationPreview) -> None:
         console.print(text, highlight=False, markup=False, soft_wrap=True)
 
     say("Preview (simulated: nothing exported, nothing kept)")
-    threshold = deletion_threshold(store)
     for run in preview.runs:
         if not run.ok:
             say(f"  {run.connector}: {run.profile} {run.status}: {run.message}")
@@ -99,9 +97,10 @@ def print_preview(store: Store, preview: ConfigurationPreview) -> None:
             line = (f"  {run.connector}: full import: {c.get('adds', 0)} added, "
                     f"{c.get('updates', 0)} updated, {c.get('renames', 0)} renamed, "
                     f"{c.get('deletes', 0)} no longer returned")
-            if threshold["enabled"] and c.get("deletes", 0) >= int(threshold["count"]):
-                line += (f" (the import deletion safety, {threshold['count']}, stops the real "
-                         "full import until it runs with --accept-deletes)")
+            if c.get("deletes", 0):
+                line += (" (over the connector's deletion limits, `idsync deletion-limit show "
+                         f"{run.connector}`, the real full import stages none of these until "
+                         "it runs with --accept-deletes)")
             say(line)
     for name, effect in preview.connectors.items():
         if not effect.types:

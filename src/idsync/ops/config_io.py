@@ -40,7 +40,9 @@ SERVER_SETTINGS = ("export_deletion_threshold", "parameters", "multivalued_attri
                    # the data-safety limits (idsync.engine.deletion_limits, member_removals,
                    # import_guards): a staging server built from this file guards alike
                    "deletion_limits", "deletion_limit_default", "member_removal_limits",
-                   "attribute_change_limits")
+                   "attribute_change_limits",
+                   # how long a lock of a silent holder on another host lives (idsync.locks)
+                   "lock_lease_seconds")
 API_VERSION_KEYS = ("export_api_version", "import_api_version")
 
 
