@@ -8,8 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from idsync.engine.deletion_limits import DeletionLimit, LimitSource
-from idsync.engine.import_guards import AttributeChanges, ChangeLimit
-from idsync.engine.member_removals import MemberRemovalLimit
+from idsync.engine.import_guards import AttributeChanges
+from idsync.engine.share_limits import ShareLimit
 
 counts = st.integers(min_value=0, max_value=300_000)
 percents = st.floats(min_value=0.01, max_value=100, allow_nan=False)
@@ -39,8 +39,8 @@ def test_a_deletion_limit_stops_exactly_at_its_count_or_share(limit: DeletionLim
 def test_small_lists_and_spaces_are_never_held(percent: float, minimum: int, n: int,
                                                size: int) -> None:
     if size < minimum:
-        assert not MemberRemovalLimit(percent, minimum).exceeded(n, size)
-        assert not ChangeLimit(percent, minimum).exceeded(n, size)
+        assert not ShareLimit(percent, minimum).exceeded(n, size)
+        assert not ShareLimit(percent, minimum).exceeded(n, size)
 
 
 @given(st.lists(st.tuples(st.sampled_from(["user", "group", ""]),

@@ -10,6 +10,7 @@ import click
 from idsync.cli.common import console, handle_errors, json_option, open_store, print_json
 from idsync.cli.main import cli
 from idsync.engine import deletion_limits, import_guards, member_removals
+from idsync.engine.share_limits import ShareLimitSetting
 from idsync.errors import ConfigurationError
 from idsync.events import EventId
 from idsync.store import Store
@@ -153,39 +154,7 @@ def mr_show(ctx: click.Context, connector: str, as_json: bool) -> None:
         print_json(limit.to_dict() if limit else None)
     else:
         console.print(f"{record.name}: " + (f"{limit.percent:g}% of groups holding at least "
-                                            f"{limit.min_members} members" if limit else "off"))
-
-
-@member_removal_limit.command("set")
-@click.argument("connector")
-@click.option("--percent", type=float)
-@click.option("--min-members", type=int)
-@click.option("--off", is_flag=True, help="No limit for this connector.")
-@click.pass_context
-@handle_errors
-def mr_set(ctx: click.Context, connector: str, percent: float | None,
-           min_members: int | None, off: bool) -> None:
-    store = open_store(ctx)
-    record = store.connectors.get(connector)
-    if not off and percent is None and min_members is None:
-        raise ConfigurationError("give --percent P, --min-members N, or --off")
-    with store.transaction():
-        value = member_removals.set_limit(store, record.name, percent=percent,
-                                          min_members=min_members, off=off)
-        _event(store, f"member removal limit of {record.name}: {value}", record.id)
-    console.print(f"member removal limit of {record.name}: {value}", highlight=False)
-
-
-@member_removal_limit.command("reset")
-@click.argument("connector")
-@click.pass_context
-@handle_errors
-def mr_reset(ctx: click.Context, connector: str) -> None:
-    store = open_store(ctx)
-    record = store.connectors.get(connector)
-    with store.transaction():
-        member_removals.reset_limit(store, record.name)
-    console.print(f"member removal limit of {record.name} reset to the default")
+                                            f"{limit.minimum} members" if limit else "off"))
 
 
 # --- attribute changes on import -----------------------------------------------------------
@@ -212,39 +181,50 @@ def ac_show(ctx: click.Context, connector: str, as_json: bool) -> None:
         print_json({"limit": limit.to_dict() if limit else None, "hold": hold})
         return
     console.print(f"{record.name}: " + (f"{limit.percent:g}% of a type's objects, in spaces "
-                                        f"holding at least {limit.min_objects}" if limit
+                                        f"holding at least {limit.minimum}" if limit
                                         else "off"), highlight=False)
     if hold:
         console.print(import_guards.held_message(record, hold), highlight=False)
 
 
-@attribute_change_limit.command("set")
-@click.argument("connector")
-@click.option("--percent", type=float)
-@click.option("--min-objects", type=int)
-@click.option("--off", is_flag=True, help="No limit for this connector.")
-@click.pass_context
-@handle_errors
-def ac_set(ctx: click.Context, connector: str, percent: float | None,
-           min_objects: int | None, off: bool) -> None:
-    store = open_store(ctx)
-    record = store.connectors.get(connector)
-    if not off and percent is None and min_objects is None:
-        raise ConfigurationError("give --percent P, --min-objects N, or --off")
-    with store.transaction():
-        value = import_guards.set_limit(store, record.name, percent=percent,
-                                        min_objects=min_objects, off=off)
-        _event(store, f"attribute change limit of {record.name}: {value}", record.id)
-    console.print(f"attribute change limit of {record.name}: {value}", highlight=False)
+# --- set and reset, alike for the two share limits -------------------------------------------
+
+def _share_limit_commands(group: click.Group, setting: ShareLimitSetting, noun: str) -> None:
+    """``set CONNECTOR --percent P --min-... N | --off`` and ``reset CONNECTOR`` of one share
+    limit (idsync.engine.share_limits)."""
+
+    @group.command("set")
+    @click.argument("connector")
+    @click.option("--percent", type=float, help="Hold above this share (0-100].")
+    @click.option(setting.option, "minimum", type=int,
+                  help="Only sets holding at least this many.")
+    @click.option("--off", is_flag=True, help="No limit for this connector.")
+    @click.pass_context
+    @handle_errors
+    def set_limit(ctx: click.Context, connector: str, percent: float | None,
+                  minimum: int | None, off: bool) -> None:
+        store = open_store(ctx)
+        record = store.connectors.get(connector)
+        if not off and percent is None and minimum is None:
+            raise ConfigurationError(f"give --percent P, {setting.option} N, or --off")
+        with store.transaction():
+            value = setting.set_limit(store, record.name, percent=percent, minimum=minimum,
+                                      off=off)
+            _event(store, f"{noun} of {record.name}: {value}", record.id)
+        console.print(f"{noun} of {record.name}: {value}", highlight=False)
+
+    @group.command("reset")
+    @click.argument("connector")
+    @click.pass_context
+    @handle_errors
+    def reset_limit(ctx: click.Context, connector: str) -> None:
+        store = open_store(ctx)
+        record = store.connectors.get(connector)
+        with store.transaction():
+            setting.reset_limit(store, record.name)
+            _event(store, f"{noun} of {record.name} reset to the default", record.id)
+        console.print(f"{noun} of {record.name} reset to the default")
 
 
-@attribute_change_limit.command("reset")
-@click.argument("connector")
-@click.pass_context
-@handle_errors
-def ac_reset(ctx: click.Context, connector: str) -> None:
-    store = open_store(ctx)
-    record = store.connectors.get(connector)
-    with store.transaction():
-        import_guards.reset_limit(store, record.name)
-    console.print(f"attribute change limit of {record.name} reset to the default")
+_share_limit_commands(member_removal_limit, member_removals.SETTING, "member removal limit")
+_share_limit_commands(attribute_change_limit, import_guards.SETTING, "attribute change limit")

@@ -22,7 +22,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from idsync.errors import ConfigurationError, IdsyncError
+from idsync.engine.share_limits import ShareLimit, ShareLimitSetting
+from idsync.errors import IdsyncError
 from idsync.events import EventId
 from idsync.model import ConnectorRecord
 from idsync.values import same_values
@@ -49,53 +50,10 @@ class AttributeChangesHeld(IdsyncError):
     many objects, and synchronization does not take them until the hold is lifted."""
 
 
-@dataclass(frozen=True)
-class ChangeLimit:
-    percent: float
-    min_objects: int
-
-    def exceeded(self, changed: int, objects: int) -> bool:
-        return objects >= self.min_objects and changed * 100 > self.percent * objects
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"percent": self.percent, "min_objects": self.min_objects}
-
-
-def limit_of(store: Any, connector: str) -> ChangeLimit | None:
-    limits = store.settings.get(LIMITS_KEY) or {}
-    value = limits.get(connector) or limits.get("*")
-    if value is None:
-        return ChangeLimit(DEFAULT_PERCENT, DEFAULT_MIN_OBJECTS)
-    if value.get("off"):
-        return None
-    return ChangeLimit(float(value["percent"]), int(value["min_objects"]))
-
-
-def set_limit(store: Any, connector: str, *, percent: float | None, min_objects: int | None,
-              off: bool = False) -> dict[str, Any]:
-    if off:
-        value: dict[str, Any] = {"off": True}
-    else:
-        current = limit_of(store, connector) or ChangeLimit(DEFAULT_PERCENT,
-                                                            DEFAULT_MIN_OBJECTS)
-        percent = current.percent if percent is None else percent
-        min_objects = current.min_objects if min_objects is None else min_objects
-        if not 0 < percent <= 100:
-            raise ConfigurationError(f"--percent must be above 0 and at most 100, not "
-                                     f"{percent:g}")
-        if min_objects < 1:
-            raise ConfigurationError(f"--min-objects must be at least 1, not {min_objects}")
-        value = {"percent": percent, "min_objects": min_objects}
-    limits = store.settings.get(LIMITS_KEY) or {}
-    limits[connector] = value
-    store.settings.set(LIMITS_KEY, limits)
-    return value
-
-
-def reset_limit(store: Any, connector: str) -> None:
-    limits = store.settings.get(LIMITS_KEY) or {}
-    limits.pop(connector, None)
-    store.settings.set(LIMITS_KEY, limits)
+#: The limit's setting; ``ShareLimit.minimum`` is the smallest set of one type it applies to.
+SETTING = ShareLimitSetting(LIMITS_KEY, ShareLimit(DEFAULT_PERCENT, DEFAULT_MIN_OBJECTS,
+                                                   "min_objects"))
+limit_of = SETTING.limit_of
 
 
 def current_hold(store: Any, connector: str) -> dict[str, Any] | None:

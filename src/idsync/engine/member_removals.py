@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from idsync.engine.share_limits import ShareLimit, ShareLimitSetting
 from idsync.errors import ConfigurationError
 from idsync.events import EventId
 from idsync.model import ConnectorRecord, PendingExport
@@ -29,16 +30,10 @@ def allowed_key(connector: str) -> str:
     return f"member_removals_allowed.{connector}"
 
 
-@dataclass(frozen=True)
-class MemberRemovalLimit:
-    percent: float
-    min_members: int
-
-    def exceeded(self, removes: int, members: int) -> bool:
-        return members >= self.min_members and removes * 100 > self.percent * members
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"percent": self.percent, "min_members": self.min_members}
+#: The limit's setting; ``ShareLimit.minimum`` is the smallest list it applies to.
+SETTING = ShareLimitSetting(LIMITS_KEY, ShareLimit(DEFAULT_PERCENT, DEFAULT_MIN_MEMBERS,
+                                                   "min_members"))
+limit_of = SETTING.limit_of
 
 
 @dataclass(frozen=True)
@@ -48,50 +43,12 @@ class HeldRemoval:
     removes: int
     members: int
 
-    def detail(self, limit: MemberRemovalLimit, connector: str, dn: str) -> str:
+    def detail(self, limit: ShareLimit, connector: str, dn: str) -> str:
         return (f"the export would remove {self.removes} of the {self.members} values of "
                 f"{self.attribute} ({self.removes * 100 / self.members:.0f}%, limit "
-                f"{limit.percent:g}% of lists of at least {limit.min_members}); check the "
+                f"{limit.percent:g}% of lists of at least {limit.minimum}); check the "
                 f"scoping and filters, then allow it once: idsync exports "
                 f"allow-member-removals {connector} '{dn}'")
-
-
-def limit_of(store: Any, connector: str) -> MemberRemovalLimit | None:
-    """The connector's limit, else the server's, else the default (None: turned off)."""
-    limits = store.settings.get(LIMITS_KEY) or {}
-    value = limits.get(connector) or limits.get("*")
-    if value is None:
-        return MemberRemovalLimit(DEFAULT_PERCENT, DEFAULT_MIN_MEMBERS)
-    if value.get("off"):
-        return None
-    return MemberRemovalLimit(float(value["percent"]), int(value["min_members"]))
-
-
-def set_limit(store: Any, connector: str, *, percent: float | None, min_members: int | None,
-              off: bool = False) -> dict[str, Any]:
-    if off:
-        value: dict[str, Any] = {"off": True}
-    else:
-        current = limit_of(store, connector) or MemberRemovalLimit(DEFAULT_PERCENT,
-                                                                   DEFAULT_MIN_MEMBERS)
-        percent = current.percent if percent is None else percent
-        min_members = current.min_members if min_members is None else min_members
-        if not 0 < percent <= 100:
-            raise ConfigurationError(f"--percent must be above 0 and at most 100, not "
-                                     f"{percent:g}")
-        if min_members < 1:
-            raise ConfigurationError(f"--min-members must be at least 1, not {min_members}")
-        value = {"percent": percent, "min_members": min_members}
-    limits = store.settings.get(LIMITS_KEY) or {}
-    limits[connector] = value
-    store.settings.set(LIMITS_KEY, limits)
-    return value
-
-
-def reset_limit(store: Any, connector: str) -> None:
-    limits = store.settings.get(LIMITS_KEY) or {}
-    limits.pop(connector, None)
-    store.settings.set(LIMITS_KEY, limits)
 
 
 def allow_once(store: Any, record: ConnectorRecord, cs_id: int, dn: str) -> None:
@@ -116,7 +73,7 @@ def held_removals(store: Any, record: ConnectorRecord,
     # most exports are never counted.
     candidates = {cs_id: pe for cs_id, pe in pending.items()
                   if pe.kind != "delete" and any(
-                      len(ts) * 100 > limit.percent * limit.min_members
+                      len(ts) * 100 > limit.percent * limit.minimum
                       for ts in pe.ref_removes.values())}
     if not candidates:
         return []
