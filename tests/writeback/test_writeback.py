@@ -34,6 +34,9 @@ def test_unified_group_is_written_back_and_membership_flows_as_deltas(hybrid: Hy
     enabled = h.cli("writeback", "enable", "--onprem", "corp", "--cloud", "cloud",
                     "--ou", f"ou=Writeback,{h.base}")
     assert enabled.exit_code == 0, enabled.output
+    # A rule change like any other: previewed before it is kept (the full import of the cloud
+    # it needs has not run, so the groups to write back show up only after it).
+    assert "preview of the next synchronization" in enabled.output
     h.steps("cloud:fi", "cloud:fs", "corp:fs", "corp:e", "corp:di", "corp:ds")
 
     entry = h.ldap_group(_writeback_dn(h, group_id))

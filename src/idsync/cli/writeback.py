@@ -15,6 +15,7 @@ from idsync.cli.common import (
     print_table,
 )
 from idsync.cli.main import cli
+from idsync.cli.simulate import apply_guarded, confirm_option
 from idsync.writeback.rules import (
     DEFAULT_MEMBER_LIMIT,
     NAMINGS,
@@ -39,13 +40,17 @@ def writeback() -> None:
               help="id: CN=Group_<id>; displayname: CN=<displayName>_<last 12 chars of id>.")
 @click.option("--member-limit", type=int, default=DEFAULT_MEMBER_LIMIT, show_default=True,
               help="Groups above it fail with 'Maximum Group member count exceeded'.")
+@confirm_option
 @click.pass_context
 @handle_errors
 def enable(ctx: click.Context, onprem: str, cloud: str, ou: str, naming: str,
-           member_limit: int) -> None:
-    """Install the writeback rules (the next full import and full sync write the groups)."""
+           member_limit: int, confirm: bool) -> None:
+    """Install the writeback rules (the next full import and full sync write the groups).
+    Like every rule change, previewed first and held above the deletion limits."""
     store = open_store(ctx)
-    rules = enable_writeback(store, WritebackConfig(onprem, cloud, ou, naming, member_limit))
+    config = WritebackConfig(onprem, cloud, ou, naming, member_limit)
+    rules = apply_guarded(ctx, store, "writeback enable",
+                          lambda: enable_writeback(store, config), confirm)
     console.print(f"group writeback enabled: {', '.join(r.name for r in rules)}; "
                   f"full import on {cloud} and full sync required")
 
