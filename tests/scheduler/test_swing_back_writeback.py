@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 from tests.harness.clouddir_server import clouddir_factory  # noqa: F401
 from tests.harness.slapd import needs_slapd, slapd, slapd_factory  # noqa: F401
 from tests.scheduler.conftest import idsync
@@ -47,18 +48,16 @@ def on_premises(slapd_server, dn: str) -> bool:
     return True
 
 
-def test_swing_back_deletes_the_large_written_back_group_on_premises_after_confirmation(
-        tmp_path: Path, slapd,  # noqa: F811
-        clouddir_factory):  # noqa: F811
-    tenant = clouddir_factory(v1_member_limit=V1_LIMIT)
-    base = slapd.base_dn
-    slapd.add(f"ou=Writeback,{base}", {"objectClass": ["organizationalUnit"],
-                                       "ou": ["Writeback"]})
+def v2_server_with_a_written_back_group(tmp_path: Path, slapd_server,
+                                        tenant) -> tuple[Path, str, Path]:
+    """Server B, active on API v2, wrote a large Microsoft 365 group back on-premises; its
+    configuration is exported. Returns (B, the copy's DN, the configuration folder)."""
+    base = slapd_server.base_dn
+    slapd_server.add(f"ou=Writeback,{base}", {"objectClass": ["organizationalUnit"],
+                                              "ou": ["Writeback"]})
     for i in range(PEOPLE):
-        add_person(slapd, f"p{i:02d}", f"p{i:02d}@contoso.com")
-
-    # Server B: active on API v2, writing Microsoft 365 groups back on-premises.
-    b = make_server(tmp_path / "b", slapd, tenant)
+        add_person(slapd_server, f"p{i:02d}", f"p{i:02d}@contoso.com")
+    b = make_server(tmp_path / "b", slapd_server, tenant)
     idsync(b, "writeback", "enable", "--onprem", "corp", "--cloud", "aad", "--ou",
            f"ou=Writeback,{base}")
     for _ in range(2):
@@ -67,16 +66,29 @@ def test_swing_back_deletes_the_large_written_back_group_on_premises_after_confi
     for _ in range(3):
         cycle(b)
     written_back = f"CN=Group_{group_id},ou=Writeback,{base}"
-    assert on_premises(slapd, written_back), "B did not write the group back"
+    assert on_premises(slapd_server, written_back), "B did not write the group back"
+    config = tmp_path / "b-config"
+    idsync(b, "config", "export", str(config))
+    return b, written_back, config
+
+
+def v1_server(path: Path, config: Path, slapd_server, tenant) -> Path:
+    """Server A, built from ``config`` in staging mode on API v1."""
+    idsync(path, "config", "import", str(config), "--api-version", "1",
+           "--secret", f"corp.password={slapd_server.password}", "--secret",
+           f"aad.token={tenant.token}")
+    return path
+
+
+def test_swing_back_deletes_the_large_written_back_group_on_premises_after_confirmation(
+        tmp_path: Path, slapd,  # noqa: F811
+        clouddir_factory):  # noqa: F811
+    tenant = clouddir_factory(v1_member_limit=V1_LIMIT)
+    b, written_back, config = v2_server_with_a_written_back_group(tmp_path, slapd, tenant)
     before = cloud_state(tenant)
 
     # Server A: built from B's configuration, staging mode, API v1; it imports the copy.
-    config = tmp_path / "b-config"
-    idsync(b, "config", "export", str(config))
-    a = tmp_path / "a"
-    idsync(a, "config", "import", str(config), "--api-version", "1",
-           "--secret", f"corp.password={slapd.password}", "--secret",
-           f"aad.token={tenant.token}")
+    a = v1_server(tmp_path / "a", config, slapd, tenant)
     for _ in range(2):
         cycle(a)
     # A never takes the copy for one of its own groups: nothing of it waits for the cloud.
@@ -119,3 +131,29 @@ def test_swing_back_deletes_the_large_written_back_group_on_premises_after_confi
         assert not json.loads(idsync(a, "export", "preview", connector, "--json").stdout
                               )["objects"], connector
     assert cloud_state(tenant) == before
+
+
+def test_a_copy_projected_before_is_disconnected_and_its_cloud_add_dropped(
+        tmp_path: Path, slapd,  # noqa: F811
+        clouddir_factory):  # noqa: F811
+    """A server built from a configuration without the writeback settings (an export of an
+    earlier version) took the copy for an on-premises group and staged it to the cloud; once
+    it knows the writeback OU, the next full synchronization undoes that."""
+    tenant = clouddir_factory(v1_member_limit=V1_LIMIT)
+    _b, _written_back, config = v2_server_with_a_written_back_group(tmp_path, slapd, tenant)
+    server = config / "server.yaml"
+    settings = yaml.safe_load(server.read_text("utf-8"))
+    writeback = settings.pop("group_writeback")
+    server.write_text(yaml.safe_dump(settings), "utf-8")
+    a = v1_server(tmp_path / "a", config, slapd, tenant)
+    for _ in range(2):
+        cycle(a)
+    preview = json.loads(idsync(a, "export", "preview", "aad", "--json").stdout)
+    assert [o["operation"] for o in preview["objects"]] == ["add"], "the old behaviour"
+
+    idsync(a, "writeback", "enable", "--onprem", "corp", "--cloud", "aad", "--ou",
+           writeback["ou"])
+    idsync(a, "scheduler", "override", "corp", "--full-sync-required", "true")
+    cycle(a)
+    preview = json.loads(idsync(a, "export", "preview", "aad", "--json").stdout)
+    assert not preview["objects"], preview["summary"]
