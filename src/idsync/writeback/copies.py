@@ -50,22 +50,33 @@ def writeback_ou(store: Store) -> WritebackOU | None:
     return WritebackOU(record.id, record.name, "," + normalize_dn(str(raw["ou"])))
 
 
+class CopyNames:
+    """Tells which cloud group a copy's DN names: ``CN=Group_<id>`` or ``CN=<displayName>_<last
+    12 characters of the id>`` (``idsync.writeback.rules``)."""
+
+    def __init__(self, cloud_ids: Iterable[str]) -> None:
+        ids = [i for i in cloud_ids if i]
+        self._by_name = {f"group_{i.lower()}": i for i in ids}
+        self._by_tail = {i.lower()[-12:]: i for i in ids}
+
+    def cloud_id(self, dn: str) -> str | None:
+        rdns = split_dn(dn)
+        if not rdns:
+            return None
+        value = rdns[0].partition("=")[2].strip().lower()
+        return self._by_name.get(value) or self._by_tail.get(value.rpartition("_")[2])
+
+
 def copies_of(store: Store, cloud_ids: Iterable[str]) -> dict[str, CSObject]:
     """cloud id -> the on-premises connector space object of its written-back copy, for the
-    ids that have one. The copy is named ``CN=Group_<id>`` or ``CN=<displayName>_<last 12
-    characters of the id>`` (``idsync.writeback.rules``)."""
+    ids that have one."""
     ou = writeback_ou(store)
-    ids = [i for i in cloud_ids if i]
-    if ou is None or not ids:
+    names = CopyNames(cloud_ids)
+    if ou is None:
         return {}
-    by_name = {f"group_{i.lower()}": i for i in ids}
-    by_tail = {i.lower()[-12:]: i for i in ids}
     out: dict[str, CSObject] = {}
     for cs in store.cs.search(ou.connector_id, object_type="group"):
-        if not ou.holds(cs):
-            continue
-        value = split_dn(cs.dn)[0].partition("=")[2].strip().lower()
-        found = by_name.get(value) or by_tail.get(value.rpartition("_")[2])
+        found = names.cloud_id(cs.dn) if ou.holds(cs) else None
         if found is not None:
             out[found] = cs
     return out
