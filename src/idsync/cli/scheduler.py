@@ -138,9 +138,10 @@ def _hold_swing_back(plan: list[SwingGroup], confirm: bool) -> None:
                 [[g.name, g.member_count, g.fate, g.connector, g.dn] for g in plan])
     deletes = sum(1 for g in plan if g.deleted)
     if deletes and not confirm:
-        console.print(f"{deletes} large group(s) would be deleted from the cloud (this "
-                      "server's cloud connector is on API v1, which cannot hold them); nothing "
-                      "changed. Run again with --confirm to leave staging mode.")
+        console.print(f"{deletes} large group(s) would be deleted from the cloud or, written "
+                      "back, on-premises (this server's cloud connector is on API v1, which "
+                      "cannot hold them); nothing changed. Run again with --confirm to leave "
+                      "staging mode.")
         sys.exit(3)
 
 

@@ -41,6 +41,7 @@ from idsync.rules.model import LinkType
 from idsync.rules.scoping import in_scope
 from idsync.store.metaverse import MV_SPACE
 from idsync.values import same_values
+from idsync.writeback.copies import writeback_ou
 
 SYNC_RULE_ERROR = "sync-rule-error-function-triggered"
 EXPRESSION_ERROR = "sync-rule-expression-failed"
@@ -79,6 +80,8 @@ class Inbound:
         #: objects of the batch linked or unlinked since their lists were last compared
         self._relinked: set[int] = set()
         self._lists: dict[int, tuple[frozenset[str], frozenset[str]]] = {}
+        #: group writeback's OU: its objects are the cloud's groups, never projected here
+        self.writeback_ou = writeback_ou(self.store)
 
     def lists(self, connector_id: int) -> tuple[frozenset[str], frozenset[str]]:
         """(lists the connector's inbound rules read, lists it shares with its outbound)."""
@@ -205,6 +208,12 @@ class Inbound:
             return
         if cs.pending_import == PendingImport.DELETE_ADD and cs.mv_id is not None:
             self.disconnect(cs)
+        if (self.writeback_ou is not None and cs.link_direction != "outbound"
+                and self.writeback_ou.holds(cs)):
+            if cs.mv_id is not None:  # projected as an on-premises group before
+                self.disconnect(cs)
+                self.recorder.count("disconnectors")
+            return
         rules = self.rs.inbound_for(cs.connector_id, cs.object_type)
         view = self._view(cs, {})
         scoped = self._in_scope(rules, view)

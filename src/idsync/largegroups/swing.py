@@ -14,9 +14,15 @@ it created; both come from these directories and are listed, named by their on-p
 before anything changes. Synced groups from other directories (no metaverse group here) and
 cloud-born groups are left alone, and listed as such.
 
-On confirmation each delete is staged on the cloud connector space like any other (the object
-the v1 server holds for the group, else a disconnector made for it carrying the cloud id), so
-``export preview`` shows it and the export deletion threshold counts it.
+A cloud-born (Microsoft 365) group above the limit is not the sync's to delete in the cloud, but
+its written-back copy on-premises is: the sync provisioned it "in on-prem AD". The v1 server
+imported the copy (``writeback.copies``: a disconnector of the writeback OU, never projected
+as its own group), found by the cloud id its name carries, and lists it as deleted on-premises.
+
+On confirmation each delete is staged on a connector space like any other (cloud: the object
+the v1 server holds for the group, else a disconnector made for it carrying the cloud id;
+on-premises: the copy), so ``export preview`` shows it and the deletion limits count it. The
+deletes carry no deprovisioning record, so the synchronizations that follow do not cancel them.
 """
 
 from __future__ import annotations
@@ -29,12 +35,14 @@ from typing import Any
 from idsync.connectors import registry
 from idsync.errors import ConfigurationError, IdsyncError
 from idsync.largegroups.rollback import SOURCE_ANCHOR, stage_cloud_delete
-from idsync.model import ConnectorRecord, CSObject
+from idsync.model import ConnectorRecord, CSObject, PendingExport
 from idsync.store import Store
+from idsync.writeback.copies import copies_of
 
 
 class SwingFate(StrEnum):
     DELETED = "deleted in the cloud (the sync provisioned it from this server's directories)"
+    WRITTEN_BACK = "written back on-premises: deleted (the cloud group stays)"
     LEFT_ALONE = "left alone (not from this server's directories)"
 
 
@@ -53,7 +61,7 @@ class SwingGroup:
 
     @property
     def deleted(self) -> bool:
-        return self.fate == SwingFate.DELETED.value
+        return self.fate in (SwingFate.DELETED.value, SwingFate.WRITTEN_BACK.value)
 
 
 def v1_cloud_connectors(store: Store) -> list[ConnectorRecord]:
@@ -72,14 +80,21 @@ def swing_back_plan(store: Store, workspace: str) -> list[SwingGroup]:
     ours = _metaverse_anchors(store.mv.search(object_type="group"))
     out: list[SwingGroup] = []
     for record in records:
+        cloud_born: dict[str, dict[str, Any]] = {}
         for g in _ask(record, workspace):
             anchor = g.get("source_anchor")
             if not g.get("sync_enabled") or not anchor:
-                continue  # cloud-born: never the sync's to delete
+                cloud_born[str(g["id"])] = g  # never the sync's to delete in the cloud
+                continue
             fate = SwingFate.DELETED if anchor in ours else SwingFate.LEFT_ALONE
             out.append(SwingGroup(str(g.get("displayName") or g.get("dn") or g["id"]),
                                   int(g.get("member_count") or 0), record.name, str(g["id"]),
                                   str(g.get("dn") or ""), anchor, fate.value))
+        for cloud_id, copy in copies_of(store, cloud_born).items():
+            g = cloud_born[cloud_id]
+            out.append(SwingGroup(str(g.get("displayName") or copy.dn),
+                                  int(g.get("member_count") or 0), _connector_name(store, copy),
+                                  cloud_id, copy.dn, None, SwingFate.WRITTEN_BACK.value))
     return sorted(out, key=lambda g: (g.connector, g.fate, g.name))
 
 
@@ -92,6 +107,10 @@ def stage_swing_back(store: Store, plan: Iterable[SwingGroup]) -> int:
         if not group.deleted:
             continue
         record = records[group.connector]
+        if group.fate == SwingFate.WRITTEN_BACK.value:
+            _stage_onprem_delete(store, record, group)
+            staged += 1
+            continue
         cs = _held(store, record, group)
         if cs is None:
             cs_id = store.cs.insert(record.id, anchor=group.cloud_id, dn=group.dn,
@@ -113,6 +132,18 @@ def stage_swing_back(store: Store, plan: Iterable[SwingGroup]) -> int:
             store.exports.stage(pending)
         staged += 1
     return staged
+
+
+def _stage_onprem_delete(store: Store, record: ConnectorRecord, group: SwingGroup) -> None:
+    """An ordinary pending delete on the written-back copy. It carries no deprovisioning
+    record: the copy is a disconnector that no rule writes, so no synchronization restores
+    it, and the import that follows the export removes it."""
+    for cs in store.cs.search(record.id, dn=group.dn):
+        store.exports.stage(PendingExport(cs.id, record.id, "delete", None, {}, "pending", 0))
+
+
+def _connector_name(store: Store, cs: CSObject) -> str:
+    return next(c.name for c in store.connectors.list() if c.id == cs.connector_id)
 
 
 def _held(store: Store, record: ConnectorRecord, group: SwingGroup) -> CSObject | None:

@@ -42,7 +42,10 @@ SERVER_SETTINGS = ("export_deletion_threshold", "parameters", "multivalued_attri
                    "deletion_limits", "deletion_limit_default", "member_removal_limits",
                    "attribute_change_limits",
                    # how long a lock of a silent holder on another host lives (idsync.locks)
-                   "lock_lease_seconds")
+                   "lock_lease_seconds",
+                   # group writeback's OU and connectors (idsync.writeback.copies): the new
+                   # server never takes a written-back copy for one of its own groups
+                   "group_writeback")
 API_VERSION_KEYS = ("export_api_version", "import_api_version")
 
 
