@@ -1,7 +1,10 @@
 """Export: send pending exports to the connected directory.
 
 Adds go first, then modifies, renames and deletes, so a reference can name an object added
-earlier in the same run (its anchor is stored as soon as the directory returns it). Each batch's
+earlier in the same run (its anchor is stored as soon as the directory returns it). Before
+them, the deletes and renames that free a DN a pending add wants (a person deleted or renamed
+away, a different person created at her DN, in one cycle): the directory has one object per
+DN, so the old one must go before the new one comes. Each batch's
 results are committed as they come back: a crash re-sends at most the batch in flight, which the
 next import confirms or corrects. A bad object fails alone, as an export error with a code kept on
 the object until it clears.
@@ -9,7 +12,7 @@ the object until it clears.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,17 +55,21 @@ class ExportStage:
 
     def run(self) -> None:
         check_export(self.engine, self.record, self.recorder)  # the deletion limits
+        self._in_pages(self.store.exports.freeing)  # a reused DN: the old object goes first
         self._add_in_rounds()
         for kind, with_refs in EXPORT_PHASES:
-            after = 0
-            while True:
-                ids = self.store.exports.page(self.record.id, kind, after, self.batch_size,
-                                              with_refs=with_refs)
-                if not ids:
-                    break
-                self._export_batch(ids)
-                after = ids[-1]
+            self._in_pages(lambda cid, after, limit, kind=kind, with_refs=with_refs:
+                           self.store.exports.page(cid, kind, after, limit,
+                                                   with_refs=with_refs))
         forget_allowances(self.store, self.record)  # one-shot: for this run only
+
+    def _in_pages(self, page: Callable[[int, int, int], list[int]]) -> None:
+        """Send what ``page(connector, after, limit)`` lists, a batch at a time (a sent
+        export leaves the pending state, so it is not listed again)."""
+        after = 0
+        while ids := page(self.record.id, after, self.batch_size):
+            self._export_batch(ids)
+            after = ids[-1]
 
     def _add_in_rounds(self) -> None:
         """Adds go in rounds: each round sends the objects whose references all name objects

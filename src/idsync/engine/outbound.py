@@ -255,7 +255,8 @@ class Outbound:
         for p in placing:
             found = existing[p.cid].get(normalize_dn(p.dn))
             if (found is not None and found.mv_id is None and not found.placeholder
-                    and found.id not in self._claimed):
+                    and found.id not in self._claimed
+                    and not self.reconciler.foreign([found.id], p.mv.id)):
                 self._link(found.id, p.mv, LinkType.JOIN.value, p.rule.id)
                 self.recorder.count("joins")
             elif found is not None and found.placeholder:
@@ -295,8 +296,9 @@ class Outbound:
     def _outbound_join(self, mv: MVObject, cid: int, rule: CompiledRule) -> CSObject | None:
         def acceptable(candidates: set[int]) -> set[int]:
             objs = self.store.cs.by_ids(sorted(candidates))
-            return {i for i, o in objs.items() if o.mv_id is None and not o.placeholder
-                    and o.object_type == rule.rule.cs_object_type and i not in self._claimed}
+            found = {i for i, o in objs.items() if o.mv_id is None and not o.placeholder
+                     and o.object_type == rule.rule.cs_object_type and i not in self._claimed}
+            return found - self.reconciler.foreign(found, mv.id)
 
         found = find_match(self._joins, cid, rule.rule.join, inbound=False,
                            values_of=lambda a: list(mv.attributes.get(a) or ()),
