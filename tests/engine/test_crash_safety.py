@@ -157,3 +157,61 @@ def test_sigkill_while_cancelling_deletes_keeps_every_object(tmp_path: Path) -> 
         run_ok(ws.path, "source", "Delta Synchronization")
     assert target_objects() == before
     assert snapshot(ws.path)["counts"]["pending_exports"] == 0
+
+
+def test_sigkill_between_freeing_a_dn_and_adding_at_it(tmp_path: Path) -> None:
+    """Many people deleted and different people created at their DNs in one cycle: the export
+    sends the deletes first, then the adds. Killed after some deletes and before the adds,
+    and run again, it leaves each new person once, each old person gone, and nothing for an
+    initial cycle."""
+    from engine_helpers import SOURCE_BASE, target_dn
+    from test_reference_integrity import staged
+
+    from idsync.store import Store
+
+    people = [f"p{i:04d}" for i in range(1200)]
+    ws = make_workspace(tmp_path / "ws", ldif(*(user_entry(u, anchor=f"{u}-old", sn="Old")
+                                                for u in people)))
+    ws.initial_cycle()
+    old = {dn: e["entryuuid"][0] for dn, e in ws.target_entries().items() if "entryuuid" in e}
+    changes = []
+    for u in people:
+        changes.append(f"dn: uid={u},ou=Users,{SOURCE_BASE}\nchangetype: delete\n")
+        changes.append(f"dn: uid={u},ou=Users,{SOURCE_BASE}\nchangetype: add\n" + "\n".join(
+            user_entry(u, anchor=f"{u}-new", sn="New").splitlines()[1:]) + "\n")
+    ws.change_source("\n".join(changes))
+    for profile in ("di", "ds"):
+        assert ws.run("source", profile).ok
+    ws.store.close()
+    # the administrator expects these deletes: the limits are raised for them
+    limit = idsync(ws.path, "deletion-limit", "set", "target", "--percent", "100")
+    assert limit.wait(timeout=60) == 0, limit.communicate()
+
+    proc = idsync(ws.path, "run", "target", "e", "--json")
+    db = sqlite3.connect(ws.path / "idsync.db", timeout=30)
+    try:
+        while proc.poll() is None:
+            row = db.execute("SELECT counters FROM runs WHERE status = 'in-progress' "
+                             "ORDER BY id DESC LIMIT 1").fetchone()
+            if row and '"deletes"' in row[0] and '"adds"' not in row[0]:
+                os.kill(proc.pid, signal.SIGKILL)
+                break
+            time.sleep(0.005)
+        proc.wait()
+    finally:
+        db.close()
+    assert proc.returncode == -signal.SIGKILL, proc.communicate()
+    run_ok(ws.path, "target", "e")
+    ws = type(ws)(ws.path, Store.open(ws.path))
+    try:
+        for profile in ("fi", "ds"):
+            assert ws.run("target", profile).ok
+        entries = ws.target_entries()
+        for u in people:
+            entry = entries[target_dn(u)]
+            assert entry["sn"] == ["New"] and entry["entryuuid"][0] != old[target_dn(u)], u
+        assert len([e for e in entries.values() if "uid" in e]) == len(people)
+        assert ws.pending_exports() == 0
+        assert staged(ws.initial_cycle()) == {}
+    finally:
+        ws.store.close()

@@ -1,7 +1,13 @@
 """Export: send pending exports to the connected directory.
 
 Adds go first, then modifies, renames and deletes, so a reference can name an object added
-earlier in the same run (its anchor is stored as soon as the directory returns it). Each batch's
+earlier in the same run (its anchor is stored as soon as the directory returns it). Before
+them, the deletes and renames that free a DN a pending add wants (a person deleted or renamed
+away, a different person created at her DN, in one cycle): the directory has one object per
+DN, so the old one must go before the new one comes. A directory may hold other values unique
+(the cloud: userPrincipalName, proxyAddresses, which it soft-matches on): an add it refuses
+while the run still has deletes to send is sent again once they are sent, and only a second
+refusal is an error. Each batch's
 results are committed as they come back: a crash re-sends at most the batch in flight, which the
 next import confirms or corrects. A bad object fails alone, as an export error with a code kept on
 the object until it clears.
@@ -9,7 +15,7 @@ the object until it clears.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,20 +55,35 @@ class ExportStage:
                              and self.connector.supports_value_deltas())
         # A connector may ask for larger export calls (ExportBatchSize in base.py).
         self.batch_size = int(getattr(self.connector, "export_batch_size", BATCH_SIZE))
+        #: adds refused while deletes were still to be sent: sent again after the deletes
+        self._waiting: dict[int, None] = {}
+        self._deletes_due = False
 
     def run(self) -> None:
         check_export(self.engine, self.record, self.recorder)  # the deletion limits
+        self._deletes_due = bool(self.store.exports.count(self.record.id, kind="delete",
+                                                          state="pending"))
+        self._in_pages(self.store.exports.freeing)  # a reused DN: the old object goes first
         self._add_in_rounds()
         for kind, with_refs in EXPORT_PHASES:
-            after = 0
-            while True:
-                ids = self.store.exports.page(self.record.id, kind, after, self.batch_size,
-                                              with_refs=with_refs)
-                if not ids:
-                    break
-                self._export_batch(ids)
-                after = ids[-1]
+            self._in_pages(lambda cid, after, limit, kind=kind, with_refs=with_refs:
+                           self.store.exports.page(cid, kind, after, limit,
+                                                   with_refs=with_refs))
+        # The deletes are sent: an add refused meanwhile (a value the deleted object held)
+        # is tried again, and a refusal now is its error.
+        self._deletes_due = False
+        waiting, self._waiting = list(self._waiting), {}
+        for i in range(0, len(waiting), self.batch_size):
+            self._export_batch(waiting[i:i + self.batch_size])
         forget_allowances(self.store, self.record)  # one-shot: for this run only
+
+    def _in_pages(self, page: Callable[[int, int, int], list[int]]) -> None:
+        """Send what ``page(connector, after, limit)`` lists, a batch at a time (a sent
+        export leaves the pending state, so it is not listed again)."""
+        after = 0
+        while ids := page(self.record.id, after, self.batch_size):
+            self._export_batch(ids)
+            after = ids[-1]
 
     def _add_in_rounds(self) -> None:
         """Adds go in rounds: each round sends the objects whose references all name objects
@@ -99,7 +120,7 @@ class ExportStage:
         changes = []
         for cs_id in ids:
             pe, cs = pending.get(cs_id), objs.get(cs_id)
-            if pe is None or cs is None or cs_id in held:
+            if pe is None or cs is None or cs_id in held or cs_id in self._waiting:
                 continue
             changes.append(self._change(pe, cs, names))
         if not changes:
@@ -183,6 +204,9 @@ class ExportStage:
                     change.cs_id, change.dn, "export", result.error_code,
                     result.error_detail or result.error_code,
                     informational=result.ok or result.error_code == DN_ATTRIBUTES_FAILURE)
+            return
+        if change.kind is ExportKind.ADD and self._deletes_due:
+            self._waiting[change.cs_id] = None  # no error yet: after the deletes (run)
             return
         self.store.exports.failed(change.cs_id)
         code = result.error_code or "export-failed"

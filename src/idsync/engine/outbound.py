@@ -247,18 +247,17 @@ class Outbound:
         batch's DNs per connector, then one insert of the new objects. An unclaimed object
         already at the DN is joined (a reverse join on the DN); a placeholder there (a
         reference target never imported) becomes the object."""
-        existing: dict[int, dict[str, CSObject]] = {}
+        existing: dict[int, dict[str, list[CSObject]]] = {}
         for cid in {p.cid for p in placing}:
-            existing[cid] = self.store.cs.by_dns(
+            existing[cid] = self.store.cs.by_dns_all(
                 cid, sorted({normalize_dn(p.dn) for p in placing if p.cid == cid}))
         new: list[_Placing] = []
         for p in placing:
-            found = existing[p.cid].get(normalize_dn(p.dn))
-            if (found is not None and found.mv_id is None and not found.placeholder
-                    and found.id not in self._claimed):
+            found = self._at_dn(existing[p.cid].get(normalize_dn(p.dn), []), p.mv)
+            if found is not None and not found.placeholder:
                 self._link(found.id, p.mv, LinkType.JOIN.value, p.rule.id)
                 self.recorder.count("joins")
-            elif found is not None and found.placeholder:
+            elif found is not None:
                 found.placeholder = False
                 found.object_type = p.rule.rule.cs_object_type
                 self.store.cs.save(found)
@@ -270,6 +269,18 @@ class Outbound:
                       None, None, None) for p in new])
         for cs_id, p in zip(ids, new, strict=True):
             self._provisioned(cs_id, p)
+
+    def _at_dn(self, objs: list[CSObject], mv: MVObject) -> CSObject | None:
+        """Of the objects at the DN ``mv`` is provisioned to, the one it takes: a placeholder,
+        else one a join may take (unlinked, unclaimed, and no delete staged for another
+        identity: a DN freed by a deleted or renamed-away object and reused by a different
+        person gives her a new object, beside the old one until its delete is confirmed)."""
+        placeholder = next((o for o in objs if o.placeholder), None)
+        if placeholder is not None:
+            return placeholder
+        free = [o for o in objs if o.mv_id is None and o.id not in self._claimed]
+        foreign = self.reconciler.foreign([o.id for o in free], mv.id) if free else set()
+        return next((o for o in free if o.id not in foreign), None)
 
     def _provisioned(self, cs_id: int, p: _Placing) -> None:
         self._link(cs_id, p.mv, LinkType.PROVISION.value, p.rule.id)
@@ -295,8 +306,9 @@ class Outbound:
     def _outbound_join(self, mv: MVObject, cid: int, rule: CompiledRule) -> CSObject | None:
         def acceptable(candidates: set[int]) -> set[int]:
             objs = self.store.cs.by_ids(sorted(candidates))
-            return {i for i, o in objs.items() if o.mv_id is None and not o.placeholder
-                    and o.object_type == rule.rule.cs_object_type and i not in self._claimed}
+            found = {i for i, o in objs.items() if o.mv_id is None and not o.placeholder
+                     and o.object_type == rule.rule.cs_object_type and i not in self._claimed}
+            return found - self.reconciler.foreign(found, mv.id)
 
         found = find_match(self._joins, cid, rule.rule.join, inbound=False,
                            values_of=lambda a: list(mv.attributes.get(a) or ()),

@@ -13,7 +13,9 @@ missed, and this module adds:
   connector space object back as a provisioned object and cancels the delete: the object keeps
   its anchor (no second object, no new cloud object id), and the flow pass stages only what
   changed meanwhile. A join (outbound join rule, or the reverse join on the DN) onto an object
-  with an unsent delete cancels it too, unless the delete's record names another identity.
+  with an unsent delete cancels it too; an object whose delete's record names another
+  identity is not joined at all (a DN reused by a different person): the new person gets a
+  new object, and the export deletes the old one before adding hers.
 * **Nothing stages it now.** An object that no in-scope outbound rule writes (a disconnector,
   a rule disabled or out of scope) loses its unsent pending change.
 * **Full synchronization sweeps.** A full synchronization of a connector also reconsiders its
@@ -178,6 +180,21 @@ class Reconciler:
 
     def _ties(self, r: Deprovisioned, mv_id: int) -> bool:
         return r.mv_id == mv_id or bool(r.sources & self._sources.get(mv_id, set()))
+
+    def foreign(self, cs_ids: Iterable[int], mv_id: int) -> set[int]:
+        """Objects among ``cs_ids`` holding an unsent delete that deprovisioning staged for
+        another identity: a join (outbound join rule, or the reverse join on the DN) must not
+        take them. A DN freed and taken by a different person in one cycle: the new person
+        is provisioned as a new object, the old object's delete goes out first
+        (``engine.exporting``), and nothing of the old object passes to her."""
+        ids = sorted(set(cs_ids))
+        if not ids or not self.store.deprovisions.any():
+            return set()
+        unsent = self.store.deprovisions.unsent_deletes(ids)
+        if not unsent:
+            return set()
+        records = self.store.deprovisions.get_many(sorted(unsent))
+        return {i for i, r in records.items() if not self._ties(r, mv_id)}
 
     def former(self, mv_id: int, connector_id: int) -> tuple[int, int | None] | None:
         """The object (and the rule that had provisioned it) that ``mv_id``, unlinked in the

@@ -113,6 +113,19 @@ class PendingExportRepository:
             "WHERE r.cs_id = p.cs_id AND r.op = 'add' AND t.anchor IS NULL) "
             "ORDER BY p.cs_id LIMIT ?", (connector_id, after, limit))]
 
+    def freeing(self, connector_id: int, after: int, limit: int) -> list[int]:
+        """Unsent deletes and renames of objects whose DN a pending add of another object
+        wants (a DN freed and taken again in one cycle), in id order: on a directory where
+        the DN is the identity they go before the adds."""
+        return [r[0] for r in self.db.query(
+            "SELECT p.cs_id FROM pending_exports p JOIN cs_objects o ON o.id = p.cs_id "
+            "WHERE p.connector_id = ? AND p.state = 'pending' "
+            "AND p.kind IN ('delete', 'rename') AND p.cs_id > ? AND EXISTS ("
+            "SELECT 1 FROM cs_objects n JOIN pending_exports a ON a.cs_id = n.id "
+            "WHERE n.connector_id = o.connector_id AND n.dn_norm = o.dn_norm "
+            "AND n.id <> o.id AND a.kind = 'add' AND a.state = 'pending') "
+            "ORDER BY p.cs_id LIMIT ?", (connector_id, after, limit))]
+
     def count(self, connector_id: int, *, kind: str | None = None,
               state: str | None = None) -> int:
         sql = "SELECT count(*) FROM pending_exports WHERE connector_id = ?"
