@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from engine_helpers import TARGET_BASE, Workspace, group_entry, ldif, make_workspace, user_entry
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from idsync.rules.admin import save_rules
@@ -99,6 +99,13 @@ def start(path: Path, directory: dict[str, Any], threshold: int | None) -> Works
 @settings(max_examples=40, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(directories(), st.lists(operation, min_size=1, max_size=8), st.sampled_from([None, 1]))
+# Found by this test: once every outbound rule of a connector was disabled, the connector left
+# the provisioning pass, so disabling the last rule staged nothing where disabling each one
+# staged deletes.
+@example({"users": {"u0": {"department": "Sales", "title": None, "manager": None}},
+          "groups": {}},
+         [("disable", "Out to target - User Join", True), ("sync", "source", False),
+          ("disable", "Out to target - Group Join", True)], None)
 def test_a_full_sync_leaves_only_what_the_configuration_stages(
         directory: dict[str, Any], ops: list[tuple[Any, ...]], threshold: int | None) -> None:
     config: dict[str, Any] = {"disabled": {}, "scope": {}}

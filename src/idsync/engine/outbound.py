@@ -67,6 +67,12 @@ class Outbound:
         self.engine = engine
         self.store = engine.store
         self.rs = engine.ruleset()
+        #: every connector, with its enabled outbound rules by metaverse type: a connector
+        #: whose outbound rules are all disabled still deprovisions what they provisioned
+        #: (disabling the last rule must stage what disabling each one does)
+        self._targets: list[tuple[int, dict[str, list[CompiledRule]]]] = [
+            *self.rs.outbound.items(),
+            *((c.id, {}) for c in engine.connectors() if c.id not in self.rs.outbound)]
         self.recorder = recorder
         self._ref_attrs: dict[int, frozenset[str]] = {}
         #: objects of the batch being flowed that hold errors (the only ones to clear)
@@ -169,7 +175,7 @@ class Outbound:
             mv = mvs.get(mv_id)
             if mv is None:
                 continue
-            for cid, per_type in self.rs.outbound.items():
+            for cid, per_type in self._targets:
                 rules = per_type.get(mv.object_type, [])
                 scoped = self._scoped(rules, mv) if rules else []
                 linked = links.get((mv.id, cid))
