@@ -440,6 +440,11 @@ class Importer:
         # Last, once the segment's references are written: a removed object that is still
         # referenced stays as a placeholder.
         cs_repo.remove_many(self.record.id, [s.cs.id for s in slots if s.remove])
+        gone = sorted({s.key for s in slots if s.kind == "delete" and s.key})
+        if gone:
+            self.integrity.tidy(gone)
+            for key in gone:  # the run's DN cache must not name a placeholder tidied away
+                self._dn_ids.pop(key, None)
 
     def _resolve(self, slots: list[_Slot], key_of: dict[str, str], held: set[str]
                  ) -> dict[str, int]:

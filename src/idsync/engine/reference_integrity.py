@@ -235,3 +235,15 @@ class ReferenceIntegrity:
         cs.mark_pending_update({holder for holder, attr, _ in [*rebinding.drop, *moved]
                                 if attr in self.compared})
         return moved
+
+    def tidy(self, deleted_dns: Sequence[str]) -> None:
+        """After a segment's writes: one placeholder at each DN its deletes freed. A DN
+        deleted, taken and deleted again across segments of one import left two, each named
+        by some references, and a full import then resolved every reference to the one with
+        the lowest id: the references naming the other were an update it found."""
+        cs = self.store.cs
+        pairs = [(other, ids[0])
+                 for ids in (sorted(v) for v in cs.placeholders_at_dns(
+                     self.connector_id, deleted_dns).values())
+                 for other in ids[1:]]
+        cs.merge_placeholders(pairs)
