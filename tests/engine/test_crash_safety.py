@@ -159,6 +159,8 @@ def test_sigkill_while_cancelling_deletes_keeps_every_object(tmp_path: Path) -> 
     assert snapshot(ws.path)["counts"]["pending_exports"] == 0
 
 
+# sqlite_only: as above, it watches the killed run's progress in the idsync.db file.
+@pytest.mark.sqlite_only
 def test_sigkill_between_freeing_a_dn_and_adding_at_it(tmp_path: Path) -> None:
     """Many people deleted and different people created at their DNs in one cycle: the export
     sends the deletes first, then the adds. Killed after some deletes and before the adds,

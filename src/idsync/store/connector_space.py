@@ -260,6 +260,7 @@ class ConnectorSpaceRepository:
                 "UPDATE cs_objects SET anchor = NULL, object_type = NULL, placeholder = 1, "
                 "attributes = '{}', pending_import = NULL, mv_id = NULL, link_type = NULL, "
                 "link_rule_id = NULL, link_direction = NULL WHERE id = ?", (cs_id,))
+            self._one_placeholder_per_dn([cs_id])
         else:
             self.db.execute("DELETE FROM cs_objects WHERE id = ?", (cs_id,))
 
@@ -442,6 +443,29 @@ class ConnectorSpaceRepository:
         kept = set(referenced)
         self.db.execute_in("DELETE FROM cs_objects WHERE id IN ({ids})",
                            [i for i in ids if i not in kept])
+        self._one_placeholder_per_dn(referenced)
+
+    def _one_placeholder_per_dn(self, ids: Sequence[int]) -> None:
+        """Objects just kept as placeholders join a placeholder already at their DN: a
+        reference naming a DN resolves to one placeholder there, so two would leave the
+        references naming the other one for a full import to move (an object deleted while
+        a report deleted with it still named it, removed after its name references had
+        moved to a placeholder)."""
+        if not ids:
+            return
+        # Every placeholder at those DNs joins the lowest one there, so the merges never
+        # chain or cross.
+        rows = self.db.query_in(
+            "SELECT p.id, p.connector_id, p.dn_norm FROM cs_objects o JOIN cs_objects p "
+            "ON p.connector_id = o.connector_id AND p.dn_norm = o.dn_norm "
+            "AND p.placeholder = 1 WHERE o.id IN ({ids})", list(ids))
+        lowest: dict[tuple[int, str], int] = {}
+        for cs_id, connector_id, dn_norm in rows:
+            key = (connector_id, dn_norm)
+            lowest[key] = min(cs_id, lowest.get(key, cs_id))
+        pairs = sorted({(cs_id, lowest[(c, d)]) for cs_id, c, d in rows
+                        if cs_id != lowest[(c, d)]})
+        self.merge_placeholders(pairs)
 
     # --- references ---------------------------------------------------------------------
 
