@@ -26,11 +26,7 @@ from idsync.connectors.base import (
 )
 from idsync.dn import normalize_dn
 from idsync.engine.core import Engine
-from idsync.engine.deletion_limits import (  # deletion_threshold: callers of its old home
-    deletion_threshold,  # noqa: F401
-    limit_breaches,
-    shrink_guard_stop,
-)
+from idsync.engine.deletion_limits import limit_breaches, shrink_guard_stop
 from idsync.engine.import_guards import ImportGuard
 from idsync.engine.joins import index_entries
 from idsync.engine.reference_integrity import ReferenceIntegrity
