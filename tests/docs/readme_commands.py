@@ -4,7 +4,9 @@ A command block is a run of lines indented by four spaces (outside fenced code).
 in a backslash continues on the next; ``#`` starts a comment; ``&&`` and ``;`` separate commands.
 A block right after an HTML comment ``<!-- readme-test: run in WORKSPACE -->`` is run for real
 by the test, each command in turn, in a fresh workspace of that kind; the comment after a
-command may say ``(exit N)`` when the command is meant to end with code N.
+command may say ``(exit N)`` when the command is meant to end with code N, or ``(runs until
+stopped)`` for a server, which must still be serving a few seconds later. The README's demo
+folder ``/tmp/idsync-demo`` stands for the test's workspace.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from pathlib import Path
 README = Path(__file__).resolve().parents[2] / "README.md"
 RUN_MARK = re.compile(r"<!--\s*readme-test:\s*run in (?P<workspace>[\w-]+)\s*-->")
 EXIT_NOTE = re.compile(r"\(exit (?P<code>\d+)\)")
+SERVES_NOTE = "(runs until stopped)"
+DEMO_FOLDER = "/tmp/idsync-demo"
 # Shell substitutions the README uses in examples: a command's output or a variable. The
 # syntax check replaces each by one plain word (what the shell would pass as one argument).
 SUBSTITUTION = re.compile(r"\$\([^)]*\)|\$\{?[A-Za-z_][A-Za-z0-9_]*\}?")
@@ -37,6 +41,10 @@ class Line:
     def expected_exit(self) -> int:
         found = EXIT_NOTE.search(self.comment)
         return int(found["code"]) if found else 0
+
+    @property
+    def serves(self) -> bool:
+        return SERVES_NOTE in self.comment
 
 
 @dataclass(slots=True)

@@ -18,8 +18,7 @@ from pathlib import Path
 
 import click
 import pytest
-
-from tests.docs.readme_commands import README, Block, Line, program, read_blocks
+from tests.docs.readme_commands import DEMO_FOLDER, README, Block, Line, program, read_blocks
 
 from clouddir.cli import main as clouddir_main
 from idsync.cli.main import build
@@ -99,6 +98,21 @@ def workspaces(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
                                                                   RUN_BLOCKS})}
 
 
+def _still_serving(line: Line, text: str, env: dict[str, str]) -> None:
+    server = subprocess.Popen(["bash", "-c", f"exec {text}"], cwd=ROOT, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        server.wait(timeout=4)
+    except subprocess.TimeoutExpired:
+        return  # serving, as the README says
+    finally:
+        if server.poll() is None:
+            server.terminate()
+        out, err = server.communicate(timeout=30)
+    pytest.fail(f"README line {line.number}: `{line.text}` stopped with code "
+                f"{server.returncode}\n{out[-2000:]}\n{err[-2000:]}")
+
+
 @pytest.mark.sqlite_only  # the demo keeps its own SQLite file whatever names a database
 @pytest.mark.parametrize("block", RUN_BLOCKS, ids=[f"L{b.line}" for b in RUN_BLOCKS])
 def test_readme_block_runs_as_written(block: Block, workspaces: dict[str, Path],
@@ -110,7 +124,11 @@ def test_readme_block_runs_as_written(block: Block, workspaces: dict[str, Path],
            "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     env.pop("IDSYNC_DATABASE_URL", None)
     for line in block.lines:
-        done = subprocess.run(["bash", "-c", line.text], cwd=ROOT, env=env, capture_output=True,
+        text = line.text.replace(DEMO_FOLDER, str(ws))
+        if line.serves:
+            _still_serving(line, text, env)
+            continue
+        done = subprocess.run(["bash", "-c", text], cwd=ROOT, env=env, capture_output=True,
                               text=True, timeout=300)
         assert done.returncode == line.expected_exit, (
             f"README line {line.number}: `{line.text}` exited {done.returncode}, "
