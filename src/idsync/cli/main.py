@@ -2,12 +2,61 @@
 
 from __future__ import annotations
 
+import os
+import sys
+from typing import Any
+
 import click
 
 from idsync import __version__
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def debugging(ctx: click.Context | None = None) -> bool:
+    """``idsync --debug`` (or IDSYNC_DEBUG=1): failures show their traceback."""
+    ctx = ctx or click.get_current_context(silent=True)
+    root = ctx.find_root() if ctx is not None else None
+    if root is not None and isinstance(root.obj, dict) and root.obj.get("debug"):
+        return True
+    return os.environ.get("IDSYNC_DEBUG", "") not in ("", "0")
+
+
+class IdsyncGroup(click.Group):
+    """The top of the command line: whatever a command did not handle ends as one line on
+    stderr and a non-zero exit (idsync.cli.failures), never as a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit,
+                click.exceptions.Abort, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            if debugging(ctx):
+                raise
+            sys.stderr.write("interrupted\n")
+            ctx.exit(130)
+        except Exception as exc:
+            if debugging(ctx):
+                raise
+            from idsync.failures import describe
+
+            obj = ctx.obj if isinstance(ctx.obj, dict) else {}
+            message, code = describe(exc, obj.get("workspace"))
+            report_error(message)
+            ctx.exit(code)
+
+
+def report_error(message: str) -> None:
+    """``error: MESSAGE`` on stderr, one line: no markup read from the message, no wrapping."""
+    from rich.text import Text
+
+    from idsync.cli.common import err_console
+
+    err_console.print(Text.assemble(("error:", "red"), " ", message), soft_wrap=True,
+                      highlight=False)
+
+
+@click.group(cls=IdsyncGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="idsync")
 @click.option(
     "--workspace",
@@ -17,11 +66,20 @@ from idsync import __version__
     type=click.Path(file_okay=False),
     help="Workspace folder holding the database (env IDSYNC_HOME).",
 )
+@click.option("--debug", is_flag=True, envvar="IDSYNC_DEBUG",
+              help="Show the traceback of a failure (env IDSYNC_DEBUG=1).")
 @click.pass_context
-def cli(ctx: click.Context, workspace: str) -> None:
+def cli(ctx: click.Context, workspace: str, debug: bool) -> None:
     """idsync: keep a cloud directory in step with an on-premises directory."""
     ctx.ensure_object(dict)
     ctx.obj["workspace"] = workspace
+    ctx.obj["debug"] = debug
+    if debug:
+        import logging
+
+        # What a run logs when it fails (its traceback) goes to stderr too.
+        logging.basicConfig(level=logging.WARNING)
+        logging.getLogger("idsync").setLevel(logging.DEBUG)
 
 
 def _register() -> None:
@@ -54,6 +112,7 @@ COMMAND_MODULES: list[str] = [
     "simulate",
     "writeback",
     "apiversion",
+    "settings",
 ]
 
 
