@@ -78,8 +78,17 @@ def cli(ctx: click.Context, workspace: str, debug: bool) -> None:
         import logging
 
         # What a run logs when it fails (its traceback) goes to stderr too.
-        logging.basicConfig(level=logging.WARNING)
-        logging.getLogger("idsync").setLevel(logging.DEBUG)
+        handler = logging.StreamHandler(sys.stderr)
+        logger = logging.getLogger("idsync")
+        level = logger.level
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG)
+
+        def detach() -> None:
+            logger.removeHandler(handler)
+            logger.setLevel(level)
+
+        ctx.call_on_close(detach)
 
 
 def _register() -> None:

@@ -39,7 +39,7 @@ def print_result(result: RunResult) -> None:
     if result.counters:
         print_table(None, ["counter", "value"], sorted(result.counters.items()))
     if result.message:
-        console.print(result.message, highlight=False)
+        console.print(result.message, highlight=False, soft_wrap=True)
 
 
 @cli.command("run")
