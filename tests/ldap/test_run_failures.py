@@ -1,7 +1,9 @@
 """A run that cannot do its work ends stopped, with its cause in the run history and an event,
 and the command line says so in one line: on real slapd, a wrong partition, an included
 container that does not exist, and a failure nothing names (a raw NO_SUCH_OBJECT from a wrong
-accesslog base) that used to end in a traceback with the run left "in-progress"."""
+accesslog base) that used to end in a traceback with the run left "in-progress"; on a real
+Samba AD DC, a partition that is not a naming context (an OU, a typo) and an included OU that
+does not exist."""
 
 from __future__ import annotations
 
@@ -16,9 +18,8 @@ from click.testing import CliRunner, Result
 from idsync.cli.main import build
 from idsync.events import EventId
 from idsync.store import Store
+from idsync.testing.samba import SambaDC
 from idsync.testing.slapd import SlapdServer
-
-pytestmark = pytest.mark.slapd
 
 Idsync = Callable[..., Result]
 
@@ -54,6 +55,7 @@ def last_run(workspace: Path, run_id: int | None = None) -> tuple[str, str, list
         store.close()
 
 
+@pytest.mark.slapd
 @pytest.mark.parametrize(("settings", "status", "expected"), [
     ({"partitions": '["dc=exampel,dc=com"]'}, "stopped-configuration-error",
      "partition 'dc=exampel,dc=com' is under none of the server's naming contexts"),
@@ -81,6 +83,7 @@ def test_a_run_that_fails_ends_stopped_with_its_cause(
     assert len(events) == 1 and expected in events[0]
 
 
+@pytest.mark.slapd
 def test_a_cycle_with_a_wrong_partition_ends_with_the_run_stopped(
         slapd: SlapdServer, tmp_path: Path) -> None:
     workspace = tmp_path / "ws"
@@ -96,6 +99,7 @@ def test_a_cycle_with_a_wrong_partition_ends_with_the_run_stopped(
     assert last_run(workspace, cycle["runs"][0]["run_id"])[0] == "stopped-configuration-error"
 
 
+@pytest.mark.slapd
 def test_debug_shows_the_traceback_of_an_unexpected_failure(
         slapd: SlapdServer, tmp_path: Path) -> None:
     """`idsync --debug` logs the traceback the one-line message stands for."""
@@ -108,3 +112,52 @@ def test_debug_shows_the_traceback_of_an_unexpected_failure(
 
     assert "Traceback" not in quiet.stderr
     assert "Traceback" in loud.stderr and "NO_SUCH_OBJECT" in loud.stderr
+
+
+AD_CASES = [
+    ("partitions", "OU=Domain Controllers,{base}",
+     "partition 'OU=Domain Controllers,{base}' is not a naming context of this Active "
+     "Directory (a partition is a naming context such as the domain DN; scope OUs with "
+     "include_containers)"),
+    ("partitions", "{typo}", "partition '{typo}' is not a naming context"),
+    ("include_containers", "OU=Nowhere,{base}",
+     "include_containers 'OU=Nowhere,{base}' does not exist on the server"),
+]
+
+
+@pytest.mark.samba
+@pytest.mark.parametrize(("key", "value", "expected"), AD_CASES)
+def test_active_directory_scope_is_checked_at_the_start_of_a_run(
+        samba_dc: SambaDC, tmp_path: Path, key: str, value: str, expected: str) -> None:
+    typo = samba_dc.base_dn.replace("DC=", "DC=x", 1)
+    value, expected = (t.format(base=samba_dc.base_dn, typo=typo) for t in (value, expected))
+    workspace = tmp_path / "ws"
+    idsync = cli_for(workspace)
+    add_ldap(idsync, samba_dc, **{key: json.dumps([value])})
+
+    run = idsync("run", "corp", "Full Import")
+    cycle = idsync("cycle", "start", "--json")
+
+    assert run.exit_code == 1 and "Traceback" not in run.output
+    assert expected in run.stdout
+    assert cycle.exit_code == 1 and "Traceback" not in cycle.output
+    first = json.loads(cycle.stdout)["runs"][0]
+    assert first["status"] == "stopped-configuration-error" and expected in first["message"]
+    status, message, events = last_run(workspace, first["run_id"])
+    assert status == "stopped-configuration-error" and expected in message
+    assert len(events) == 1 and expected in events[0]
+
+
+@pytest.mark.samba
+def test_active_directory_ou_scoped_with_include_containers_runs(
+        samba_dc: SambaDC, tmp_path: Path) -> None:
+    """The documented way: the domain partition, and the OU in include_containers."""
+    workspace = tmp_path / "ws"
+    idsync = cli_for(workspace)
+    add_ldap(idsync, samba_dc,
+             include_containers=json.dumps([f"OU=Domain Controllers,{samba_dc.base_dn}"]))
+
+    run = idsync("run", "corp", "Full Import")
+
+    assert run.exit_code == 0, run.output
+    assert last_run(workspace)[0] == "success"
