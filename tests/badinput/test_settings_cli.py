@@ -125,3 +125,27 @@ def test_clouddir_command_line_misuse_is_one_line() -> None:
     result = CliRunner().invoke(clouddir_main, ["serve", "--limit", "bogus"])
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert "'bogus' is not NAME=VALUE" in result.stderr
+
+
+def test_settings_stored_before_the_schema_stop_a_run_with_the_same_message(
+        tmp_path: Path) -> None:
+    """A workspace that already holds a bad setting (stored by an older idsync): the run ends
+    stopped-configuration-error with the message `connector set` gives, not a traceback."""
+    from idsync.store import Store
+
+    workspace = tmp_path / "ws"
+    assert idsync(workspace, "init")[0] == 0
+    store = Store.open(workspace)
+    store.connectors.add("corp", "ldap", {"uri": "ldap://127.0.0.1:1",
+                                          "partitions": "dc=corp,dc=example",
+                                          "page_size": "abc"}, {})
+    store.close()
+    expected = "ldap setting 'page_size': 'abc' is not a whole number"
+
+    code, out, err = idsync(workspace, "run", "corp", "Full Import")
+    assert code == 1 and "Traceback" not in out + err
+    assert "stopped-configuration-error" in out and expected in out
+    code, _, err = idsync(workspace, "connector", "set", "corp", "--set", "timeout=5")
+    assert code == 2 and expected in err and len(err.splitlines()) == 1
+    code, _, err = idsync(workspace, "connector", "set", "corp", "--set", "page_size=500")
+    assert code == 0, err
