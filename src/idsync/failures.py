@@ -95,7 +95,8 @@ def _ldap(exc: BaseException) -> str | None:
     if "NO_SUCH_OBJECT" in names:
         matched = f" (the server knows only {info['matched']!r})" if info.get("matched") else ""
         return (f"the directory has no entry at a configured DN{matched}: check the "
-                f"connector's partitions and include_containers {SEE_SETTINGS}")
+                "connector's partitions, include_containers and accesslog_base "
+                f"{SEE_SETTINGS}")
     if "INVALID_CREDENTIALS" in names:
         return ("the directory refused the bind (invalid credentials): check the connector's "
                 "bind_dn and its password secret")

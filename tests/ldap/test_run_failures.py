@@ -30,17 +30,31 @@ def cli_for(workspace: Path) -> Idsync:
         if result.exception is not None and not isinstance(result.exception, SystemExit):
             raise result.exception
         return result
+    run.workspace = workspace  # type: ignore[attr-defined]
     return run
 
 
 def add_ldap(idsync: Idsync, server: Any, **settings: str) -> None:
-    argv = ["connector", "add", "corp", "--type", "ldap", "--set", f"uri={server.uri}",
-            "--set", f"bind_dn={server.bind_dn}", "--secret", f"password={server.password}"]
+    """The connector, added through the command line; its password goes in through the store
+    (how secrets reach the command line is another part's concern)."""
+    argv = ["connector", "add", "corp", "--type", "ldap", "--set", f"uri={server.uri}"]
     for key, value in {"partitions": json.dumps([server.base_dn]), **settings}.items():
         argv += ["--set", f"{key}={value}"]
     assert idsync("init").exit_code == 0
     done = idsync(*argv)
     assert done.exit_code == 0, done.output
+    set_bind(idsync.workspace, server.bind_dn, server.password)  # type: ignore[attr-defined]
+
+
+def set_bind(workspace: Path, bind_dn: str, password: str) -> None:
+    store = Store.open(workspace)
+    try:
+        record = store.connectors.get("corp")
+        with store.transaction():
+            store.connectors.update(record.id, settings={**record.settings, "bind_dn": bind_dn},
+                                    secrets={"password": password})
+    finally:
+        store.close()
 
 
 def last_run(workspace: Path, run_id: int | None = None) -> tuple[str, str, list[str]]:
@@ -161,3 +175,20 @@ def test_active_directory_ou_scoped_with_include_containers_runs(
 
     assert run.exit_code == 0, run.output
     assert last_run(workspace)[0] == "success"
+
+
+@pytest.mark.slapd
+def test_a_wrong_bind_password_stops_the_run_naming_what_to_check(
+        slapd: SlapdServer, tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    idsync = cli_for(workspace)
+    add_ldap(idsync, slapd)
+    set_bind(workspace, slapd.bind_dn, "wrong")
+
+    result = idsync("run", "corp", "Full Import")
+
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    status, message, events = last_run(workspace)
+    assert status == "stopped-connectivity"
+    assert "Invalid credentials; check the connector's bind_dn and its password secret" in message
+    assert message in result.stdout and len(events) == 1
