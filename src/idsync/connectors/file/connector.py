@@ -59,7 +59,6 @@ from idsync.connectors.settings.file import (
 )
 from idsync.errors import ConnectivityError, IdsyncError
 
-SETTINGS = frozenset(setting.name for setting in SCHEMAS["file"].settings)
 #: Namespace of the anchors made up for hand-written entries that carry no anchor attribute.
 DN_ANCHOR_NAMESPACE = uuid.UUID("5d3c1f0e-8a49-4f0b-9d7e-6c1b2a3f4e50")
 
