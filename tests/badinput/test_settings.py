@@ -45,7 +45,8 @@ def _params() -> list[Any]:
 
 
 def _invoke(workspace: Path, argv: list[str]) -> tuple[int, str]:
-    result = CliRunner().invoke(build(), ["--workspace", str(workspace), *argv])
+    result = CliRunner().invoke(build(), ["--workspace", str(workspace), *argv],
+                                prog_name="idsync")
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
     return result.exit_code, result.stderr

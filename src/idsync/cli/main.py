@@ -24,9 +24,26 @@ class IdsyncGroup(click.Group):
     """The top of the command line: whatever a command did not handle ends as one line on
     stderr and a non-zero exit (idsync.cli.failures), never as a traceback."""
 
+    def make_context(self, info_name: str | None, args: list[str],
+                     parent: click.Context | None = None, **extra: Any) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as exc:  # a wrong top-level option: idsync --bogus
+            if "--debug" in args or debugging(None):
+                raise
+            report_error(f"{exc.format_message()} (see `{info_name or 'idsync'} --help`)")
+            sys.exit(exc.exit_code)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:
+            if debugging(ctx):
+                raise
+            # One line instead of click's usage block: what is wrong, and where the help is.
+            path = exc.ctx.command_path if exc.ctx is not None else ctx.command_path
+            report_error(f"{exc.format_message()} (see `{path} --help`)")
+            ctx.exit(exc.exit_code)
         except (click.exceptions.ClickException, click.exceptions.Exit,
                 click.exceptions.Abort, SystemExit):
             raise
