@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import sys
+from typing import Any
 
 import click
 
@@ -23,14 +25,39 @@ def _open(db_url: str, pool_size: int | None = None) -> Store:
         raise click.ClickException(str(exc)) from exc
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-def main() -> None:
+class _Group(click.Group):
+    """Whatever a command did not handle ends as one line on stderr and exit 1, never as a
+    traceback (``clouddir --debug`` shows it)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit,
+                click.exceptions.Abort, SystemExit):
+            raise
+        except Exception as exc:
+            if (isinstance(ctx.obj, dict) and ctx.obj.get("debug")) or os.environ.get(
+                    "CLOUDDIR_DEBUG", "") not in ("", "0"):
+                raise
+            text = " ".join(str(exc).split())
+            sys.stderr.write(f"Error: {type(exc).__name__}: {text}; run again with "
+                             "`clouddir --debug` for the traceback\n")
+            ctx.exit(1)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, envvar="CLOUDDIR_DEBUG",
+              help="Show the traceback of a failure (env CLOUDDIR_DEBUG=1).")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
     """clouddir: the cloud directory idsync syncs to."""
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
 
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--db", "db_url", envvar="CLOUDDIR_DB", default=DEFAULT_DB, show_default=True,
               help=DB_HELP)
 @click.option("--db-pool-size", envvar="CLOUDDIR_DB_POOL_SIZE", type=click.IntRange(1, 100),
@@ -46,7 +73,12 @@ def serve(host: str, port: int, db_url: str, db_pool_size: int | None,
 
     from clouddir.app import create_app
 
-    overrides = dict(v.split("=", 1) for v in limit_values)
+    overrides: dict[str, str] = {}
+    for item in limit_values:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"{item!r} is not NAME=VALUE", param_hint="--limit")
+        overrides[name] = value
     try:
         limits = limits_from_env().updated(overrides)
     except ValueError as exc:

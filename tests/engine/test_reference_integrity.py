@@ -136,7 +136,7 @@ def test_each_connector_says_which_references_its_directory_keeps_bound(tmp_path
     assert ldap(directory_type="ad") >= {"member", "manager", "memberOf"}
     assert ldap(directory_type="openldap") == {"member", "memberOf"}
     assert ldap(directory_type="generic") == frozenset()
-    openldap = ldap_connector("corp", {"uri": "ldap://127.0.0.1:1", "bind_dn": "", "base": "x",
+    openldap = ldap_connector("corp", {"uri": "ldap://127.0.0.1:1", "bind_dn": "", "base": "dc=x",
                                        "directory_type": "openldap"}, {}, str(tmp_path))
     assert back_links(openldap, openldap.reference_attributes()) == {"member": "memberOf"}
     # refint on manager too: the administrator says so
@@ -146,8 +146,8 @@ def test_each_connector_says_which_references_its_directory_keeps_bound(tmp_path
     assert bound_attributes(files, files.reference_attributes()) == frozenset()
     files = file_connector("src", SOURCE_SETTINGS, {}, str(tmp_path))
     assert bound_attributes(files, files.reference_attributes()) == {"member"}
-    with pytest.raises(ConfigurationError, match="integrity_attributes must be a list"):
+    with pytest.raises(ConfigurationError, match=r"integrity_attributes.* is not a list"):
         file_connector("src", {"path": "d.ldif", "integrity_attributes": "member"}, {},
                        str(tmp_path))
-    with pytest.raises(ConfigurationError, match="'integrity_attributes' must be a string"):
+    with pytest.raises(ConfigurationError, match=r"'integrity_attributes': .* is not a list"):
         ldap(integrity_attributes={"member": 1})

@@ -13,12 +13,15 @@ import orjson
 import yaml
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from idsync.errors import IdsyncError
 from idsync.store import Store, workspace_exists
 
-console = Console()
-err_console = Console(stderr=True)
+# No markup read from what is printed: names, DNs and values come from directories and users,
+# and "[/bold]" in a displayName must print as it is. Colour is given as rich Text.
+console = Console(markup=False)
+err_console = Console(stderr=True, markup=False)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -48,7 +51,12 @@ def handle_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except IdsyncError as exc:
-            err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+            from idsync.cli.main import debugging, report_error
+            from idsync.failures import one_line
+
+            if debugging():
+                raise
+            report_error(one_line(str(exc)))
             sys.exit(2)
 
     return wrapper  # type: ignore[return-value]
@@ -75,7 +83,8 @@ def print_table(title: str | None, columns: Sequence[str], rows: Iterable[Sequen
     for c in columns:
         table.add_column(c, overflow="fold")
     for row in rows:
-        table.add_row(*["" if v is None else str(v) for v in row])
+        # Text, not markup: a value such as "[/bold]" in directory data prints as it is.
+        table.add_row(*[Text("" if v is None else str(v)) for v in row])
     console.print(table)
 
 

@@ -19,6 +19,7 @@ from idsync.cli.common import (
 from idsync.cli.main import cli
 from idsync.cli.simulate import apply_guarded, confirm_option
 from idsync.connectors import registry
+from idsync.connectors.settings import validate as validate_settings
 from idsync.errors import ConfigurationError
 from idsync.events import EventId
 from idsync.model import ConnectorRecord
@@ -46,7 +47,10 @@ def connector_dict(store: Store, c: ConnectorRecord) -> dict[str, Any]:
 
 
 def validate_connector(record: ConnectorRecord, workspace: str) -> None:
-    """Build the connector once (no connection is made) so bad settings fail now."""
+    """Check the settings against the type's schema, then build the connector once (no
+    connection is made) so bad settings and missing secrets fail now, before anything is
+    stored."""
+    validate_settings(record.type, record.settings)
     instance = registry.create(record, workspace)
     instance.close()
 

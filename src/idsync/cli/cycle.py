@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import click
+from rich.text import Text
 
 from idsync.cli.common import (
     console,
@@ -41,10 +42,11 @@ def start(ctx: click.Context, policy: str | None, as_json: bool) -> None:
     store = open_store(ctx)
     holder = CycleLock(store).holder()
     if holder:
-        console.print(f"[red]a sync cycle is already running[/red] ({holder.get('policy')}, "
-                      f"started {holder.get('started_at')}, pid {holder.get('pid')} on "
-                      f"{holder.get('host')}); "
-                      "see `idsync cycle status`", highlight=False)
+        console.print(Text.assemble(
+            ("a sync cycle is already running", "red"),
+            f" ({holder.get('policy')}, started {holder.get('started_at')}, pid "
+            f"{holder.get('pid')} on {holder.get('host')}); see `idsync cycle status`"),
+            highlight=False)
         sys.exit(3)
     if load_settings(store).suspended:
         raise ConfigurationError("the scheduler is suspended (an upgrade or a restore is "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import click
+from rich.text import Text
 
 from idsync.cli.common import (
     console,
@@ -35,6 +36,6 @@ def doctor(ctx: click.Context, offline: bool, as_json: bool) -> None:
     else:
         for c in checks:
             style = STYLE.get(c.status, "yellow")
-            console.print(f"[{style}]{c.status:4}[/{style}]  {c.name}: {c.detail}",
+            console.print(Text.assemble((f"{c.status:4}", style), f"  {c.name}: {c.detail}"),
                           highlight=False)
     sys.exit(exit_code(checks))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from rich.text import Text
 
 from idsync.cli.common import console, handle_errors, json_option, open_store, print_json
 from idsync.cli.main import cli
@@ -39,9 +40,10 @@ def preview(ctx: click.Context, connector: str, csv_file: str | None, include_ex
                     "objects": [c.to_dict() for c in changes]})
         return
     for c in changes:
-        console.print(f"[bold]{c.operation}[/bold] {c.dn}"
-                      + (f" -> {c.new_dn}" if c.new_dn else "")
-                      + (f" ({c.object_type})" if c.object_type else ""), highlight=False)
+        console.print(Text.assemble((str(c.operation), "bold"), f" {c.dn}"
+                                    + (f" -> {c.new_dn}" if c.new_dn else "")
+                                    + (f" ({c.object_type})" if c.object_type else "")),
+                      highlight=False)
         for ch in c.to_dict()["changes"]:
             console.print(f"    {ch['operation']:8} {ch['attribute']}: {ch['old']} -> "
                           f"{ch['new']}", highlight=False, markup=False)

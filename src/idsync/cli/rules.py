@@ -310,24 +310,26 @@ def _print_report(report: editing.DryRunReport) -> None:
     rule = report.rule
     state = " (disabled)" if rule.disabled else ""
     console.print(f"[bold]{escape(rule.name)}[/bold]{state}: {rule.direction.value}, "
-                  f"precedence {rule.precedence}, {rule.link_type.value}", highlight=False)
+                  f"precedence {rule.precedence}, {rule.link_type.value}", highlight=False,
+                  markup=True)
     verdict = "[green]in scope[/green]" if report.in_scope else "[red]not in scope[/red]"
-    console.print(f"Scope: {verdict}" + ("" if report.scope else " (no filter: every object)"))
+    console.print(f"Scope: {verdict}" + ("" if report.scope else " (no filter: every object)"),
+                  highlight=False, markup=True)
     for number, group in enumerate(report.scope, 1):
         for c in group:
             mark = {True: "[green]yes[/green]", False: "[red]no[/red]",
                     None: "[yellow]not evaluated[/yellow]"}[c.matched]
             shown = f"{c.clause.attribute} {c.clause.operator.value} {c.clause.value or ''}"
             console.print(f"  group {number}: {escape(shown.strip())} -> {mark}",
-                          highlight=False)
-    console.print(f"Join: {escape(report.join_outcome)}", highlight=False)
+                          highlight=False, markup=True)
+    console.print(f"Join: {escape(report.join_outcome)}", highlight=False, markup=True)
     for j in report.joins:
         found = j.note or f"{len(j.candidates or [])} candidate(s) {j.candidates}"
         console.print(f"  group {j.group}: {escape(str(j.values))} -> {escape(found)}",
-                      highlight=False)
-    # Sources hold [attribute] references: escape them, or rich reads them as markup.
+                      highlight=False, markup=True)
+    # Sources hold [attribute] references: print_table prints cells as text, not markup.
     print_table("Transformations", ["target", "flow", "source", "result"],
-                [[escape(f.target), f.flow_type.value, escape(f.source), escape(_shown(f))]
+                [[f.target, f.flow_type.value, f.source, _shown(f)]
                  for f in report.flows])
 
 

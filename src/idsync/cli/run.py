@@ -34,12 +34,12 @@ def _counter_text(profile: str, counters: dict[str, int]) -> Text:
 def print_result(result: RunResult) -> None:
     style = "green" if result.status == "success" else (
         "yellow" if result.ok else "red")
-    console.print(f"run {result.run_id}: {result.profile} on {result.connector}: "
-                  f"[{style}]{result.status}[/{style}]")
+    console.print(Text.assemble(f"run {result.run_id}: {result.profile} on {result.connector}: ",
+                                (result.status, style)), highlight=False)
     if result.counters:
         print_table(None, ["counter", "value"], sorted(result.counters.items()))
     if result.message:
-        console.print(result.message, highlight=False)
+        console.print(result.message, highlight=False, soft_wrap=True)
 
 
 @cli.command("run")
@@ -86,7 +86,7 @@ def run_cmd(ctx: click.Context, connector: str, profile: str, accept_deletes: bo
                         "message": result.message})
         else:
             err_console.print(f"[red]refused:[/red] {escape(result.message or '')}",
-                              highlight=False, soft_wrap=True)
+                              highlight=False, soft_wrap=True, markup=True)
         sys.exit(3)
     if as_json:
         print_json({"run_id": result.run_id, "connector": result.connector,

@@ -24,5 +24,21 @@ def create(record: ConnectorRecord, workspace: str) -> Connector:
         raise ConfigurationError(
             f"connector {record.name!r} has unknown type {record.type!r}; known types: "
             + ", ".join(sorted(CONNECTOR_TYPES)))
-    module: Any = importlib.import_module(module_name)
+    try:
+        module: Any = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        raise ConfigurationError(missing_module_message(exc)) from exc
     return module.create_connector(record.name, record.settings, record.secrets, workspace)
+
+
+#: The optional packages a connector type needs, and how to get them.
+_EXTRAS = {"ldap": "python-ldap is not installed (the ldap connector needs it): run `bash "
+                   "scripts/setup.sh --all`, or `pip install 'idsync[ldap]'`",
+           "pyasn1": "pyasn1 is not installed (the ldap connector needs it): run `bash "
+                     "scripts/setup.sh --all`, or `pip install 'idsync[ldap]'`"}
+
+
+def missing_module_message(exc: ModuleNotFoundError) -> str:
+    top = (exc.name or "").split(".")[0]
+    return _EXTRAS.get(top, f"the Python package {top!r} is not installed: run `bash "
+                            "scripts/setup.sh --all` (or install it into idsync's environment)")

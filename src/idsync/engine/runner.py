@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,8 +26,11 @@ from idsync.engine.run import ErrorLimitReached, RunRecorder
 from idsync.engine.run_lock import ConnectorBusy, record_refusal, start_run
 from idsync.errors import ConfigurationError, ConnectivityError, DeletionThresholdExceeded
 from idsync.events import EventId
+from idsync.failures import describe as describe_failure
 from idsync.locks import Lock, LockLost, process_command
 from idsync.model import RunProfile, RunStatus
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -118,6 +122,11 @@ def _run_recorded(engine: Engine, record: Any, profile: RunProfile, recorder: Ru
         status, message = RunStatus.STOPPED_STAGING_MODE, str(exc)
     except ConfigurationError as exc:
         status, message = RunStatus.STOPPED_CONFIGURATION, str(exc)
+    except Exception as exc:
+        # Whatever else went wrong, the run ends stopped with its cause in the history and the
+        # run-failed event, not "in-progress" until the next start (the traceback: --debug).
+        log.debug("run %s failed", recorder.run_id, exc_info=True)
+        status, message = RunStatus.STOPPED_SERVER, describe_failure(exc)[0]
     return status, message
 
 

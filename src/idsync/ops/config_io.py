@@ -18,6 +18,8 @@ from typing import Any
 import yaml
 
 from idsync import __version__
+from idsync.connectors.settings import SettingError
+from idsync.connectors.settings import validate as validate_settings
 from idsync.errors import ConfigurationError
 from idsync.events import EventId
 from idsync.rules.admin import save_rules
@@ -123,6 +125,12 @@ def import_config(store: Store, folder: str | Path, *, passphrase: str | None = 
             raise ConfigurationError("the export holds encrypted secrets: give the passphrase")
         fernet = _fernet(passphrase, base64.b64decode(manifest["secrets_salt"]))
     docs = [_load(src / "connectors" / f"{name}.yaml") for name in manifest["connectors"]]
+    for name, doc in zip(manifest["connectors"], docs, strict=True):
+        try:
+            # Refused like `connector add` refuses them: nothing is imported then.
+            validate_settings(str(doc.get("type")), doc.get("settings") or {})
+        except SettingError as exc:
+            raise SettingError(f"connectors/{name}.yaml: {exc}") from None
     secrets = secrets or {}
     for doc in docs:
         wanted = set(doc.get("secrets_left_out") or [])

@@ -1,7 +1,7 @@
 """The cloud connector: links idsync to a clouddir tenant through the sync API v1 or v2.
 
-Settings: ``url``, ``tenant_id``, ``export_api_version`` and ``import_api_version`` (1 or 2,
-default 2), optional ``timeout``, ``max_retries``, ``batch_size``. Secrets: ``token``.
+Settings: declared in ``idsync.connectors.settings.cloud`` (``idsync connector settings
+cloud``). Secrets: ``token``.
 """
 
 from __future__ import annotations

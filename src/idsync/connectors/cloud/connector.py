@@ -17,9 +17,11 @@ from idsync.connectors.base import (
 from idsync.connectors.cloud.client import RetryPolicy, SyncApiClient
 from idsync.connectors.cloud.export import MEMBER, CloudExporter
 from idsync.connectors.cloud.imports import SOURCE_ANCHOR, SYNC_ENABLED, CloudImporter
+from idsync.connectors.settings import SCHEMAS
+from idsync.connectors.settings.cloud import API_VERSIONS
 from idsync.errors import ConfigurationError, ConnectivityError
 
-API_VERSIONS = (1, 2)
+__all__ = ["API_VERSIONS", "CloudConnector", "CloudSettings"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,25 +37,11 @@ class CloudSettings:
 
     @classmethod
     def parse(cls, settings: Mapping[str, Any]) -> CloudSettings:
-        missing = [k for k in ("url", "tenant_id") if not settings.get(k)]
-        if missing:
-            raise ConfigurationError(f"cloud connector needs settings: {', '.join(missing)}")
-        try:
-            parsed = cls(
-                url=str(settings["url"]), tenant_id=str(settings["tenant_id"]),
-                export_api_version=int(settings.get("export_api_version", 2)),
-                import_api_version=int(settings.get("import_api_version", 2)),
-                timeout=float(settings.get("timeout", 60.0)),
-                max_retries=int(settings.get("max_retries", 5)),
-                batch_size=(int(settings["batch_size"]) if settings.get("batch_size")
-                            else None),
-            )
-        except (TypeError, ValueError) as exc:
-            raise ConfigurationError(f"cloud connector settings: {exc}") from exc
-        for name in ("export_api_version", "import_api_version"):
-            if getattr(parsed, name) not in API_VERSIONS:
-                raise ConfigurationError(f"{name} must be 1 or 2")
-        return parsed
+        """Through the cloud schema (idsync.connectors.settings.cloud): raises
+        ``SettingError`` naming the offending key."""
+        values = SCHEMAS["cloud"].validate(settings)
+        values["timeout"] = float(values["timeout"])
+        return cls(**values)
 
 
 class CloudConnector:

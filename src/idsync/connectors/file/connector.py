@@ -51,23 +51,14 @@ from idsync.connectors.file.ldif import (
     is_attribute_description,
     read_ldif,
 )
-from idsync.errors import ConfigurationError, ConnectivityError, IdsyncError
+from idsync.connectors.settings import SCHEMAS
+from idsync.connectors.settings.file import (
+    DEFAULT_BINARY_ATTRIBUTES,
+    DEFAULT_OBJECT_TYPES,
+    DEFAULT_REFERENCE_ATTRIBUTES,
+)
+from idsync.errors import ConnectivityError, IdsyncError
 
-DEFAULT_OBJECT_TYPES: dict[str, str] = {
-    "inetOrgPerson": "user",
-    "person": "user",
-    "user": "user",
-    "groupOfNames": "group",
-    "group": "group",
-    "contact": "contact",
-    "organizationalPerson": "user",
-}
-DEFAULT_REFERENCE_ATTRIBUTES = ("member", "manager", "managedBy", "secretary", "owner")
-DEFAULT_BINARY_ATTRIBUTES = ("objectGUID", "objectSid", "jpegPhoto", "userCertificate")
-SETTINGS = frozenset({
-    "path", "changes_path", "export_log", "anchor_attribute", "object_types",
-    "reference_attributes", "binary_attributes", "create_if_missing", "integrity_attributes",
-})
 #: Namespace of the anchors made up for hand-written entries that carry no anchor attribute.
 DN_ANCHOR_NAMESPACE = uuid.UUID("5d3c1f0e-8a49-4f0b-9d7e-6c1b2a3f4e50")
 
@@ -477,33 +468,15 @@ def _size(path: str) -> int:
 
 def create_connector(name: str, settings: Mapping[str, Any], secrets: Mapping[str, str],
                      workspace: str) -> FileConnector:
-    """Build a file connector from its settings; relative paths are relative to
-    ``workspace``. Raises ConfigurationError on bad settings."""
-    unknown = set(settings) - SETTINGS
-    if unknown:
-        raise ConfigurationError(f"{name}: unknown file connector settings: "
-                                 f"{', '.join(sorted(unknown))}")
-    if not settings.get("path"):
-        raise ConfigurationError(f"{name}: the file connector needs a 'path' setting")
+    """Build a file connector from its settings (checked against the file schema,
+    idsync.connectors.settings.file); relative paths are relative to ``workspace``. Raises
+    ``SettingError`` (a ConfigurationError) naming the offending key."""
+    values = SCHEMAS["file"].validate(settings)
 
     def resolve(key: str) -> str | None:
-        value = settings.get(key)
-        if value is None:
-            return None
-        if not isinstance(value, str):
-            raise ConfigurationError(f"{name}: setting {key} must be a path")
-        return os.path.join(workspace, os.path.expanduser(value))
+        value = values[key]
+        return None if value is None else os.path.join(workspace, os.path.expanduser(value))
 
-    object_types = settings.get("object_types")
-    if object_types is not None and not (
-            isinstance(object_types, Mapping)
-            and all(isinstance(k, str) and isinstance(v, str) for k, v in object_types.items())):
-        raise ConfigurationError(f"{name}: object_types must map objectClass -> object type")
-    for key in ("reference_attributes", "binary_attributes", "integrity_attributes"):
-        value = settings.get(key)
-        if value is not None and (isinstance(value, str) or
-                                  not all(isinstance(v, str) for v in value)):
-            raise ConfigurationError(f"{name}: {key} must be a list of attribute names")
     path = resolve("path")
     assert path is not None
     return FileConnector(
@@ -511,11 +484,10 @@ def create_connector(name: str, settings: Mapping[str, Any], secrets: Mapping[st
         path,
         changes_path=resolve("changes_path"),
         export_log=resolve("export_log"),
-        anchor_attribute=str(settings.get("anchor_attribute", "entryUUID")),
-        object_types=object_types,
-        reference_attributes=settings.get("reference_attributes",
-                                          DEFAULT_REFERENCE_ATTRIBUTES),
-        binary_attributes=settings.get("binary_attributes", DEFAULT_BINARY_ATTRIBUTES),
-        integrity_attributes=settings.get("integrity_attributes", ()),
-        create_if_missing=bool(settings.get("create_if_missing", False)),
+        anchor_attribute=values["anchor_attribute"],
+        object_types=values["object_types"],
+        reference_attributes=values["reference_attributes"],
+        binary_attributes=values["binary_attributes"],
+        integrity_attributes=values["integrity_attributes"],
+        create_if_missing=values["create_if_missing"],
     )

@@ -52,6 +52,14 @@ def open_connection(settings: LdapSettings, password: str, cls: type | None = No
         if settings.start_tls and not settings.uri.lower().startswith("ldaps://"):
             conn.start_tls_s()
         conn.simple_bind_s(settings.bind_dn, password)
+    except ldap.INVALID_CREDENTIALS as error:
+        raise ConnectivityError(f"cannot bind to {settings.uri} as {settings.bind_dn!r}: "
+                                f"{describe(error)}; check the connector's bind_dn and its "
+                                "password secret") from None
+    except (ldap.STRONG_AUTH_REQUIRED, ldap.CONFIDENTIALITY_REQUIRED) as error:
+        raise ConnectivityError(f"cannot bind to {settings.uri} as {settings.bind_dn!r}: "
+                                f"{describe(error)}; the server wants TLS: use an ldaps:// uri "
+                                "or set start_tls=true") from None
     except _CONNECTIVITY_ERRORS as error:
         raise ConnectivityError(f"cannot bind to {settings.uri} as {settings.bind_dn!r}: "
                                 f"{describe(error)}") from None

@@ -28,6 +28,7 @@ from idsync.connectors.ldap.connection import describe, open_connection
 from idsync.connectors.ldap.export import LdapExporter
 from idsync.connectors.ldap.reader import DirectoryReader
 from idsync.connectors.ldap.schema import connector_schema, object_class_names, read_subschema
+from idsync.connectors.ldap.scope_check import check_scope
 from idsync.connectors.ldap.settings import LdapSettings
 from idsync.errors import ConnectivityError
 
@@ -95,7 +96,11 @@ class LdapConnector:
         if self._reader is None:
             if self._conn is None:
                 self._conn = self._open()
-            self._reader = DirectoryReader(self._conn, self.settings, self.directory_type())
+            reader = DirectoryReader(self._conn, self.settings, self.directory_type())
+            # Once per connection: a wrong partition or container stops the run here, named.
+            check_scope(self._conn, self.settings, self.root_dse(), is_ad=reader.is_ad,
+                        connector=self.name)
+            self._reader = reader
         return self._reader
 
     def root_dse(self) -> dict[str, list[bytes]]:

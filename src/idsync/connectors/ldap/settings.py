@@ -1,24 +1,25 @@
-"""The LDAP connector's settings, read once from the connector's settings mapping.
-
-Every key is documented in the package docstring (``idsync.connectors.ldap``). The bind
+"""The LDAP connector's settings, parsed once through the ldap schema
+(``idsync.connectors.settings.ldap``: every key, its kind, default and description). The bind
 password is not a setting: it comes from ``secrets["password"]`` and is never kept here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from idsync.errors import ConfigurationError
+from idsync.connectors.settings import SCHEMAS
+from idsync.connectors.settings.ldap import (
+    BUILTIN_BINARY_ATTRIBUTES,
+    DEFAULT_OBJECT_TYPES,
+    DEFAULT_REFERENCE_ATTRIBUTES,
+    DIRECTORY_TYPES,
+    STRATEGIES,
+)
 
-DEFAULT_OBJECT_TYPES: dict[str, tuple[str, ...]] = {
-    "user": ("inetOrgPerson", "user"),
-    "group": ("groupOfNames", "groupOfUniqueNames", "group"),
-    "contact": ("contact",),
-}
-STRATEGIES = ("auto", "syncrepl", "accesslog", "dirsync", "usn", "modify_timestamp")
-DIRECTORY_TYPES = ("auto", "openldap", "ad", "generic")
+__all__ = ["DEFAULT_OBJECT_TYPES", "DIRECTORY_TYPES", "STRATEGIES", "LdapSettings",
+           "parse_settings"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,14 +36,11 @@ class LdapSettings:
     exclude_object_classes: tuple[str, ...] = ("computer",)
     #: Attributes to read (None: every user attribute plus memberOf).
     attributes: tuple[str, ...] | None = None
-    reference_attributes: tuple[str, ...] = ("member", "uniqueMember", "manager", "memberOf",
-                                             "owner", "secretary", "seeAlso")
+    reference_attributes: tuple[str, ...] = DEFAULT_REFERENCE_ATTRIBUTES
     #: Reference attributes the directory keeps bound to their objects on deletes and renames
     #: (None: by directory type, see ``LdapConnector.integrity_attributes``).
     integrity_attributes: tuple[str, ...] | None = None
-    binary_attributes: tuple[str, ...] = ("objectGUID", "objectSid", "jpegPhoto", "thumbnailPhoto",
-                                          "userCertificate", "userCertificate;binary",
-                                          "msExchMailboxGuid", "mS-DS-ConsistencyGuid")
+    binary_attributes: tuple[str, ...] = BUILTIN_BINARY_ATTRIBUTES
     start_tls: bool = False
     tls_ca_file: str | None = None
     directory_type: str = "auto"
@@ -60,73 +58,11 @@ class LdapSettings:
         return self.start_tls or self.uri.lower().startswith("ldaps://")
 
 
-def _tuple(value: Any, key: str) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        return (value,)
-    if isinstance(value, Sequence):
-        return tuple(str(v) for v in value)
-    raise ConfigurationError(f"ldap setting {key!r} must be a string or a list of strings")
-
-
 def parse_settings(raw: Mapping[str, Any]) -> LdapSettings:
-    """Validate the settings mapping; raise ``ConfigurationError`` with the offending key."""
-    uri = str(raw.get("uri") or "")
-    if not uri.lower().startswith(("ldap://", "ldaps://")):
-        raise ConfigurationError("ldap setting 'uri' must start with ldap:// or ldaps://")
-    bind_dn = str(raw.get("bind_dn") or "")
-    partitions = _tuple(raw.get("partitions") or raw.get("base"), "partitions")
-    if not partitions:
-        raise ConfigurationError("ldap setting 'partitions' (or 'base') is required")
-    for key in ("tls_require_cert", "tls_insecure", "tls_skip_verify"):
-        if key in raw:
-            # Verification is not optional; trust a CA file instead (tls_ca_file).
-            raise ConfigurationError(f"ldap setting {key!r} is not supported: certificates "
-                                     "are always verified; set tls_ca_file to trust a private CA")
-    object_types = DEFAULT_OBJECT_TYPES
-    if raw.get("object_types") is not None:
-        mapping = raw["object_types"]
-        if not isinstance(mapping, Mapping) or not mapping:
-            raise ConfigurationError("ldap setting 'object_types' must map types to classes")
-        object_types = {str(k): _tuple(v, f"object_types.{k}") for k, v in mapping.items()}
-    strategy = str(raw.get("change_detection", "auto"))
-    if strategy not in STRATEGIES:
-        raise ConfigurationError(f"ldap setting 'change_detection' must be one of {STRATEGIES}")
-    directory_type = str(raw.get("directory_type", "auto"))
-    if directory_type not in DIRECTORY_TYPES:
-        raise ConfigurationError(f"ldap setting 'directory_type' must be one of {DIRECTORY_TYPES}")
-    page_size = int(raw.get("page_size", 1000))
-    max_values = int(raw.get("max_values_per_request", 5000))
-    if not 1 <= page_size <= 100000 or not 1 <= max_values <= 5000:
-        raise ConfigurationError("ldap settings 'page_size' (1..100000) and "
-                                 "'max_values_per_request' (1..5000) are out of range")
-    attributes = raw.get("attributes")
-    integrity = raw.get("integrity_attributes")
-    defaults = LdapSettings(uri="ldap://x", bind_dn="", partitions=("x",))
-    return LdapSettings(
-        uri=uri, bind_dn=bind_dn, partitions=partitions,
-        include_containers=_tuple(raw.get("include_containers"), "include_containers"),
-        exclude_containers=_tuple(raw.get("exclude_containers"), "exclude_containers"),
-        object_types=dict(object_types),
-        exclude_object_classes=_tuple(raw.get("exclude_object_classes",
-                                              defaults.exclude_object_classes),
-                                      "exclude_object_classes"),
-        attributes=None if attributes is None else _tuple(attributes, "attributes"),
-        reference_attributes=_tuple(raw.get("reference_attributes",
-                                            defaults.reference_attributes),
-                                    "reference_attributes"),
-        integrity_attributes=None if integrity is None else _tuple(integrity,
-                                                                   "integrity_attributes"),
-        binary_attributes=defaults.binary_attributes
-        + _tuple(raw.get("binary_attributes"), "binary_attributes"),
-        start_tls=bool(raw.get("start_tls", False)),
-        tls_ca_file=raw.get("tls_ca_file"),
-        directory_type=directory_type,
-        change_detection=strategy,
-        page_size=page_size,
-        timeout=float(raw.get("timeout", 10.0)),
-        accesslog_base=str(raw.get("accesslog_base", "cn=accesslog")),
-        max_values_per_request=max_values,
-        range_step=int(raw.get("range_step", 1500)),
-    )
+    """Validate the settings mapping against the ldap schema; raise ``SettingError`` (a
+    ``ConfigurationError``) naming the offending key."""
+    values = SCHEMAS["ldap"].validate(raw)
+    values["object_types"] = dict(values["object_types"])
+    values["timeout"] = float(values["timeout"])
+    values["binary_attributes"] = BUILTIN_BINARY_ATTRIBUTES + tuple(values["binary_attributes"])
+    return LdapSettings(**values)
