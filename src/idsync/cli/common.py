@@ -12,6 +12,7 @@ import click
 import orjson
 import yaml
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from idsync.errors import IdsyncError
@@ -75,7 +76,8 @@ def print_table(title: str | None, columns: Sequence[str], rows: Iterable[Sequen
     for c in columns:
         table.add_column(c, overflow="fold")
     for row in rows:
-        table.add_row(*["" if v is None else str(v) for v in row])
+        # Cells hold data (a displayName may read "[/bold]"): never console markup.
+        table.add_row(*["" if v is None else escape(str(v)) for v in row])
     console.print(table)
 
 

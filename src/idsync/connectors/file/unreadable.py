@@ -45,10 +45,10 @@ def dn_problem(dn: str) -> str | None:
             if not equals:
                 return f"RDN {rdn!r} has no '='"
             if not _ATTRIBUTE_TYPE.match(attribute.strip(" ")):
-                return f"invalid attribute type {attribute.strip()!r} in RDN {rdn!r}"
+                return f"invalid attribute type {attribute.strip()!r} in RDN '{rdn}'"
             problem = _value_problem(value.strip(" "))
             if problem:
-                return f"{problem} in RDN {rdn!r}"
+                return f"{problem} in RDN '{rdn}'"
     return None
 
 
@@ -156,13 +156,13 @@ class RecordChecks:
             problem = dn_problem(item.dn)
             if problem:
                 yield self.refuse(path, item.line, item.dn, item.end_offset,
-                                  f"invalid DN {item.dn!r}: {problem}", attributes=item)
+                                  f"invalid DN '{item.dn}': {problem}", attributes=item)
                 continue
             key = hash(normalize_dn(item.dn))
             seen = first_at.setdefault(key, item.line)
             if seen != item.line:
                 yield self.refuse(path, item.line, item.dn, item.end_offset,
-                                  f"the DN {item.dn!r} is already the entry at line {seen}; "
+                                  f"the DN '{item.dn}' is already the entry at line {seen}; "
                                   "a DN names one entry: this one is not imported",
                                   attributes=item)
                 continue
@@ -179,7 +179,7 @@ class RecordChecks:
                                   "holds change records only")
             elif dn_problem(item.dn):
                 yield self.refuse(path, item.line, item.dn, item.end_offset,
-                                  f"invalid DN {item.dn!r}: {dn_problem(item.dn)}")
+                                  f"invalid DN '{item.dn}': {dn_problem(item.dn)}")
             else:
                 yield item
 
