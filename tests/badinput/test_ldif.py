@@ -16,12 +16,12 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from tests.badinput.ldif_helpers import BASELINE, Case, dn_of, expand, load_cases
+from tests.engine.engine_helpers import Workspace, make_workspace
 
 from idsync.cli.main import build
 from idsync.events import EventId
 from idsync.model import PendingImport
-from tests.badinput.ldif_helpers import BASELINE, Case, dn_of, expand, load_cases
-from tests.engine.engine_helpers import Workspace, make_workspace
 
 CASES = load_cases()
 USERS = ("alice", "bob", "carol")
