@@ -51,7 +51,7 @@ from idsync.connectors.file.ldif import (
     ModifyRecord,
     is_attribute_description,
 )
-from idsync.connectors.file.ldif.urls import ALLOW_FILE_URLS_SETTING, check_url_root
+from idsync.connectors.file.ldif.urls import ALLOW_FILE_URLS_SETTING, url_root_setting
 from idsync.connectors.file.unreadable import RecordChecks, Refused
 from idsync.errors import ConfigurationError, ConnectivityError, IdsyncError
 
@@ -526,12 +526,10 @@ def create_connector(name: str, settings: Mapping[str, Any], secrets: Mapping[st
         if value is not None and (isinstance(value, str) or
                                   not all(isinstance(v, str) for v in value)):
             raise ConfigurationError(f"{name}: {key} must be a list of attribute names")
-    urls_under = settings.get(ALLOW_FILE_URLS_SETTING)
-    if urls_under is not None:
-        try:
-            urls_under = check_url_root(urls_under)
-        except ValueError as exc:
-            raise ConfigurationError(f"{name}: {exc}") from None
+    try:  # checked when set (connector add/set build the connector once)
+        urls_under = url_root_setting(settings)
+    except ValueError as exc:
+        raise ConfigurationError(f"{name}: {exc}") from None
     path = resolve("path")
     assert path is not None
     return FileConnector(

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from idsync.connectors.file.ldif.records import LdifError
@@ -33,6 +35,12 @@ def check_url_root(value: object) -> str:
     if not os.path.isdir(value):
         raise ValueError(f"{ALLOW_FILE_URLS_SETTING}: {value} is not an existing directory")
     return os.path.realpath(value)
+
+
+def url_root_setting(settings: Mapping[str, Any]) -> str | None:
+    """The directory a connector's settings allow ``file:`` URLs under (None: none)."""
+    value = settings.get(ALLOW_FILE_URLS_SETTING)
+    return None if value is None else check_url_root(value)
 
 
 def read_url_value(attribute: str, url_bytes: bytes, root: str | None, line: int,
