@@ -19,7 +19,7 @@ from typing import BinaryIO
 
 from idsync.connectors.base import UnreadableRecord
 from idsync.connectors.file.directory import anchor_string
-from idsync.connectors.file.dn import normalize_dn, split_dn
+from idsync.connectors.file.dn import _strip, normalize_dn, split_dn
 from idsync.connectors.file.ldif import ContentRecord, LdifRecord
 from idsync.connectors.file.ldif.tolerant import Unreadable, read_tolerant
 
@@ -29,12 +29,18 @@ URL_REFUSED = "ldif-url-refused"
 _ATTRIBUTE_TYPE = re.compile(r"^(?:[A-Za-z][A-Za-z0-9-]*|[0-9]+(?:\.[0-9]+)*)$")
 _HEX = frozenset("0123456789abcdefABCDEF")
 _ESCAPABLE = frozenset(' "#+,;<=>\\')
+# The usual DN (no escapes, quotes, multi-valued RDNs or hex values), checked in one C pass:
+# a full import checks every entry's DN.
+_PLAIN_RDN = r'[A-Za-z][A-Za-z0-9-]*=[^,+"\\<>;#\x00 ][^,+"\\<>;\x00]*'
+_PLAIN_DN = re.compile(rf"{_PLAIN_RDN}(?:,{_PLAIN_RDN})*")
 
 
 def dn_problem(dn: str) -> str | None:
     """Why ``dn`` is not an RFC 4514 distinguished name (None when it is one). Blanks around
     separators, ``;`` separators and quoted values (RFC 1779) are accepted as idsync.dn reads
     them."""
+    if _PLAIN_DN.fullmatch(dn):
+        return None
     if not dn.strip():
         return "an entry needs a DN"
     for rdn in split_dn(dn):
@@ -46,7 +52,7 @@ def dn_problem(dn: str) -> str | None:
                 return f"RDN {rdn!r} has no '='"
             if not _ATTRIBUTE_TYPE.match(attribute.strip(" ")):
                 return f"invalid attribute type {attribute.strip()!r} in RDN '{rdn}'"
-            problem = _value_problem(value.strip(" "))
+            problem = _value_problem(_strip(value))
             if problem:
                 return f"{problem} in RDN '{rdn}'"
     return None
