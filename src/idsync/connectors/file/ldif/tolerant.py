@@ -112,7 +112,8 @@ def _version(raw: RawRecord, parser: _Parser) -> LdifError | None:
 
 
 def _version_alone(raw: RawRecord) -> bool:
-    return raw.raw.replace(b"\r", b"").strip() == b"version: 1"
+    # Looked at for every record: a group's record may be megabytes, so only a short one.
+    return len(raw.raw) < 16 and raw.raw.replace(b"\r", b"").strip() == b"version: 1"
 
 
 def _physical(raw: RawRecord) -> list[tuple[int, bytes]]:

@@ -48,7 +48,8 @@ def read_url_value(attribute: str, url_bytes: bytes, root: str | None, line: int
     """The bytes a URL value names, when ``root`` allows it; else LdifError naming the
     attribute and the URL."""
     url = url_bytes.decode("utf-8", errors="backslashreplace").strip()
-    shown = f"{attribute}:< {url}"
+    # Control characters (NUL...) shown escaped: the message goes to the run history.
+    shown = f"{attribute}:< " + "".join(c if c.isprintable() else repr(c)[1:-1] for c in url)
     if root is None:
         raise UrlValueRefused(f"{shown}: URL values are not read (set the file connector's "
                         f"{ALLOW_FILE_URLS_SETTING} to a directory to read file: URLs "
