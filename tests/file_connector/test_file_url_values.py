@@ -111,3 +111,23 @@ def test_the_tolerant_reader_never_raises(parts: list[bytes]) -> None:
             assert item.line >= 1 and item.reason
         else:
             assert isinstance(item, ContentRecord) or hasattr(item, "dn")
+
+
+def test_exporting_to_an_entry_that_cannot_be_read_fails_alone(tmp_path: Path) -> None:
+    """The target's content file holds a URL value (or any unreadable entry): a change to that
+    entry is an export error; the file is never read through it, the other changes apply."""
+    from idsync.connectors.base import ExportChange, ExportKind
+
+    (tmp_path / "secret.txt").write_text("root only")
+    (tmp_path / "dir.ldif").write_text(
+        "dn: uid=a,dc=x\nobjectClass: inetOrgPerson\nuid: a\n"
+        f"description:< file://{tmp_path}/secret.txt\nentryUUID: 1\n\n"
+        "dn: uid=b,dc=x\nobjectClass: inetOrgPerson\nuid: b\nentryUUID: 2\n")
+    connector = create_connector("files", {"path": "dir.ldif"}, {}, str(tmp_path))
+    results = {r.cs_id: r for r in connector.export([
+        ExportChange(1, ExportKind.MODIFY, "uid=a,dc=x", "user", attributes={"cn": ["A"]}),
+        ExportChange(2, ExportKind.MODIFY, "uid=b,dc=x", "user", attributes={"cn": ["B"]})])}
+    assert not results[1].ok and results[1].error_code == "ldif-record-unreadable"
+    assert "URL values are not read" in (results[1].error_detail or "")
+    assert results[2].ok
+    assert "root only" not in (tmp_path / "dir.ldif").read_text()
