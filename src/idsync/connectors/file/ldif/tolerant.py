@@ -81,8 +81,10 @@ def _read(fp: BinaryIO, binary_attributes: Iterable[str], start: int, end: int |
             elif _version_alone(raw):
                 continue  # a repeated "version: 1" (two files concatenated) says nothing
             first = False
-            if not raw.lines:
-                continue  # comments only (or the version line alone)
+            if (raw._lines is not None or raw.raw[:1] == b"#") and not raw.lines:
+                # Comments only (or the version line alone). Lines are split only where
+                # they may be empty: parse_raw's fast path wants them unsplit.
+                continue
             if not raw.raw.endswith(b"\n"):
                 # Only the last record of a file can end without a line break: cut short.
                 yield Unreadable(raw.first_line + raw.raw.count(b"\n"), TRUNCATED,
