@@ -16,7 +16,17 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from tests.badinput.ldif_helpers import BASELINE, Case, dn_of, expand, load_cases
+from tests.badinput.ldif_helpers import (
+    ALICE,
+    BASELINE,
+    BOB,
+    DAVE,
+    GROUP,
+    Case,
+    dn_of,
+    expand,
+    load_cases,
+)
 from tests.engine.engine_helpers import Workspace, make_workspace
 
 from idsync.cli.main import build
@@ -92,6 +102,7 @@ def test_ldif_case(tmp_path: Path, case: Case) -> None:
         else:
             _check_full(ws, case, before)
         _check_commands(ws, result.run_id)
+        _check_recovery(ws, case)
     finally:
         ws.store.close()
 
@@ -163,6 +174,24 @@ def _check_delta(ws: Workspace, case: Case, before: dict[str, Any]) -> None:
     # and it reads the object's current state from the content file.
     assert record.watermark == {"offset": ws.source_changes.stat().st_size}
     assert record.full_import_required
+
+
+def _check_recovery(ws: Workspace, case: Case) -> None:
+    """Once the file is fixed, the next full import reads every record: the withheld deletes
+    are inferred, the errors kept on objects clear, no full import is required any more."""
+    if not case.errors:
+        return
+    ws.source_file.write_text("version: 1\n\n" + "\n".join([ALICE, BOB, GROUP, DAVE]))
+    result = ws.run("source", "fi")
+    assert result.status == "success", result.message
+    carol = _state(ws, dn_of("carol"))  # gone already if its delete was synchronized
+    if case.deletes_withheld:  # held until now: inferred by this import
+        assert carol is not None and carol["pending"] == PendingImport.DELETE
+    else:
+        assert carol is None or carol["pending"] == PendingImport.DELETE
+    record = ws.store.connectors.get("source")
+    assert not record.full_import_required
+    assert ws.store.errors.list(connector_id=record.id, stage="import") == []
 
 
 def _check_commands(ws: Workspace, run_id: int) -> None:
