@@ -198,7 +198,9 @@ class RecordChecks:
         code = URL_REFUSED if item.url_refused else RECORD_UNREADABLE
         has_line, value = item.value_of(self.anchor_attribute)
         anchor = None
-        if has_line:
+        if item.ambiguous:
+            pass  # several entries' lines: none of their anchors or DNs speaks for all
+        elif has_line:
             anchor = anchor_string(self._typed(value)) if value is not None else None
         elif item.dn is not None:
             anchor = self.dn_anchor(item.dn)  # what the entry is imported under

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -20,6 +21,10 @@ from typing import BinaryIO
 from idsync.connectors.file.ldif.reader import RawRecord, _Parser, iter_raw_records, parse_raw
 from idsync.connectors.file.ldif.records import LdifError, LdifRecord
 from idsync.connectors.file.ldif.urls import UrlValueRefused
+
+# A dn: line inside a record: the blank line before the next record is missing, and two
+# entries read as one (the second one's DN an attribute of the first).
+_INNER_DN = re.compile(rb"\n[dD][nN]:")
 
 TRUNCATED = ("the file ends in the middle of this record (no line break after its last line): "
              "it may be truncated; if the record is complete, end the file with a line break")
@@ -39,6 +44,8 @@ class Unreadable:
 
     #: The record named a URL value (refused, or outside the allowed directory).
     url_refused: bool = False
+    #: The record may hold several entries: no DN or anchor in it says which objects.
+    ambiguous: bool = False
 
     def value_of(self, attribute: str) -> tuple[bool, bytes | None]:
         """(whether the record has a line for ``attribute``, its first value if readable)."""
@@ -90,11 +97,25 @@ def _read(fp: BinaryIO, binary_attributes: Iterable[str], start: int, end: int |
                 yield Unreadable(raw.first_line + raw.raw.count(b"\n"), TRUNCATED,
                                  record_dn(raw), raw, raw.end_offset)
                 continue
+            inner = _INNER_DN.search(raw.raw)
+            if inner is not None and _lines_before(raw.raw[:inner.start()]):
+                line = raw.first_line + raw.raw.count(b"\n", 0, inner.start() + 1)
+                yield Unreadable(line, "a dn: line inside a record: a blank line is missing "
+                                 "before it, so two entries run together", None, raw,
+                                 raw.end_offset, ambiguous=True)
+                continue
             yield parse_raw(raw, parser)
         except LdifError as exc:
             first = False
             yield Unreadable(exc.line or raw.first_line, exc.message, record_dn(raw), raw,
                              raw.end_offset, isinstance(exc, UrlValueRefused))
+
+
+def _lines_before(head: bytes) -> bool:
+    """Whether a record has a line of its own before a dn: line (not a comment, a stray
+    continuation or the file's version line)."""
+    return any(line.strip(b"\r") and line[:1] not in (b" ", b"#")
+               and not line.lower().startswith(b"version:") for line in head.split(b"\n"))
 
 
 def _version(raw: RawRecord, parser: _Parser) -> LdifError | None:
