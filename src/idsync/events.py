@@ -22,6 +22,9 @@ class EventId(IntEnum):
     DELETION_THRESHOLD_EXCEEDED = 116
     DELETION_THRESHOLD_CHANGED = 117
     IMPORT_DELETION_SAFETY = 118
+    #: an import read records it could not understand (import errors); a full import among
+    #: them may have inferred no deletes (idsync.engine.unreadable)
+    IMPORT_RECORDS_UNREADABLE = 119
     # Data-safety guards (docs/decisions/limits.md).
     DELETION_LIMIT_CHANGED = 130
     EXPORTS_DISCARDED = 131
@@ -52,6 +55,7 @@ class EventId(IntEnum):
 LEVELS = {
     EventId.DELETION_THRESHOLD_EXCEEDED: "warning",
     EventId.IMPORT_DELETION_SAFETY: "warning",
+    EventId.IMPORT_RECORDS_UNREADABLE: "warning",
     EventId.EXPORTS_DISCARDED: "warning",
     EventId.MEMBER_REMOVAL_HELD: "warning",
     EventId.ATTRIBUTE_CHANGES_HELD: "warning",

@@ -221,13 +221,15 @@ def test_missing_changelog_is_no_change(make_connector: Make, directory: Path) -
     assert records(batches) == [] and batches[-1].watermark == {"offset": 0}
 
 
-def test_malformed_content_file_raises_with_line(make_connector: Make, tmp_path: Path) -> None:
-    (tmp_path / "dir.ldif").write_text("dn: cn=a,dc=x\nobjectClass: person\nbroken line\n")
-    from idsync.connectors.file import LdifError
-
-    with pytest.raises(LdifError) as info:
-        list(make_connector().full_import(ImportContext(None)))
-    assert info.value.line == 3
+def test_malformed_record_is_reported_with_its_line(make_connector: Make,
+                                                   tmp_path: Path) -> None:
+    (tmp_path / "dir.ldif").write_text("dn: cn=a,dc=x\nobjectClass: person\nbroken line\n\n"
+                                       "dn: cn=b,dc=x\nobjectClass: person\ncn: b\n")
+    batches = list(make_connector().full_import(ImportContext(None)))
+    assert [r.dn for r in records(batches)] == ["cn=b,dc=x"]
+    [bad] = [u for b in batches for u in b.unreadable]
+    assert bad.code == "ldif-record-unreadable" and bad.dn == "cn=a,dc=x"
+    assert bad.detail.endswith("dir.ldif, line 3: expected 'attribute: value', got 'broken line'")
 
 
 def test_missing_content_file(make_connector: Make, tmp_path: Path) -> None:

@@ -89,26 +89,36 @@ def test_base64_dn_and_empty_value() -> None:
     assert record.attributes == {"cn": [""], "description": ["spaced"]}
 
 
-def test_file_url_values(tmp_path: Path) -> None:
+def test_file_url_values_under_the_allowed_directory(tmp_path: Path) -> None:
     photo = tmp_path / "photo bin.jpg"
     photo.write_bytes(b"\xff\xd8\xff")
     note = tmp_path / "note.txt"
     note.write_text("hello")
     [record] = read(f"dn: cn=a,dc=x\njpegPhoto:< file://{str(photo).replace(' ', '%20')}\n"
-                    f"description:< file://localhost{note}\n")
+                    f"description:< file://localhost{note}\n", file_urls_under=str(tmp_path))
     assert record.attributes == {"jpegPhoto": [b"\xff\xd8\xff"], "description": ["hello"]}
 
 
-@pytest.mark.parametrize("url", ["http://example.com/x", "file://otherhost/etc/passwd"])
-def test_non_local_urls_are_refused(url: str) -> None:
-    with pytest.raises(LdifError, match="local file") as info:
-        read(f"dn: cn=a,dc=x\ncn: a\njpegPhoto:< {url}\n")
+def test_url_values_are_refused_by_default(tmp_path: Path) -> None:
+    note = tmp_path / "note.txt"
+    note.write_text("secret")
+    with pytest.raises(LdifError, match="URL values are not read") as info:
+        read(f"dn: cn=a,dc=x\ncn: a\ndescription:< file://{note}\n")
+    assert info.value.line == 3 and "description:< file://" in info.value.message
+
+
+@pytest.mark.parametrize("url", ["http://example.com/x", "file://otherhost/etc/passwd",
+                                 "file:///etc/passwd", "ftp://example.com/x"])
+def test_urls_outside_the_allowed_directory_are_refused(tmp_path: Path, url: str) -> None:
+    with pytest.raises(LdifError, match="jpegPhoto:<") as info:
+        read(f"dn: cn=a,dc=x\ncn: a\njpegPhoto:< {url}\n", file_urls_under=str(tmp_path))
     assert info.value.line == 3
 
 
 def test_missing_url_file_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(LdifError, match="cannot read") as info:
-        read(f"dn: cn=a,dc=x\njpegPhoto:< file://{tmp_path}/nope\n")
+        read(f"dn: cn=a,dc=x\njpegPhoto:< file://{tmp_path}/nope\n",
+             file_urls_under=str(tmp_path))
     assert info.value.line == 2
 
 

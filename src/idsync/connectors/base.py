@@ -56,10 +56,28 @@ class ImportRecord:
 
 
 @dataclass(slots=True)
+class UnreadableRecord:
+    """A record the connector read but could not understand (malformed source data): an
+    import error, never a delete. A full import with one infers no delete of the object it
+    names, and none at all when it cannot say which object that is
+    (idsync.engine.unreadable)."""
+
+    #: The import error code (e.g. ``ldif-record-unreadable``).
+    code: str
+    #: Where and why, in one line: ``FILE, line N: reason``.
+    detail: str
+    #: The DN and anchor of the object the record stands for, when they could still be read.
+    dn: str | None = None
+    anchor: str | None = None
+
+
+@dataclass(slots=True)
 class ImportBatch:
     records: list[ImportRecord]
     #: The watermark to store once this batch is staged (None: leave it as it is).
     watermark: Watermark | None = None
+    #: Records of this stretch of the source that could not be read.
+    unreadable: list[UnreadableRecord] = field(default_factory=list)
 
 
 @dataclass(slots=True)

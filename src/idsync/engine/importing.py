@@ -31,6 +31,7 @@ from idsync.engine.import_guards import ImportGuard
 from idsync.engine.joins import index_entries
 from idsync.engine.reference_integrity import ReferenceIntegrity
 from idsync.engine.run import RunRecorder
+from idsync.engine.unreadable import UnreadableRecords
 from idsync.errors import ConfigurationError
 from idsync.model import ConnectorRecord, CSObject, PendingImport
 from idsync.values import same_values
@@ -71,16 +72,20 @@ class Importer:
             raise ConfigurationError(f"connector {self.record.name} cannot run a full import")
         context = ImportContext(watermark=None)
         run_id = self.recorder.run_id
+        unreadable = UnreadableRecords(self.store, self.record, self.recorder, full=True)
         for batch in read_ahead(self.connector.full_import(context)):
             with self.store.transaction():
                 self.stage(batch.records, seen_run=run_id)
+                unreadable.stage(batch.unreadable)
                 if batch.watermark is not None:
                     self.store.connectors.set_watermark(self.record.id, batch.watermark)
                 self.guard.save()
                 self.recorder.checkpoint()
-        self.stage_missing_as_deleted(accept_deletes=accept_deletes)
-        with self.store.transaction():
-            self.store.connectors.set_required(self.record.id, full_import=False)
+        if not unreadable.withholds_deletes:  # else no delete can be inferred
+            self.stage_missing_as_deleted(accept_deletes=accept_deletes)
+            with self.store.transaction():
+                self.store.connectors.set_required(self.record.id, full_import=False)
+        unreadable.finish()
         self.guard.settle(accept=accept_changes)
 
     def delta_import(self, *, accept_changes: bool = False) -> None:
@@ -88,13 +93,16 @@ class Importer:
             raise ConfigurationError(f"connector {self.record.name} cannot run a delta import")
         current = self.store.connectors.by_id(self.record.id)
         context = ImportContext(watermark=current.watermark)
+        unreadable = UnreadableRecords(self.store, self.record, self.recorder, full=False)
         for batch in read_ahead(self.connector.delta_import(context)):
             with self.store.transaction():
                 self.stage(batch.records)
+                unreadable.stage(batch.unreadable)
                 if batch.watermark is not None:
                     self.store.connectors.set_watermark(self.record.id, batch.watermark)
                 self.guard.save()
                 self.recorder.checkpoint()
+        unreadable.finish()
         self.guard.settle(accept=accept_changes)
 
     def stage_missing_as_deleted(self, *, accept_deletes: bool) -> None:

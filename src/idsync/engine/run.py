@@ -32,6 +32,8 @@ class RunRecorder:
         self.counters: Counter[str] = Counter()
         self.errors = 0
         self.warnings = 0
+        #: A line for the run's message when it completes (what the operator must know).
+        self.note: str | None = None
         with store.transaction():
             recover_abandoned_runs(store)
             self.run_id = store.runs.start(connector.id, profile.value)

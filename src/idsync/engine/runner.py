@@ -98,6 +98,7 @@ def _run_recorded(engine: Engine, record: Any, profile: RunProfile, recorder: Ru
         if sum(recorder.counters.values()) >= STATISTICS_AFTER:
             engine.store.db.refresh_statistics()
         status = recorder.status(STAGE_OF[profile])
+        message = recorder.note
     except LockLost as exc:
         # Another process took the lock over: this run's last batch was rolled back; record
         # the end without the guard (the row is no longer ours).

@@ -50,6 +50,12 @@ class ObjectErrorRepository:
             params.append(k)
         self.db.execute(sql, params)
 
+    def clear_connector(self, connector_id: int, stage: str) -> None:
+        """Every error of one stage on a connector's objects (a full import reads them all
+        again)."""
+        self.db.execute("DELETE FROM object_errors WHERE connector_id = ? AND stage = ?",
+                        (connector_id, stage))
+
     def holders(self, cs_ids: Sequence[int]) -> set[int]:
         """The objects among ``cs_ids`` that hold any error: a run clears errors only on
         those, one query per batch instead of a statement per object (a round trip each on

@@ -27,6 +27,7 @@ from idsync.connectors.base import (
     ImportContext,
     ImportKind,
     ImportRecord,
+    UnreadableRecord,
     Value,
 )
 from idsync.connectors.file.directory import (
@@ -49,15 +50,16 @@ from idsync.connectors.file.ldif import (
     Modification,
     ModifyRecord,
     is_attribute_description,
-    read_ldif,
 )
+from idsync.connectors.file.ldif.urls import url_root_setting
+from idsync.connectors.file.unreadable import RecordChecks, Refused
 from idsync.connectors.settings import SCHEMAS
 from idsync.connectors.settings.file import (
     DEFAULT_BINARY_ATTRIBUTES,
     DEFAULT_OBJECT_TYPES,
     DEFAULT_REFERENCE_ATTRIBUTES,
 )
-from idsync.errors import ConnectivityError, IdsyncError
+from idsync.errors import ConfigurationError, ConnectivityError, IdsyncError
 
 #: Namespace of the anchors made up for hand-written entries that carry no anchor attribute.
 DN_ANCHOR_NAMESPACE = uuid.UUID("5d3c1f0e-8a49-4f0b-9d7e-6c1b2a3f4e50")
@@ -95,6 +97,7 @@ class FileConnector:
         binary_attributes: Iterable[str] = DEFAULT_BINARY_ATTRIBUTES,
         create_if_missing: bool = False,
         integrity_attributes: Iterable[str] = (),
+        allow_file_urls_under: str | None = None,
     ) -> None:
         self.name = name
         self.path = path
@@ -108,6 +111,11 @@ class FileConnector:
         self._integrity = frozenset(integrity_attributes)
         self._binary = frozenset(binary_attributes)
         self.directory = FileDirectory(path, anchor_attribute, self._binary, self._references)
+        #: How the LDIF files are read: malformed records refused one by one, URL values
+        #: refused unless allow_file_urls_under names their directory
+        #: (docs/decisions/ldif-input.md).
+        self.checks = RecordChecks(self._binary, anchor_attribute, _dn_anchor,
+                                   allow_file_urls_under)
         if create_if_missing and not os.path.exists(path):
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
             with open(path, "ab"):
@@ -163,18 +171,19 @@ class FileConnector:
     def _full_batches(self, content: Any, context: ImportContext,
                       offset: int) -> Iterator[ImportBatch]:
         batch: list[ImportRecord] = []
-        for record in read_ldif(content, binary_attributes=self._binary):
-            if not isinstance(record, ContentRecord):
-                raise LdifError(f"{self.path} holds change records; the content file must "
-                                "hold entries only", record.line)
+        unreadable: list[UnreadableRecord] = []
+        for record in self.checks.entries(content, self.path):
+            if isinstance(record, Refused):
+                unreadable.append(record.error)
+                continue
             imported = self._full_record(record.dn, record.attributes, context, None)
             if imported is None:
                 continue
             batch.append(imported)
             if len(batch) >= context.batch_size:
-                yield ImportBatch(batch)
-                batch = []
-        yield ImportBatch(batch, {"offset": offset})
+                yield ImportBatch(batch, unreadable=unreadable)
+                batch, unreadable = [], []
+        yield ImportBatch(batch, {"offset": offset}, unreadable)
 
     def delta_import(self, context: ImportContext) -> Iterator[ImportBatch]:
         self.test_connection()
@@ -187,15 +196,20 @@ class FileConnector:
                 "run a full import")
         resolver = _AnchorResolver(self)
         batch: list[ImportRecord] = []
+        unreadable: list[UnreadableRecord] = []
         if end > start:
-            for record in read_ldif(self.changes_path, binary_attributes=self._binary,
-                                    start=start, end=end):
-                batch.extend(self._delta_records(record, context, resolver))
-                if len(batch) >= context.batch_size:
+            for record in self.checks.changes(self.changes_path, start, end):
+                if isinstance(record, Refused):
+                    # An import error, and the watermark moves on: the engine requires a
+                    # full import, which reads the entry's state from the content file.
+                    unreadable.append(record.error)
+                else:
+                    batch.extend(self._delta_records(record, context, resolver))
+                if len(batch) + len(unreadable) >= context.batch_size:
                     # The offset after this record: a crash resumes at the next one.
-                    yield ImportBatch(batch, {"offset": record.end_offset})
-                    batch = []
-        yield ImportBatch(batch, {"offset": end})
+                    yield ImportBatch(batch, {"offset": record.end_offset}, unreadable)
+                    batch, unreadable = [], []
+        yield ImportBatch(batch, {"offset": end}, unreadable)
 
     def _object_type(self, attributes: dict[str, list[Value]]) -> str | None:
         # The last mapped objectClass wins: LDIF lists superclasses first (top, person,
@@ -215,7 +229,7 @@ class FileConnector:
         if anchor is None:
             # Hand-written entries may lack an anchor; a DN-derived one is stable until the
             # entry is renamed (documented in docs/decisions/file-connector.md).
-            anchor = str(uuid.uuid5(DN_ANCHOR_NAMESPACE, normalize_dn(dn)))
+            anchor = _dn_anchor(dn)
         return ImportRecord(ImportKind.FULL, anchor, dn, object_type,
                             self._select(_strip_binary_option(attributes), context))
 
@@ -368,13 +382,20 @@ class _AnchorResolver:
             connector = self.connector
             # The content file must hold the export journal's changes too.
             connector.directory.compact()
-            for record in read_ldif(connector.path, binary_attributes=connector._binary):
-                if isinstance(record, ContentRecord):
-                    value = get_first(record.attributes, connector.anchor_attribute)
-                    anchor = anchor_string(value)
-                    if anchor is not None:
-                        self.index[normalize_dn(record.dn)] = anchor
+            # Tolerantly: a record a full import reports as unreadable names no anchor here.
+            with open(connector.path, "rb") as content:
+                for record in connector.checks.entries(content, connector.path):
+                    if isinstance(record, ContentRecord):
+                        value = get_first(record.attributes, connector.anchor_attribute)
+                        anchor = anchor_string(value)
+                        if anchor is not None:
+                            self.index[normalize_dn(record.dn)] = anchor
         return self.index.get(normalize_dn(dn))
+
+
+def _dn_anchor(dn: str) -> str:
+    """The anchor of an entry without the anchor attribute: derived from its DN."""
+    return str(uuid.uuid5(DN_ANCHOR_NAMESPACE, normalize_dn(dn)))
 
 
 def _check_dn(dn: str) -> None:
@@ -477,6 +498,10 @@ def create_connector(name: str, settings: Mapping[str, Any], secrets: Mapping[st
         value = values[key]
         return None if value is None else os.path.join(workspace, os.path.expanduser(value))
 
+    try:  # the schema checked the shape; this resolves the directory's symlinks
+        urls_under = url_root_setting(values)
+    except ValueError as exc:
+        raise ConfigurationError(f"{name}: {exc}") from None
     path = resolve("path")
     assert path is not None
     return FileConnector(
@@ -490,4 +515,5 @@ def create_connector(name: str, settings: Mapping[str, Any], secrets: Mapping[st
         binary_attributes=values["binary_attributes"],
         integrity_attributes=values["integrity_attributes"],
         create_if_missing=values["create_if_missing"],
+        allow_file_urls_under=urls_under,
     )

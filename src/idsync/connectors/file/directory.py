@@ -415,7 +415,11 @@ class FileDirectory:
         assert entry.data is not None
         data = entry.data.rstrip(b"\n") + b"\n"  # without the blank separator line
         raw = RawRecord(data, 1, 0, len(data))
-        record = parse_raw(raw, binary_attributes=self.binary_attributes)
+        try:
+            record = parse_raw(raw, binary_attributes=self.binary_attributes)
+        except LdifError as exc:  # this change fails alone (an export error), not the export
+            raise _Refused("ldif-record-unreadable", f"{self.path}: the entry {entry.dn} "
+                           f"cannot be read ({exc.message}); fix it in the file") from None
         if not isinstance(record, ContentRecord):
             raise LdifError(f"{self.path} holds a change record for {entry.dn}", record.line)
         return record.attributes

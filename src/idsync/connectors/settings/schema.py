@@ -74,7 +74,9 @@ class Setting:
             inner = "a list of names" if self.mapping_values is Kind.NAME_LIST else "a name"
             return f"a YAML mapping of name to {inner}, e.g. {{key: value}}"
         return {Kind.BOOLEAN: "true or false", Kind.DN: "a DN such as cn=a,dc=x",
-                Kind.TEXT: "a text value", Kind.PATH: "a file path"}.get(self.kind,
+                Kind.TEXT: "a text value", Kind.PATH: "a file path",
+                Kind.ABSOLUTE_DIRECTORY: "the absolute path of an existing directory",
+                }.get(self.kind,
                                                                        f"a {self.kind.value}")
 
 

@@ -8,7 +8,6 @@ import os
 import re
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO
-from urllib.parse import unquote, urlsplit
 
 from idsync.connectors.file.ldif.records import (
     _ATTR_DESCRIPTION,
@@ -24,6 +23,7 @@ from idsync.connectors.file.ldif.records import (
     ModifyRecord,
     Value,
 )
+from idsync.connectors.file.ldif.urls import read_url_value
 
 # A plain ``name: value`` line; FILL spaces after the colon are not part of the value.
 _PLAIN_LINE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9;.-]*): *(.*)$", re.MULTILINE)
@@ -141,9 +141,17 @@ def _logical_lines(text: bytes, lineno: int, offset: int) -> list[tuple[int, int
 # --- reading: raw record -> record --------------------------------------------------------
 
 
+_NUL = "a NUL character is not allowed in a text value (binary attributes may hold one)"
+
+
 class _Parser:
-    def __init__(self, binary_attributes: Iterable[str]) -> None:
+    def __init__(self, binary_attributes: Iterable[str],
+                 file_urls_under: str | None = None, *, refuse_nul: bool = False) -> None:
         self.binary = {name.lower() for name in binary_attributes}
+        #: Refuse a base64 text value holding NUL too (a plain one is never SAFE-STRING).
+        self.refuse_nul = refuse_nul
+        #: The one directory file: URL values may be read from (None: URL values refused).
+        self.file_urls_under = file_urls_under
         self._names: dict[bytes, str] = {}  # validated attribute descriptions
         self._binary_cache: dict[str, bool] = {}
         self._valid_names: set[str] = set()
@@ -163,8 +171,8 @@ class _Parser:
         name = self._names.get(raw_name)
         if name is None:
             if not colon or not raw_name:
-                raise LdifError(f"expected 'attribute: value', got {content[:40]!r}", lineno,
-                                offset)
+                raise LdifError(f"expected 'attribute: value', got {_shown(content)}",
+                                lineno, offset)
             name = raw_name.decode("ascii", errors="replace")
             if not _ATTR_DESCRIPTION.match(name):
                 raise LdifError(f"invalid attribute description {name!r}", lineno, offset)
@@ -178,38 +186,36 @@ class _Parser:
             except (binascii.Error, ValueError):
                 raise LdifError(f"invalid base64 value for {name}", lineno, offset) from None
         if first == b"<":
-            return name, self.read_url(rest[1:].strip(b" "), lineno, offset), "url"
+            return name, read_url_value(name, rest[1:].strip(b" "), self.file_urls_under,
+                                        lineno, offset), "url"
         return name, rest.lstrip(b" ") if first == b" " else rest, "text"
-
-    @staticmethod
-    def read_url(url_bytes: bytes, lineno: int, offset: int) -> bytes:
-        url = url_bytes.decode("ascii", errors="replace")
-        parts = urlsplit(url)
-        if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
-            raise LdifError(f"only local file:// URLs are supported, got {url!r}", lineno,
-                            offset)
-        try:
-            with open(unquote(parts.path), "rb") as handle:
-                return handle.read()
-        except OSError as exc:
-            raise LdifError(f"cannot read {url}: {exc.strerror}", lineno, offset) from None
 
     def value(self, line: tuple[int, int, bytes]) -> tuple[str, Value]:
         name, data, how = self.split(line)
         if how == "text":
+            if b"\0" in data:
+                raise LdifError(f"{name}: {_NUL}", *line[:2])
             try:
                 return name, data.decode("utf-8")
             except UnicodeDecodeError:
-                raise LdifError("value is not valid UTF-8 (use base64)", *line[:2]) from None
+                raise LdifError(f"{name}: value is not valid UTF-8 (use base64)",
+                                *line[:2]) from None
         if self.is_binary(name):
             return name, data
         try:
-            return name, data.decode("utf-8")
+            text = data.decode("utf-8")
         except UnicodeDecodeError:
             return name, data
+        if self.refuse_nul and "\0" in text:
+            # The stores keep text values in text columns (join index, DNs), where PostgreSQL
+            # refuses NUL; a directory string holding one is an error, not data.
+            raise LdifError(f"{name}: {_NUL}", *line[:2])
+        return name, text
 
     @staticmethod
     def text(data: bytes, line: tuple[int, int, bytes]) -> str:
+        if b"\0" in data:
+            raise LdifError(_NUL, line[0], line[1])
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError:
@@ -228,7 +234,7 @@ class _Parser:
         the record needs the full parser, which also reports any error."""
         text = raw.raw
         if (b"::" in text or b":<" in text or b"\n " in text or b"\n#" in text
-                or b"\r" in text or text[:1] in (b" ", b"#")):
+                or b"\r" in text or b"\0" in text or text[:1] in (b" ", b"#")):
             return None
         try:
             decoded = text.decode("utf-8")
@@ -292,7 +298,7 @@ class _Parser:
             name = names.get(raw_name)
             first = rest[:1]
             value: Value
-            if name is None or first == b":" or first == b"<":
+            if name is None or first == b":" or first == b"<" or b"\0" in rest:
                 name, value = self.value(line)
             else:
                 try:
@@ -406,23 +412,25 @@ def read_ldif(
     binary_attributes: Iterable[str] = (),
     start: int = 0,
     end: int | None = None,
+    file_urls_under: str | None = None,
 ) -> Iterator[LdifRecord]:
     """Stream the records of an LDIF file (path or seekable binary file object) from byte
     ``start`` up to byte ``end``. Each record's ``end_offset`` is where reading can resume
-    after it."""
+    after it. URL values are refused unless ``file_urls_under`` names the directory whose
+    files ``file:`` URLs may read (idsync.connectors.file.ldif.urls)."""
     if isinstance(source, str | os.PathLike):
         with open(source, "rb") as handle:
             handle.seek(start)
-            yield from _read(handle, binary_attributes, start, end)
+            yield from _read(handle, binary_attributes, start, end, file_urls_under)
     else:
         if start or source.seekable():
             source.seek(start)
-        yield from _read(source, binary_attributes, start, end)
+        yield from _read(source, binary_attributes, start, end, file_urls_under)
 
 
 def _read(fp: BinaryIO, binary_attributes: Iterable[str], start: int,
-          end: int | None) -> Iterator[LdifRecord]:
-    parser = _Parser(binary_attributes)
+          end: int | None, file_urls_under: str | None = None) -> Iterator[LdifRecord]:
+    parser = _Parser(binary_attributes, file_urls_under)
     first = True
     for raw in iter_raw_records(fp, start, end):
         if first:
@@ -448,8 +456,13 @@ def parse_raw(raw: RawRecord, parser: _Parser | None = None,
             return fast
     if parser.name_of(raw.lines[0]) != "dn":
         line = raw.lines[0]
-        raise LdifError(f"a record must start with 'dn:', got {line[2][:40]!r}", *line[:2])
+        raise LdifError(f"a record must start with 'dn:', got {_shown(line[2])}", *line[:2])
     return parser.record(raw)
+
+
+def _shown(content: bytes) -> str:
+    """A line in a message: its start, as text, quoted."""
+    return repr(content[:40].decode("utf-8", errors="backslashreplace"))
 
 
 _DN_PARSER = _Parser([])
