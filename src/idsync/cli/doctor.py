@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import click
+from rich.markup import escape
 
 from idsync.cli.common import (
     console,
@@ -35,6 +36,8 @@ def doctor(ctx: click.Context, offline: bool, as_json: bool) -> None:
     else:
         for c in checks:
             style = STYLE.get(c.status, "yellow")
-            console.print(f"[{style}]{c.status:4}[/{style}]  {c.name}: {c.detail}",
-                          highlight=False)
+            # One line per check, whatever the terminal's width; names and details are
+            # data (DNs, server messages), not markup.
+            console.print(f"[{style}]{c.status:4}[/{style}]  {escape(c.name)}: "
+                          f"{escape(c.detail)}", highlight=False, soft_wrap=True)
     sys.exit(exit_code(checks))

@@ -143,9 +143,12 @@ class CloudConnector:
         return ConnectorSchema(object_types={
             "user": [*common, AttributeSchema("userPrincipalName"),
                      AttributeSchema("givenName"), AttributeSchema("surname"),
+                     AttributeSchema("jobTitle"), AttributeSchema("department"),
+                     AttributeSchema("accountEnabled"),
                      AttributeSchema("manager", reference=True),
                      AttributeSchema("userCertificate", multivalued=True, binary=True)],
-            "group": [*common, AttributeSchema("groupTypes", multivalued=True),
+            "group": [*common, AttributeSchema("description"),
+                      AttributeSchema("groupTypes", multivalued=True),
                       AttributeSchema("securityEnabled"), AttributeSchema("mailEnabled"),
                       AttributeSchema(MEMBER, multivalued=True, reference=True)],
             "contact": [*common],
