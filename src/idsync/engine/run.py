@@ -59,6 +59,7 @@ class RunRecorder:
                                      detail, self.run_id)
         if informational:
             self.warnings += 1
+            self.count(f"{stage}-informational")
             return
         self.errors += 1
         self.count(f"{stage}-errors")

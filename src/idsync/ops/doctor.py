@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from idsync.connectors import registry
 from idsync.connectors.base import ConnectionTester, SchemaProvider
+from idsync.engine.informational import CYCLE_COMPLETED_WITH_WARNINGS, INFORMATIONAL_CODES
 from idsync.engine.ruleset import RuleSet
 from idsync.errors import IdsyncError
 from idsync.locks import CYCLE_LOCK, Liveness, describe_holder, held_locks
@@ -113,7 +114,8 @@ def _scheduler(store: Store) -> list[Check]:
                          "ago, a full synchronization is required"))
     else:
         status = state.last_cycle_status or "unknown"
-        out.append(Check("last sync cycle", OK if status == "success" else WARN,
+        fine = status in ("success", CYCLE_COMPLETED_WITH_WARNINGS)
+        out.append(Check("last sync cycle", OK if fine else WARN,
                          f"{status}, ended {state.last_cycle_end}"))
     for view in held_locks(store):
         if view.state is not Liveness.ALIVE:
@@ -252,12 +254,16 @@ def _counts(store: Store, record: ConnectorRecord) -> list[Check]:
     rid, name = record.id, record.name
     by_kind = store.exports.counts_by_kind(rid)
     pending = sum(by_kind.values())
-    errors = store.errors.count(rid)
+    codes = sorted(INFORMATIONAL_CODES)
+    errors = store.errors.count(rid, except_codes=codes)
+    informational = store.errors.count(rid, codes=codes)
     kinds = ", ".join(f"{k} {n}" for k, n in sorted(by_kind.items())) or "none"
     out = [Check(f"pending exports {name}", OK, f"{pending} ({kinds})"
                  + (" held by staging mode" if pending and is_staging_mode(store) else ""))]
     out.append(Check(f"errors {name}", WARN if errors else OK,
-                     f"{errors} object(s) with an error"
+                     f"{errors} object error(s)"
+                     + (f", {informational} informational ({', '.join(codes)})"
+                        if informational else "")
                      + (f" (see {advice('errors', connector=name)})" if errors else "")))
     return out
 

@@ -18,10 +18,11 @@ from typing import Any
 
 from idsync.connectors.base import DeltaImporter
 from idsync.engine.core import Engine
+from idsync.engine.informational import CYCLE_COMPLETED_WITH_WARNINGS
 from idsync.engine.runner import RunResult, run_profile
 from idsync.events import EventId
 from idsync.locks import process_command, recover_abandoned_runs
-from idsync.model import ConnectorRecord, RunProfile
+from idsync.model import ConnectorRecord, RunProfile, RunStatus
 from idsync.scheduler.lock import CycleLock
 from idsync.scheduler.settings import (
     MAX_SYNC_GAP,
@@ -190,8 +191,12 @@ class CycleRunner:
             result.status = "stopped"
         elif any(not r.ok for r in result.runs):
             result.status = "completed-with-stopped-runs"
-        elif any(r.status != "success" for r in result.runs):
+        elif any(r.status not in ("success", RunStatus.COMPLETED_WARNINGS.value)
+                 for r in result.runs):
             result.status = "completed-with-errors"
+        elif any(r.status != "success" for r in result.runs):
+            # Informational errors only (dn-attributes-failure): nothing to alert on.
+            result.status = CYCLE_COMPLETED_WITH_WARNINGS
         else:
             result.status = "success"
         with self.store.transaction():
@@ -208,7 +213,8 @@ class CycleRunner:
             save_state(self.store, state)
             self.store.events.add(
                 int(EventId.CYCLE_FINISHED),
-                "information" if result.status == "success" else "warning",
+                "information" if result.status in ("success", CYCLE_COMPLETED_WITH_WARNINGS)
+                else "warning",
                 f"{policy} sync cycle ended: {result.status}"
                 + (f" ({result.message})" if result.message else ""),
                 data={"policy": policy, "status": result.status,
