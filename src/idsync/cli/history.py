@@ -62,7 +62,8 @@ def runs_show(ctx: click.Context, run_id: int, as_json: bool) -> None:
     print_table(f"Run {run_id}", ["field", "value"],
                 [["connector", run.connector], ["profile", run.profile], ["status", run.status],
                  ["started", run.started_at], ["ended", run.ended_at],
-                 ["message", run.message]] + [[k, v] for k, v in sorted(run.counters.items())])
+                 ["message", run.message]] + [[k, v] for k, v in sorted(run.counters.items())]
+                + [[f"traffic: {k.replace('_', ' ')}", v] for k, v in run.traffic.items()])
     if errors:
         print_table("Errors", ["dn", "stage", "code", "detail"],
                     [[e["dn"], e["stage"], e["code"], e["detail"]] for e in errors])

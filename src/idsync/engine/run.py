@@ -32,6 +32,8 @@ class RunRecorder:
         self.counters: Counter[str] = Counter()
         self.errors = 0
         self.warnings = 0
+        #: What the run sent and received (idsync.engine.traffic), set before finish().
+        self.traffic: dict[str, int] = {}
         with store.transaction():
             recover_abandoned_runs(store)
             self.run_id = store.runs.start(connector.id, profile.value)
@@ -80,13 +82,13 @@ class RunRecorder:
     def finish(self, status: RunStatus, message: str | None = None) -> None:
         counters = dict(self.counters)
         with self.store.transaction():
-            self.store.runs.finish(self.run_id, status.value, counters, message)
+            self.store.runs.finish(self.run_id, status.value, counters, message, self.traffic)
             event = EventId.RUN_FINISHED if not status.value.startswith("stopped") \
                 else EventId.RUN_FAILED
             text = f"{self.profile.value} on connector {self.connector.name}: {status.value}"
             if message:
                 text += f" ({message})"
-            self.event(event, text, {"counters": counters})
+            self.event(event, text, {"counters": counters, "traffic": self.traffic})
 
     def checkpoint(self) -> None:
         """Keep the run's counters in the history as it goes, inside the batch transaction."""

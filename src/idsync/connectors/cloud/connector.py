@@ -17,6 +17,7 @@ from idsync.connectors.base import (
 from idsync.connectors.cloud.client import RetryPolicy, SyncApiClient
 from idsync.connectors.cloud.export import MEMBER, CloudExporter
 from idsync.connectors.cloud.imports import SOURCE_ANCHOR, SYNC_ENABLED, CloudImporter
+from idsync.connectors.traffic import Traffic
 from idsync.errors import ConfigurationError, ConnectivityError
 
 API_VERSIONS = (1, 2)
@@ -78,6 +79,10 @@ class CloudConnector:
 
     def close(self) -> None:
         self.client.close()
+
+    def traffic(self) -> Traffic:
+        t = self.client.traffic
+        return Traffic(t.requests, t.bytes_sent, t.bytes_received)
 
     def supports_value_deltas(self) -> bool:
         # v1 takes whole member lists only; v2 takes member adds and removes.
