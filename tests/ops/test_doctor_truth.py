@@ -26,6 +26,7 @@ from idsync.testing.slapd import SlapdConfig, SlapdServer
 from idsync.testing.tls import make_tls_material
 
 
+@pytest.mark.sqlite_only  # the demo always keeps its own SQLite file, whatever names a database
 def test_fresh_demo_install_passes_and_its_advice_works(tmp_path: Path):
     ws = tmp_path / "demo"
     idsync(ws, "demo", "--no-churn", timeout=300)
