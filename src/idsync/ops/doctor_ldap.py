@@ -22,7 +22,12 @@ SCOPE_SAMPLE = 200
 def ldap_checks(name: str, raw_settings: Mapping[str, Any], password: str,
                 cs_objects: int) -> list[Check]:
     """The checks of one LDAP connector, stopping at the first step that fails."""
-    import ldap  # only where an LDAP connector exists: python-ldap is an optional package
+    try:
+        import ldap  # only where an LDAP connector exists: python-ldap is an optional package
+    except ImportError:
+        return [Check(f"connector {name}", FAIL, "ldap: python-ldap is not installed on this "
+                      "host: install it (bash scripts/setup.sh --all)")]
+
     from idsync.connectors.ldap.connection import describe, open_connection
     from idsync.connectors.ldap.scope import Scope, is_under
     from idsync.connectors.ldap.settings import parse_settings
