@@ -48,6 +48,10 @@ def test_a_cycle_with_only_informational_errors_says_so(tmp_path: Path, serve_fa
                                "--json").stdout)
     assert result["status"] == "completed-with-warnings", result
     assert {r["status"] for r in result["runs"]} <= {"success", "completed-warnings"}
+    # Each run of the cycle says what it read and wrote (the source's full import: its file).
+    [source_import] = [r for r in result["runs"]
+                       if (r["connector"], r["profile"]) == ("source", "Full Import")]
+    assert source_import["traffic"]["bytes_received"] == ws.source_file.stat().st_size
     counters = [r["counters"] for r in result["runs"] if r["status"] == "completed-warnings"]
     assert counters and all(c.get("export-informational") for c in counters), counters
     assert not any(k.endswith("-errors") for c in counters for k in c), counters

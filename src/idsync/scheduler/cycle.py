@@ -64,7 +64,8 @@ class CycleResult:
         return {"policy": self.policy, "status": self.status, "started_at": self.started_at,
                 "ended_at": self.ended_at, "message": self.message,
                 "runs": [{"run_id": r.run_id, "connector": r.connector, "profile": r.profile,
-                          "status": r.status, "counters": r.counters, "message": r.message}
+                          "status": r.status, "counters": r.counters, "message": r.message,
+                          "traffic": r.traffic}
                          for r in self.runs],
                 "skipped": [{"connector": s.connector, "profile": s.profile.value}
                             for s in self.skipped]}
@@ -178,7 +179,7 @@ class CycleRunner:
         log.info("run finished", extra={
             "connector": step.connector, "profile": step.profile.value, "status": run.status,
             "run_id": run.run_id, "seconds": round(time.monotonic() - started, 3),
-            "counters": run.counters})
+            "counters": run.counters, "traffic": run.traffic})
         if self.on_run is not None:
             self.on_run(run)
         return run
