@@ -23,6 +23,7 @@ from idsync.connectors.settings import validate as validate_settings
 from idsync.errors import ConfigurationError
 from idsync.events import EventId
 from idsync.model import ConnectorRecord
+from idsync.ops.cleartext import warn_cleartext
 from idsync.ops.simulation import changes_scope
 from idsync.store import Store
 
@@ -111,6 +112,7 @@ def add(ctx: click.Context, name: str, type_: str, settings: tuple[str, ...],
     secret_values = {k: str(v) for k, v in parse_assignments(secrets, "secret").items()}
     probe = ConnectorRecord(0, name, type_, values, secret_values, None, True, True)
     validate_connector(probe, str(workspace_path(ctx)))
+    warn_cleartext(probe)
     record = store.connectors.add(name, type_, values, secret_values)
     with store.transaction():
         store.events.add(int(EventId.CONNECTOR_CHANGED), "information",

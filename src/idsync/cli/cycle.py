@@ -17,6 +17,7 @@ from idsync.cli.common import (
     workspace_path,
 )
 from idsync.cli.main import cli
+from idsync.engine.informational import CYCLE_COMPLETED_WITH_WARNINGS
 from idsync.errors import ConfigurationError
 from idsync.locks import CYCLE_LOCK, Liveness, clear, describe_holder, held_locks
 from idsync.scheduler.cycle import CycleRunner
@@ -65,7 +66,7 @@ def start(ctx: click.Context, policy: str | None, as_json: bool) -> None:
                     [[r.connector, r.profile, r.status, r.run_id] for r in result.runs])
         if result.message:
             console.print(result.message, highlight=False)
-    if result.status not in ("success", "completed-with-errors"):
+    if result.status not in ("success", CYCLE_COMPLETED_WITH_WARNINGS, "completed-with-errors"):
         sys.exit(1)
 
 

@@ -36,6 +36,8 @@ def doctor(ctx: click.Context, offline: bool, as_json: bool) -> None:
     else:
         for c in checks:
             style = STYLE.get(c.status, "yellow")
+            # One line per check, whatever the terminal's width; names and details are
+            # data (DNs, server messages), never markup.
             console.print(Text.assemble((f"{c.status:4}", style), f"  {c.name}: {c.detail}"),
-                          highlight=False)
+                          highlight=False, soft_wrap=True)
     sys.exit(exit_code(checks))

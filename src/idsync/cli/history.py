@@ -15,6 +15,7 @@ from idsync.cli.common import (
     print_table,
 )
 from idsync.cli.main import cli
+from idsync.engine.informational import is_informational
 from idsync.errors import ConfigurationError
 from idsync.locks import CYCLE_LOCK, clear, describe_holder, held_locks, run_lock_name
 
@@ -61,7 +62,8 @@ def runs_show(ctx: click.Context, run_id: int, as_json: bool) -> None:
     print_table(f"Run {run_id}", ["field", "value"],
                 [["connector", run.connector], ["profile", run.profile], ["status", run.status],
                  ["started", run.started_at], ["ended", run.ended_at],
-                 ["message", run.message]] + [[k, v] for k, v in sorted(run.counters.items())])
+                 ["message", run.message]] + [[k, v] for k, v in sorted(run.counters.items())]
+                + [[f"traffic: {k.replace('_', ' ')}", v] for k, v in run.traffic.items()])
     if errors:
         print_table("Errors", ["dn", "stage", "code", "detail"],
                     [[e["dn"], e["stage"], e["code"], e["detail"]] for e in errors])
@@ -87,12 +89,13 @@ def errors_list(ctx: click.Context, connector: str | None, stage: str | None, co
     cid = store.connectors.get(connector).id if connector else None
     found = store.errors.list(connector_id=cid, stage=stage, code=code, limit=limit)
     if as_json:
-        print_json([asdict(e) for e in found])
+        print_json([{**asdict(e), "informational": is_informational(e.code)} for e in found])
         return
     print_table("Object errors", ["connector", "dn", "stage", "code", "detail", "first seen",
                                   "retries"],
-                [[e.connector, e.dn, e.stage, e.code, e.detail, e.first_seen, e.retry_count]
-                 for e in found])
+                [[e.connector, e.dn, e.stage,
+                  e.code + (" (informational)" if is_informational(e.code) else ""), e.detail,
+                  e.first_seen, e.retry_count] for e in found])
 
 
 @cli.group()

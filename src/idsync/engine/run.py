@@ -34,6 +34,8 @@ class RunRecorder:
         self.warnings = 0
         #: A line for the run's message when it completes (what the operator must know).
         self.note: str | None = None
+        #: What the run sent and received (idsync.engine.traffic), set before finish().
+        self.traffic: dict[str, int] = {}
         with store.transaction():
             recover_abandoned_runs(store)
             self.run_id = store.runs.start(connector.id, profile.value)
@@ -61,6 +63,7 @@ class RunRecorder:
                                      detail, self.run_id)
         if informational:
             self.warnings += 1
+            self.count(f"{stage}-informational")
             return
         self.errors += 1
         self.count(f"{stage}-errors")
@@ -81,13 +84,13 @@ class RunRecorder:
     def finish(self, status: RunStatus, message: str | None = None) -> None:
         counters = dict(self.counters)
         with self.store.transaction():
-            self.store.runs.finish(self.run_id, status.value, counters, message)
+            self.store.runs.finish(self.run_id, status.value, counters, message, self.traffic)
             event = EventId.RUN_FINISHED if not status.value.startswith("stopped") \
                 else EventId.RUN_FAILED
             text = f"{self.profile.value} on connector {self.connector.name}: {status.value}"
             if message:
                 text += f" ({message})"
-            self.event(event, text, {"counters": counters})
+            self.event(event, text, {"counters": counters, "traffic": self.traffic})
 
     def checkpoint(self) -> None:
         """Keep the run's counters in the history as it goes, inside the batch transaction."""

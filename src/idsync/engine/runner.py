@@ -24,6 +24,7 @@ from idsync.engine.outbound import Outbound
 from idsync.engine.reconciliation import sweep
 from idsync.engine.run import ErrorLimitReached, RunRecorder
 from idsync.engine.run_lock import ConnectorBusy, record_refusal, start_run
+from idsync.engine.traffic import RunTraffic
 from idsync.errors import ConfigurationError, ConnectivityError, DeletionThresholdExceeded
 from idsync.events import EventId
 from idsync.failures import describe as describe_failure
@@ -41,6 +42,8 @@ class RunResult:
     status: str
     counters: dict[str, Any] = field(default_factory=dict)
     message: str | None = None
+    #: requests, bytes_sent, bytes_received (idsync.engine.traffic).
+    traffic: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -73,9 +76,11 @@ def run_profile(engine: Engine, connector_name: str, profile: RunProfile, *,
         return RunResult(run_id, record.name, profile.value,
                          RunStatus.NO_START_CONNECTOR_BUSY.value, {}, text)
     with lock.held_for():
+        traffic = RunTraffic(engine, record, profile)
         status, message = _run_recorded(engine, record, profile, recorder, lock,
                                         accept_deletes=accept_deletes,
                                         accept_changes=accept_changes)
+        recorder.traffic = traffic.finish()
         try:
             recorder.finish(status, message)
         except LockLost as exc:  # taken over after the last batch: the work is committed
@@ -83,7 +88,7 @@ def run_profile(engine: Engine, connector_name: str, profile: RunProfile, *,
             status, message = RunStatus.STOPPED_LOCK_LOST, str(exc)
             recorder.finish(status, message)
     return RunResult(recorder.run_id, record.name, profile.value, status.value,
-                     dict(recorder.counters), message)
+                     dict(recorder.counters), message, recorder.traffic)
 
 
 def _run_recorded(engine: Engine, record: Any, profile: RunProfile, recorder: RunRecorder,

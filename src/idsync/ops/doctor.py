@@ -9,16 +9,22 @@ work as configured.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
 
 from idsync.connectors import registry
 from idsync.connectors.base import ConnectionTester, SchemaProvider
+from idsync.engine.informational import CYCLE_COMPLETED_WITH_WARNINGS, INFORMATIONAL_CODES
 from idsync.engine.ruleset import RuleSet
 from idsync.errors import IdsyncError
 from idsync.locks import CYCLE_LOCK, Liveness, describe_holder, held_locks
 from idsync.model import ConnectorRecord
+from idsync.ops.cleartext import cleartext_warning, is_loopback
+from idsync.ops.doctor_check import FAIL, OK, WARN, Check, Status, advice
+from idsync.ops.doctor_ldap import ldap_checks
 from idsync.rules.model import DN_TARGET, Direction, FlowType, SyncRule
 from idsync.scheduler.settings import (
     MAX_SYNC_GAP,
@@ -32,21 +38,12 @@ from idsync.scheduler.settings import (
 from idsync.store import Store
 from idsync.store.database import migrations
 
-OK, WARN, FAIL = "OK", "WARN", "FAIL"
+__all__ = ["FAIL", "OK", "WARN", "Check", "Status", "exit_code", "run_checks"]
+
 #: V1 of the sync API refuses groups above this many members.
 V1_MEMBER_LIMIT = 50_000
 #: Names every LDAP-like directory has without a schema entry.
 IMPLICIT_ATTRIBUTES = frozenset({"dn", "objectclass", "entryuuid", "objectguid"})
-
-
-@dataclass
-class Check:
-    name: str
-    status: str
-    detail: str
-
-    def to_dict(self) -> dict[str, str]:
-        return asdict(self)
 
 
 def run_checks(store: Store, workspace: str, *, connectivity: bool = True) -> list[Check]:
@@ -74,7 +71,8 @@ def _database(store: Store) -> list[Check]:
     if result != "ok":
         return [Check("database", FAIL, f"integrity check: {result}")]
     if version != newest:
-        return [Check("database", WARN, f"schema version {version}, this idsync ships {newest}")]
+        return [Check("database", WARN, f"schema version {version}, this idsync ships {newest}: "
+                      f"upgrade it ({advice('init')})")]
     return [Check("database", OK, f"schema version {version}, integrity ok, {store.db.path}")]
 
 
@@ -97,23 +95,27 @@ def _scheduler(store: Store) -> list[Check]:
     staging = is_staging_mode(store)
     out: list[Check] = []
     if settings.suspended:
-        out.append(Check("scheduler", WARN, "suspended"))
+        out.append(Check("scheduler", WARN, "suspended: no cycle runs, scheduled or on "
+                         f"demand ({advice('scheduler_resume')})"))
     elif not settings.sync_cycle_enabled:
         out.append(Check("scheduler", WARN, "sync cycles disabled "
-                         "(idsync scheduler set --sync-cycle-enabled true)"))
+                         f"({advice('scheduler_enable')})"))
     else:
         out.append(Check("scheduler", OK, f"enabled, next {settings.next_cycle_policy} cycle; "
                          f"staging mode {'on' if staging else 'off'}"))
     last_ok = parse_iso(state.last_successful_cycle_end)
     if last_ok is None:
-        out.append(Check("last sync cycle", WARN, "no sync cycle has run yet"))
+        out.append(Check("last sync cycle", WARN, "no sync cycle has run yet (runs started "
+                         f"one by one, as the demo's, are not cycles): {advice('cycle_start')} "
+                         "runs one"))
     elif now() - last_ok > timedelta(seconds=MAX_SYNC_GAP):
         out.append(Check("last sync cycle", WARN,
                          f"last completed {state.last_successful_cycle_end}: more than 7 days "
                          "ago, a full synchronization is required"))
     else:
         status = state.last_cycle_status or "unknown"
-        out.append(Check("last sync cycle", OK if status == "success" else WARN,
+        fine = status in ("success", CYCLE_COMPLETED_WITH_WARNINGS)
+        out.append(Check("last sync cycle", OK if fine else WARN,
                          f"{status}, ended {state.last_cycle_end}"))
     for view in held_locks(store):
         if view.state is not Liveness.ALIVE:
@@ -128,24 +130,47 @@ def _service(store: Store) -> list[Check]:
     if record:
         return [Check("service", OK, f"idsync serve runs (pid {record['pid']}, "
                       f"{record.get('url')})")]
-    return [Check("service", WARN, "idsync serve is not running: no scheduled cycles")]
+    return [Check("service", WARN, "idsync serve is not running: no scheduled cycles "
+                  f"(start it: {advice('serve')})")]
 
 
 def _connector(store: Store, record: ConnectorRecord, workspace: str,
                connectivity: bool) -> list[Check]:
     name = f"connector {record.name}"
     out: list[Check] = []
+    warning = cleartext_warning(record.type, record.settings, record.secrets)
+    if warning:
+        out.append(Check(f"transport {record.name}", WARN, warning))
+    if connectivity and record.type == "ldap":
+        found = ldap_checks(record.name, record.settings, record.secrets.get("password", ""),
+                            store.cs.count(record.id))
+        if any(c.status is FAIL and c.name == name for c in found):
+            return found + out
+        out = found + out
+        instance = registry.create(record, workspace)
+        try:
+            out.append(_schema_check(store, record.name, instance))
+        finally:
+            with contextlib.suppress(Exception):
+                instance.close()
+        out.extend(_counts(store, record))
+        return out
+    if record.type == "cloud":
+        # One attempt: doctor reports an unreachable cloud now, not after the run's retries.
+        record = dataclasses.replace(record, settings={**record.settings, "max_retries": 0})
     instance = registry.create(record, workspace)
     try:
         if connectivity and isinstance(instance, ConnectionTester):
             try:
                 instance.test_connection()
-                out.append(Check(name, OK, f"{record.type}: reachable and bound"))
+                out.insert(0, Check(name, OK, f"{record.type}: reachable and bound"))
             except IdsyncError as exc:
-                out.append(Check(name, FAIL, f"{record.type}: {exc}"))
+                out.insert(0, _unreachable(record, workspace, exc))
                 return out
+            if record.type == "cloud":
+                out.extend(_cloud_certificate(record))
         else:
-            out.append(Check(name, OK, f"{record.type}: settings valid (not contacted)"))
+            out.insert(0, Check(name, OK, f"{record.type}: settings valid (not contacted)"))
         if connectivity and isinstance(instance, SchemaProvider):
             out.append(_schema_check(store, record.name, instance))
         out.extend(_counts(store, record))
@@ -155,6 +180,42 @@ def _connector(store: Store, record: ConnectorRecord, workspace: str,
         with contextlib.suppress(Exception):
             instance.close()
     return out
+
+
+def _unreachable(record: ConnectorRecord, workspace: str, exc: IdsyncError) -> Check:
+    name = f"connector {record.name}"
+    if record.type != "cloud":
+        return Check(name, FAIL, f"{record.type}: {exc}")
+    parts = urlsplit(str(record.settings.get("url", "")))
+    demo_db = Path(workspace) / "clouddir" / "clouddir.db"
+    if "cannot reach" in str(exc) and is_loopback(parts.hostname) and demo_db.exists():
+        # `idsync demo` runs its own clouddir only while it runs and keeps its database: the
+        # installation is fine, the demo's cloud is just stopped.
+        return Check(name, WARN, "cloud: the demo's local cloud directory is not running "
+                     "(the demo stops it when it ends); start it to use this connector: "
+                     + advice("clouddir_serve", port=parts.port or 80,
+                              db=f"sqlite:///{demo_db}"))
+    if "cannot reach" in str(exc):
+        return Check(name, FAIL, f"cloud: cannot reach {parts.hostname}:{parts.port or ''} "
+                     f"({exc}): start the cloud directory or correct the url "
+                     f"({advice('set_url', connector=record.name)})")
+    if "refused the token" in str(exc) or "belongs to tenant" in str(exc):
+        return Check(name, FAIL, f"cloud: {exc}: set the tenant's token as the connector's "
+                     f"token secret ({advice('set_secret_help')})")
+    return Check(name, FAIL, f"cloud: {exc}")
+
+
+def _cloud_certificate(record: ConnectorRecord) -> list[Check]:
+    from idsync.ops.certificates import CertificateUnavailable, expiry_status, server_certificate
+
+    parts = urlsplit(str(record.settings.get("url", "")))
+    if parts.scheme != "https" or not parts.hostname:
+        return []
+    try:
+        status, detail = expiry_status(server_certificate(parts.hostname, parts.port or 443))
+    except CertificateUnavailable as exc:
+        return [Check(f"certificate {record.name}", WARN, f"cannot read it: {exc}")]
+    return [Check(f"certificate {record.name}", status, detail)]
 
 
 def rule_attributes(rule: SyncRule) -> set[str]:
@@ -193,13 +254,17 @@ def _counts(store: Store, record: ConnectorRecord) -> list[Check]:
     rid, name = record.id, record.name
     by_kind = store.exports.counts_by_kind(rid)
     pending = sum(by_kind.values())
-    errors = store.errors.count(rid)
+    codes = sorted(INFORMATIONAL_CODES)
+    errors = store.errors.count(rid, except_codes=codes)
+    informational = store.errors.count(rid, codes=codes)
     kinds = ", ".join(f"{k} {n}" for k, n in sorted(by_kind.items())) or "none"
     out = [Check(f"pending exports {name}", OK, f"{pending} ({kinds})"
                  + (" held by staging mode" if pending and is_staging_mode(store) else ""))]
     out.append(Check(f"errors {name}", WARN if errors else OK,
-                     f"{errors} object(s) with an error"
-                     + (f" (see `idsync errors {name}`)" if errors else "")))
+                     f"{errors} object error(s)"
+                     + (f", {informational} informational ({', '.join(codes)})"
+                        if informational else "")
+                     + (f" (see {advice('errors', connector=name)})" if errors else "")))
     return out
 
 
@@ -210,11 +275,12 @@ def _api_versions(store: Store, record: ConnectorRecord) -> Check:
     detail = f"export API v{export_v}, import API v{import_v}"
     if export_v != import_v:
         return Check(f"api versions {record.name}", WARN,
-                     detail + ": set both to the same version")
+                     detail + ": set both to the same version "
+                     f"({advice('api_version', connector=record.name)})")
     if export_v == 1:
         detail += f" (groups above {V1_MEMBER_LIMIT} members are not synchronized)"
     return Check(f"api versions {record.name}", OK, detail)
 
 
 def exit_code(checks: list[Check]) -> int:
-    return 1 if any(c.status == FAIL for c in checks) else 0
+    return 1 if any(c.status is FAIL for c in checks) else 0

@@ -18,10 +18,11 @@ from typing import Any
 
 from idsync.connectors.base import DeltaImporter
 from idsync.engine.core import Engine
+from idsync.engine.informational import CYCLE_COMPLETED_WITH_WARNINGS
 from idsync.engine.runner import RunResult, run_profile
 from idsync.events import EventId
 from idsync.locks import process_command, recover_abandoned_runs
-from idsync.model import ConnectorRecord, RunProfile
+from idsync.model import ConnectorRecord, RunProfile, RunStatus
 from idsync.scheduler.lock import CycleLock
 from idsync.scheduler.settings import (
     MAX_SYNC_GAP,
@@ -63,7 +64,8 @@ class CycleResult:
         return {"policy": self.policy, "status": self.status, "started_at": self.started_at,
                 "ended_at": self.ended_at, "message": self.message,
                 "runs": [{"run_id": r.run_id, "connector": r.connector, "profile": r.profile,
-                          "status": r.status, "counters": r.counters, "message": r.message}
+                          "status": r.status, "counters": r.counters, "message": r.message,
+                          "traffic": r.traffic}
                          for r in self.runs],
                 "skipped": [{"connector": s.connector, "profile": s.profile.value}
                             for s in self.skipped]}
@@ -177,7 +179,7 @@ class CycleRunner:
         log.info("run finished", extra={
             "connector": step.connector, "profile": step.profile.value, "status": run.status,
             "run_id": run.run_id, "seconds": round(time.monotonic() - started, 3),
-            "counters": run.counters})
+            "counters": run.counters, "traffic": run.traffic})
         if self.on_run is not None:
             self.on_run(run)
         return run
@@ -190,8 +192,12 @@ class CycleRunner:
             result.status = "stopped"
         elif any(not r.ok for r in result.runs):
             result.status = "completed-with-stopped-runs"
-        elif any(r.status != "success" for r in result.runs):
+        elif any(r.status not in ("success", RunStatus.COMPLETED_WARNINGS.value)
+                 for r in result.runs):
             result.status = "completed-with-errors"
+        elif any(r.status != "success" for r in result.runs):
+            # Informational errors only (dn-attributes-failure): nothing to alert on.
+            result.status = CYCLE_COMPLETED_WITH_WARNINGS
         else:
             result.status = "success"
         with self.store.transaction():
@@ -208,7 +214,8 @@ class CycleRunner:
             save_state(self.store, state)
             self.store.events.add(
                 int(EventId.CYCLE_FINISHED),
-                "information" if result.status == "success" else "warning",
+                "information" if result.status in ("success", CYCLE_COMPLETED_WITH_WARNINGS)
+                else "warning",
                 f"{policy} sync cycle ended: {result.status}"
                 + (f" ({result.message})" if result.message else ""),
                 data={"policy": policy, "status": result.status,

@@ -10,6 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from idsync.engine.informational import INFORMATIONAL_CODES
 from idsync.scheduler.lock import CycleLock
 from idsync.scheduler.settings import is_staging_mode, load_settings, load_state, parse_iso
 from idsync.store import Store
@@ -71,15 +72,32 @@ def render_metrics(store: Store, counters: ServiceCounters) -> str:
            "for an import to confirm them).",
            [({"connector": c.name, "state": state}, store.exports.count(c.id, state=state))
             for c in connectors for state in ("pending", "exported")])
-    metric("idsync_object_errors", "gauge", "Objects holding an error, per connector.",
-           [({"connector": c.name}, store.errors.count(c.id)) for c in connectors])
+    errors, informational = object_error_counts(store)
+    metric("idsync_object_errors", "gauge",
+           "Errors held by objects, per connector (informational ones are not counted here: "
+           "see idsync_object_informational_errors).",
+           [({"connector": name}, n) for name, n in errors.items()])
+    metric("idsync_object_informational_errors", "gauge",
+           "Informational errors held by objects (dn-attributes-failure), per connector: "
+           "nothing to alert on.",
+           [({"connector": name}, n) for name, n in informational.items()])
     return "\n".join(out) + "\n"
+
+
+def object_error_counts(store: Store) -> tuple[dict[str, int], dict[str, int]]:
+    """Per connector: errors held by objects, and informational errors held by objects."""
+    codes = sorted(INFORMATIONAL_CODES)
+    connectors = store.connectors.list()
+    return ({c.name: store.errors.count(c.id, except_codes=codes) for c in connectors},
+            {c.name: store.errors.count(c.id, codes=codes) for c in connectors})
 
 
 def health(store: Store, counters: ServiceCounters) -> dict[str, Any]:
     state = load_state(store)
     settings = load_settings(store)
+    errors, informational = object_error_counts(store)
     return {"status": "ok", "sync_cycle_enabled": settings.sync_cycle_enabled,
+            "object_errors": errors, "informational_errors": informational,
             "staging_mode": is_staging_mode(store), "cycle": CycleLock(store).holder(),
             "last_cycle_status": state.last_cycle_status,
             "last_cycle_end": state.last_cycle_end, "next_cycle_start": state.next_cycle_start,

@@ -87,10 +87,21 @@ class ObjectErrorRepository:
             sql += f" LIMIT {int(limit)}"
         return [ObjectErrorRecord(*r) for r in self.db.query(sql, params)]
 
-    def count(self, connector_id: int, stage: str | None = None) -> int:
+    def count(self, connector_id: int, stage: str | None = None, *,
+              codes: Sequence[str] | None = None, except_codes: Sequence[str] = ()) -> int:
+        """Errors held by the connector's objects (``codes``: only these codes;
+        ``except_codes``: not these)."""
+        sql = "SELECT count(*) FROM object_errors WHERE connector_id = ?"
+        params: list[Any] = [connector_id]
         if stage:
-            return self.db.scalar(
-                "SELECT count(*) FROM object_errors WHERE connector_id = ? AND stage = ?",
-                (connector_id, stage))
-        return self.db.scalar("SELECT count(*) FROM object_errors WHERE connector_id = ?",
-                              (connector_id,))
+            sql += " AND stage = ?"
+            params.append(stage)
+        if codes is not None:
+            if not codes:
+                return 0
+            sql += f" AND code IN ({', '.join('?' for _ in codes)})"
+            params.extend(codes)
+        for code in except_codes:
+            sql += " AND code <> ?"
+            params.append(code)
+        return self.db.scalar(sql, params)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from idsync import values
@@ -21,6 +21,8 @@ class RunRecord:
     ended_at: str | None
     counters: dict[str, Any]
     message: str | None
+    #: requests, bytes_sent, bytes_received over the connector's transport (empty: none).
+    traffic: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -59,10 +61,12 @@ class RunRepository:
         return cur.fetchone()[0]
 
     def finish(self, run_id: int, status: str, counters: dict[str, Any],
-               message: str | None) -> None:
+               message: str | None, traffic: dict[str, int] | None = None) -> None:
         self.db.execute(
-            "UPDATE runs SET status = ?, ended_at = ?, counters = ?, message = ? WHERE id = ?",
-            (status, utcnow(), values.dumps(counters), message, run_id))
+            "UPDATE runs SET status = ?, ended_at = ?, counters = ?, message = ?, traffic = ? "
+            "WHERE id = ?",
+            (status, utcnow(), values.dumps(counters), message,
+             values.dumps(traffic) if traffic else None, run_id))
 
     def save_counters(self, run_id: int, counters: dict[str, Any]) -> None:
         self.db.execute("UPDATE runs SET counters = ? WHERE id = ?",
@@ -117,11 +121,12 @@ class RunRepository:
         return self._select("ORDER BY r.id DESC" + tail, ())
 
     def _select(self, tail: str, params: tuple[Any, ...]) -> list[RunRecord]:
-        return [RunRecord(r[0], r[1], r[2], r[3], r[4], r[5], values.loads(r[6]) or {}, r[7])
+        return [RunRecord(r[0], r[1], r[2], r[3], r[4], r[5], values.loads(r[6]) or {}, r[7],
+                          (values.loads(r[8]) if r[8] else None) or {})
                 for r in self.db.query(
                     "SELECT r.id, k.name, r.profile, r.status, r.started_at, r.ended_at, "
-                    "r.counters, r.message FROM runs r JOIN connectors k ON k.id = r.connector_id "
-                    + tail, params)]
+                    "r.counters, r.message, r.traffic "
+                    "FROM runs r JOIN connectors k ON k.id = r.connector_id " + tail, params)]
 
     def purge(self, before_iso: str) -> int:
         ids = [r[0] for r in self.db.query("SELECT id FROM runs WHERE started_at < ? "

@@ -46,8 +46,11 @@ def make_ca(folder: Path, common_name: str = "idsync test CA"
     return ca_file, key, cert
 
 
-def make_tls_material(folder: Path, hosts: list[str]) -> TlsMaterial:
-    """A CA and a server certificate for ``hosts`` (IP addresses or DNS names) signed by it."""
+def make_tls_material(folder: Path, hosts: list[str],
+                      not_after: dt.datetime | None = None) -> TlsMaterial:
+    """A CA and a server certificate for ``hosts`` (IP addresses or DNS names) signed by it
+    (``not_after``: when the server certificate expires, in the past for an expired one;
+    default two days from now)."""
     ca_file, ca_key, ca_cert = make_ca(folder)
     key = ec.generate_private_key(ec.SECP256R1())
     sans: list[x509.GeneralName] = []
@@ -57,11 +60,12 @@ def make_tls_material(folder: Path, hosts: list[str]) -> TlsMaterial:
         except ValueError:
             sans.append(x509.DNSName(host))
     now = dt.datetime.now(dt.UTC)
+    after = not_after or now + dt.timedelta(days=2)
     cert = (x509.CertificateBuilder()
             .subject_name(_name(hosts[0])).issuer_name(ca_cert.subject)
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=2))
+            .not_valid_before(min(now, after) - dt.timedelta(days=1))
+            .not_valid_after(after)
             .add_extension(x509.SubjectAlternativeName(sans), critical=False)
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)

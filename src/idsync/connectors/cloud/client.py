@@ -96,7 +96,8 @@ class SyncApiClient:
             finally:
                 self.traffic.requests += 1
                 self.traffic.bytes_sent += len(content or b"")
-            self.traffic.bytes_received += len(response.content)
+            # On the wire (compressed), as received.
+            self.traffic.bytes_received += response.num_bytes_downloaded
             status = response.status_code
             if status == 429:
                 throttles += 1

@@ -19,6 +19,7 @@ from idsync.connectors.cloud.export import MEMBER, CloudExporter
 from idsync.connectors.cloud.imports import SOURCE_ANCHOR, SYNC_ENABLED, CloudImporter
 from idsync.connectors.settings import SCHEMAS
 from idsync.connectors.settings.cloud import API_VERSIONS
+from idsync.connectors.traffic import Traffic
 from idsync.errors import ConfigurationError, ConnectivityError
 
 __all__ = ["API_VERSIONS", "CloudConnector", "CloudSettings"]
@@ -66,6 +67,10 @@ class CloudConnector:
 
     def close(self) -> None:
         self.client.close()
+
+    def traffic(self) -> Traffic:
+        t = self.client.traffic
+        return Traffic(t.requests, t.bytes_sent, t.bytes_received)
 
     def supports_value_deltas(self) -> bool:
         # v1 takes whole member lists only; v2 takes member adds and removes.
@@ -131,9 +136,12 @@ class CloudConnector:
         return ConnectorSchema(object_types={
             "user": [*common, AttributeSchema("userPrincipalName"),
                      AttributeSchema("givenName"), AttributeSchema("surname"),
+                     AttributeSchema("jobTitle"), AttributeSchema("department"),
+                     AttributeSchema("accountEnabled"),
                      AttributeSchema("manager", reference=True),
                      AttributeSchema("userCertificate", multivalued=True, binary=True)],
-            "group": [*common, AttributeSchema("groupTypes", multivalued=True),
+            "group": [*common, AttributeSchema("description"),
+                      AttributeSchema("groupTypes", multivalued=True),
                       AttributeSchema("securityEnabled"), AttributeSchema("mailEnabled"),
                       AttributeSchema(MEMBER, multivalued=True, reference=True)],
             "contact": [*common],

@@ -18,6 +18,7 @@ from typing import Any
 
 from idsync.connectors.base import ImportBatch, ImportContext, ImportKind, ImportRecord
 from idsync.connectors.cloud.client import SyncApiClient
+from idsync.connectors.cloud.coalesce import GroupPages
 from idsync.connectors.cloud.export import MEMBER
 
 SOURCE_ANCHOR = "sourceAnchor"
@@ -51,11 +52,14 @@ class CloudImporter:
                 raise ValueError("a delta import needs the watermark of a full import")
             token = str(context.watermark["token"])
         seen_groups: set[str] = set()
+        groups = GroupPages()  # v2: a group's pages of members make one record
         cursor: str | None = None
         while True:
             page = self._page(token, cursor, context.batch_size)
             records = [r for e in page["objects" if self.version == 1 else "changes"]
                        for r in self._records(e, context, delta, seen_groups)]
+            if self.version == 2:
+                records = groups.page(records, last=not page["more"])
             if not page["more"]:
                 final = page["watermark" if self.version == 1 else "delta_token"]
                 yield ImportBatch(records, {"api_version": self.version, "token": final})

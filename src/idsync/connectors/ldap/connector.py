@@ -30,6 +30,8 @@ from idsync.connectors.ldap.reader import DirectoryReader
 from idsync.connectors.ldap.schema import connector_schema, object_class_names, read_subschema
 from idsync.connectors.ldap.scope_check import check_scope
 from idsync.connectors.ldap.settings import LdapSettings
+from idsync.connectors.ldap.traffic import LdapTrafficMeter
+from idsync.connectors.traffic import Traffic
 from idsync.errors import ConnectivityError
 
 AD_CAPABILITY = "1.2.840.113556.1.4.800"
@@ -48,6 +50,7 @@ class LdapConnector:
         self._conn: Any = None
         self._reader: DirectoryReader | None = None
         self._root_dse: dict[str, list[bytes]] | None = None
+        self._meter = LdapTrafficMeter()
 
     def __repr__(self) -> str:
         return f"LdapConnector(name={self.name!r}, uri={self.settings.uri!r})"
@@ -90,7 +93,10 @@ class LdapConnector:
 
     # --- plumbing ---------------------------------------------------------------------------
     def _open(self, cls: type | None = None) -> Any:
-        return open_connection(self.settings, self.__password, cls)
+        return self._meter.attach(open_connection(self.settings, self.__password, cls))
+
+    def traffic(self) -> Traffic:
+        return self._meter.snapshot()
 
     def reader(self) -> DirectoryReader:
         if self._reader is None:
