@@ -43,9 +43,9 @@ def test_export_writes_readable_files_without_secrets(small_workspace: Workspace
 
     new = tmp_path / "server-b"
     missing = idsync(new, "config", "import", str(out), check=False)
-    assert missing.returncode == 2 and "aad.KEY=VALUE" in missing.stderr
-    done = idsync(new, "config", "import", str(out), "--secret", "aad.token=s3cret-token",
-                  "--api-version", "2")
+    assert missing.returncode == 2 and "--secret-env aad.KEY=VAR" in missing.stderr
+    done = idsync(new, "config", "import", str(out), "--secret-env", "aad.token=AAD_TOKEN",
+                  "--api-version", "2", env={"AAD_TOKEN": "s3cret-token"})
     assert "staging mode is on" in done.stdout
     store = Store.open(new)
     try:
@@ -60,7 +60,8 @@ def test_export_writes_readable_files_without_secrets(small_workspace: Workspace
             [r.to_dict() for r in ws.store.rules.list()]
     finally:
         store.close()
-    again = idsync(new, "config", "import", str(out), "--secret", "aad.token=x", check=False)
+    again = idsync(new, "config", "import", str(out), "--secret-env", "aad.token=AAD_TOKEN",
+                   check=False, env={"AAD_TOKEN": "x"})
     assert again.returncode == 2 and "already has connectors" in again.stderr
 
 

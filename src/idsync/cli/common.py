@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from idsync.errors import IdsyncError
+from idsync.secrets.redaction import redact
 from idsync.store import Store, workspace_exists
 
 console = Console()
@@ -48,7 +49,7 @@ def handle_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except IdsyncError as exc:
-            err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+            err_console.print(f"[red]error:[/red] {redact(str(exc))}", highlight=False)
             sys.exit(2)
 
     return wrapper  # type: ignore[return-value]

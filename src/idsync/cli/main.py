@@ -22,6 +22,9 @@ def cli(ctx: click.Context, workspace: str) -> None:
     """idsync: keep a cloud directory in step with an on-premises directory."""
     ctx.ensure_object(dict)
     ctx.obj["workspace"] = workspace
+    from idsync.secrets import redaction
+
+    redaction.install()
 
 
 def _register() -> None:
@@ -54,6 +57,7 @@ COMMAND_MODULES: list[str] = [
     "simulate",
     "writeback",
     "apiversion",
+    "secrets",
 ]
 
 

@@ -15,6 +15,9 @@ from pathlib import Path
 import yaml
 
 from idsync.errors import ConfigurationError
+from idsync.secrets.cipher import SecretBox
+from idsync.secrets.files import private_dir
+from idsync.secrets.keys import KeyRing
 from idsync.store.connector_space import ConnectorSpaceRepository
 from idsync.store.connectors import ConnectorRepository
 from idsync.store.database import BaseDatabase, Database
@@ -28,6 +31,7 @@ from idsync.store.reference_bindings import ReferenceBindings
 from idsync.store.references import ReferenceDeltas
 from idsync.store.rules import RuleRepository
 from idsync.store.runs import EventRepository, RunRepository
+from idsync.store.secrets import SecretRows
 from idsync.store.settings import SettingsRepository
 
 DB_FILE = "idsync.db"
@@ -88,9 +92,12 @@ def open_database(url: str) -> BaseDatabase:
 
 
 class Store:
-    def __init__(self, db: BaseDatabase) -> None:
+    def __init__(self, db: BaseDatabase, box: SecretBox | None = None) -> None:
         self.db = db
-        self.connectors = ConnectorRepository(db)
+        #: seals and opens connector secrets with the workspace key (idsync.secrets)
+        self.box = box or SecretBox(KeyRing(None))
+        self.connectors = ConnectorRepository(db, self.box)
+        self.secrets = SecretRows(db, self.box)
         self.cs = ConnectorSpaceRepository(db)
         self.mv = MetaverseRepository(db)
         self.refdeltas = ReferenceDeltas(db)
@@ -109,12 +116,14 @@ class Store:
     @classmethod
     def open(cls, workspace: str | Path, *, migrate: bool = True,
              database: str | None = None) -> Store:
-        folder = Path(workspace).expanduser()
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = private_dir(Path(workspace).expanduser())
         db = open_database(database_url(folder, database))
+        store = cls(db, SecretBox(KeyRing(folder)))
         if migrate:
             db.migrate()
-        return cls(db)
+            # An older workspace (or an old backup just restored) kept secrets in clear.
+            store.secrets.seal_clear()
+        return store
 
     @property
     def dialect(self) -> str:
