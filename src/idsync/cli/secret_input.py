@@ -8,6 +8,7 @@ variable; never the command line, where ``ps`` and the shell history show it to 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -97,7 +98,7 @@ def read_secrets(secret_prompt: tuple[str, ...] = (), secret_stdin: str | None =
                                      "not set")
         put(key, os.environ[ref])
     if secret_stdin:
-        put(secret_stdin.strip(), _strip_newline(click.get_text_stream("stdin").read()))
+        put(secret_stdin.strip(), _strip_newline(sys.stdin.read()))
     for key in secret_prompt:
         put(key.strip(), click.prompt(key.strip(), hide_input=True, prompt_suffix=": ",
                                       err=True))
