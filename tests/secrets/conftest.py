@@ -11,5 +11,6 @@ if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
 from tests.harness.slapd import slapd, slapd_factory  # noqa: E402
+from tests.scheduler.conftest import serve_factory  # noqa: E402
 
-__all__ = ["slapd", "slapd_factory"]
+__all__ = ["serve_factory", "slapd", "slapd_factory"]

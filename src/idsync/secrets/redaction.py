@@ -47,8 +47,10 @@ class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.msg = redact(record.getMessage())
         record.args = None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = redact("".join(traceback.format_exception(*record.exc_info)))
+        if record.exc_info or record.exc_text:
+            # Replaces a text another handler may have cached unmasked.
+            record.exc_text = redact(record.exc_text or "".join(
+                traceback.format_exception(*record.exc_info)).rstrip("\n"))
         return True
 
 

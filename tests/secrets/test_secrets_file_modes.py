@@ -1,0 +1,67 @@
+"""The workspace folder is 0700 and every file holding secrets 0600, whatever the umask: the
+database and its -wal and -shm files, the key, backups and their key, exported configs."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from idsync.store import Store
+
+SECRET = "mode-test-secret-5521"
+
+
+@contextlib.contextmanager
+def umask(mask: int) -> Iterator[None]:
+    old = os.umask(mask)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+def loose_idsync(ws: Path, *args: str) -> None:
+    """idsync as its own process under umask 000 (every file it makes would be 0666)."""
+    subprocess.run([sys.executable, "-c", "import os; os.umask(0); from idsync.cli.main import "
+                    "main; import sys; sys.argv[0] = 'idsync'; main()",
+                    "--workspace", str(ws), *args], check=True, capture_output=True, timeout=120)
+
+
+@pytest.mark.sqlite_only  # reason: the files SQLite makes (database, -wal, -shm)
+def test_the_workspace_and_its_files_are_owner_only_whatever_the_umask(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    with umask(0):
+        store = Store.open(ws)
+        try:
+            store.connectors.add("src", "file", {"path": "src.ldif"}, {"password": SECRET})
+            # While the store is open its -wal and -shm files exist.
+            assert mode(ws) == 0o700
+            for name in ("idsync.db", "idsync.db-wal", "idsync.db-shm", "secrets.key"):
+                assert mode(ws / name) == 0o600, name
+        finally:
+            store.close()
+    loose_idsync(ws, "db", "backup", str(tmp_path / "b.db"), "--include-key")
+    assert mode(tmp_path / "b.db") == 0o600 and mode(tmp_path / "b.db.key") == 0o600
+    loose_idsync(ws, "config", "export", str(tmp_path / "cfg"), "--secrets-passphrase", "pp")
+    assert mode(tmp_path / "cfg") == 0o700 and mode(tmp_path / "cfg" / "connectors") == 0o700
+    for file in (tmp_path / "cfg").rglob("*.yaml"):
+        assert mode(file) == 0o600, file
+
+
+@pytest.mark.sqlite_only  # reason: an older workspace's SQLite file, created 0644
+def test_an_older_world_readable_database_is_tightened_on_open(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    Store.open(ws).close()
+    (ws / "idsync.db").chmod(0o644)
+    Store.open(ws).close()
+    assert mode(ws / "idsync.db") == 0o600
