@@ -69,14 +69,18 @@ def test_secrets_encrypted_with_a_passphrase(small_workspace: Workspace, tmp_pat
     ws = small_workspace
     add_cloud(ws)
     out = tmp_path / "config"
-    idsync(ws.path, "config", "export", str(out), "--secrets-passphrase", "correct horse")
+    idsync(ws.path, "config", "export", str(out),
+           env={"IDSYNC_CONFIG_PASSPHRASE": "correct horse"})
     text = (out / "connectors" / "aad.yaml").read_text()
     assert "secrets_encrypted" in text and "s3cret-token" not in text
-    wrong = idsync(tmp_path / "b1", "config", "import", str(out), "--secrets-passphrase",
-                   "wrong", check=False)
+    wrong = idsync(tmp_path / "b1", "config", "import", str(out), check=False,
+                   env={"IDSYNC_CONFIG_PASSPHRASE": "not-it-at-all"})
     assert wrong.returncode == 2 and "wrong passphrase" in wrong.stderr
-    idsync(tmp_path / "b2", "config", "import", str(out), "--secrets-passphrase",
-           "correct horse")
+    idsync(tmp_path / "b2", "config", "import", str(out),
+           env={"IDSYNC_CONFIG_PASSPHRASE": "correct horse"})
+    typed = idsync(tmp_path / "b3", "config", "import", str(out), "--secrets-passphrase",
+                   "correct horse", check=False)
+    assert typed.returncode == 2 and "--secrets-passphrase takes no value" in typed.stderr
     store = Store.open(tmp_path / "b2")
     try:
         assert store.connectors.get("aad").secrets == {"token": "s3cret-token"}

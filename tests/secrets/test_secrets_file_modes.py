@@ -52,7 +52,11 @@ def test_the_workspace_and_its_files_are_owner_only_whatever_the_umask(tmp_path:
             store.close()
     loose_idsync(ws, "db", "backup", str(tmp_path / "b.db"), "--include-key")
     assert mode(tmp_path / "b.db") == 0o600 and mode(tmp_path / "b.db.key") == 0o600
-    loose_idsync(ws, "config", "export", str(tmp_path / "cfg"), "--secrets-passphrase", "pp")
+    os.environ["IDSYNC_CONFIG_PASSPHRASE"] = "pp-for-the-test"
+    try:
+        loose_idsync(ws, "config", "export", str(tmp_path / "cfg"))
+    finally:
+        del os.environ["IDSYNC_CONFIG_PASSPHRASE"]
     assert mode(tmp_path / "cfg") == 0o700 and mode(tmp_path / "cfg" / "connectors") == 0o700
     for file in (tmp_path / "cfg").rglob("*.yaml"):
         assert mode(file) == 0o600, file

@@ -30,7 +30,14 @@ def test_a_planted_secret_appears_in_no_output_and_no_file(tmp_path: Path, slapd
     ws = tmp_path / "ws"
     outputs: list[str] = []
 
-    def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def run(*args: str, check: bool = True, input: str | None = None
+            ) -> subprocess.CompletedProcess[str]:
+        if input is not None:  # a prompt: the tests' idsync() helper sends no input
+            result = subprocess.run([sys.executable, "-m", "idsync", "--workspace", str(ws),
+                                     *args], input=input, capture_output=True, text=True,
+                                    timeout=120, check=check)
+            outputs.extend([result.stdout, result.stderr])
+            return result
         result = idsync(ws, *args, check=check, env={"CORP_PASSWORD": PLANTED})
         outputs.extend([result.stdout, result.stderr])
         return result
@@ -53,7 +60,8 @@ def test_a_planted_secret_appears_in_no_output_and_no_file(tmp_path: Path, slapd
                  ("events", "list", "--json"), ("errors", "list", "--json")):
         run(*args)
     run("config", "export", str(tmp_path / "cfg-plain"))
-    run("config", "export", str(tmp_path / "cfg-sealed"), "--secrets-passphrase", "pp-123456")
+    run("config", "export", str(tmp_path / "cfg-sealed"), "--secrets-passphrase",
+        input="pp-123456\n")
     sqlite = not (ws / CONFIG_FILE).exists()
     if sqlite:
         run("db", "backup", str(tmp_path / "backup.db"))

@@ -8,14 +8,15 @@ import click
 
 from idsync.cli.common import console, handle_errors, open_store
 from idsync.cli.main import cli
-from idsync.cli.secret_input import read_secrets, secret_options
+from idsync.cli.secret_input import passphrase_option, read_secrets, secret_options
 from idsync.errors import ConfigurationError
 from idsync.ops.config_io import export_config, import_config
 
-PASSPHRASE = click.option(
-    "--secrets-passphrase", envvar="IDSYNC_CONFIG_PASSPHRASE",
-    help="Encrypt (export) or decrypt (import) connector secrets with this passphrase "
-         "(env IDSYNC_CONFIG_PASSPHRASE). Without it the export leaves secrets out.")
+PASSPHRASE = passphrase_option(
+    "--secrets-passphrase", "IDSYNC_CONFIG_PASSPHRASE",
+    "Encrypt (export) or decrypt (import) connector secrets with a passphrase, typed at a "
+    "hidden prompt or taken from IDSYNC_CONFIG_PASSPHRASE. Without it the export leaves "
+    "secrets out.")
 
 
 @cli.group()

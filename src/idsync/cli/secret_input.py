@@ -103,3 +103,28 @@ def read_secrets(secret_prompt: tuple[str, ...] = (), secret_stdin: str | None =
         put(key.strip(), click.prompt(key.strip(), hide_input=True, prompt_suffix=": ",
                                       err=True))
     return out
+
+
+#: What a passphrase option holds when it was given with no value: ask for it.
+_ASK = "\0ask"
+
+
+def passphrase_option(name: str, envvar: str, help: str) -> Callable[[F], F]:
+    """A passphrase flag: given alone it prompts (hidden), or it comes from ``envvar``; a value
+    typed after it on the command line is refused like any other secret there."""
+
+    def resolve(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if value == _ASK:
+            value = click.prompt("passphrase", hide_input=True, err=True)
+        elif ctx.get_parameter_source(param.name or "") is click.core.ParameterSource.COMMANDLINE:
+            raise click.UsageError(
+                f"{name} takes no value: a passphrase on the command line is visible to every "
+                f"user of this machine (ps, shell history); give {name} alone (hidden prompt) "
+                f"or set {envvar}")
+        redaction.remember(value)
+        return value
+
+    return click.option(name, envvar=envvar, is_flag=False, flag_value=_ASK, default=None,
+                        callback=resolve, help=help)

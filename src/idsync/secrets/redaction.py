@@ -5,7 +5,7 @@ Every secret this process opens or reads from its operator is remembered here (i
 only); ``redact`` replaces each occurrence with a mask. A filter on the logging handlers and a
 wrapper around ``sys.excepthook`` apply it to every log line and to a traceback that escapes
 (``--debug``). Values shorter than ``MIN_LENGTH`` are not masked: masking ``ab`` everywhere
-would garble every message and hide nothing worth hiding.
+would garble every message (and a secret that short protects little).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import traceback
 from types import TracebackType
 
 MASK = "********"
-MIN_LENGTH = 4
+MIN_LENGTH = 6
 
 _known: set[str] = set()
 _lock = threading.Lock()
