@@ -82,6 +82,10 @@ def export_config(store: Store, folder: str | Path, *, passphrase: str | None = 
         elif c.secrets:
             # Left out: the import asks for them (or `idsync connector set --secret`).
             doc["secrets_left_out"] = sorted(c.secrets)
+        if c.unreadable_secrets:
+            # Secrets the workspace key cannot open cannot be carried: the import asks for them.
+            doc["secrets_left_out"] = sorted({*doc.get("secrets_left_out", ()),
+                                              *c.unreadable_secrets})
         _dump(out / "connectors" / f"{c.name}.yaml", doc)
         if c.type == "cloud":
             api_versions[c.name] = {k: int(c.settings.get(k, 2)) for k in API_VERSION_KEYS}

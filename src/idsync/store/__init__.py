@@ -16,7 +16,7 @@ import yaml
 
 from idsync.errors import ConfigurationError
 from idsync.secrets.cipher import SecretBox
-from idsync.secrets.files import private_dir
+from idsync.secrets.files import private_dir, private_file
 from idsync.secrets.keys import KeyRing
 from idsync.store.connector_space import ConnectorSpaceRepository
 from idsync.store.connectors import ConnectorRepository
@@ -62,15 +62,14 @@ def database_url(workspace: str | Path, database: str | None = None) -> str:
 def write_workspace_config(workspace: str | Path, database: str) -> Path:
     """Point a workspace at a database (kept readable by its owner only: it may hold a
     password)."""
-    folder = Path(workspace).expanduser()
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = private_dir(Path(workspace).expanduser())
     config = folder / CONFIG_FILE
     doc: dict = {}
     if config.exists():
         doc = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
     doc["database"] = database
+    private_file(config)  # 0600 before the URL (and its password) is written into it
     config.write_text(yaml.safe_dump(doc, sort_keys=True), encoding="utf-8")
-    config.chmod(0o600)
     return config
 
 
