@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from click.testing import CliRunner, Result
@@ -43,6 +42,3 @@ def raw_secrets(ws: Path) -> str:
     finally:
         store.close()
 
-
-def without_key_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if k not in ("IDSYNC_KEY", "IDSYNC_KEY_FILE")}
