@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from idsync.scheduler.lock import CycleLock
 from idsync.store import Store
 
 SECRET = "mode-test-secret-5521"
@@ -69,3 +70,28 @@ def test_an_older_world_readable_database_is_tightened_on_open(tmp_path: Path) -
     (ws / "idsync.db").chmod(0o644)
     Store.open(ws).close()
     assert mode(ws / "idsync.db") == 0o600
+
+
+
+@pytest.mark.sqlite_only  # reason: POSIX locks on the SQLite file
+def test_setting_the_mode_keeps_the_locks_of_an_open_connection(tmp_path: Path) -> None:
+    # Closing any descriptor of a SQLite file drops the process's locks on it: setting the
+    # mode of an existing database must not open it. (It did: once another process had opened
+    # the workspace more than once and ended, the next open here failed with "disk I/O error".)
+    ws = tmp_path / "ws"
+    first = Store.open(ws)
+    try:
+        first.connectors.add("src", "file", {"path": "src.ldif"})
+        CycleLock(first).acquire("delta", "held by the test")
+        # Another process opens the workspace (and is refused: a cycle runs).
+        subprocess.run([sys.executable, "-m", "idsync", "--workspace", str(ws), "cycle",
+                        "start"], capture_output=True, timeout=120)
+        with first.transaction():
+            first.runs.start(first.connectors.get("src").id, "Export")
+        second = Store.open(ws)
+        try:
+            assert second.db.query("SELECT status FROM runs") == [("in-progress",)]
+        finally:
+            second.close()
+    finally:
+        first.close()

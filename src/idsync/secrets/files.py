@@ -25,8 +25,15 @@ def private_dir(path: Path) -> Path:
 
 def private_file(path: Path) -> Path:
     """Create ``path`` empty with mode 0600 if missing; tighten an existing file of ours to
-    0600 (an older workspace's database was created 0644)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT, FILE_MODE)
+    0600 (an older workspace's database was created 0644).
+
+    An existing file is changed by path, never opened: closing any descriptor of a SQLite file
+    drops every POSIX lock this process holds on it, those of its open connections included."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    except FileExistsError:
+        tighten(path)
+        return path
     try:
         os.fchmod(fd, FILE_MODE)
     finally:
