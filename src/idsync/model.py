@@ -74,6 +74,9 @@ class ConnectorRecord:
     watermark: dict[str, Any] | None
     full_import_required: bool
     full_sync_required: bool
+    #: names of stored secrets no key of the workspace opens (idsync.secrets): not in
+    #: ``secrets``; a connector built from this record refuses to start
+    unreadable_secrets: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)

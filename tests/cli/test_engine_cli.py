@@ -56,8 +56,9 @@ def setup_connectors(idsync: Idsync) -> None:
     idsync("init")
     idsync("connector", "add", "contoso", "--type", "file", "--set", "path=contoso.ldif",
            "--set", "changes_path=contoso.changes.ldif")
+    (idsync.workspace.parent / "fabrikam.password").write_text("hunter2\n")
     idsync("connector", "add", "fabrikam", "--type", "file", "--set", "path=fabrikam.ldif",
-           "--secret", "password=hunter2")
+           "--secret-file", f"password={idsync.workspace.parent / 'fabrikam.password'}")
     from idsync.rules.admin import save_rules
     from idsync.rules.files import builtin_rule_set
     from idsync.store import Store

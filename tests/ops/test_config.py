@@ -43,9 +43,9 @@ def test_export_writes_readable_files_without_secrets(small_workspace: Workspace
 
     new = tmp_path / "server-b"
     missing = idsync(new, "config", "import", str(out), check=False)
-    assert missing.returncode == 2 and "aad.KEY=VALUE" in missing.stderr
-    done = idsync(new, "config", "import", str(out), "--secret", "aad.token=s3cret-token",
-                  "--api-version", "2")
+    assert missing.returncode == 2 and "--secret-env aad.KEY=VAR" in missing.stderr
+    done = idsync(new, "config", "import", str(out), "--secret-env", "aad.token=AAD_TOKEN",
+                  "--api-version", "2", env={"AAD_TOKEN": "s3cret-token"})
     assert "staging mode is on" in done.stdout
     store = Store.open(new)
     try:
@@ -60,7 +60,8 @@ def test_export_writes_readable_files_without_secrets(small_workspace: Workspace
             [r.to_dict() for r in ws.store.rules.list()]
     finally:
         store.close()
-    again = idsync(new, "config", "import", str(out), "--secret", "aad.token=x", check=False)
+    again = idsync(new, "config", "import", str(out), "--secret-env", "aad.token=AAD_TOKEN",
+                   check=False, env={"AAD_TOKEN": "x"})
     assert again.returncode == 2 and "already has connectors" in again.stderr
 
 
@@ -68,14 +69,18 @@ def test_secrets_encrypted_with_a_passphrase(small_workspace: Workspace, tmp_pat
     ws = small_workspace
     add_cloud(ws)
     out = tmp_path / "config"
-    idsync(ws.path, "config", "export", str(out), "--secrets-passphrase", "correct horse")
+    idsync(ws.path, "config", "export", str(out),
+           env={"IDSYNC_CONFIG_PASSPHRASE": "correct horse"})
     text = (out / "connectors" / "aad.yaml").read_text()
     assert "secrets_encrypted" in text and "s3cret-token" not in text
-    wrong = idsync(tmp_path / "b1", "config", "import", str(out), "--secrets-passphrase",
-                   "wrong", check=False)
+    wrong = idsync(tmp_path / "b1", "config", "import", str(out), check=False,
+                   env={"IDSYNC_CONFIG_PASSPHRASE": "not-it-at-all"})
     assert wrong.returncode == 2 and "wrong passphrase" in wrong.stderr
-    idsync(tmp_path / "b2", "config", "import", str(out), "--secrets-passphrase",
-           "correct horse")
+    idsync(tmp_path / "b2", "config", "import", str(out),
+           env={"IDSYNC_CONFIG_PASSPHRASE": "correct horse"})
+    typed = idsync(tmp_path / "b3", "config", "import", str(out), "--secrets-passphrase",
+                   "correct horse", check=False)
+    assert typed.returncode == 2 and "--secrets-passphrase takes no value" in typed.stderr
     store = Store.open(tmp_path / "b2")
     try:
         assert store.connectors.get("aad").secrets == {"token": "s3cret-token"}

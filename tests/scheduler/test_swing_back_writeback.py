@@ -75,8 +75,8 @@ def v2_server_with_a_written_back_group(tmp_path: Path, slapd_server,
 def v1_server(path: Path, config: Path, slapd_server, tenant) -> Path:
     """Server A, built from ``config`` in staging mode on API v1."""
     idsync(path, "config", "import", str(config), "--api-version", "1",
-           "--secret", f"corp.password={slapd_server.password}", "--secret",
-           f"aad.token={tenant.token}")
+           "--secret-env", "corp.password=CORP_PASSWORD", "--secret-env", "aad.token=AAD_TOKEN",
+           env={"CORP_PASSWORD": slapd_server.password, "AAD_TOKEN": tenant.token})
     return path
 
 

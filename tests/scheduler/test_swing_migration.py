@@ -66,8 +66,8 @@ def test_swing_migration_to_the_v2_endpoint(tmp_path: Path, slapd,  # noqa: F811
     idsync(a, "config", "export", str(config))
     b = tmp_path / "b"
     idsync(b, "config", "import", str(config), "--api-version", "2",
-           "--secret", f"corp.password={slapd.password}", "--secret",
-           f"aad.token={tenant.token}")
+           "--secret-env", "corp.password=CORP_PASSWORD", "--secret-env", "aad.token=AAD_TOKEN",
+           env={"CORP_PASSWORD": slapd.password, "AAD_TOKEN": tenant.token})
     for _ in range(2):
         result = cycle(b)
         assert all(r["profile"] != "Export" for r in result["runs"]), result
@@ -124,8 +124,8 @@ def test_swing_back_to_the_v1_server_deletes_the_large_groups_after_confirmation
     idsync(a, "config", "export", str(config))
     b = tmp_path / "b"
     idsync(b, "config", "import", str(config), "--api-version", "2",
-           "--secret", f"corp.password={slapd.password}", "--secret",
-           f"aad.token={tenant.token}")
+           "--secret-env", "corp.password=CORP_PASSWORD", "--secret-env", "aad.token=AAD_TOKEN",
+           env={"CORP_PASSWORD": slapd.password, "AAD_TOKEN": tenant.token})
     idsync(a, "scheduler", "set", "--staging-mode", "true")
     idsync(b, "scheduler", "set", "--staging-mode", "false")  # B on v2: nothing to list
     for _ in range(2):

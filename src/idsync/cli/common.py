@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from idsync.errors import IdsyncError
+from idsync.secrets.redaction import redact
 from idsync.store import Store, workspace_exists
 
 # No markup read from what is printed: names, DNs and values come from directories and users,
@@ -56,7 +57,7 @@ def handle_errors(fn: F) -> F:
 
             if debugging():
                 raise
-            report_error(one_line(str(exc)))
+            report_error(one_line(redact(str(exc))))
             sys.exit(2)
 
     return wrapper  # type: ignore[return-value]

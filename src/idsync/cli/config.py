@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from idsync.cli.common import console, handle_errors, open_store
 from idsync.cli.main import cli
+from idsync.cli.secret_input import passphrase_option, read_secrets, secret_options
 from idsync.errors import ConfigurationError
 from idsync.ops.config_io import export_config, import_config
 
-PASSPHRASE = click.option(
-    "--secrets-passphrase", envvar="IDSYNC_CONFIG_PASSPHRASE",
-    help="Encrypt (export) or decrypt (import) connector secrets with this passphrase "
-         "(env IDSYNC_CONFIG_PASSPHRASE). Without it the export leaves secrets out.")
+PASSPHRASE = passphrase_option(
+    "--secrets-passphrase", "IDSYNC_CONFIG_PASSPHRASE",
+    "Encrypt (export) or decrypt (import) connector secrets with a passphrase, typed at a "
+    "hidden prompt or taken from IDSYNC_CONFIG_PASSPHRASE. Without it the export leaves "
+    "secrets out.")
 
 
 @cli.group()
@@ -35,21 +39,21 @@ def export_cmd(ctx: click.Context, folder: str, secrets_passphrase: str | None) 
 @config.command("import")
 @click.argument("folder", type=click.Path(file_okay=False, exists=True))
 @PASSPHRASE
-@click.option("--secret", "secret_items", multiple=True, metavar="CONNECTOR.KEY=VALUE",
-              help="A secret the export left out. Repeatable.")
+@secret_options("CONNECTOR.KEY")
 @click.option("--api-version", type=click.Choice(["1", "2"]),
               help="Set the cloud connectors' sync API version (export and import).")
 @click.pass_context
 @handle_errors
 def import_cmd(ctx: click.Context, folder: str, secrets_passphrase: str | None,
-               secret_items: tuple[str, ...], api_version: str | None) -> None:
-    """Apply an exported configuration to this (new) workspace, with staging mode on."""
+               api_version: str | None, **secret_input: Any) -> None:
+    """Apply an exported configuration to this (new) workspace, with staging mode on.
+    Secrets the export left out are given as CONNECTOR.KEY (e.g. --secret-env
+    corp.password=CORP_PASSWORD)."""
     secrets: dict[str, dict[str, str]] = {}
-    for item in secret_items:
-        target, sep, value = item.partition("=")
+    for target, value in read_secrets(**secret_input).items():
         connector, dot, key = target.partition(".")
-        if not sep or not dot:
-            raise ConfigurationError(f"--secret {item!r} is not CONNECTOR.KEY=VALUE")
+        if not dot or not connector or not key:
+            raise ConfigurationError(f"secret {target!r} is not named CONNECTOR.KEY")
         secrets.setdefault(connector, {})[key] = value
     versions = ({"export_api_version": int(api_version), "import_api_version": int(api_version)}
                 if api_version else None)

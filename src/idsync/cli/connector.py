@@ -17,6 +17,7 @@ from idsync.cli.common import (
     workspace_path,
 )
 from idsync.cli.main import cli
+from idsync.cli.secret_input import read_secrets, secret_options
 from idsync.cli.simulate import apply_guarded, confirm_option
 from idsync.connectors import registry
 from idsync.connectors.settings import validate as validate_settings
@@ -36,7 +37,8 @@ def connector_dict(store: Store, c: ConnectorRecord) -> dict[str, Any]:
         "name": c.name,
         "type": c.type,
         "settings": c.settings,
-        "secrets": {k: SECRET_MASK for k in c.secrets},
+        "secrets": {k: SECRET_MASK for k in c.secrets}
+                   | {k: "(cannot be decrypted)" for k in c.unreadable_secrets},
         "watermark": c.watermark,
         "full_import_required": c.full_import_required,
         "full_sync_required": c.full_sync_required,
@@ -99,17 +101,17 @@ def show(ctx: click.Context, name: str, as_json: bool) -> None:
     registry.CONNECTOR_TYPES)), help="Connector type.")
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
               help="A setting (value in YAML: lists as [a, b]). Repeatable.")
-@click.option("--secret", "secrets", multiple=True, metavar="KEY=VALUE",
-              help="A secret such as password=...; stored, never printed. Repeatable.")
+@secret_options()
 @json_option
 @click.pass_context
 @handle_errors
 def add(ctx: click.Context, name: str, type_: str, settings: tuple[str, ...],
-        secrets: tuple[str, ...], as_json: bool) -> None:
-    """Add a connector."""
+        as_json: bool, **secret_input: Any) -> None:
+    """Add a connector. Secrets (e.g. the LDAP bind password) are sealed with the workspace
+    key and never printed."""
     store = open_store(ctx)
     values = parse_assignments(settings)
-    secret_values = {k: str(v) for k, v in parse_assignments(secrets, "secret").items()}
+    secret_values = read_secrets(**secret_input)
     probe = ConnectorRecord(0, name, type_, values, secret_values, None, True, True)
     validate_connector(probe, str(workspace_path(ctx)))
     warn_cleartext(probe)
@@ -127,12 +129,12 @@ def add(ctx: click.Context, name: str, type_: str, settings: tuple[str, ...],
 @click.argument("name")
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE")
 @click.option("--unset", "unset", multiple=True, metavar="KEY")
-@click.option("--secret", "secrets", multiple=True, metavar="KEY=VALUE")
+@secret_options()
 @confirm_option
 @click.pass_context
 @handle_errors
 def set_(ctx: click.Context, name: str, settings: tuple[str, ...], unset: tuple[str, ...],
-         secrets: tuple[str, ...], confirm: bool) -> None:
+         confirm: bool, **secret_input: Any) -> None:
     """Change a connector's settings or secrets. A change of settings marks a full import as
     required; a change of scope (partitions, containers, object types...) is previewed first
     and held if it would delete more than the deletion limit allows."""
@@ -144,10 +146,12 @@ def set_(ctx: click.Context, name: str, settings: tuple[str, ...], unset: tuple[
         if key not in new_settings:
             raise ConfigurationError(f"connector {name} has no setting {key!r}")
         new_settings.pop(key)
+    given = read_secrets(**secret_input)
     new_secrets = dict(record.secrets)
-    new_secrets.update({k: str(v) for k, v in parse_assignments(secrets, "secret").items()})
+    new_secrets.update(given)
     probe = ConnectorRecord(record.id, name, record.type, new_settings, new_secrets,
-                            record.watermark, True, True)
+                            record.watermark, True, True,
+                            tuple(k for k in record.unreadable_secrets if k not in given))
     validate_connector(probe, str(workspace_path(ctx)))
 
     def change() -> None:
@@ -158,8 +162,7 @@ def set_(ctx: click.Context, name: str, settings: tuple[str, ...], unset: tuple[
             store.events.add(int(EventId.CONNECTOR_CHANGED), "information",
                              f"connector {name} changed: "
                              + ", ".join(sorted(set(parse_assignments(settings)) | set(unset)
-                                                | {f"secret {k}" for k in
-                                                   parse_assignments(secrets, "secret")})),
+                                                | {f"secret {k}" for k in given})),
                              connector_id=record.id)
 
     if changes_scope(record.settings, new_settings):

@@ -3,14 +3,25 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
-from idsync.cli.common import console, handle_errors, open_store, print_json, workspace_path
+from idsync.cli.common import (
+    console,
+    err_console,
+    handle_errors,
+    open_store,
+    print_json,
+    workspace_path,
+)
 from idsync.cli.main import cli
 from idsync.errors import ConfigurationError
 from idsync.locks import live_holders
 from idsync.ops.backup import backup, restore
 from idsync.scheduler.lock import owner_alive
+from idsync.secrets.backups import INCLUDE_KEY_WARNING, add_key, copy_key
+from idsync.secrets.keys import KeyRing
 from idsync.store import Store
 from idsync.store.postgres import redact
 
@@ -22,24 +33,45 @@ def db() -> None:
 
 @db.command("backup")
 @click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--include-key", is_flag=True,
+              help="Also write the workspace key to FILE.key (keep it apart from the backup).")
 @click.pass_context
 @handle_errors
-def backup_cmd(ctx: click.Context, file: str) -> None:
-    """Write a consistent copy of the database to FILE, while the service keeps running."""
+def backup_cmd(ctx: click.Context, file: str, include_key: bool) -> None:
+    """Write a consistent copy of the database to FILE (0600), while the service keeps
+    running. Connector secrets stay sealed in it; the key is not in it."""
     path = backup(open_store(ctx), file)
     console.print(f"backup written to {path}")
+    if include_key:
+        key = copy_key(KeyRing(workspace_path(ctx)), path)
+        err_console.print(INCLUDE_KEY_WARNING.format(key=key), highlight=False, markup=False)
 
 
 @db.command("restore")
 @click.argument("file", type=click.Path(dir_okay=False, exists=True))
+@click.option("--key-file", type=click.Path(dir_okay=False, exists=True),
+              help="The backup's key (from `db backup --include-key`): added to the "
+                   "workspace's key so the backup's secrets open.")
 @click.pass_context
 @handle_errors
-def restore_cmd(ctx: click.Context, file: str) -> None:
+def restore_cmd(ctx: click.Context, file: str, key_file: str | None) -> None:
     """Replace the database with the backup FILE. Stop `idsync serve` first; the restored
-    server continues from the backed-up watermarks."""
+    server continues from the backed-up watermarks. Secrets the workspace key cannot open
+    are named: enter them again with `idsync connector set NAME --secret KEY`."""
+    ring = KeyRing(workspace_path(ctx))
+    if key_file:
+        add_key(ring, Path(key_file))
     ended = restore(workspace_path(ctx), file)
     console.print(f"database restored from {file}"
                   + (f"; {ended} run(s) in progress at backup time ended" if ended else ""))
+    lost = [s for s in open_store(ctx).secrets.status() if not s.readable]
+    for connector in sorted({s.connector for s in lost}):
+        names = [s.name for s in lost if s.connector == connector]
+        err_console.print(
+            f"warning: connector {connector}: secret(s) {', '.join(names)} cannot be decrypted "
+            f"with {ring.describe()} (restored without the backup's key): enter them again "
+            f"with `idsync connector set {connector} "
+            + " ".join(f"--secret {n}" for n in names) + "`", highlight=False, markup=False)
 
 
 @db.command("migrate")

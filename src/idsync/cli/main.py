@@ -90,6 +90,9 @@ def cli(ctx: click.Context, workspace: str, debug: bool) -> None:
     """idsync: keep a cloud directory in step with an on-premises directory."""
     ctx.ensure_object(dict)
     ctx.obj["workspace"] = workspace
+    from idsync.secrets import redaction
+
+    redaction.install()
     ctx.obj["debug"] = debug
     if debug:
         import logging
@@ -138,6 +141,7 @@ COMMAND_MODULES: list[str] = [
     "simulate",
     "writeback",
     "apiversion",
+    "secrets",
     "settings",
 ]
 

@@ -24,6 +24,15 @@ def create(record: ConnectorRecord, workspace: str) -> Connector:
         raise ConfigurationError(
             f"connector {record.name!r} has unknown type {record.type!r}; known types: "
             + ", ".join(sorted(CONNECTOR_TYPES)))
+    if record.unreadable_secrets:
+        # A connector without its password would bind anonymously or fail obscurely.
+        from pathlib import Path
+
+        from idsync.secrets.cipher import SecretsUnavailable, unavailable_message
+        from idsync.secrets.keys import KeyRing
+
+        raise SecretsUnavailable(unavailable_message(
+            record.name, list(record.unreadable_secrets), KeyRing(Path(workspace).expanduser())))
     try:
         module: Any = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:

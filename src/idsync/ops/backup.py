@@ -18,6 +18,7 @@ from idsync.events import EventId
 from idsync.locks import live_holders
 from idsync.rules.model import Direction
 from idsync.scheduler.lock import STOP_KEY, owner_alive
+from idsync.secrets.files import private_file
 from idsync.store import DB_FILE, Store, database_url
 from idsync.store.database import utcnow
 from idsync.store.postgres import is_postgres_url
@@ -79,6 +80,7 @@ def restore(workspace: str | Path, source: str | Path) -> int:
     folder.mkdir(parents=True, exist_ok=True)
     staged = folder / (DB_FILE + ".restoring")
     staged.unlink(missing_ok=True)
+    private_file(staged)
     src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
     dest = sqlite3.connect(str(staged))
     try:

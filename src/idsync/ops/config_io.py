@@ -31,6 +31,7 @@ from idsync.scheduler.settings import (
     set_staging_mode,
     settings_from_dict,
 )
+from idsync.secrets.files import private_dir, private_file
 from idsync.store import Store
 from idsync.store.database import utcnow
 
@@ -52,7 +53,9 @@ API_VERSION_KEYS = ("export_api_version", "import_api_version")
 
 
 def _dump(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    # Owner-only (0600, folders 0700): a connector's file may hold its sealed secrets.
+    private_dir(path.parent)
+    private_file(path)
     path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100),
                     "utf-8")
 
@@ -69,7 +72,7 @@ def export_config(store: Store, folder: str | Path, *, passphrase: str | None = 
     out = Path(folder).expanduser()
     if out.exists() and any(out.iterdir()):
         raise ConfigurationError(f"{out} is not empty; export into a new folder")
-    out.mkdir(parents=True, exist_ok=True)
+    private_dir(out)
     salt = os.urandom(16)
     fernet = _fernet(passphrase, salt) if passphrase else None
     api_versions: dict[str, dict[str, int]] = {}
@@ -81,6 +84,10 @@ def export_config(store: Store, folder: str | Path, *, passphrase: str | None = 
         elif c.secrets:
             # Left out: the import asks for them (or `idsync connector set --secret`).
             doc["secrets_left_out"] = sorted(c.secrets)
+        if c.unreadable_secrets:
+            # Secrets the workspace key cannot open cannot be carried: the import asks for them.
+            doc["secrets_left_out"] = sorted({*doc.get("secrets_left_out", ()),
+                                              *c.unreadable_secrets})
         _dump(out / "connectors" / f"{c.name}.yaml", doc)
         if c.type == "cloud":
             api_versions[c.name] = {k: int(c.settings.get(k, 2)) for k in API_VERSION_KEYS}
@@ -139,7 +146,8 @@ def import_config(store: Store, folder: str | Path, *, passphrase: str | None = 
             raise ConfigurationError(
                 f"connector {doc['name']}: the export left out its secret(s) "
                 f"{', '.join(sorted(missing))}; give them with --secret "
-                f"{doc['name']}.KEY=VALUE")
+                f"{doc['name']}.KEY (prompt), --secret-file {doc['name']}.KEY=PATH or "
+                f"--secret-env {doc['name']}.KEY=VAR")
     with store.transaction():
         for doc in docs:
             plain = dict(secrets.get(doc["name"], {}))

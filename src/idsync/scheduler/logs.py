@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 
 import orjson
 
+from idsync.secrets.redaction import RedactingFilter
+
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
 
 
@@ -19,13 +21,15 @@ class JsonFormatter(logging.Formatter):
                 "message": record.getMessage()}
         data.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
         if record.exc_info:
-            data["exception"] = self.formatException(record.exc_info)
+            # exc_text: the traceback as the redacting filter left it (idsync.secrets).
+            data["exception"] = record.exc_text or self.formatException(record.exc_info)
         return orjson.dumps(data, default=str).decode()
 
 
 def configure_json_logging(level: int = logging.INFO) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
+    handler.addFilter(RedactingFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

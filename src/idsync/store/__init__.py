@@ -15,6 +15,9 @@ from pathlib import Path
 import yaml
 
 from idsync.errors import ConfigurationError
+from idsync.secrets.cipher import SecretBox
+from idsync.secrets.files import private_dir, private_file
+from idsync.secrets.keys import KeyRing
 from idsync.store.connector_space import ConnectorSpaceRepository
 from idsync.store.connectors import ConnectorRepository
 from idsync.store.database import BaseDatabase, Database
@@ -28,6 +31,7 @@ from idsync.store.reference_bindings import ReferenceBindings
 from idsync.store.references import ReferenceDeltas
 from idsync.store.rules import RuleRepository
 from idsync.store.runs import EventRepository, RunRepository
+from idsync.store.secrets import SecretRows
 from idsync.store.settings import SettingsRepository
 
 DB_FILE = "idsync.db"
@@ -58,15 +62,14 @@ def database_url(workspace: str | Path, database: str | None = None) -> str:
 def write_workspace_config(workspace: str | Path, database: str) -> Path:
     """Point a workspace at a database (kept readable by its owner only: it may hold a
     password)."""
-    folder = Path(workspace).expanduser()
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = private_dir(Path(workspace).expanduser())
     config = folder / CONFIG_FILE
     doc: dict = {}
     if config.exists():
         doc = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
     doc["database"] = database
+    private_file(config)  # 0600 before the URL (and its password) is written into it
     config.write_text(yaml.safe_dump(doc, sort_keys=True), encoding="utf-8")
-    config.chmod(0o600)
     return config
 
 
@@ -88,9 +91,12 @@ def open_database(url: str) -> BaseDatabase:
 
 
 class Store:
-    def __init__(self, db: BaseDatabase) -> None:
+    def __init__(self, db: BaseDatabase, box: SecretBox | None = None) -> None:
         self.db = db
-        self.connectors = ConnectorRepository(db)
+        #: seals and opens connector secrets with the workspace key (idsync.secrets)
+        self.box = box or SecretBox(KeyRing(None))
+        self.connectors = ConnectorRepository(db, self.box)
+        self.secrets = SecretRows(db, self.box)
         self.cs = ConnectorSpaceRepository(db)
         self.mv = MetaverseRepository(db)
         self.refdeltas = ReferenceDeltas(db)
@@ -109,12 +115,14 @@ class Store:
     @classmethod
     def open(cls, workspace: str | Path, *, migrate: bool = True,
              database: str | None = None) -> Store:
-        folder = Path(workspace).expanduser()
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = private_dir(Path(workspace).expanduser())
         db = open_database(database_url(folder, database))
+        store = cls(db, SecretBox(KeyRing(folder)))
         if migrate:
             db.migrate()
-        return cls(db)
+            # An older workspace (or an old backup just restored) kept secrets in clear.
+            store.secrets.seal_clear()
+        return store
 
     @property
     def dialect(self) -> str:

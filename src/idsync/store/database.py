@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from idsync.errors import ConfigurationError
+from idsync.secrets.files import private_file, tighten
 
 MIGRATION_FILE = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 # A migration may ship a PostgreSQL-specific text beside the shared one: 0002_x.postgresql.sql.
@@ -280,9 +281,15 @@ class Database(BaseDatabase):
         return Database(self.path)
 
     def _connect(self) -> sqlite3.Connection:
+        # Owner-only whatever the umask: the database holds (sealed) secrets and every object.
+        # SQLite gives its -wal and -shm files the database file's mode; tightened anyway for a
+        # workspace made before.
+        private_file(Path(self.path))
         conn = sqlite3.connect(self.path, isolation_level=None, timeout=60.0,
                                check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
+        for suffix in ("-wal", "-shm"):
+            tighten(Path(self.path + suffix))
         # NORMAL in WAL mode: a commit survives a process crash (SIGKILL); only an OS crash can
         # lose the last transactions, never corrupt the database.
         conn.execute("PRAGMA synchronous=NORMAL")
@@ -335,6 +342,7 @@ class Database(BaseDatabase):
 
     def backup_to(self, path: str | Path) -> None:
         """A consistent online copy of the database (SQLite's backup API)."""
+        private_file(Path(path))
         dest = sqlite3.connect(str(path))
         try:
             self._conn.backup(dest)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from idsync import values
+from idsync.secrets.redaction import redact
 from idsync.store.database import Database, utcnow
 
 
@@ -65,7 +66,9 @@ class RunRepository:
         self.db.execute(
             "UPDATE runs SET status = ?, ended_at = ?, counters = ?, message = ?, traffic = ? "
             "WHERE id = ?",
-            (status, utcnow(), values.dumps(counters), message,
+            # An error text may quote a secret the connector was given (idsync.secrets).
+            (status, utcnow(), values.dumps(counters),
+             None if message is None else redact(message),
              values.dumps(traffic) if traffic else None, run_id))
 
     def save_counters(self, run_id: int, counters: dict[str, Any]) -> None:
@@ -76,7 +79,7 @@ class RunRepository:
                   detail: str) -> None:
         self.db.execute(
             "INSERT INTO run_errors (run_id, cs_id, dn, stage, code, detail) "
-            "VALUES (?, ?, ?, ?, ?, ?)", (run_id, cs_id, dn, stage, code, detail))
+            "VALUES (?, ?, ?, ?, ?, ?)", (run_id, cs_id, dn, stage, code, redact(detail)))
 
     def errors(self, run_id: int) -> list[dict[str, Any]]:
         return [{"cs_id": r[0], "dn": r[1], "stage": r[2], "code": r[3], "detail": r[4]}
@@ -145,8 +148,8 @@ class EventRepository:
         self.db.execute(
             "INSERT INTO events (event_id, level, time, connector_id, run_id, message, data) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (event_id, level, utcnow(), connector_id, run_id, message,
-             values.dumps(data) if data else None))
+            (event_id, level, utcnow(), connector_id, run_id, redact(message),
+             redact(values.dumps(data)) if data else None))
 
     def list(self, *, event_id: int | None = None, level: str | None = None,
              run_id: int | None = None, connector_id: int | None = None,
