@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from clouddir.graph.model import ON_PREMISES_MASTERED, GraphError, from_graph, not_found
+from clouddir.quota import QUOTA_EXCEEDED, ObjectQuota, QuotaExceeded
 from clouddir.service import Service
 from clouddir.store import OBJECT_CHANGED, OBJECT_CREATED, DirObject, Tenant
 from clouddir.uniqueness import UNIQUE_ATTRIBUTES, holder_of, release_all
@@ -29,9 +30,10 @@ def _writing(service: Service, tenant: Tenant) -> None:
 
 
 def id_from_odata(value: object) -> str:
-    match = _ID_AT_END.search(str(value or ""))
-    if not match:
-        raise GraphError(400, "Request_BadRequest", f"Invalid object identifier '{value}'.")
+    match = _ID_AT_END.search(value) if isinstance(value, str) and len(value) <= 2048 else None
+    if not match or len(match.group(1)) > 64:
+        raise GraphError(400, "Request_BadRequest",
+                         f"Invalid object identifier '{str(value)[:64]}'.")
     return match.group(1)
 
 
@@ -75,12 +77,18 @@ def _apply(obj: DirObject, attributes: dict[str, list[str] | None]) -> None:
 
 
 def create(service: Service, tenant: Tenant, object_type: str, body: dict[str, Any]) -> DirObject:
-    if not isinstance(body, dict) or not body.get("displayName"):
+    if not isinstance(body, dict):
+        raise GraphError(400, "BadRequest", "Unable to read JSON request payload.")
+    if not body.get("displayName"):
         raise GraphError(400, "Request_BadRequest", "Property displayName is required.")
     binds = _binds(body) if object_type == "group" else []
     attributes = from_graph(body)
     store = service.store
     with store.transaction(tenant.id):
+        try:
+            ObjectQuota.read(store, tenant.id, service.limits.max_objects).check()
+        except QuotaExceeded as exc:
+            raise GraphError(400, QUOTA_EXCEEDED, str(exc)) from exc
         _writing(service, tenant)
         obj = store.insert(DirObject(tenant_id=tenant.id, id="", object_type=object_type,
                                      dn=None, source_anchor=None, sync_enabled=False))
