@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import httpx
 import orjson
@@ -83,7 +83,12 @@ def item_path(url: object) -> str:
         url = "/" + url
     if not url.startswith("/v1.0/"):
         url = "/v1.0" + url
-    if url.split("?", 1)[0].rstrip("/").lower() == "/v1.0/$batch":
+    # Judge the path the router will see: percent-decoded, and without dot segments (which a
+    # client library would resolve), so no spelling of /v1.0/$batch gets through.
+    path = unquote(url.split("?", 1)[0])
+    if any(segment in (".", "..") for segment in path.split("/")):
+        raise _bad("A request url cannot hold '.' or '..' segments.")
+    if path.rstrip("/").lower() == "/v1.0/$batch":
         raise _bad("A batch request cannot contain another $batch request.")
     return url
 
