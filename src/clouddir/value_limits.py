@@ -32,7 +32,8 @@ MAX_LENGTH: dict[str, int] = {
     "description": 1024,
     "mail": 256,
     "proxyAddresses": 256,
-    "employeeId": 16,
+    # A reference: a cloud id, or the DN of an object not exported yet (as a member is).
+    "manager": 2048,
 }
 #: Any other text attribute (Entra's own longest documented bound is 1024, streetAddress).
 DEFAULT_MAX_LENGTH = 1024

@@ -14,9 +14,13 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from tests.clouddir.test_clouddir_graph_sdk import graph_client
 from tests.harness.clouddir_server import CloudDirTenant, make_users
 from tests.harness.clouddir_server import user as wire_user
+
+from clouddir.value_limits import MAX_LENGTH
 
 
 def user(ref: str, name: str) -> dict[str, Any]:
@@ -229,3 +233,21 @@ def test_tenant_quota_command_sets_one_tenants_quota(clouddir_factory: Any) -> N
     missing = subprocess.run([*cli[:5], "nope", "--db", db], capture_output=True, text=True)
     assert missing.returncode == 1 and "Traceback" not in missing.stderr
     assert "no tenant 'nope'" in missing.stderr
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=st.sampled_from(sorted(set(MAX_LENGTH) - {"userPrincipalName", "mailNickname",
+                                                       "proxyAddresses", "manager"})),
+       extra=st.integers(min_value=-3, max_value=3))
+def test_sync_api_keeps_each_documented_bound(clouddir: CloudDirTenant, name: str,
+                                              extra: int) -> None:
+    length = MAX_LENGTH[name] + extra
+    change = user("1", f"p{abs(hash((name, extra)))}")
+    change["attributes"][name] = ["é" * length]  # characters, not bytes, are counted
+    [result] = clouddir.export_ok(2, [change])
+    if extra <= 0:
+        assert result["status"] == "ok", result
+    else:
+        assert result["errors"][0]["code"] == "IdentityDataValidationFailed", result
+        assert f"at most {MAX_LENGTH[name]}" in result["errors"][0]["detail"]
