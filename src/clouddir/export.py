@@ -58,7 +58,9 @@ def apply_batch(ctx: Context, limits: Limits, version: int, changes: list[Change
             with ctx.store.savepoint():
                 outcome = _apply_one(ctx, limits, version, change, quota)
         except ChangeRefused as refused:
-            results.append({"ref": ref, "status": "error", "id": change.get("id"),
+            # The id is echoed only when it is one (a refused change may name anything).
+            echoed = change.get("id") if isinstance(change.get("id"), str) else None
+            results.append({"ref": ref, "status": "error", "id": echoed,
                             "errors": [refused.as_dict()], "warnings": []})
             continue
         obj = outcome.obj

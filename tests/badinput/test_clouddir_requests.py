@@ -99,6 +99,7 @@ def test_bad_request_gets_its_error_and_changes_nothing(tenant: CloudDirTenant,
     for code, result in zip(expect.get("results", []), body.get("results", []) if
                             "results" in expect else [], strict=True):
         assert result["status"] == "error" and result["errors"][0]["code"] == code, result
+        assert result["id"] is None or isinstance(result["id"], str), result
         assert expect.get("message", "") in result["errors"][0]["detail"], result
     for item, answer in zip(expect.get("items", []), body.get("responses", []) if
                             "items" in expect else [], strict=True):
