@@ -251,3 +251,23 @@ def test_sync_api_keeps_each_documented_bound(clouddir: CloudDirTenant, name: st
     else:
         assert result["errors"][0]["code"] == "IdentityDataValidationFailed", result
         assert f"at most {MAX_LENGTH[name]}" in result["errors"][0]["detail"]
+
+
+def test_last_resort_answers_500_with_graph_body_and_logs(tmp_path: Any,
+                                                          caplog: pytest.LogCaptureFixture
+                                                          ) -> None:
+    from clouddir.app import create_app
+    from clouddir.settings import Limits
+    from clouddir.store import open_store
+
+    store = open_store(f"sqlite:///{tmp_path / 'c.db'}")
+    app = create_app(store, Limits())
+    store.close()  # every store call now fails: an unexpected error, as a bug would be
+
+    async def get() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://clouddir") as http:
+            return await http.get("/v1.0/users", headers={"Authorization": "Bearer x"})
+
+    _graph_error(asyncio.run(get()), 500, "InternalServerError")
+    assert "unexpected error on GET /v1.0/users" in caplog.text
