@@ -169,11 +169,12 @@ def add_members(service: Service, tenant: Tenant, group: DirObject, member_ids: 
 def add_member_ref(service: Service, tenant: Tenant, group_id: str, body: Any) -> None:
     if not isinstance(body, dict) or "@odata.id" not in body:
         raise GraphError(400, "BadRequest", "Expected @odata.id in the request body.")
+    member_id = id_from_odata(body["@odata.id"])  # a malformed body is a 400 before any 404
     store = service.store
     with store.transaction(tenant.id):
         group = _owned(service, tenant, "group", group_id)
         _writing(service, tenant)
-        add_members(service, tenant, group, [id_from_odata(body["@odata.id"])], strict=True)
+        add_members(service, tenant, group, [member_id], strict=True)
 
 
 def remove_member_ref(service: Service, tenant: Tenant, group_id: str, member_id: str) -> None:
