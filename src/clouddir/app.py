@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from clouddir import graph, sync_api
+from clouddir.errors_http import exception_handlers
+from clouddir.openapi import openapi_document
+from clouddir.request_limits import BodyLimit
 from clouddir.service import Service, json_response
 from clouddir.settings import Limits
 from clouddir.store import Store
@@ -17,7 +21,14 @@ async def health(request: Request) -> Response:
     return json_response({"status": "ok"})
 
 
+async def openapi(request: Request) -> Response:
+    return json_response(openapi_document())
+
+
 def create_app(store: Store, limits: Limits) -> Starlette:
-    app = Starlette(routes=[Route("/health", health), *sync_api.routes, *graph.routes])
+    app = Starlette(routes=[Route("/health", health), Route("/openapi.json", openapi),
+                            *sync_api.routes, *graph.routes],
+                    middleware=[Middleware(BodyLimit, limits=limits)],
+                    exception_handlers=exception_handlers)
     app.state.service = Service(store, limits)
     return app

@@ -10,6 +10,12 @@ from typing import Any
 import click
 
 from clouddir.auth import create_tenant
+from clouddir.quota import (
+    object_count,
+    set_max_objects,
+    tenant_exists,
+    tenant_max_objects,
+)
 from clouddir.settings import limits_from_env
 from clouddir.store import Store, StoreError, open_store
 
@@ -97,15 +103,47 @@ def tenant() -> None:
 @click.option("--db", "db_url", envvar="CLOUDDIR_DB", default=DEFAULT_DB, show_default=True,
               help=DB_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print {tenant_id, token} as JSON.")
-def tenant_create(name: str, db_url: str, as_json: bool) -> None:
+@click.option("--max-objects", type=click.IntRange(0, 10**12), default=None,
+              help="The tenant's object quota (default: the server's max_objects limit, "
+                   "300,000).")
+def tenant_create(name: str, db_url: str, as_json: bool, max_objects: int | None) -> None:
     """Create a tenant and print its id and bearer token (shown once; stored hashed)."""
     store = _open(db_url)
     created, token = create_tenant(store, name)
+    if max_objects is not None:
+        set_max_objects(store, created.id, max_objects)
     store.close()
     if as_json:
         click.echo(json.dumps({"tenant_id": created.id, "token": token}))
     else:
         click.echo(f"tenant_id: {created.id}{os.linesep}token:     {token}")
+
+
+@tenant.command("quota")
+@click.argument("tenant_id")
+@click.option("--db", "db_url", envvar="CLOUDDIR_DB", default=DEFAULT_DB, show_default=True,
+              help=DB_HELP)
+@click.option("--max-objects", type=click.IntRange(0, 10**12), default=None,
+              help="Set the tenant's object quota.")
+@click.option("--default", "use_default", is_flag=True,
+              help="Drop the tenant's own quota: the server's max_objects applies.")
+def tenant_quota(tenant_id: str, db_url: str, max_objects: int | None,
+                 use_default: bool) -> None:
+    """Show or set a tenant's object quota (creates past it are refused with
+    Directory_QuotaExceeded; reads, updates and deletes go on)."""
+    store = _open(db_url)
+    try:
+        if not tenant_exists(store, tenant_id):
+            raise click.ClickException(f"no tenant {tenant_id!r}; `clouddir tenant create` "
+                                       f"prints the ids")
+        if max_objects is not None or use_default:
+            set_max_objects(store, tenant_id, None if use_default else max_objects)
+        own = tenant_max_objects(store, tenant_id)
+        used = object_count(store, tenant_id)
+    finally:
+        store.close()
+    quota = str(own) if own is not None else "server default (max_objects limit)"
+    click.echo(f"objects: {used}{os.linesep}quota:   {quota}")
 
 
 if __name__ == "__main__":

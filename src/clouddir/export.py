@@ -15,6 +15,7 @@ from typing import Any
 from clouddir import errors as codes
 from clouddir.errors import ChangeRefused
 from clouddir.membership import plan_members
+from clouddir.quota import QUOTA_EXCEEDED, ObjectQuota, QuotaExceeded
 from clouddir.settings import Limits
 from clouddir.store import OBJECT_CHANGED, OBJECT_CREATED, DirObject
 from clouddir.uniqueness import (
@@ -26,7 +27,13 @@ from clouddir.uniqueness import (
     primary_smtp,
     release_all,
 )
-from clouddir.validation import check_attributes, check_object_type, check_source_anchor
+from clouddir.validation import (
+    check_attributes,
+    check_change_shape,
+    check_object_type,
+    check_source_anchor,
+)
+from clouddir.value_limits import object_size_problem
 
 Change = dict[str, Any]
 
@@ -36,23 +43,29 @@ class Outcome:
     obj: DirObject | None = None
     errors: list[dict[str, object]] = field(default_factory=list)
     warnings: list[dict[str, object]] = field(default_factory=list)
+    created: bool = False
 
 
-def apply_batch(ctx: Context, limits: Limits, version: int,
-                changes: list[Change]) -> list[dict[str, object]]:
-    """Apply a batch inside the caller's transaction; one result per change, in order."""
+def apply_batch(ctx: Context, limits: Limits, version: int, changes: list[Change],
+                quota: ObjectQuota | None = None) -> list[dict[str, object]]:
+    """Apply a batch inside the caller's transaction; one result per change, in order.
+    ``quota``: the tenant's room for new objects (an add past it fails alone)."""
     prefetch_batch(ctx, changes)
     results = []
     for change in changes:
         ref = change.get("ref")
         try:
             with ctx.store.savepoint():
-                outcome = _apply_one(ctx, limits, version, change)
+                outcome = _apply_one(ctx, limits, version, change, quota)
         except ChangeRefused as refused:
-            results.append({"ref": ref, "status": "error", "id": change.get("id"),
+            # The id is echoed only when it is one (a refused change may name anything).
+            echoed = change.get("id") if isinstance(change.get("id"), str) else None
+            results.append({"ref": ref, "status": "error", "id": echoed,
                             "errors": [refused.as_dict()], "warnings": []})
             continue
         obj = outcome.obj
+        if outcome.created and quota is not None:
+            quota.created()
         results.append({
             "ref": ref, "status": "partial" if outcome.errors else "ok",
             "id": obj.id if obj else change.get("id"), "dn": obj.dn if obj else None,
@@ -61,7 +74,9 @@ def apply_batch(ctx: Context, limits: Limits, version: int,
     return results
 
 
-def _apply_one(ctx: Context, limits: Limits, version: int, change: Change) -> Outcome:
+def _apply_one(ctx: Context, limits: Limits, version: int, change: Change,
+               quota: ObjectQuota | None = None) -> Outcome:
+    check_change_shape(change)
     op = change.get("op")
     if op == "delete":
         return _delete(ctx, change)
@@ -85,6 +100,7 @@ def _apply_one(ctx: Context, limits: Limits, version: int, change: Change) -> Ou
     members = plan_members(ctx, limits, version, change, object_type, existing)
 
     if existing is None:
+        _room_for_one(quota)
         obj = ctx.store.insert(DirObject(tenant_id=ctx.tenant_id, id="",
                                          object_type=object_type, dn=change.get("dn"),
                                          source_anchor=anchor, sync_enabled=True))
@@ -95,7 +111,7 @@ def _apply_one(ctx: Context, limits: Limits, version: int, change: Change) -> Ou
             obj.source_anchor = anchor
         if change.get("dn"):
             obj.dn = change["dn"]
-    outcome = Outcome(obj=obj)
+    outcome = Outcome(obj=obj, created=existing is None)
     new_attributes = {} if replace_all else dict(obj.attributes)
     for name, values in attributes.items():
         if name in UNIQUE_ATTRIBUTES:
@@ -104,6 +120,10 @@ def _apply_one(ctx: Context, limits: Limits, version: int, change: Change) -> Ou
             new_attributes[name] = list(values)
         else:
             new_attributes.pop(name, None)
+    size = object_size_problem({**new_attributes, **{
+        k: v for k, v in attributes.items() if k in UNIQUE_ATTRIBUTES}}, limits.max_object_bytes)
+    if size:
+        raise ChangeRefused(codes.LARGE_OBJECT, size)
     unique_now = {k: v for k, v in obj.attributes.items() if k in UNIQUE_ATTRIBUTES}
     obj.attributes = {**new_attributes, **unique_now}
     for name in UNIQUE_ATTRIBUTES:
@@ -115,6 +135,15 @@ def _apply_one(ctx: Context, limits: Limits, version: int, change: Change) -> Ou
     if members is not None:
         outcome.errors += members.apply(ctx, obj)
     return outcome
+
+
+def _room_for_one(quota: ObjectQuota | None) -> None:
+    if quota is None:
+        return
+    try:
+        quota.check()
+    except QuotaExceeded as exc:
+        raise ChangeRefused(QUOTA_EXCEEDED, str(exc)) from exc
 
 
 def _merge_value_changes(ctx: Context, existing: DirObject | None,

@@ -53,23 +53,26 @@ def encode_cursor(state: dict[str, Any]) -> str:
 def decode_cursor(cursor: str) -> dict[str, Any]:
     try:
         state = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadCursor(f"bad cursor: {exc}") from exc
-    if not isinstance(state, dict) or "hi" not in state:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise BadCursor("bad cursor: not one this service issued") from exc
+    if not isinstance(state, dict) or "since" not in state or not all(
+            _is_seq(state.get(k)) for k in ("hi", "pos", "grp", "mem")) or not (
+            state.get("since") is None or _is_seq(state["since"])):
         raise BadCursor("bad cursor")
     return state
+
+
+def _is_seq(value: object) -> bool:
+    # Cursor fields are change and object numbers: store integers (64-bit in PostgreSQL).
+    return type(value) is int and 0 <= value < 2**63
 
 
 def _parse_token(token: str | None) -> int | None:
     if token in (None, ""):
         return None
-    try:
-        value = int(token)
-    except ValueError as exc:
-        raise BadCursor(f"bad token {token!r}") from exc
-    if value < 0:
-        raise BadCursor(f"bad token {token!r}")
-    return value
+    if not token.isascii() or not token.isdigit() or len(token) > 19 or int(token) >= 2**63:
+        raise BadCursor(f"bad token {token[:40]!r}")
+    return int(token)
 
 
 def _object_entry(ctx: Context, obj: DirObject,

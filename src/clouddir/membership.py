@@ -68,6 +68,10 @@ def plan_members(ctx: Context, limits: Limits, version: int, change: Change,
     if not isinstance(members, dict):
         raise ChangeRefused(codes.IDENTITY_DATA_VALIDATION_FAILED,
                             "v2 members is {add: [...], remove: [...]}")
+    for part in ("add", "remove", "replace"):
+        if members.get(part) is not None and not isinstance(members[part], list):
+            raise ChangeRefused(codes.IDENTITY_DATA_VALIDATION_FAILED,
+                                f"v2 members.{part} is a list")
     if "replace" in members:
         # The whole list, when the client has no delta (at most v2_max_links per request).
         replace, unresolved = _resolve(ctx, members.get("replace") or [])
@@ -92,23 +96,28 @@ def plan_members(ctx: Context, limits: Limits, version: int, change: Change,
 
 def _resolve(ctx: Context, refs: list[object]) -> tuple[list[int], list[object]]:
     """Member references (ids or {"dn": ...}) -> seqs of the tenant's objects, and the rest."""
-    ids = [r for r in refs if isinstance(r, str)]
-    dns = [r["dn"] for r in refs if isinstance(r, dict) and isinstance(r.get("dn"), str)]
+    ids = [r for r in refs if _usable(r)]
+    dns = [r["dn"] for r in refs if isinstance(r, dict) and _usable(r.get("dn"))]
     by_id = ctx.store.resolve_ids(ctx.tenant_id, ids)
     by_dn = ctx.store.resolve_dns(ctx.tenant_id, dns) if dns else {}
     resolved: list[int] = []
     unresolved: list[object] = []
     for ref in refs:
         seq = None
-        if isinstance(ref, str):
+        if _usable(ref):
             seq = by_id.get(ref)
-        elif isinstance(ref, dict) and isinstance(ref.get("dn"), str):
+        elif isinstance(ref, dict) and _usable(ref.get("dn")):
             seq = by_dn.get(ref["dn"].lower())
         if seq is None:
             unresolved.append(ref)
         else:
             resolved.append(seq)
     return resolved, unresolved
+
+
+def _usable(ref: object) -> bool:
+    """A reference worth a look-up: a string no object could have is unresolved at once."""
+    return isinstance(ref, str) and len(ref) <= 2048 and "\x00" not in ref
 
 
 def count_links(version: int, changes: list[Change]) -> int:
@@ -118,5 +127,7 @@ def count_links(version: int, changes: list[Change]) -> int:
     for change in changes:
         members = change.get("members")
         if version == 2 and isinstance(members, dict):
-            total += len(members.get("add") or []) + len(members.get("remove") or [])
+            for part in ("add", "remove"):
+                if isinstance(members.get(part), list):
+                    total += len(members[part])
     return total

@@ -9,7 +9,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from clouddir.auth import authenticate
+from clouddir.errors_http import graph_error_body
 from clouddir.export import apply_batch
+from clouddir.quota import ObjectQuota
 from clouddir.settings import Limits
 from clouddir.store import Store, Tenant
 from clouddir.throttle import WriteBudget
@@ -24,7 +26,7 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 
 def error_response(status: int, code: str, message: str,
                    headers: dict[str, str] | None = None) -> Response:
-    return json_response({"error": {"code": code, "message": message}}, status, headers)
+    return json_response(graph_error_body(code, message), status, headers)
 
 
 class Service:
@@ -68,7 +70,8 @@ class Service:
                                       f"write budget of {self.limits.write_budget} per "
                                       f"{self.limits.write_window:g}s spent",
                                       {"Retry-After": str(wait)})
-            results = apply_batch(self.context(tenant), self.limits, version, changes)
+            quota = ObjectQuota.read(store, tenant.id, self.limits.max_objects)
+            results = apply_batch(self.context(tenant), self.limits, version, changes, quota)
             body = orjson.dumps({"batch_id": batch_id, "results": results}).decode()
             store.save_batch(tenant.id, batch_id, f"v{version}", body)
         return Response(body, media_type="application/json")

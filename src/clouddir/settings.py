@@ -26,7 +26,16 @@ class Limits:
     import_page_size: int = 500
     member_page_size: int = 5_000
     max_certificates: int = 15
+    #: Request body limits (413 past them): the sync API's largest legitimate request is a v2
+    #: ``replace`` of 250,000 member references (about 10 MB as ids, 40 MB as DNs); the Graph
+    #: face's is a $batch of 20 single-object requests.
     max_request_bytes: int = 64 * 1024 * 1024
+    max_graph_request_bytes: int = 4 * 1024 * 1024
+    #: All attribute values of one object together (Entra: Directory_ResourceSizeExceeded).
+    max_object_bytes: int = 1024 * 1024
+    #: Objects per tenant unless the tenant has its own quota (Entra's default quota for a
+    #: tenant with a verified domain is 300,000 objects).
+    max_objects: int = 300_000
 
     def as_dict(self) -> dict[str, float | int]:
         return {f.name: getattr(self, f.name) for f in fields(self)}

@@ -93,6 +93,11 @@ CREATE TABLE IF NOT EXISTS changes (
 CREATE INDEX IF NOT EXISTS changes_tenant ON changes (tenant_id, usn);
 -- Names of deleted objects (a removed member's DN in a delta).
 CREATE INDEX IF NOT EXISTS changes_deleted ON changes (tenant_id, object_seq) WHERE kind = 'd';
+-- A tenant's own object quota (clouddir.quota); without a row, the server's default.
+CREATE TABLE IF NOT EXISTS tenant_quotas (
+    tenant_id TEXT PRIMARY KEY,
+    max_objects INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS batches (
     tenant_id TEXT NOT NULL,
     batch_id TEXT NOT NULL,

@@ -11,6 +11,9 @@ from starlette.routing import Route
 from clouddir.imports import BadCursor, import_v1, import_v2
 from clouddir.membership import count_links
 from clouddir.service import Service, error_response, json_response
+from clouddir.value_limits import text_problem
+
+MAX_BATCH_ID = 256
 
 
 def _service(request: Request) -> Service:
@@ -30,9 +33,13 @@ async def _export(request: Request, version: int) -> Response:
     tenant = await run_in_threadpool(service.tenant_of, request)
     if tenant is None:
         return service.unauthorized()
+    declared = request.headers.get("content-type")
+    if declared is not None and declared.split(";", 1)[0].strip().lower() != "application/json":
+        return error_response(415, "UnsupportedMediaType",
+                              f"Content-Type {declared[:60]!r} is not supported; send "
+                              f"application/json")
+    # The body limit is enforced while it streams in (clouddir.request_limits).
     body = await request.body()
-    if len(body) > service.limits.max_request_bytes:
-        return error_response(413, "BatchTooLarge", "request body too large")
     try:
         payload = orjson.loads(body)
     except orjson.JSONDecodeError:
@@ -44,6 +51,9 @@ async def _export(request: Request, version: int) -> Response:
     if not isinstance(batch_id, str) or not batch_id or not isinstance(changes, list) or not all(
             isinstance(c, dict) for c in changes):
         return error_response(400, "BadRequest", "need batch_id (string) and changes (list)")
+    problem = text_problem("batch_id", batch_id, MAX_BATCH_ID)
+    if problem:
+        return error_response(400, "BadRequest", problem)
     limits = service.limits
     max_changes = limits.v1_batch_size if version == 1 else limits.v2_batch_size
     if len(changes) > max_changes:
@@ -70,11 +80,10 @@ async def _import(request: Request, version: int) -> Response:
         return service.unauthorized()
     params = request.query_params
     limits = service.limits
-    try:
-        page_size = min(int(params.get("page_size", limits.import_page_size)),
-                        limits.import_page_size)
-    except ValueError:
+    raw_size = params.get("page_size", str(limits.import_page_size))
+    if not raw_size.isascii() or not raw_size.lstrip("-").isdigit() or len(raw_size) > 10:
         return error_response(400, "BadRequest", "page_size must be an integer")
+    page_size = min(int(raw_size), limits.import_page_size)
     if page_size < 1:
         return error_response(400, "BadRequest", "page_size must be positive")
     ctx = service.context(tenant)

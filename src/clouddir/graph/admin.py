@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from clouddir.graph.model import ON_PREMISES_MASTERED, GraphError, from_graph, not_found
+from clouddir.quota import QUOTA_EXCEEDED, ObjectQuota, QuotaExceeded
 from clouddir.service import Service
 from clouddir.store import OBJECT_CHANGED, OBJECT_CREATED, DirObject, Tenant
 from clouddir.uniqueness import UNIQUE_ATTRIBUTES, holder_of, release_all
@@ -29,9 +30,10 @@ def _writing(service: Service, tenant: Tenant) -> None:
 
 
 def id_from_odata(value: object) -> str:
-    match = _ID_AT_END.search(str(value or ""))
-    if not match:
-        raise GraphError(400, "Request_BadRequest", f"Invalid object identifier '{value}'.")
+    match = _ID_AT_END.search(value) if isinstance(value, str) and len(value) <= 2048 else None
+    if not match or len(match.group(1)) > 64:
+        raise GraphError(400, "Request_BadRequest",
+                         f"Invalid object identifier '{str(value)[:64]}'.")
     return match.group(1)
 
 
@@ -75,12 +77,18 @@ def _apply(obj: DirObject, attributes: dict[str, list[str] | None]) -> None:
 
 
 def create(service: Service, tenant: Tenant, object_type: str, body: dict[str, Any]) -> DirObject:
-    if not isinstance(body, dict) or not body.get("displayName"):
+    if not isinstance(body, dict):
+        raise GraphError(400, "BadRequest", "Unable to read JSON request payload.")
+    if not body.get("displayName"):
         raise GraphError(400, "Request_BadRequest", "Property displayName is required.")
     binds = _binds(body) if object_type == "group" else []
     attributes = from_graph(body)
     store = service.store
     with store.transaction(tenant.id):
+        try:
+            ObjectQuota.read(store, tenant.id, service.limits.max_objects).check()
+        except QuotaExceeded as exc:
+            raise GraphError(400, QUOTA_EXCEEDED, str(exc)) from exc
         _writing(service, tenant)
         obj = store.insert(DirObject(tenant_id=tenant.id, id="", object_type=object_type,
                                      dn=None, source_anchor=None, sync_enabled=False))
@@ -161,11 +169,12 @@ def add_members(service: Service, tenant: Tenant, group: DirObject, member_ids: 
 def add_member_ref(service: Service, tenant: Tenant, group_id: str, body: Any) -> None:
     if not isinstance(body, dict) or "@odata.id" not in body:
         raise GraphError(400, "BadRequest", "Expected @odata.id in the request body.")
+    member_id = id_from_odata(body["@odata.id"])  # a malformed body is a 400 before any 404
     store = service.store
     with store.transaction(tenant.id):
         group = _owned(service, tenant, "group", group_id)
         _writing(service, tenant)
-        add_members(service, tenant, group, [id_from_odata(body["@odata.id"])], strict=True)
+        add_members(service, tenant, group, [member_id], strict=True)
 
 
 def remove_member_ref(service: Service, tenant: Tenant, group_id: str, member_id: str) -> None:

@@ -11,8 +11,15 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from clouddir.graph import admin
-from clouddir.graph.model import COLLECTIONS, GraphError, not_found, select, to_graph
-from clouddir.graph.query import parse_filter, parse_select, parse_top
+from clouddir.graph.model import (
+    COLLECTIONS,
+    GraphError,
+    check_id,
+    not_found,
+    select,
+    to_graph,
+)
+from clouddir.graph.query import parse_filter, parse_select, parse_skiptoken, parse_top
 from clouddir.service import Service, json_response
 from clouddir.store import DirObject, Tenant
 
@@ -46,11 +53,24 @@ def object_type_of(request: Request) -> str:
 
 
 async def body_of(request: Request) -> Any:
+    check_json_content_type(request)
     raw = await request.body()
     try:
         return orjson.loads(raw) if raw else {}
     except orjson.JSONDecodeError as exc:
         raise GraphError(400, "BadRequest", "Unable to read JSON request payload.") from exc
+
+
+def check_json_content_type(request: Request) -> None:
+    """A body is JSON: another declared media type is refused (415), none is taken as JSON."""
+    declared = request.headers.get("content-type")
+    if declared is None:
+        return
+    media = declared.split(";", 1)[0].strip().lower()
+    if media != "application/json" and not media.endswith("+json"):
+        raise GraphError(415, "UnsupportedMediaType",
+                         f"Content-Type {declared[:60]!r} is not supported; send "
+                         f"application/json.")
 
 
 def _wants_count(request: Request) -> bool:
@@ -68,7 +88,7 @@ def _list(service: Service, tenant: Tenant, object_type: str, params: dict[str, 
     """Matching objects from ``$skiptoken`` on: (page, next skiptoken, count, top)."""
     predicate = parse_filter(params.get("$filter"))
     top = parse_top(params.get("$top"))
-    after = int(params.get("$skiptoken") or 0)
+    after = parse_skiptoken(params.get("$skiptoken"))
     store = service.store
     page: list[dict[str, Any]] = []
     next_token = None
@@ -136,7 +156,7 @@ async def create_object(request: Request, service: Service, tenant: Tenant) -> R
 
 async def get_object(request: Request, service: Service, tenant: Tenant) -> Response:
     object_type = object_type_of(request)
-    object_id = request.path_params["id"]
+    object_id = check_id(request.path_params["id"])
     obj = await run_in_threadpool(_get, service, tenant, object_id)
     if obj is None or obj.object_type != object_type:
         raise not_found(object_id)
@@ -144,15 +164,16 @@ async def get_object(request: Request, service: Service, tenant: Tenant) -> Resp
 
 
 async def patch_object(request: Request, service: Service, tenant: Tenant) -> Response:
+    object_type = object_type_of(request)
+    object_id = check_id(request.path_params["id"])
     body = await body_of(request)
-    await run_in_threadpool(admin.update, service, tenant, object_type_of(request),
-                            request.path_params["id"], body)
+    await run_in_threadpool(admin.update, service, tenant, object_type, object_id, body)
     return Response(status_code=204)
 
 
 async def delete_object(request: Request, service: Service, tenant: Tenant) -> Response:
     await run_in_threadpool(admin.delete, service, tenant, object_type_of(request),
-                            request.path_params["id"])
+                            check_id(request.path_params["id"]))
     return Response(status_code=204)
 
 
@@ -173,8 +194,8 @@ async def list_members(request: Request, service: Service, tenant: Tenant) -> Re
     params = request.query_params
     top = parse_top(params.get("$top"))
     page, next_token = await run_in_threadpool(
-        _members_page, service, tenant, request.path_params["id"],
-        int(params.get("$skiptoken") or 0), top)
+        _members_page, service, tenant, check_id(request.path_params["id"]),
+        parse_skiptoken(params.get("$skiptoken")), top)
     fields = parse_select(params.get("$select"))
     body: dict[str, Any] = {"@odata.context": f"{_base(request)}/$metadata#directoryObjects",
                             "value": [select(o, fields) for o in page]}
@@ -186,19 +207,20 @@ async def list_members(request: Request, service: Service, tenant: Tenant) -> Re
 
 async def add_member_ref(request: Request, service: Service, tenant: Tenant) -> Response:
     body = await body_of(request)
-    await run_in_threadpool(admin.add_member_ref, service, tenant, request.path_params["id"],
-                            body)
+    await run_in_threadpool(admin.add_member_ref, service, tenant,
+                            check_id(request.path_params["id"]), body)
     return Response(status_code=204)
 
 
 async def remove_member_ref(request: Request, service: Service, tenant: Tenant) -> Response:
-    await run_in_threadpool(admin.remove_member_ref, service, tenant, request.path_params["id"],
-                            request.path_params["member_id"])
+    await run_in_threadpool(admin.remove_member_ref, service, tenant,
+                            check_id(request.path_params["id"]),
+                            check_id(request.path_params["member_id"]))
     return Response(status_code=204)
 
 
 async def get_directory_object(request: Request, service: Service, tenant: Tenant) -> Response:
-    object_id = request.path_params["id"]
+    object_id = check_id(request.path_params["id"])
     obj = await run_in_threadpool(_get, service, tenant, object_id)
     if obj is None:
         raise not_found(object_id)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from clouddir.errors_http import graph_error_body
 from clouddir.store import DirObject
+from clouddir.value_limits import values_problem
 
 COLLECTIONS = {"users": "user", "groups": "group", "contacts": "contact"}
 ODATA_TYPES = {"user": "#microsoft.graph.user", "group": "#microsoft.graph.group",
@@ -40,8 +43,19 @@ class GraphError(Exception):
         self.headers = headers or {}
 
     def body(self) -> dict[str, Any]:
-        return {"error": {"code": self.code, "message": self.message,
-                          "innerError": {"date": "", "request-id": "", "client-request-id": ""}}}
+        return graph_error_body(self.code, self.message)
+
+
+#: Object ids are UUIDs; anything this service could never have issued is refused before a
+#: store look-up (PostgreSQL refuses NUL characters outright).
+_ID = re.compile(r"^[0-9A-Za-z-]{1,64}$")
+
+
+def check_id(object_id: str) -> str:
+    if not _ID.match(object_id):
+        raise GraphError(400, "Request_BadRequest",
+                         f"Invalid object identifier '{object_id[:64]}'.")
+    return object_id
 
 
 def not_found(object_id: str) -> GraphError:
@@ -66,11 +80,12 @@ def to_graph(obj: DirObject) -> dict[str, Any]:
 
 
 def from_graph(body: dict[str, Any]) -> dict[str, list[str] | None]:
-    """Graph properties -> attribute values (None: remove the attribute)."""
+    """Graph properties -> attribute values (None: remove the attribute). A value of the wrong
+    type, or longer than Entra allows (clouddir.value_limits), is a 400."""
     unknown = [k for k in body if k not in WRITABLE and k not in IGNORED and "@" not in k]
     if unknown:
         raise GraphError(400, "Request_BadRequest",
-                         f"Property '{unknown[0]}' does not exist on type or is read-only.")
+                         f"Property '{unknown[0][:64]}' does not exist on type or is read-only.")
     attributes: dict[str, list[str] | None] = {}
     for name, value in body.items():
         if "@" in name or name in IGNORED:
@@ -78,12 +93,27 @@ def from_graph(body: dict[str, Any]) -> dict[str, list[str] | None]:
         if value is None or value == []:
             attributes[name] = None
         elif name in BOOLEANS:
+            if not isinstance(value, bool):
+                raise _invalid(name, "a boolean")
             attributes[name] = ["true" if value else "false"]
         elif name in LISTS:
-            attributes[name] = [str(v) for v in value]
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise _invalid(name, "a list of strings")
+            attributes[name] = list(value)
         else:
-            attributes[name] = [str(value)]
+            if not isinstance(value, str):
+                raise _invalid(name, "a string")
+            attributes[name] = [value]
+        problem = values_problem(name, attributes[name] or [])
+        if problem:
+            raise GraphError(400, "Request_BadRequest",
+                             f"Invalid value specified for property '{name}': {problem}.")
     return attributes
+
+
+def _invalid(name: str, expected: str) -> GraphError:
+    return GraphError(400, "Request_BadRequest",
+                      f"Invalid value specified for property '{name}': expected {expected}.")
 
 
 def select(obj: dict[str, Any], fields: list[str] | None) -> dict[str, Any]:

@@ -37,6 +37,8 @@ def _literal(kind: str, raw: str) -> Any:
     if kind == "str":
         return raw[1:-1].replace("''", "'")
     if kind == "num":
+        if len(raw) > 19:
+            raise _bad(f"number {raw[:20]}... is too large")
         return int(raw)
     if raw in ("true", "false"):
         return raw == "true"
@@ -51,10 +53,15 @@ def _equal(a: Any, b: Any) -> bool:
     return a == b
 
 
+#: not / parentheses nest at most this deep (the predicate is evaluated recursively).
+MAX_DEPTH = 32
+
+
 class _Parser:
     def __init__(self, text: str) -> None:
         self.tokens = _tokens(text)
         self.pos = 0
+        self.depth = 0
 
     def peek(self) -> str | None:
         return self.tokens[self.pos][1] if self.pos < len(self.tokens) else None
@@ -91,6 +98,15 @@ class _Parser:
         return left
 
     def unary(self) -> Predicate:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise _bad(f"nested deeper than {MAX_DEPTH}")
+        try:
+            return self._unary()
+        finally:
+            self.depth -= 1
+
+    def _unary(self) -> Predicate:
         word = (self.peek() or "").lower()
         if word == "not":
             self.take()
@@ -136,21 +152,55 @@ class _Parser:
         raise _bad(f"operator {op!r} is not supported")
 
 
+#: A filter longer than this is refused before parsing (Graph's own query options are short).
+MAX_FILTER = 4096
+
+
 def parse_filter(text: str | None) -> Predicate | None:
-    return _Parser(text).parse() if text else None
+    if not text:
+        return None
+    if len(text) > MAX_FILTER:
+        raise _bad(f"longer than {MAX_FILTER} characters")
+    try:
+        return _Parser(text).parse()
+    except RecursionError as exc:
+        raise _bad("nested too deeply") from exc
 
 
 def parse_select(text: str | None) -> list[str] | None:
-    return [f.strip() for f in text.split(",") if f.strip()] if text else None
+    if not text:
+        return None
+    fields = [f.strip() for f in text.split(",") if f.strip()]
+    for name in fields:
+        if not _PROPERTY.match(name):
+            raise GraphError(400, "BadRequest", f"Invalid $select property '{name[:40]}'.")
+    return fields
+
+
+_PROPERTY = re.compile(r"^[A-Za-z_@][\w.@]{0,127}$")
+
+
+#: Skip tokens are object seqs: store integers (64-bit in PostgreSQL).
+_MAX_SEQ = 2**63 - 1
+
+
+def parse_skiptoken(text: str | None) -> int:
+    if not text:
+        return 0
+    if not text.isascii() or not text.isdigit() or len(text) > 19 or int(text) > _MAX_SEQ:
+        raise GraphError(400, "BadRequest", f"Invalid $skiptoken value '{text[:40]}'.")
+    return int(text)
 
 
 def parse_top(text: str | None, default: int = 100, most: int = 999) -> int:
     if text is None:
         return default
     try:
+        if not text.strip().lstrip("+-").isdigit() or len(text) > 10:
+            raise ValueError(text)
         top = int(text)
     except ValueError as exc:
-        raise GraphError(400, "BadRequest", f"Invalid $top value '{text}'.") from exc
+        raise GraphError(400, "BadRequest", f"Invalid $top value '{text[:40]}'.") from exc
     if top < 1 or top > most:
         raise GraphError(400, "BadRequest", f"Invalid page size specified: '{top}'. Must be "
                                             f"between 1 and {most} inclusive.")
