@@ -88,7 +88,7 @@ def test_doctor_case(case: Path, tmp_path: Path, request: pytest.FixtureRequest)
     code, checks, text = doctor(ws, *spec.get("args", []))
     expect = spec["expect"]
     check = checks.get(expect["check"])
-    assert check is not None, checks
+    assert check is not None, text
     assert check["status"] == expect["status"], check
     assert expect["line"] in check["detail"], check
     assert code == expect["exit"], checks

@@ -137,7 +137,8 @@ def test_connector_add_warns_of_a_password_in_clear(tmp_path: Path, settings: st
     idsync(ws, "init")
     result = idsync(ws, "connector", "add", "corp", "--type", "ldap", "--set", settings,
                     "--set", "bind_dn=cn=sync,dc=corp,dc=example",
-                    "--set", "partitions=[dc=corp,dc=example]", "--secret", f"{secret}=s3cret")
+                    "--set", 'partitions=["dc=corp,dc=example"]', "--secret-env",
+                    f"{secret}=CORP_SECRET", env={"CORP_SECRET": "s3cret"})
     assert ("in clear over ldap://" in result.stderr) is warned, result.stderr
     assert "s3cret" not in result.stderr + result.stdout
     assert "connector corp added" in result.stdout

@@ -144,7 +144,9 @@ def _connector(store: Store, record: ConnectorRecord, workspace: str,
     if connectivity and record.type == "ldap":
         found = ldap_checks(record.name, record.settings, record.secrets.get("password", ""),
                             store.cs.count(record.id))
-        if any(c.status is FAIL and c.name == name for c in found):
+        # A scope that fails stops the connector before it reads the schema (the connector
+        # checks its scope when it first reads): the scope line says what to correct.
+        if any(c.status is FAIL and c.name in (name, f"scope {record.name}") for c in found):
             return found + out
         out = found + out
         instance = registry.create(record, workspace)
