@@ -106,14 +106,28 @@ def tenant() -> None:
 @click.option("--max-objects", type=click.IntRange(0, 10**12), default=None,
               help="The tenant's object quota (default: the server's max_objects limit, "
                    "300,000).")
-def tenant_create(name: str, db_url: str, as_json: bool, max_objects: int | None) -> None:
+@click.option("--token-file", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write the token to this new file (mode 0600) instead of printing it: "
+                   "idsync reads it with `connector add ... --secret-file token=PATH`.")
+def tenant_create(name: str, db_url: str, as_json: bool, max_objects: int | None,
+                  token_file: str | None) -> None:
     """Create a tenant and print its id and bearer token (shown once; stored hashed)."""
+    if token_file is not None and os.path.lexists(token_file):
+        raise click.ClickException(f"{token_file} exists: name a new file for the token "
+                                   "(it is written once, mode 0600)")
     store = _open(db_url)
     created, token = create_tenant(store, name)
     if max_objects is not None:
         set_max_objects(store, created.id, max_objects)
     store.close()
-    if as_json:
+    if token_file is not None:
+        # O_EXCL: never through a file (or symlink) someone put there; 0600 from the start.
+        fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(token + "\n")
+        shown = {"tenant_id": created.id, "token_file": token_file}
+        click.echo(json.dumps(shown) if as_json else f"tenant_id: {created.id}")
+    elif as_json:
         click.echo(json.dumps({"tenant_id": created.id, "token": token}))
     else:
         click.echo(f"tenant_id: {created.id}{os.linesep}token:     {token}")
