@@ -30,6 +30,29 @@ def test_tenant_create_cli_prints_json_and_stores_hash(tmp_path: Path) -> None:
     assert tenant is not None and tenant.id == created["tenant_id"]
 
 
+def test_tenant_create_writes_the_token_to_a_new_private_file(tmp_path: Path) -> None:
+    """The token never reaches the terminal (or a log of it): it goes to a new 0600 file that
+    idsync reads with --secret-file; an existing file is never overwritten or followed."""
+    db, token_file = tmp_path / "c.db", tmp_path / "contoso.token"
+
+    def create(*extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "clouddir.cli", "tenant", "create",
+                               "contoso", "--db", f"sqlite:///{db}", "--token-file",
+                               str(token_file), *extra], capture_output=True, text=True)
+
+    done = create()
+    assert done.returncode == 0, done.stderr
+    token = token_file.read_text().strip()
+    assert token not in done.stdout and done.stdout.startswith("tenant_id: ")
+    assert token_file.stat().st_mode & 0o777 == 0o600
+    tenant = SqliteStore(db).tenant_by_token_hash(hash_token(token))
+    assert tenant is not None and tenant.id in done.stdout
+
+    again = create("--json")
+    assert again.returncode != 0 and "exists" in again.stderr
+    assert token_file.read_text().strip() == token  # not overwritten, no second tenant made
+
+
 def test_requests_need_a_valid_token(clouddir: CloudDirTenant) -> None:
     for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic x"}):
         response = httpx.get(f"{clouddir.url}/sync/v2/import", headers=headers)
