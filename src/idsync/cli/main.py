@@ -99,6 +99,7 @@ def cli(ctx: click.Context, workspace: str, debug: bool) -> None:
 
         # What a run logs when it fails (its traceback) goes to stderr too.
         handler = logging.StreamHandler(sys.stderr)
+        handler.addFilter(redaction.RedactingFilter())  # a traceback may quote a password
         logger = logging.getLogger("idsync")
         level = logger.level
         logger.addHandler(handler)
