@@ -98,8 +98,8 @@ def workspaces(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
                                                                   RUN_BLOCKS})}
 
 
-def _still_serving(line: Line, text: str, env: dict[str, str]) -> None:
-    server = subprocess.Popen(["bash", "-c", f"exec {text}"], cwd=ROOT, env=env,
+def _still_serving(line: Line, text: str, env: dict[str, str], cwd: Path) -> None:
+    server = subprocess.Popen(["bash", "-c", f"exec {text}"], cwd=cwd, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         server.wait(timeout=4)
@@ -123,12 +123,17 @@ def test_readme_block_runs_as_written(block: Block, workspaces: dict[str, Path],
     env = {**os.environ, "IDSYNC_HOME": str(ws), "PATH": f"{BIN}:{os.environ['PATH']}",
            "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     env.pop("IDSYNC_DATABASE_URL", None)
+    # Commands run in a folder of their own (files they write, such as `rules export rules/`,
+    # stay out of the checkout), where `.venv/bin/...` still names the project's tools.
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    (cwd / ".venv").symlink_to(ROOT / ".venv")
     for line in block.lines:
         text = line.text.replace(DEMO_FOLDER, str(ws))
         if line.serves:
-            _still_serving(line, text, env)
+            _still_serving(line, text, env, cwd)
             continue
-        done = subprocess.run(["bash", "-c", text], cwd=ROOT, env=env, capture_output=True,
+        done = subprocess.run(["bash", "-c", text], cwd=cwd, env=env, capture_output=True,
                               text=True, timeout=300)
         assert done.returncode == line.expected_exit, (
             f"README line {line.number}: `{line.text}` exited {done.returncode}, "
