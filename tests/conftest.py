@@ -100,3 +100,16 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter,
         f"PostgreSQL pass on {redact(base)}: {schemas.get('ws', 0)} workspace schemas "
         f"({stores} holding an idsync store), {schemas.get('cd', 0)} clouddir schemas, "
         f"{schemas.get('t', 0)} store-test schemas")
+
+
+@pytest.fixture(autouse=True)
+def _forget_remembered_secrets() -> Iterator[None]:
+    """Every test starts with a process that remembers no secret: idsync masks each secret it
+    has opened in every message it writes (idsync.secrets.redaction), so a password such as
+    "secret" used by one test would mask that word in the messages the next test of the same
+    worker asserts."""
+    from idsync.secrets import redaction
+
+    redaction._known.clear()
+    yield
+    redaction._known.clear()

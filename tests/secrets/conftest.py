@@ -4,10 +4,7 @@ and idsync run as its own process."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 _ROOT = str(Path(__file__).resolve().parents[2])
 if _ROOT not in sys.path:
@@ -16,16 +13,4 @@ if _ROOT not in sys.path:
 from tests.harness.slapd import slapd, slapd_factory  # noqa: E402
 from tests.scheduler.conftest import serve_factory  # noqa: E402
 
-from idsync.secrets import redaction  # noqa: E402
-
 __all__ = ["serve_factory", "slapd", "slapd_factory"]
-
-
-@pytest.fixture(autouse=True)
-def _forget_remembered_secrets() -> Iterator[None]:
-    """Secrets a test makes this process remember (generated ones included) are forgotten
-    after it, so no later test of the worker sees its output masked."""
-    known = set(redaction._known)
-    yield
-    redaction._known.clear()
-    redaction._known.update(known)

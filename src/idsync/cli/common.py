@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -52,7 +53,6 @@ def handle_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except IdsyncError as exc:
-            from idsync.cli.main import debugging, report_error
             from idsync.failures import one_line
 
             if debugging():
@@ -111,3 +111,18 @@ def display_value(value: Any) -> str:
 
 def attributes_json(attributes: dict[str, list[Any]]) -> dict[str, list[Any]]:
     return {k: list(v) for k, v in sorted(attributes.items())}
+
+
+def debugging(ctx: click.Context | None = None) -> bool:
+    """``idsync --debug`` (or IDSYNC_DEBUG=1): failures show their traceback."""
+    ctx = ctx or click.get_current_context(silent=True)
+    root = ctx.find_root() if ctx is not None else None
+    if root is not None and isinstance(root.obj, dict) and root.obj.get("debug"):
+        return True
+    return os.environ.get("IDSYNC_DEBUG", "") not in ("", "0")
+
+
+def report_error(message: str) -> None:
+    """``error: MESSAGE`` on stderr, one line: no markup read from the message, no wrapping."""
+    err_console.print(Text.assemble(("error:", "red"), " ", message), soft_wrap=True,
+                      highlight=False)

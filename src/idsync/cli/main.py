@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import Any
 
 import click
 
 from idsync import __version__
-
-
-def debugging(ctx: click.Context | None = None) -> bool:
-    """``idsync --debug`` (or IDSYNC_DEBUG=1): failures show their traceback."""
-    ctx = ctx or click.get_current_context(silent=True)
-    root = ctx.find_root() if ctx is not None else None
-    if root is not None and isinstance(root.obj, dict) and root.obj.get("debug"):
-        return True
-    return os.environ.get("IDSYNC_DEBUG", "") not in ("", "0")
+from idsync.cli.common import debugging, report_error
 
 
 class IdsyncGroup(click.Group):
@@ -61,16 +52,6 @@ class IdsyncGroup(click.Group):
             message, code = describe(exc, obj.get("workspace"))
             report_error(message)
             ctx.exit(code)
-
-
-def report_error(message: str) -> None:
-    """``error: MESSAGE`` on stderr, one line: no markup read from the message, no wrapping."""
-    from rich.text import Text
-
-    from idsync.cli.common import err_console
-
-    err_console.print(Text.assemble(("error:", "red"), " ", message), soft_wrap=True,
-                      highlight=False)
 
 
 @click.group(cls=IdsyncGroup, context_settings={"help_option_names": ["-h", "--help"]})
