@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from clouddir import storage_quota
+
 #: The schema in SQLite's words; ``clouddir.store_postgres`` translates the few that differ
 #: (AUTOINCREMENT -> identity, INTEGER -> BIGINT, WITHOUT ROWID).
 SCHEMA = """
@@ -98,6 +100,9 @@ CREATE TABLE IF NOT EXISTS tenant_quotas (
     tenant_id TEXT PRIMARY KEY,
     max_objects INTEGER NOT NULL
 );
+-- Bytes a tenant uses, kept by every write, and its own storage quota (clouddir.storage_quota).
+CREATE TABLE IF NOT EXISTS tenant_storage (
+    tenant_id TEXT PRIMARY KEY, used_bytes INTEGER NOT NULL, max_bytes INTEGER);
 CREATE TABLE IF NOT EXISTS batches (
     tenant_id TEXT NOT NULL,
     batch_id TEXT NOT NULL,
@@ -132,6 +137,7 @@ class DirObject:
     attributes: dict[str, list[str]] = field(default_factory=dict)
     member_count: int = 0
     seq: int = 0
+    stored_bytes: int = 0  # its weight as read or written (clouddir.storage_quota)
 
 
 @dataclass(slots=True)
@@ -169,8 +175,7 @@ def _row_to_object(row: Sequence[Any]) -> DirObject:
     return DirObject(
         seq=row[0], tenant_id=row[1], id=row[2], object_type=row[3], dn=row[4],
         source_anchor=row[5], sync_enabled=bool(row[6]), attributes=json.loads(row[7]),
-        member_count=row[8],
-    )
+        member_count=row[8], stored_bytes=storage_quota.object_weight(row[7], row[4]))
 
 
 class _UnitState(threading.local):
@@ -187,9 +192,10 @@ class _UnitState(threading.local):
     #: Seqs the backend handed out ahead for the batch's new objects (still valid after a
     #: rollback: a sequence never gives a number twice).
     seqs: list[int] | None = None
+    storage: Any = None  # the unit's storage_quota.StorageQuota, read at its first write
 
     def forget(self) -> None:
-        self.absent_anchors = self.holders = None
+        self.absent_anchors = self.holders = self.storage = None
 
 
 class Store:
@@ -499,6 +505,7 @@ class Store:
         obj.id = obj.id or str(uuid.uuid4())
         values = (obj.tenant_id, obj.id, obj.object_type, obj.dn, obj.source_anchor,
                   int(obj.sync_enabled), json.dumps(obj.attributes))
+        storage_quota.object_written(self, obj, values[-1], new=True)
         known = self._prefetched(obj.tenant_id)
         if known and known.seqs:
             obj.seq = known.seqs.pop()
@@ -522,15 +529,16 @@ class Store:
     def update(self, obj: DirObject) -> None:
         self._writing(obj.tenant_id)
         self._anchor_taken(obj)
+        storage_quota.object_written(self, obj, text := json.dumps(obj.attributes), new=False)
         self._run("UPDATE objects SET dn = ?, source_anchor = ?, sync_enabled = ?, "
                   "attributes = ? WHERE tenant_id = ? AND seq = ?",
-                  (obj.dn, obj.source_anchor, int(obj.sync_enabled), json.dumps(obj.attributes),
-                   obj.tenant_id, obj.seq))
+                  (obj.dn, obj.source_anchor, int(obj.sync_enabled), text, obj.tenant_id, obj.seq))
 
     def delete(self, obj: DirObject) -> None:
         """Remove the object, its edges on both sides (logging the removals from other groups)
         and the unique values it holds."""
         self._writing(obj.tenant_id)
+        storage_quota.object_deleted(self, obj)
         groups = [r[0] for r in self._rows("SELECT group_seq FROM members WHERE member_seq = ?",
                                            (obj.seq,))]
         for group_seq in groups:
@@ -593,6 +601,8 @@ class Store:
         self._writing(tenant_id)
         # One statement per table, not one per edge: a v2 change may name 15,000 members.
         members = list(member_seqs)
+        storage_quota.members_changed(self, tenant_id, len(members) * (
+            1 if kind == MEMBER_ADDED else -1))
         if kind == MEMBER_ADDED:
             self._run_ints("INSERT INTO members (group_seq, member_seq) SELECT ?, value "
                            "FROM {ints}", (group_seq,), members)
