@@ -120,7 +120,7 @@ def _quota(store: Store, tenant_id: str) -> StorageQuota:
         used, own = usage(store, tenant_id)
         if used is None:
             used = recount(store, tenant_id)
-        default = _defaults.get(store, Limits.max_tenant_bytes)
+        default = _defaults.get(store, Limits().max_tenant_bytes)
         state.storage = StorageQuota(own if own is not None else default, used)
     return state.storage
 
