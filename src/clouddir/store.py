@@ -195,7 +195,7 @@ class _UnitState(threading.local):
     storage: Any = None  # the unit's storage_quota.StorageQuota, read at its first write
 
     def forget(self) -> None:
-        self.absent_anchors = self.holders = self.storage = None
+        self.absent_anchors = self.holders = None
 
 
 class Store:
@@ -287,6 +287,7 @@ class Store:
             state.conn, state.depth, state.write, state.tenant = conn, 1, write, tenant_id
             try:
                 yield
+                storage_quota.flush(self)
             except BaseException:
                 self._end(conn, commit=False)
                 raise
@@ -294,7 +295,7 @@ class Store:
         finally:
             state.conn, state.depth, state.write, state.tenant = None, 0, False, None
             state.forget()
-            state.seqs = None
+            state.seqs = state.storage = None
             self._release(conn)
 
     @contextmanager
@@ -307,10 +308,12 @@ class Store:
         if conn is None:
             raise RuntimeError("store.savepoint() outside store.transaction()")
         self._execute(conn, "SAVEPOINT change", ())
+        mark = storage_quota.mark(self)
         try:
             yield
         except BaseException:
             self._unit_state.forget()  # it may hold what the rolled-back writes did
+            storage_quota.rewind(self, mark)
             # A statement sent ahead that failed raises here (and fails the unit) rather
             # than vanish in the rollback.
             self._checkpoint(conn)
