@@ -131,11 +131,17 @@ def test_large_group_members_count(clouddir: CloudDirTenant, store_of: Any) -> N
                                    "attributes": {"displayName": ["d"]}}])
     # An object weighs more than two edges.
     assert more["errors"][0]["code"] == "Directory_QuotaExceeded"
-    [refused] = tenant.export_ok(1, [{"ref": "g", "op": "add", "object_type": "group",
+    storage_quota.set_max_bytes(store, tenant.tenant_id, None)
+    more_id = tenant.export_ok(2, [{"ref": "d", "op": "add", "object_type": "contact",
+                                    "dn": "CN=d", "source_anchor": "d",
+                                    "attributes": {"displayName": ["d"]}}])[0]["id"]
+    # At quota, a v1 replace of the same size goes on (its removals make the adds' room).
+    storage_quota.set_max_bytes(store, tenant.tenant_id, _used(store, tenant))
+    [swapped] = tenant.export_ok(1, [{"ref": "g", "op": "add", "object_type": "group",
                                       "dn": "CN=g", "source_anchor": "g",
                                       "attributes": {"displayName": ["g"]},
-                                      "members": ids}])
-    assert refused["status"] == "ok"  # the same list: nothing grows
+                                      "members": [*ids[1:], more_id]}])
+    assert swapped["status"] == "ok", swapped
     assert storage_quota.recount(store, tenant.tenant_id) == _used(store, tenant)
 
 
