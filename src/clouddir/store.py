@@ -604,8 +604,8 @@ class Store:
         self._writing(tenant_id)
         # One statement per table, not one per edge: a v2 change may name 15,000 members.
         members = list(member_seqs)
-        storage_quota.members_changed(self, tenant_id, len(members) * (
-            1 if kind == MEMBER_ADDED else -1))
+        delta = len(member_seqs) if kind == MEMBER_ADDED else -len(member_seqs)
+        storage_quota.members_changed(self, tenant_id, delta)
         if kind == MEMBER_ADDED:
             self._run_ints("INSERT INTO members (group_seq, member_seq) SELECT ?, value "
                            "FROM {ints}", (group_seq,), members)
@@ -615,7 +615,6 @@ class Store:
         self._run_ints("INSERT INTO changes (tenant_id, object_seq, kind, member_seq) "
                        "SELECT ?, ?, ?, value FROM {ints}", (tenant_id, group_seq, kind), members)
         self._wrote(len(members))
-        delta = len(member_seqs) if kind == MEMBER_ADDED else -len(member_seqs)
         self._run("UPDATE objects SET member_count = member_count + ? WHERE seq = ?",
                   (delta, group_seq))
 
