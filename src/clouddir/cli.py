@@ -17,6 +17,9 @@ from clouddir.quota import (
     tenant_max_objects,
 )
 from clouddir.settings import limits_from_env
+from clouddir.storage_quota import recount as recount_bytes
+from clouddir.storage_quota import set_max_bytes
+from clouddir.storage_quota import usage as storage_usage
 from clouddir.store import Store, StoreError, open_store
 
 DEFAULT_DB = "sqlite:///clouddir.db"
@@ -106,11 +109,14 @@ def tenant() -> None:
 @click.option("--max-objects", type=click.IntRange(0, 10**12), default=None,
               help="The tenant's object quota (default: the server's max_objects limit, "
                    "300,000).")
+@click.option("--max-bytes", type=click.IntRange(0, 10**15), default=None,
+              help="The tenant's storage quota in bytes (default: the server's "
+                   "max_tenant_bytes limit, 2 GiB).")
 @click.option("--token-file", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the token to this new file (mode 0600) instead of printing it: "
                    "idsync reads it with `connector add ... --secret-file token=PATH`.")
 def tenant_create(name: str, db_url: str, as_json: bool, max_objects: int | None,
-                  token_file: str | None) -> None:
+                  max_bytes: int | None, token_file: str | None) -> None:
     """Create a tenant and print its id and bearer token (shown once; stored hashed)."""
     if token_file is not None and os.path.lexists(token_file):
         raise click.ClickException(f"{token_file} exists: name a new file for the token "
@@ -119,6 +125,8 @@ def tenant_create(name: str, db_url: str, as_json: bool, max_objects: int | None
     created, token = create_tenant(store, name)
     if max_objects is not None:
         set_max_objects(store, created.id, max_objects)
+    if max_bytes is not None:
+        set_max_bytes(store, created.id, max_bytes)
     store.close()
     if token_file is not None:
         # O_EXCL: never through a file (or symlink) someone put there; 0600 from the start.
@@ -139,12 +147,19 @@ def tenant_create(name: str, db_url: str, as_json: bool, max_objects: int | None
               help=DB_HELP)
 @click.option("--max-objects", type=click.IntRange(0, 10**12), default=None,
               help="Set the tenant's object quota.")
+@click.option("--max-bytes", type=click.IntRange(0, 10**15), default=None,
+              help="Set the tenant's storage quota in bytes.")
 @click.option("--default", "use_default", is_flag=True,
-              help="Drop the tenant's own quota: the server's max_objects applies.")
-def tenant_quota(tenant_id: str, db_url: str, max_objects: int | None,
-                 use_default: bool) -> None:
-    """Show or set a tenant's object quota (creates past it are refused with
-    Directory_QuotaExceeded; reads, updates and deletes go on)."""
+              help="Drop the tenant's own quotas: the server's max_objects and "
+                   "max_tenant_bytes apply.")
+@click.option("--recount", is_flag=True,
+              help="Recount the bytes used from the objects and members (exact; the "
+                   "counter is kept by every write, this is for a doubt).")
+def tenant_quota(tenant_id: str, db_url: str, max_objects: int | None, max_bytes: int | None,
+                 use_default: bool, recount: bool) -> None:
+    """Show or set a tenant's object and storage quotas (creates past the object quota and
+    writes that grow the tenant past the storage quota are refused with
+    Directory_QuotaExceeded; reads, deletes and shrinking updates go on)."""
     store = _open(db_url)
     try:
         if not tenant_exists(store, tenant_id):
@@ -152,12 +167,20 @@ def tenant_quota(tenant_id: str, db_url: str, max_objects: int | None,
                                        f"prints the ids")
         if max_objects is not None or use_default:
             set_max_objects(store, tenant_id, None if use_default else max_objects)
+        if max_bytes is not None or use_default:
+            set_max_bytes(store, tenant_id, None if use_default else max_bytes)
+        if recount or storage_usage(store, tenant_id)[0] is None:
+            recount_bytes(store, tenant_id)
         own = tenant_max_objects(store, tenant_id)
         used = object_count(store, tenant_id)
+        used_bytes, own_bytes = storage_usage(store, tenant_id)
     finally:
         store.close()
     quota = str(own) if own is not None else "server default (max_objects limit)"
-    click.echo(f"objects: {used}{os.linesep}quota:   {quota}")
+    bytes_quota = (str(own_bytes) if own_bytes is not None
+                   else "server default (max_tenant_bytes limit)")
+    click.echo(f"objects: {used}{os.linesep}quota:   {quota}{os.linesep}"
+               f"bytes:   {used_bytes}{os.linesep}bytes quota: {bytes_quota}")
 
 
 if __name__ == "__main__":

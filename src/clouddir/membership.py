@@ -39,8 +39,9 @@ class MemberPlan:
             present = store.present_members(group.seq, self.adds + self.removes)
             self.adds = [m for m in dict.fromkeys(self.adds) if m not in present]
             self.removes = [m for m in dict.fromkeys(self.removes) if m in present]
-        store.add_members(ctx.tenant_id, group.seq, self.adds)
+        # Removals first: they make the room the adds take (the storage quota checks adds).
         store.remove_members(ctx.tenant_id, group.seq, self.removes)
+        store.add_members(ctx.tenant_id, group.seq, self.adds)
         if not self.unresolved:
             return []
         return [{"code": codes.DN_ATTRIBUTES_FAILURE, "retryable": True,

@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from clouddir import storage_quota
+
 #: The schema in SQLite's words; ``clouddir.store_postgres`` translates the few that differ
 #: (AUTOINCREMENT -> identity, INTEGER -> BIGINT, WITHOUT ROWID).
 SCHEMA = """
@@ -98,6 +100,9 @@ CREATE TABLE IF NOT EXISTS tenant_quotas (
     tenant_id TEXT PRIMARY KEY,
     max_objects INTEGER NOT NULL
 );
+-- Bytes a tenant uses, kept by every write, and its own storage quota (clouddir.storage_quota).
+CREATE TABLE IF NOT EXISTS tenant_storage (
+    tenant_id TEXT PRIMARY KEY, used_bytes INTEGER NOT NULL, max_bytes INTEGER);
 CREATE TABLE IF NOT EXISTS batches (
     tenant_id TEXT NOT NULL,
     batch_id TEXT NOT NULL,
@@ -132,6 +137,7 @@ class DirObject:
     attributes: dict[str, list[str]] = field(default_factory=dict)
     member_count: int = 0
     seq: int = 0
+    stored_bytes: int = 0  # its weight as read or written (clouddir.storage_quota)
 
 
 @dataclass(slots=True)
@@ -169,8 +175,7 @@ def _row_to_object(row: Sequence[Any]) -> DirObject:
     return DirObject(
         seq=row[0], tenant_id=row[1], id=row[2], object_type=row[3], dn=row[4],
         source_anchor=row[5], sync_enabled=bool(row[6]), attributes=json.loads(row[7]),
-        member_count=row[8],
-    )
+        member_count=row[8], stored_bytes=storage_quota.object_weight(row[7], row[4]))
 
 
 class _UnitState(threading.local):
@@ -187,6 +192,7 @@ class _UnitState(threading.local):
     #: Seqs the backend handed out ahead for the batch's new objects (still valid after a
     #: rollback: a sequence never gives a number twice).
     seqs: list[int] | None = None
+    storage: Any = None  # the unit's storage_quota.StorageQuota, read at its first write
 
     def forget(self) -> None:
         self.absent_anchors = self.holders = None
@@ -281,6 +287,7 @@ class Store:
             state.conn, state.depth, state.write, state.tenant = conn, 1, write, tenant_id
             try:
                 yield
+                storage_quota.flush(self)
             except BaseException:
                 self._end(conn, commit=False)
                 raise
@@ -288,7 +295,7 @@ class Store:
         finally:
             state.conn, state.depth, state.write, state.tenant = None, 0, False, None
             state.forget()
-            state.seqs = None
+            state.seqs = state.storage = None
             self._release(conn)
 
     @contextmanager
@@ -301,10 +308,12 @@ class Store:
         if conn is None:
             raise RuntimeError("store.savepoint() outside store.transaction()")
         self._execute(conn, "SAVEPOINT change", ())
+        mark = storage_quota.mark(self)
         try:
             yield
         except BaseException:
             self._unit_state.forget()  # it may hold what the rolled-back writes did
+            storage_quota.rewind(self, mark)
             # A statement sent ahead that failed raises here (and fails the unit) rather
             # than vanish in the rollback.
             self._checkpoint(conn)
@@ -499,6 +508,7 @@ class Store:
         obj.id = obj.id or str(uuid.uuid4())
         values = (obj.tenant_id, obj.id, obj.object_type, obj.dn, obj.source_anchor,
                   int(obj.sync_enabled), json.dumps(obj.attributes))
+        storage_quota.object_written(self, obj, values[-1], new=True)
         known = self._prefetched(obj.tenant_id)
         if known and known.seqs:
             obj.seq = known.seqs.pop()
@@ -522,15 +532,16 @@ class Store:
     def update(self, obj: DirObject) -> None:
         self._writing(obj.tenant_id)
         self._anchor_taken(obj)
+        storage_quota.object_written(self, obj, text := json.dumps(obj.attributes), new=False)
         self._run("UPDATE objects SET dn = ?, source_anchor = ?, sync_enabled = ?, "
                   "attributes = ? WHERE tenant_id = ? AND seq = ?",
-                  (obj.dn, obj.source_anchor, int(obj.sync_enabled), json.dumps(obj.attributes),
-                   obj.tenant_id, obj.seq))
+                  (obj.dn, obj.source_anchor, int(obj.sync_enabled), text, obj.tenant_id, obj.seq))
 
     def delete(self, obj: DirObject) -> None:
         """Remove the object, its edges on both sides (logging the removals from other groups)
         and the unique values it holds."""
         self._writing(obj.tenant_id)
+        storage_quota.object_deleted(self, obj)
         groups = [r[0] for r in self._rows("SELECT group_seq FROM members WHERE member_seq = ?",
                                            (obj.seq,))]
         for group_seq in groups:
@@ -593,6 +604,8 @@ class Store:
         self._writing(tenant_id)
         # One statement per table, not one per edge: a v2 change may name 15,000 members.
         members = list(member_seqs)
+        delta = len(member_seqs) if kind == MEMBER_ADDED else -len(member_seqs)
+        storage_quota.members_changed(self, tenant_id, delta)
         if kind == MEMBER_ADDED:
             self._run_ints("INSERT INTO members (group_seq, member_seq) SELECT ?, value "
                            "FROM {ints}", (group_seq,), members)
@@ -602,7 +615,6 @@ class Store:
         self._run_ints("INSERT INTO changes (tenant_id, object_seq, kind, member_seq) "
                        "SELECT ?, ?, ?, value FROM {ints}", (tenant_id, group_seq, kind), members)
         self._wrote(len(members))
-        delta = len(member_seqs) if kind == MEMBER_ADDED else -len(member_seqs)
         self._run("UPDATE objects SET member_count = member_count + ? WHERE seq = ?",
                   (delta, group_seq))
 

@@ -8,7 +8,8 @@ A case file is JSON: ``method``, ``path`` (query included, sent as written), opt
 written (uvicorn's HTTP parser refuses a malformed one with a bare 400 before clouddir sees
 it: such a case expects only the status). ``expect``: ``status`` and ``code`` (the error's
 code) and ``message`` (a part of it); for a 200, ``results`` (the sync API's per-object error
-codes) or ``items`` ($batch items).
+codes) or ``items`` ($batch items). ``room_bytes``: the tenant's storage quota is set to that
+many bytes above what it uses once seeded.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ from tests.harness.clouddir_server import (  # noqa: F401 (a fixture)
     clouddir_shared,
     user,
 )
+
+from clouddir import storage_quota
+from clouddir.store import open_store
 
 
 @pytest.fixture
@@ -90,6 +94,8 @@ def test_bad_request_gets_its_error_and_changes_nothing(tenant: CloudDirTenant,
     expect = case["expect"]
     clouddir.export_ok(2, [user("1", "c2VlZA", "seed@contoso.test")])
     assert clouddir.graph_create("groups", {"displayName": "seed"}).status_code == 201
+    if "room_bytes" in case:
+        _leave_room(clouddir, case["room_bytes"])
     before = snapshot(clouddir)
     status, body = send(clouddir, case)
     assert status == expect["status"], body
@@ -108,3 +114,12 @@ def test_bad_request_gets_its_error_and_changes_nothing(tenant: CloudDirTenant,
         assert (answer["id"], answer["status"]) == (item["id"], item["status"]), answer
         assert answer["body"]["error"]["code"] == item["code"], answer
     assert snapshot(clouddir) == before
+
+
+def _leave_room(tenant: CloudDirTenant, room: int) -> None:
+    store = open_store(tenant.server.database)
+    try:
+        used, _own = storage_quota.usage(store, tenant.tenant_id)
+        storage_quota.set_max_bytes(store, tenant.tenant_id, (used or 0) + room)
+    finally:
+        store.close()

@@ -21,6 +21,7 @@ from clouddir.graph.model import (
 )
 from clouddir.graph.query import parse_filter, parse_select, parse_skiptoken, parse_top
 from clouddir.service import Service, json_response
+from clouddir.storage_quota import StorageQuotaExceeded
 from clouddir.store import DirObject, Tenant
 
 Handler = Callable[[Request, Service, Tenant], Awaitable[Response]]
@@ -40,6 +41,8 @@ def graph_handler(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
             return await handler(request, service, tenant)
         except GraphError as error:
             return json_response(error.body(), error.status, error.headers)
+        except StorageQuotaExceeded as refused:  # raised by the store's write, any handler
+            return json_response(GraphError(400, refused.code, refused.detail).body(), 400)
 
     return endpoint
 
