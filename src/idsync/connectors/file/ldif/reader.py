@@ -6,8 +6,8 @@ import base64
 import binascii
 import os
 import re
-from collections.abc import Iterable, Iterator
-from typing import BinaryIO
+from collections.abc import Callable, Iterable, Iterator
+from typing import BinaryIO, TypeVar
 
 from idsync.connectors.file.ldif.records import (
     _ATTR_DESCRIPTION,
@@ -24,6 +24,8 @@ from idsync.connectors.file.ldif.records import (
     Value,
 )
 from idsync.connectors.file.ldif.urls import read_url_value
+
+T = TypeVar("T")
 
 # A plain ``name: value`` line; FILL spaces after the colon are not part of the value.
 _PLAIN_LINE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9;.-]*): *(.*)$", re.MULTILINE)
@@ -418,14 +420,22 @@ def read_ldif(
     ``start`` up to byte ``end``. Each record's ``end_offset`` is where reading can resume
     after it. URL values are refused unless ``file_urls_under`` names the directory whose
     files ``file:`` URLs may read (idsync.connectors.file.ldif.urls)."""
+    yield from read_from(source, start,
+                         lambda fp: _read(fp, binary_attributes, start, end, file_urls_under))
+
+
+def read_from(source: str | os.PathLike[str] | BinaryIO, start: int,
+              read: Callable[[BinaryIO], Iterator[T]]) -> Iterator[T]:
+    """``read`` over ``source`` (a path, opened and closed here, or a binary file object)
+    positioned at byte ``start``: how every LDIF reader of this package opens its input."""
     if isinstance(source, str | os.PathLike):
         with open(source, "rb") as handle:
             handle.seek(start)
-            yield from _read(handle, binary_attributes, start, end, file_urls_under)
+            yield from read(handle)
     else:
         if start or source.seekable():
             source.seek(start)
-        yield from _read(source, binary_attributes, start, end, file_urls_under)
+        yield from read(source)
 
 
 def _read(fp: BinaryIO, binary_attributes: Iterable[str], start: int,

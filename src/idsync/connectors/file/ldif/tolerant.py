@@ -18,7 +18,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from idsync.connectors.file.ldif.reader import RawRecord, _Parser, iter_raw_records, parse_raw
+from idsync.connectors.file.ldif.reader import (
+    RawRecord,
+    _Parser,
+    iter_raw_records,
+    parse_raw,
+    read_from,
+)
 from idsync.connectors.file.ldif.records import LdifError, LdifRecord
 from idsync.connectors.file.ldif.urls import UrlValueRefused
 
@@ -62,14 +68,8 @@ def read_tolerant(
 ) -> Iterator[LdifRecord | Unreadable]:
     """Like ``read_ldif``, but a malformed record is yielded as an :class:`Unreadable` and
     reading goes on with the next record."""
-    if isinstance(source, str | os.PathLike):
-        with open(source, "rb") as handle:
-            handle.seek(start)
-            yield from _read(handle, binary_attributes, start, end, file_urls_under)
-    else:
-        if start or source.seekable():
-            source.seek(start)
-        yield from _read(source, binary_attributes, start, end, file_urls_under)
+    yield from read_from(source, start,
+                         lambda fp: _read(fp, binary_attributes, start, end, file_urls_under))
 
 
 def _read(fp: BinaryIO, binary_attributes: Iterable[str], start: int, end: int | None,
