@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from click.testing import CliRunner, Result
@@ -42,3 +43,12 @@ def raw_secrets(ws: Path) -> str:
     finally:
         store.close()
 
+
+def enter_again_and_run(ws: Path, secret: str, folder: Path) -> None:
+    """Enter the connector ``src``'s password again (from a file) and check that a full import
+    then succeeds: what an operator does after the key that sealed it is gone."""
+    given = folder / "again"
+    given.write_text(secret)
+    idsync(ws, "connector", "set", "src", "--secret-file", f"password={given}")
+    assert idsync(ws, "run", "src", "full-import").returncode == 0
+    assert json.loads(idsync(ws, "runs", "list", "--json").stdout)[0]["status"] == "success"

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from tests.secrets.helpers import cli, file_workspace, idsync, raw_secrets
+from tests.secrets.helpers import cli, enter_again_and_run, file_workspace, idsync, raw_secrets
 
 from idsync.secrets.keys import KEY_FILE, new_key
 from idsync.store import Store
@@ -68,11 +68,7 @@ def test_without_its_key_a_secret_is_named_and_the_run_stops_saying_why(tmp_path
 
     # Entering it again is enough: the connector works again (the source file is empty).
     (ws / "src.ldif").write_text("version: 1\n")
-    again = tmp_path / "again"
-    again.write_text(SECRET)
-    idsync(ws, "connector", "set", "src", "--secret-file", f"password={again}")
-    assert idsync(ws, "run", "src", "full-import").returncode == 0
-    assert json.loads(idsync(ws, "runs", "list", "--json").stdout)[0]["status"] == "success"
+    enter_again_and_run(ws, SECRET, tmp_path)
 
 
 def test_the_key_from_the_environment_keeps_the_workspace_free_of_it(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from tests.secrets.helpers import file_workspace, idsync
+from tests.secrets.helpers import enter_again_and_run, file_workspace, idsync
 
 from idsync.secrets.keys import KEY_FILE
 
@@ -39,11 +39,7 @@ def test_a_restore_without_the_key_names_the_secrets_to_enter_again(tmp_path: Pa
         == ["src"]  # everything else came back
     stopped = idsync(other, "run", "src", "full-import", check=False)
     assert "stopped-configuration" in stopped.stdout
-    given = tmp_path / "again"
-    given.write_text(SECRET)
-    idsync(other, "connector", "set", "src", "--secret-file", f"password={given}")
-    assert idsync(other, "run", "src", "full-import").returncode == 0
-    assert json.loads(idsync(other, "runs", "list", "--json").stdout)[0]["status"] == "success"
+    enter_again_and_run(other, SECRET, tmp_path)
 
 
 def test_a_backup_with_its_key_restores_the_secrets_too(tmp_path: Path) -> None:
