@@ -18,20 +18,14 @@ they are not skipped on the PostgreSQL pass, they run there on SQLite (the fixtu
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.harness.postgres import TEST_URL_ENV, prepare_workspace
 
-_ROOT = str(Path(__file__).resolve().parents[1])
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
-
-from tests.harness.postgres import TEST_URL_ENV, prepare_workspace  # noqa: E402
-
-import idsync.store as idsync_store  # noqa: E402
-from idsync.store.postgres import is_postgres_url, redact  # noqa: E402
+import idsync.store as idsync_store
+from idsync.store.postgres import is_postgres_url, redact
 
 SQLITE_ONLY = "sqlite_only"
 

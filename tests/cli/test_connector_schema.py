@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from tests.harness.slapd import slapd, slapd_factory  # noqa: F401
 
-_ROOT = str(Path(__file__).resolve().parents[2])
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
-
-from tests.harness.slapd import slapd, slapd_factory  # noqa: E402,F401
-
-import idsync.cli.connector  # noqa: E402,F401 - registers the group
-from idsync.cli.main import cli  # noqa: E402
-from idsync.store import Store  # noqa: E402
+import idsync.cli.connector  # noqa: F401 - registers the group
+from idsync.cli.main import cli
+from idsync.store import Store
 
 
 @pytest.mark.slapd

@@ -6,21 +6,16 @@ cloud object keeps its object id and its memberships."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
-_ROOT = str(Path(__file__).resolve().parents[2])
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
+from engine_helpers import group_entry, ldif, make_workspace, user_entry
+from tests.harness.clouddir_server import clouddir, clouddir_shared  # noqa: F401
 
-from engine_helpers import group_entry, ldif, make_workspace, user_entry  # noqa: E402
-from tests.harness.clouddir_server import clouddir, clouddir_shared  # noqa: E402,F401
-
-from idsync.events import EventId  # noqa: E402
-from idsync.rules.admin import save_rules, set_disabled  # noqa: E402
-from idsync.rules.files import load_rules_text  # noqa: E402
-from idsync.rules.model import ScopeOperator, ScopingClause, ScopingGroup  # noqa: E402
+from idsync.events import EventId
+from idsync.rules.admin import save_rules, set_disabled
+from idsync.rules.files import load_rules_text
+from idsync.rules.model import ScopeOperator, ScopingClause, ScopingGroup
 
 RULES = """
 rules:

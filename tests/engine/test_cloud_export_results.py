@@ -4,18 +4,13 @@ completes with warnings."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-_ROOT = str(Path(__file__).resolve().parents[2])
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
+from engine_helpers import ldif, make_workspace, user_entry
+from tests.harness.clouddir_server import clouddir, clouddir_shared  # noqa: F401
 
-from engine_helpers import ldif, make_workspace, user_entry  # noqa: E402
-from tests.harness.clouddir_server import clouddir, clouddir_shared  # noqa: E402,F401
-
-from idsync.rules.admin import save_rules  # noqa: E402
-from idsync.rules.files import load_rules_text  # noqa: E402
+from idsync.rules.admin import save_rules
+from idsync.rules.files import load_rules_text
 
 RULES = """
 rules:

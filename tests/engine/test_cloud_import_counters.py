@@ -6,22 +6,16 @@ full import of an unchanged tenant reports 0 updates."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from engine_helpers import group_entry, ldif, make_workspace, user_entry
+from test_cancelled_cloud_deletes import RULES
+from tests.harness.clouddir_server import clouddir_factory  # noqa: F401
 
-_ROOT = str(Path(__file__).resolve().parents[2])
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
-
-from engine_helpers import group_entry, ldif, make_workspace, user_entry  # noqa: E402
-from test_cancelled_cloud_deletes import RULES  # noqa: E402
-from tests.harness.clouddir_server import clouddir_factory  # noqa: E402,F401
-
-from idsync.rules.admin import save_rules  # noqa: E402
-from idsync.rules.files import load_rules_text  # noqa: E402
+from idsync.rules.admin import save_rules
+from idsync.rules.files import load_rules_text
 
 #: Members per import page the test server sends: every group here spans pages.
 MEMBER_PAGE = 7

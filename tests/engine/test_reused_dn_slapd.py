@@ -6,26 +6,21 @@ an initial cycle afterwards stages nothing."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
-_ROOT = str(Path(__file__).resolve().parents[2])
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
-
-from engine_helpers import (  # noqa: E402
+from engine_helpers import (
     SOURCE_BASE,
     group_entry,
     ldif,
     make_workspace,
     user_entry,
 )
-from test_reference_integrity import staged  # noqa: E402
-from tests.harness.slapd import slapd, slapd_factory  # noqa: E402,F401
+from test_reference_integrity import staged
+from tests.harness.slapd import slapd, slapd_factory  # noqa: F401
 
-from idsync.rules.admin import save_rules  # noqa: E402
-from idsync.rules.files import builtin_rule_set  # noqa: E402
+from idsync.rules.admin import save_rules
+from idsync.rules.files import builtin_rule_set
 
 
 def user(uid: str) -> str:

@@ -7,23 +7,17 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 
 import pytest
+from engine_helpers import group_entry, ldif, make_workspace, user_entry
+from test_cancelled_cloud_deletes import RULES
+from tests.harness.clouddir_server import clouddir, clouddir_shared  # noqa: F401
+from tests.harness.slapd import needs_slapd, slapd, slapd_factory  # noqa: F401
+from tests.scheduler.conftest import idsync
 
-_ROOT = str(Path(__file__).resolve().parents[2])
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
-
-from engine_helpers import group_entry, ldif, make_workspace, user_entry  # noqa: E402
-from test_cancelled_cloud_deletes import RULES  # noqa: E402
-from tests.harness.clouddir_server import clouddir, clouddir_shared  # noqa: E402,F401
-from tests.harness.slapd import needs_slapd, slapd, slapd_factory  # noqa: E402,F401
-from tests.scheduler.conftest import idsync  # noqa: E402
-
-from idsync.rules.admin import save_rules  # noqa: E402
-from idsync.rules.files import load_rules_text  # noqa: E402
+from idsync.rules.admin import save_rules
+from idsync.rules.files import load_rules_text
 
 
 def _shown(ws, run_id: int) -> dict:

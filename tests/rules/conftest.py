@@ -5,7 +5,6 @@ rules installed."""
 from __future__ import annotations
 
 import base64
-import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,23 +12,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-_ROOT = str(Path(__file__).resolve().parents[2])
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
-
-from tests.harness.clouddir_server import (  # noqa: E402
+from tests.harness.clouddir_server import (
     CloudDirTenant,
     clouddir,
     clouddir_factory,
     clouddir_shared,
 )
 
-from idsync.engine.core import Engine  # noqa: E402
-from idsync.engine.runner import RunResult, run_profile  # noqa: E402
-from idsync.model import RunProfile  # noqa: E402
-from idsync.rules.outofbox import install_outofbox  # noqa: E402
-from idsync.store import Store  # noqa: E402
+from idsync.engine.core import Engine
+from idsync.engine.runner import RunResult, run_profile
+from idsync.model import RunProfile
+from idsync.rules.outofbox import install_outofbox
+from idsync.store import Store
 
 __all__ = ["clouddir", "clouddir_factory", "clouddir_shared"]
 

@@ -16,21 +16,16 @@ from typing import Any
 
 import httpx
 import pytest
-
-_ROOT = str(Path(__file__).resolve().parents[2])
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
-
-from tests.engine.engine_helpers import (  # noqa: E402
+from tests.engine.engine_helpers import (
     Workspace,
     group_entry,
     ldif,
     make_workspace,
     user_entry,
 )
-from tests.harness.postgres import prepare_workspace  # noqa: E402
+from tests.harness.postgres import prepare_workspace
 
-from idsync.store import CONFIG_FILE, DB_FILE  # noqa: E402
+from idsync.store import CONFIG_FILE, DB_FILE
 
 __all__ = ["Served", "Workspace", "group_entry", "idsync", "ldif", "make_workspace",
            "serve_factory", "small_workspace", "user_entry", "wait_for"]
