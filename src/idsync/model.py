@@ -17,6 +17,37 @@ class PendingImport(StrEnum):
     DELETE_ADD = "delete-add"
 
 
+class ExportKind(StrEnum):
+    """What a pending export does to the connected directory's object."""
+    ADD = "add"
+    MODIFY = "modify"
+    RENAME = "rename"
+    DELETE = "delete"
+
+
+class ExportState(StrEnum):
+    PENDING = "pending"
+    #: sent to the connected directory, awaiting the confirming import
+    EXPORTED = "exported"
+    #: an outbound rule of the object failed: not exported until its rules succeed and the
+    #: next flow stages it again
+    HELD = "held"
+
+
+class Direction(StrEnum):
+    """Of a sync rule, and of the link a rule made between a connector space object and its
+    metaverse object."""
+    INBOUND = "inbound"      # connector space -> metaverse
+    OUTBOUND = "outbound"    # metaverse -> connector space
+
+
+class LinkType(StrEnum):
+    """How a connector space object came to be linked to its metaverse object."""
+    JOIN = "Join"
+    STICKY_JOIN = "StickyJoin"
+    PROVISION = "Provision"
+
+
 class RunProfile(StrEnum):
     FULL_IMPORT = "Full Import"
     DELTA_IMPORT = "Delta Import"
@@ -88,11 +119,11 @@ class CSObject:
     object_type: str | None
     placeholder: bool
     attributes: Attributes
-    pending_import: str | None
+    pending_import: PendingImport | None
     mv_id: int | None
-    link_type: str | None
+    link_type: LinkType | None
     link_rule_id: int | None
-    link_direction: str | None
+    link_direction: Direction | None
     #: Reference values loaded on demand: attr -> set of target CS ids.
     refs: dict[str, set[int]] = field(default_factory=dict)
 
@@ -112,10 +143,10 @@ class MVObject:
 class PendingExport:
     cs_id: int
     connector_id: int
-    kind: str
+    kind: ExportKind
     new_dn: str | None
     attributes: Attributes
-    state: str
+    state: ExportState
     attempts: int
     ref_adds: dict[str, set[int]] = field(default_factory=dict)
     ref_removes: dict[str, set[int]] = field(default_factory=dict)

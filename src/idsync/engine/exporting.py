@@ -34,7 +34,7 @@ from idsync.engine.outbound import DN_ATTRIBUTES_FAILURE
 from idsync.engine.run import RunRecorder
 from idsync.errors import ConfigurationError
 from idsync.events import EventId
-from idsync.model import ConnectorRecord, PendingExport
+from idsync.model import ConnectorRecord, ExportState, PendingExport
 
 #: Adds without references first (users), then adds that reference them (groups), so a new
 #: group's new members already exist in the directory; then modifies, renames, deletes.
@@ -233,4 +233,4 @@ class _ResultWrites:
         store.cs.set_anchors(self.anchors)
         store.cs.set_dns(self.dns)
         if self.exported:
-            store.exports.set_state(self.exported, "exported")
+            store.exports.set_state(self.exported, ExportState.EXPORTED)

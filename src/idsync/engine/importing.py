@@ -33,7 +33,7 @@ from idsync.engine.reference_integrity import ReferenceIntegrity
 from idsync.engine.run import RunRecorder
 from idsync.engine.unreadable import UnreadableRecords
 from idsync.errors import ConfigurationError
-from idsync.model import ConnectorRecord, CSObject, PendingImport
+from idsync.model import ConnectorRecord, CSObject, ExportState, PendingImport
 from idsync.values import same_values
 
 #: Entries each of an import run's DN caches (Importer._key_of, Importer._dn_ids) may hold
@@ -553,7 +553,7 @@ class Importer:
             else:
                 unconfirmed.append(cs_id)
         self.store.exports.drop_many(confirmed)
-        self.store.exports.set_state(unconfirmed, "pending")
+        self.store.exports.set_state(unconfirmed, ExportState.PENDING)
         self.recorder.count("exports-confirmed", len(confirmed))
         self.recorder.count("exports-unconfirmed", len(unconfirmed))
 

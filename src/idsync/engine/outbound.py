@@ -44,7 +44,7 @@ from idsync.engine.run import RunRecorder
 from idsync.engine.views import OutboundView
 from idsync.events import EventId
 from idsync.expressions import ErrorFunctionTriggered, ExpressionError
-from idsync.model import CSObject, MVObject, PendingExport
+from idsync.model import CSObject, ExportState, MVObject, PendingExport
 from idsync.rules.model import DN_TARGET, LinkType
 from idsync.rules.scoping import in_scope
 from idsync.values import same_values
@@ -490,7 +490,7 @@ class Outbound:
         """An object whose outbound rules fail is not exported (not even a provisioning add
         without the failed attribute) until they succeed; the next flow restages it."""
         if pe is not None and pe.state == "pending":
-            self.store.exports.set_state([pe.cs_id], "held")
+            self.store.exports.set_state([pe.cs_id], ExportState.HELD)
 
     def _record_dropped_references(self, cs: CSObject, dropped: dict[str, list[int]]) -> None:
         if not dropped:

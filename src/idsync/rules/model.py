@@ -11,17 +11,7 @@ from enum import StrEnum
 from typing import Any
 
 from idsync.errors import ConfigurationError
-
-
-class Direction(StrEnum):
-    INBOUND = "inbound"      # connector space -> metaverse
-    OUTBOUND = "outbound"    # metaverse -> connector space
-
-
-class LinkType(StrEnum):
-    JOIN = "Join"
-    STICKY_JOIN = "StickyJoin"
-    PROVISION = "Provision"
+from idsync.model import Direction, LinkType
 
 
 class ScopeOperator(StrEnum):

@@ -16,7 +16,7 @@ import orjson
 
 from idsync import values
 from idsync.dn import normalize_dn
-from idsync.model import CSObject
+from idsync.model import CSObject, Direction, LinkType, PendingImport
 from idsync.store.database import Database, utcnow
 from idsync.store.references import record_relinks
 
@@ -53,8 +53,9 @@ def _cs(row: tuple[Any, ...]) -> CSObject:
     return CSObject(
         id=row[0], connector_id=row[1], anchor=row[2], dn=row[3], object_type=row[4],
         placeholder=bool(row[5]), attributes=values.loads_attributes(row[6]),
-        pending_import=row[7], mv_id=row[8], link_type=row[9], link_rule_id=row[10],
-        link_direction=row[11])
+        pending_import=PendingImport(row[7]) if row[7] else None, mv_id=row[8],
+        link_type=LinkType(row[9]) if row[9] else None, link_rule_id=row[10],
+        link_direction=Direction(row[11]) if row[11] else None)
 
 
 class ConnectorSpaceRepository:

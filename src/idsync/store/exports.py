@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from idsync import values
-from idsync.model import PendingExport
+from idsync.model import ExportKind, ExportState, PendingExport
 from idsync.store.database import Database, utcnow
 
 KIND_ORDER = {"add": 0, "modify": 1, "rename": 2, "delete": 3}
@@ -30,8 +30,9 @@ class PendingExportRepository:
                 "SELECT cs_id, connector_id, kind, new_dn, attributes, state, attempts "
                 "FROM pending_exports WHERE cs_id IN ({ids})", list(cs_ids)):
             out[row[0]] = PendingExport(
-                cs_id=row[0], connector_id=row[1], kind=row[2], new_dn=row[3],
-                attributes=values.loads_attributes(row[4]), state=row[5], attempts=row[6])
+                cs_id=row[0], connector_id=row[1], kind=ExportKind(row[2]), new_dn=row[3],
+                attributes=values.loads_attributes(row[4]), state=ExportState(row[5]),
+                attempts=row[6])
         if with_refs and out:
             for cs_id, attr, target, op in self.db.query_in(
                     "SELECT cs_id, attr, target_id, op FROM pending_export_refs "
@@ -81,7 +82,7 @@ class PendingExportRepository:
             self.db.execute_in("DELETE FROM pending_export_refs WHERE cs_id IN ({ids})",
                                cs_ids)
 
-    def set_state(self, cs_ids: Sequence[int], state: str) -> None:
+    def set_state(self, cs_ids: Sequence[int], state: ExportState) -> None:
         self.db.execute_in("UPDATE pending_exports SET state = ? WHERE cs_id IN ({ids})",
                            list(cs_ids), (state,))
 
