@@ -14,7 +14,7 @@ from clouddir.openapi import openapi_document
 from clouddir.request_limits import BodyLimit
 from clouddir.service import Service, json_response
 from clouddir.settings import Limits
-from clouddir.store import Store
+from clouddir.storage import Store
 
 
 async def health(request: Request) -> Response:

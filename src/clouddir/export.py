@@ -17,7 +17,7 @@ from clouddir.errors import ChangeRefused
 from clouddir.membership import plan_members
 from clouddir.quota import QUOTA_EXCEEDED, ObjectQuota, QuotaExceeded
 from clouddir.settings import Limits
-from clouddir.store import OBJECT_CHANGED, OBJECT_CREATED, DirObject
+from clouddir.storage import OBJECT_CHANGED, OBJECT_CREATED, DirObject
 from clouddir.uniqueness import (
     UNIQUE_ATTRIBUTES,
     Context,

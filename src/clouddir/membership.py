@@ -13,7 +13,7 @@ from typing import Any
 from clouddir import errors as codes
 from clouddir.errors import ChangeRefused
 from clouddir.settings import Limits
-from clouddir.store import DirObject
+from clouddir.storage import DirObject
 from clouddir.uniqueness import Context
 
 Change = dict[str, Any]

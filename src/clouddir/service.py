@@ -13,8 +13,7 @@ from clouddir.errors_http import graph_error_body
 from clouddir.export import apply_batch
 from clouddir.quota import ObjectQuota
 from clouddir.settings import Limits
-from clouddir.storage_quota import use_default
-from clouddir.store import Store, Tenant
+from clouddir.storage import Store, Tenant
 from clouddir.throttle import WriteBudget
 from clouddir.uniqueness import Context, initial_domain
 
@@ -34,7 +33,7 @@ class Service:
     def __init__(self, store: Store, limits: Limits) -> None:
         self.store = store
         self.limits = limits
-        use_default(store, limits.max_tenant_bytes)
+        store.default_max_bytes = limits.max_tenant_bytes
         self.budget = WriteBudget(limits.write_budget, limits.write_window)
         # Known tokens need no database round trip (and no wait for the store's lock).
         self._tenants: dict[str, Tenant] = {}

@@ -36,7 +36,7 @@ class Limits:
     #: Objects per tenant unless the tenant has its own quota (Entra's default quota for a
     #: tenant with a verified domain is 300,000 objects).
     max_objects: int = 300_000
-    #: Bytes per tenant unless the tenant has its own storage quota (clouddir.storage_quota;
+    #: Bytes per tenant unless the tenant has its own storage quota (clouddir.storage.quotas;
     #: docs/decisions/clouddir-limits.md says why 2 GiB).
     max_tenant_bytes: int = 2 * 1024 ** 3
 

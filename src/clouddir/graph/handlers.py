@@ -21,8 +21,8 @@ from clouddir.graph.model import (
 )
 from clouddir.graph.query import parse_filter, parse_select, parse_skiptoken, parse_top
 from clouddir.service import Service, json_response
-from clouddir.storage_quota import StorageQuotaExceeded
-from clouddir.store import DirObject, Tenant
+from clouddir.storage import DirObject, Tenant
+from clouddir.storage.quotas import StorageQuotaExceeded
 
 Handler = Callable[[Request, Service, Tenant], Awaitable[Response]]
 _SCAN = 1000
