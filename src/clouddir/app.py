@@ -12,7 +12,8 @@ from clouddir import graph, sync_api
 from clouddir.errors_http import exception_handlers
 from clouddir.openapi import openapi_document
 from clouddir.request_limits import BodyLimit
-from clouddir.service import Service, json_response
+from clouddir.responses import json_response
+from clouddir.service import Service
 from clouddir.settings import Limits
 from clouddir.storage import Store
 

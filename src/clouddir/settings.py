@@ -51,7 +51,9 @@ class Limits:
             if name not in known:
                 raise ValueError(f"unknown limit {name!r}; known: {', '.join(sorted(known))}")
             changes[name] = float(raw) if known[name] == "float" else int(raw)
-        return replace(self, **changes)
+        # Each value has its field's type (float or int, as ``known`` says), which mypy
+        # cannot follow through the name.
+        return replace(self, **changes)  # type: ignore[arg-type]
 
 
 def limits_from_env(environ: Mapping[str, str] | None = None) -> Limits:
