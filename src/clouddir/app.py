@@ -12,9 +12,10 @@ from clouddir import graph, sync_api
 from clouddir.errors_http import exception_handlers
 from clouddir.openapi import openapi_document
 from clouddir.request_limits import BodyLimit
-from clouddir.service import Service, json_response
+from clouddir.responses import json_response
+from clouddir.service import Service
 from clouddir.settings import Limits
-from clouddir.store import Store
+from clouddir.storage import Store
 
 
 async def health(request: Request) -> Response:

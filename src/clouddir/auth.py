@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from clouddir.store import Store, Tenant
+from clouddir.storage import Store, Tenant
 
 
 def new_token() -> str:

@@ -10,17 +10,8 @@ from typing import Any
 import click
 
 from clouddir.auth import create_tenant
-from clouddir.quota import (
-    object_count,
-    set_max_objects,
-    tenant_exists,
-    tenant_max_objects,
-)
 from clouddir.settings import limits_from_env
-from clouddir.storage_quota import recount as recount_bytes
-from clouddir.storage_quota import set_max_bytes
-from clouddir.storage_quota import usage as storage_usage
-from clouddir.store import Store, StoreError, open_store
+from clouddir.storage import Store, StoreError, open_store
 
 DEFAULT_DB = "sqlite:///clouddir.db"
 DB_HELP = "Database URL: sqlite:///PATH or postgresql://USER[:PASSWORD]@HOST:PORT/DB."
@@ -124,9 +115,9 @@ def tenant_create(name: str, db_url: str, as_json: bool, max_objects: int | None
     store = _open(db_url)
     created, token = create_tenant(store, name)
     if max_objects is not None:
-        set_max_objects(store, created.id, max_objects)
+        store.set_max_objects(created.id, max_objects)
     if max_bytes is not None:
-        set_max_bytes(store, created.id, max_bytes)
+        store.set_max_bytes(created.id, max_bytes)
     store.close()
     if token_file is not None:
         # O_EXCL: never through a file (or symlink) someone put there; 0600 from the start.
@@ -162,18 +153,18 @@ def tenant_quota(tenant_id: str, db_url: str, max_objects: int | None, max_bytes
     Directory_QuotaExceeded; reads, deletes and shrinking updates go on)."""
     store = _open(db_url)
     try:
-        if not tenant_exists(store, tenant_id):
+        if not store.tenant_exists(tenant_id):
             raise click.ClickException(f"no tenant {tenant_id!r}; `clouddir tenant create` "
                                        f"prints the ids")
         if max_objects is not None or use_default:
-            set_max_objects(store, tenant_id, None if use_default else max_objects)
+            store.set_max_objects(tenant_id, None if use_default else max_objects)
         if max_bytes is not None or use_default:
-            set_max_bytes(store, tenant_id, None if use_default else max_bytes)
-        if recount or storage_usage(store, tenant_id)[0] is None:
-            recount_bytes(store, tenant_id)
-        own = tenant_max_objects(store, tenant_id)
-        used = object_count(store, tenant_id)
-        used_bytes, own_bytes = storage_usage(store, tenant_id)
+            store.set_max_bytes(tenant_id, None if use_default else max_bytes)
+        if recount or store.storage_usage(tenant_id)[0] is None:
+            store.recount_bytes(tenant_id)
+        own = store.tenant_max_objects(tenant_id)
+        used = store.object_count(tenant_id)
+        used_bytes, own_bytes = store.storage_usage(tenant_id)
     finally:
         store.close()
     quota = str(own) if own is not None else "server default (max_objects limit)"

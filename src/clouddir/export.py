@@ -10,14 +10,14 @@ and writes only the difference.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from clouddir import errors as codes
 from clouddir.errors import ChangeRefused
 from clouddir.membership import plan_members
+from clouddir.messages import ChangeResult, ExportChange, RefusedChangeResult
 from clouddir.quota import QUOTA_EXCEEDED, ObjectQuota, QuotaExceeded
 from clouddir.settings import Limits
-from clouddir.store import OBJECT_CHANGED, OBJECT_CREATED, DirObject
+from clouddir.storage import OBJECT_CHANGED, OBJECT_CREATED, DirObject
 from clouddir.uniqueness import (
     UNIQUE_ATTRIBUTES,
     Context,
@@ -35,11 +35,15 @@ from clouddir.validation import (
 )
 from clouddir.value_limits import object_size_problem
 
-Change = dict[str, Any]
+Change = ExportChange
 
 
 @dataclass(slots=True)
-class Outcome:
+class AppliedChange:
+    """What applying one change did: the object written (None: a delete of an object already
+    gone), the errors that make it ``partial`` (members not found), uniqueness warnings, and
+    whether it created the object (it counts against the object quota)."""
+
     obj: DirObject | None = None
     errors: list[dict[str, object]] = field(default_factory=list)
     warnings: list[dict[str, object]] = field(default_factory=list)
@@ -47,35 +51,36 @@ class Outcome:
 
 
 def apply_batch(ctx: Context, limits: Limits, version: int, changes: list[Change],
-                quota: ObjectQuota | None = None) -> list[dict[str, object]]:
+                quota: ObjectQuota | None = None
+                ) -> list[ChangeResult | RefusedChangeResult]:
     """Apply a batch inside the caller's transaction; one result per change, in order.
     ``quota``: the tenant's room for new objects (an add past it fails alone)."""
     prefetch_batch(ctx, changes)
-    results = []
+    results: list[ChangeResult | RefusedChangeResult] = []
     for change in changes:
         ref = change.get("ref")
         try:
             with ctx.store.savepoint():
-                outcome = _apply_one(ctx, limits, version, change, quota)
+                applied = _apply_one(ctx, limits, version, change, quota)
         except ChangeRefused as refused:
             # The id is echoed only when it is one (a refused change may name anything).
             echoed = change.get("id") if isinstance(change.get("id"), str) else None
             results.append({"ref": ref, "status": "error", "id": echoed,
                             "errors": [refused.as_dict()], "warnings": []})
             continue
-        obj = outcome.obj
-        if outcome.created and quota is not None:
+        obj = applied.obj
+        if applied.created and quota is not None:
             quota.created()
         results.append({
-            "ref": ref, "status": "partial" if outcome.errors else "ok",
+            "ref": ref, "status": "partial" if applied.errors else "ok",
             "id": obj.id if obj else change.get("id"), "dn": obj.dn if obj else None,
-            "errors": outcome.errors, "warnings": outcome.warnings,
+            "errors": applied.errors, "warnings": applied.warnings,
         })
     return results
 
 
 def _apply_one(ctx: Context, limits: Limits, version: int, change: Change,
-               quota: ObjectQuota | None = None) -> Outcome:
+               quota: ObjectQuota | None = None) -> AppliedChange:
     check_change_shape(change)
     op = change.get("op")
     if op == "delete":
@@ -111,7 +116,7 @@ def _apply_one(ctx: Context, limits: Limits, version: int, change: Change,
             obj.source_anchor = anchor
         if change.get("dn"):
             obj.dn = change["dn"]
-    outcome = Outcome(obj=obj, created=existing is None)
+    applied = AppliedChange(obj=obj, created=existing is None)
     new_attributes = {} if replace_all else dict(obj.attributes)
     for name, values in attributes.items():
         if name in UNIQUE_ATTRIBUTES:
@@ -128,13 +133,13 @@ def _apply_one(ctx: Context, limits: Limits, version: int, change: Change,
     obj.attributes = {**new_attributes, **unique_now}
     for name in UNIQUE_ATTRIBUTES:
         if name in attributes or (replace_all and name in unique_now):
-            outcome.warnings += apply_unique(ctx, obj, name, list(attributes.get(name, [])),
+            applied.warnings += apply_unique(ctx, obj, name, list(attributes.get(name, [])),
                                              new=existing is None)
     ctx.store.update(obj)
     ctx.store.log(ctx.tenant_id, obj.seq, OBJECT_CREATED if existing is None else OBJECT_CHANGED)
     if members is not None:
-        outcome.errors += members.apply(ctx, obj)
-    return outcome
+        applied.errors += members.apply(ctx, obj)
+    return applied
 
 
 def _room_for_one(quota: ObjectQuota | None) -> None:
@@ -247,16 +252,16 @@ def _check_owned(obj: DirObject, object_type: str) -> None:
                             f"{obj.id} is cloud-born and not managed by sync")
 
 
-def _delete(ctx: Context, change: Change) -> Outcome:
+def _delete(ctx: Context, change: Change) -> AppliedChange:
     object_id = change.get("id")
     obj = ctx.store.get(ctx.tenant_id, object_id) if object_id else None
     if obj is None and change.get("source_anchor"):
         obj = ctx.store.find_by_anchor(ctx.tenant_id, change["source_anchor"])
     if obj is None:
-        return Outcome()  # already gone: a delete is idempotent
+        return AppliedChange()  # already gone: a delete is idempotent
     if not obj.sync_enabled:
         raise ChangeRefused(codes.CLOUD_OBJECT_NOT_SYNC_MANAGED,
                             f"{obj.id} is cloud-born and not managed by sync")
     release_all(ctx, obj)
     ctx.store.delete(obj)
-    return Outcome(obj=obj)
+    return AppliedChange(obj=obj)

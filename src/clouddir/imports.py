@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from clouddir.settings import Limits
-from clouddir.store import (
+from clouddir.storage import (
     MEMBER_ADDED,
     MEMBER_REMOVED,
     OBJECT_CREATED,

@@ -8,12 +8,12 @@ whole list, reads the current list once and writes only the difference.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from clouddir import errors as codes
 from clouddir.errors import ChangeRefused
 from clouddir.settings import Limits
-from clouddir.store import DirObject
+from clouddir.storage import DirObject
 from clouddir.uniqueness import Context
 
 Change = dict[str, Any]
@@ -116,7 +116,7 @@ def _resolve(ctx: Context, refs: list[object]) -> tuple[list[int], list[object]]
     return resolved, unresolved
 
 
-def _usable(ref: object) -> bool:
+def _usable(ref: object) -> TypeGuard[str]:
     """A reference worth a look-up: a string no object could have is unresolved at once."""
     return isinstance(ref, str) and len(ref) <= 2048 and "\x00" not in ref
 

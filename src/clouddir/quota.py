@@ -4,7 +4,8 @@ Entra counts a tenant's directory objects against a quota (50,000 by default, 30
 domain is verified) and refuses a create past it with ``Directory_QuotaExceeded``; reads,
 updates and deletes go on, so a tenant at its quota can always clean up. clouddir does the
 same, with the server's ``Limits.max_objects`` as the default and a tenant's own quota, set by
-``clouddir tenant create --max-objects`` or ``clouddir tenant quota``, in ``tenant_quotas``.
+``clouddir tenant create --max-objects`` or ``clouddir tenant quota``, kept by the store
+(``clouddir.storage.quotas``).
 Object size is bounded apart (``Limits.max_object_bytes``), so objects bound bytes too.
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from clouddir.store import Store
+from clouddir.storage import Store
 
 QUOTA_EXCEEDED = "Directory_QuotaExceeded"
 QUOTA_MESSAGE = ("The directory object quota limit for the tenant has been exceeded ({used} of "
@@ -27,29 +28,6 @@ class QuotaExceeded(Exception):
         self.quota = quota
 
 
-def set_max_objects(store: Store, tenant_id: str, max_objects: int | None) -> None:
-    """A tenant's own quota; None goes back to the server's default."""
-    with store.transaction():
-        store._run("DELETE FROM tenant_quotas WHERE tenant_id = ?", (tenant_id,))
-        if max_objects is not None:
-            store._run("INSERT INTO tenant_quotas (tenant_id, max_objects) VALUES (?, ?)",
-                       (tenant_id, max_objects))
-
-
-def tenant_max_objects(store: Store, tenant_id: str) -> int | None:
-    row = store._one("SELECT max_objects FROM tenant_quotas WHERE tenant_id = ?", (tenant_id,))
-    return int(row[0]) if row else None
-
-
-def tenant_exists(store: Store, tenant_id: str) -> bool:
-    return store._one("SELECT 1 FROM tenants WHERE id = ?", (tenant_id,)) is not None
-
-
-def object_count(store: Store, tenant_id: str) -> int:
-    row = store._one("SELECT COUNT(*) FROM objects WHERE tenant_id = ?", (tenant_id,))
-    return int(row[0]) if row else 0
-
-
 @dataclass(slots=True)
 class ObjectQuota:
     """The room left for new objects, read once per unit of work (one export batch, one admin
@@ -60,8 +38,8 @@ class ObjectQuota:
 
     @classmethod
     def read(cls, store: Store, tenant_id: str, default: int) -> ObjectQuota:
-        own = tenant_max_objects(store, tenant_id)
-        return cls(own if own is not None else default, object_count(store, tenant_id))
+        own = store.tenant_max_objects(tenant_id)
+        return cls(own if own is not None else default, store.object_count(tenant_id))
 
     def check(self) -> None:
         """Before creating an object: refuse when the quota is reached."""

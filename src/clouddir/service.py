@@ -1,46 +1,42 @@
-"""The service object shared by the HTTP handlers: store, limits, write budget."""
+"""The service object shared by the HTTP handlers: store, limits, write budget. It answers
+with data (tenants, ``ExportAnswer``) and refusals (``WriteBudgetSpent``); the handlers turn
+those into HTTP responses."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
-from starlette.requests import Request
-from starlette.responses import Response
 
 from clouddir.auth import authenticate
-from clouddir.errors_http import graph_error_body
 from clouddir.export import apply_batch
+from clouddir.messages import ExportAnswer, ExportRequest
 from clouddir.quota import ObjectQuota
 from clouddir.settings import Limits
-from clouddir.storage_quota import use_default
-from clouddir.store import Store, Tenant
+from clouddir.storage import Store, Tenant
 from clouddir.throttle import WriteBudget
 from clouddir.uniqueness import Context, initial_domain
 
 
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None,
-                  ) -> Response:
-    return Response(orjson.dumps(body), status_code=status, headers=headers,
-                    media_type="application/json")
+class WriteBudgetSpent(Exception):
+    """A batch the tenant's write budget cannot pay for now (refused whole, 429)."""
 
-
-def error_response(status: int, code: str, message: str,
-                   headers: dict[str, str] | None = None) -> Response:
-    return json_response(graph_error_body(code, message), status, headers)
+    def __init__(self, wait: int, message: str) -> None:
+        super().__init__(message)
+        self.wait = wait
+        self.message = message
 
 
 class Service:
     def __init__(self, store: Store, limits: Limits) -> None:
         self.store = store
         self.limits = limits
-        use_default(store, limits.max_tenant_bytes)
+        store.default_max_bytes = limits.max_tenant_bytes
         self.budget = WriteBudget(limits.write_budget, limits.write_window)
         # Known tokens need no database round trip (and no wait for the store's lock).
         self._tenants: dict[str, Tenant] = {}
 
-    def tenant_of(self, request: Request) -> Tenant | None:
-        authorization = request.headers.get("authorization") or ""
+    def tenant_of(self, authorization: str | None) -> Tenant | None:
+        """The tenant an ``Authorization`` header's bearer token names, if any."""
+        authorization = authorization or ""
         tenant = self._tenants.get(authorization)
         if tenant is None:
             tenant = authenticate(self.store, authorization)
@@ -48,32 +44,25 @@ class Service:
                 self._tenants[authorization] = tenant
         return tenant
 
-    def unauthorized(self) -> Response:
-        return error_response(401, "InvalidAuthenticationToken",
-                              "missing or unknown bearer token",
-                              {"WWW-Authenticate": "Bearer"})
-
     def context(self, tenant: Tenant) -> Context:
         return Context(self.store, tenant.id, initial_domain(tenant.name))
 
-    def export_batch(self, tenant: Tenant, version: int, batch_id: str,
-                     changes: list[dict[str, Any]]) -> Response:
-        """Apply one export batch once: a replayed batch id gets the stored response and costs
-        no write budget; a batch the budget cannot pay for is refused whole with 429."""
+    def export_batch(self, tenant: Tenant, request: ExportRequest) -> ExportAnswer:
+        """Apply one export batch once: a replayed batch id gets the stored answer and costs
+        no write budget; a batch the budget cannot pay for is refused whole
+        (``WriteBudgetSpent``)."""
         store = self.store
         with store.transaction(tenant.id):
-            stored = store.batch_response(tenant.id, batch_id)
+            stored = store.batch_response(tenant.id, request.batch_id)
             if stored is not None:
-                return Response(stored, media_type="application/json",
-                                headers={"X-Batch-Replayed": "true"})
-            wait = self.budget.try_spend(tenant.id, max(1, len(changes)))
+                return ExportAnswer(stored, replayed=True)
+            wait = self.budget.try_spend(tenant.id, max(1, len(request.changes)))
             if wait:
-                return error_response(429, "TooManyRequests",
-                                      f"write budget of {self.limits.write_budget} per "
-                                      f"{self.limits.write_window:g}s spent",
-                                      {"Retry-After": str(wait)})
+                raise WriteBudgetSpent(wait, f"write budget of {self.limits.write_budget} per "
+                                             f"{self.limits.write_window:g}s spent")
             quota = ObjectQuota.read(store, tenant.id, self.limits.max_objects)
-            results = apply_batch(self.context(tenant), self.limits, version, changes, quota)
-            body = orjson.dumps({"batch_id": batch_id, "results": results}).decode()
-            store.save_batch(tenant.id, batch_id, f"v{version}", body)
-        return Response(body, media_type="application/json")
+            results = apply_batch(self.context(tenant), self.limits, request.version,
+                                  request.changes, quota)
+            body = orjson.dumps({"batch_id": request.batch_id, "results": results}).decode()
+            store.save_batch(tenant.id, request.batch_id, f"v{request.version}", body)
+        return ExportAnswer(body)

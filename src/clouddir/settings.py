@@ -36,7 +36,7 @@ class Limits:
     #: Objects per tenant unless the tenant has its own quota (Entra's default quota for a
     #: tenant with a verified domain is 300,000 objects).
     max_objects: int = 300_000
-    #: Bytes per tenant unless the tenant has its own storage quota (clouddir.storage_quota;
+    #: Bytes per tenant unless the tenant has its own storage quota (clouddir.storage.quotas;
     #: docs/decisions/clouddir-limits.md says why 2 GiB).
     max_tenant_bytes: int = 2 * 1024 ** 3
 
@@ -51,7 +51,9 @@ class Limits:
             if name not in known:
                 raise ValueError(f"unknown limit {name!r}; known: {', '.join(sorted(known))}")
             changes[name] = float(raw) if known[name] == "float" else int(raw)
-        return replace(self, **changes)
+        # Each value has its field's type (float or int, as ``known`` says), which mypy
+        # cannot follow through the name.
+        return replace(self, **changes)  # type: ignore[arg-type]
 
 
 def limits_from_env(environ: Mapping[str, str] | None = None) -> Limits:

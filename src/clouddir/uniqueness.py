@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from clouddir.errors import ATTRIBUTE_VALUE_MUST_BE_UNIQUE
-from clouddir.store import OBJECT_CHANGED, DirObject, Quarantined, Store
+from clouddir.storage import OBJECT_CHANGED, DirObject, Quarantined, Store
 
 #: attribute -> unique-value kind (the namespace in which values must be unique).
 UNIQUE_ATTRIBUTES = {"userPrincipalName": "upn", "proxyAddresses": "proxy",

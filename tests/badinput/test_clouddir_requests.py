@@ -30,8 +30,8 @@ from tests.harness.clouddir_server import (  # noqa: F401 (a fixture)
     user,
 )
 
-from clouddir import storage_quota
-from clouddir.store import open_store
+from clouddir.storage import open_store
+from clouddir.storage import quotas as storage_quota
 
 
 @pytest.fixture

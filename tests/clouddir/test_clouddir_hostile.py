@@ -258,7 +258,7 @@ def test_last_resort_answers_500_with_graph_body_and_logs(tmp_path: Any,
                                                           ) -> None:
     from clouddir.app import create_app
     from clouddir.settings import Limits
-    from clouddir.store import open_store
+    from clouddir.storage import open_store
 
     store = open_store(f"sqlite:///{tmp_path / 'c.db'}")
     app = create_app(store, Limits())

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from tests.harness.clouddir_server import CloudDirServer, CloudDirTenant
 from tests.harness.clouddir_server import user as wire_user
 
-from clouddir import storage_quota
-from clouddir.store import Store, open_store
+from clouddir.storage import Store, open_store
+from clouddir.storage import quotas as storage_quota
 
 
 def user(ref: str, name: str, **attrs: list[str]) -> dict[str, Any]:

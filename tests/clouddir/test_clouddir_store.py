@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from tests.harness.postgres import postgres_schema, postgres_url
 
-from clouddir.store import (
+from clouddir.storage import (
     MEMBER_ADDED,
     OBJECT_CHANGED,
     OBJECT_CREATED,

@@ -13,7 +13,7 @@ import httpx
 from tests.harness.clouddir_server import CloudDirTenant, group, make_users, user
 
 from clouddir.auth import hash_token
-from clouddir.store import SqliteStore
+from clouddir.storage import SqliteStore
 from clouddir.throttle import WriteBudget
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from clouddir.graph.model import ON_PREMISES_MASTERED, GraphError, from_graph, not_found
 from clouddir.quota import QUOTA_EXCEEDED, ObjectQuota, QuotaExceeded
 from clouddir.service import Service
-from clouddir.store import OBJECT_CHANGED, OBJECT_CREATED, DirObject, Tenant
+from clouddir.storage import OBJECT_CHANGED, OBJECT_CREATED, DirObject, Tenant
 from clouddir.uniqueness import UNIQUE_ATTRIBUTES, holder_of, release_all
 from clouddir.validation import check_upn
 

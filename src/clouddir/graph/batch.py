@@ -21,8 +21,9 @@ from starlette.responses import Response
 
 from clouddir.graph.handlers import body_of
 from clouddir.graph.model import GraphError
-from clouddir.service import Service, json_response
-from clouddir.store import Tenant
+from clouddir.responses import json_response
+from clouddir.service import Service
+from clouddir.storage import Tenant
 
 #: Graph JSON batching takes at most 20 requests.
 MAX_REQUESTS = 20

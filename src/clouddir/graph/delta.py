@@ -17,8 +17,9 @@ from clouddir.graph.handlers import object_type_of
 from clouddir.graph.model import ODATA_TYPES, GraphError, select, to_graph
 from clouddir.graph.query import parse_select, parse_top
 from clouddir.imports import BadCursor, import_v2, member_refs
-from clouddir.service import Service, json_response
-from clouddir.store import DirObject, Tenant
+from clouddir.responses import json_response
+from clouddir.service import Service
+from clouddir.storage import DirObject, Tenant
 
 
 def _member(ref: tuple[str, str], removed: bool) -> dict[str, Any]:

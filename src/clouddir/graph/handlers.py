@@ -20,9 +20,10 @@ from clouddir.graph.model import (
     to_graph,
 )
 from clouddir.graph.query import parse_filter, parse_select, parse_skiptoken, parse_top
-from clouddir.service import Service, json_response
-from clouddir.storage_quota import StorageQuotaExceeded
-from clouddir.store import DirObject, Tenant
+from clouddir.responses import json_response
+from clouddir.service import Service
+from clouddir.storage import DirObject, Tenant
+from clouddir.storage.quotas import StorageQuotaExceeded
 
 Handler = Callable[[Request, Service, Tenant], Awaitable[Response]]
 _SCAN = 1000
@@ -33,7 +34,8 @@ def graph_handler(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
 
     async def endpoint(request: Request) -> Response:
         service: Service = request.app.state.service
-        tenant = await run_in_threadpool(service.tenant_of, request)
+        authorization = request.headers.get("authorization")
+        tenant = await run_in_threadpool(service.tenant_of, authorization)
         try:
             if tenant is None:
                 raise GraphError(401, "InvalidAuthenticationToken",

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from clouddir.errors_http import graph_error_body
-from clouddir.store import DirObject
+from clouddir.storage import DirObject
 from clouddir.value_limits import values_problem
 
 COLLECTIONS = {"users": "user", "groups": "group", "contacts": "contact"}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,7 +76,7 @@ class SyncApiClient:
     def get(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         return self._call("GET", path, params=params)
 
-    def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    def post(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
         return self._call("POST", path, content=orjson.dumps(body))
 
     def _call(self, method: str, path: str, params: dict[str, Any] | None = None,
@@ -115,8 +115,7 @@ class SyncApiClient:
                 if failures > self.retry.max_retries:
                     raise ConnectivityError(f"{method} {path}: the cloud directory answers "
                                             f"{status}")
-                wait = _retry_after(response)
-                self._backoff(failures, f"HTTP {status}", wait)
+                self._backoff(failures, f"HTTP {status}", _retry_after(response))
                 continue
             if status in (401, 403):
                 raise ConnectivityError(f"{method} {path}: the cloud directory refused the "

@@ -17,6 +17,7 @@ from idsync.connectors.base import (
 from idsync.connectors.cloud.client import RetryPolicy, SyncApiClient
 from idsync.connectors.cloud.export import MEMBER, CloudExporter
 from idsync.connectors.cloud.imports import SOURCE_ANCHOR, SYNC_ENABLED, CloudImporter
+from idsync.connectors.cloud.messages import Ping
 from idsync.connectors.settings import SCHEMAS
 from idsync.connectors.settings.cloud import API_VERSIONS
 from idsync.connectors.traffic import Traffic
@@ -85,12 +86,12 @@ class CloudConnector:
     def limits(self) -> dict[str, Any]:
         """The service's limits (batch sizes, member limits), read once per connector."""
         if self._limits is None:
-            answer = self.client.get("/sync/ping")
-            if answer.get("tenant_id") != self.settings.tenant_id:
+            answer = Ping.from_json(self.client.get("/sync/ping"))
+            if answer.tenant_id != self.settings.tenant_id:
                 raise ConnectivityError(
-                    f"the token belongs to tenant {answer.get('tenant_id')}, not "
+                    f"the token belongs to tenant {answer.tenant_id}, not "
                     f"{self.settings.tenant_id}")
-            self._limits = answer["limits"]
+            self._limits = answer.limits
         return self._limits
 
     def large_groups(self) -> list[dict[str, Any]]:

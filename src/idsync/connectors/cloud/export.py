@@ -13,10 +13,18 @@ import base64
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from idsync.connectors.base import ExportChange, ExportKind, ExportRef, ExportResult, ExportValue
 from idsync.connectors.cloud.client import RequestRefused, SyncApiClient
+from idsync.connectors.cloud.messages import (
+    ChangeResult,
+    ExportBatch,
+    MemberDelta,
+    MemberRef,
+    WireChange,
+    export_results,
+)
 
 MEMBER = "member"
 #: Attributes that carry the source anchor (onPremisesImmutableId) rather than a value.
@@ -29,7 +37,7 @@ class Part:
     """One wire change; a large v2 membership delta is several parts of one ExportChange."""
 
     cs_id: int
-    body: dict[str, Any]
+    body: WireChange
     links: int
     index: int
     last: bool
@@ -55,7 +63,7 @@ def _value(value: ExportValue) -> str:
     return value
 
 
-def _member_ref(value: ExportValue) -> str | dict[str, str]:
+def _member_ref(value: ExportValue) -> MemberRef:
     if isinstance(value, ExportRef):
         return value.anchor if value.anchor else {"dn": value.dn}
     return str(value)  # already a cloud object id
@@ -78,10 +86,11 @@ def plan(change: ExportChange, version: int, max_links: int) -> list[Part]:
     """The wire changes for one ExportChange, in order."""
     ref = str(change.cs_id)
     if change.kind == ExportKind.DELETE:
-        body = {"ref": ref, "op": "delete", "id": change.anchor,
-                "source_anchor": _source_anchor(change), "object_type": change.object_type}
-        return [Part(change.cs_id, body, 0, 0, True)]
-    body: dict[str, Any] = {
+        gone: WireChange = {"ref": ref, "op": "delete", "id": change.anchor,
+                            "source_anchor": _source_anchor(change),
+                            "object_type": change.object_type}
+        return [Part(change.cs_id, gone, 0, 0, True)]
+    body: WireChange = {
         "ref": ref, "op": "add" if change.kind == ExportKind.ADD else "update",
         "object_type": change.object_type, "id": change.anchor,
         "dn": change.new_dn or change.dn, "attributes": _plain(change.attributes),
@@ -91,8 +100,10 @@ def plan(change: ExportChange, version: int, max_links: int) -> list[Part]:
         body["source_anchor"] = anchor
     if version == 1:
         if MEMBER in change.attributes:
-            body["members"] = [_member_ref(v) for v in change.attributes[MEMBER]]
-        return [Part(change.cs_id, body, len(body.get("members", [])), 0, True)]
+            whole_list = [_member_ref(v) for v in change.attributes[MEMBER]]
+            body["members"] = whole_list
+            return [Part(change.cs_id, body, len(whole_list), 0, True)]
+        return [Part(change.cs_id, body, 0, 0, True)]
     value_adds = _plain(change.value_adds)
     value_removes = _plain(change.value_removes)
     if value_adds:
@@ -113,21 +124,23 @@ def plan(change: ExportChange, version: int, max_links: int) -> list[Part]:
     return _split(change.cs_id, body, adds, removes, max_links)
 
 
-def _split(cs_id: int, body: dict[str, Any], adds: list[Any], removes: list[Any],
+def _split(cs_id: int, body: WireChange, adds: list[MemberRef], removes: list[MemberRef],
            max_links: int) -> list[Part]:
     if not adds and not removes:
         return [Part(cs_id, body, 0, 0, True)]
     # Removes first, then adds, max_links references per slice: only the last slice of a
     # split change is short, so a continuation never shares a request with its first part.
-    tagged = [("remove", r) for r in removes] + [("add", a) for a in adds]
-    slices: list[dict[str, list[Any]]] = []
+    tagged: list[tuple[Literal["add", "remove"], MemberRef]] = [
+        *(("remove", r) for r in removes), *(("add", a) for a in adds)]
+    slices: list[MemberDelta] = []
     for start in range(0, len(tagged), max_links):
-        members: dict[str, list[Any]] = {"add": [], "remove": []}
+        members: MemberDelta = {"add": [], "remove": []}
         for kind, ref in tagged[start:start + max_links]:
             members[kind].append(ref)
         slices.append(members)
     parts = []
     for index, members in enumerate(slices):
+        part_body: WireChange
         if index == 0:
             part_body = {**body, "members": members}
         else:
@@ -170,7 +183,7 @@ class CloudExporter:
             yield from self._send(request, pending)
 
     def _send(self, parts: list[Part], pending: dict[int, Pending]) -> Iterator[ExportResult]:
-        bodies = []
+        bodies: list[WireChange] = []
         sent: list[Part] = []
         for part in parts:
             state = pending[part.cs_id]
@@ -186,20 +199,19 @@ class CloudExporter:
             return
         try:
             # One batch id per request, kept across retries: the service applies it once.
-            answer = self.client.post(self._path, {"batch_id": str(uuid.uuid4()),
-                                                   "changes": bodies})
-            results = answer["results"]
+            batch: ExportBatch = {"batch_id": str(uuid.uuid4()), "changes": bodies}
+            results = export_results(self.client.post(self._path, batch))
         except RequestRefused as refused:
-            results = [{"status": "error", "errors": [{"code": refused.code,
-                                                       "detail": refused.message,
-                                                       "retryable": False}]}] * len(sent)
+            results = [ChangeResult("error", errors=[{"code": refused.code,
+                                                      "detail": refused.message,
+                                                      "retryable": False}])] * len(sent)
         for part, result in zip(sent, results, strict=True):
             state = pending[part.cs_id]
-            state.object_id = result.get("id") or state.object_id
-            state.dn = result.get("dn") or state.dn
-            state.errors += result.get("errors") or []
-            state.warnings += result.get("warnings") or []
-            if result.get("status") == "error":
+            state.object_id = result.id or state.object_id
+            state.dn = result.dn or state.dn
+            state.errors += result.errors
+            state.warnings += result.warnings
+            if result.status == "error":
                 state.failed = True  # the change failed; its later parts are not sent
             if part.last:
                 yield self._result(pending.pop(part.cs_id))

@@ -1,7 +1,8 @@
 """Import from the cloud directory: sync API pages become ``ImportBatch``es.
 
-The watermark is ``{"api_version": N, "token": T}``; both API versions count changes with the
-same change number, so a token taken under one version is good for the other.
+The watermark is a ``CloudWatermark`` (stored as ``{"api_version": N, "token": T}``); both API
+versions count changes with the same change number, so a token taken under one version is good
+for the other.
 
 v1 gives whole objects: FULL records (groups with their whole member list), DELETE records.
 v2 gives membership deltas: in a full import a group's first entry is a FULL record and the
@@ -20,24 +21,24 @@ from idsync.connectors.base import ImportBatch, ImportContext, ImportKind, Impor
 from idsync.connectors.cloud.client import SyncApiClient
 from idsync.connectors.cloud.coalesce import GroupPages
 from idsync.connectors.cloud.export import MEMBER
+from idsync.connectors.cloud.messages import CloudWatermark, ImportEntry, ImportPage
 
 SOURCE_ANCHOR = "sourceAnchor"
 SYNC_ENABLED = "onPremisesSyncEnabled"
 
 
-def _attributes(entry: dict[str, Any], wanted: frozenset[str] | None) -> dict[str, list[Any]]:
-    attributes: dict[str, list[Any]] = dict(entry.get("attributes") or {})
-    if entry.get("source_anchor"):
-        attributes[SOURCE_ANCHOR] = [entry["source_anchor"]]
-    attributes[SYNC_ENABLED] = ["true" if entry.get("sync_enabled") else "false"]
+def _attributes(entry: ImportEntry, wanted: frozenset[str] | None) -> dict[str, list[Any]]:
+    attributes: dict[str, list[Any]] = dict(entry.attributes)
+    if entry.source_anchor:
+        attributes[SOURCE_ANCHOR] = [entry.source_anchor]
+    attributes[SYNC_ENABLED] = ["true" if entry.sync_enabled else "false"]
     if wanted is not None:
         attributes = {k: v for k, v in attributes.items() if k in wanted or k == MEMBER}
     return attributes
 
 
-def _delete(entry: dict[str, Any]) -> ImportRecord:
-    return ImportRecord(ImportKind.DELETE, entry.get("id"), entry.get("dn") or "",
-                        entry.get("object_type"))
+def _delete(entry: ImportEntry) -> ImportRecord:
+    return ImportRecord(ImportKind.DELETE, entry.id, entry.dn or "", entry.object_type)
 
 
 class CloudImporter:
@@ -48,52 +49,55 @@ class CloudImporter:
     def run(self, context: ImportContext, delta: bool) -> Iterator[ImportBatch]:
         token = None
         if delta:
-            if not context.watermark or "token" not in context.watermark:
+            watermark = CloudWatermark.from_stored(context.watermark)
+            if watermark is None:
                 raise ValueError("a delta import needs the watermark of a full import")
-            token = str(context.watermark["token"])
-        seen_groups: set[str] = set()
+            token = watermark.token
+        seen_groups: set[str | None] = set()
         groups = GroupPages()  # v2: a group's pages of members make one record
         cursor: str | None = None
         while True:
             page = self._page(token, cursor, context.batch_size)
-            records = [r for e in page["objects" if self.version == 1 else "changes"]
+            records = [r for e in page.entries
                        for r in self._records(e, context, delta, seen_groups)]
             if self.version == 2:
-                records = groups.page(records, last=not page["more"])
-            if not page["more"]:
-                final = page["watermark" if self.version == 1 else "delta_token"]
-                yield ImportBatch(records, {"api_version": self.version, "token": final})
+                records = groups.page(records, last=not page.more)
+            if not page.more:
+                final = CloudWatermark(page.token, self.version)
+                yield ImportBatch(records, final.to_stored())
                 return
             yield ImportBatch(records, None)
-            cursor = page["next"]
+            cursor = page.next
 
-    def _page(self, token: str | None, cursor: str | None, page_size: int) -> dict[str, Any]:
+    def _page(self, token: str | None, cursor: str | None, page_size: int) -> ImportPage:
         params: dict[str, Any] = {"page_size": page_size}
         if cursor:
             params["cursor"] = cursor
         elif token is not None:
             params["watermark" if self.version == 1 else "delta_token"] = token
-        return self.client.get(f"/sync/v{self.version}/import", params)
+        return ImportPage.from_json(self.client.get(f"/sync/v{self.version}/import", params),
+                                    self.version)
 
-    def _records(self, entry: dict[str, Any], context: ImportContext, delta: bool,
-                 seen_groups: set[str]) -> list[ImportRecord]:
-        if entry["op"] == "delete":
+    def _records(self, entry: ImportEntry, context: ImportContext, delta: bool,
+                 seen_groups: set[str | None]) -> list[ImportRecord]:
+        if entry.op == "delete":
             return [_delete(entry)]
         attributes = _attributes(entry, context.attributes)
-        base = dict(anchor=entry["id"], dn=entry.get("dn") or "",
-                    object_type=entry["object_type"])
+        anchor = entry.id
+        dn = entry.dn or ""
+        object_type = entry.object_type
         if self.version == 1:
-            if entry["object_type"] == "group":
-                attributes[MEMBER] = list(entry.get("members") or [])
-            return [ImportRecord(ImportKind.FULL, attributes=attributes, **base)]
-        members = entry.get("members")
-        if entry["object_type"] != "group" or members is None:
-            return [ImportRecord(ImportKind.FULL, attributes=attributes, **base)]
-        if (not delta or entry.get("created")) and entry["id"] not in seen_groups:
-            seen_groups.add(entry["id"])
+            if object_type == "group":
+                attributes[MEMBER] = list(entry.members or [])
+            return [ImportRecord(ImportKind.FULL, anchor, dn, object_type, attributes)]
+        members = entry.member_delta
+        if object_type != "group" or members is None:
+            return [ImportRecord(ImportKind.FULL, anchor, dn, object_type, attributes)]
+        if (not delta or entry.created) and anchor not in seen_groups:
+            seen_groups.add(anchor)
             attributes[MEMBER] = list(members.get("add") or [])
-            return [ImportRecord(ImportKind.FULL, attributes=attributes, **base)]
-        record = ImportRecord(ImportKind.MODIFY, attributes=attributes, **base)
+            return [ImportRecord(ImportKind.FULL, anchor, dn, object_type, attributes)]
+        record = ImportRecord(ImportKind.MODIFY, anchor, dn, object_type, attributes)
         if members.get("add"):
             record.value_adds[MEMBER] = list(members["add"])
         if members.get("remove"):

@@ -1,7 +1,7 @@
 """The PostgreSQL backend of clouddir's store (psycopg 3).
 
-``Store`` (clouddir.store) keeps every query; this module supplies what the dialects disagree
-on, the way idsync's own PostgreSQL backend does (src/idsync/store/postgres.py), without
+``Store`` (clouddir.storage.store) keeps every query; this module supplies what the dialects
+disagree on, the way idsync's own PostgreSQL backend does (src/idsync/store/postgres.py), without
 depending on it:
 
 - ``?`` placeholders become ``%s`` outside string literals (once per distinct statement);
@@ -40,7 +40,9 @@ from typing import Any
 
 import psycopg
 
-from clouddir.store import SCHEMA, Store, StoreError
+from clouddir.storage.records import StoreError
+from clouddir.storage.schema import SCHEMA
+from clouddir.storage.store import Store
 
 #: Values per ``= ANY(array)`` round trip.
 IN_CHUNK = 10_000
