@@ -91,6 +91,10 @@ class CloudConnector:
                 raise ConnectivityError(
                     f"the token belongs to tenant {answer.tenant_id}, not "
                     f"{self.settings.tenant_id}")
+            if answer.limits is None:
+                raise ConnectivityError(
+                    f"{self.settings.url} answered the sync ping without its limits: check "
+                    "that the url is a clouddir sync endpoint")
             self._limits = answer.limits
         return self._limits
 

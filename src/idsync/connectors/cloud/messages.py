@@ -133,11 +133,13 @@ class Ping:
     """``GET /sync/ping``: whose the token is, and the service's limits."""
 
     tenant_id: str | None
-    limits: dict[str, Any]
+    #: None when the answer carries none (not a clouddir sync endpoint)
+    limits: dict[str, Any] | None
 
     @classmethod
     def from_json(cls, answer: Mapping[str, Any]) -> Ping:
-        return cls(answer.get("tenant_id"), answer["limits"])
+        # the tenant is checked before the limits are needed, as the connector always did
+        return cls(answer.get("tenant_id"), answer.get("limits"))
 
 
 @dataclass(frozen=True, slots=True)
