@@ -164,7 +164,7 @@ def _add_file_target(store: Store, workspace: Path) -> None:
 
 
 def _start_clouddir(workspace: Path) -> object:
-    from idsync.testing.clouddir import LocalCloudDir
+    from idsync.lab.clouddir import LocalCloudDir
 
     (workspace / "clouddir").mkdir()
     server = LocalCloudDir(workspace / "clouddir")
@@ -173,7 +173,7 @@ def _start_clouddir(workspace: Path) -> object:
 
 
 def _start_slapd(workspace: Path) -> object:
-    from idsync.testing.slapd import sample_directory, slapd_available
+    from idsync.lab.slapd import sample_directory, slapd_available
 
     if not slapd_available():
         raise ConfigurationError(

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from idsync.testing.slapd import find_program
+from idsync.lab.slapd import find_program
 
 LOCK_FILE = Path(tempfile.gettempdir()) / "idsync-samba-389.lock"
 
