@@ -26,9 +26,9 @@ from hypothesis import strategies as st
 
 from idsync.connectors.base import ExportChange, ExportKind, ExportRef, ImportContext
 from idsync.connectors.file import FileConnector
-from idsync.connectors.file.directory import ENTRY_ALREADY_EXISTS, NO_SUCH_OBJECT
-from idsync.connectors.file.dn import normalize_dn
-from idsync.connectors.file.journal import scan
+from idsync.filedir.directory import ENTRY_ALREADY_EXISTS, NO_SUCH_OBJECT
+from idsync.filedir.dn import normalize_dn
+from idsync.filedir.journal import scan
 
 USERS_OU = "ou=Users,dc=x"
 GROUP_DN = "cn=All,ou=Groups,dc=x"
@@ -207,7 +207,7 @@ def test_a_torn_journal_tail_is_never_applied(tmp_path: Path) -> None:
 def test_a_crash_inside_compaction_loses_and_repeats_nothing(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
 ) -> None:
-    import idsync.connectors.file.directory as directory_module
+    import idsync.filedir.directory as directory_module
 
     (tmp_path / "r").mkdir()
     (tmp_path / "r" / "d.ldif").write_text(base_ldif(20))
@@ -531,8 +531,8 @@ def test_a_failing_index_or_compaction_does_not_fail_a_committed_export(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Once the journal holds a batch the export happened: the index (a cache) and the
     compaction catch up on the next call instead of reporting the export failed."""
-    import idsync.connectors.file.directory as directory_module
-    from idsync.connectors.file.index import ContentIndex
+    import idsync.filedir.directory as directory_module
+    from idsync.filedir.index import ContentIndex
 
     (tmp_path / "j").mkdir()
     (tmp_path / "r").mkdir()

@@ -30,7 +30,15 @@ from idsync.connectors.base import (
     UnreadableRecord,
     Value,
 )
-from idsync.connectors.file.directory import (
+from idsync.connectors.file.unreadable import RecordChecks, Refused
+from idsync.connectors.settings import SCHEMAS
+from idsync.connectors.settings.file import (
+    DEFAULT_BINARY_ATTRIBUTES,
+    DEFAULT_OBJECT_TYPES,
+    DEFAULT_REFERENCE_ATTRIBUTES,
+)
+from idsync.errors import ConfigurationError, ConnectivityError, IdsyncError
+from idsync.filedir.directory import (
     ANCHOR_CONTROL_OID,
     INVALID_DN,
     OBJECT_CLASS_CONTROL_OID,
@@ -39,8 +47,8 @@ from idsync.connectors.file.directory import (
     get_first,
     new_dn_of,
 )
-from idsync.connectors.file.dn import normalize_dn, parent_dn, rdn_of, rdn_values, split_dn
-from idsync.connectors.file.ldif import (
+from idsync.filedir.dn import normalize_dn, parent_dn, rdn_of, rdn_values, split_dn
+from idsync.filedir.ldif import (
     AddRecord,
     ChangeRecord,
     ContentRecord,
@@ -51,15 +59,7 @@ from idsync.connectors.file.ldif import (
     ModifyRecord,
     is_attribute_description,
 )
-from idsync.connectors.file.ldif.urls import url_root_setting
-from idsync.connectors.file.unreadable import RecordChecks, Refused
-from idsync.connectors.settings import SCHEMAS
-from idsync.connectors.settings.file import (
-    DEFAULT_BINARY_ATTRIBUTES,
-    DEFAULT_OBJECT_TYPES,
-    DEFAULT_REFERENCE_ATTRIBUTES,
-)
-from idsync.errors import ConfigurationError, ConnectivityError, IdsyncError
+from idsync.filedir.ldif.urls import url_root_setting
 
 #: Namespace of the anchors made up for hand-written entries that carry no anchor attribute.
 DN_ANCHOR_NAMESPACE = uuid.UUID("5d3c1f0e-8a49-4f0b-9d7e-6c1b2a3f4e50")

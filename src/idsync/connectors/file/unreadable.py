@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from idsync.connectors.base import UnreadableRecord
-from idsync.connectors.file.directory import anchor_string
-from idsync.connectors.file.dn import _strip, normalize_dn, split_dn
-from idsync.connectors.file.ldif import ContentRecord, LdifRecord
-from idsync.connectors.file.ldif.tolerant import Unreadable, read_tolerant
+from idsync.filedir.directory import anchor_string
+from idsync.filedir.dn import _strip, normalize_dn, split_dn
+from idsync.filedir.ldif import ContentRecord, LdifRecord
+from idsync.filedir.ldif.tolerant import Unreadable, read_tolerant
 
 RECORD_UNREADABLE = "ldif-record-unreadable"
 URL_REFUSED = "ldif-url-refused"

@@ -33,18 +33,18 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from idsync.connectors.file.dn import normalize_dn, parent_dn, rdn_of, rdn_values, split_dn
-from idsync.connectors.file.index import INDEX_VERSION, ContentIndex, Row, remove_index
-from idsync.connectors.file.journal import (
+from idsync.filedir.dn import normalize_dn, parent_dn, rdn_of, rdn_values, split_dn
+from idsync.filedir.index import INDEX_VERSION, ContentIndex, Row, remove_index
+from idsync.filedir.journal import (
     JournalScan,
     append_marker,
     compacted_marker,
     fsync_dir,
 )
-from idsync.connectors.file.journal import append_batch as journal_append
-from idsync.connectors.file.journal import scan as journal_scan
-from idsync.connectors.file.journal import truncate as _truncate_journal
-from idsync.connectors.file.ldif import (
+from idsync.filedir.journal import append_batch as journal_append
+from idsync.filedir.journal import scan as journal_scan
+from idsync.filedir.journal import truncate as _truncate_journal
+from idsync.filedir.ldif import (
     AddRecord,
     ChangeRecord,
     ContentRecord,

@@ -7,7 +7,7 @@ import os
 from collections.abc import Iterable
 from typing import BinaryIO
 
-from idsync.connectors.file.ldif.records import (
+from idsync.filedir.ldif.records import (
     _ATTR_DESCRIPTION,
     AddRecord,
     ContentRecord,
