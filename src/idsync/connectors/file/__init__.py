@@ -25,12 +25,8 @@ from idsync.connectors.file.connector import (
     default_changes_path,
 )
 from idsync.errors import ObjectError
-from idsync.filedir.directory import (
-    ANCHOR_CONTROL_OID,
-    OBJECT_CLASS_CONTROL_OID,
-    FileDirectory,
-    Outcome,
-)
+from idsync.filedir.directory import FileDirectory
+from idsync.filedir.entries import ANCHOR_CONTROL_OID, OBJECT_CLASS_CONTROL_OID, Outcome
 from idsync.filedir.ldif import (
     AddRecord,
     ChangeRecord,

@@ -38,16 +38,16 @@ from idsync.connectors.settings.file import (
     DEFAULT_REFERENCE_ATTRIBUTES,
 )
 from idsync.errors import ConfigurationError, ConnectivityError, IdsyncError
-from idsync.filedir.directory import (
+from idsync.filedir.directory import FileDirectory
+from idsync.filedir.dn import normalize_dn, parent_dn, rdn_of, rdn_values, split_dn
+from idsync.filedir.entries import (
     ANCHOR_CONTROL_OID,
     INVALID_DN,
     OBJECT_CLASS_CONTROL_OID,
-    FileDirectory,
     anchor_string,
     get_first,
     new_dn_of,
 )
-from idsync.filedir.dn import normalize_dn, parent_dn, rdn_of, rdn_values, split_dn
 from idsync.filedir.ldif import (
     AddRecord,
     ChangeRecord,

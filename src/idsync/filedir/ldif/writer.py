@@ -39,6 +39,8 @@ def _spec(name: str, value: Value) -> str:
                 and "\n" not in value and "\r" not in value and "\0" not in value):
             return f"{name}: {value}"
         data = value.encode("utf-8")
+    elif isinstance(value, str):  # a str subclass: always base64, as bytes would crash
+        data = value.encode("utf-8")
     else:
         data = bytes(value)
     return f"{name}:: {base64.b64encode(data).decode('ascii')}"
