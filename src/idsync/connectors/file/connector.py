@@ -32,6 +32,7 @@ from idsync.connectors.base import (
 )
 from idsync.connectors.file.records import control_value, fold_modifications, strip_binary_option
 from idsync.connectors.file.unreadable import RecordChecks, Refused
+from idsync.connectors.file.watermark import FileWatermark
 from idsync.connectors.settings import SCHEMAS
 from idsync.connectors.settings.file import (
     DEFAULT_BINARY_ATTRIBUTES,
@@ -185,11 +186,11 @@ class FileConnector:
             if len(batch) >= context.batch_size:
                 yield ImportBatch(batch, unreadable=unreadable)
                 batch, unreadable = [], []
-        yield ImportBatch(batch, {"offset": offset}, unreadable)
+        yield ImportBatch(batch, FileWatermark(offset).to_dict(), unreadable)
 
     def delta_import(self, context: ImportContext) -> Iterator[ImportBatch]:
         self.test_connection()
-        start = int((context.watermark or {}).get("offset", 0))
+        start = FileWatermark.from_dict(context.watermark).offset
         with self.directory.locked():
             end = file_size(self.changes_path)
         if end < start:
@@ -209,9 +210,10 @@ class FileConnector:
                     batch.extend(self._delta_records(record, context, resolver))
                 if len(batch) + len(unreadable) >= context.batch_size:
                     # The offset after this record: a crash resumes at the next one.
-                    yield ImportBatch(batch, {"offset": record.end_offset}, unreadable)
+                    yield ImportBatch(batch, FileWatermark(record.end_offset).to_dict(),
+                                      unreadable)
                     batch, unreadable = [], []
-        yield ImportBatch(batch, {"offset": end}, unreadable)
+        yield ImportBatch(batch, FileWatermark(end).to_dict(), unreadable)
 
     def _object_type(self, attributes: dict[str, list[Value]]) -> str | None:
         # The last mapped objectClass wins: LDIF lists superclasses first (top, person,
