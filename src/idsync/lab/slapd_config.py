@@ -20,10 +20,8 @@ import hashlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from idsync.lab.tls import TlsMaterial
+from idsync.lab.tls import TlsMaterial
 
 MAX_SIZE = 10 * 1024**3  # mdb map size: a sparse file, so 10 GiB costs nothing
 
