@@ -16,21 +16,15 @@ from __future__ import annotations
 
 import argparse
 import random
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
-from clouddir.auth import create_tenant
-from clouddir.store import open_store
 from idsync.connectors.base import ExportChange, ExportKind, ExportRef, ImportContext
 from idsync.connectors.cloud import CloudConnector, create_connector
+from idsync.lab.clouddir import LocalCloudDir
 
 
 @dataclass
@@ -46,39 +40,19 @@ class Row:
     note: str = ""
 
 
-class Server:
+class Server(LocalCloudDir):
+    """The lab's clouddir with a generous write budget; tenants come from its CLI."""
+
     def __init__(self, workdir: Path, db_url: str | None = None) -> None:
-        self.db = db_url or f"sqlite:///{workdir / 'clouddir.db'}"
-        open_store(self.db).close()
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
-        self.log = open(workdir / "server.log", "wb")  # noqa: SIM115
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "clouddir.cli", "serve", "--port", str(port), "--db",
-             self.db, "--limit", "write_budget=100000000",
-             "--limit", "write_window=1"], stdout=self.log, stderr=subprocess.STDOUT)
-        for _ in range(200):
-            try:
-                if httpx.get(f"{self.url}/health").status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.05)
-        raise RuntimeError("clouddir did not start")
+        super().__init__(workdir, {"write_budget": 100_000_000, "write_window": 1}, db_url)
+        self.start()
 
     def connector(self, version: int) -> CloudConnector:
-        store = open_store(self.db)
-        tenant, token = create_tenant(store, f"bench-v{version}")
-        store.close()
-        return create_connector("aad", {"url": self.url, "tenant_id": tenant.id,
+        tenant_id, token = self.create_tenant(f"bench-v{version}")
+        return create_connector("aad", {"url": self.url, "tenant_id": tenant_id,
                                         "export_api_version": version,
                                         "import_api_version": version},
                                 {"token": token}, tempfile.gettempdir())
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait()
 
 
 def users(start: int, count: int, prefix: str) -> list[ExportChange]:

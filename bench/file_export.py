@@ -64,6 +64,8 @@ def old_directory_module(rev: str) -> object:
     root = Path(__file__).resolve().parents[1]
     source = subprocess.run(["git", "show", f"{rev}:src/idsync/connectors/file/directory.py"],
                             cwd=root, check=True, capture_output=True, text=True).stdout
+    # Its helpers (dn, ldif) have since moved from the connector to the file directory.
+    source = source.replace("idsync.connectors.file.", "idsync.filedir.")
     folder = Path(tempfile.mkdtemp(prefix="idsync-old-directory-"))
     (folder / "old_directory.py").write_text(source)
     spec = importlib.util.spec_from_file_location("old_directory", folder / "old_directory.py")

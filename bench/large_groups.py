@@ -35,10 +35,11 @@ from idsync.cli.main import build
 from idsync.connectors.cloud import client as cloud_client
 from idsync.engine.core import Engine
 from idsync.engine.runner import run_profile
+from idsync.lab.ldif_text import ldif_entry
+from idsync.lab.slapd import SlapdConfig, SlapdServer
 from idsync.model import RunProfile
 from idsync.rules.outofbox import install_outofbox
 from idsync.store import Store
-from idsync.testing.slapd import SlapdConfig, SlapdServer, ldif_entry
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.suite import raise_member_limit

@@ -22,8 +22,8 @@ from pathlib import Path
 
 from idsync.connectors.base import ImportContext
 from idsync.connectors.ldap import create_connector
-from idsync.testing.ldapdata import DirectoryShape, big_group_dn, generate, user_dn
-from idsync.testing.slapd import SlapdServer
+from idsync.lab.ldapdata import DirectoryShape, big_group_dn, generate, user_dn
+from idsync.lab.slapd import SlapdServer
 
 ATTRS = ["*", "entryUUID", "memberOf"]
 
@@ -215,7 +215,7 @@ def _kept_server(keep: Path, shape: DirectoryShape) -> SlapdServer:
 
     from bench.suite import build_slapd
 
-    from idsync.testing.slapd import SlapdConfig
+    from idsync.lab.slapd import SlapdConfig
 
     if keep.exists():
         saved = json.loads(keep.read_text())
@@ -235,7 +235,7 @@ def staged_main(argv: list[str]) -> int:
 
     from bench.suite import SIZES, Bench, build_slapd, ldapsearch_floor
 
-    from idsync.testing.clouddir import LocalCloudDir
+    from idsync.lab.clouddir import LocalCloudDir
 
     ap = argparse.ArgumentParser(prog="python -m bench.ldap_import staged")
     ap.add_argument("--size", choices=sorted(SIZES), default="M")

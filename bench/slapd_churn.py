@@ -19,8 +19,8 @@ import argparse
 import time
 from dataclasses import replace
 
-from idsync.testing.ldapdata import DirectoryShape, big_group_dn, generate, user_dn
-from idsync.testing.slapd import SlapdConfig, SlapdServer
+from idsync.lab.ldapdata import DirectoryShape, big_group_dn, generate, user_dn
+from idsync.lab.slapd import SlapdConfig, SlapdServer
 
 SORTVALS = ("member", "uniqueMember", "memberUid")
 MULTIVAL = "member,uniqueMember,memberUid 100,50"

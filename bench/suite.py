@@ -25,11 +25,8 @@ from typing import Any
 
 from idsync.engine.core import Engine
 from idsync.engine.runner import run_profile
-from idsync.model import RunProfile
-from idsync.rules.outofbox import GROUP_JOIN_RULE, install_outofbox
-from idsync.store import Store
-from idsync.testing.clouddir import LocalCloudDir
-from idsync.testing.ldapdata import (
+from idsync.lab.clouddir import LocalCloudDir
+from idsync.lab.ldapdata import (
     DirectoryShape,
     churn_counts,
     generate,
@@ -39,7 +36,10 @@ from idsync.testing.ldapdata import (
     user_dn,
     user_number,
 )
-from idsync.testing.slapd import SlapdConfig, SlapdServer
+from idsync.lab.slapd import SlapdConfig, SlapdServer
+from idsync.model import RunProfile
+from idsync.rules.outofbox import GROUP_JOIN_RULE, install_outofbox
+from idsync.store import Store
 
 #: The data sets of issue 8. S and M keep the log-uniform group sizes their earlier figures
 #: were measured on; L has Zipf-distributed sizes (s=2 on [2, 250,000]: median 3, a few groups

@@ -21,9 +21,14 @@ from pathlib import Path
 from idsync.engine.core import Engine
 from idsync.engine.runner import RunResult, run_profile
 from idsync.errors import ConfigurationError
+from idsync.lab.clouddir import LocalCloudDir
+from idsync.lab.sample import sample_directory
+from idsync.lab.slapd import SlapdServer, slapd_available
 from idsync.model import RunProfile
 from idsync.rules.admin import save_rules
 from idsync.rules.files import builtin_rule_set
+from idsync.rules.outofbox import install_outofbox
+from idsync.sample import generate_churn
 from idsync.store import CONFIG_FILE, DB_FILE, Store
 
 MARKER = "idsync-demo.txt"
@@ -99,8 +104,6 @@ def run_demo(workspace: Path, *, churn: bool = True, ldap: bool = False, target:
             tenant_id, token = cloud.create_tenant("contoso")
             store.connectors.add(CLOUD, "cloud", {"url": cloud.url, "tenant_id": tenant_id},
                                  {"token": token})
-            from idsync.rules.outofbox import install_outofbox
-
             install_outofbox(store, onprem=SOURCE, cloud=CLOUD, flavour="openldap")
         else:
             _add_file_target(store, workspace)
@@ -125,8 +128,6 @@ def run_demo(workspace: Path, *, churn: bool = True, ldap: bool = False, target:
             if server is not None:
                 _ldap_churn(server)
             else:
-                from idsync.sample import generate_churn
-
                 generate_churn(workspace / SOURCE / "directory.ldif",
                                changes_path=workspace / SOURCE / "changes.ldif", seed=7)
             for connector, profile in delta_cycle(target_name):
@@ -143,7 +144,7 @@ def run_demo(workspace: Path, *, churn: bool = True, ldap: bool = False, target:
             cloud.stop()
 
 
-def _add_source(store: Store, workspace: Path, server: object | None) -> None:
+def _add_source(store: Store, workspace: Path, server: SlapdServer | None) -> None:
     if server is not None:
         store.connectors.add(SOURCE, "ldap", server.connector_settings(),
                              {"password": server.password})
@@ -163,18 +164,14 @@ def _add_file_target(store: Store, workspace: Path) -> None:
                installing_builtin=True)
 
 
-def _start_clouddir(workspace: Path) -> object:
-    from idsync.testing.clouddir import LocalCloudDir
-
+def _start_clouddir(workspace: Path) -> LocalCloudDir:
     (workspace / "clouddir").mkdir()
     server = LocalCloudDir(workspace / "clouddir")
     server.start()
     return server
 
 
-def _start_slapd(workspace: Path) -> object:
-    from idsync.testing.slapd import sample_directory, slapd_available
-
+def _start_slapd(workspace: Path) -> SlapdServer:
     if not slapd_available():
         raise ConfigurationError(
             "--ldap needs OpenLDAP's slapd (Debian package slapd; `bash scripts/setup.sh "
@@ -182,7 +179,7 @@ def _start_slapd(workspace: Path) -> object:
     return sample_directory(users=1000, groups=100, workdir=str(workspace / "slapd"))
 
 
-def _ldap_churn(server: object) -> None:
+def _ldap_churn(server: SlapdServer) -> None:
     """A small churn made the way an administrator would, over LDAP: title changes, a few
     deletes and a membership change; the connector's delta import finds them."""
     found = server.search(server.base_dn, "(objectClass=inetOrgPerson)", attrs=["uid"])

@@ -18,9 +18,9 @@ from tests.badinput.doctor_helpers import command_problem, doctor, snapshot, sug
 from tests.harness.clouddir_server import clouddir, clouddir_shared  # noqa: F401
 from tests.harness.slapd import needs_slapd
 
+from idsync.lab.slapd import SlapdConfig, SlapdServer
+from idsync.lab.tls import make_tls_material
 from idsync.store import Store
-from idsync.testing.slapd import SlapdConfig, SlapdServer
-from idsync.testing.tls import make_tls_material
 
 CASES = sorted((Path(__file__).parent / "doctor").glob("*.yaml"))
 

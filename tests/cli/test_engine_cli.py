@@ -214,7 +214,7 @@ def test_demo_never_touches_a_workspace_it_did_not_make(
 @pytest.mark.slapd
 @pytest.mark.sqlite_only  # as above
 def test_demo_with_a_local_slapd_source(tmp_path: Path) -> None:
-    from idsync.testing.slapd import slapd_available
+    from idsync.lab.slapd import slapd_available
 
     assert slapd_available(), "slapd is installed by scripts/setup.sh --all"
     result = CliRunner().invoke(cli, ["--workspace", str(tmp_path / "demo"), "demo", "--ldap",

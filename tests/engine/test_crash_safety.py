@@ -59,8 +59,8 @@ def kill_midway(workspace: Path, connector: str, profile: str) -> None:
 
 
 def snapshot(workspace: Path) -> dict:
-    from idsync.connectors.file.ldif import read_ldif
     from idsync.dn import normalize_dn
+    from idsync.filedir.ldif import read_ldif
 
     with open(workspace / "target" / "directory.ldif", "rb") as f:
         target = {normalize_dn(r.dn): {k.lower(): sorted(map(str, v))

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from test_reference_integrity import staged
 
 from idsync.connectors.file import apply_changes
-from idsync.connectors.file.ldif import read_ldif
+from idsync.filedir.ldif import read_ldif
 
 UIDS = ["ann", "bob", "cid", "dee"]  # few names: DNs are reused
 OUS = ["Users", "Staff"]

@@ -19,7 +19,7 @@ from idsync.connectors.file import (
     apply_changes,
     read_ldif,
 )
-from idsync.connectors.file.dn import normalize_dn
+from idsync.filedir.dn import normalize_dn
 
 PARENTS = ["ou=A,dc=x", "ou=B,dc=x"]
 NAMES = ["ann", "bob", "Cy"]

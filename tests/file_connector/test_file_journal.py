@@ -26,9 +26,9 @@ from hypothesis import strategies as st
 
 from idsync.connectors.base import ExportChange, ExportKind, ExportRef, ImportContext
 from idsync.connectors.file import FileConnector
-from idsync.connectors.file.directory import ENTRY_ALREADY_EXISTS, NO_SUCH_OBJECT
-from idsync.connectors.file.dn import normalize_dn
-from idsync.connectors.file.journal import scan
+from idsync.filedir.dn import normalize_dn
+from idsync.filedir.entries import ENTRY_ALREADY_EXISTS, NO_SUCH_OBJECT
+from idsync.filedir.journal import scan
 
 USERS_OU = "ou=Users,dc=x"
 GROUP_DN = "cn=All,ou=Groups,dc=x"
@@ -207,7 +207,7 @@ def test_a_torn_journal_tail_is_never_applied(tmp_path: Path) -> None:
 def test_a_crash_inside_compaction_loses_and_repeats_nothing(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
 ) -> None:
-    import idsync.connectors.file.directory as directory_module
+    import idsync.filedir.rewrite as rewrite_module
 
     (tmp_path / "r").mkdir()
     (tmp_path / "r" / "d.ldif").write_text(base_ldif(20))
@@ -223,7 +223,7 @@ def test_a_crash_inside_compaction_loses_and_repeats_nothing(
     def die(*args: object) -> None:
         raise Killed
 
-    for point in ("os.replace", "_unlink"):
+    for point in ("os.replace", "unlink"):
         folder = tmp_path / point
         folder.mkdir()
         path = folder / "d.ldif"
@@ -234,13 +234,13 @@ def test_a_crash_inside_compaction_loses_and_repeats_nothing(
             results(made, call_changes(rng, call, 20))
         with monkeypatch.context() as patch:
             if point == "os.replace":  # after the compaction marker, before the swap
-                patch.setattr(directory_module.os, "replace", die)
+                patch.setattr(rewrite_module.os, "replace", die)
             else:  # after the swap, before the journal is deleted
-                patch.setattr(directory_module, "_unlink", die)
+                patch.setattr(rewrite_module, "unlink", die)
             with pytest.raises(Killed):
                 made.compact()
         assert (folder / "d.ldif.journal").exists()
-        with caplog.at_level(logging.WARNING, logger="idsync.connectors.file"):
+        with caplog.at_level(logging.WARNING, logger="idsync.filedir"):
             assert full_import(connector(path, journal=True)) == expected
         # A journal replayed onto a content file that already held it would refuse its
         # adds and renames: nothing was refused.
@@ -311,7 +311,7 @@ def test_sigkill_mid_export_loses_and_repeats_nothing(
         child.send_signal(signal.SIGKILL)
         child.wait()
         # One more call may have committed after the last line printed; none half way.
-        with caplog.at_level(logging.WARNING, logger="idsync.connectors.file"):
+        with caplog.at_level(logging.WARNING, logger="idsync.filedir"):
             added, members, description = observed(connector(path, journal=True))
         assert not caplog.records, [r.getMessage() for r in caplog.records]
         calls = len(added)
@@ -531,8 +531,8 @@ def test_a_failing_index_or_compaction_does_not_fail_a_committed_export(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Once the journal holds a batch the export happened: the index (a cache) and the
     compaction catch up on the next call instead of reporting the export failed."""
-    import idsync.connectors.file.directory as directory_module
-    from idsync.connectors.file.index import ContentIndex
+    import idsync.filedir.directory as directory_module
+    from idsync.filedir.index import ContentIndex
 
     (tmp_path / "j").mkdir()
     (tmp_path / "r").mkdir()

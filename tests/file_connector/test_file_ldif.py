@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from idsync.connectors.file.ldif import (
+from idsync.filedir.ldif import (
     AddRecord,
     ContentRecord,
     Control,

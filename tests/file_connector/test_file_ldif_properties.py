@@ -7,8 +7,8 @@ import io
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from idsync.connectors.file.dn import escape_rdn_value, normalize_dn, rdn_values, split_dn
-from idsync.connectors.file.ldif import (
+from idsync.filedir.dn import escape_rdn_value, normalize_dn, rdn_values, split_dn
+from idsync.filedir.ldif import (
     AddRecord,
     ContentRecord,
     Control,
@@ -122,6 +122,6 @@ def test_escaped_dns_split_back_into_the_same_values(pairs: list[tuple[str, str]
 
 @given(st.text(st.sampled_from("aZé =,+;\\\"\t.-0"), max_size=40))
 def test_dn_fast_path_agrees_with_the_full_parser(dn: str) -> None:
-    from idsync.connectors.file.dn import _normalize_rdn
+    from idsync.filedir.dn import _normalize_rdn
 
     assert normalize_dn(dn) == ",".join(_normalize_rdn(rdn) for rdn in split_dn(dn))

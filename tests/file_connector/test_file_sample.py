@@ -9,8 +9,8 @@ from pathlib import Path
 
 from idsync.connectors.base import ImportContext, ImportKind
 from idsync.connectors.file import ContentRecord, create_connector, read_ldif
-from idsync.connectors.file.dn import normalize_dn
-from idsync.connectors.file.ldif import get_values
+from idsync.filedir.dn import normalize_dn
+from idsync.filedir.ldif import get_values
 from idsync.sample import BUNDLED_SAMPLE, generate_churn, generate_directory, sample_path
 
 

@@ -15,11 +15,11 @@ from hypothesis import strategies as st
 
 from idsync.cli.main import build
 from idsync.connectors.file import create_connector
-from idsync.connectors.file.ldif import LdifError, format_attribute, format_record, read_ldif
-from idsync.connectors.file.ldif.records import AddRecord, ContentRecord, Modification, ModifyRecord
-from idsync.connectors.file.ldif.tolerant import Unreadable, read_tolerant
-from idsync.connectors.file.ldif.urls import read_url_value
 from idsync.errors import ConfigurationError
+from idsync.filedir.ldif import LdifError, format_attribute, format_record, read_ldif
+from idsync.filedir.ldif.records import AddRecord, ContentRecord, Modification, ModifyRecord
+from idsync.filedir.ldif.tolerant import Unreadable, read_tolerant
+from idsync.filedir.ldif.urls import read_url_value
 
 
 def test_the_setting_must_name_an_existing_absolute_directory(tmp_path: Path) -> None:

@@ -26,7 +26,7 @@ import httpx
 import pytest
 from tests.harness.postgres import TEST_URL_ENV, schema_url
 
-from idsync.testing.clouddir import LocalCloudDir
+from idsync.lab.clouddir import LocalCloudDir
 
 __all__ = ["CloudDirServer", "CloudDirTenant", "clouddir", "clouddir_factory",
            "clouddir_shared", "group", "make_contacts", "make_users", "members_of", "user"]

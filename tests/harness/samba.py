@@ -1,4 +1,4 @@
-"""pytest fixture around ``idsync.testing.samba``: a throwaway Samba AD DC on 127.0.0.1:389.
+"""pytest fixture around ``idsync.lab.samba``: a throwaway Samba AD DC on 127.0.0.1:389.
 
 Session scoped and shared by every xdist worker of the run (Samba can only listen on port
 389, so there is one per host): the first worker provisions and starts it (~7 s idle), the
@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from idsync.testing.samba import SambaDC, acquire_shared, release_shared, samba_available
+from idsync.lab.samba import SambaDC, acquire_shared, release_shared, samba_available
 
 __all__ = ["SambaDC", "samba_dc"]
 

@@ -1,4 +1,4 @@
-"""pytest fixtures around ``idsync.testing.slapd``: a real, private slapd on 127.0.0.1.
+"""pytest fixtures around ``idsync.lab.slapd``: a real, private slapd on 127.0.0.1.
 
 Use in a conftest.py: ``from tests.harness.slapd import slapd, slapd_tls  # noqa: F401``
 or ``pytest_plugins = ["tests.harness.slapd"]``.
@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from idsync.testing.slapd import SlapdConfig, SlapdServer, slapd_available
+from idsync.lab.slapd import SlapdConfig, SlapdServer, slapd_available
 
 __all__ = ["SlapdServer", "slapd", "slapd_factory", "slapd_session", "slapd_tls"]
 

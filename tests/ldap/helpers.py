@@ -6,7 +6,7 @@ from typing import Any
 
 from idsync.connectors.base import ImportBatch, ImportContext, ImportRecord
 from idsync.connectors.ldap import LdapConnector, create_connector
-from idsync.testing.slapd import SlapdServer
+from idsync.lab.slapd import SlapdServer
 
 
 def connector(server: SlapdServer, **settings: Any) -> LdapConnector:

@@ -8,8 +8,8 @@ from tests.ldap.helpers import connector, full
 from idsync.connectors.base import ImportContext
 from idsync.connectors.ldap import create_connector
 from idsync.errors import ConfigurationError, ConnectivityError
-from idsync.testing.slapd import SlapdServer, free_port
-from idsync.testing.tls import make_ca
+from idsync.lab.slapd import SlapdServer, free_port
+from idsync.lab.tls import make_ca
 
 pytestmark = pytest.mark.slapd
 
@@ -76,7 +76,7 @@ def test_bind_dn_without_password_is_refused(slapd: SlapdServer) -> None:
 
 
 def test_sample_directory_for_the_demo() -> None:
-    from idsync.testing.slapd import sample_directory
+    from idsync.lab.sample import sample_directory
 
     server = sample_directory(users=40, groups=3)
     try:

@@ -10,7 +10,7 @@ from tests.ldap.helpers import connector, delta, full, person, records
 
 from idsync.connectors.base import ImportKind, ImportRecord
 from idsync.connectors.ldap import WatermarkExpired
-from idsync.testing.slapd import SlapdServer
+from idsync.lab.slapd import SlapdServer
 
 pytestmark = pytest.mark.slapd
 

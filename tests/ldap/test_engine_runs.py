@@ -12,10 +12,10 @@ from tests.ldap.helpers import person
 
 from idsync.engine.core import Engine
 from idsync.engine.runner import RunResult, run_profile
+from idsync.lab.ldapdata import DirectoryShape, generate
+from idsync.lab.slapd import SlapdServer
 from idsync.model import RunProfile
 from idsync.store import Store
-from idsync.testing.ldapdata import DirectoryShape, generate
-from idsync.testing.slapd import SlapdServer
 
 pytestmark = pytest.mark.slapd
 

@@ -7,7 +7,7 @@ import pytest
 from tests.ldap.helpers import connector, person
 
 from idsync.connectors.base import ExportChange, ExportKind, ExportRef, MemberDeltaExporter
-from idsync.testing.slapd import SlapdServer
+from idsync.lab.slapd import SlapdServer
 
 pytestmark = pytest.mark.slapd
 

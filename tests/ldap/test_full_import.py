@@ -8,8 +8,8 @@ import pytest
 from tests.ldap.helpers import connector, full, person, records
 
 from idsync.connectors.base import ImportContext, ImportKind
-from idsync.testing.ldapdata import DirectoryShape, big_group_dn, generate
-from idsync.testing.slapd import SlapdServer
+from idsync.lab.ldapdata import DirectoryShape, big_group_dn, generate
+from idsync.lab.slapd import SlapdServer
 
 pytestmark = pytest.mark.slapd
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from idsync.testing.ldapdata import DirectoryShape, generate
-from idsync.testing.slapd import SlapdServer
+from idsync.lab.ldapdata import DirectoryShape, generate
+from idsync.lab.slapd import SlapdServer
 
 pytestmark = pytest.mark.slapd
 

@@ -1,4 +1,4 @@
-"""The generated directory (idsync.testing.ldapdata) behind the tests and the benchmark suite:
+"""The generated directory (idsync.lab.ldapdata) behind the tests and the benchmark suite:
 deterministic, group sizes within their law's bounds, nesting without cycles, managers that
 exist, memberOf the exact inverse of member. Pure Python: no slapd needed."""
 
@@ -11,7 +11,7 @@ from collections import Counter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from idsync.testing.ldapdata import (
+from idsync.lab.ldapdata import (
     DirectoryShape,
     big_group_dn,
     churn_counts,

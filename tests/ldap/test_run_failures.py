@@ -17,9 +17,9 @@ from click.testing import CliRunner, Result
 
 from idsync.cli.main import build
 from idsync.events import EventId
+from idsync.lab.samba import SambaDC
+from idsync.lab.slapd import SlapdServer
 from idsync.store import Store
-from idsync.testing.samba import SambaDC
-from idsync.testing.slapd import SlapdServer
 
 Idsync = Callable[..., Result]
 

@@ -15,7 +15,7 @@ from idsync.connectors.base import ImportKind, ImportRecord
 from idsync.connectors.ldap import LdapConnector, create_connector
 from idsync.connectors.ldap.ad.guid import guid_to_str
 from idsync.connectors.ldap.reader import DirectoryReader
-from idsync.testing.samba import SambaDC
+from idsync.lab.samba import SambaDC
 
 pytestmark = pytest.mark.samba
 

@@ -6,7 +6,7 @@ import pytest
 from tests.ldap.helpers import connector
 
 from idsync.connectors.base import SchemaProvider
-from idsync.testing.slapd import SlapdServer
+from idsync.lab.slapd import SlapdServer
 
 pytestmark = pytest.mark.slapd
 

@@ -14,6 +14,7 @@ from pyasn1.codec.ber import decoder, encoder
 import ldap
 from idsync.connectors.base import ImportKind
 from idsync.connectors.ldap.ad.extended_dn import parse_extended_dn
+from idsync.connectors.ldap.ad.flavor import ActiveDirectoryFlavor
 from idsync.connectors.ldap.ad.guid import guid_filter_value, guid_to_str, str_to_guid
 from idsync.connectors.ldap.change_detection.accesslog import parse_req_mods
 from idsync.connectors.ldap.change_detection.dirsync import dirsync_record
@@ -24,6 +25,7 @@ from idsync.connectors.ldap.controls.dirsync import (
     _ResponseValue,
 )
 from idsync.connectors.ldap.export import chunk_mods
+from idsync.connectors.ldap.flavor import OpenLdapFlavor
 from idsync.connectors.ldap.ranged import RangeError, complete_ranges, parse_range
 from idsync.connectors.ldap.reader import DirectoryReader
 from idsync.connectors.ldap.scope import Scope, is_under
@@ -178,7 +180,7 @@ def test_extended_dn() -> None:
 
 def ad_reader() -> DirectoryReader:
     settings = parse_settings({"uri": "ldap://dc", "bind_dn": "a", "base": "DC=corp,DC=test"})
-    return DirectoryReader(conn=None, settings=settings, directory_type="ad")
+    return DirectoryReader(conn=None, settings=settings, flavor=ActiveDirectoryFlavor())
 
 
 def test_dirsync_records_from_synthetic_replies() -> None:
@@ -243,7 +245,7 @@ def test_bad_settings_are_refused(settings: dict, message: str) -> None:  # type
 
 def test_records_decode_text_and_keep_binary_values() -> None:
     settings = parse_settings({"uri": "ldap://x", "bind_dn": "", "base": "dc=x"})
-    reader = DirectoryReader(conn=None, settings=settings, directory_type="openldap")
+    reader = DirectoryReader(conn=None, settings=settings, flavor=OpenLdapFlavor())
     record = reader.to_record("uid=a,dc=x", {
         "objectClass": [b"inetOrgPerson"], "entryUUID": [b"0b6c1c0e-0000-1000-8000-000000000001"],
         "cn": ["Zoë".encode()], "jpegPhoto": [b"\xff\xd8\xff"], "audio": [b"\xff\xfe", b"ok"]})

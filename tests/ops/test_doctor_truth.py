@@ -20,10 +20,10 @@ from tests.harness.slapd import needs_slapd
 from tests.scheduler.conftest import idsync
 
 import idsync.ops as ops_package
+from idsync.lab.slapd import SlapdConfig, SlapdServer
+from idsync.lab.tls import make_tls_material
 from idsync.ops.doctor_check import ADVICE
 from idsync.store import Store
-from idsync.testing.slapd import SlapdConfig, SlapdServer
-from idsync.testing.tls import make_tls_material
 
 
 @pytest.mark.sqlite_only  # the demo always keeps its own SQLite file, whatever names a database

@@ -22,8 +22,8 @@ from idsync.connectors.file import (
     default_changes_path,
     read_ldif,
 )
-from idsync.connectors.file.dn import normalize_dn, parent_dn, rdn_of
-from idsync.connectors.file.ldif import (
+from idsync.filedir.dn import normalize_dn, parent_dn, rdn_of
+from idsync.filedir.ldif import (
     ContentRecord,
     get_values,
     iter_raw_records,

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from idsync.connectors.file.ldif import ContentRecord, Value, format_attribute, format_record
+from idsync.filedir.ldif import ContentRecord, Value, format_attribute, format_record
 
 BASE_DN = "dc=contoso,dc=com"
 FIRST_NAMES = (

@@ -7,7 +7,7 @@ Public API:
   ConnectionTester.
 * :func:`apply_changes` - change a file directory like a directory server with a changelog
   would: apply change records to the content file and append them to the changes file.
-* :mod:`idsync.connectors.file.ldif` - the RFC 2849 reader and writer.
+* :mod:`idsync.filedir.ldif` - the RFC 2849 reader and writer.
 """
 
 from __future__ import annotations
@@ -24,13 +24,10 @@ from idsync.connectors.file.connector import (
     create_connector,
     default_changes_path,
 )
-from idsync.connectors.file.directory import (
-    ANCHOR_CONTROL_OID,
-    OBJECT_CLASS_CONTROL_OID,
-    FileDirectory,
-    Outcome,
-)
-from idsync.connectors.file.ldif import (
+from idsync.errors import ObjectError
+from idsync.filedir.directory import FileDirectory
+from idsync.filedir.entries import ANCHOR_CONTROL_OID, OBJECT_CLASS_CONTROL_OID, Outcome
+from idsync.filedir.ldif import (
     AddRecord,
     ChangeRecord,
     ContentRecord,
@@ -46,7 +43,6 @@ from idsync.connectors.file.ldif import (
     read_ldif,
     write_ldif,
 )
-from idsync.errors import ObjectError
 
 __all__ = [
     "ANCHOR_CONTROL_OID",

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from idsync.connectors.file.directory import FileDirectory
+from idsync.filedir.directory import FileDirectory
 
 
 def main(argv: list[str] | None = None) -> int:

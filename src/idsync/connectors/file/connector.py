@@ -30,17 +30,28 @@ from idsync.connectors.base import (
     UnreadableRecord,
     Value,
 )
-from idsync.connectors.file.directory import (
+from idsync.connectors.file.records import control_value, fold_modifications, strip_binary_option
+from idsync.connectors.file.unreadable import RecordChecks, Refused
+from idsync.connectors.file.watermark import FileWatermark
+from idsync.connectors.settings import SCHEMAS
+from idsync.connectors.settings.file import (
+    DEFAULT_BINARY_ATTRIBUTES,
+    DEFAULT_OBJECT_TYPES,
+    DEFAULT_REFERENCE_ATTRIBUTES,
+)
+from idsync.errors import ConfigurationError, ConnectivityError, IdsyncError
+from idsync.filedir.directory import FileDirectory
+from idsync.filedir.dn import normalize_dn, parent_dn, rdn_of, rdn_values, split_dn
+from idsync.filedir.entries import (
     ANCHOR_CONTROL_OID,
     INVALID_DN,
     OBJECT_CLASS_CONTROL_OID,
-    FileDirectory,
     anchor_string,
     get_first,
     new_dn_of,
 )
-from idsync.connectors.file.dn import normalize_dn, parent_dn, rdn_of, rdn_values, split_dn
-from idsync.connectors.file.ldif import (
+from idsync.filedir.files import file_size
+from idsync.filedir.ldif import (
     AddRecord,
     ChangeRecord,
     ContentRecord,
@@ -51,15 +62,7 @@ from idsync.connectors.file.ldif import (
     ModifyRecord,
     is_attribute_description,
 )
-from idsync.connectors.file.ldif.urls import url_root_setting
-from idsync.connectors.file.unreadable import RecordChecks, Refused
-from idsync.connectors.settings import SCHEMAS
-from idsync.connectors.settings.file import (
-    DEFAULT_BINARY_ATTRIBUTES,
-    DEFAULT_OBJECT_TYPES,
-    DEFAULT_REFERENCE_ATTRIBUTES,
-)
-from idsync.errors import ConfigurationError, ConnectivityError, IdsyncError
+from idsync.filedir.ldif.urls import url_root_setting
 
 #: Namespace of the anchors made up for hand-written entries that carry no anchor attribute.
 DN_ANCHOR_NAMESPACE = uuid.UUID("5d3c1f0e-8a49-4f0b-9d7e-6c1b2a3f4e50")
@@ -163,7 +166,7 @@ class FileConnector:
         # if an export replaces the file meanwhile.
         with self.directory.locked():
             self.directory.compact_held()
-            offset = _size(self.changes_path)
+            offset = file_size(self.changes_path)
             content = open(self.path, "rb")  # noqa: SIM115 - closed below, after the stream
         with content:
             yield from self._full_batches(content, context, offset)
@@ -183,13 +186,13 @@ class FileConnector:
             if len(batch) >= context.batch_size:
                 yield ImportBatch(batch, unreadable=unreadable)
                 batch, unreadable = [], []
-        yield ImportBatch(batch, {"offset": offset}, unreadable)
+        yield ImportBatch(batch, FileWatermark(offset).to_dict(), unreadable)
 
     def delta_import(self, context: ImportContext) -> Iterator[ImportBatch]:
         self.test_connection()
-        start = int((context.watermark or {}).get("offset", 0))
+        start = FileWatermark.from_dict(context.watermark).offset
         with self.directory.locked():
-            end = _size(self.changes_path)
+            end = file_size(self.changes_path)
         if end < start:
             raise ChangelogTruncatedError(
                 f"{self.changes_path} is {end} bytes, the watermark is at {start}: "
@@ -207,9 +210,10 @@ class FileConnector:
                     batch.extend(self._delta_records(record, context, resolver))
                 if len(batch) + len(unreadable) >= context.batch_size:
                     # The offset after this record: a crash resumes at the next one.
-                    yield ImportBatch(batch, {"offset": record.end_offset}, unreadable)
+                    yield ImportBatch(batch, FileWatermark(record.end_offset).to_dict(),
+                                      unreadable)
                     batch, unreadable = [], []
-        yield ImportBatch(batch, {"offset": end}, unreadable)
+        yield ImportBatch(batch, FileWatermark(end).to_dict(), unreadable)
 
     def _object_type(self, attributes: dict[str, list[Value]]) -> str | None:
         # The last mapped objectClass wins: LDIF lists superclasses first (top, person,
@@ -231,7 +235,7 @@ class FileConnector:
             # entry is renamed (documented in docs/decisions/file-connector.md).
             anchor = _dn_anchor(dn)
         return ImportRecord(ImportKind.FULL, anchor, dn, object_type,
-                            self._select(_strip_binary_option(attributes), context))
+                            self._select(strip_binary_option(attributes), context))
 
     def _select(self, attributes: dict[str, list[Value]],
                 context: ImportContext) -> dict[str, list[Value]]:
@@ -247,11 +251,11 @@ class FileConnector:
             raise LdifError(f"{self.changes_path} holds an entry without changetype "
                             f"({record.dn})", record.line)
         assert isinstance(record, AddRecord | DeleteRecord | ModifyRecord | ModDnRecord)
-        anchor = _control_value(record, ANCHOR_CONTROL_OID)
+        anchor = control_value(record, ANCHOR_CONTROL_OID)
         if isinstance(record, AddRecord):
             full = self._full_record(record.dn, record.attributes, context, anchor)
             return [full] if full is not None else []
-        classes = _control_value(record, OBJECT_CLASS_CONTROL_OID)
+        classes = control_value(record, OBJECT_CLASS_CONTROL_OID)
         object_type = None
         if classes is not None:
             object_type = self._object_type({"objectClass": list(classes.split())})
@@ -271,7 +275,7 @@ class FileConnector:
         if isinstance(record, ModifyRecord):
             anchor = anchor or resolver.anchor(record.dn)
             modify = ImportRecord(ImportKind.MODIFY, anchor, record.dn)
-            _fold_modifications(modify, record.modifications)
+            fold_modifications(modify, record.modifications)
             modify.attributes = self._select(modify.attributes, context)
             modify.value_adds = self._select(modify.value_adds, context)
             modify.value_removes = self._select(modify.value_removes, context)
@@ -419,72 +423,6 @@ def _values(attributes: Mapping[str, list[Any]], name: str) -> list[Any]:
         if key.lower() == lowered:
             return values
     return []
-
-
-def _strip_binary_option(attributes: dict[str, list[Value]]) -> dict[str, list[Value]]:
-    # ``;binary`` is a transfer option, not part of the attribute's identity.
-    if not any(";" in name for name in attributes):
-        return attributes
-    out: dict[str, list[Value]] = {}
-    for name, values in attributes.items():
-        base = ";".join(p for p in name.split(";") if p.lower() != "binary")
-        out.setdefault(base, []).extend(values)
-    return out
-
-
-def _control_value(record: ChangeRecord, oid: str) -> str | None:
-    for control in record.controls:
-        if control.oid == oid and control.value is not None:
-            value = control.value
-            return value if isinstance(value, str) else value.decode("utf-8", "replace")
-    return None
-
-
-def _fold_modifications(target: ImportRecord, modifications: list[Modification]) -> None:
-    """Turn an ordered list of LDAP modifications into one MODIFY import record.
-
-    Per attribute we track either its whole new value list (after a replace or a delete of
-    the whole attribute) or the value adds and removes; later parts fold into earlier ones
-    so the record means the same as applying the parts in order."""
-    whole: dict[str, list[Value]] = {}
-    adds: dict[str, list[Value]] = {}
-    removes: dict[str, list[Value]] = {}
-    names: dict[str, str] = {}
-    for mod in modifications:
-        name = names.setdefault(_base_name(mod.attribute).lower(), _base_name(mod.attribute))
-        if mod.op == "replace" or (mod.op == "delete" and not mod.values):
-            whole[name] = _unique(mod.values if mod.op == "replace" else [])
-            adds.pop(name, None)
-            removes.pop(name, None)
-        elif name in whole:
-            if mod.op == "add":
-                whole[name] = _unique(whole[name] + mod.values)
-            else:
-                whole[name] = [v for v in whole[name] if v not in mod.values]
-        elif mod.op == "add":
-            removes[name] = [v for v in removes.get(name, []) if v not in mod.values]
-            adds[name] = _unique(adds.get(name, []) + mod.values)
-        else:
-            adds[name] = [v for v in adds.get(name, []) if v not in mod.values]
-            removes[name] = _unique(removes.get(name, []) + mod.values)
-    target.attributes = whole
-    target.value_adds = {k: v for k, v in adds.items() if v}
-    target.value_removes = {k: v for k, v in removes.items() if v}
-
-
-def _base_name(attribute: str) -> str:
-    return ";".join(p for p in attribute.split(";") if p.lower() != "binary")
-
-
-def _unique(values: list[Value]) -> list[Value]:
-    return list(dict.fromkeys(values))
-
-
-def _size(path: str) -> int:
-    try:
-        return os.path.getsize(path)
-    except FileNotFoundError:
-        return 0
 
 
 def create_connector(name: str, settings: Mapping[str, Any], secrets: Mapping[str, str],

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from idsync.connectors.base import UnreadableRecord
-from idsync.connectors.file.directory import anchor_string
-from idsync.connectors.file.dn import _strip, normalize_dn, split_dn
-from idsync.connectors.file.ldif import ContentRecord, LdifRecord
-from idsync.connectors.file.ldif.tolerant import Unreadable, read_tolerant
+from idsync.filedir.dn import _strip, normalize_dn, split_dn
+from idsync.filedir.entries import anchor_string
+from idsync.filedir.ldif import ContentRecord, LdifRecord, Value
+from idsync.filedir.ldif.tolerant import Unreadable, read_tolerant
 
 RECORD_UNREADABLE = "ldif-record-unreadable"
 URL_REFUSED = "ldif-url-refused"
@@ -59,7 +59,9 @@ def dn_problem(dn: str) -> str | None:
 
 
 def _split_avas(rdn: str) -> list[str]:
-    parts, current, escaped, quoted = [], [], False, False
+    parts: list[str] = []
+    current: list[str] = []
+    escaped = quoted = False
     for char in rdn:
         if escaped:
             escaped = False
@@ -226,7 +228,7 @@ class RecordChecks:
             return value
 
 
-def _values(record: ContentRecord, name: str) -> list[object]:
+def _values(record: ContentRecord, name: str) -> list[Value]:
     lowered = name.lower()
     for key, values in record.attributes.items():
         if key.lower() == lowered:

@@ -12,6 +12,7 @@ from typing import Any
 import ldap.ldapobject
 
 import ldap
+from idsync.connectors.ldap.oplog import log_operations
 from idsync.connectors.ldap.settings import LdapSettings
 from idsync.errors import ConnectivityError
 
@@ -39,7 +40,7 @@ def open_connection(settings: LdapSettings, password: str, cls: type | None = No
     """A bound python-ldap connection (``cls``: an LDAPObject subclass such as a syncrepl
     consumer), ready for searches."""
     try:
-        conn = (cls or ldap.ldapobject.LDAPObject)(settings.uri, bytes_mode=False)
+        conn = log_operations((cls or ldap.ldapobject.LDAPObject)(settings.uri, bytes_mode=False))
         conn.protocol_version = 3
         conn.set_option(ldap.OPT_REFERRALS, 0)
         conn.set_option(ldap.OPT_NETWORK_TIMEOUT, settings.timeout)

@@ -19,6 +19,7 @@ from idsync.connectors.base import (
     ImportContext,
     ImportRecord,
 )
+from idsync.connectors.ldap.ad.flavor import ActiveDirectoryFlavor
 from idsync.connectors.ldap.change_detection import ChangeDetector, WatermarkExpired
 from idsync.connectors.ldap.change_detection.accesslog import AccesslogDetector
 from idsync.connectors.ldap.change_detection.dirsync import DirSyncDetector
@@ -26,6 +27,7 @@ from idsync.connectors.ldap.change_detection.syncrepl import SyncreplDetector
 from idsync.connectors.ldap.change_detection.usn import ModifyTimestampDetector, UsnDetector
 from idsync.connectors.ldap.connection import describe, open_connection
 from idsync.connectors.ldap.export import LdapExporter
+from idsync.connectors.ldap.flavor import DirectoryFlavor, OpenLdapFlavor
 from idsync.connectors.ldap.reader import DirectoryReader
 from idsync.connectors.ldap.schema import connector_schema, object_class_names, read_subschema
 from idsync.connectors.ldap.scope_check import check_scope
@@ -35,10 +37,9 @@ from idsync.connectors.traffic import Traffic
 from idsync.errors import ConnectivityError
 
 AD_CAPABILITY = "1.2.840.113556.1.4.800"
-DIRSYNC_OID = "1.2.840.113556.1.4.841"
-SYNC_OID = "1.3.6.1.4.1.4203.1.9.1.1"
-#: What the memberof overlay keeps bound with ``olcMemberOfRefInt: TRUE``.
-OPENLDAP_BOUND = ("member", "memberOf")
+#: The flavor of each ``directory_type``; any other server is a standards LDAP server.
+FLAVORS: dict[str, type[DirectoryFlavor]] = {"ad": ActiveDirectoryFlavor,
+                                             "openldap": OpenLdapFlavor}
 
 
 class LdapConnector:
@@ -69,12 +70,7 @@ class LdapConnector:
         attributes, and every attribute of another server, keep the DN as written."""
         if self.settings.integrity_attributes is not None:
             return frozenset(self.settings.integrity_attributes)
-        kind = self.directory_type()
-        if kind == "ad":
-            return self.reference_attributes()
-        if kind == "openldap":
-            return frozenset(OPENLDAP_BOUND)
-        return frozenset()
+        return self.flavor().bound_attributes(self.settings)
 
     def back_links(self) -> dict[str, str]:
         """``memberOf`` is the back-link of ``member`` (idsync.engine.reference_integrity) on
@@ -102,9 +98,9 @@ class LdapConnector:
         if self._reader is None:
             if self._conn is None:
                 self._conn = self._open()
-            reader = DirectoryReader(self._conn, self.settings, self.directory_type())
+            reader = DirectoryReader(self._conn, self.settings, self.flavor())
             # Once per connection: a wrong partition or container stops the run here, named.
-            check_scope(self._conn, self.settings, self.root_dse(), is_ad=reader.is_ad,
+            check_scope(self._conn, self.settings, self.root_dse(), flavor=reader.flavor,
                         connector=self.name)
             self._reader = reader
         return self._reader
@@ -116,6 +112,10 @@ class LdapConnector:
                                   ["*", "+", "supportedControl", "supportedCapabilities"])
             self._root_dse = found[0][1] if found else {}
         return self._root_dse
+
+    def flavor(self) -> DirectoryFlavor:
+        """What differs for this kind of server (see ``idsync.connectors.ldap.flavor``)."""
+        return FLAVORS.get(self.directory_type(), DirectoryFlavor)()
 
     def directory_type(self) -> str:
         if self.settings.directory_type != "auto":
@@ -144,10 +144,7 @@ class LdapConnector:
         strategy = self.settings.change_detection
         if strategy == "auto":
             controls = {v.decode() for v in self.root_dse().get("supportedControl", [])}
-            if reader.is_ad:
-                strategy = "dirsync" if DIRSYNC_OID in controls else "usn"
-            else:
-                strategy = "syncrepl" if SYNC_OID in controls else "modify_timestamp"
+            strategy = reader.flavor.change_detection(controls)
         detectors: dict[str, Any] = {
             "syncrepl": lambda: SyncreplDetector(reader, self._open),
             "accesslog": lambda: AccesslogDetector(reader),

@@ -98,10 +98,10 @@ class LdapExporter:
             values["objectClass"] = [classes[0].encode()] if classes else []
         first: list[tuple[str, list[bytes]]] = []
         rest: list[Mod] = []
-        for attr, vals in values.items():
-            first.append((attr, vals[:self.max_values]))
-            if len(vals) > self.max_values:
-                rest.append((ldap.MOD_ADD, attr, vals[self.max_values:]))
+        for attr, encoded in values.items():
+            first.append((attr, encoded[:self.max_values]))
+            if len(encoded) > self.max_values:
+                rest.append((ldap.MOD_ADD, attr, encoded[self.max_values:]))
         self.conn.add_s(change.dn, first)
         self._modify(change.dn, rest)
         return ExportResult(cs_id=change.cs_id, ok=True, anchor=self._anchor_of(change.dn))

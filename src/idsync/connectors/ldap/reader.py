@@ -6,24 +6,23 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-import ldap.filter
-
 import ldap
 from idsync.connectors.base import ImportContext, ImportKind, ImportRecord, Value
-from idsync.connectors.ldap.ad.guid import guid_filter_value, guid_to_str
+from idsync.connectors.ldap.flavor import DirectoryFlavor
 from idsync.connectors.ldap.paging import Entry, paged_search
 from idsync.connectors.ldap.ranged import complete_ranges, has_ranges
-from idsync.connectors.ldap.scope import Scope
+from idsync.connectors.ldap.scope import Scope, is_under
 from idsync.connectors.ldap.settings import LdapSettings
 
 
 class DirectoryReader:
-    def __init__(self, conn: Any, settings: LdapSettings, directory_type: str) -> None:
+    def __init__(self, conn: Any, settings: LdapSettings, flavor: DirectoryFlavor) -> None:
         self.conn = conn
         self.settings = settings
         self.scope = Scope(settings)
-        self.is_ad = directory_type == "ad"
-        self.anchor_attribute = "objectGUID" if self.is_ad else "entryUUID"
+        #: What differs by kind of server (Active Directory's is in the ``ad`` package).
+        self.flavor = flavor
+        self.anchor_attribute = flavor.anchor_attribute
         self._binary = {a.lower() for a in settings.binary_attributes}
         self._binary_names: dict[str, bool] = {}
 
@@ -37,13 +36,7 @@ class DirectoryReader:
         else:
             wanted = ("*", "memberOf")
         names = sorted({*wanted, "objectClass", self.anchor_attribute})
-        if self.is_ad:
-            # Ask AD for big reference attributes range by range from the first value on, so
-            # the range loop runs with our window even where the server would not force it.
-            refs = {r.lower() for r in self.settings.reference_attributes} - {"manager"}
-            step = self.settings.range_step
-            names = [f"{n};range=0-{step - 1}" if n.lower() in refs else n for n in names]
-        return names
+        return self.flavor.request_attributes(names, self.settings)
 
     # --- conversion ---------------------------------------------------------------------
     def anchor_of(self, attrs: dict[str, list[bytes]]) -> str | None:
@@ -53,7 +46,7 @@ class DirectoryReader:
                            if k.lower() == self.anchor_attribute.lower()), None)
         if not values:
             return None
-        return guid_to_str(values[0]) if self.is_ad else values[0].decode("ascii")
+        return self.flavor.anchor_text(values[0])
 
     def decode(self, name: str, values: Sequence[bytes]) -> list[Value]:
         binary = self._binary_names.get(name)
@@ -84,8 +77,8 @@ class DirectoryReader:
         if object_type is None:
             return None
         if has_ranges(attrs):
-            step = self.settings.range_step if self.is_ad else None
-            attrs = complete_ranges(dn, attrs, self._fetch_range, step)
+            attrs = complete_ranges(dn, attrs, self._fetch_range,
+                                    self.flavor.range_step(self.settings))
         # The anchor attribute stays among the attributes too: sync rules read it
         # (sourceAnchor <- ConvertToBase64([objectGUID]), joins on objectGUID / entryUUID).
         return ImportRecord(kind=kind, anchor=self.anchor_of(attrs), dn=dn,
@@ -120,9 +113,9 @@ class DirectoryReader:
         # A base under another base would be read twice.
         bases = [b for b in bases if not any(b != o and _under(b, o) for o in bases)]
         for base in bases:
-            # Prefetch the next page unless ranged look-ups (AD) may interleave searches.
             yield from paged_search(self.conn, base, filterstr, attributes,
-                                    self.settings.page_size, prefetch=not self.is_ad)
+                                    self.settings.page_size,
+                                    prefetch=self.flavor.prefetch_pages)
 
     def read_by_anchor(self, anchors: Sequence[str], attributes: Sequence[str]
                        ) -> dict[str, Entry]:
@@ -130,7 +123,7 @@ class DirectoryReader:
         found: dict[str, Entry] = {}
         for start in range(0, len(anchors), 200):
             chunk = anchors[start:start + 200]
-            terms = "".join(f"({self.anchor_attribute}={self._anchor_filter_value(a)})"
+            terms = "".join(f"({self.anchor_attribute}={self.flavor.anchor_filter_value(a)})"
                             for a in chunk)
             for partition in self.settings.partitions:
                 # Not paged: callers read this between pages of another paged search, and
@@ -142,15 +135,8 @@ class DirectoryReader:
                         found[anchor] = (dn, attrs)
         return found
 
-    def _anchor_filter_value(self, anchor: str) -> str:
-        if self.is_ad:
-            return guid_filter_value(anchor)
-        return ldap.filter.escape_filter_chars(anchor)
-
 
 def _under(dn: str, container: str) -> bool:
-    from idsync.connectors.ldap.scope import is_under
-
     return is_under(dn, container)
 
 

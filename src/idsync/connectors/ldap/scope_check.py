@@ -10,6 +10,7 @@ from typing import Any
 
 import ldap
 from idsync.connectors.ldap.connection import describe
+from idsync.connectors.ldap.flavor import DirectoryFlavor
 from idsync.connectors.ldap.scope import dn_key, is_under
 from idsync.connectors.ldap.settings import LdapSettings
 from idsync.errors import ConfigurationError
@@ -25,7 +26,7 @@ def naming_contexts(root_dse: dict[str, list[bytes]]) -> list[str]:
 
 
 def check_scope(conn: Any, settings: LdapSettings, root_dse: dict[str, list[bytes]],
-                *, is_ad: bool, connector: str) -> None:
+                *, flavor: DirectoryFlavor, connector: str) -> None:
     """Raise ConfigurationError naming the first partition or container that is wrong."""
     contexts = naming_contexts(root_dse)
     keys = {dn_key(c) for c in contexts}
@@ -33,10 +34,9 @@ def check_scope(conn: Any, settings: LdapSettings, root_dse: dict[str, list[byte
     for partition in settings.partitions:
         if dn_key(partition) in keys:
             continue
-        if contexts and (is_ad or not any(is_under(partition, c) for c in contexts)):
-            what = ("is not a naming context of this Active Directory (a partition is a "
-                    "naming context such as the domain DN; scope OUs with include_containers)"
-                    if is_ad else "is under none of the server's naming contexts")
+        if contexts and (flavor.partitions_are_naming_contexts
+                         or not any(is_under(partition, c) for c in contexts)):
+            what = flavor.partition_problem()
             raise ConfigurationError(
                 f"connector {connector}: partition {partition!r} {what}; naming contexts: "
                 f"{listed} ({SEE})")

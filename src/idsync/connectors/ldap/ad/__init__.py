@@ -1,1 +1,2 @@
-"""Active Directory quirks, kept in one place: objectGUID anchors, extended DNs, tombstones."""
+"""Active Directory, kept in one place: its flavor of the connector (objectGUID anchors, ranged
+reads, DirSync or USN change detection, naming-context partitions), extended DNs."""

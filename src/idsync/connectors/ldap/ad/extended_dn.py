@@ -4,6 +4,7 @@ return them in ``member`` values and entry names."""
 from __future__ import annotations
 
 import re
+import uuid
 
 _PART = re.compile(r"<(?P<k>GUID|SID|WKGUID)=(?P<v>[^>]*)>;?", re.IGNORECASE)
 
@@ -17,8 +18,6 @@ def parse_extended_dn(value: str) -> tuple[str, str | None]:
             raw = m["v"]
             # The hex form (no dashes) is the GUID's bytes in storage order.
             if len(raw) == 32 and "-" not in raw:
-                import uuid
-
                 guid = str(uuid.UUID(bytes_le=bytes.fromhex(raw)))
             else:
                 guid = raw.lower()

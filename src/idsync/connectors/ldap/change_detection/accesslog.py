@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import ldap
 from idsync.connectors.base import ImportBatch, ImportContext, ImportKind, ImportRecord, Watermark
+from idsync.connectors.ldap.change_detection.watermarks import EPOCH_REQ_START, AccesslogWatermark
 from idsync.connectors.ldap.paging import Entry, paged_search
 from idsync.connectors.ldap.reader import DirectoryReader
 
@@ -75,14 +76,14 @@ def _move(undo: dict[str, list[str]], into: dict[str, list[str]], name: str, val
 
 
 class AccesslogDetector:
-    name = "accesslog"
+    name = AccesslogWatermark.strategy
 
     def __init__(self, reader: DirectoryReader) -> None:
         self.reader = reader
         self.base = reader.settings.accesslog_base
 
     def initial_watermark(self) -> Watermark:
-        return {"strategy": self.name, "req_start": self._last_req_start()}
+        return AccesslogWatermark(self._last_req_start()).to_dict()
 
     def _last_req_start(self) -> str:
         # reqStart is the request's start second plus a per-second counter, not real
@@ -92,7 +93,7 @@ class AccesslogDetector:
                                           ["contextCSN"])
         csns = sorted(v.decode() for v in entry[0][1].get("contextCSN", []))
         if not csns:
-            return "19700101000000.000000Z"
+            return EPOCH_REQ_START
         newest = dt.datetime.strptime(csns[-1][:14], "%Y%m%d%H%M%S")
         floor = (newest - dt.timedelta(seconds=5)).strftime("%Y%m%d%H%M%S") + ".000000Z"
         last = floor
@@ -102,7 +103,7 @@ class AccesslogDetector:
         return last
 
     def changes(self, watermark: Watermark, context: ImportContext) -> Iterator[ImportBatch]:
-        last = str(watermark.get("req_start") or "19700101000000.000000Z")
+        last = AccesslogWatermark.from_dict(watermark).req_start
         log_filter = (f"(&(objectClass=auditWriteObject)(reqResult=0)(reqStart>={last}))")
         for page in paged_search(self.reader.conn, self.base, log_filter, _LOG_ATTRS,
                                  min(self.reader.settings.page_size, context.batch_size),
@@ -113,7 +114,7 @@ class AccesslogDetector:
                 continue
             last = entries[-1]["reqStart"][0].decode()
             yield ImportBatch(records=self._records(entries, context))
-        yield ImportBatch(records=[], watermark={"strategy": self.name, "req_start": last})
+        yield ImportBatch(records=[], watermark=AccesslogWatermark(last).to_dict())
 
     def _records(self, entries: list[dict[str, list[bytes]]],
                  context: ImportContext) -> list[ImportRecord]:

@@ -19,6 +19,7 @@ from ldap.controls import KNOWN_RESPONSE_CONTROLS
 import ldap
 from idsync.connectors.base import ImportBatch, ImportContext, ImportKind, ImportRecord, Watermark
 from idsync.connectors.ldap.ad.extended_dn import parse_extended_dn
+from idsync.connectors.ldap.change_detection.watermarks import DirSyncWatermark
 from idsync.connectors.ldap.controls.dirsync import (
     DIRSYNC_OID,
     DirSyncRequestControl,
@@ -80,7 +81,7 @@ def _dn_values(values: list[Any]) -> list[Any]:
 
 
 class DirSyncDetector:
-    name = "dirsync"
+    name = DirSyncWatermark.strategy
 
     def __init__(self, reader: DirectoryReader) -> None:
         self.reader = reader
@@ -94,10 +95,10 @@ class DirSyncDetector:
             for page in pages:
                 last = page[1]
             cookies[partition] = base64.b64encode(last).decode()
-        return {"strategy": self.name, "cookies": cookies}
+        return DirSyncWatermark(cookies).to_dict()
 
     def changes(self, watermark: Watermark, context: ImportContext) -> Iterator[ImportBatch]:
-        cookies = dict(watermark.get("cookies") or {})
+        cookies = dict(DirSyncWatermark.from_dict(watermark).cookies)
         # DirSync reports an object only when a requested attribute changed: always ask for
         # the ones that say "deleted" (isDeleted), "renamed or moved" (name) and "new"
         # (objectClass). Range options do not apply: each changed value comes once.
@@ -110,7 +111,7 @@ class DirSyncDetector:
                 last = cookie
                 yield ImportBatch(records=self._records(entries, context))
             cookies[partition] = base64.b64encode(last).decode()
-        yield ImportBatch(records=[], watermark={"strategy": self.name, "cookies": cookies})
+        yield ImportBatch(records=[], watermark=DirSyncWatermark(cookies).to_dict())
 
     def _records(self, entries: list[tuple[str, dict[str, list[bytes]]]],
                  context: ImportContext) -> list[ImportRecord]:

@@ -10,7 +10,7 @@ turned into deletes without the whole connector space: that raises ``WatermarkEx
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
 from ldap.ldapobject import SimpleLDAPObject
@@ -19,6 +19,7 @@ from ldap.syncrepl import SyncreplConsumer
 import ldap
 from idsync.connectors.base import ImportBatch, ImportContext, ImportKind, ImportRecord, Watermark
 from idsync.connectors.ldap.change_detection import WatermarkExpired
+from idsync.connectors.ldap.change_detection.watermarks import SyncreplWatermark
 from idsync.connectors.ldap.reader import DirectoryReader
 from idsync.connectors.ldap.scope import is_under
 
@@ -53,15 +54,15 @@ class _Consumer(SyncreplConsumer, SimpleLDAPObject):
 
 
 class SyncreplDetector:
-    name = "syncrepl"
+    name = SyncreplWatermark.strategy
 
     def __init__(self, reader: DirectoryReader, open_consumer: Callable[[type], Any]) -> None:
         self.reader = reader
         self._open_consumer = open_consumer
 
     def initial_watermark(self) -> Watermark:
-        return {"strategy": self.name,
-                "cookies": {p: self._cookie_now(p) for p in self.reader.settings.partitions}}
+        return SyncreplWatermark(
+            {p: self._cookie_now(p) for p in self.reader.settings.partitions}).to_dict()
 
     def _cookie_now(self, partition: str) -> str:
         conn = self.reader.conn
@@ -73,15 +74,15 @@ class SyncreplDetector:
         return f"rid=000,csn={';'.join(csns)}" if csns else ""
 
     def changes(self, watermark: Watermark, context: ImportContext) -> Iterator[ImportBatch]:
-        cookies = dict(watermark.get("cookies") or {})
+        cookies = dict(SyncreplWatermark.from_dict(watermark).cookies)
         attrs = self.reader.request_attributes(context)
         for partition in self.reader.settings.partitions:
             cookies[partition] = yield from self._partition_changes(
                 partition, cookies.get(partition) or None, attrs, context.batch_size)
-        yield ImportBatch(records=[], watermark={"strategy": self.name, "cookies": cookies})
+        yield ImportBatch(records=[], watermark=SyncreplWatermark(cookies).to_dict())
 
     def _partition_changes(self, partition: str, cookie: str | None, attrs: list[str],
-                           batch_size: int) -> Iterator[ImportBatch]:
+                           batch_size: int) -> Generator[ImportBatch, None, str]:
         if not cookie:
             raise WatermarkExpired(f"no syncrepl cookie for {partition}: run a full import")
         consumer = self._open_consumer(_Consumer)

@@ -18,6 +18,10 @@ from ldap.controls import LDAPControl
 import ldap
 from idsync.connectors.base import ImportBatch, ImportContext, ImportKind, ImportRecord, Watermark
 from idsync.connectors.ldap.change_detection import batched
+from idsync.connectors.ldap.change_detection.watermarks import (
+    ModifyTimestampWatermark,
+    UsnWatermark,
+)
 from idsync.connectors.ldap.paging import paged_search
 from idsync.connectors.ldap.reader import DirectoryReader
 
@@ -27,7 +31,7 @@ SHOW_DELETED_OID = "1.2.840.113556.1.4.417"
 class UsnDetector:
     """AD: uSNChanged above the highestCommittedUSN taken at the previous run."""
 
-    name = "usn"
+    name = UsnWatermark.strategy
 
     def __init__(self, reader: DirectoryReader) -> None:
         self.reader = reader
@@ -35,10 +39,10 @@ class UsnDetector:
     def initial_watermark(self) -> Watermark:
         root = self.reader.conn.search_s("", ldap.SCOPE_BASE, "(objectClass=*)",
                                          ["highestCommittedUSN"])
-        return {"strategy": self.name, "usn": int(root[0][1]["highestCommittedUSN"][0])}
+        return UsnWatermark(int(root[0][1]["highestCommittedUSN"][0])).to_dict()
 
     def changes(self, watermark: Watermark, context: ImportContext) -> Iterator[ImportBatch]:
-        start = int(watermark.get("usn", 0)) + 1
+        start = UsnWatermark.from_dict(watermark).usn + 1
         new = self.initial_watermark()
         yield from (ImportBatch(records=b)
                     for b in batched(self._records(start, context), context.batch_size))
@@ -63,13 +67,13 @@ class UsnDetector:
 
 
 class ModifyTimestampDetector:
-    name = "modify_timestamp"
+    name = ModifyTimestampWatermark.strategy
 
     def __init__(self, reader: DirectoryReader) -> None:
         self.reader = reader
 
     def initial_watermark(self) -> Watermark:
-        return {"strategy": self.name, "timestamp": self._server_now()}
+        return ModifyTimestampWatermark(self._server_now()).to_dict()
 
     def _server_now(self) -> str:
         """The server's idea of now: AD's rootDSE currentTime, else the newest contextCSN of
@@ -91,7 +95,7 @@ class ModifyTimestampDetector:
         return now.strftime("%Y%m%d%H%M%SZ")
 
     def changes(self, watermark: Watermark, context: ImportContext) -> Iterator[ImportBatch]:
-        since = str(watermark.get("timestamp") or "19700101000000Z")
+        since = ModifyTimestampWatermark.from_dict(watermark).timestamp
         latest = since
         reader = self.reader
         attrs = sorted({*reader.request_attributes(context), "modifyTimestamp"})
@@ -107,5 +111,5 @@ class ModifyTimestampDetector:
                 if len(records) >= context.batch_size:
                     yield ImportBatch(records=records)
                     records = []
-        yield ImportBatch(records=records, watermark={"strategy": self.name,
-                                                      "timestamp": latest})
+        yield ImportBatch(records=records,
+                          watermark=ModifyTimestampWatermark(latest).to_dict())

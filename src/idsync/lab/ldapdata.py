@@ -29,7 +29,7 @@ from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from idsync.testing.slapd import ldif_value
+from idsync.lab.ldif_text import ldif_value
 
 FIRST = ["James", "Mary", "John", "Patricia", "Robert", "Jennifer", "Michael", "Linda", "Chen",
          "Wei", "Aisha", "Omar", "Priya", "Yuki", "Olga", "Sofía", "José", "Zoë", "Björn", "Łukasz"]

@@ -11,8 +11,10 @@ ignores as an option, so it is written into smb.conf afterwards.
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -20,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from idsync.testing.slapd import find_program
+from idsync.lab.slapd import find_program
 
 LOCK_FILE = Path(tempfile.gettempdir()) / "idsync-samba-389.lock"
 
@@ -205,8 +207,6 @@ def acquire_shared() -> SambaDC:
     pytest run (xdist), and concurrent runs, thus share one DC instead of fighting over port
     389. Its folder is not under pytest's basetemp: pytest prunes old basetemps while a DC
     started by an earlier run may still serve a later one."""
-    import json
-
     with _Locked():
         state = json.loads(STATE_FILE.read_text()) if STATE_FILE.exists() else None
         if state and _alive(state["pid"]):
@@ -224,9 +224,6 @@ def acquire_shared() -> SambaDC:
 
 
 def release_shared(dc: SambaDC) -> None:
-    import json
-    import signal
-
     with _Locked():
         state = json.loads(STATE_FILE.read_text()) if STATE_FILE.exists() else None
         if not state:

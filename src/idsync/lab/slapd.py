@@ -25,7 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from idsync.testing.tls import TlsMaterial, make_tls_material
+from idsync.lab.ldif_text import ldif_entry
+from idsync.lab.slapd_config import config_ldif
+from idsync.lab.tls import TlsMaterial, make_tls_material
 
 MODULE_DIRS = ("/usr/lib/ldap", "/usr/lib64/openldap", "/usr/lib/openldap",
                "/usr/libexec/openldap", "/usr/local/libexec/openldap")
@@ -60,27 +62,6 @@ def _first_existing(dirs: Iterable[str], probe: str) -> str:
         if Path(d, probe).exists():
             return d
     raise FileNotFoundError(f"{probe} not found in any of {list(dirs)}; is slapd installed?")
-
-
-def ldif_value(attr: str, value: str | bytes) -> str:
-    """One LDIF line, base64 when the value is not a SAFE-STRING (RFC 2849)."""
-    import base64
-
-    raw = value.encode("utf-8") if isinstance(value, str) else value
-    unsafe = (not raw or raw[0] in b" :<" or raw.endswith(b" ")
-              or any(c > 126 or c in (0, 10, 13) for c in raw))
-    if unsafe:
-        return f"{attr}:: {base64.b64encode(raw).decode()}\n"
-    return f"{attr}: {raw.decode()}\n"
-
-
-def ldif_entry(dn: str, attrs: Mapping[str, Sequence[str | bytes] | str | bytes]) -> str:
-    lines = [ldif_value("dn", dn)]
-    for name, values in attrs.items():
-        if isinstance(values, str | bytes):
-            values = [values]
-        lines.extend(ldif_value(name, v) for v in values)
-    return "".join(lines) + "\n"
 
 
 @dataclass(slots=True)
@@ -345,8 +326,6 @@ class SlapdServer:
                                f"{proc.stderr.strip()[-2000:]}")
 
     def _config_ldif(self) -> str:
-        from idsync.testing.slapd_config import config_ldif
-
         return config_ldif(
             workdir=self.dir, suffix=self.base_dn, root_dn=self.bind_dn,
             password=self.password, accesslog=self.config.accesslog,
@@ -360,22 +339,3 @@ class SlapdServer:
 
 def _b(value: str | bytes) -> bytes:
     return value.encode("utf-8") if isinstance(value, str) else value
-
-
-def sample_directory(users: int = 200, groups: int = 10, big_group: int = 0,
-                     tls: bool = False, workdir: str | None = None) -> SlapdServer:
-    """A started slapd holding generated sample data (``idsync.testing.ldapdata``); for the
-    demo and quick experiments. Call ``close()`` when done."""
-    from idsync.testing.ldapdata import DirectoryShape, generate
-
-    server = SlapdServer(SlapdConfig(tls=tls), workdir=workdir)
-    server.init()
-    shape = DirectoryShape(suffix=server.base_dn, users=users, groups=groups,
-                           big_group=big_group)
-    path = server.dir / "sample.ldif"
-    with path.open("w", encoding="utf-8") as out:
-        out.writelines(generate(shape))
-    server.slapadd(path)
-    path.unlink()
-    server.start()
-    return server

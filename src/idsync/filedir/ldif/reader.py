@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import BinaryIO, TypeVar
 
-from idsync.connectors.file.ldif.records import (
+from idsync.filedir.ldif.records import (
     _ATTR_DESCRIPTION,
     AddRecord,
     ChangeRecord,
@@ -23,7 +23,7 @@ from idsync.connectors.file.ldif.records import (
     ModifyRecord,
     Value,
 )
-from idsync.connectors.file.ldif.urls import read_url_value
+from idsync.filedir.ldif.urls import read_url_value
 
 T = TypeVar("T")
 
@@ -419,7 +419,7 @@ def read_ldif(
     """Stream the records of an LDIF file (path or seekable binary file object) from byte
     ``start`` up to byte ``end``. Each record's ``end_offset`` is where reading can resume
     after it. URL values are refused unless ``file_urls_under`` names the directory whose
-    files ``file:`` URLs may read (idsync.connectors.file.ldif.urls)."""
+    files ``file:`` URLs may read (idsync.filedir.ldif.urls)."""
     yield from read_from(source, start,
                          lambda fp: _read(fp, binary_attributes, start, end, file_urls_under))
 

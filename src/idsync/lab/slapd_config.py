@@ -1,4 +1,4 @@
-"""The cn=config LDIF of the private slapd (see ``idsync.testing.slapd``).
+"""The cn=config LDIF of the private slapd (see ``idsync.lab.slapd``).
 
 Kept apart from the process handling because it is the part people read to learn what the
 test directory looks like: mdb for the suffix and for ``cn=accesslog``, overlays memberof,
@@ -20,10 +20,8 @@ import hashlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from idsync.testing.tls import TlsMaterial
+from idsync.lab.tls import TlsMaterial
 
 MAX_SIZE = 10 * 1024**3  # mdb map size: a sparse file, so 10 GiB costs nothing
 

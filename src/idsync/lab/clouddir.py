@@ -1,9 +1,13 @@
 """A local clouddir server for the demo, benchmarks and tests: ``clouddir serve`` started as a
 subprocess on a free loopback port with its own SQLite database, or with the PostgreSQL
-database (usually one fresh schema of a server) that ``db_url`` names."""
+database (usually one fresh schema of a server) that ``db_url`` names.
+
+It drives clouddir only from the outside, as an administrator would: ``clouddir serve`` and
+``clouddir tenant create`` as subprocesses and HTTP, so idsync imports nothing of clouddir."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -15,14 +19,15 @@ from typing import Any
 
 import httpx
 
-from clouddir.auth import create_tenant
-from clouddir.store import open_store
+#: The clouddir command line, run by the interpreter running idsync (clouddir is installed
+#: beside it), so the lab never depends on ``clouddir`` being on PATH.
+CLOUDDIR = (sys.executable, "-m", "clouddir.cli")
 
 
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -32,7 +37,7 @@ class LocalCloudDir:
     #: ``postgresql://...`` to serve from PostgreSQL; None: ``clouddir.db`` in ``workdir``.
     db_url: str | None = None
     url: str = ""
-    process: subprocess.Popen | None = None
+    process: subprocess.Popen[bytes] | None = None
 
     @property
     def db_path(self) -> Path:
@@ -44,12 +49,9 @@ class LocalCloudDir:
         return self.db_url or f"sqlite:///{self.db_path}"
 
     def start(self) -> None:
-        # Create the schema before the server opens the database, so tenants can be added at
-        # once.
-        open_store(self.database).close()
         for _attempt in range(3):
             port = free_port()
-            cmd = [sys.executable, "-m", "clouddir.cli", "serve", "--host", "127.0.0.1",
+            cmd = [*CLOUDDIR, "serve", "--host", "127.0.0.1",
                    "--port", str(port), "--db", self.database]
             for name, value in self.limits.items():
                 cmd += ["--limit", f"{name}={value}"]
@@ -76,13 +78,14 @@ class LocalCloudDir:
         return False
 
     def create_tenant(self, name: str = "contoso") -> tuple[str, str]:
-        """A new tenant: (tenant id, bearer token)."""
-        store = open_store(self.database)
-        try:
-            tenant, token = create_tenant(store, name)
-        finally:
-            store.close()
-        return tenant.id, token
+        """A new tenant: (tenant id, bearer token), from ``clouddir tenant create --json``."""
+        proc = subprocess.run([*CLOUDDIR, "tenant", "create", name, "--db", self.database,
+                               "--json"], capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            raise RuntimeError(f"clouddir tenant create failed ({proc.returncode}): "
+                               f"{proc.stderr.strip()[-2000:]}")
+        created = json.loads(proc.stdout)
+        return str(created["tenant_id"]), str(created["token"])
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

@@ -18,15 +18,15 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from idsync.connectors.file.ldif.reader import (
+from idsync.filedir.ldif.reader import (
     RawRecord,
     _Parser,
     iter_raw_records,
     parse_raw,
     read_from,
 )
-from idsync.connectors.file.ldif.records import LdifError, LdifRecord
-from idsync.connectors.file.ldif.urls import UrlValueRefused
+from idsync.filedir.ldif.records import LdifError, LdifRecord
+from idsync.filedir.ldif.urls import UrlValueRefused
 
 # A dn: line inside a record: the blank line before the next record is missing, and two
 # entries read as one (the second one's DN an attribute of the first).

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from idsync.connectors.file.ldif.records import LdifError
+from idsync.filedir.ldif.records import LdifError
 
 #: The file connector setting that allows ``file:`` URL values under one directory.
 ALLOW_FILE_URLS_SETTING = "allow_file_urls_under"

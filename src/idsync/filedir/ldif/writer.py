@@ -7,7 +7,7 @@ import os
 from collections.abc import Iterable
 from typing import BinaryIO
 
-from idsync.connectors.file.ldif.records import (
+from idsync.filedir.ldif.records import (
     _ATTR_DESCRIPTION,
     AddRecord,
     ContentRecord,
@@ -38,6 +38,8 @@ def _spec(name: str, value: Value) -> str:
         if (value.isascii() and value[0] not in " :<" and value[-1] != " "
                 and "\n" not in value and "\r" not in value and "\0" not in value):
             return f"{name}: {value}"
+        data = value.encode("utf-8")
+    elif isinstance(value, str):  # a str subclass: always base64, as bytes would crash
         data = value.encode("utf-8")
     else:
         data = bytes(value)

@@ -9,14 +9,14 @@ attribute is declared binary (by name, or by the ``;binary`` option). The writer
 every value that is not a plain ASCII SAFE-STRING and folds lines at 76 columns.
 """
 
-from idsync.connectors.file.ldif.reader import (
+from idsync.filedir.ldif.reader import (
     RawRecord,
     iter_raw_records,
     parse_raw,
     raw_dn,
     read_ldif,
 )
-from idsync.connectors.file.ldif.records import (
+from idsync.filedir.ldif.records import (
     AddRecord,
     ChangeRecord,
     ContentRecord,
@@ -32,7 +32,7 @@ from idsync.connectors.file.ldif.records import (
     get_values,
     is_attribute_description,
 )
-from idsync.connectors.file.ldif.writer import (
+from idsync.filedir.ldif.writer import (
     FOLD_COLUMN,
     LdifWriter,
     format_attribute,
