@@ -18,7 +18,15 @@ from idsync.errors import ConfigurationError
 from idsync.secrets.cipher import SecretBox
 from idsync.secrets.files import private_dir, private_file
 from idsync.secrets.keys import KeyRing
-from idsync.store.connector_space import ConnectorSpaceRepository
+from idsync.store.connector_space import (
+    ConnectorSpaceRepository,
+    CSLinkRepository,
+    CSObjectRepository,
+    CSSearch,
+    PlaceholderRepository,
+    ReferenceValueRepository,
+    StagingRepository,
+)
 from idsync.store.connectors import ConnectorRepository
 from idsync.store.database import BaseDatabase, Database
 from idsync.store.deprovisions import DeprovisionRepository
@@ -98,6 +106,13 @@ class Store:
         self.connectors = ConnectorRepository(db, self.box)
         self.secrets = SecretRows(db, self.box)
         self.cs = ConnectorSpaceRepository(db)
+        # The connector space by concept (``cs`` holds all of their methods).
+        self.cs_objects = CSObjectRepository(db)
+        self.cs_search = CSSearch(db)
+        self.cs_links = CSLinkRepository(db)
+        self.cs_refs = ReferenceValueRepository(db)
+        self.placeholders = PlaceholderRepository(db)
+        self.staging = StagingRepository(db)
         self.mv = MetaverseRepository(db)
         self.refdeltas = ReferenceDeltas(db)
         self.bindings = ReferenceBindings(db)
