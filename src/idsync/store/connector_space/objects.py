@@ -15,7 +15,7 @@ import orjson
 
 from idsync import values
 from idsync.dn import normalize_dn
-from idsync.model import CSObject, Direction, LinkType, PendingImport
+from idsync.model import CSObject, Direction, ExportKind, ExportState, LinkType, PendingImport
 from idsync.store.database import BaseDatabase, utcnow
 
 COLUMNS = ("id, connector_id, anchor, dn, object_type, placeholder, attributes, pending_import, "
@@ -131,7 +131,7 @@ class CSObjectRepository:
         out: dict[str, list[tuple[int, int]]] = defaultdict(list)
         rows = self.db.query_in(
             "SELECT dn_norm, id, CASE WHEN placeholder = 1 THEN 1 "
-            "WHEN pending_import = 'delete' THEN 2 ELSE 0 END FROM cs_objects "
+            f"WHEN pending_import = '{PendingImport.DELETE}' THEN 2 ELSE 0 END FROM cs_objects "
             "WHERE connector_id = ? AND dn_norm IN ({ids})", list(dn_norms), (connector_id,))
         for dn_norm, cs_id, rank in sorted(rows, key=lambda r: r[1]):
             out[dn_norm].append((cs_id, int(rank)))
@@ -191,7 +191,7 @@ class CSObjectRepository:
     def mark_pending_update(self, ids: Iterable[int]) -> None:
         """Queue objects for the next delta synchronization without losing a stronger flag."""
         self.db.execute_in(
-            "UPDATE cs_objects SET pending_import = 'update' "
+            f"UPDATE cs_objects SET pending_import = '{PendingImport.UPDATE}' "
             "WHERE pending_import IS NULL AND placeholder = 0 AND id IN ({ids})", list(ids))
 
     def set_seen(self, ids: Sequence[int], run_id: int) -> None:
@@ -205,11 +205,13 @@ class CSObjectRepository:
             # An object without an anchor is an add not yet confirmed, unless its delete was
             # sent (by sourceAnchor, after a rollback to API v1): then absence confirms it.
             "AND (anchor IS NOT NULL OR EXISTS (SELECT 1 FROM pending_exports p WHERE "
-            "p.cs_id = cs_objects.id AND p.kind = 'delete' AND p.state = 'exported')) "
+            f"p.cs_id = cs_objects.id AND p.kind = '{ExportKind.DELETE}' "
+            f"AND p.state = '{ExportState.EXPORTED}')) "
             "AND (seen_run IS NULL OR seen_run <> ?) "
-            "AND (pending_import IS NULL OR pending_import <> 'delete')",
+            f"AND (pending_import IS NULL OR pending_import <> '{PendingImport.DELETE}')",
             (connector_id, run_id))]
 
     def mark_deleted(self, ids: Sequence[int]) -> None:
-        self.db.execute_in("UPDATE cs_objects SET pending_import = 'delete' WHERE id IN ({ids})",
-                           list(ids))
+        self.db.execute_in(
+            f"UPDATE cs_objects SET pending_import = '{PendingImport.DELETE}' "
+            "WHERE id IN ({ids})", list(ids))
