@@ -18,15 +18,13 @@ from idsync.errors import ConfigurationError
 from idsync.secrets.cipher import SecretBox
 from idsync.secrets.files import private_dir, private_file
 from idsync.secrets.keys import KeyRing
-from idsync.store.connector_space import (
-    ConnectorSpaceRepository,
-    CSLinkRepository,
-    CSObjectRepository,
-    CSSearch,
-    PlaceholderRepository,
-    ReferenceValueRepository,
-    StagingRepository,
-)
+from idsync.store.connector_space import ConnectorSpaceRepository
+from idsync.store.connector_space.links import CSLinkRepository
+from idsync.store.connector_space.objects import CSObjectRepository
+from idsync.store.connector_space.placeholders import PlaceholderRepository
+from idsync.store.connector_space.reference_values import ReferenceValueRepository
+from idsync.store.connector_space.search import CSSearch
+from idsync.store.connector_space.staging import StagingRepository
 from idsync.store.connectors import ConnectorRepository
 from idsync.store.database import BaseDatabase, Database
 from idsync.store.deprovisions import DeprovisionRepository
