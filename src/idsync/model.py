@@ -95,7 +95,7 @@ class RunStatus(StrEnum):
     NO_START_CONNECTOR_BUSY = "no-start-connector-busy"
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class ConnectorRecord:
     id: int
     name: str
@@ -110,7 +110,7 @@ class ConnectorRecord:
     unreadable_secrets: tuple[str, ...] = ()
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class CSObject:
     id: int
     connector_id: int
@@ -128,7 +128,7 @@ class CSObject:
     refs: dict[str, set[int]] = field(default_factory=dict)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class MVObject:
     id: int
     object_type: str
@@ -139,7 +139,7 @@ class MVObject:
     refs: dict[str, set[int]] = field(default_factory=dict)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class PendingExport:
     cs_id: int
     connector_id: int

@@ -103,6 +103,8 @@ def test_doctor_case(case: Path, tmp_path: Path, request: pytest.FixtureRequest)
 def _cs(connector_id: int, i: int, fields: dict[str, str]) -> Any:
     from idsync.model import CSObject, PendingImport
 
-    return CSObject(0, connector_id, f"anchor-{i}", f"uid=u{i},ou=People,{fields['base']}",
-                    "user", False, {"uid": [f"u{i}"]}, PendingImport.ADD, None, None, None,
-                    None)
+    return CSObject(id=0, connector_id=connector_id, anchor=f"anchor-{i}",
+                    dn=f"uid=u{i},ou=People,{fields['base']}", object_type="user",
+                    placeholder=False, attributes={"uid": [f"u{i}"]},
+                    pending_import=PendingImport.ADD, mv_id=None, link_type=None,
+                    link_rule_id=None, link_direction=None)

@@ -227,9 +227,11 @@ def test_a_delete_staged_on_a_linked_object_by_a_rollback_stays(workspace_factor
     linked = ws.store.cs.get(staff.id)
     assert linked.mv_id is not None and ws.store.exports.get_many([staff.id]) == {}
     # the rollback's delete, link kept
-    from idsync.model import PendingExport
+    from idsync.model import ExportKind, ExportState, PendingExport
     with ws.store.transaction():
-        ws.store.exports.stage(PendingExport(staff.id, target, "delete", None, {}, "pending", 0))
+        ws.store.exports.stage(PendingExport(cs_id=staff.id, connector_id=target,
+                                             kind=ExportKind.DELETE, new_dn=None, attributes={},
+                                             state=ExportState.PENDING, attempts=0))
     for connector, profile in (("source", "fs"), ("target", "fs"), ("source", "ds")):
         assert "cancelled-deletes" not in ws.run(connector, profile).counters
     assert ws.store.exports.get_many([staff.id])[staff.id].kind == "delete"

@@ -13,7 +13,8 @@ from engine_helpers import SOURCE_BASE, Workspace, ldif, make_workspace
 
 from idsync.connectors.base import ImportBatch, ImportKind, ImportRecord
 from idsync.dn import normalize_dn
-from idsync.engine.importing import Importer, read_ahead
+from idsync.engine.importing import Importer
+from idsync.engine.read_ahead import read_ahead
 from idsync.engine.run import RunRecorder
 from idsync.errors import ConnectivityError
 from idsync.model import RunProfile

@@ -1,4 +1,4 @@
-"""The import run's DN caches (Importer._key_of, Importer._dn_ids) only ever answer what the
+"""The import run's DN caches (DNResolver.key_of, DNResolver.dn_ids) only ever answer what the
 store would: an importer kept over many batches, with renames, deletes, re-adds and
 placeholders taken over between them, stages what a fresh importer per batch (nothing
 remembered) stages."""

@@ -89,7 +89,9 @@ def test_reserved_ids_are_new_and_in_order(backend: tuple[str, Path],
             made = store.mv.create_many(["person", "group", "person"])
             after = store.mv.create("group")
             cs_ids = store.cs.insert_many([
-                CSObject(0, cid, None, dn, "user", False, {}, None, None, None, None, None)
+                CSObject(id=0, connector_id=cid, anchor=None, dn=dn, object_type="user",
+                         placeholder=False, attributes={}, pending_import=None, mv_id=None,
+                         link_type=None, link_rule_id=None, link_direction=None)
                 for dn in ("CN=A,DC=y", "cn=a,dc=y")])
         assert made == sorted(made) and first < made[0] and made[-1] < after
         assert [store.mv.get(i).object_type for i in made] == ["person", "group", "person"]
@@ -108,8 +110,10 @@ def test_metaverse_batch_writes_match_single_writes(backend: tuple[str, Path],
             a, b, c = store.mv.create_many(["person", "person", "group"])
             store.mv.change_refs(c, "member", [a], [])
             store.mv.change_refs_many([(c, "member", b), (c, "owner", a)], [(c, "member", a)])
-            store.mv.save_many([MVObject(a, "person", {"cn": ["A"]}, {"cn": {"rule": 1}}),
-                                MVObject(b, "person", {"cn": ["B"], "n": [2]}, {})])
+            store.mv.save_many([MVObject(id=a, object_type="person", attributes={"cn": ["A"]},
+                                         lineage={"cn": {"rule": 1}}),
+                                MVObject(id=b, object_type="person",
+                                         attributes={"cn": ["B"], "n": [2]}, lineage={})])
             store.join_index.replace(MV_SPACE, a, [("~mail", "s:old")])
             store.join_index.replace_many(MV_SPACE, {a: [("~mail", "s:a@x")],
                                                      b: [("~mail", "s:b@x"), ("uid", "s:b")]})

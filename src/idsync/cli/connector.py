@@ -112,7 +112,9 @@ def add(ctx: click.Context, name: str, type_: str, settings: tuple[str, ...],
     store = open_store(ctx)
     values = parse_assignments(settings)
     secret_values = read_secrets(**secret_input)
-    probe = ConnectorRecord(0, name, type_, values, secret_values, None, True, True)
+    probe = ConnectorRecord(id=0, name=name, type=type_, settings=values,
+                            secrets=secret_values, watermark=None, full_import_required=True,
+                            full_sync_required=True)
     validate_connector(probe, str(workspace_path(ctx)))
     warn_cleartext(probe)
     record = store.connectors.add(name, type_, values, secret_values)
@@ -149,9 +151,11 @@ def set_(ctx: click.Context, name: str, settings: tuple[str, ...], unset: tuple[
     given = read_secrets(**secret_input)
     new_secrets = dict(record.secrets)
     new_secrets.update(given)
-    probe = ConnectorRecord(record.id, name, record.type, new_settings, new_secrets,
-                            record.watermark, True, True,
-                            tuple(k for k in record.unreadable_secrets if k not in given))
+    probe = ConnectorRecord(id=record.id, name=name, type=record.type, settings=new_settings,
+                            secrets=new_secrets, watermark=record.watermark,
+                            full_import_required=True, full_sync_required=True,
+                            unreadable_secrets=tuple(k for k in record.unreadable_secrets
+                                                     if k not in given))
     validate_connector(probe, str(workspace_path(ctx)))
 
     def change() -> None:

@@ -22,7 +22,8 @@ from typing import Any
 from idsync.connectors.base import ExportKind
 from idsync.errors import ConfigurationError
 from idsync.events import EventId
-from idsync.model import PendingExport
+from idsync.model import ExportKind as PendingExportKind
+from idsync.model import ExportState, PendingExport
 
 SAMPLE = 5
 CHUNK = 1000
@@ -128,8 +129,9 @@ def restage_discarded(store: Any, recorder: Any) -> None:
         again = [o for o in objs.values() if o.mv_id is None and not o.placeholder
                  and o.anchor is not None and o.id not in pending]
         with store.transaction():
-            store.exports.stage_many([PendingExport(o.id, o.connector_id, "delete", None, {},
-                                                    "pending", 0) for o in again])
+            store.exports.stage_many([PendingExport(
+                cs_id=o.id, connector_id=o.connector_id, kind=PendingExportKind.DELETE, new_dn=None,
+                attributes={}, state=ExportState.PENDING, attempts=0) for o in again])
             store.guards.settle_discarded([o.id for o in again],
                                           DiscardOutcome.STAGED_AGAIN.value)
             store.guards.settle_discarded([r[0] for r in rows],

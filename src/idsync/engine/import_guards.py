@@ -22,10 +22,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from idsync.engine.run import RunRecorder
 from idsync.engine.share_limits import ShareLimit, ShareLimitSetting
 from idsync.errors import IdsyncError
 from idsync.events import EventId
 from idsync.model import ConnectorRecord
+from idsync.store import Store
 from idsync.values import same_values
 
 DEFAULT_PERCENT = 50.0
@@ -56,7 +58,7 @@ SETTING = ShareLimitSetting(LIMITS_KEY, ShareLimit(DEFAULT_PERCENT, DEFAULT_MIN_
 limit_of = SETTING.limit_of
 
 
-def current_hold(store: Any, connector: str) -> dict[str, Any] | None:
+def current_hold(store: Store, connector: str) -> dict[str, Any] | None:
     return store.settings.get(hold_key(connector)) or None
 
 
@@ -98,7 +100,7 @@ class AttributeChanges:
         for name in old.keys() | new.keys():
             self.observe(cs_id, object_type, dn, name, old.get(name), new.get(name))
 
-    def count_batch(self, store: Any) -> None:
+    def count_batch(self, store: Store) -> None:
         """Count the batch's changes, less those confirming an export of ours (before the
         import's confirmation drops those exports)."""
         if not self.batch:
@@ -140,7 +142,7 @@ class ImportGuard:
     """An import's side of the guard: count while staging, save the counts with each batch,
     settle at the end."""
 
-    def __init__(self, store: Any, record: ConnectorRecord, recorder: Any,
+    def __init__(self, store: Store, record: ConnectorRecord, recorder: RunRecorder,
                  watched: frozenset[str]) -> None:
         self.store = store
         self.record = record
@@ -161,7 +163,7 @@ class ImportGuard:
         settle(self.store, self.record, self.recorder, self.changes, accept=accept)
 
 
-def breaches_of(store: Any, record: ConnectorRecord, changes: AttributeChanges
+def breaches_of(store: Store, record: ConnectorRecord, changes: AttributeChanges
                 ) -> list[dict[str, Any]]:
     limit = limit_of(store, record.name)
     if limit is None or not changes.changed:
@@ -173,8 +175,8 @@ def breaches_of(store: Any, record: ConnectorRecord, changes: AttributeChanges
             if limit.exceeded(n, objects.get(t, 0))]
 
 
-def settle(store: Any, record: ConnectorRecord, recorder: Any, changes: AttributeChanges, *,
-           accept: bool) -> None:
+def settle(store: Store, record: ConnectorRecord, recorder: RunRecorder,
+           changes: AttributeChanges, *, accept: bool) -> None:
     """At an import's end: release a hold whose values came back or that is accepted; hold
     (and stop the run) when an attribute changed on more objects than the limit allows."""
     hold = current_hold(store, record.name)
@@ -218,7 +220,7 @@ def _restore(hold: dict[str, Any], changes: AttributeChanges) -> dict[str, Any]:
     return {**hold, "breaches": breaches}
 
 
-def _release(store: Any, record: ConnectorRecord, recorder: Any, why: str,
+def _release(store: Store, record: ConnectorRecord, recorder: RunRecorder, why: str,
              hold: dict[str, Any]) -> None:
     with store.transaction():
         store.settings.set(hold_key(record.name), None)
@@ -227,7 +229,7 @@ def _release(store: Any, record: ConnectorRecord, recorder: Any, why: str,
                        f"{record.name}: the attribute change hold is lifted: {why}", hold)
 
 
-def check_before_sync(store: Any, record: ConnectorRecord, recorder: Any, *,
+def check_before_sync(store: Store, record: ConnectorRecord, recorder: RunRecorder, *,
                       accept: bool) -> None:
     """A synchronization's hook: refuse the connector's pending imports while a hold
     stands, unless accepted now."""

@@ -44,7 +44,7 @@ from idsync.engine.run import RunRecorder
 from idsync.engine.views import OutboundView
 from idsync.events import EventId
 from idsync.expressions import ErrorFunctionTriggered, ExpressionError
-from idsync.model import CSObject, ExportState, MVObject, PendingExport
+from idsync.model import CSObject, ExportKind, ExportState, MVObject, PendingExport
 from idsync.rules.model import DN_TARGET, LinkType
 from idsync.rules.scoping import in_scope
 from idsync.values import same_values
@@ -271,8 +271,10 @@ class Outbound:
             else:
                 new.append(p)
         ids = self.store.cs.insert_many(
-            [CSObject(0, p.cid, None, p.dn, p.rule.rule.cs_object_type, False, {}, None, None,
-                      None, None, None) for p in new])
+            [CSObject(id=0, connector_id=p.cid, anchor=None, dn=p.dn,
+                      object_type=p.rule.rule.cs_object_type, placeholder=False, attributes={},
+                      pending_import=None, mv_id=None, link_type=None, link_rule_id=None,
+                      link_direction=None) for p in new])
         for cs_id, p in zip(ids, new, strict=True):
             self._provisioned(cs_id, p)
 
@@ -290,7 +292,9 @@ class Outbound:
 
     def _provisioned(self, cs_id: int, p: _Placing) -> None:
         self._link(cs_id, p.mv, LinkType.PROVISION.value, p.rule.id)
-        self._staged[cs_id] = PendingExport(cs_id, p.cid, "add", None, {}, "pending", 0)
+        self._staged[cs_id] = PendingExport(cs_id=cs_id, connector_id=p.cid,
+                                            kind=ExportKind.ADD, new_dn=None, attributes={},
+                                            state=ExportState.PENDING, attempts=0)
         self.recorder.count("provisioned")
 
     def _link(self, cs_id: int, mv: MVObject, link_type: str, rule_id: int) -> None:
@@ -512,8 +516,10 @@ class Outbound:
         """The export that makes ``cs`` what the rules say. ``in_store``: ``cs`` is the
         hologram as stored, so a deferred list's difference can be computed in the store."""
         is_add = cs.anchor is None
-        new = PendingExport(cs.id, cs.connector_id, "add" if is_add else "modify", None, {},
-                            "pending", pe.attempts if pe else 0)
+        new = PendingExport(cs_id=cs.id, connector_id=cs.connector_id,
+                            kind=ExportKind.ADD if is_add else ExportKind.MODIFY, new_dn=None,
+                            attributes={}, state=ExportState.PENDING,
+                            attempts=pe.attempts if pe else 0)
         for name, contributions in grouped.items():
             outcome = resolve(contributions)
             if outcome.action == "keep":
@@ -630,9 +636,11 @@ def _expected_after(cs: CSObject, pe: PendingExport) -> CSObject:
         refs.setdefault(name, set()).update(adds)
     for name, removes in pe.ref_removes.items():
         refs.setdefault(name, set()).difference_update(removes)
-    return CSObject(cs.id, cs.connector_id, cs.anchor or "(exported)", pe.new_dn or cs.dn,
-                    cs.object_type, False, attributes, None, cs.mv_id, cs.link_type,
-                    cs.link_rule_id, cs.link_direction, refs)
+    return CSObject(id=cs.id, connector_id=cs.connector_id, anchor=cs.anchor or "(exported)",
+                    dn=pe.new_dn or cs.dn, object_type=cs.object_type, placeholder=False,
+                    attributes=attributes, pending_import=None, mv_id=cs.mv_id,
+                    link_type=cs.link_type, link_rule_id=cs.link_rule_id,
+                    link_direction=cs.link_direction, refs=refs)
 
 
 def _merge(sent: PendingExport, delta: PendingExport) -> PendingExport:
@@ -650,9 +658,10 @@ def _merge(sent: PendingExport, delta: PendingExport) -> PendingExport:
         if r:
             removes[name] = r
     new_dn = delta.new_dn or sent.new_dn
-    kind = "rename" if new_dn else "modify"
-    return PendingExport(sent.cs_id, sent.connector_id, kind, new_dn, attributes, "pending",
-                         sent.attempts, adds, removes)
+    kind = ExportKind.RENAME if new_dn else ExportKind.MODIFY
+    return PendingExport(cs_id=sent.cs_id, connector_id=sent.connector_id, kind=kind,
+                         new_dn=new_dn, attributes=attributes, state=ExportState.PENDING,
+                         attempts=sent.attempts, ref_adds=adds, ref_removes=removes)
 
 
 def _value_delta(cs: CSObject, name: str, outcome: Outcome, new: PendingExport,

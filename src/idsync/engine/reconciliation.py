@@ -37,7 +37,7 @@ from enum import StrEnum
 from idsync.engine.core import BATCH_SIZE, Engine
 from idsync.engine.run import RunRecorder
 from idsync.events import EventId
-from idsync.model import CSObject, MVObject, PendingExport
+from idsync.model import CSObject, ExportKind, ExportState, MVObject, PendingExport
 from idsync.rules.model import LinkType
 from idsync.store import Store
 from idsync.store.deprovisions import Deprovisioned
@@ -99,8 +99,9 @@ def deprovision(engine: Engine, recorder: RunRecorder, cs: CSObject, cause: Dele
             # Never exported: nothing to delete in the directory.
             store.cs.remove(cs.id)
             return
-        store.exports.stage(PendingExport(cs.id, cs.connector_id, "delete", None, {},
-                                          "pending", 0))
+        store.exports.stage(PendingExport(cs_id=cs.id, connector_id=cs.connector_id,
+                                          kind=ExportKind.DELETE, new_dn=None, attributes={},
+                                          state=ExportState.PENDING, attempts=0))
         store.deprovisions.record([Deprovisioned(
             cs.id, cs.connector_id,
             None if cause is DeleteCause.METAVERSE_DELETED else cs.mv_id,

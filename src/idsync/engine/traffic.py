@@ -4,15 +4,15 @@ difference; a file connector's files are measured before and after the run."""
 
 from __future__ import annotations
 
-from typing import Any
-
+from idsync.connectors.base import Connector
 from idsync.connectors.file import traffic as file_traffic
 from idsync.connectors.traffic import Traffic, TrafficMeter
+from idsync.engine.core import Engine
 from idsync.model import ConnectorRecord, RunProfile
 
 
 class RunTraffic:
-    def __init__(self, engine: Any, record: ConnectorRecord, profile: RunProfile) -> None:
+    def __init__(self, engine: Engine, record: ConnectorRecord, profile: RunProfile) -> None:
         self.engine = engine
         self.record = record
         self.profile = profile
@@ -22,7 +22,7 @@ class RunTraffic:
             else None
         self.offset = _offset(record.watermark)
 
-    def _instance(self) -> Any:
+    def _instance(self) -> Connector | None:
         try:
             return self.engine.instance(self.record)
         except Exception:  # bad settings: the run itself reports them
@@ -46,7 +46,7 @@ class RunTraffic:
         return {}
 
 
-def _offset(watermark: Any) -> int | None:
+def _offset(watermark: object) -> int | None:
     if isinstance(watermark, dict) and isinstance(watermark.get("offset"), int):
         return watermark["offset"]
     return None

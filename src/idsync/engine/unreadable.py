@@ -62,7 +62,7 @@ class UnreadableRecords:
             held = self._held(item)
             if self.full:
                 if held:
-                    self.store.cs.touch_seen(held, self.recorder.run_id)
+                    self.store.staging.touch_seen(held, self.recorder.run_id)
                 elif item.anchor is None:
                     self.unknown += 1
             self.recorder.object_error(held[0] if held else None, item.dn, STAGE, item.code,

@@ -26,7 +26,7 @@ from enum import StrEnum
 from typing import Any
 
 from idsync.errors import ConfigurationError
-from idsync.model import CSObject, PendingExport
+from idsync.model import CSObject, ExportKind, ExportState, PendingExport
 from idsync.rules.model import LinkType
 from idsync.store import Store
 from idsync.store.large_groups import GroupSize, linked_group_sizes
@@ -146,5 +146,6 @@ def stage_cloud_delete(store: Store, cs_id: int) -> None:
     anchor = ((pending.attributes if pending else {}).get(SOURCE_ANCHOR)
               or cs.attributes.get(SOURCE_ANCHOR))
     attributes = {SOURCE_ANCHOR: list(anchor)} if anchor else {}
-    store.exports.stage(PendingExport(cs_id, cs.connector_id, "delete", None, attributes,
-                                      "pending", 0))
+    store.exports.stage(PendingExport(cs_id=cs_id, connector_id=cs.connector_id,
+                                      kind=ExportKind.DELETE, new_dn=None, attributes=attributes,
+                                      state=ExportState.PENDING, attempts=0))

@@ -35,7 +35,7 @@ from typing import Any
 from idsync.connectors import registry
 from idsync.errors import ConfigurationError, IdsyncError
 from idsync.largegroups.rollback import SOURCE_ANCHOR, stage_cloud_delete
-from idsync.model import ConnectorRecord, CSObject, PendingExport
+from idsync.model import ConnectorRecord, CSObject, ExportKind, ExportState, PendingExport
 from idsync.store import Store
 from idsync.writeback.copies import copies_of
 
@@ -139,7 +139,9 @@ def _stage_onprem_delete(store: Store, record: ConnectorRecord, group: SwingGrou
     record: the copy is a disconnector that no rule writes, so no synchronization restores
     it, and the import that follows the export removes it."""
     for cs in store.cs.search(record.id, dn=group.dn):
-        store.exports.stage(PendingExport(cs.id, record.id, "delete", None, {}, "pending", 0))
+        store.exports.stage(PendingExport(cs_id=cs.id, connector_id=record.id,
+                                          kind=ExportKind.DELETE, new_dn=None, attributes={},
+                                          state=ExportState.PENDING, attempts=0))
 
 
 def _connector_name(store: Store, cs: CSObject) -> str:

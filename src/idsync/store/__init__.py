@@ -19,6 +19,12 @@ from idsync.secrets.cipher import SecretBox
 from idsync.secrets.files import private_dir, private_file
 from idsync.secrets.keys import KeyRing
 from idsync.store.connector_space import ConnectorSpaceRepository
+from idsync.store.connector_space.links import CSLinkRepository
+from idsync.store.connector_space.objects import CSObjectRepository
+from idsync.store.connector_space.placeholders import PlaceholderRepository
+from idsync.store.connector_space.reference_values import ReferenceValueRepository
+from idsync.store.connector_space.search import CSSearch
+from idsync.store.connector_space.staging import StagingRepository
 from idsync.store.connectors import ConnectorRepository
 from idsync.store.database import BaseDatabase, Database
 from idsync.store.deprovisions import DeprovisionRepository
@@ -98,6 +104,13 @@ class Store:
         self.connectors = ConnectorRepository(db, self.box)
         self.secrets = SecretRows(db, self.box)
         self.cs = ConnectorSpaceRepository(db)
+        # The connector space by concept (``cs`` holds all of their methods).
+        self.cs_objects = CSObjectRepository(db)
+        self.cs_search = CSSearch(db)
+        self.cs_links = CSLinkRepository(db)
+        self.cs_refs = ReferenceValueRepository(db)
+        self.placeholders = PlaceholderRepository(db)
+        self.staging = StagingRepository(db)
         self.mv = MetaverseRepository(db)
         self.refdeltas = ReferenceDeltas(db)
         self.bindings = ReferenceBindings(db)

@@ -79,6 +79,12 @@ class BaseDatabase:
         row = self.execute(sql, params).fetchone()
         return row[0] if row else None
 
+    def query_in(self, sql: str, ids: Sequence[Any], params: Sequence[Any] = (),
+                 chunk: int = 500) -> list[tuple[Any, ...]]:  # pragma: no cover
+        """Run a reading ``sql`` with ``IN ({ids})`` over ``ids``, in chunks (``params`` come
+        before the ids); each backend binds the list its own way."""
+        raise NotImplementedError
+
     def execute_in(self, sql: str, ids: Sequence[Any], params: Sequence[Any] = ()) -> None:
         """Run a writing ``sql`` with ``IN ({ids})`` over ``ids``: one statement per chunk
         instead of one per id (``params`` come before the ids)."""

@@ -13,12 +13,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from idsync.store.database import Database, utcnow
+from idsync.model import ExportKind, ExportState
+from idsync.store.database import BaseDatabase, utcnow
 
 #: An unsent delete: staged (``pending``) or held by a failing rule; one the export run has
 #: sent (``exported``) cannot be taken back.
-_UNSENT_DELETE = ("JOIN pending_exports p ON p.cs_id = d.cs_id AND p.kind = 'delete' "
-                  "AND p.state <> 'exported'")
+_UNSENT_DELETE = (f"JOIN pending_exports p ON p.cs_id = d.cs_id "
+                  f"AND p.kind = '{ExportKind.DELETE}' AND p.state <> '{ExportState.EXPORTED}'")
 #: ... and the very delete deprovisioning staged (it stages, then records): a delete staged
 #: later by something else (a rollback's, which keeps the link) is never taken for it.
 _RECORDED_DELETE = _UNSENT_DELETE + " AND p.staged_at <= d.deprovisioned_at"
@@ -38,7 +39,7 @@ class Deprovisioned:
 
 
 class DeprovisionRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: BaseDatabase) -> None:
         self.db = db
 
     def record(self, rows: Sequence[Deprovisioned]) -> None:
@@ -101,7 +102,8 @@ class DeprovisionRepository:
     def unsent_deletes(self, cs_ids: Sequence[int]) -> set[int]:
         """The objects among ``cs_ids`` that hold an unsent delete."""
         return {r[0] for r in self.db.query_in(
-            "SELECT cs_id FROM pending_exports WHERE kind = 'delete' AND state <> 'exported' "
+            f"SELECT cs_id FROM pending_exports WHERE kind = '{ExportKind.DELETE}' "
+            f"AND state <> '{ExportState.EXPORTED}' "
             "AND cs_id IN ({ids})", list(cs_ids))}
 
     def metaverse_deleted(self, mv_id: int) -> None:
@@ -121,7 +123,7 @@ class DeprovisionRepository:
         for table in ("deprovisioned", "deprovisioned_sources"):
             self.db.execute(
                 f"DELETE FROM {table} WHERE NOT EXISTS (SELECT 1 FROM pending_exports p "
-                f"WHERE p.cs_id = {table}.cs_id AND p.kind = 'delete')")
+                f"WHERE p.cs_id = {table}.cs_id AND p.kind = '{ExportKind.DELETE}')")
 
     def unlinked_pending(self, connector_id: int, after: int, limit: int
                          ) -> list[tuple[int, str]]:
@@ -129,7 +131,8 @@ class DeprovisionRepository:
         what a full synchronization reconsiders beyond the objects linked to the metaverse."""
         return [(r[0], r[1]) for r in self.db.query(
             "SELECT p.cs_id, p.kind FROM pending_exports p JOIN cs_objects c ON c.id = p.cs_id "
-            "WHERE p.connector_id = ? AND p.state <> 'exported' AND c.mv_id IS NULL "
+            f"WHERE p.connector_id = ? AND p.state <> '{ExportState.EXPORTED}' "
+            "AND c.mv_id IS NULL "
             "AND p.cs_id > ? ORDER BY p.cs_id LIMIT ?", (connector_id, after, limit))]
 
     def linked_by_anchor(self, sources: Iterable[tuple[int, str]]) -> set[int]:

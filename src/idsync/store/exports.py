@@ -14,13 +14,17 @@ from typing import Any
 
 from idsync import values
 from idsync.model import ExportKind, ExportState, PendingExport
-from idsync.store.database import Database, utcnow
+from idsync.store.database import BaseDatabase, utcnow
 
-KIND_ORDER = {"add": 0, "modify": 1, "rename": 2, "delete": 3}
+#: ``pending_export_refs.op``: a reference value the export adds or removes.
+REF_ADD = "add"
+REF_REMOVE = "remove"
+
+KIND_ORDER = {ExportKind.ADD: 0, ExportKind.MODIFY: 1, ExportKind.RENAME: 2, ExportKind.DELETE: 3}
 
 
 class PendingExportRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: BaseDatabase) -> None:
         self.db = db
 
     def get_many(self, cs_ids: Sequence[int], *, with_refs: bool = True
@@ -38,7 +42,7 @@ class PendingExportRepository:
                     "SELECT cs_id, attr, target_id, op FROM pending_export_refs "
                     "WHERE cs_id IN ({ids})", list(out)):
                 pe = out[cs_id]
-                bucket = pe.ref_adds if op == "add" else pe.ref_removes
+                bucket = pe.ref_adds if op == REF_ADD else pe.ref_removes
                 bucket.setdefault(attr, set()).add(target)
         return out
 
@@ -64,9 +68,9 @@ class PendingExportRepository:
             "staged_at = excluded.staged_at, attempts = excluded.attempts")
         self.db.execute_in("DELETE FROM pending_export_refs WHERE cs_id IN ({ids})",
                            [pe.cs_id for pe in pes])
-        rows = [(pe.cs_id, a, t, "add") for pe in pes for a, ts in pe.ref_adds.items()
+        rows = [(pe.cs_id, a, t, REF_ADD) for pe in pes for a, ts in pe.ref_adds.items()
                 for t in ts]
-        rows += [(pe.cs_id, a, t, "remove") for pe in pes for a, ts in pe.ref_removes.items()
+        rows += [(pe.cs_id, a, t, REF_REMOVE) for pe in pes for a, ts in pe.ref_removes.items()
                  for t in ts]
         self.db.insert_rows("pending_export_refs", ("cs_id", "attr", "target_id", "op"),
                             ("INTEGER", "TEXT", "INTEGER", "TEXT"), rows)
@@ -100,7 +104,8 @@ class PendingExportRepository:
             refs = ("AND " + ("" if with_refs else "NOT ") + "EXISTS (SELECT 1 FROM "
                     "pending_export_refs r WHERE r.cs_id = pending_exports.cs_id)")
         return [r[0] for r in self.db.query(
-            "SELECT cs_id FROM pending_exports WHERE connector_id = ? AND state = 'pending' "
+            "SELECT cs_id FROM pending_exports WHERE connector_id = ? "
+            f"AND state = '{ExportState.PENDING}' "
             f"AND kind = ? AND cs_id > ? {refs} ORDER BY cs_id LIMIT ?",
             (connector_id, kind, after, limit))]
 
@@ -109,9 +114,10 @@ class PendingExportRepository:
         directory), in id order: the next round of adds that can name all their targets."""
         return [r[0] for r in self.db.query(
             "SELECT p.cs_id FROM pending_exports p WHERE p.connector_id = ? "
-            "AND p.state = 'pending' AND p.kind = 'add' AND p.cs_id > ? AND NOT EXISTS ("
+            f"AND p.state = '{ExportState.PENDING}' AND p.kind = '{ExportKind.ADD}' "
+            "AND p.cs_id > ? AND NOT EXISTS ("
             "SELECT 1 FROM pending_export_refs r JOIN cs_objects t ON t.id = r.target_id "
-            "WHERE r.cs_id = p.cs_id AND r.op = 'add' AND t.anchor IS NULL) "
+            f"WHERE r.cs_id = p.cs_id AND r.op = '{REF_ADD}' AND t.anchor IS NULL) "
             "ORDER BY p.cs_id LIMIT ?", (connector_id, after, limit))]
 
     def freeing(self, connector_id: int, after: int, limit: int) -> list[int]:
@@ -120,11 +126,12 @@ class PendingExportRepository:
         the DN is the identity they go before the adds."""
         return [r[0] for r in self.db.query(
             "SELECT p.cs_id FROM pending_exports p JOIN cs_objects o ON o.id = p.cs_id "
-            "WHERE p.connector_id = ? AND p.state = 'pending' "
-            "AND p.kind IN ('delete', 'rename') AND p.cs_id > ? AND EXISTS ("
-            "SELECT 1 FROM cs_objects n JOIN pending_exports a ON a.cs_id = n.id "
+            f"WHERE p.connector_id = ? AND p.state = '{ExportState.PENDING}' "
+            f"AND p.kind IN ('{ExportKind.DELETE}', '{ExportKind.RENAME}') AND p.cs_id > ? "
+            "AND EXISTS (SELECT 1 FROM cs_objects n JOIN pending_exports a ON a.cs_id = n.id "
             "WHERE n.connector_id = o.connector_id AND n.dn_norm = o.dn_norm "
-            "AND n.id <> o.id AND a.kind = 'add' AND a.state = 'pending') "
+            f"AND n.id <> o.id AND a.kind = '{ExportKind.ADD}' "
+            f"AND a.state = '{ExportState.PENDING}') "
             "ORDER BY p.cs_id LIMIT ?", (connector_id, after, limit))]
 
     def count(self, connector_id: int, *, kind: str | None = None,

@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from idsync.store.database import Database, utcnow
+from idsync.model import ExportState
+from idsync.store.database import BaseDatabase, utcnow
 
 
 class GuardQueries:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: BaseDatabase) -> None:
         self.db = db
 
     def objects_by_type(self, connector_id: int) -> dict[str, int]:
@@ -57,7 +58,7 @@ class GuardQueries:
     @staticmethod
     def _pending_where(connector_id: int, kind: str | None, object_type: str | None
                        ) -> tuple[str, list[object]]:
-        where = ["p.connector_id = ?", "p.state = 'pending'"]
+        where = ["p.connector_id = ?", f"p.state = '{ExportState.PENDING}'"]
         params: list[object] = [connector_id]
         if kind:
             where.append("p.kind = ?")

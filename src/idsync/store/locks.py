@@ -49,7 +49,10 @@ class LockRepository:
     def _select(self, tail: str, params: tuple[Any, ...]) -> list[LockRow]:
         rows = self.db.query(f"SELECT {_COLUMNS}, {self._now()} - heartbeat FROM locks {tail}",
                              params)
-        return [LockRow(*r[:12], values.loads(r[12]) or {}, int(r[13])) for r in rows]
+        return [LockRow(name=r[0], token=r[1], connector_id=r[2], profile=r[3], run_id=r[4],
+                        command=r[5], host=r[6], boot_id=r[7], pid=r[8], process_start=r[9],
+                        since=r[10], heartbeat=r[11], data=values.loads(r[12]) or {},
+                        age_ms=int(r[13])) for r in rows]
 
     def get(self, name: str) -> LockRow | None:
         found = self._select("WHERE name = ?", (name,))
@@ -78,7 +81,8 @@ class LockRepository:
     def remove(self, name: str, token: str, heartbeat: int | None = None) -> bool:
         """Delete the row if it is still the one read (same token and, when given, the same
         heartbeat: a holder that refreshed it meanwhile is alive after all)."""
-        sql, params = "DELETE FROM locks WHERE name = ? AND token = ?", [name, token]
+        sql = "DELETE FROM locks WHERE name = ? AND token = ?"
+        params: list[Any] = [name, token]
         if heartbeat is not None:
             sql += " AND heartbeat = ?"
             params.append(heartbeat)

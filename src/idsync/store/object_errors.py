@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from idsync.store.database import Database, utcnow
+from idsync.store.database import BaseDatabase, utcnow
 
 
 @dataclass(slots=True)
@@ -24,7 +24,7 @@ class ObjectErrorRecord:
 
 
 class ObjectErrorRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: BaseDatabase) -> None:
         self.db = db
 
     def record(self, cs_id: int, connector_id: int, stage: str, code: str, detail: str,
@@ -70,7 +70,8 @@ class ObjectErrorRepository:
         sql = ("SELECT e.cs_id, k.name, c.dn, e.stage, e.code, e.detail, e.first_seen, "
                "e.last_seen, e.retry_count FROM object_errors e "
                "JOIN cs_objects c ON c.id = e.cs_id JOIN connectors k ON k.id = e.connector_id")
-        where, params = [], []
+        where: list[str] = []
+        params: list[Any] = []
         if connector_id is not None:
             where.append("e.connector_id = ?")
             params.append(connector_id)

@@ -45,7 +45,7 @@ URL_SCHEMES = ("postgresql://", "postgres://")
 
 
 def is_postgres_url(url: str | None) -> bool:
-    return bool(url) and url.startswith(URL_SCHEMES)
+    return url is not None and url.startswith(URL_SCHEMES)
 
 
 def redact(url: str) -> str:
@@ -101,7 +101,7 @@ def _pg_type(sql_type: str) -> str:
     return "bigint" if sql_type.upper() == "INTEGER" else sql_type.lower()
 
 
-class _BoolAsInt(Dumper):  # type: ignore[misc,valid-type]
+class _BoolAsInt(Dumper):
     """Python bools into the schema's INTEGER flags, as SQLite stores them."""
 
     format = Format.TEXT if psycopg else None  # type: ignore[assignment]

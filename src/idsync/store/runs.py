@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import os
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -9,7 +10,7 @@ from typing import Any
 
 from idsync import values
 from idsync.secrets.redaction import redact
-from idsync.store.database import Database, utcnow
+from idsync.store.database import BaseDatabase, utcnow
 
 
 @dataclass(slots=True)
@@ -51,7 +52,7 @@ def _pid_alive(pid: int | None) -> bool:
 
 
 class RunRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: BaseDatabase) -> None:
         self.db = db
 
     def start(self, connector_id: int, profile: str) -> int:
@@ -123,7 +124,7 @@ class RunRepository:
                                 (connector_id,))
         return self._select("ORDER BY r.id DESC" + tail, ())
 
-    def _select(self, tail: str, params: tuple[Any, ...]) -> list[RunRecord]:
+    def _select(self, tail: str, params: tuple[Any, ...]) -> builtins.list[RunRecord]:
         return [RunRecord(r[0], r[1], r[2], r[3], r[4], r[5], values.loads(r[6]) or {}, r[7],
                           (values.loads(r[8]) if r[8] else None) or {})
                 for r in self.db.query(
@@ -140,7 +141,7 @@ class RunRepository:
 
 
 class EventRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: BaseDatabase) -> None:
         self.db = db
 
     def add(self, event_id: int, level: str, message: str, *, connector_id: int | None = None,

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from idsync import values
-from idsync.store.database import Database
+from idsync.store.database import BaseDatabase
 
 
 class SettingsRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: BaseDatabase) -> None:
         self.db = db
 
     def get(self, key: str, default: Any = None) -> Any:

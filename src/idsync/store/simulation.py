@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from idsync.model import ExportKind
 from idsync.store.database import BaseDatabase
 
 #: (connector id, object type, change, count)
@@ -49,9 +50,9 @@ _CANCELLED = (
 _DISCONNECTED = (
     "FROM sim_links_before l LEFT JOIN cs_objects o ON o.id = l.id "
     "WHERE ((o.id IS NULL AND NOT EXISTS (SELECT 1 FROM sim_exports_before b "
-    "WHERE b.cs_id = l.id AND b.kind = 'add')) OR o.mv_id IS NULL) "
+    f"WHERE b.cs_id = l.id AND b.kind = '{ExportKind.ADD}')) OR o.mv_id IS NULL) "
     "AND NOT EXISTS (SELECT 1 FROM pending_exports p WHERE p.cs_id = l.id "
-    "AND p.kind = 'delete')")
+    f"AND p.kind = '{ExportKind.DELETE}')")
 
 
 class SimulationDiff:
