@@ -12,6 +12,7 @@ from idsync.engine.ruleset import RuleSet
 from idsync.model import ConnectorRecord
 from idsync.store import Store
 from idsync.store.metaverse import MV_SPACE
+from idsync.store.reference_journal import RelinkMark
 
 #: Attributes that are multi-valued even when an object holds one value, so expressions see a
 #: list (the per-value rule of the expression language applies to them).
@@ -126,9 +127,9 @@ class Engine:
 
     def journal_checkpoint(self, connector_id: int) -> None:
         """After a full synchronization of a connector: its lists were compared whole."""
-        self.store.refdeltas.forget_unread(
+        self.store.journal.forget_unread(
             connector_id, self.inbound_lists(connector_id) | self.outbound_lists(connector_id)
-            | {"*in", "*out"})
+            | set(RelinkMark))
         self.store.settings.set(f"ref_journal_rules:{connector_id}",
                                 self.store.rules.fingerprint())
 

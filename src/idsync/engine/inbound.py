@@ -40,6 +40,7 @@ from idsync.model import CSObject, MVObject, PendingImport
 from idsync.rules.model import LinkType
 from idsync.rules.scoping import in_scope
 from idsync.store.metaverse import MV_SPACE
+from idsync.store.reference_journal import JournalSpace, RelinkMark
 from idsync.values import same_values
 from idsync.writeback.copies import writeback_ou
 
@@ -367,7 +368,7 @@ class Inbound:
         linked = self.store.cs.linked_to(ids)
         self._load_refs(linked, defer=defer)
         self._erred = self.store.errors.holders([o.id for o in linked])
-        self._relinked = self.store.refdeltas.marked([o.id for o in linked], "*in") if (
+        self._relinked = self.store.journal.marked([o.id for o in linked], RelinkMark.INBOUND) if (
             self.use_journal) else set()
         for o in linked:
             links[o.mv_id].append(o)  # type: ignore[index]
@@ -396,7 +397,8 @@ class Inbound:
         for o in linked:
             by_conn[o.connector_id].append(o.id)
         for cid, ids in by_conn.items():
-            self.store.refdeltas.consume(1, ids, self.lists(cid)[0] | {"*in"})
+            self.store.journal.consume(JournalSpace.CONNECTOR_SPACE, ids,
+                                       self.lists(cid)[0] | {RelinkMark.INBOUND})
 
     def _compare_refs(self, mv: MVObject, name: str, value: RefDelta,
                       lineage: dict[str, Any]) -> tuple[set[int], set[int]]:
@@ -410,8 +412,10 @@ class Inbound:
                 and value.attribute not in self.lists(cid)[1]):
             # The list was last made from this same source by this same rule, and every
             # change to the source list or to its targets' links since is in the journal.
-            changes = deltas.changed(1, value.source_id, value.attribute)
-            return deltas.inbound_changed(value.source_id, value.attribute, mv.id, name, cid,
+            journal = self.store.journal
+            changes = journal.changed(JournalSpace.CONNECTOR_SPACE, value.source_id,
+                                      value.attribute)
+            return journal.inbound_changed(value.source_id, value.attribute, mv.id, name, cid,
                                           changes)
         return deltas.inbound(value.source_id, value.attribute, mv.id, name)
 

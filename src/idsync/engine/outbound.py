@@ -47,6 +47,7 @@ from idsync.expressions import ErrorFunctionTriggered, ExpressionError
 from idsync.model import CSObject, ExportState, MVObject, PendingExport
 from idsync.rules.model import DN_TARGET, LinkType
 from idsync.rules.scoping import in_scope
+from idsync.store.reference_journal import JournalSpace, RelinkMark
 from idsync.values import same_values
 
 DN_ATTRIBUTES_FAILURE = "dn-attributes-failure"
@@ -359,7 +360,7 @@ class Outbound:
         pending = self.store.exports.get_many(linked_ids) if linked_ids else {}
         mv_to_cs_by_conn = self._load_refs(mvs, links, pending)
         self._erred = self.store.errors.holders(linked_ids)
-        self._relinked = self.store.refdeltas.marked(linked_ids, "*out") if (
+        self._relinked = self.store.journal.marked(linked_ids, RelinkMark.OUTBOUND) if (
             self.use_journal) else set()
         self._compared = set()
         for mv_id in ids:
@@ -394,16 +395,17 @@ class Outbound:
         entries are spent, and so are the target lists' entries where the flow compared
         them. A target list the flow did not compare (its rule out of scope, a failed rule)
         is compared whole next time."""
-        deltas = self.store.refdeltas
-        deltas.consume_all(0, list(mvs))
+        deltas = self.store.journal
+        deltas.consume_all(JournalSpace.METAVERSE, list(mvs))
         by_conn: dict[int, list[CSObject]] = {}
         for (_, cid), cs in links.items():
             by_conn.setdefault(cid, []).append(cs)
         for cid, objs in by_conn.items():
-            deltas.consume(1, [o.id for o in objs], self.lists(cid) | {"*out"})
+            deltas.consume(JournalSpace.CONNECTOR_SPACE, [o.id for o in objs],
+                           self.lists(cid) | {RelinkMark.OUTBOUND})
             missed = {o.id for o in objs for a in self.lists(cid, mvs[o.mv_id].object_type)
                       if (o.id, a) not in self._compared}
-            deltas.mark(sorted(missed), "*out")
+            deltas.mark(sorted(missed), RelinkMark.OUTBOUND)
 
     def _load_refs(self, mvs: dict[int, MVObject], links: dict[tuple[int, int], CSObject],
                    pending: dict[int, PendingExport]) -> dict[int, dict[int, int]]:
@@ -577,9 +579,9 @@ class Outbound:
         export already holds what the list needed when it was last compared; only the
         values the journal names (metaverse values changed, targets relinked, hologram
         values changed) are looked at again."""
-        deltas = self.store.refdeltas
-        mv_changes = deltas.changed(0, value.source_id, value.attribute)
-        cs_changes = deltas.changed(1, cs.id, name)
+        deltas = self.store.journal
+        mv_changes = deltas.changed(JournalSpace.METAVERSE, value.source_id, value.attribute)
+        cs_changes = deltas.changed(JournalSpace.CONNECTOR_SPACE, cs.id, name)
         adds, removes, looked = deltas.outbound_changed(
             value.source_id, value.attribute, cs.id, name, cs.connector_id, mv_changes,
             cs_changes)
@@ -589,7 +591,8 @@ class Outbound:
         if cs.id in self._erred or deltas.unplaced(value.source_id, value.attribute,
                                                   cs.connector_id, mv_changes):
             # A dropped reference may have appeared or gone: the error lists them all.
-            missing = deltas.dropped(value.source_id, value.attribute, cs.connector_id)
+            missing = self.store.refdeltas.dropped(value.source_id, value.attribute,
+                                                   cs.connector_id)
             if missing:
                 dropped[value.attribute] = missing
         return adds, removes

@@ -18,7 +18,7 @@ from idsync import values
 from idsync.dn import normalize_dn
 from idsync.model import CSObject, Direction, LinkType, PendingImport
 from idsync.store.database import Database, utcnow
-from idsync.store.references import record_relinks
+from idsync.store.reference_journal import record_relinks
 
 _COLUMNS = ("id, connector_id, anchor, dn, object_type, placeholder, attributes, pending_import, "
             "mv_id, link_type, link_rule_id, link_direction")
