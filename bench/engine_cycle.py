@@ -28,7 +28,7 @@ from rich.console import Console
 from rich.table import Table
 
 from idsync.engine.core import Engine
-from idsync.engine.runner import run_profile
+from idsync.engine.run_profiles import run_profile
 from idsync.model import RunProfile
 from idsync.rules.admin import save_rules
 from idsync.rules.files import builtin_rule_set

@@ -34,7 +34,7 @@ from click.testing import CliRunner
 from idsync.cli.main import build
 from idsync.connectors.cloud import client as cloud_client
 from idsync.engine.core import Engine
-from idsync.engine.runner import run_profile
+from idsync.engine.run_profiles import run_profile
 from idsync.model import RunProfile
 from idsync.rules.outofbox import install_outofbox
 from idsync.store import Store

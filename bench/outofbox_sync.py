@@ -38,7 +38,7 @@ from rich.console import Console
 from rich.table import Table
 
 from idsync.engine.core import Engine
-from idsync.engine.runner import RunResult, run_profile
+from idsync.engine.run_profiles import RunResult, run_profile
 from idsync.expressions.compile import CompiledExpression
 from idsync.model import RunProfile
 from idsync.rules.outofbox import install_outofbox

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from idsync.engine.core import Engine
-from idsync.engine.runner import run_profile
+from idsync.engine.run_profiles import run_profile
 from idsync.model import RunProfile
 from idsync.rules.outofbox import GROUP_JOIN_RULE, install_outofbox
 from idsync.store import Store

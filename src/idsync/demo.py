@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from idsync.engine.core import Engine
-from idsync.engine.runner import RunResult, run_profile
+from idsync.engine.run_profiles import RunResult, run_profile
 from idsync.errors import ConfigurationError
 from idsync.model import RunProfile
 from idsync.rules.admin import save_rules

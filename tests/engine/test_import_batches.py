@@ -14,7 +14,7 @@ from engine_helpers import SOURCE_BASE, Workspace, ldif, make_workspace
 from idsync.connectors.base import ImportBatch, ImportKind, ImportRecord
 from idsync.dn import normalize_dn
 from idsync.engine.importing import Importer, read_ahead
-from idsync.engine.run import RunRecorder
+from idsync.engine.recorder import RunRecorder
 from idsync.errors import ConnectivityError
 from idsync.model import RunProfile
 

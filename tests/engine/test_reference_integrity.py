@@ -22,7 +22,7 @@ from engine_helpers import (
 
 from idsync.connectors.file import apply_changes
 from idsync.connectors.file.ldif import read_ldif
-from idsync.engine.runner import RunResult
+from idsync.engine.run_profiles import RunResult
 
 SOURCE_SETTINGS = {"path": "source/directory.ldif", "changes_path": "source/changes.ldif",
                    "integrity_attributes": ["member"]}

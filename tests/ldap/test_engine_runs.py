@@ -11,7 +11,7 @@ import pytest
 from tests.ldap.helpers import person
 
 from idsync.engine.core import Engine
-from idsync.engine.runner import RunResult, run_profile
+from idsync.engine.run_profiles import RunResult, run_profile
 from idsync.model import RunProfile
 from idsync.store import Store
 from idsync.testing.ldapdata import DirectoryShape, generate

@@ -16,7 +16,7 @@ from tests.ldap.helpers import person
 
 from idsync.cli.main import build
 from idsync.engine.core import Engine
-from idsync.engine.runner import RunResult, run_profile
+from idsync.engine.run_profiles import RunResult, run_profile
 from idsync.model import RunProfile
 from idsync.rules.outofbox import install_outofbox
 from idsync.store import Store

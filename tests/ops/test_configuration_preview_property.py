@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from tests.engine.engine_helpers import group_entry, ldif, make_workspace, user_entry
 
 from idsync.engine.core import Engine
-from idsync.engine.runner import run_profile
+from idsync.engine.run_profiles import run_profile
 from idsync.ops.simulation import Change, plan, simulate
 from idsync.rules import admin
 from idsync.rules.editing import RuleEdit, edit_rule, parse_scope_group

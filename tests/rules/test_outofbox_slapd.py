@@ -12,7 +12,7 @@ from tests.harness.slapd import slapd, slapd_factory  # noqa: F401
 
 from idsync.cli.main import build
 from idsync.engine.core import Engine
-from idsync.engine.runner import run_profile
+from idsync.engine.run_profiles import run_profile
 from idsync.model import RunProfile
 from idsync.rules.outofbox import install_outofbox
 from idsync.store import Store

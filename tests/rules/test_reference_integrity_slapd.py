@@ -17,7 +17,7 @@ import pytest
 from tests.harness.slapd import slapd, slapd_factory  # noqa: F401
 
 from idsync.engine.core import Engine
-from idsync.engine.runner import RunResult, run_profile
+from idsync.engine.run_profiles import RunResult, run_profile
 from idsync.model import RunProfile
 from idsync.rules.outofbox import install_outofbox
 from idsync.store import Store

@@ -12,7 +12,7 @@ import pytest
 from tests.scheduler.conftest import Workspace, user_entry
 
 from idsync.engine.core import Engine
-from idsync.engine.runner import run_profile
+from idsync.engine.run_profiles import run_profile
 from idsync.events import EventId
 from idsync.locks import CYCLE_LOCK
 from idsync.model import RunProfile

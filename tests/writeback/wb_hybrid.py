@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 
 from idsync.cli.main import build
 from idsync.engine.core import Engine
-from idsync.engine.runner import RunResult, run_profile
+from idsync.engine.run_profiles import RunResult, run_profile
 from idsync.model import RunProfile
 from idsync.rules.admin import save_rules
 from idsync.rules.model import SyncRule

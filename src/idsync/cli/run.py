@@ -21,7 +21,7 @@ from idsync.cli.common import (
 )
 from idsync.cli.main import cli
 from idsync.engine.core import Engine
-from idsync.engine.runner import RunResult, run_profile
+from idsync.engine.run_profiles import RunResult, run_profile
 from idsync.errors import ConfigurationError
 from idsync.model import RunProfile, RunStatus
 

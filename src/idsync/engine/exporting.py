@@ -31,7 +31,7 @@ from idsync.engine.core import BATCH_SIZE, Engine
 from idsync.engine.deletion_limits import check_export
 from idsync.engine.member_removals import forget_allowances, hold_member_removals
 from idsync.engine.outbound import DN_ATTRIBUTES_FAILURE
-from idsync.engine.run import RunRecorder
+from idsync.engine.recorder import RunRecorder
 from idsync.errors import ConfigurationError
 from idsync.events import EventId
 from idsync.model import ConnectorRecord, ExportState, PendingExport

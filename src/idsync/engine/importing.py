@@ -29,8 +29,8 @@ from idsync.engine.core import Engine
 from idsync.engine.deletion_limits import limit_breaches, shrink_guard_stop
 from idsync.engine.import_guards import ImportGuard
 from idsync.engine.joins import index_entries
+from idsync.engine.recorder import RunRecorder
 from idsync.engine.reference_integrity import ReferenceIntegrity
-from idsync.engine.run import RunRecorder
 from idsync.engine.unreadable import UnreadableRecords
 from idsync.errors import ConfigurationError
 from idsync.model import ConnectorRecord, CSObject, ExportState, PendingImport

@@ -30,8 +30,8 @@ from idsync.engine.flow import (
 from idsync.engine.joins import BatchJoinLookups, find_match, index_entries
 from idsync.engine.lists import load_lists, split_loaded
 from idsync.engine.reconciliation import DeleteCause, deprovision, sources_of
+from idsync.engine.recorder import RunRecorder
 from idsync.engine.ruleset import CompiledRule, has_provision
-from idsync.engine.run import RunRecorder
 from idsync.engine.views import InboundView
 from idsync.engine.writes import MetaverseWrites
 from idsync.events import EventId

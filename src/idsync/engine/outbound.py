@@ -39,8 +39,8 @@ from idsync.engine.reconciliation import (
     record_cancel,
     unstaged,
 )
+from idsync.engine.recorder import RunRecorder
 from idsync.engine.ruleset import CompiledRule, has_provision
-from idsync.engine.run import RunRecorder
 from idsync.engine.views import OutboundView
 from idsync.events import EventId
 from idsync.expressions import ErrorFunctionTriggered, ExpressionError

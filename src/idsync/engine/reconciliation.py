@@ -35,7 +35,7 @@ from collections.abc import Iterable, Sequence
 from enum import StrEnum
 
 from idsync.engine.core import BATCH_SIZE, Engine
-from idsync.engine.run import RunRecorder
+from idsync.engine.recorder import RunRecorder
 from idsync.events import EventId
 from idsync.model import CSObject, MVObject, PendingExport
 from idsync.rules.model import LinkType

@@ -4,7 +4,7 @@ change whose preview deletes more than the deletion limits allow.
 
 The simulation runs the same run profiles a sync cycle would (a Full Import where a connector's
 scope changed and it was imported before, then a Full Synchronization) through
-``engine.runner.run_profile``, inside ``BaseDatabase.discarded``: every write the engine makes
+``engine.run_profiles.run_profile``, inside ``BaseDatabase.discarded``: every write the engine makes
 joins that one transaction and is undone at the end, run records and watermarks included. Only
 import and synchronization run: nothing is exported and no connected directory is written (a
 Full Import reads). The differences against what is pending now are counted in the database
@@ -23,7 +23,7 @@ from typing import Any, Generic, TypeVar
 from idsync.engine import deletion_limits
 from idsync.engine.core import Engine
 from idsync.engine.deletion_limits import Breach
-from idsync.engine.runner import RunResult, run_profile
+from idsync.engine.run_profiles import RunResult, run_profile
 from idsync.errors import ConfigurationError, IdsyncError
 from idsync.events import EventId, level_of
 from idsync.locks import live_holders

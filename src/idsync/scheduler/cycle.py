@@ -19,7 +19,7 @@ from typing import Any
 from idsync.connectors.base import DeltaImporter
 from idsync.engine.core import Engine
 from idsync.engine.informational import CYCLE_COMPLETED_WITH_WARNINGS
-from idsync.engine.runner import RunResult, run_profile
+from idsync.engine.run_profiles import RunResult, run_profile
 from idsync.events import EventId
 from idsync.locks import process_command, recover_abandoned_runs
 from idsync.model import ConnectorRecord, RunProfile, RunStatus

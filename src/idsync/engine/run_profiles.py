@@ -22,7 +22,7 @@ from idsync.engine.importing import Importer
 from idsync.engine.inbound import Inbound
 from idsync.engine.outbound import Outbound
 from idsync.engine.reconciliation import sweep
-from idsync.engine.run import ErrorLimitReached, RunRecorder
+from idsync.engine.recorder import ErrorLimitReached, RunRecorder
 from idsync.engine.run_lock import ConnectorBusy, record_refusal, start_run
 from idsync.engine.traffic import RunTraffic
 from idsync.errors import ConfigurationError, ConnectivityError, DeletionThresholdExceeded
