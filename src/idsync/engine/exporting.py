@@ -30,8 +30,8 @@ from idsync.connectors.base import (
 from idsync.engine.core import BATCH_SIZE, Engine
 from idsync.engine.deletion_limits import check_export
 from idsync.engine.member_removals import forget_allowances, hold_member_removals
-from idsync.engine.outbound import DN_ATTRIBUTES_FAILURE
 from idsync.engine.recorder import RunRecorder
+from idsync.engine.sync_errors import DN_ATTRIBUTES_FAILURE
 from idsync.errors import ConfigurationError
 from idsync.events import EventId
 from idsync.model import ConnectorRecord, ExportState, PendingExport

@@ -14,16 +14,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from idsync.engine.core import BATCH_SIZE, STATISTICS_AFTER, Engine
-from idsync.engine.discards import restage_discarded
+from idsync.engine.core import STATISTICS_AFTER, Engine
 from idsync.engine.exporting import ExportStage
 from idsync.engine.import_guards import AttributeChangesHeld, check_before_sync
 from idsync.engine.importing import Importer
-from idsync.engine.inbound import Inbound
-from idsync.engine.outbound import Outbound
-from idsync.engine.reconciliation import sweep
 from idsync.engine.recorder import ErrorLimitReached, RunRecorder
 from idsync.engine.run_lock import ConnectorBusy, record_refusal, start_run
+from idsync.engine.synchronization import synchronize
 from idsync.engine.traffic import RunTraffic
 from idsync.errors import ConfigurationError, ConnectivityError, DeletionThresholdExceeded
 from idsync.events import EventId
@@ -170,38 +167,3 @@ def _run(engine: Engine, record: Any, profile: RunProfile, recorder: RunRecorder
 
 class StagingMode(ConfigurationError):
     """Export refused on a staging server: the run ends ``stopped-staging-mode``."""
-
-
-def synchronize(engine: Engine, record: Any, recorder: RunRecorder, *, full: bool) -> None:
-    store = engine.store
-    inbound = Inbound(engine, recorder)
-    outbound = Outbound(engine, recorder)
-    # A full synchronization compares every list whole; a delta one compares only the values
-    # the reference change journal names, once every connector had a full one under these
-    # rules.
-    inbound.use_journal = outbound.use_journal = not full and engine.journal_valid()
-    changed = 0
-    for work in (inbound.connect_batch, inbound.flow_batch):
-        after = 0
-        while True:
-            ids = store.cs.ids_page(record.id, after, BATCH_SIZE, pending_only=not full)
-            if not ids:
-                break
-            with store.transaction():
-                work(ids)
-                recorder.checkpoint()
-            after = ids[-1]
-        if sum(recorder.counters.values()) - changed >= STATISTICS_AFTER:
-            # The next pass reads the links (flow) and the metaverse lists (outbound) this
-            # one just wrote: plans made from the statistics before them can walk whole lists.
-            store.db.refresh_statistics()
-            changed = sum(recorder.counters.values())
-    if full:
-        # Unlinked objects' pending exports too: none stays that these rules would not stage.
-        sweep(engine, recorder, record.id)
-    outbound.run()
-    if full:
-        with store.transaction():
-            store.connectors.set_required(record.id, full_sync=False)
-            engine.journal_checkpoint(record.id)
-        restage_discarded(store, recorder)

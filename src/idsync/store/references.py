@@ -51,7 +51,7 @@ class ReferenceDeltas:
 
     # --- loading what is not large ------------------------------------------------------------
 
-    def cs_refs_except(self, cs_ids: Sequence[int], names: Iterable[str],
+    def cs_refs_except(self, cs_ids: Sequence[int], names: Iterable[str] | None,
                        deferred: Counts) -> dict[int, dict[str, set[int]]]:
         """``cs_refs`` of ``cs_ids`` for ``names``, leaving out the deferred (large) ones."""
         return self._refs_except("cs_refs", "cs_id", cs_ids, names, deferred)
