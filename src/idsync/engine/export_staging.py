@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from idsync.dn import normalize_dn
 from idsync.engine.flow import (
+    Action,
     Contribution,
     DeferredRefs,
     NeedFullRefs,
-    Outcome,
     RefDelta,
     RefSet,
+    Resolution,
     resolve,
 )
 from idsync.engine.reconciliation import CancelCause, record_cancel
@@ -47,21 +48,22 @@ class ExportStaging:
                             attempts=pe.attempts if pe else 0)
         for name, contributions in grouped.items():
             outcome = resolve(contributions)
-            if outcome.action == "keep":
+            if outcome.action is Action.KEEP:
                 continue
             if name == DN_TARGET:
                 self._dn_change(cs, outcome, new, is_add)
                 continue
             if isinstance(outcome.value, RefSet | RefDelta) or name in cs.refs or (
-                    outcome.action == "remove" and name in self.ctx.ref_attrs(cs.connector_id)):
+                    outcome.action is Action.REMOVE
+                    and name in self.ctx.ref_attrs(cs.connector_id)):
                 self._ref_delta(cs, name, outcome, new, dropped, in_store, pe)
             else:
                 _value_delta(cs, name, outcome, new, is_add)
         return new
 
-    def _dn_change(self, cs: CSObject, outcome: Outcome, new: PendingExport,
+    def _dn_change(self, cs: CSObject, outcome: Resolution, new: PendingExport,
                    is_add: bool) -> None:
-        if outcome.action != "set" or not outcome.value:
+        if outcome.action is not Action.SET or not outcome.value:
             return
         dn = str(outcome.value[0])
         if normalize_dn(dn) == normalize_dn(cs.dn) and dn == cs.dn:
@@ -73,10 +75,10 @@ class ExportStaging:
             new.kind = ExportKind.RENAME
             new.new_dn = dn
 
-    def _ref_delta(self, cs: CSObject, name: str, outcome: Outcome, new: PendingExport,
+    def _ref_delta(self, cs: CSObject, name: str, outcome: Resolution, new: PendingExport,
                    dropped: dict[str, list[int]], in_store: bool,
                    pe: PendingExport | None) -> None:
-        value = outcome.value if outcome.action == "set" else None
+        value = outcome.value if outcome.action is Action.SET else None
         self.ctx.compared.add((cs.id, name))
         if isinstance(value, RefDelta):
             if not in_store:
@@ -181,10 +183,10 @@ def merge_sent(sent: PendingExport, delta: PendingExport) -> PendingExport:
                          attempts=sent.attempts, ref_adds=adds, ref_removes=removes)
 
 
-def _value_delta(cs: CSObject, name: str, outcome: Outcome, new: PendingExport,
+def _value_delta(cs: CSObject, name: str, outcome: Resolution, new: PendingExport,
                  is_add: bool) -> None:
     have = cs.attributes.get(name)
-    if outcome.action == "set":
+    if outcome.action is Action.SET:
         if is_add or not same_values(have, outcome.value):
             new.attributes[name] = list(outcome.value)
     elif have:

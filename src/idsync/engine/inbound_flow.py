@@ -13,12 +13,13 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from idsync.engine.flow import (
+    Action,
     Contribution,
     DeferredRefs,
     NeedFullRefs,
-    Outcome,
     RefDelta,
     RefSet,
+    Resolution,
     group_by_target,
     resolve,
 )
@@ -171,22 +172,22 @@ def apply_outcomes(mv: MVObject, grouped: dict[str, list[Contribution]],
     outcome is decided before anything is written, so a ``NeedFullRefs`` leaves no trace."""
     changed = False
     names = sorted(set(grouped) | set(mv.lineage))
-    outcomes = {name: resolve(grouped[name]) if name in grouped else Outcome("remove")
+    outcomes = {name: resolve(grouped[name]) if name in grouped else Resolution(Action.REMOVE)
                 for name in names}
     for name in names:
         outcome = outcomes[name]
-        if outcome.action == "keep":
+        if outcome.action is Action.KEEP:
             continue
         is_ref = isinstance(outcome.value, RefSet | RefDelta) or name in mv.refs or (
-            name in ref_attributes and outcome.action == "remove")
+            name in ref_attributes and outcome.action is Action.REMOVE)
         if is_ref:
             changed |= _apply_ref(mv, name, outcome, store, compare, writes)
             if isinstance(outcome.value, RefDelta) and not store.mv.has_refs(mv.id, name):
                 # An empty translation removes the attribute, as an empty RefSet does.
-                outcome = Outcome("remove", lineage=outcome.lineage)
+                outcome = Resolution(Action.REMOVE, lineage=outcome.lineage)
         else:
             changed |= _apply_value(mv, name, outcome)
-        if outcome.action == "set" and outcome.lineage:
+        if outcome.action is Action.SET and outcome.lineage:
             if mv.lineage.get(name) != outcome.lineage:
                 mv.lineage[name] = outcome.lineage
                 changed = True
@@ -196,8 +197,8 @@ def apply_outcomes(mv: MVObject, grouped: dict[str, list[Contribution]],
     return changed
 
 
-def _apply_value(mv: MVObject, name: str, outcome: Outcome) -> bool:
-    if outcome.action == "set":
+def _apply_value(mv: MVObject, name: str, outcome: Resolution) -> bool:
+    if outcome.action is Action.SET:
         if not same_values(mv.attributes.get(name), outcome.value):
             mv.attributes[name] = list(outcome.value)
             return True
@@ -208,7 +209,7 @@ def _apply_value(mv: MVObject, name: str, outcome: Outcome) -> bool:
     return False
 
 
-def _apply_ref(mv: MVObject, name: str, outcome: Outcome, store: Store,
+def _apply_ref(mv: MVObject, name: str, outcome: Resolution, store: Store,
                compare: CompareRefs | None, writes: MetaverseWrites | None = None) -> bool:
     if isinstance(outcome.value, RefDelta):
         # The source list is large: the database computes what changes.
@@ -223,7 +224,7 @@ def _apply_ref(mv: MVObject, name: str, outcome: Outcome, store: Store,
     have = mv.refs.get(name, set())
     if isinstance(have, DeferredRefs):
         have = store.refdeltas.mv_targets(mv.id, name)
-    want: set[int] = set(outcome.value.ids) if outcome.action == "set" and isinstance(
+    want: set[int] = set(outcome.value.ids) if outcome.action is Action.SET and isinstance(
         outcome.value, RefSet) else set()
     adds, removes = want - have, have - want
     if not adds and not removes:

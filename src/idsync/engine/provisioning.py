@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from idsync.dn import normalize_dn
-from idsync.engine.flow import Contribution, resolve
+from idsync.engine.flow import Action, Contribution, resolve
 from idsync.engine.joins import find_match
 from idsync.engine.reconciliation import LinkRow, Reconciler, deprovision_out_of_scope
 from idsync.engine.ruleset import CompiledRule, has_provision
@@ -241,7 +241,7 @@ class Provisioning:
                     contributions.append(Contribution(r.precedence, r.id, None,
                                                       t.merge_type, value))
         outcome = resolve(contributions)
-        if outcome.action != "set" or not outcome.value:
+        if outcome.action is not Action.SET or not outcome.value:
             return None
         return str(outcome.value[0])
 
