@@ -33,7 +33,7 @@ from click.testing import CliRunner
 
 from idsync.cli.main import build
 from idsync.connectors.cloud import client as cloud_client
-from idsync.engine.core import Engine
+from idsync.engine.core import RunContext
 from idsync.engine.run_profiles import run_profile
 from idsync.model import RunProfile
 from idsync.rules.outofbox import install_outofbox
@@ -83,7 +83,7 @@ class Bench:
     def run(self, step: str, connector: str, profile: str) -> Row:
         assert self.store is not None
         before = traffic()
-        engine = Engine(self.store, str(self.root / "ws"))
+        engine = RunContext(self.store, str(self.root / "ws"))
         started = time.perf_counter()
         try:
             result = run_profile(engine, connector, RunProfile.parse(profile))

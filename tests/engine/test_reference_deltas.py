@@ -12,7 +12,7 @@ from engine_helpers import group_entry, ldif, make_workspace, target_dn, target_
 
 from idsync.connectors.file import apply_changes
 from idsync.connectors.file.ldif import read_ldif
-from idsync.engine.core import Engine
+from idsync.engine.core import RunContext
 from idsync.engine.reference_journal import journal_valid
 from idsync.rules.admin import save_rules
 from idsync.store.connector_space import ConnectorSpaceRepository
@@ -64,7 +64,7 @@ member: {user("u000")}
 
 
 def test_one_member_change_compares_only_that_member(big: Any, monkeypatch) -> None:
-    assert journal_valid(Engine(big.store, str(big.path)))
+    assert journal_valid(RunContext(big.store, str(big.path)))
     whole = WholeComparisons(monkeypatch)
     loaded: list[int] = []
     original = ConnectorSpaceRepository.refs_of
@@ -118,7 +118,7 @@ member: {target_dn("u005")}
 
 def test_a_rule_change_suspends_the_journal_until_every_connector_is_fully_synced(
         big: Any, monkeypatch) -> None:
-    engine = Engine(big.store, str(big.path))
+    engine = RunContext(big.store, str(big.path))
     rule = next(r for r in big.store.rules.list() if r.direction.value == "outbound"
                 and r.mv_object_type == "group")
     rule.description = "edited"

@@ -32,7 +32,7 @@ def index_entries(keys: Iterable[tuple[str, bool]],
 
 def values_in(attributes: Mapping[str, Sequence[Any]]) -> Callable[[str], Sequence[Any]]:
     """An object's values of one attribute, as ``index_entries`` and joins read them."""
-    return lambda name: attributes.get(name, ())
+    return lambda name: list(attributes.get(name) or ())
 
 
 def rebuild_join_index(store: Store, rs: RuleSet) -> None:

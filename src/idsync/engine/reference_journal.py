@@ -23,13 +23,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from idsync.engine.core import Engine
+from idsync.engine.core import RunContext
 from idsync.engine.flow import RefDelta
 from idsync.model import CSObject, MVObject
 from idsync.store.reference_journal import JournalSpace, RelinkMark
 
 
-def journal_valid(engine: Engine) -> bool:
+def journal_valid(engine: RunContext) -> bool:
     """The journal can stand in for whole comparisons only once every connector had a
     full synchronization under the current rules (a rule change changes what a list
     should hold, which no journal entry records)."""
@@ -38,7 +38,7 @@ def journal_valid(engine: Engine) -> bool:
                for c in engine.connectors())
 
 
-def journal_checkpoint(engine: Engine, connector_id: int) -> None:
+def journal_checkpoint(engine: RunContext, connector_id: int) -> None:
     """After a full synchronization of a connector: its lists were compared whole."""
     engine.store.journal.forget_unread(
         connector_id, engine.inbound_lists(connector_id) | engine.outbound_lists(connector_id)
@@ -63,7 +63,7 @@ class ReferenceJournal:
     """One synchronization's use of the journal. ``usable``: a delta synchronization with a
     valid journal (``journal_valid``); otherwise every question is answered None."""
 
-    def __init__(self, engine: Engine, *, usable: bool) -> None:
+    def __init__(self, engine: RunContext, *, usable: bool) -> None:
         self.engine = engine
         self.rows = engine.store.journal
         self.usable = usable

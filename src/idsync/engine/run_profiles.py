@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from idsync.engine.core import STATISTICS_AFTER, Engine
+from idsync.engine.core import STATISTICS_AFTER, RunContext
 from idsync.engine.exporting import ExportStage
 from idsync.engine.import_guards import AttributeChangesHeld, check_before_sync
 from idsync.engine.importing import Importer
@@ -26,7 +26,7 @@ from idsync.errors import ConfigurationError, ConnectivityError, DeletionThresho
 from idsync.events import EventId
 from idsync.failures import describe as describe_failure
 from idsync.locks import Lock, LockLost, process_command
-from idsync.model import RunProfile, RunStatus
+from idsync.model import ConnectorRecord, RunProfile, RunStatus
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ STAGE_OF = {
 }
 
 
-def run_profile(engine: Engine, connector_name: str, profile: RunProfile, *,
+def run_profile(engine: RunContext, connector_name: str, profile: RunProfile, *,
                 accept_deletes: bool = False, accept_changes: bool = False,
                 on_progress: Callable[[dict[str, int]], None] | None = None,
                 command: str | None = None) -> RunResult:
@@ -88,9 +88,9 @@ def run_profile(engine: Engine, connector_name: str, profile: RunProfile, *,
                      dict(recorder.counters), message, recorder.traffic)
 
 
-def _run_recorded(engine: Engine, record: Any, profile: RunProfile, recorder: RunRecorder,
-                  lock: Lock, *, accept_deletes: bool, accept_changes: bool = False
-                  ) -> tuple[RunStatus, str | None]:
+def _run_recorded(engine: RunContext, record: ConnectorRecord, profile: RunProfile,
+                  recorder: RunRecorder, lock: Lock, *, accept_deletes: bool,
+                  accept_changes: bool = False) -> tuple[RunStatus, str | None]:
     status: RunStatus
     message: str | None = None
     try:
@@ -147,7 +147,7 @@ def _bulk_garbage_collection() -> Iterator[None]:
         gc.unfreeze()
 
 
-def _run(engine: Engine, record: Any, profile: RunProfile, recorder: RunRecorder, *,
+def _run(engine: RunContext, record: ConnectorRecord, profile: RunProfile, recorder: RunRecorder, *,
          accept_deletes: bool, accept_changes: bool = False) -> None:
     if profile is RunProfile.FULL_IMPORT:
         Importer(engine, record, recorder).full_import(accept_deletes=accept_deletes,

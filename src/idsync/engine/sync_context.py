@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from functools import partial
 from typing import Any
 
-from idsync.engine.core import Engine
+from idsync.engine.core import RunContext
 from idsync.engine.joins import BatchJoinLookups
 from idsync.engine.lists import load_lists
 from idsync.engine.recorder import RunRecorder
@@ -29,7 +29,8 @@ from idsync.store.reference_journal import JournalSpace
 
 
 class SyncContext:
-    def __init__(self, engine: Engine, recorder: RunRecorder, journal: ReferenceJournal) -> None:
+    def __init__(self, engine: RunContext, recorder: RunRecorder,
+                 journal: ReferenceJournal) -> None:
         self.engine = engine
         self.store = engine.store
         self.rs = engine.ruleset()

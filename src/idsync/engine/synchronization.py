@@ -8,7 +8,7 @@ the reference-change journal's checkpoint (``engine.reference_journal``).
 
 from __future__ import annotations
 
-from idsync.engine.core import BATCH_SIZE, STATISTICS_AFTER, Engine
+from idsync.engine.core import BATCH_SIZE, STATISTICS_AFTER, RunContext
 from idsync.engine.discards import restage_discarded
 from idsync.engine.inbound_flow import InboundFlow
 from idsync.engine.join_projection import JoinProjection
@@ -21,7 +21,7 @@ from idsync.engine.sync_context import SyncContext
 from idsync.model import ConnectorRecord
 
 
-def synchronize(engine: Engine, record: ConnectorRecord, recorder: RunRecorder, *,
+def synchronize(engine: RunContext, record: ConnectorRecord, recorder: RunRecorder, *,
                 full: bool) -> None:
     store = engine.store
     # A full synchronization compares every list whole; a delta one compares only the values

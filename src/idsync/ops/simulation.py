@@ -21,7 +21,7 @@ from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
 from idsync.engine import deletion_limits
-from idsync.engine.core import Engine
+from idsync.engine.core import RunContext
 from idsync.engine.deletion_limits import Breach
 from idsync.engine.run_profiles import RunResult, run_profile
 from idsync.errors import ConfigurationError, IdsyncError
@@ -200,7 +200,7 @@ def simulate(store: Store, workspace: str, *, connector: str | None = None,
         diff = SimulationDiff(store.db)
         diff.snapshot()
         before = diff.metaverse_size()
-        engine = Engine(store, workspace)
+        engine = RunContext(store, workspace)
         try:
             runs = [SimulatedRun.of(run_profile(engine, record.name, profile,
                                                 accept_deletes=True))
@@ -210,7 +210,7 @@ def simulate(store: Store, workspace: str, *, connector: str | None = None,
         return _collect(store, diff, runs, before, samples)
 
 
-def plan(store: Store, engine: Engine, connector: str | None, required_only: bool
+def plan(store: Store, engine: RunContext, connector: str | None, required_only: bool
          ) -> list[tuple[ConnectorRecord, RunProfile]]:
     """The simulated runs, in a sync cycle's order (on-premises connectors, then cloud)."""
     records = engine.connectors()

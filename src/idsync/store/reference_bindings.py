@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from idsync.model import PendingImport
 from idsync.store.database import Database
 
 #: (holder cs id, attribute, target cs id)
@@ -43,7 +44,7 @@ class ReferenceBindings:
                 "SELECT dn_norm, id, placeholder, pending_import FROM cs_objects "
                 "WHERE connector_id = ? AND dn_norm IN ({ids})", sorted(set(dn_norms)),
                 (connector_id,)):
-            if cs_id in gone or pending == "delete":
+            if cs_id in gone or pending == PendingImport.DELETE:
                 continue
             rank = 1 if placeholder else 0
             if dn_norm not in out or (rank, cs_id) < out[dn_norm]:
