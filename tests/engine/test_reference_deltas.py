@@ -16,6 +16,7 @@ from idsync.engine.core import RunContext
 from idsync.engine.reference_journal import journal_valid
 from idsync.rules.admin import save_rules
 from idsync.store.connector_space import ConnectorSpaceRepository
+from idsync.store.reference_journal import JournalSpace, RelinkMark
 from idsync.store.references import ReferenceDeltas
 
 MEMBERS = [f"u{i:03d}" for i in range(60)]
@@ -165,3 +166,21 @@ member: {user("u001")}
 def _as_add(entry: str) -> list[str]:
     lines = entry.strip().splitlines()
     return [lines[0], "changetype: add", *lines[1:]]
+
+
+def test_the_journal_spaces_and_marks_are_the_stored_values() -> None:
+    """The enums name what migrations 0003/0004's triggers write; stored rows never change."""
+    assert [int(s) for s in JournalSpace] == [0, 1]
+    assert JournalSpace.METAVERSE == 0 and JournalSpace.CONNECTOR_SPACE == 1
+    assert [str(m) for m in RelinkMark] == ["*in", "*out"]
+
+
+def test_an_imported_member_change_is_in_the_journal_until_synchronized(big: Any) -> None:
+    source = big.store.connectors.get("source")
+    [group_id] = [o.id for o in big.store.cs.search(source.id, dn=GROUP_DN)]
+    change_membership(big)
+    big.run("source", "di")
+    changed = big.store.journal.changed(JournalSpace.CONNECTOR_SPACE, group_id, "member")
+    assert len(changed) == 2  # u059 added, u000 removed, each named once
+    big.run("source", "ds")
+    assert big.store.journal.changed(JournalSpace.CONNECTOR_SPACE, group_id, "member") == {}

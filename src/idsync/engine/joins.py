@@ -8,14 +8,12 @@ a metaverse object (inbound joins) or a connector space object (outbound joins) 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from idsync.engine.ruleset import RuleSet
 from idsync.rules.model import JoinGroup
 from idsync.store import Store
 from idsync.store.metaverse import MV_SPACE, JoinIndex
-
-if TYPE_CHECKING:
-    from idsync.engine.ruleset import RuleSet
 
 
 def index_entries(keys: Iterable[tuple[str, bool]],

@@ -9,13 +9,11 @@ flows load their metaverse and connector space lists through here.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from idsync.engine.flow import DeferredRefs
+from idsync.store import Store
 from idsync.store.reference_journal import JournalSpace
-
-if TYPE_CHECKING:
-    from idsync.store import Store
 
 #: attribute -> target ids, or DeferredRefs for a list left in the store
 Lists = dict[str, Any]
