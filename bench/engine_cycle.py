@@ -27,8 +27,8 @@ import psutil
 from rich.console import Console
 from rich.table import Table
 
-from idsync.engine.core import Engine
-from idsync.engine.runner import run_profile
+from idsync.engine.core import RunContext
+from idsync.engine.run_profiles import run_profile
 from idsync.model import RunProfile
 from idsync.rules.admin import save_rules
 from idsync.rules.files import builtin_rule_set
@@ -120,7 +120,7 @@ DELTA = [("source", RunProfile.DELTA_IMPORT), ("source", RunProfile.DELTA_SYNC),
          ("target", RunProfile.DELTA_SYNC)]
 
 
-def run_stages(engine: Engine, size: int, cycle: str, stages: list) -> list[Row]:
+def run_stages(engine: RunContext, size: int, cycle: str, stages: list) -> list[Row]:
     rows = []
     for connector, profile in stages:
         with PeakRss() as rss:
@@ -143,7 +143,7 @@ def run_stages(engine: Engine, size: int, cycle: str, stages: list) -> list[Row]
 def bench_size(root: Path, users: int, database: str | None = None) -> list[Row]:
     folder = root / f"engine-{users}"
     store = setup(folder, users, database)
-    engine = Engine(store, str(folder))
+    engine = RunContext(store, str(folder))
     rows = run_stages(engine, users, "initial", INITIAL)
     source = str(folder / "source" / "directory.ldif")
     generate_churn(source, changes_path=folder / "source" / "changes.ldif", seed=2,

@@ -33,8 +33,8 @@ from click.testing import CliRunner
 
 from idsync.cli.main import build
 from idsync.connectors.cloud import client as cloud_client
-from idsync.engine.core import Engine
-from idsync.engine.runner import run_profile
+from idsync.engine.core import RunContext
+from idsync.engine.run_profiles import run_profile
 from idsync.lab.ldif_text import ldif_entry
 from idsync.lab.slapd import SlapdConfig, SlapdServer
 from idsync.model import RunProfile
@@ -84,7 +84,7 @@ class Bench:
     def run(self, step: str, connector: str, profile: str) -> Row:
         assert self.store is not None
         before = traffic()
-        engine = Engine(self.store, str(self.root / "ws"))
+        engine = RunContext(self.store, str(self.root / "ws"))
         started = time.perf_counter()
         try:
             result = run_profile(engine, connector, RunProfile.parse(profile))

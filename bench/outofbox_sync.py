@@ -37,8 +37,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from idsync.engine.core import Engine
-from idsync.engine.runner import RunResult, run_profile
+from idsync.engine.core import RunContext
+from idsync.engine.run_profiles import RunResult, run_profile
 from idsync.expressions.compile import CompiledExpression
 from idsync.model import RunProfile
 from idsync.rules.outofbox import install_outofbox
@@ -128,7 +128,7 @@ def run(workspace: Path, connector: str, profile: str) -> tuple[RunResult, float
     """Run one profile; returns the result and the wall seconds (CPU seconds of this process
     go to CPU_SECONDS[workspace name]: on a shared machine wall time includes waiting)."""
     store = Store.open(workspace)
-    engine = Engine(store, str(workspace))
+    engine = RunContext(store, str(workspace))
     try:
         start, cpu = time.perf_counter(), time.process_time()
         result = run_profile(engine, connector, RunProfile.parse(profile))

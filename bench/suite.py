@@ -23,8 +23,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from idsync.engine.core import Engine
-from idsync.engine.runner import run_profile
+from idsync.engine.core import RunContext
+from idsync.engine.run_profiles import run_profile
 from idsync.lab.clouddir import LocalCloudDir
 from idsync.lab.ldapdata import (
     DirectoryShape,
@@ -140,7 +140,7 @@ class Bench:
                                 {"enabled": True, "count": 1_000_000})
 
     def step(self, scenario: str, connector: str, profile: str) -> Row:
-        engine = Engine(self.store, str(self.root))
+        engine = RunContext(self.store, str(self.root))
         try:
             start = time.perf_counter()
             result = run_profile(engine, connector, RunProfile.parse(profile))

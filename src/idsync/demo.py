@@ -18,8 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from idsync.engine.core import Engine
-from idsync.engine.runner import RunResult, run_profile
+from idsync.engine.core import RunContext
+from idsync.engine.run_profiles import RunResult, run_profile
 from idsync.errors import ConfigurationError
 from idsync.lab.clouddir import LocalCloudDir
 from idsync.lab.sample import sample_directory
@@ -108,7 +108,7 @@ def run_demo(workspace: Path, *, churn: bool = True, ldap: bool = False, target:
         else:
             _add_file_target(store, workspace)
         figures: list[StageFigure] = []
-        engine = Engine(store, str(workspace))
+        engine = RunContext(store, str(workspace))
 
         def stage(cycle: str, connector: str, profile: RunProfile) -> None:
             started = time.perf_counter()

@@ -14,8 +14,8 @@ import pytest
 
 from idsync.demo import TARGET_SKELETON as DEMO_TARGET_SKELETON
 from idsync.dn import normalize_dn
-from idsync.engine.core import Engine
-from idsync.engine.runner import RunResult, run_profile
+from idsync.engine.core import RunContext
+from idsync.engine.run_profiles import RunResult, run_profile
 from idsync.filedir.ldif import read_ldif
 from idsync.model import RunProfile
 from idsync.rules.admin import save_rules
@@ -71,8 +71,8 @@ class Workspace:
     def target_file(self) -> Path:
         return self.path / "target" / "directory.ldif"
 
-    def engine(self) -> Engine:
-        return Engine(self.store, str(self.path))
+    def engine(self) -> RunContext:
+        return RunContext(self.store, str(self.path))
 
     def run(self, connector: str, profile: RunProfile | str, **kwargs: Any) -> RunResult:
         engine = self.engine()

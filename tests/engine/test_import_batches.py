@@ -15,7 +15,7 @@ from idsync.connectors.base import ImportBatch, ImportKind, ImportRecord
 from idsync.dn import normalize_dn
 from idsync.engine.importing import Importer
 from idsync.engine.read_ahead import read_ahead
-from idsync.engine.run import RunRecorder
+from idsync.engine.recorder import RunRecorder
 from idsync.errors import ConnectivityError
 from idsync.model import RunProfile
 

@@ -11,10 +11,12 @@ import pytest
 from engine_helpers import group_entry, ldif, make_workspace, target_dn, target_group_dn, user_entry
 
 from idsync.connectors.file import apply_changes
-from idsync.engine.core import Engine
+from idsync.engine.core import RunContext
+from idsync.engine.reference_journal import journal_valid
 from idsync.filedir.ldif import read_ldif
 from idsync.rules.admin import save_rules
 from idsync.store.connector_space import ConnectorSpaceRepository
+from idsync.store.reference_journal import JournalSpace, RelinkMark
 from idsync.store.references import ReferenceDeltas
 
 MEMBERS = [f"u{i:03d}" for i in range(60)]
@@ -63,7 +65,7 @@ member: {user("u000")}
 
 
 def test_one_member_change_compares_only_that_member(big: Any, monkeypatch) -> None:
-    assert Engine(big.store, str(big.path)).journal_valid()
+    assert journal_valid(RunContext(big.store, str(big.path)))
     whole = WholeComparisons(monkeypatch)
     loaded: list[int] = []
     original = ConnectorSpaceRepository.refs_of
@@ -117,20 +119,20 @@ member: {target_dn("u005")}
 
 def test_a_rule_change_suspends_the_journal_until_every_connector_is_fully_synced(
         big: Any, monkeypatch) -> None:
-    engine = Engine(big.store, str(big.path))
+    engine = RunContext(big.store, str(big.path))
     rule = next(r for r in big.store.rules.list() if r.direction.value == "outbound"
                 and r.mv_object_type == "group")
     rule.description = "edited"
     save_rules(big.store, [rule], installing_builtin=True)
-    assert not engine.journal_valid()
+    assert not journal_valid(engine)
     whole = WholeComparisons(monkeypatch)
     change_membership(big)
     big.delta_cycle()
     assert "inbound" in whole.calls  # compared whole while the journal is suspended
     big.run("source", "fs")
-    assert not engine.journal_valid()
+    assert not journal_valid(engine)
     big.run("target", "fs")
-    assert engine.journal_valid()
+    assert journal_valid(engine)
     members = {m.lower() for m in big.target_entries()[target_group_dn("big")]["member"]}
     assert target_dn("u059") in members and target_dn("u000") not in members
 
@@ -164,3 +166,21 @@ member: {user("u001")}
 def _as_add(entry: str) -> list[str]:
     lines = entry.strip().splitlines()
     return [lines[0], "changetype: add", *lines[1:]]
+
+
+def test_the_journal_spaces_and_marks_are_the_stored_values() -> None:
+    """The enums name what migrations 0003/0004's triggers write; stored rows never change."""
+    assert [int(s) for s in JournalSpace] == [0, 1]
+    assert JournalSpace.METAVERSE == 0 and JournalSpace.CONNECTOR_SPACE == 1
+    assert [str(m) for m in RelinkMark] == ["*in", "*out"]
+
+
+def test_an_imported_member_change_is_in_the_journal_until_synchronized(big: Any) -> None:
+    source = big.store.connectors.get("source")
+    [group_id] = [o.id for o in big.store.cs.search(source.id, dn=GROUP_DN)]
+    change_membership(big)
+    big.run("source", "di")
+    changed = big.store.journal.changed(JournalSpace.CONNECTOR_SPACE, group_id, "member")
+    assert len(changed) == 2  # u059 added, u000 removed, each named once
+    big.run("source", "ds")
+    assert big.store.journal.changed(JournalSpace.CONNECTOR_SPACE, group_id, "member") == {}

@@ -21,7 +21,7 @@ from engine_helpers import (
 )
 
 from idsync.connectors.file import apply_changes
-from idsync.engine.runner import RunResult
+from idsync.engine.run_profiles import RunResult
 from idsync.filedir.ldif import read_ldif
 
 SOURCE_SETTINGS = {"path": "source/directory.ldif", "changes_path": "source/changes.ldif",

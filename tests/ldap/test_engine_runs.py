@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from tests.ldap.helpers import person
 
-from idsync.engine.core import Engine
-from idsync.engine.runner import RunResult, run_profile
+from idsync.engine.core import RunContext
+from idsync.engine.run_profiles import RunResult, run_profile
 from idsync.lab.ldapdata import DirectoryShape, generate
 from idsync.lab.slapd import SlapdServer
 from idsync.model import RunProfile
@@ -31,7 +31,7 @@ class Workspace:
                                                 {"password": server.password})
 
     def run(self, profile: RunProfile) -> RunResult:
-        engine = Engine(self.store, str(self.path))
+        engine = RunContext(self.store, str(self.path))
         try:
             return run_profile(engine, "corp", profile)
         finally:

@@ -15,8 +15,8 @@ from tests.harness.clouddir_server import clouddir, clouddir_shared  # noqa: F40
 from tests.ldap.helpers import person
 
 from idsync.cli.main import build
-from idsync.engine.core import Engine
-from idsync.engine.runner import RunResult, run_profile
+from idsync.engine.core import RunContext
+from idsync.engine.run_profiles import RunResult, run_profile
 from idsync.model import RunProfile
 from idsync.rules.outofbox import install_outofbox
 from idsync.store import Store
@@ -38,7 +38,7 @@ class Hybrid:
         install_outofbox(self.store, "corp", "aad", "openldap")
 
     def run(self, connector: str, profile: str, **kwargs: Any) -> RunResult:
-        engine = Engine(self.store, str(self.path))
+        engine = RunContext(self.store, str(self.path))
         try:
             return run_profile(engine, connector, RunProfile.parse(profile), **kwargs)
         finally:

@@ -19,8 +19,8 @@ from tests.harness.clouddir_server import clouddir, clouddir_shared  # noqa: F40
 from tests.harness.slapd import slapd, slapd_factory  # noqa: F401
 
 from idsync.cli.main import build
-from idsync.engine.core import Engine
-from idsync.engine.runner import run_profile
+from idsync.engine.core import RunContext
+from idsync.engine.run_profiles import run_profile
 from idsync.events import EventId
 from idsync.model import RunProfile
 from idsync.rules.outofbox import install_outofbox
@@ -48,7 +48,7 @@ class Synced:
         return CliRunner().invoke(build(), ["--workspace", str(self.path), *args])
 
     def run(self, connector: str, profile: str) -> None:
-        engine = Engine(self.store, str(self.path))
+        engine = RunContext(self.store, str(self.path))
         try:
             result = run_profile(engine, connector, RunProfile.parse(profile))
         finally:

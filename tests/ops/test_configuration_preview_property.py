@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.engine.engine_helpers import group_entry, ldif, make_workspace, user_entry
 
-from idsync.engine.core import Engine
-from idsync.engine.runner import run_profile
+from idsync.engine.core import RunContext
+from idsync.engine.run_profiles import run_profile
 from idsync.ops.simulation import Change, plan, simulate
 from idsync.rules import admin
 from idsync.rules.editing import RuleEdit, edit_rule, parse_scope_group
@@ -61,7 +61,7 @@ def test_the_preview_predicts_what_the_synchronization_stages(tmp_path: Path) ->
                                  for t, te in e.types.items()
                                  for change, n in te.counts.items()
                                  if change in KIND.values()})
-            engine = Engine(store, str(ws.path))
+            engine = RunContext(store, str(ws.path))
             try:
                 for record, profile in plan(store, engine, None, True):
                     assert run_profile(engine, record.name, profile).ok

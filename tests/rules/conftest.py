@@ -19,8 +19,8 @@ from tests.harness.clouddir_server import (
     clouddir_shared,
 )
 
-from idsync.engine.core import Engine
-from idsync.engine.runner import RunResult, run_profile
+from idsync.engine.core import RunContext
+from idsync.engine.run_profiles import RunResult, run_profile
 from idsync.model import RunProfile
 from idsync.rules.outofbox import install_outofbox
 from idsync.store import Store
@@ -72,7 +72,7 @@ class HybridWorkspace:
         return self.path / "onprem" / "directory.ldif"
 
     def run(self, connector: str, profile: str) -> RunResult:
-        engine = Engine(self.store, str(self.path))
+        engine = RunContext(self.store, str(self.path))
         try:
             result = run_profile(engine, connector, RunProfile.parse(profile))
         finally:

@@ -15,8 +15,8 @@ from tests.harness.samba import samba_dc  # noqa: F401
 
 import ldap
 from idsync.cli.main import build
-from idsync.engine.core import Engine
-from idsync.engine.runner import run_profile
+from idsync.engine.core import RunContext
+from idsync.engine.run_profiles import run_profile
 from idsync.model import RunProfile
 from idsync.rules.outofbox import install_outofbox
 from idsync.store import Store
@@ -61,7 +61,7 @@ def test_active_directory_to_cloud_through_the_outofbox_rules(samba_dc, clouddir
                                    ("cloud", "fs"), ("cloud", "e"), ("cloud", "fi"),
                                    ("cloud", "fs"), ("cloud", "e"), ("cloud", "di"),
                                    ("cloud", "ds")):
-            engine = Engine(store, str(tmp_path))
+            engine = RunContext(store, str(tmp_path))
             try:
                 result = run_profile(engine, connector, RunProfile.parse(profile))
             finally:

@@ -11,8 +11,8 @@ from click.testing import CliRunner, Result
 from tests.harness.slapd import slapd, slapd_factory  # noqa: F401
 
 from idsync.cli.main import build
-from idsync.engine.core import Engine
-from idsync.engine.runner import run_profile
+from idsync.engine.core import RunContext
+from idsync.engine.run_profiles import run_profile
 from idsync.model import RunProfile
 from idsync.rules.outofbox import install_outofbox
 from idsync.store import Store
@@ -45,7 +45,7 @@ def test_openldap_to_cloud_through_the_outofbox_rules(slapd, clouddir, tmp_path:
         install_outofbox(store, "corp", "cloud")  # flavour from directory_type
 
         def run(connector: str, profile: str) -> None:
-            engine = Engine(store, str(tmp_path))
+            engine = RunContext(store, str(tmp_path))
             try:
                 result = run_profile(engine, connector, RunProfile.parse(profile))
             finally:

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from tests.harness.slapd import slapd, slapd_factory  # noqa: F401
 
-from idsync.engine.core import Engine
-from idsync.engine.runner import RunResult, run_profile
+from idsync.engine.core import RunContext
+from idsync.engine.run_profiles import RunResult, run_profile
 from idsync.model import RunProfile
 from idsync.rules.outofbox import install_outofbox
 from idsync.store import Store
@@ -49,7 +49,7 @@ def hybrid(slapd, clouddir, tmp_path: Path) -> Iterator[Callable[..., list[RunRe
     def cycle(steps: tuple[tuple[str, str], ...]) -> list[RunResult]:
         results = []
         for connector, profile in steps:
-            engine = Engine(store, str(tmp_path))
+            engine = RunContext(store, str(tmp_path))
             try:
                 result = run_profile(engine, connector, RunProfile.parse(profile))
             finally:

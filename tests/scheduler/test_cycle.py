@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from tests.scheduler.conftest import Workspace, user_entry
 
-from idsync.engine.core import Engine
-from idsync.engine.runner import run_profile
+from idsync.engine.core import RunContext
+from idsync.engine.run_profiles import run_profile
 from idsync.events import EventId
 from idsync.locks import CYCLE_LOCK
 from idsync.model import RunProfile
@@ -35,7 +35,7 @@ def test_plan_orders_on_prem_then_cloud_and_exports_cloud_first(small_workspace:
     # A cloud connector is only planned here, never contacted.
     ws.store.connectors.add("aad", "cloud", {"url": "http://127.0.0.1:9", "tenant_id": "t"},
                             {"token": "x"})
-    engine = Engine(ws.store, str(ws.path))
+    engine = RunContext(ws.store, str(ws.path))
     try:
         plan = [(s.connector, s.profile.value)
                 for s in plan_cycle(engine, "initial", staging=False)]
@@ -97,7 +97,7 @@ def test_staging_mode_imports_and_syncs_but_never_exports(small_workspace: Works
     assert all(r.profile != "Export" for r in result.runs)
     assert ws.pending_exports() == 3
     # An Export run by hand is refused too.
-    engine = Engine(ws.store, str(ws.path))
+    engine = RunContext(ws.store, str(ws.path))
     try:
         run = run_profile(engine, "target", RunProfile.EXPORT)
     finally:

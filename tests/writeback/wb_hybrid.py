@@ -12,8 +12,8 @@ from typing import Any
 from click.testing import CliRunner, Result
 
 from idsync.cli.main import build
-from idsync.engine.core import Engine
-from idsync.engine.runner import RunResult, run_profile
+from idsync.engine.core import RunContext
+from idsync.engine.run_profiles import RunResult, run_profile
 from idsync.model import RunProfile
 from idsync.rules.admin import save_rules
 from idsync.rules.model import SyncRule
@@ -41,7 +41,7 @@ class Hybrid:
         return str(self.slapd.base_dn)
 
     def run(self, connector: str, profile: str, *, allow: set[str] | None = None) -> RunResult:
-        engine = Engine(self.store, str(self.workspace))
+        engine = RunContext(self.store, str(self.workspace))
         try:
             result = run_profile(engine, connector, RunProfile.parse(profile))
         finally:

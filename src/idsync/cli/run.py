@@ -20,8 +20,8 @@ from idsync.cli.common import (
     workspace_path,
 )
 from idsync.cli.main import cli
-from idsync.engine.core import Engine
-from idsync.engine.runner import RunResult, run_profile
+from idsync.engine.core import RunContext
+from idsync.engine.run_profiles import RunResult, run_profile
 from idsync.errors import ConfigurationError
 from idsync.model import RunProfile, RunStatus
 
@@ -64,7 +64,7 @@ def run_cmd(ctx: click.Context, connector: str, profile: str, accept_deletes: bo
     except ValueError as exc:
         raise ConfigurationError(str(exc)) from exc
     store = open_store(ctx)
-    engine = Engine(store, str(workspace_path(ctx)))
+    engine = RunContext(store, str(workspace_path(ctx)))
     try:
         if as_json or not console.is_terminal:
             result = run_profile(engine, connector, run_profile_, accept_deletes=accept_deletes,

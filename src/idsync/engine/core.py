@@ -1,4 +1,10 @@
-"""The engine: what every stage of a run shares (store, connectors, rules, schema settings)."""
+"""The context of a run: what every stage shares (store, connectors, rules, schema settings).
+
+One is made per command or scheduler cycle and handed to each run profile it runs; it caches
+the connector instances and the compiled rules between them. What one synchronization's passes
+share lives in ``engine.sync_context``; the reference-change journal in
+``engine.reference_journal``.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +14,10 @@ from typing import Any
 
 from idsync.connectors import registry
 from idsync.connectors.base import Connector
+from idsync.engine.joins import rebuild_join_index
 from idsync.engine.ruleset import RuleSet
 from idsync.model import ConnectorRecord
 from idsync.store import Store
-from idsync.store.metaverse import MV_SPACE
 
 #: Attributes that are multi-valued even when an object holds one value, so expressions see a
 #: list (the per-value rule of the expression language applies to them).
@@ -39,7 +45,7 @@ REFERENCE_DELTA_THRESHOLD = 1000
 
 
 @dataclass
-class Engine:
+class RunContext:
     store: Store
     workspace: str
     _instances: dict[int, Connector] = field(default_factory=dict)
@@ -93,13 +99,11 @@ class Engine:
         fingerprint = self.store.rules.fingerprint()
         if self.store.settings.get("join_index_fingerprint") == fingerprint:
             return
-        from idsync.engine.joins import rebuild_join_index
-
         with self.store.transaction():
-            rebuild_join_index(self, rs)
+            rebuild_join_index(self.store, rs)
             self.store.settings.set("join_index_fingerprint", fingerprint)
 
-    # --- the reference change journal ----------------------------------------------------
+    # --- the reference lists the rules read and write (engine.reference_journal) ------------
 
     def inbound_lists(self, connector_id: int) -> frozenset[str]:
         """Reference attributes of a connector that its inbound rules read."""
@@ -110,30 +114,3 @@ class Engine:
         """Reference attributes of a connector that its outbound rules write."""
         return (self.ruleset().writes_outbound(connector_id, mv_object_type)
                 & self.cs_ref_attributes(connector_id))
-
-    def shared_lists(self, connector_id: int) -> frozenset[str]:
-        """Lists a connector both contributes and receives: their journal entries have two
-        readers, so they are always compared whole."""
-        return self.inbound_lists(connector_id) & self.outbound_lists(connector_id)
-
-    def journal_valid(self) -> bool:
-        """The journal can stand in for whole comparisons only once every connector had a
-        full synchronization under the current rules (a rule change changes what a list
-        should hold, which no journal entry records)."""
-        fingerprint = self.store.rules.fingerprint()
-        return all(self.store.settings.get(f"ref_journal_rules:{c.id}") == fingerprint
-                   for c in self.connectors())
-
-    def journal_checkpoint(self, connector_id: int) -> None:
-        """After a full synchronization of a connector: its lists were compared whole."""
-        self.store.refdeltas.forget_unread(
-            connector_id, self.inbound_lists(connector_id) | self.outbound_lists(connector_id)
-            | {"*in", "*out"})
-        self.store.settings.set(f"ref_journal_rules:{connector_id}",
-                                self.store.rules.fingerprint())
-
-    def mv_join_keys(self) -> set[tuple[str, bool]]:
-        return self.ruleset().mv_join_attributes()
-
-    def index_space(self, connector_id: int | None) -> int:
-        return MV_SPACE if connector_id is None else connector_id

@@ -13,9 +13,9 @@ stale. Without join rules for the object's type the cause is left unsaid.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
-from idsync.engine.joins import find_match
+from idsync.engine.core import RunContext
+from idsync.engine.joins import find_match, values_in
 from idsync.engine.reconciliation import DeleteCause
 from idsync.engine.ruleset import has_provision
 from idsync.model import ConnectorRecord
@@ -26,16 +26,17 @@ DELETED_IN_SOURCE = "no metaverse object left: deleted in the source"
 CAUSE_GONE = "back in scope: its cause is gone, a full synchronization keeps it"
 
 
-def delete_causes(engine: Any, record: ConnectorRecord, cs_ids: Sequence[int]
+def delete_causes(engine: RunContext, record: ConnectorRecord, cs_ids: Sequence[int]
                   ) -> dict[int, str]:
     store = engine.store
     rs = engine.ruleset()
     out: dict[int, str] = {}
-    for cs_id, record in store.deprovisions.get_many(list(cs_ids)).items():
-        if record.cause == DeleteCause.METAVERSE_DELETED:
+    # ``kept``, not ``record``: the join look-ups below need the connector's record.
+    for cs_id, kept in store.deprovisions.get_many(list(cs_ids)).items():
+        if kept.cause == DeleteCause.METAVERSE_DELETED:
             out[cs_id] = DELETED_IN_SOURCE
-        elif record.cause == DeleteCause.OUT_OF_SCOPE:
-            rule = rs.by_id.get(record.link_rule_id) if record.link_rule_id else None
+        elif kept.cause == DeleteCause.OUT_OF_SCOPE:
+            rule = rs.by_id.get(kept.link_rule_id) if kept.link_rule_id else None
             out[cs_id] = (f"out of scope of rule {rule.rule.name!r}" if rule is not None
                           else "out of scope: its provisioning rule is disabled or gone")
     for obj in store.cs.by_ids([i for i in cs_ids if i not in out]).values():
@@ -45,7 +46,7 @@ def delete_causes(engine: Any, record: ConnectorRecord, cs_ids: Sequence[int]
         mv_id = None
         for rule in joining:
             mv_id = find_match(store.join_index, MV_SPACE, rule.rule.join, inbound=True,
-                               values_of=lambda a, o=obj: list(o.attributes.get(a) or ()),
+                               values_of=values_in(obj.attributes),
                                acceptable=lambda found: found)
             if mv_id is not None:
                 break
@@ -58,8 +59,7 @@ def delete_causes(engine: Any, record: ConnectorRecord, cs_ids: Sequence[int]
             out[obj.id] = ("disconnected: no enabled outbound rule of this connector takes it "
                            "(a rule disabled or deleted?)")
             continue
-        scoped = [r for r in rules if in_scope(
-            r.rule.scoping, lambda a, m=mv: list(m.attributes.get(a) or ()))]
+        scoped = [r for r in rules if in_scope(r.rule.scoping, values_in(mv.attributes))]
         if scoped:
             out[obj.id] = CAUSE_GONE
         else:

@@ -18,10 +18,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from idsync.engine.core import RunContext
 from idsync.engine.delete_causes import delete_causes
+from idsync.engine.recorder import RunRecorder
 from idsync.errors import ConfigurationError, DeletionThresholdExceeded
 from idsync.events import EventId
-from idsync.model import ConnectorRecord
+from idsync.model import ConnectorRecord, ExportKind
+from idsync.store import Store
 
 #: The server default's percentage and the number of deletes from which it applies.
 DEFAULT_PERCENT = 20.0
@@ -97,18 +100,18 @@ class Breach:
 
 # --- settings ------------------------------------------------------------------------------
 
-def deletion_threshold(store: Any) -> dict[str, Any]:
+def deletion_threshold(store: Store) -> dict[str, Any]:
     """The server-wide count (``idsync export-deletion-threshold``)."""
     value = store.settings.get(THRESHOLD_KEY)
     return value or {"enabled": True, "count": DEFAULT_COUNT}
 
 
-def default_percent(store: Any) -> dict[str, Any]:
+def default_percent(store: Store) -> dict[str, Any]:
     value = store.settings.get(DEFAULT_KEY)
     return value or {"percent": DEFAULT_PERCENT, "floor": DEFAULT_FLOOR}
 
 
-def server_default(store: Any) -> DeletionLimit | None:
+def server_default(store: Store) -> DeletionLimit | None:
     """The limit of every type without its own; None when the threshold is disabled."""
     threshold = deletion_threshold(store)
     if not threshold["enabled"]:
@@ -118,11 +121,11 @@ def server_default(store: Any) -> DeletionLimit | None:
                          int(pct.get("floor") or DEFAULT_FLOOR), LimitSource.DEFAULT)
 
 
-def configured(store: Any) -> dict[str, dict[str, dict[str, Any]]]:
+def configured(store: Store) -> dict[str, dict[str, dict[str, Any]]]:
     return store.settings.get(LIMITS_KEY) or {}
 
 
-def limit_for(store: Any, connector: str, object_type: str) -> DeletionLimit | None:
+def limit_for(store: Store, connector: str, object_type: str) -> DeletionLimit | None:
     """The limit of one connector's object type (None: no limit applies)."""
     own = configured(store).get(connector, {})
     for key, source in ((object_type, LimitSource.OBJECT_TYPE),
@@ -146,7 +149,7 @@ def validate(count: int | None, percent: float | None, floor: int | None) -> Non
         raise ConfigurationError(f"--floor must be at least 1, not {floor}")
 
 
-def known_object_types(store: Any, record: ConnectorRecord) -> set[str]:
+def known_object_types(store: Store, record: ConnectorRecord) -> set[str]:
     """Object types a limit may name: those the connector space holds and those its sync
     rules name."""
     types = {t for t in store.guards.objects_by_type(record.id) if t}
@@ -156,7 +159,7 @@ def known_object_types(store: Any, record: ConnectorRecord) -> set[str]:
     return types
 
 
-def set_limit(store: Any, record: ConnectorRecord, object_type: str | None, *,
+def set_limit(store: Store, record: ConnectorRecord, object_type: str | None, *,
               count: int | None, percent: float | None, floor: int | None) -> dict[str, Any]:
     validate(count, percent, floor)
     if object_type is not None:
@@ -172,7 +175,7 @@ def set_limit(store: Any, record: ConnectorRecord, object_type: str | None, *,
     return value
 
 
-def reset_limit(store: Any, record: ConnectorRecord, object_type: str | None) -> bool:
+def reset_limit(store: Store, record: ConnectorRecord, object_type: str | None) -> bool:
     limits = configured(store)
     own = limits.get(record.name, {})
     if object_type is None:
@@ -187,7 +190,7 @@ def reset_limit(store: Any, record: ConnectorRecord, object_type: str | None) ->
 
 # --- the check -----------------------------------------------------------------------------
 
-def limit_breaches(store: Any, record: ConnectorRecord,
+def limit_breaches(store: Store, record: ConnectorRecord,
                    deletes_by_object_type: Mapping[str, int]) -> list[Breach]:
     """The limits that ``deletes_by_object_type`` (deletes one connector would send or stage,
     per object type) exceed, against the objects of each type its connector space holds now.
@@ -223,12 +226,13 @@ def limit_breaches(store: Any, record: ConnectorRecord,
 SAMPLE = 3
 
 
-def pending_deletes(store: Any, record: ConnectorRecord) -> dict[str, int]:
+def pending_deletes(store: Store, record: ConnectorRecord) -> dict[str, int]:
     """Unsent pending deletes of a connector per object type."""
-    return {t: n for (_, t), n in store.guards.pending_by_type(record.id, "delete").items()}
+    by_type = store.guards.pending_by_type(record.id, ExportKind.DELETE.value)
+    return {t: n for (_, t), n in by_type.items()}
 
 
-def held_message(store: Any, record: ConnectorRecord, breaches: list[Breach],
+def held_message(store: Store, record: ConnectorRecord, breaches: list[Breach],
                  causes_of: Callable[[list[int]], Mapping[int, str]] | None = None) -> str:
     """What the export holds, per object type with a sample of DNs (and their causes where
     known), then the safe ways out: look, discard, and raise the limit last."""
@@ -238,7 +242,7 @@ def held_message(store: Any, record: ConnectorRecord, breaches: list[Breach],
         lines.append("  " + b.describe())
         types = [b.object_type] if b.object_type else sorted(pending_deletes(store, record))
         for t in types:
-            sample = store.guards.pending_sample(record.id, "delete", t, SAMPLE)
+            sample = store.guards.pending_sample(record.id, ExportKind.DELETE.value, t, SAMPLE)
             causes = causes_of([i for i, _ in sample]) if causes_of and sample else {}
             shown = "; ".join(dn + (f" ({causes[i]})" if i in causes else "")
                               for i, dn in sample)
@@ -258,7 +262,7 @@ def held_message(store: Any, record: ConnectorRecord, breaches: list[Breach],
     return "\n".join(lines)
 
 
-def check_export(engine: Any, record: ConnectorRecord, recorder: Any) -> None:
+def check_export(engine: RunContext, record: ConnectorRecord, recorder: RunRecorder) -> None:
     """The export's hook, before it sends anything: over a limit, record event 116 with the
     message and stop the run."""
     store = engine.store
@@ -274,7 +278,7 @@ def check_export(engine: Any, record: ConnectorRecord, recorder: Any) -> None:
     raise DeletionThresholdExceeded(message)
 
 
-def shrink_guard_stop(store: Any, record: ConnectorRecord, recorder: Any,
+def shrink_guard_stop(store: Store, record: ConnectorRecord, recorder: RunRecorder,
                       breaches: list[Breach], missing: int) -> None:
     """A full import that no longer returns objects over the limits stages none of their
     deletes: record it (event 118) and stop the run."""

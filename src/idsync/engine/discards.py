@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from idsync.connectors.base import ExportKind
+from idsync.engine.recorder import RunRecorder
 from idsync.errors import ConfigurationError
 from idsync.events import EventId
-from idsync.model import ExportKind as PendingExportKind
-from idsync.model import ExportState, PendingExport
+from idsync.model import ExportKind, ExportState, PendingExport
+from idsync.store import Store
 
 SAMPLE = 5
 CHUNK = 1000
@@ -68,7 +68,7 @@ def parse_kind(text: str | None) -> ExportKind | None:
             + ", ".join(k.value for k in ExportKind)) from None
 
 
-def plan_discard(store: Any, connector: str, kind: ExportKind | None,
+def plan_discard(store: Store, connector: str, kind: ExportKind | None,
                  object_type: str | None) -> DiscardPlan:
     record = store.connectors.get(connector)
     plan = DiscardPlan(record.name, record.id, kind, object_type)
@@ -80,7 +80,7 @@ def plan_discard(store: Any, connector: str, kind: ExportKind | None,
     return plan
 
 
-def discard(store: Any, plan: DiscardPlan) -> int:
+def discard(store: Store, plan: DiscardPlan) -> int:
     """Drop what ``plan`` lists (and only the unsent exports that still match), chunk by
     chunk, each chunk in one transaction with its records."""
     kind = plan.kind.value if plan.kind else None
@@ -112,7 +112,7 @@ def discard(store: Any, plan: DiscardPlan) -> int:
     return done
 
 
-def restage_discarded(store: Any, recorder: Any) -> None:
+def restage_discarded(store: Store, recorder: RunRecorder) -> None:
     """A full synchronization's hook: once no connector waits for one any more, decide what
     became of each discarded export (see the module's text)."""
     if store.guards.full_sync_pending():
@@ -130,7 +130,7 @@ def restage_discarded(store: Any, recorder: Any) -> None:
                  and o.anchor is not None and o.id not in pending]
         with store.transaction():
             store.exports.stage_many([PendingExport(
-                cs_id=o.id, connector_id=o.connector_id, kind=PendingExportKind.DELETE, new_dn=None,
+                cs_id=o.id, connector_id=o.connector_id, kind=ExportKind.DELETE, new_dn=None,
                 attributes={}, state=ExportState.PENDING, attempts=0) for o in again])
             store.guards.settle_discarded([o.id for o in again],
                                           DiscardOutcome.STAGED_AGAIN.value)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from idsync.dn import normalize_dn
 from idsync.engine.hologram_values import same
-from idsync.engine.run import RunRecorder
+from idsync.engine.recorder import RunRecorder
 from idsync.model import CSObject, ExportKind, ExportState, PendingExport
 from idsync.store import Store
 

@@ -27,11 +27,11 @@ from idsync.connectors.base import (
     ExportResult,
     MemberDeltaExporter,
 )
-from idsync.engine.core import BATCH_SIZE, Engine
+from idsync.engine.core import BATCH_SIZE, RunContext
 from idsync.engine.deletion_limits import check_export
 from idsync.engine.member_removals import forget_allowances, hold_member_removals
-from idsync.engine.outbound import DN_ATTRIBUTES_FAILURE
-from idsync.engine.run import RunRecorder
+from idsync.engine.recorder import RunRecorder
+from idsync.engine.sync_errors import DN_ATTRIBUTES_FAILURE
 from idsync.errors import ConfigurationError
 from idsync.events import EventId
 from idsync.model import ConnectorRecord, ExportState, PendingExport
@@ -43,7 +43,8 @@ EXPORT_PHASES: list[tuple[str, bool | None]] = [
 
 
 class ExportStage:
-    def __init__(self, engine: Engine, record: ConnectorRecord, recorder: RunRecorder) -> None:
+    def __init__(self, engine: RunContext, record: ConnectorRecord,
+                 recorder: RunRecorder) -> None:
         self.engine = engine
         self.store = engine.store
         self.record = record

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from idsync.expressions import AUTHORITATIVE_NULL, IGNORE_THIS_FLOW, EvaluationContext
@@ -62,17 +63,28 @@ class Contribution:
     value: Any
 
 
-@dataclass(slots=True)
-class Outcome:
-    """``keep``: leave the target as it is; ``set``: ``value`` (list or RefSet) replaces it;
-    ``remove``: the attribute goes."""
+class Action(StrEnum):
+    """What a resolution does to its target attribute."""
 
-    action: str
+    #: leave the target as it is
+    KEEP = "keep"
+    #: ``value`` (list or RefSet) replaces it
+    SET = "set"
+    #: the attribute goes
+    REMOVE = "remove"
+
+
+@dataclass(slots=True)
+class Resolution:
+    """What precedence decided for one target attribute from its contributions
+    (``resolve``); ``lineage`` names the winning contribution."""
+
+    action: Action
     value: Any = None
     lineage: dict[str, Any] | None = None
 
 
-KEEP = Outcome("keep")
+KEEP = Resolution(Action.KEEP)
 
 
 def _empty(value: Any) -> bool:
@@ -89,7 +101,7 @@ def _lineage(c: Contribution) -> dict[str, Any]:
     return {"connector": c.connector_id, "rule": c.rule_id, "precedence": c.precedence}
 
 
-def resolve(contributions: Sequence[Contribution]) -> Outcome:
+def resolve(contributions: Sequence[Contribution]) -> Resolution:
     """Decide one attribute from its contributions (already free of apply-once values that
     must not flow)."""
     if len(contributions) == 1:
@@ -99,10 +111,10 @@ def resolve(contributions: Sequence[Contribution]) -> Outcome:
             return KEEP
         if only.merge_type is MergeType.UPDATE or only.value is AUTHORITATIVE_NULL:
             if isinstance(only.value, RefDelta):
-                return Outcome("set", only.value, _lineage(only))
+                return Resolution(Action.SET, only.value, _lineage(only))
             if only.value is AUTHORITATIVE_NULL or _empty(only.value):
-                return Outcome("remove", lineage=_lineage(only))
-            return Outcome("set", only.value, _lineage(only))
+                return Resolution(Action.REMOVE, lineage=_lineage(only))
+            return Resolution(Action.SET, only.value, _lineage(only))
     active = sorted((c for c in contributions if c.value is not IGNORE_THIS_FLOW),
                     key=lambda c: (c.precedence, c.rule_id))
     if not active:
@@ -110,19 +122,19 @@ def resolve(contributions: Sequence[Contribution]) -> Outcome:
     if len(active) == 1 and isinstance(active[0].value, RefDelta):
         # One active contributor of a deferred reference attribute: it wins whole, whatever
         # its merge type (a merge of one set is that set).
-        return Outcome("set", active[0].value, _lineage(active[0]))
+        return Resolution(Action.SET, active[0].value, _lineage(active[0]))
     if active[0].merge_type is MergeType.UPDATE:
         for c in active:
             if c.value is AUTHORITATIVE_NULL:
-                return Outcome("remove", lineage=_lineage(c))
+                return Resolution(Action.REMOVE, lineage=_lineage(c))
             if not _empty(c.value):
-                return Outcome("set", c.value, _lineage(c))
-        return Outcome("remove", lineage=_lineage(active[0]))
+                return Resolution(Action.SET, c.value, _lineage(c))
+        return Resolution(Action.REMOVE, lineage=_lineage(active[0]))
     return _merge(active, case_insensitive=active[0].merge_type is
                   MergeType.MERGE_CASE_INSENSITIVE)
 
 
-def _merge(active: Sequence[Contribution], *, case_insensitive: bool) -> Outcome:
+def _merge(active: Sequence[Contribution], *, case_insensitive: bool) -> Resolution:
     refs: set[int] = set()
     merged: list[Any] = []
     seen: set[Any] = set()
@@ -143,9 +155,11 @@ def _merge(active: Sequence[Contribution], *, case_insensitive: bool) -> Outcome
                 merged.append(v)
     lineage = _lineage(active[0])
     if is_ref:
-        return Outcome("set", RefSet(frozenset(refs)), lineage) if refs else Outcome(
-            "remove", lineage=lineage)
-    return Outcome("set", merged, lineage) if merged else Outcome("remove", lineage=lineage)
+        return Resolution(Action.SET, RefSet(frozenset(refs)), lineage) if refs else Resolution(
+            Action.REMOVE, lineage=lineage)
+    if merged:
+        return Resolution(Action.SET, merged, lineage)
+    return Resolution(Action.REMOVE, lineage=lineage)
 
 
 def as_values(result: Any) -> Any:

@@ -22,7 +22,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from idsync.engine.run import RunRecorder
+from idsync.engine.recorder import RunRecorder
 from idsync.engine.share_limits import ShareLimit, ShareLimitSetting
 from idsync.errors import IdsyncError
 from idsync.events import EventId

@@ -17,7 +17,7 @@ from idsync.connectors.base import ImportKind, ImportRecord
 from idsync.dn import normalize_dn
 from idsync.engine.hologram_values import same, same_attributes, value_change
 from idsync.engine.import_guards import ImportGuard
-from idsync.engine.run import RunRecorder
+from idsync.engine.recorder import RunRecorder
 from idsync.model import ConnectorRecord, CSObject, PendingImport
 from idsync.store import Store
 

@@ -12,8 +12,8 @@ from idsync.engine.dn_resolution import DNResolver
 from idsync.engine.import_plan import RefOp, Slot
 from idsync.engine.joins import index_entries
 from idsync.engine.placeholder_takeover import take_over_placeholders
+from idsync.engine.recorder import RunRecorder
 from idsync.engine.reference_integrity import ReferenceIntegrity
-from idsync.engine.run import RunRecorder
 from idsync.model import CSObject, PendingImport
 from idsync.store import Store
 

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from idsync.connectors.base import DeltaImporter, FullImporter, ImportContext, ImportRecord
 from idsync.dn import normalize_dn
-from idsync.engine.core import Engine
+from idsync.engine.core import RunContext
 from idsync.engine.deletion_limits import limit_breaches, shrink_guard_stop
 from idsync.engine.dn_resolution import DNResolver
 from idsync.engine.export_confirmation import confirm_exports
@@ -25,15 +25,16 @@ from idsync.engine.import_guards import ImportGuard
 from idsync.engine.import_plan import SegmentPlanner, segment_end
 from idsync.engine.import_writing import SegmentWriter
 from idsync.engine.read_ahead import read_ahead
+from idsync.engine.recorder import RunRecorder
 from idsync.engine.reference_integrity import ReferenceIntegrity
-from idsync.engine.run import RunRecorder
 from idsync.engine.unreadable import UnreadableRecords
 from idsync.errors import ConfigurationError
 from idsync.model import ConnectorRecord, CSObject, ExportKind, ExportState
 
 
 class Importer:
-    def __init__(self, engine: Engine, record: ConnectorRecord, recorder: RunRecorder) -> None:
+    def __init__(self, engine: RunContext, record: ConnectorRecord,
+                 recorder: RunRecorder) -> None:
         self.engine = engine
         self.store = engine.store
         self.record = record

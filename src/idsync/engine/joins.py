@@ -7,15 +7,13 @@ a metaverse object (inbound joins) or a connector space object (outbound joins) 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
+from idsync.engine.ruleset import RuleSet
 from idsync.rules.model import JoinGroup
+from idsync.store import Store
 from idsync.store.metaverse import MV_SPACE, JoinIndex
-
-if TYPE_CHECKING:
-    from idsync.engine.core import Engine
-    from idsync.engine.ruleset import RuleSet
 
 
 def index_entries(keys: Iterable[tuple[str, bool]],
@@ -30,14 +28,20 @@ def index_entries(keys: Iterable[tuple[str, bool]],
     return out
 
 
-def rebuild_join_index(engine: Engine, rs: RuleSet) -> None:
-    store = engine.store
+def values_in(attributes: Mapping[str, Sequence[Any]]) -> Callable[[str], Sequence[Any]]:
+    """An object's values of one attribute, as ``index_entries`` and joins read them."""
+    return lambda name: list(attributes.get(name) or ())
+
+
+def rebuild_join_index(store: Store, rs: RuleSet) -> None:
+    """Index every metaverse and connector space object's join values again (the rules, and
+    with them the attributes joins compare, changed)."""
     store.join_index.clear()
     mv_keys = rs.mv_join_attributes()
     if mv_keys:
         for mv in store.mv.search():
             store.join_index.replace(
-                MV_SPACE, mv.id, index_entries(mv_keys, lambda a, m=mv: m.attributes.get(a, ())))
+                MV_SPACE, mv.id, index_entries(mv_keys, values_in(mv.attributes)))
     for record in store.connectors.list():
         keys = rs.cs_join_attributes(record.id)
         if not keys:
@@ -45,7 +49,7 @@ def rebuild_join_index(engine: Engine, rs: RuleSet) -> None:
         for cs in store.cs.search(record.id):
             store.join_index.replace(
                 record.id, cs.id,
-                index_entries(keys, lambda a, c=cs: c.attributes.get(a, ())))
+                index_entries(keys, values_in(cs.attributes)))
 
 
 class BatchJoinLookups:

@@ -9,40 +9,39 @@ flows load their metaverse and connector space lists through here.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from idsync.engine.flow import DeferredRefs
-
-if TYPE_CHECKING:
-    from idsync.store import Store
+from idsync.store import Store
+from idsync.store.reference_journal import JournalSpace
 
 #: attribute -> target ids, or DeferredRefs for a list left in the store
 Lists = dict[str, Any]
 
 
-def load_lists(store: Store, space: str, ids: Sequence[int], names: Iterable[str] | None,
-               threshold: int, *, deferrable: Collection[int] | None = None
-               ) -> dict[int, Lists]:
-    """The reference lists of ``ids`` (``space`` 'cs' or 'mv'), limited to ``names`` when
+def load_lists(store: Store, space: JournalSpace, ids: Sequence[int],
+               names: Iterable[str] | None, threshold: int, *,
+               deferrable: Collection[int] | None = None) -> dict[int, Lists]:
+    """The reference lists of ``ids`` (objects of ``space``), limited to ``names`` when
     given. Large lists of ``deferrable`` objects (all of them by default; none when empty) are
     left in the store."""
     wanted = None if names is None else set(names)
     if not ids or (wanted is not None and not wanted):
         return {i: {} for i in ids}
     deltas = store.refdeltas
+    in_cs = space is JournalSpace.CONNECTOR_SPACE
     candidates = list(ids) if deferrable is None else list(deferrable)
-    large = (deltas.large_cs if space == "cs" else deltas.large_mv)(
+    large = (deltas.large_cs if in_cs else deltas.large_mv)(
         candidates, threshold) if candidates else {}
     if wanted is not None:
         large = {k: n for k, n in large.items() if k[1] in wanted}
     if large:
-        loaded = (deltas.cs_refs_except if space == "cs" else deltas.mv_refs_except)(
-            ids, wanted, large)
-    elif space == "cs":
+        loaded = (deltas.cs_refs_except if in_cs else deltas.mv_refs_except)(ids, wanted, large)
+    elif in_cs:
         loaded = store.cs.refs_of(ids, wanted)
     else:
         loaded = store.mv.refs_of(ids)
-    out = {i: {a: set(v) for a, v in loaded.get(i, {}).items()} for i in ids}
+    out: dict[int, Lists] = {i: {a: set(v) for a, v in loaded.get(i, {}).items()} for i in ids}
     for (obj_id, attr), count in large.items():
         out[obj_id][attr] = DeferredRefs(count)
     return out

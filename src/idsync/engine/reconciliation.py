@@ -34,11 +34,18 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from enum import StrEnum
 
-from idsync.engine.core import BATCH_SIZE, Engine
-from idsync.engine.run import RunRecorder
+from idsync.engine.core import BATCH_SIZE, RunContext
+from idsync.engine.recorder import RunRecorder
 from idsync.events import EventId
-from idsync.model import CSObject, ExportKind, ExportState, MVObject, PendingExport
-from idsync.rules.model import LinkType
+from idsync.model import (
+    CSObject,
+    Direction,
+    ExportKind,
+    ExportState,
+    LinkType,
+    MVObject,
+    PendingExport,
+)
 from idsync.store import Store
 from idsync.store.deprovisions import Deprovisioned
 
@@ -77,7 +84,7 @@ def record_cancel(recorder: RunRecorder, cs_id: int, dn: str, kind: str,
                   cause: CancelCause, detail: str = "") -> None:
     """Count a cancelled pending export and leave an event naming the object."""
     recorder.count("cancelled-exports")
-    if kind == "delete":
+    if kind == ExportKind.DELETE:
         recorder.count("cancelled-deletes")
     text = f"{dn}: the pending {kind} is cancelled: {_REASONS[cause]}"
     if detail:
@@ -86,7 +93,7 @@ def record_cancel(recorder: RunRecorder, cs_id: int, dn: str, kind: str,
                    {"cs_id": cs_id, "dn": dn, "kind": kind, "cause": cause.value})
 
 
-def deprovision(engine: Engine, recorder: RunRecorder, cs: CSObject, cause: DeleteCause,
+def deprovision(engine: RunContext, recorder: RunRecorder, cs: CSObject, cause: DeleteCause,
                 detail: str, sources: Iterable[tuple[int, str]] = ()) -> None:
     """Unlink a connector space object from its metaverse object. An object that outbound
     provisioning created gets a pending delete, recorded with what it was linked to (so it
@@ -94,28 +101,30 @@ def deprovision(engine: Engine, recorder: RunRecorder, cs: CSObject, cause: Dele
     lose any unsent change (no rule writes a disconnector)."""
     store = engine.store
     store.cs.set_link(cs.id, None, None, None, None)
-    if cs.link_direction == "outbound" and cs.link_type == LinkType.PROVISION.value:
+    if cs.link_direction == Direction.OUTBOUND and cs.link_type == LinkType.PROVISION:
         if cs.anchor is None:
             # Never exported: nothing to delete in the directory.
             store.cs.remove(cs.id)
             return
-        store.exports.stage(PendingExport(cs_id=cs.id, connector_id=cs.connector_id,
-                                          kind=ExportKind.DELETE, new_dn=None, attributes={},
-                                          state=ExportState.PENDING, attempts=0))
+        store.exports.stage(PendingExport(
+            cs_id=cs.id, connector_id=cs.connector_id, kind=ExportKind.DELETE, new_dn=None,
+            attributes={}, state=ExportState.PENDING, attempts=0))
         store.deprovisions.record([Deprovisioned(
-            cs.id, cs.connector_id,
-            None if cause is DeleteCause.METAVERSE_DELETED else cs.mv_id,
-            cs.link_rule_id, cause.value, detail, set(sources))])
+            cs_id=cs.id, connector_id=cs.connector_id,
+            mv_id=None if cause is DeleteCause.METAVERSE_DELETED else cs.mv_id,
+            link_rule_id=cs.link_rule_id, cause=cause.value, detail=detail,
+            sources=set(sources))])
         recorder.count("export-deletes-staged")
         return
     pe = store.exports.get_many([cs.id], with_refs=False).get(cs.id)
-    if pe is not None and pe.state != "exported" and pe.kind not in ("add", "delete"):
+    if pe is not None and pe.state != ExportState.EXPORTED and pe.kind not in (
+            ExportKind.ADD, ExportKind.DELETE):
         store.exports.drop(cs.id)
         record_cancel(recorder, cs.id, cs.dn, pe.kind, CancelCause.NO_RULE)
     recorder.count("disconnectors")
 
 
-def deprovision_out_of_scope(engine: Engine, recorder: RunRecorder, mv: MVObject,
+def deprovision_out_of_scope(engine: RunContext, recorder: RunRecorder, mv: MVObject,
                              linked: CSObject, links: dict[tuple[int, int], CSObject]) -> None:
     """No outbound rule of ``linked``'s connector scopes ``mv`` any more (``links``: the
     provisioning batch's links, where ``mv``'s source objects are)."""
@@ -127,7 +136,7 @@ def deprovision_out_of_scope(engine: Engine, recorder: RunRecorder, mv: MVObject
 def sources_of(links: Iterable[CSObject]) -> set[tuple[int, str]]:
     """(connector, anchor) of the source objects among a metaverse object's links."""
     return {(o.connector_id, o.anchor) for o in links
-            if o.link_direction == "inbound" and o.anchor is not None}
+            if o.link_direction == Direction.INBOUND and o.anchor is not None}
 
 
 class Reconciler:
@@ -135,7 +144,7 @@ class Reconciler:
     an unsent delete each metaverse object of the batch links back (``former``, ``restores``),
     and the cancellation of those deletes when the batch's links are written (``settle``)."""
 
-    def __init__(self, engine: Engine, recorder: RunRecorder) -> None:
+    def __init__(self, engine: RunContext, recorder: RunRecorder) -> None:
         self.engine = engine
         self.store = engine.store
         self.recorder = recorder
@@ -232,10 +241,11 @@ class Reconciler:
                 out.append(row)  # no delete, or the delete of another identity: it stays
                 continue
             if r is not None and r.link_rule_id in rules:
-                rule_id = r.link_rule_id  # type: ignore[assignment]
-            out.append((mv_id, LinkType.PROVISION.value, rule_id, "outbound", cs_id))
+                rule_id = r.link_rule_id
+            out.append((mv_id, LinkType.PROVISION.value, rule_id, Direction.OUTBOUND.value,
+                        cs_id))
             cancelled.append(cs_id)
-            record_cancel(self.recorder, cs_id, names.get(cs_id, ("",))[0], "delete",
+            record_cancel(self.recorder, cs_id, names.get(cs_id, ("",))[0], ExportKind.DELETE,
                           CancelCause.BACK_IN_SCOPE,
                           f"its delete was staged because: {r.detail}" if r else "")
         self.store.exports.drop_many(cancelled)
@@ -248,13 +258,14 @@ def unstaged(recorder: RunRecorder, store: Store, cs: CSObject,
     """A linked object that no in-scope outbound rule writes: its unsent change goes. A
     delete (deprovisioning's, or a rollback's) and an add (the object exists only in the
     connector space) are not changes of this kind."""
-    if pe is None or pe.state == "exported" or pe.kind in ("add", "delete"):
+    if pe is None or pe.state == ExportState.EXPORTED or pe.kind in (ExportKind.ADD,
+                                                                      ExportKind.DELETE):
         return
     store.exports.drop(cs.id)
     record_cancel(recorder, cs.id, cs.dn, pe.kind, CancelCause.NO_RULE)
 
 
-def sweep(engine: Engine, recorder: RunRecorder, connector_id: int) -> None:
+def sweep(engine: RunContext, recorder: RunRecorder, connector_id: int) -> None:
     """A full synchronization's last look at the connector's unlinked objects with unsent
     exports, in committed batches: a delete whose identity still exists (its metaverse
     object, or a new one from the same source) queues that metaverse object for the
@@ -268,8 +279,9 @@ def sweep(engine: Engine, recorder: RunRecorder, connector_id: int) -> None:
         if not page:
             break
         with store.transaction():
-            deletes = [cs_id for cs_id, kind in page if kind == "delete"]
-            others = [cs_id for cs_id, kind in page if kind not in ("delete", "add")]
+            deletes = [cs_id for cs_id, kind in page if kind == ExportKind.DELETE]
+            others = [cs_id for cs_id, kind in page
+                      if kind not in (ExportKind.DELETE, ExportKind.ADD)]
             records = deprovisions.get_many(deletes) if deletes else {}
             queued = deprovisions.existing_mv(
                 [r.mv_id for r in records.values() if r.mv_id is not None])

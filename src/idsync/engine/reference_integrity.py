@@ -42,9 +42,11 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Protocol
+from typing import Protocol
 
+from idsync.connectors.base import Connector
 from idsync.dn import normalize_dn
+from idsync.model import CSObject
 from idsync.store import Store
 from idsync.store.reference_bindings import RefRow
 
@@ -52,14 +54,14 @@ from idsync.store.reference_bindings import RefRow
 class _StagedSlot(Protocol):
     """What this module reads of an import segment's slot (``importing._Slot``)."""
 
-    cs: Any
+    cs: CSObject
     kind: str
     renamed: bool
     left: str
     ref_ops: list[tuple[str, str, list[str]]]
 
 
-def back_links(connector: Any, reference_attributes: Iterable[str]) -> dict[str, str]:
+def back_links(connector: Connector, reference_attributes: Iterable[str]) -> dict[str, str]:
     """forward attribute -> its back-link, both reference attributes of the connector."""
     refs = {name.lower(): name for name in reference_attributes}
     declared = getattr(connector, "back_links", None)
@@ -69,7 +71,7 @@ def back_links(connector: Any, reference_attributes: Iterable[str]) -> dict[str,
             if f.lower() in refs and b.lower() in refs}
 
 
-def bound_attributes(connector: Any, reference_attributes: Iterable[str]) -> frozenset[str]:
+def bound_attributes(connector: Connector, reference_attributes: Iterable[str]) -> frozenset[str]:
     """The reference attributes whose values the connector's directory keeps bound to their
     objects (matched without regard to case, as LDAP attribute names are)."""
     refs = frozenset(reference_attributes)
@@ -98,7 +100,7 @@ class Rebinding:
 class ReferenceIntegrity:
     """The rule above for one connector space, applied by its imports."""
 
-    def __init__(self, store: Store, connector_id: int, connector: Any,
+    def __init__(self, store: Store, connector_id: int, connector: Connector,
                  reference_attributes: frozenset[str],
                  compared: Callable[[], frozenset[str]] | None = None) -> None:
         self.store = store

@@ -74,7 +74,7 @@ def compile_transformation(t: Any) -> CompiledTransformation:
 
 
 def compile_rule(rule: SyncRule, connector_id: int) -> CompiledRule:
-    transformations = []
+    transformations: list[CompiledTransformation] = []
     for t in rule.transformations:
         try:
             transformations.append(compile_transformation(t))
@@ -89,8 +89,8 @@ def compile_rule(rule: SyncRule, connector_id: int) -> CompiledRule:
             link_reads.add(cond.cs_attribute if rule.direction is Direction.INBOUND
                            else cond.mv_attribute)
     reads = set(link_reads)
-    for t in transformations:
-        reads |= t.reads
+    for compiled in transformations:
+        reads |= compiled.reads
     return CompiledRule(rule, connector_id, transformations, frozenset(reads),
                         frozenset(link_reads))
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from idsync.engine.run import RunRecorder
+from idsync.engine.recorder import RunRecorder
 from idsync.events import EventId, level_of
 from idsync.locks import Lock, LockHeld, Takeover, describe_holder, run_lock_name
 from idsync.model import ConnectorRecord, RunProfile, RunStatus

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from idsync.errors import ConfigurationError
+from idsync.store import Store
 
 SERVER_WIDE = "*"
 
@@ -43,7 +44,7 @@ class ShareLimitSetting:
     def option(self) -> str:
         return "--" + self.default.minimum_name.replace("_", "-")
 
-    def limit_of(self, store: Any, connector: str) -> ShareLimit | None:
+    def limit_of(self, store: Store, connector: str) -> ShareLimit | None:
         """The connector's limit, else the server's, else the default (None: turned off)."""
         limits = store.settings.get(self.key) or {}
         value = limits.get(connector) or limits.get(SERVER_WIDE)
@@ -54,7 +55,7 @@ class ShareLimitSetting:
         return ShareLimit(float(value["percent"]), int(value[self.default.minimum_name]),
                           self.default.minimum_name)
 
-    def set_limit(self, store: Any, connector: str, *, percent: float | None,
+    def set_limit(self, store: Store, connector: str, *, percent: float | None,
                   minimum: int | None, off: bool = False) -> dict[str, Any]:
         if off:
             value: dict[str, Any] = {"off": True}
@@ -73,7 +74,7 @@ class ShareLimitSetting:
         store.settings.set(self.key, limits)
         return value
 
-    def reset_limit(self, store: Any, connector: str) -> None:
+    def reset_limit(self, store: Store, connector: str) -> None:
         limits = store.settings.get(self.key) or {}
         limits.pop(connector, None)
         store.settings.set(self.key, limits)

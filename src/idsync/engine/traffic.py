@@ -7,12 +7,12 @@ from __future__ import annotations
 from idsync.connectors.base import Connector
 from idsync.connectors.file import traffic as file_traffic
 from idsync.connectors.traffic import Traffic, TrafficMeter
-from idsync.engine.core import Engine
+from idsync.engine.core import RunContext
 from idsync.model import ConnectorRecord, RunProfile
 
 
 class RunTraffic:
-    def __init__(self, engine: Engine, record: ConnectorRecord, profile: RunProfile) -> None:
+    def __init__(self, engine: RunContext, record: ConnectorRecord, profile: RunProfile) -> None:
         self.engine = engine
         self.record = record
         self.profile = profile

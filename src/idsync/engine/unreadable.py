@@ -24,7 +24,7 @@ from collections.abc import Sequence
 
 from idsync.connectors.base import UnreadableRecord
 from idsync.dn import normalize_dn
-from idsync.engine.run import RunRecorder
+from idsync.engine.recorder import RunRecorder
 from idsync.events import EventId
 from idsync.model import ConnectorRecord
 from idsync.store import Store

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from idsync.model import MVObject
+from idsync.store import Store
 from idsync.store.metaverse import MV_SPACE
 
 
@@ -38,7 +38,7 @@ class MetaverseWrites:
     def replace_index(self, mv_id: int, entries: list[tuple[str, str]]) -> None:
         self.index[mv_id] = entries
 
-    def flush(self, store: Any) -> None:
+    def flush(self, store: Store) -> None:
         """Write everything waiting (inside the caller's transaction) and start empty."""
         if self.ref_adds or self.ref_removes:
             store.mv.change_refs_many(self.ref_adds, self.ref_removes)

@@ -4,7 +4,7 @@ change whose preview deletes more than the deletion limits allow.
 
 The simulation runs the same run profiles a sync cycle would (a Full Import where a connector's
 scope changed and it was imported before, then a Full Synchronization) through
-``engine.runner.run_profile``, inside ``BaseDatabase.discarded``: every write the engine makes
+``engine.run_profiles.run_profile``, inside ``BaseDatabase.discarded``: every write the engine makes
 joins that one transaction and is undone at the end, run records and watermarks included. Only
 import and synchronization run: nothing is exported and no connected directory is written (a
 Full Import reads). The differences against what is pending now are counted in the database
@@ -21,9 +21,9 @@ from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
 from idsync.engine import deletion_limits
-from idsync.engine.core import Engine
+from idsync.engine.core import RunContext
 from idsync.engine.deletion_limits import Breach
-from idsync.engine.runner import RunResult, run_profile
+from idsync.engine.run_profiles import RunResult, run_profile
 from idsync.errors import ConfigurationError, IdsyncError
 from idsync.events import EventId, level_of
 from idsync.locks import live_holders
@@ -200,7 +200,7 @@ def simulate(store: Store, workspace: str, *, connector: str | None = None,
         diff = SimulationDiff(store.db)
         diff.snapshot()
         before = diff.metaverse_size()
-        engine = Engine(store, workspace)
+        engine = RunContext(store, workspace)
         try:
             runs = [SimulatedRun.of(run_profile(engine, record.name, profile,
                                                 accept_deletes=True))
@@ -210,7 +210,7 @@ def simulate(store: Store, workspace: str, *, connector: str | None = None,
         return _collect(store, diff, runs, before, samples)
 
 
-def plan(store: Store, engine: Engine, connector: str | None, required_only: bool
+def plan(store: Store, engine: RunContext, connector: str | None, required_only: bool
          ) -> list[tuple[ConnectorRecord, RunProfile]]:
     """The simulated runs, in a sync cycle's order (on-premises connectors, then cloud)."""
     records = engine.connectors()

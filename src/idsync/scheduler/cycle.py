@@ -17,9 +17,9 @@ from datetime import timedelta
 from typing import Any
 
 from idsync.connectors.base import DeltaImporter
-from idsync.engine.core import Engine
+from idsync.engine.core import RunContext
 from idsync.engine.informational import CYCLE_COMPLETED_WITH_WARNINGS
-from idsync.engine.runner import RunResult, run_profile
+from idsync.engine.run_profiles import RunResult, run_profile
 from idsync.events import EventId
 from idsync.locks import process_command, recover_abandoned_runs
 from idsync.model import ConnectorRecord, RunProfile, RunStatus
@@ -75,7 +75,7 @@ def _is_cloud(record: ConnectorRecord) -> bool:
     return record.type in CLOUD_TYPES
 
 
-def plan_cycle(engine: Engine, policy: str, *, staging: bool) -> list[CycleStep]:
+def plan_cycle(engine: RunContext, policy: str, *, staging: bool) -> list[CycleStep]:
     """The run profiles of one cycle, in order, chosen from the policy and each connector's
     overrides as they stand now."""
     if policy not in POLICIES:
@@ -140,7 +140,7 @@ class CycleRunner:
                 data={"policy": policy, "reason": reason, "staging_mode": staging})
         log.info("cycle started", extra={"policy": policy, "reason": reason,
                                          "staging_mode": staging})
-        engine = Engine(self.store, self.workspace)
+        engine = RunContext(self.store, self.workspace)
         # Each run's lock names the cycle as its holder's command.
         command = f"{policy} sync cycle ({reason}): {process_command()}"
         try:
@@ -171,7 +171,7 @@ class CycleRunner:
         self._finish(result, policy)
         return result
 
-    def _run_step(self, engine: Engine, step: CycleStep, command: str) -> RunResult:
+    def _run_step(self, engine: RunContext, step: CycleStep, command: str) -> RunResult:
         started = time.monotonic()
         # A run another process holds (an `idsync run` by hand) is refused, recorded as
         # no-start-connector-busy, and the cycle goes on; the next cycle picks it up.

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from idsync.engine.runner import RunResult
+from idsync.engine.run_profiles import RunResult
 from idsync.scheduler.cycle import CycleRunner
 from idsync.scheduler.lock import CycleRunning, owner_alive, owner_record
 from idsync.scheduler.metrics import ServiceCounters, health, render_metrics

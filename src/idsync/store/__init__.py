@@ -34,6 +34,7 @@ from idsync.store.locks import LockRepository
 from idsync.store.metaverse import JoinIndex, MetaverseRepository
 from idsync.store.object_errors import ObjectErrorRepository
 from idsync.store.reference_bindings import ReferenceBindings
+from idsync.store.reference_journal import ReferenceJournalRows
 from idsync.store.references import ReferenceDeltas
 from idsync.store.rules import RuleRepository
 from idsync.store.runs import EventRepository, RunRepository
@@ -113,6 +114,8 @@ class Store:
         self.staging = StagingRepository(db)
         self.mv = MetaverseRepository(db)
         self.refdeltas = ReferenceDeltas(db)
+        #: the reference-change journal (idsync.store.reference_journal)
+        self.journal = ReferenceJournalRows(db)
         self.bindings = ReferenceBindings(db)
         self.join_index = JoinIndex(db)
         self.rules = RuleRepository(db)

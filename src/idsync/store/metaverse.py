@@ -10,7 +10,8 @@ from idsync import values
 from idsync.model import MVObject
 from idsync.store.database import Database, utcnow
 
-#: join_index space of the metaverse (connector spaces use their connector id).
+#: join_index space of the metaverse (connector spaces use their connector id). Not the
+#: reference-change journal's space, which is ``store.reference_journal.JournalSpace``.
 MV_SPACE = 0
 
 

@@ -3,22 +3,24 @@
 The queries behind ``idsync.engine.reference_integrity``: when an import stages the delete or
 the rename of an object, the references to it are dropped or moved to what its former DN
 names now. Moves are a delete and an insert of ``cs_refs`` rows (``change_refs_many``), never
-an UPDATE of ``target_id``: the journal triggers of migration 0003 see inserts and deletes,
-so the next delta synchronization compares the lists that changed.
+an UPDATE of ``target_id``: the journal triggers of migration 0003 see inserts and deletes, so
+the next delta synchronization compares the lists that changed
+(``idsync.store.reference_journal``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from idsync.store.database import BaseDatabase
+from idsync.model import PendingImport
+from idsync.store.database import Database
 
 #: (holder cs id, attribute, target cs id)
 RefRow = tuple[int, str, int]
 
 
 class ReferenceBindings:
-    def __init__(self, db: BaseDatabase) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
 
     def referrers(self, target_ids: Sequence[int]) -> list[RefRow]:
@@ -42,7 +44,7 @@ class ReferenceBindings:
                 "SELECT dn_norm, id, placeholder, pending_import FROM cs_objects "
                 "WHERE connector_id = ? AND dn_norm IN ({ids})", sorted(set(dn_norms)),
                 (connector_id,)):
-            if cs_id in gone or pending == "delete":
+            if cs_id in gone or pending == PendingImport.DELETE:
                 continue
             rank = 1 if placeholder else 0
             if dn_norm not in out or (rank, cs_id) < out[dn_norm]:

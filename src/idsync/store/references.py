@@ -12,21 +12,22 @@ indexes in the database's own code: no rows are sent for the values that did not
 value); a planner free to start from the other side walked the whole list once per value.
 Differences are ``EXCEPT``s, not correlated ``NOT EXISTS``: PostgreSQL ran one of those as a
 nested scan (2.3 s for a 3,000-member group); a set difference is one pass on both databases
-(0.1 s for 98,000 members on SQLite).
+(0.1 s for 98,000 members on SQLite). The same differences restricted to the values the
+reference-change journal names live with the journal (``idsync.store.reference_journal``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from idsync.store.database import BaseDatabase
+from idsync.store.database import Database
 
 #: (object id, attribute) -> number of values
 Counts = dict[tuple[int, str], int]
 
 
 class ReferenceDeltas:
-    def __init__(self, db: BaseDatabase) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
 
     # --- which lists are large --------------------------------------------------------------
@@ -50,7 +51,7 @@ class ReferenceDeltas:
 
     # --- loading what is not large ------------------------------------------------------------
 
-    def cs_refs_except(self, cs_ids: Sequence[int], names: Iterable[str],
+    def cs_refs_except(self, cs_ids: Sequence[int], names: Iterable[str] | None,
                        deferred: Counts) -> dict[int, dict[str, set[int]]]:
         """``cs_refs`` of ``cs_ids`` for ``names``, leaving out the deferred (large) ones."""
         return self._refs_except("cs_refs", "cs_id", cs_ids, names, deferred)
@@ -141,139 +142,3 @@ class ReferenceDeltas:
         a small one: the removes are most of it anyway)."""
         return {r[0] for r in self.db.query(
             "SELECT target_id FROM mv_refs WHERE mv_id = ? AND attr = ?", (mv_id, attr))}
-
-    # --- the change journal (ref_changes, written by triggers: migration 0003) --------------
-
-    def marked(self, cs_ids: Sequence[int], marker: str) -> set[int]:
-        """Objects among ``cs_ids`` linked or unlinked since their lists were last compared
-        (``marker`` '*in' for the inbound flow, '*out' for the outbound flow)."""
-        if not cs_ids:
-            return set()
-        return {r[0] for r in self.db.query_in(
-            "SELECT obj_id FROM ref_changes WHERE space = 1 AND attr = ? AND target_id = 0 "
-            "AND obj_id IN ({ids})", list(cs_ids), (marker,))}
-
-    def changed(self, space: int, obj_id: int, attr: str) -> dict[int, int | None]:
-        """Values of one list changed since its flow last compared it: target -> the metaverse
-        object the target was linked to before (connector space lists), else None."""
-        return {r[0]: r[1] for r in self.db.query(
-            "SELECT target_id, old_mv FROM ref_changes WHERE space = ? AND obj_id = ? "
-            "AND attr = ?", (space, obj_id, attr))}
-
-    def consume(self, space: int, obj_ids: Sequence[int], attrs: Iterable[str]) -> None:
-        """The flows compared these objects' lists: their journal entries are spent."""
-        names = sorted(set(attrs))
-        if not obj_ids or not names:
-            return
-        marks = ",".join("?" * len(names))
-        self.db.execute_in(
-            f"DELETE FROM ref_changes WHERE space = ? AND attr IN ({marks}) "
-            "AND obj_id IN ({ids})", list(obj_ids), (space, *names))
-
-    def consume_all(self, space: int, obj_ids: Sequence[int]) -> None:
-        if obj_ids:
-            self.db.execute_in("DELETE FROM ref_changes WHERE space = ? AND obj_id IN ({ids})",
-                               list(obj_ids), (space,))
-
-    def mark(self, cs_ids: Iterable[int], marker: str) -> None:
-        """The next flow compares these objects' lists whole."""
-        self.db.executemany(
-            "INSERT INTO ref_changes (space, obj_id, attr, target_id) VALUES (1, ?, ?, 0) "
-            "ON CONFLICT DO NOTHING", [(i, marker) for i in cs_ids])
-
-    def forget_unread(self, connector_id: int, keep: Iterable[str]) -> None:
-        """Drop journal entries of a connector's lists that no rule compares (a full
-        synchronization compared everything the rules read)."""
-        names = sorted(set(keep)) or [""]
-        marks = ",".join("?" * len(names))
-        self.db.execute(
-            f"DELETE FROM ref_changes WHERE space = 1 AND attr NOT IN ({marks}) AND obj_id IN "
-            "(SELECT id FROM cs_objects WHERE connector_id = ?)", (*names, connector_id))
-
-    def inbound_changed(self, cs_id: int, cs_attr: str, mv_id: int, mv_attr: str,
-                        connector_id: int, changes: dict[int, int | None]
-                        ) -> tuple[set[int], set[int]]:
-        """``inbound`` restricted to the journal's changed values: valid when the metaverse
-        list equalled the translated source list when it was last compared."""
-        targets = sorted(changes)
-        linked = dict(self.db.query_in(
-            "SELECT id, mv_id FROM cs_objects WHERE mv_id IS NOT NULL AND id IN ({ids})",
-            targets)) if targets else {}
-        candidates = set(linked.values()) | {m for m in changes.values() if m is not None}
-        if not candidates:
-            return set(), set()
-        ids = sorted(candidates)
-        # A metaverse value belongs in the list when some value of the source list is linked
-        # to it (the source connector's object of that metaverse object).
-        # Driven by the few candidates, each probing the list's primary key: a join the
-        # planner may order the other way walks the whole list (55 s for a 98,000-member
-        # group on PostgreSQL with statistics older than the list).
-        wanted = {r[0] for r in self.db.query_in(
-            "SELECT t.mv_id FROM cs_objects t WHERE t.connector_id = ? AND EXISTS ("
-            "SELECT 1 FROM cs_refs r WHERE r.cs_id = ? AND r.attr = ? AND r.target_id = t.id) "
-            "AND t.mv_id IN ({ids})", ids, (connector_id, cs_id, cs_attr))}
-        held = {r[0] for r in self.db.query_in(
-            "SELECT target_id FROM mv_refs WHERE mv_id = ? AND attr = ? AND target_id IN ({ids})",
-            ids, (mv_id, mv_attr))}
-        return wanted - held, held - wanted
-
-    def outbound_changed(self, mv_id: int, mv_attr: str, cs_id: int, cs_attr: str,
-                         connector_id: int, mv_changes: Iterable[int],
-                         cs_changes: Iterable[int]) -> tuple[set[int], set[int], set[int]]:
-        """``outbound`` restricted to the journal's changed values (metaverse values and
-        hologram values). Returns adds, removes and the connector space objects looked at."""
-        mv_ids = sorted(set(mv_changes))
-        looked = {r[0] for r in self.db.query_in(
-            "SELECT id FROM cs_objects WHERE connector_id = ? AND mv_id IN ({ids})",
-            mv_ids, (connector_id,))} if mv_ids else set()
-        looked |= set(cs_changes)
-        if not looked:
-            return set(), set(), looked
-        ids = sorted(looked)
-        wanted = {r[0] for r in self.db.query_in(  # candidates first, as in inbound_changed
-            "SELECT c.id FROM cs_objects c WHERE EXISTS (SELECT 1 FROM mv_refs m "
-            "WHERE m.mv_id = ? AND m.attr = ? AND m.target_id = c.mv_id) AND c.id IN ({ids})",
-            ids, (mv_id, mv_attr))}
-        held = {r[0] for r in self.db.query_in(
-            "SELECT target_id FROM cs_refs WHERE cs_id = ? AND attr = ? AND target_id IN ({ids})",
-            ids, (cs_id, cs_attr))}
-        return wanted - held, held - wanted, looked
-
-    def unplaced(self, mv_id: int, mv_attr: str, connector_id: int,
-                 candidates: Iterable[int]) -> bool:
-        """Whether any of ``candidates`` is in the metaverse list with no object in the
-        connector space (a dropped reference appears)."""
-        ids = sorted(set(candidates))
-        return bool(ids) and bool(self.db.query_in(
-            "SELECT 1 FROM mv_refs m WHERE m.mv_id = ? AND m.attr = ? AND NOT EXISTS ("
-            "SELECT 1 FROM cs_objects c WHERE c.mv_id = m.target_id AND c.connector_id = ?) "
-            "AND m.target_id IN ({ids})", ids, (mv_id, mv_attr, connector_id)))
-
-
-def record_relinks(db: BaseDatabase, rows: Sequence[tuple[int, int | None, int | None]]) -> None:
-    """Journal entries for relinked objects, (cs id, old mv id, new mv id) rows, written
-    set-based: what the relink trigger of migrations 0003/0004 writes row by row, for a bulk
-    link update made with that trigger switched off (PostgreSQL only: there the trigger is a
-    PL/pgSQL call per row). Call after the update, in its transaction."""
-    moved = [(i, old, new) for i, old, new in rows if old != new]
-    if not moved:
-        return
-    ids = [i for i, _, _ in moved]
-    olds = [old for _, old, _ in moved]
-    mvs = sorted({m for _, old, new in moved for m in (old, new) if m is not None})
-    db.execute(
-        "INSERT INTO ref_changes (space, obj_id, attr, target_id) "
-        "SELECT 1, r.id, m.attr, 0 FROM unnest(?::bigint[]) AS r(id) "
-        "CROSS JOIN (VALUES ('*in'), ('*out')) AS m(attr) ON CONFLICT DO NOTHING", (ids,))
-    db.execute(
-        "INSERT INTO ref_changes (space, obj_id, attr, target_id, old_mv) "
-        "SELECT DISTINCT ON (r.cs_id, r.attr, r.target_id) 1, r.cs_id, r.attr, r.target_id, "
-        "x.old_mv FROM unnest(?::bigint[], ?::bigint[]) AS x(id, old_mv) "
-        "JOIN cs_refs r ON r.target_id = x.id JOIN cs_objects h ON h.id = r.cs_id "
-        "WHERE h.mv_id IS NOT NULL ON CONFLICT (space, obj_id, attr, target_id) "
-        "DO UPDATE SET old_mv = coalesce(ref_changes.old_mv, excluded.old_mv)", (ids, olds))
-    if mvs:
-        db.execute(
-            "INSERT INTO ref_changes (space, obj_id, attr, target_id) "
-            "SELECT DISTINCT 0, m.mv_id, m.attr, m.target_id FROM mv_refs m "
-            "WHERE m.target_id = ANY(?::bigint[]) ON CONFLICT DO NOTHING", (mvs,))

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from idsync.model import CSObject, Direction, LinkType
 from idsync.store.connector_space.objects import COLUMNS, cs_from_row
 from idsync.store.database import BaseDatabase
-from idsync.store.references import record_relinks
+from idsync.store.reference_journal import record_relinks
 
 
 class CSLinkRepository:

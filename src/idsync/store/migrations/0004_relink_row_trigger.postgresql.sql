@@ -5,7 +5,7 @@
 -- itself unless the statement sets mv_id to a different value, so only real relinks pay. What
 -- it records is unchanged (0003). A bulk relink (ConnectorSpaceRepository.set_links) switches
 -- the row trigger off for its one statement (setting idsync.relink_journal to 'off') and
--- writes the same entries set-based (idsync.store.references.record_relinks).
+-- writes the same entries set-based (idsync.store.reference_journal.record_relinks).
 DROP TRIGGER cs_objects_relinked ON cs_objects;
 DROP FUNCTION idsync_cs_objects_relinked();
 

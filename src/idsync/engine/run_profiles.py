@@ -14,22 +14,19 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from idsync.engine.core import BATCH_SIZE, STATISTICS_AFTER, Engine
-from idsync.engine.discards import restage_discarded
+from idsync.engine.core import STATISTICS_AFTER, RunContext
 from idsync.engine.exporting import ExportStage
 from idsync.engine.import_guards import AttributeChangesHeld, check_before_sync
 from idsync.engine.importing import Importer
-from idsync.engine.inbound import Inbound
-from idsync.engine.outbound import Outbound
-from idsync.engine.reconciliation import sweep
-from idsync.engine.run import ErrorLimitReached, RunRecorder
+from idsync.engine.recorder import ErrorLimitReached, RunRecorder
 from idsync.engine.run_lock import ConnectorBusy, record_refusal, start_run
+from idsync.engine.synchronization import synchronize
 from idsync.engine.traffic import RunTraffic
 from idsync.errors import ConfigurationError, ConnectivityError, DeletionThresholdExceeded
 from idsync.events import EventId
 from idsync.failures import describe as describe_failure
 from idsync.locks import Lock, LockLost, process_command
-from idsync.model import RunProfile, RunStatus
+from idsync.model import ConnectorRecord, RunProfile, RunStatus
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +56,7 @@ STAGE_OF = {
 }
 
 
-def run_profile(engine: Engine, connector_name: str, profile: RunProfile, *,
+def run_profile(engine: RunContext, connector_name: str, profile: RunProfile, *,
                 accept_deletes: bool = False, accept_changes: bool = False,
                 on_progress: Callable[[dict[str, int]], None] | None = None,
                 command: str | None = None) -> RunResult:
@@ -91,9 +88,9 @@ def run_profile(engine: Engine, connector_name: str, profile: RunProfile, *,
                      dict(recorder.counters), message, recorder.traffic)
 
 
-def _run_recorded(engine: Engine, record: Any, profile: RunProfile, recorder: RunRecorder,
-                  lock: Lock, *, accept_deletes: bool, accept_changes: bool = False
-                  ) -> tuple[RunStatus, str | None]:
+def _run_recorded(engine: RunContext, record: ConnectorRecord, profile: RunProfile,
+                  recorder: RunRecorder, lock: Lock, *, accept_deletes: bool,
+                  accept_changes: bool = False) -> tuple[RunStatus, str | None]:
     status: RunStatus
     message: str | None = None
     try:
@@ -150,7 +147,7 @@ def _bulk_garbage_collection() -> Iterator[None]:
         gc.unfreeze()
 
 
-def _run(engine: Engine, record: Any, profile: RunProfile, recorder: RunRecorder, *,
+def _run(engine: RunContext, record: ConnectorRecord, profile: RunProfile, recorder: RunRecorder, *,
          accept_deletes: bool, accept_changes: bool = False) -> None:
     if profile is RunProfile.FULL_IMPORT:
         Importer(engine, record, recorder).full_import(accept_deletes=accept_deletes,
@@ -170,38 +167,3 @@ def _run(engine: Engine, record: Any, profile: RunProfile, recorder: RunRecorder
 
 class StagingMode(ConfigurationError):
     """Export refused on a staging server: the run ends ``stopped-staging-mode``."""
-
-
-def synchronize(engine: Engine, record: Any, recorder: RunRecorder, *, full: bool) -> None:
-    store = engine.store
-    inbound = Inbound(engine, recorder)
-    outbound = Outbound(engine, recorder)
-    # A full synchronization compares every list whole; a delta one compares only the values
-    # the reference change journal names, once every connector had a full one under these
-    # rules.
-    inbound.use_journal = outbound.use_journal = not full and engine.journal_valid()
-    changed = 0
-    for work in (inbound.connect_batch, inbound.flow_batch):
-        after = 0
-        while True:
-            ids = store.cs.ids_page(record.id, after, BATCH_SIZE, pending_only=not full)
-            if not ids:
-                break
-            with store.transaction():
-                work(ids)
-                recorder.checkpoint()
-            after = ids[-1]
-        if sum(recorder.counters.values()) - changed >= STATISTICS_AFTER:
-            # The next pass reads the links (flow) and the metaverse lists (outbound) this
-            # one just wrote: plans made from the statistics before them can walk whole lists.
-            store.db.refresh_statistics()
-            changed = sum(recorder.counters.values())
-    if full:
-        # Unlinked objects' pending exports too: none stays that these rules would not stage.
-        sweep(engine, recorder, record.id)
-    outbound.run()
-    if full:
-        with store.transaction():
-            store.connectors.set_required(record.id, full_sync=False)
-            engine.journal_checkpoint(record.id)
-        restage_discarded(store, recorder)
