@@ -6,6 +6,8 @@ from typing import Any
 
 import click
 
+from idsync.administration.cleartext import warn_cleartext
+from idsync.administration.simulation import changes_scope
 from idsync.cli.common import (
     console,
     handle_errors,
@@ -24,8 +26,6 @@ from idsync.connectors.settings import validate as validate_settings
 from idsync.errors import ConfigurationError
 from idsync.events import EventId
 from idsync.model import ConnectorRecord
-from idsync.ops.cleartext import warn_cleartext
-from idsync.ops.simulation import changes_scope
 from idsync.store import Store
 
 SECRET_MASK = "********"

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from idsync.administration.backup import backup, restore
 from idsync.cli.common import (
     console,
     err_console,
@@ -18,7 +19,6 @@ from idsync.cli.common import (
 from idsync.cli.main import cli
 from idsync.errors import ConfigurationError
 from idsync.locks import live_holders
-from idsync.ops.backup import backup, restore
 from idsync.scheduler.lock import owner_alive
 from idsync.secrets.backups import INCLUDE_KEY_WARNING, add_key, copy_key
 from idsync.secrets.keys import KeyRing

@@ -11,6 +11,15 @@ from typing import TypeVar
 
 import click
 
+from idsync.administration.simulation import (
+    DEFAULT_SAMPLES,
+    Change,
+    ChangeHeld,
+    ConfigurationPreview,
+    guard_change,
+    preview_and_record,
+    totals_text,
+)
 from idsync.cli.common import (
     console,
     handle_errors,
@@ -20,15 +29,6 @@ from idsync.cli.common import (
     workspace_path,
 )
 from idsync.cli.main import cli
-from idsync.ops.simulation import (
-    DEFAULT_SAMPLES,
-    Change,
-    ChangeHeld,
-    ConfigurationPreview,
-    guard_change,
-    preview_and_record,
-    totals_text,
-)
 from idsync.store import Store
 
 T = TypeVar("T")

@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.engine.engine_helpers import group_entry, ldif, make_workspace, user_entry
 
+from idsync.administration.simulation import Change, plan, simulate
 from idsync.engine.core import Engine
 from idsync.engine.runner import run_profile
-from idsync.ops.simulation import Change, plan, simulate
 from idsync.rules import admin
 from idsync.rules.editing import RuleEdit, edit_rule, parse_scope_group
 from idsync.store.simulation import SimulationDiff

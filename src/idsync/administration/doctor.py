@@ -15,6 +15,14 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from idsync.administration.certificates import (
+    CertificateUnavailable,
+    expiry_status,
+    server_certificate,
+)
+from idsync.administration.cleartext import cleartext_warning, is_loopback
+from idsync.administration.doctor_check import FAIL, OK, WARN, Check, Status, advice
+from idsync.administration.doctor_ldap import ldap_checks
 from idsync.connectors import registry
 from idsync.connectors.base import ConnectionTester, SchemaProvider
 from idsync.engine.informational import CYCLE_COMPLETED_WITH_WARNINGS, INFORMATIONAL_CODES
@@ -22,9 +30,6 @@ from idsync.engine.ruleset import RuleSet
 from idsync.errors import IdsyncError
 from idsync.locks import CYCLE_LOCK, Liveness, describe_holder, held_locks
 from idsync.model import ConnectorRecord
-from idsync.ops.cleartext import cleartext_warning, is_loopback
-from idsync.ops.doctor_check import FAIL, OK, WARN, Check, Status, advice
-from idsync.ops.doctor_ldap import ldap_checks
 from idsync.rules.model import DN_TARGET, Direction, FlowType, SyncRule
 from idsync.scheduler.settings import (
     MAX_SYNC_GAP,
@@ -208,8 +213,6 @@ def _unreachable(record: ConnectorRecord, workspace: str, exc: IdsyncError) -> C
 
 
 def _cloud_certificate(record: ConnectorRecord) -> list[Check]:
-    from idsync.ops.certificates import CertificateUnavailable, expiry_status, server_certificate
-
     parts = urlsplit(str(record.settings.get("url", "")))
     if parts.scheme != "https" or not parts.hostname:
         return []
