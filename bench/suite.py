@@ -68,7 +68,8 @@ def raise_member_limit(store: Store, limit: int, precedence: int = 50) -> None:
     """What an administrator does to sync groups above 50,000 members under v2: an editable
     copy of the out-of-box Group Join rule (the original disabled), its member limit raised to
     ``limit`` in both the scoping filter and the member transformation."""
-    from idsync.rules.editing import RuleEdit, copy_rule, edit_rule
+    from idsync.administration.rule_editing import copy_rule, edit_rule
+    from idsync.rules.edits import RuleEdit
 
     copy = copy_rule(store, GROUP_JOIN_RULE, precedence)
     edit_rule(store, copy.name, RuleEdit(

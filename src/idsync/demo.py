@@ -18,11 +18,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from idsync.administration.rule_changes import save_rules
 from idsync.engine.core import Engine
 from idsync.engine.runner import RunResult, run_profile
 from idsync.errors import ConfigurationError
 from idsync.model import RunProfile
-from idsync.rules.admin import save_rules
 from idsync.rules.files import builtin_rule_set
 from idsync.store import CONFIG_FILE, DB_FILE, Store
 

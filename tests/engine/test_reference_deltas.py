@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from engine_helpers import group_entry, ldif, make_workspace, target_dn, target_group_dn, user_entry
 
+from idsync.administration.rule_changes import save_rules
 from idsync.connectors.file import apply_changes
 from idsync.connectors.file.ldif import read_ldif
 from idsync.engine.core import Engine
-from idsync.rules.admin import save_rules
 from idsync.store.connector_space import ConnectorSpaceRepository
 from idsync.store.references import ReferenceDeltas
 

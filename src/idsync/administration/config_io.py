@@ -18,11 +18,11 @@ from typing import Any
 import yaml
 
 from idsync import __version__
+from idsync.administration.rule_changes import save_rules
 from idsync.connectors.settings import SettingError
 from idsync.connectors.settings import validate as validate_settings
 from idsync.errors import ConfigurationError
 from idsync.events import EventId
-from idsync.rules.admin import save_rules
 from idsync.rules.files import load_rules, write_rules
 from idsync.scheduler.settings import (
     SETTINGS_KEY,

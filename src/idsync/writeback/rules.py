@@ -6,9 +6,9 @@ import importlib.resources
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from idsync.administration.rule_changes import save_rules
 from idsync.errors import ConfigurationError
 from idsync.events import EventId
-from idsync.rules.admin import save_rules
 from idsync.rules.files import load_rules_text
 from idsync.rules.model import SyncRule
 from idsync.store import Store

@@ -16,8 +16,8 @@ from __future__ import annotations
 import importlib.resources
 from dataclasses import dataclass
 
+from idsync.administration.rule_changes import save_rules
 from idsync.errors import ConfigurationError
-from idsync.rules.admin import save_rules
 from idsync.rules.files import load_rules_text
 from idsync.rules.model import SyncRule
 from idsync.rules.outofbox.detect import choose_flavour, detect_flavour
