@@ -31,12 +31,12 @@ from typing import Any
 import httpx
 from click.testing import CliRunner
 
+from idsync.administration.outofbox import install_outofbox
 from idsync.cli.main import build
 from idsync.connectors.cloud import client as cloud_client
 from idsync.engine.core import Engine
 from idsync.engine.runner import run_profile
 from idsync.model import RunProfile
-from idsync.rules.outofbox import install_outofbox
 from idsync.store import Store
 from idsync.testing.slapd import SlapdConfig, SlapdServer, ldif_entry
 

@@ -23,10 +23,11 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from idsync.administration.outofbox import install_outofbox
 from idsync.engine.core import Engine
 from idsync.engine.runner import run_profile
 from idsync.model import RunProfile
-from idsync.rules.outofbox import GROUP_JOIN_RULE, install_outofbox
+from idsync.rules.outofbox import GROUP_JOIN_RULE
 from idsync.store import Store
 from idsync.testing.clouddir import LocalCloudDir
 from idsync.testing.ldapdata import (

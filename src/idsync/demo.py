@@ -99,7 +99,7 @@ def run_demo(workspace: Path, *, churn: bool = True, ldap: bool = False, target:
             tenant_id, token = cloud.create_tenant("contoso")
             store.connectors.add(CLOUD, "cloud", {"url": cloud.url, "tenant_id": tenant_id},
                                  {"token": token})
-            from idsync.rules.outofbox import install_outofbox
+            from idsync.administration.outofbox import install_outofbox
 
             install_outofbox(store, onprem=SOURCE, cloud=CLOUD, flavour="openldap")
         else:

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from idsync.administration.outofbox import install_outofbox
 from idsync.cli.main import build
-from idsync.rules.outofbox import GROUP_JOIN_RULE, install_outofbox
+from idsync.rules.outofbox import GROUP_JOIN_RULE
 from idsync.store import Store, database
 from idsync.writeback import (
     MEMBER_LIMIT_RULE,

@@ -10,6 +10,7 @@ import click
 import yaml
 
 from idsync.administration import rule_changes, rule_dry_run, rule_editing
+from idsync.administration.outofbox import install_outofbox, resolve_flavour
 from idsync.cli.common import (
     console,
     display_value,
@@ -24,7 +25,7 @@ from idsync.cli.main import cli
 from idsync.cli.simulate import apply_guarded, confirm_option
 from idsync.rules import edits
 from idsync.rules.files import load_rules, write_rules
-from idsync.rules.outofbox import FLAVOURS, install_outofbox, resolve_flavour
+from idsync.rules.outofbox import FLAVOURS
 
 
 @cli.group()

@@ -1,7 +1,7 @@
 """Group writeback and the large-group rollback plan.
 
 * ``enable_writeback(store, onprem, cloud, ou, ...)`` installs the reserved writeback rules
-  (``rules/outofbox/writeback.yaml``): Microsoft 365 ("Unified") groups created in the cloud are
+  (``rules/builtin/writeback.yaml``): Microsoft 365 ("Unified") groups created in the cloud are
   projected into the metaverse and provisioned into ``ou`` of the on-premises LDAP directory,
   members translated to on-premises DNs by the engine; membership changes flow as value adds
   and removes because the engine stages reference deltas.

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.resources
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from idsync.administration.rule_changes import save_rules
 from idsync.errors import ConfigurationError
 from idsync.events import EventId
-from idsync.rules.files import load_rules_text
+from idsync.rules.files import builtin_text, load_rules_text
 from idsync.rules.model import SyncRule
 from idsync.store import Store
 
-RULE_FILE = "writeback.yaml"
+RULE_SET = "writeback"
 INBOUND_RULE = "In from AAD - Group Writeback"
 MEMBER_LIMIT_RULE = "Out to AD - Group Writeback Member Limit"
 WRITEBACK_RULE = "Out to AD - Group Writeback"
@@ -59,7 +58,7 @@ def writeback_rules(config: WritebackConfig) -> list[SyncRule]:
                      # single-quoted YAML: a quote doubles
                      "dn_expression": dn_expression.replace("'", "''"),
                      "cn_expression": cn_expression.replace("'", "''")}
-    text = (importlib.resources.files("idsync.rules.outofbox") / RULE_FILE).read_text("utf-8")
+    text = builtin_text(RULE_SET)
     for key in ("onprem", "cloud", "ou"):
         if '"' in substitutions[key] or "'" in substitutions[key]:
             raise ConfigurationError(f"{key} {substitutions[key]!r}: quotes are not allowed")
