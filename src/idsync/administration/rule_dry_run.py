@@ -121,7 +121,7 @@ def _try_join(rule: SyncRule, attrs: Mapping[str, Any], store: Store | None
     if not rule.join:
         return [], "no join rules"
     inbound = rule.direction is Direction.INBOUND
-    space: int | None = MV_SPACE
+    space: int = MV_SPACE
     if store is not None and not inbound:
         space = store.connectors.get(rule.connector).id
     results: list[JoinResult] = []

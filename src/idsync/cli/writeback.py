@@ -6,6 +6,12 @@ import sys
 
 import click
 
+from idsync.administration.writeback import (
+    disable_writeback,
+    enable_writeback,
+    writeback_config,
+    writeback_preview,
+)
 from idsync.cli.common import (
     console,
     handle_errors,
@@ -16,15 +22,7 @@ from idsync.cli.common import (
 )
 from idsync.cli.main import cli
 from idsync.cli.simulate import apply_guarded, confirm_option
-from idsync.writeback.rules import (
-    DEFAULT_MEMBER_LIMIT,
-    NAMINGS,
-    WritebackConfig,
-    disable_writeback,
-    enable_writeback,
-    writeback_config,
-    writeback_preview,
-)
+from idsync.writeback.rules import DEFAULT_MEMBER_LIMIT, NAMINGS, WritebackConfig
 
 
 @cli.group()
