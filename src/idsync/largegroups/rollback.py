@@ -26,7 +26,7 @@ from enum import StrEnum
 from typing import Any
 
 from idsync.errors import ConfigurationError
-from idsync.model import CSObject, PendingExport
+from idsync.model import CSObject, ExportKind, ExportState, PendingExport
 from idsync.rules.model import LinkType
 from idsync.store import Store
 from idsync.store.large_groups import GroupSize, linked_group_sizes
@@ -100,8 +100,9 @@ def rollback_plan(store: Store, cloud: str, limit: int = V1_MEMBER_LIMIT) -> lis
             out.append(AtRiskGroup(name, size.most, TO_CLOUD, cloud, cs.id, cs.dn,
                                    state.value, fate.value))
             continue
-        written_back = [o for o in store.cs.linked_to([cs.mv_id]) if cs.mv_id is not None
-                        and o.connector_id != record.id and o.link_direction == "outbound"
+        linked_to_mv = store.cs.linked_to([cs.mv_id]) if cs.mv_id is not None else []
+        written_back = [o for o in linked_to_mv
+                        if o.connector_id != record.id and o.link_direction == "outbound"
                         and o.link_type == LinkType.PROVISION.value and o.anchor is not None]
         for linked in written_back:
             out.append(AtRiskGroup(name, size.most, TO_ONPREM, names[linked.connector_id],
@@ -146,5 +147,5 @@ def stage_cloud_delete(store: Store, cs_id: int) -> None:
     anchor = ((pending.attributes if pending else {}).get(SOURCE_ANCHOR)
               or cs.attributes.get(SOURCE_ANCHOR))
     attributes = {SOURCE_ANCHOR: list(anchor)} if anchor else {}
-    store.exports.stage(PendingExport(cs_id, cs.connector_id, "delete", None, attributes,
-                                      "pending", 0))
+    store.exports.stage(PendingExport(cs_id, cs.connector_id, ExportKind.DELETE, None, attributes,
+                                      ExportState.PENDING, 0))

@@ -35,7 +35,7 @@ from typing import Any
 from idsync.connectors import registry
 from idsync.errors import ConfigurationError, IdsyncError
 from idsync.largegroups.rollback import SOURCE_ANCHOR, stage_cloud_delete
-from idsync.model import ConnectorRecord, CSObject, PendingExport
+from idsync.model import ConnectorRecord, CSObject, ExportKind, ExportState, PendingExport
 from idsync.store import Store
 from idsync.writeback.copies import copies_of
 
@@ -139,7 +139,8 @@ def _stage_onprem_delete(store: Store, record: ConnectorRecord, group: SwingGrou
     record: the copy is a disconnector that no rule writes, so no synchronization restores
     it, and the import that follows the export removes it."""
     for cs in store.cs.search(record.id, dn=group.dn):
-        store.exports.stage(PendingExport(cs.id, record.id, "delete", None, {}, "pending", 0))
+        store.exports.stage(PendingExport(cs.id, record.id, ExportKind.DELETE, None, {},
+                                           ExportState.PENDING, 0))
 
 
 def _connector_name(store: Store, cs: CSObject) -> str:
@@ -177,7 +178,8 @@ def _ask(record: ConnectorRecord, workspace: str) -> list[dict[str, Any]]:
     except IdsyncError as exc:
         raise refused(exc) from None
     try:
-        return instance.large_groups()  # type: ignore[attr-defined, no-any-return]
+        # Only the cloud connector answers large_groups (not in the Connector protocol).
+        return instance.large_groups()  # type: ignore[attr-defined]
     except IdsyncError as exc:
         raise refused(exc) from None
     finally:

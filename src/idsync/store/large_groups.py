@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from idsync.store.database import Database
+from idsync.store.database import BaseDatabase
 
 MEMBER = "member"
 
@@ -27,7 +27,7 @@ class GroupSize:
         return max(self.have, self.after)
 
 
-def linked_group_sizes(db: Database, connector_id: int, above: int) -> list[GroupSize]:
+def linked_group_sizes(db: BaseDatabase, connector_id: int, above: int) -> list[GroupSize]:
     """Linked groups of a connector space whose member count now or after their pending export
     is above ``above``. Pending adds already held and removes not held are not counted."""
     rows = db.query(
