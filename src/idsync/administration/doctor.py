@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import cast
 from urllib.parse import urlsplit
 
 from idsync.administration.certificates import (
@@ -54,10 +56,11 @@ IMPLICIT_ATTRIBUTES = frozenset({"dn", "objectclass", "entryuuid", "objectguid"}
 def run_checks(store: Store, workspace: str, *, connectivity: bool = True) -> list[Check]:
     checks: list[Check] = []
     for check in (_database, _rules_compile, _scheduler, _service):
-        checks.extend(_guard(check.__name__.strip("_"), lambda c=check: c(store)))
+        checks.extend(_guard(check.__name__.strip("_"), functools.partial(check, store)))
     for record in store.connectors.list():
         checks.extend(_guard(f"connector {record.name}",
-                             lambda r=record: _connector(store, r, workspace, connectivity)))
+                             functools.partial(_connector, store, record, workspace,
+                                               connectivity)))
     return checks
 
 
@@ -156,7 +159,8 @@ def _connector(store: Store, record: ConnectorRecord, workspace: str,
         out = found + out
         instance = registry.create(record, workspace)
         try:
-            out.append(_schema_check(store, record.name, instance))
+            # An LDAP connector reads its schema (connectors.ldap: a SchemaProvider).
+            out.append(_schema_check(store, record.name, cast(SchemaProvider, instance)))
         finally:
             with contextlib.suppress(Exception):
                 instance.close()
@@ -179,7 +183,8 @@ def _connector(store: Store, record: ConnectorRecord, workspace: str,
         else:
             out.insert(0, Check(name, OK, f"{record.type}: settings valid (not contacted)"))
         if connectivity and isinstance(instance, SchemaProvider):
-            out.append(_schema_check(store, record.name, instance))
+            # An LDAP connector reads its schema (connectors.ldap: a SchemaProvider).
+            out.append(_schema_check(store, record.name, cast(SchemaProvider, instance)))
         out.extend(_counts(store, record))
         if record.type == "cloud":
             out.append(_api_versions(store, record))

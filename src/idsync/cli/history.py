@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import Any
 
 import click
 
@@ -59,10 +60,11 @@ def runs_show(ctx: click.Context, run_id: int, as_json: bool) -> None:
     if as_json:
         print_json({**asdict(run), "errors": errors})
         return
+    fields: list[list[Any]] = [
+        ["connector", run.connector], ["profile", run.profile], ["status", run.status],
+        ["started", run.started_at], ["ended", run.ended_at], ["message", run.message]]
     print_table(f"Run {run_id}", ["field", "value"],
-                [["connector", run.connector], ["profile", run.profile], ["status", run.status],
-                 ["started", run.started_at], ["ended", run.ended_at],
-                 ["message", run.message]] + [[k, v] for k, v in sorted(run.counters.items())]
+                fields + [[k, v] for k, v in sorted(run.counters.items())]
                 + [[f"traffic: {k.replace('_', ' ')}", v] for k, v in run.traffic.items()])
     if errors:
         print_table("Errors", ["dn", "stage", "code", "detail"],

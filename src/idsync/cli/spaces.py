@@ -114,7 +114,8 @@ def mv_dict(store: Store, mv: MVObject, *, lineage: bool = False) -> dict[str, A
                            "attributes": dict(sorted(attributes.items()))}
     if lineage:
         rules = {r.id: r.name for r in store.rules.list()}
-        connectors = {c.id: c.name for c in store.connectors.list()}
+        # Lineage names a connector by id, possibly one deleted since (None: unknown).
+        connectors: dict[int | None, str] = {c.id: c.name for c in store.connectors.list()}
         out["lineage"] = {
             attr: {"connector": connectors.get(info.get("connector"), info.get("connector")),
                    "rule": rules.get(info.get("rule"), info.get("rule")),
