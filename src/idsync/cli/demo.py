@@ -7,7 +7,7 @@ from rich.console import Console
 from rich.table import Table
 
 from idsync.cli.common import console, handle_errors, print_json, workspace_path
-from idsync.cli.main import cli
+from idsync.cli.root import cli
 from idsync.demo import CLOUD, SOURCE, TARGET, TARGETS, StageFigure, run_demo
 from idsync.store import DB_FILE, Store
 

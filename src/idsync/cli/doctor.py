@@ -16,7 +16,7 @@ from idsync.cli.common import (
     print_json,
     workspace_path,
 )
-from idsync.cli.main import cli
+from idsync.cli.root import cli
 
 STYLE = {OK: "green", FAIL: "red"}
 

@@ -7,7 +7,7 @@ from rich.text import Text
 
 from idsync.administration.preview import pending_changes, summary, write_csv
 from idsync.cli.common import console, handle_errors, json_option, open_store, print_json
-from idsync.cli.main import cli
+from idsync.cli.root import cli
 
 
 @cli.group("export")

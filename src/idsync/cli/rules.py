@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 import yaml
+from rich.markup import escape
 
 from idsync.administration import rule_changes, rule_dry_run, rule_editing
 from idsync.administration.outofbox import install_outofbox, resolve_flavour
@@ -21,7 +22,8 @@ from idsync.cli.common import (
     print_table,
     workspace_path,
 )
-from idsync.cli.main import cli
+from idsync.cli.expression import load_object, to_json
+from idsync.cli.root import cli
 from idsync.cli.simulate import apply_guarded, confirm_option
 from idsync.rules import edits
 from idsync.rules.files import load_rules, write_rules
@@ -271,11 +273,9 @@ def test_command(ctx: click.Context, name: str, object_file: Path, dn: str | Non
                  params: tuple[str, ...], as_json: bool) -> None:
     """Show what rule NAME would do to one object: the scope result clause by clause, the
     join attempt, and each transformation's value or error. Nothing is written."""
-    from idsync.cli.expression import _load_object
-
     store = open_store(ctx)
     rule = store.rules.get(name)
-    attributes = _load_object(object_file)
+    attributes = load_object(object_file)
     report = rule_dry_run.dry_run(rule, attributes, store=store, dn=dn,
                              parameters=_pairs(params, "--param"))
     if as_json:
@@ -285,8 +285,6 @@ def test_command(ctx: click.Context, name: str, object_file: Path, dn: str | Non
 
 
 def _report_json(report: rule_dry_run.DryRunReport) -> dict[str, Any]:
-    from idsync.cli.expression import to_json
-
     return {
         "rule": report.rule.name, "direction": report.rule.direction.value,
         "disabled": report.rule.disabled, "in_scope": report.in_scope,
@@ -307,8 +305,6 @@ def _report_json(report: rule_dry_run.DryRunReport) -> dict[str, Any]:
 
 
 def _print_report(report: rule_dry_run.DryRunReport) -> None:
-    from rich.markup import escape
-
     rule = report.rule
     state = " (disabled)" if rule.disabled else ""
     console.print(f"[bold]{escape(rule.name)}[/bold]{state}: {rule.direction.value}, "

@@ -28,7 +28,7 @@ from idsync.cli.common import (
     print_json,
     workspace_path,
 )
-from idsync.cli.main import cli
+from idsync.cli.root import cli
 from idsync.store import Store
 
 T = TypeVar("T")

@@ -15,7 +15,7 @@ from idsync.cli.common import (
     print_json,
     print_table,
 )
-from idsync.cli.main import cli
+from idsync.cli.root import cli
 from idsync.errors import ConfigurationError
 from idsync.model import CSObject, MVObject
 from idsync.store import Store

@@ -20,7 +20,7 @@ from idsync.cli.common import (
     print_json,
     print_table,
 )
-from idsync.cli.main import cli
+from idsync.cli.root import cli
 from idsync.cli.simulate import apply_guarded, confirm_option
 from idsync.writeback.rules import DEFAULT_MEMBER_LIMIT, NAMINGS, WritebackConfig
 
