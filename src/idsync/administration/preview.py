@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from idsync.model import CSObject, ExportState, PendingExport
+from idsync.model import CSObject, ExportKind, ExportState, PendingExport
 from idsync.store import Store
 from idsync.store.export_pages import pending_export_page
 
@@ -81,10 +81,10 @@ def pending_changes(store: Store, connector: str, *, include_exported: bool = Fa
 
 def _object_change(store: Store, pe: PendingExport, cs: CSObject, names: dict[int, str]
                    ) -> ObjectChange:
-    hologram = {} if pe.kind == "add" else cs.attributes
+    hologram = {} if pe.kind == ExportKind.ADD else cs.attributes
     change = ObjectChange(cs.id, cs.dn, cs.object_type, _OPERATION.get(pe.kind, pe.kind),
                           pe.state, pe.new_dn)
-    if pe.kind == "delete":
+    if pe.kind == ExportKind.DELETE:
         for attr in sorted(hologram):
             change.changes.append(AttributeChange(attr, "delete", list(hologram[attr]), []))
         return change
@@ -92,7 +92,7 @@ def _object_change(store: Store, pe: PendingExport, cs: CSObject, names: dict[in
         new = list(pe.attributes[attr])
         old = list(hologram.get(attr, []))
         if old != new:
-            op = "add" if pe.kind == "add" else ("replace" if new else "delete")
+            op = "add" if pe.kind == ExportKind.ADD else ("replace" if new else "delete")
             change.changes.append(AttributeChange(attr, op, old, new))
     for attr in sorted(set(pe.ref_adds) | set(pe.ref_removes)):
         # Reference changes are value-level: the targets added and removed, by DN.

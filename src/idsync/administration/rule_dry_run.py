@@ -20,6 +20,7 @@ from idsync.expressions import (
 from idsync.rules.model import (
     Direction,
     FlowType,
+    LinkType,
     ScopeOperator,
     ScopingClause,
     SyncRule,
@@ -152,4 +153,4 @@ def _try_join(rule: SyncRule, attrs: Mapping[str, Any], store: Store | None
             return results, f"joins {side} {ids[0]} (join group {number})"
     side = "metaverse" if inbound else f"connector space of {rule.connector}"
     return results, f"no single match in the {side}" + (
-        "; Provision would create a new object" if rule.link_type.value == "Provision" else "")
+        "; Provision would create a new object" if rule.link_type is LinkType.PROVISION else "")
