@@ -27,10 +27,10 @@ import psutil
 from rich.console import Console
 from rich.table import Table
 
+from idsync.administration.rule_changes import save_rules
 from idsync.engine.core import RunContext
 from idsync.engine.run_profiles import run_profile
 from idsync.model import RunProfile
-from idsync.rules.admin import save_rules
 from idsync.rules.files import builtin_rule_set
 from idsync.sample import generate_churn, generate_directory
 from idsync.store import Store

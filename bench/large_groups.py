@@ -31,6 +31,7 @@ from typing import Any
 import httpx
 from click.testing import CliRunner
 
+from idsync.administration.outofbox import install_outofbox
 from idsync.cli.main import build
 from idsync.connectors.cloud import client as cloud_client
 from idsync.engine.core import RunContext
@@ -38,7 +39,6 @@ from idsync.engine.run_profiles import run_profile
 from idsync.lab.ldif_text import ldif_entry
 from idsync.lab.slapd import SlapdConfig, SlapdServer
 from idsync.model import RunProfile
-from idsync.rules.outofbox import install_outofbox
 from idsync.store import Store
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))

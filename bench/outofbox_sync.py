@@ -37,11 +37,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from idsync.administration.outofbox import install_outofbox
 from idsync.engine.core import RunContext
 from idsync.engine.run_profiles import RunResult, run_profile
 from idsync.expressions.compile import CompiledExpression
 from idsync.model import RunProfile
-from idsync.rules.outofbox import install_outofbox
 from idsync.sample import generate_directory
 from idsync.store import Store
 

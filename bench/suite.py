@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from idsync.administration.outofbox import install_outofbox
 from idsync.engine.core import RunContext
 from idsync.engine.run_profiles import run_profile
 from idsync.lab.clouddir import LocalCloudDir
@@ -38,7 +39,7 @@ from idsync.lab.ldapdata import (
 )
 from idsync.lab.slapd import SlapdConfig, SlapdServer
 from idsync.model import RunProfile
-from idsync.rules.outofbox import GROUP_JOIN_RULE, install_outofbox
+from idsync.rules.outofbox import GROUP_JOIN_RULE
 from idsync.store import Store
 
 #: The data sets of issue 8. S and M keep the log-uniform group sizes their earlier figures
@@ -68,7 +69,8 @@ def raise_member_limit(store: Store, limit: int, precedence: int = 50) -> None:
     """What an administrator does to sync groups above 50,000 members under v2: an editable
     copy of the out-of-box Group Join rule (the original disabled), its member limit raised to
     ``limit`` in both the scoping filter and the member transformation."""
-    from idsync.rules.editing import RuleEdit, copy_rule, edit_rule
+    from idsync.administration.rule_editing import copy_rule, edit_rule
+    from idsync.rules.edits import RuleEdit
 
     copy = copy_rule(store, GROUP_JOIN_RULE, precedence)
     edit_rule(store, copy.name, RuleEdit(

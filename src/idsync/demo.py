@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from idsync.administration.outofbox import install_outofbox
+from idsync.administration.rule_changes import save_rules
 from idsync.engine.core import RunContext
 from idsync.engine.run_profiles import RunResult, run_profile
 from idsync.errors import ConfigurationError
@@ -25,9 +27,7 @@ from idsync.lab.clouddir import LocalCloudDir
 from idsync.lab.sample import sample_directory
 from idsync.lab.slapd import SlapdServer, slapd_available
 from idsync.model import RunProfile
-from idsync.rules.admin import save_rules
 from idsync.rules.files import builtin_rule_set
-from idsync.rules.outofbox import install_outofbox
 from idsync.sample import generate_churn
 from idsync.store import CONFIG_FILE, DB_FILE, Store
 

@@ -60,7 +60,7 @@ entryUUID: 6c1b2a3f-0000-4000-8000-000000000002
 
 def test_values_that_look_like_markup_print_as_they_are(tmp_path: Path) -> None:
     """A displayName holding "[/bold]" ended `idsync mv search` in rich's MarkupError."""
-    from idsync.rules.admin import save_rules
+    from idsync.administration.rule_changes import save_rules
     from idsync.rules.files import builtin_rule_set
     from idsync.store import Store
 

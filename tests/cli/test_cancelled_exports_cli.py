@@ -37,7 +37,7 @@ def test_a_staged_delete_shows_its_cause_and_its_cancellation(tmp_path: Path) ->
     idsync("init")
     idsync("connector", "add", "contoso", "--type", "file", "--set", "path=contoso.ldif")
     idsync("connector", "add", "fabrikam", "--type", "file", "--set", "path=fabrikam.ldif")
-    from idsync.rules.admin import save_rules
+    from idsync.administration.rule_changes import save_rules
     from idsync.rules.files import builtin_rule_set
     from idsync.store import Store
 

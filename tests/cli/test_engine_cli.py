@@ -59,7 +59,7 @@ def setup_connectors(idsync: Idsync) -> None:
     (idsync.workspace.parent / "fabrikam.password").write_text("hunter2\n")
     idsync("connector", "add", "fabrikam", "--type", "file", "--set", "path=fabrikam.ldif",
            "--secret-file", f"password={idsync.workspace.parent / 'fabrikam.password'}")
-    from idsync.rules.admin import save_rules
+    from idsync.administration.rule_changes import save_rules
     from idsync.rules.files import builtin_rule_set
     from idsync.store import Store
 

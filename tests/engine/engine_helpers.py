@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 
+from idsync.administration.rule_changes import save_rules
 from idsync.demo import TARGET_SKELETON as DEMO_TARGET_SKELETON
 from idsync.dn import normalize_dn
 from idsync.engine.core import RunContext
 from idsync.engine.run_profiles import RunResult, run_profile
 from idsync.filedir.ldif import read_ldif
 from idsync.model import RunProfile
-from idsync.rules.admin import save_rules
 from idsync.rules.files import builtin_rule_set, load_rules_text
 from idsync.store import Store
 

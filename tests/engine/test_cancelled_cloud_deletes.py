@@ -12,8 +12,8 @@ from typing import Any
 from engine_helpers import group_entry, ldif, make_workspace, user_entry
 from tests.harness.clouddir_server import clouddir, clouddir_shared  # noqa: F401
 
+from idsync.administration.rule_changes import save_rules, set_disabled
 from idsync.events import EventId
-from idsync.rules.admin import save_rules, set_disabled
 from idsync.rules.files import load_rules_text
 from idsync.rules.model import ScopeOperator, ScopingClause, ScopingGroup
 

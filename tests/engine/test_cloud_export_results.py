@@ -9,7 +9,7 @@ from pathlib import Path
 from engine_helpers import ldif, make_workspace, user_entry
 from tests.harness.clouddir_server import clouddir, clouddir_shared  # noqa: F401
 
-from idsync.rules.admin import save_rules
+from idsync.administration.rule_changes import save_rules
 from idsync.rules.files import load_rules_text
 
 RULES = """

@@ -14,7 +14,7 @@ from engine_helpers import group_entry, ldif, make_workspace, user_entry
 from test_cancelled_cloud_deletes import RULES
 from tests.harness.clouddir_server import clouddir_factory  # noqa: F401
 
-from idsync.rules.admin import save_rules
+from idsync.administration.rule_changes import save_rules
 from idsync.rules.files import load_rules_text
 
 #: Members per import page the test server sends: every group here spans pages.

@@ -130,7 +130,7 @@ def test_sigkill_while_cancelling_deletes_keeps_every_object(tmp_path: Path) -> 
     """A synchronization killed while it links deprovisioned objects back and cancels their
     deletes: the next one finishes the job, no object gets a second connector space object,
     nothing is left to delete."""
-    from idsync.rules.admin import set_disabled
+    from idsync.administration.rule_changes import set_disabled
     from idsync.store import Store
 
     ws = make_workspace(tmp_path / "ws", directory())

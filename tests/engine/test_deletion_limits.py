@@ -10,9 +10,9 @@ from pathlib import Path
 from click.testing import CliRunner
 from engine_helpers import TARGET_BASE, Workspace, ldif, make_workspace, target_dn, user_entry
 
+from idsync.administration.rule_changes import save_rules
 from idsync.cli.main import build
 from idsync.engine.deletion_limits import limit_breaches
-from idsync.rules.admin import save_rules
 from idsync.rules.files import builtin_rule_set, load_rules_text
 from idsync.rules.model import ScopeOperator, ScopingClause, ScopingGroup
 

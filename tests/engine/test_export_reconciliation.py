@@ -15,8 +15,8 @@ from engine_helpers import (
     user_entry,
 )
 
+from idsync.administration.rule_changes import save_rules, set_disabled
 from idsync.events import EventId
-from idsync.rules.admin import save_rules, set_disabled
 from idsync.rules.model import ScopeOperator, ScopingClause, ScopingGroup
 
 USERS = [f"u{i:02d}" for i in range(12)]

@@ -12,9 +12,9 @@ from engine_helpers import SOURCE_BASE, TARGET_BASE, group_entry, ldif, make_wor
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from idsync.administration.rule_changes import save_rules
 from idsync.dn import normalize_dn
 from idsync.filedir.ldif import read_ldif
-from idsync.rules.admin import save_rules
 from idsync.rules.files import builtin_rule_set
 from idsync.rules.model import ScopeOperator, ScopingClause, ScopingGroup
 

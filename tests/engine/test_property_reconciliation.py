@@ -14,7 +14,7 @@ from engine_helpers import TARGET_BASE, Workspace, group_entry, ldif, make_works
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from idsync.rules.admin import save_rules
+from idsync.administration.rule_changes import save_rules
 from idsync.rules.files import builtin_rule_set
 from idsync.rules.model import ScopeOperator, ScopingClause, ScopingGroup
 

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from engine_helpers import group_entry, ldif, make_workspace, target_dn, target_group_dn, user_entry
 
+from idsync.administration.rule_changes import save_rules
 from idsync.connectors.file import apply_changes
 from idsync.engine.core import RunContext
 from idsync.engine.reference_journal import journal_valid
 from idsync.filedir.ldif import read_ldif
-from idsync.rules.admin import save_rules
 from idsync.store.connector_space import ConnectorSpaceRepository
 from idsync.store.reference_journal import JournalSpace, RelinkMark
 from idsync.store.references import ReferenceDeltas

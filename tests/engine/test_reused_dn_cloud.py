@@ -24,7 +24,7 @@ from test_cancelled_cloud_deletes import RULES
 from test_reference_integrity import staged
 from tests.harness.clouddir_server import clouddir, clouddir_shared  # noqa: F401
 
-from idsync.rules.admin import save_rules
+from idsync.administration.rule_changes import save_rules
 from idsync.rules.files import load_rules_text
 
 

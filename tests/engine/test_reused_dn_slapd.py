@@ -19,7 +19,7 @@ from engine_helpers import (
 from test_reference_integrity import staged
 from tests.harness.slapd import slapd, slapd_factory  # noqa: F401
 
-from idsync.rules.admin import save_rules
+from idsync.administration.rule_changes import save_rules
 from idsync.rules.files import builtin_rule_set
 
 

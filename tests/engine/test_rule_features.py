@@ -8,7 +8,7 @@ from pathlib import Path
 
 from engine_helpers import group_entry, ldif, target_dn, target_group_dn, user_entry
 
-from idsync.rules.admin import save_rules, set_disabled
+from idsync.administration.rule_changes import save_rules, set_disabled
 from idsync.rules.files import load_rules_text
 from idsync.store import Store
 
@@ -330,7 +330,7 @@ def test_an_editable_copy_takes_over_the_links_of_the_rule_it_replaces(workspace
     assert {o.link_rule_id for o in after if o.object_type == "user"} == {copy_id}
     # and back: deleting the copy and enabling the default hands the links back again
     set_disabled(ws.store, "In from source - User Join", False)
-    from idsync.rules.admin import delete_rule
+    from idsync.administration.rule_changes import delete_rule
     delete_rule(ws.store, "My User Join")
     sync = ws.run("source", "fs")
     assert "disconnectors" not in sync.counters and ws.store.mv.count("person") == 2

@@ -16,7 +16,7 @@ from tests.harness.clouddir_server import clouddir, clouddir_shared  # noqa: F40
 from tests.harness.slapd import needs_slapd, slapd, slapd_factory  # noqa: F401
 from tests.scheduler.conftest import idsync
 
-from idsync.rules.admin import save_rules
+from idsync.administration.rule_changes import save_rules
 from idsync.rules.files import load_rules_text
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from idsync.administration.rule_changes import save_rules
 from idsync.errors import ConfigurationError
-from idsync.rules.admin import save_rules
 from idsync.rules.files import builtin_rule_set
 from idsync.store import Store, database
 

@@ -10,16 +10,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from idsync.administration.outofbox import install_outofbox
+from idsync.administration.writeback import enable_writeback, writeback_config
 from idsync.cli.main import build
-from idsync.rules.outofbox import GROUP_JOIN_RULE, install_outofbox
+from idsync.largegroups.api_versions import set_api_versions
+from idsync.rules.outofbox import GROUP_JOIN_RULE
 from idsync.store import Store, database
-from idsync.writeback import (
-    MEMBER_LIMIT_RULE,
-    WritebackConfig,
-    enable_writeback,
-    set_api_versions,
-    writeback_config,
-)
+from idsync.writeback.rules import MEMBER_LIMIT_RULE, WritebackConfig
 
 COPY = f"{GROUP_JOIN_RULE} (copy)"
 RAISED = ('IIF(ValueCount("member")> 100000,Error("Maximum Group member count exceeded"),'

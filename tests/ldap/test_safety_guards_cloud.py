@@ -14,11 +14,11 @@ from click.testing import CliRunner
 from tests.harness.clouddir_server import clouddir, clouddir_shared  # noqa: F401
 from tests.ldap.helpers import person
 
+from idsync.administration.outofbox import install_outofbox
 from idsync.cli.main import build
 from idsync.engine.core import RunContext
 from idsync.engine.run_profiles import RunResult, run_profile
 from idsync.model import RunProfile
-from idsync.rules.outofbox import install_outofbox
 from idsync.store import Store
 
 pytestmark = pytest.mark.slapd

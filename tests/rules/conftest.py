@@ -19,10 +19,10 @@ from tests.harness.clouddir_server import (
     clouddir_shared,
 )
 
+from idsync.administration.outofbox import install_outofbox
 from idsync.engine.core import RunContext
 from idsync.engine.run_profiles import RunResult, run_profile
 from idsync.model import RunProfile
-from idsync.rules.outofbox import install_outofbox
 from idsync.store import Store
 
 __all__ = ["clouddir", "clouddir_factory", "clouddir_shared"]

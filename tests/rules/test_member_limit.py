@@ -7,8 +7,9 @@ from click.testing import CliRunner
 from tests.rules.conftest import ad_group, ad_user, ldif
 from tests.rules.test_outofbox_cloud import anchor
 
+from idsync.administration.rule_editing import edit_rule
 from idsync.cli.main import build
-from idsync.rules.editing import RuleEdit, edit_rule
+from idsync.rules.edits import RuleEdit
 from idsync.rules.outofbox import GROUP_JOIN_RULE
 
 COPY = GROUP_JOIN_RULE + " (copy)"

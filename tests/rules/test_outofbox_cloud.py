@@ -31,7 +31,8 @@ def test_users_groups_and_exclusions_reach_the_cloud(hybrid_factory, clouddir) -
 
 
 def test_copying_a_join_rule_keeps_every_object_joined(hybrid_factory, clouddir) -> None:  # type: ignore[no-untyped-def]
-    from idsync.rules.editing import RuleEdit, copy_rule, edit_rule
+    from idsync.administration.rule_editing import copy_rule, edit_rule
+    from idsync.rules.edits import RuleEdit
 
     ws = hybrid_factory(ldif(ad_user("ann"), ad_user("bob"), ad_group("staff", ["ann"])),
                         clouddir)

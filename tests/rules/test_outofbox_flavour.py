@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from idsync.administration.flavour import Detection, choose_flavour, detect_flavour
 from idsync.errors import ConfigurationError
 from idsync.model import ConnectorRecord
-from idsync.rules.outofbox.detect import Detection, choose_flavour, detect_flavour
 
 FLAVOUR = st.sampled_from(["ad", "openldap"])
 

@@ -8,12 +8,15 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from idsync.administration.outofbox import install_outofbox
+from idsync.administration.rule_changes import delete_rule, save_rules, set_disabled
+from idsync.administration.rule_dry_run import dry_run
+from idsync.administration.rule_editing import copy_rule, edit_rule
 from idsync.cli.main import build
 from idsync.errors import ConfigurationError
-from idsync.rules.admin import delete_rule, save_rules, set_disabled
-from idsync.rules.editing import RuleEdit, copy_rule, dry_run, edit_rule, parse_scope_group
+from idsync.rules.edits import RuleEdit, parse_scope_group
 from idsync.rules.model import FlowType, ScopeOperator
-from idsync.rules.outofbox import GROUP_JOIN_RULE, install_outofbox, outofbox_rules
+from idsync.rules.outofbox import GROUP_JOIN_RULE, outofbox_rules
 from idsync.rules.validation import validate_rule
 
 NAMES = {

@@ -14,11 +14,11 @@ from click.testing import CliRunner, Result
 from tests.harness.samba import samba_dc  # noqa: F401
 
 import ldap
+from idsync.administration.outofbox import install_outofbox
 from idsync.cli.main import build
 from idsync.engine.core import RunContext
 from idsync.engine.run_profiles import run_profile
 from idsync.model import RunProfile
-from idsync.rules.outofbox import install_outofbox
 from idsync.store import Store
 
 pytestmark = pytest.mark.samba

@@ -10,11 +10,11 @@ import pytest
 from click.testing import CliRunner, Result
 from tests.harness.slapd import slapd, slapd_factory  # noqa: F401
 
+from idsync.administration.outofbox import install_outofbox
 from idsync.cli.main import build
 from idsync.engine.core import RunContext
 from idsync.engine.run_profiles import run_profile
 from idsync.model import RunProfile
-from idsync.rules.outofbox import install_outofbox
 from idsync.store import Store
 
 pytestmark = pytest.mark.slapd

@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 from tests.harness.slapd import slapd, slapd_factory  # noqa: F401
 
+from idsync.administration.outofbox import install_outofbox
 from idsync.engine.core import RunContext
 from idsync.engine.run_profiles import RunResult, run_profile
 from idsync.model import RunProfile
-from idsync.rules.outofbox import install_outofbox
 from idsync.store import Store
 
 pytestmark = pytest.mark.slapd

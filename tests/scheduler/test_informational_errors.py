@@ -19,7 +19,7 @@ from tests.scheduler.conftest import (
     wait_for,
 )
 
-from idsync.rules.admin import save_rules
+from idsync.administration.rule_changes import save_rules
 from idsync.rules.model import ScopeOperator, ScopingClause, ScopingGroup
 
 

@@ -12,7 +12,7 @@ from tests.harness.clouddir_server import clouddir, clouddir_shared  # noqa: F40
 from tests.harness.slapd import needs_slapd, slapd, slapd_factory  # noqa: F401
 from tests.scheduler.conftest import idsync, wait_for
 
-from idsync.rules.outofbox import install_outofbox
+from idsync.administration.outofbox import install_outofbox
 from idsync.store import Store
 
 pytestmark = [pytest.mark.slapd, needs_slapd]

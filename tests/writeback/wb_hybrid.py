@@ -11,13 +11,14 @@ from typing import Any
 
 from click.testing import CliRunner, Result
 
+from idsync.administration.outofbox import install_outofbox
+from idsync.administration.rule_changes import save_rules
 from idsync.cli.main import build
 from idsync.engine.core import RunContext
 from idsync.engine.run_profiles import RunResult, run_profile
 from idsync.model import RunProfile
-from idsync.rules.admin import save_rules
 from idsync.rules.model import SyncRule
-from idsync.rules.outofbox import GROUP_JOIN_RULE, install_outofbox, outofbox_rules
+from idsync.rules.outofbox import GROUP_JOIN_RULE, outofbox_rules
 from idsync.store import Store
 
 #: Informational (a member exported in the same batch as its group); clears on the next export.

@@ -18,13 +18,13 @@ from idsync.cli.common import (
     workspace_path,
 )
 from idsync.cli.connector import connector
-from idsync.largegroups.rollback import GroupState
-from idsync.writeback.plan import (
+from idsync.largegroups.api_versions import (
     V1_MEMBER_LIMIT,
     AtRiskGroup,
     service_v1_limit,
     set_api_versions,
 )
+from idsync.largegroups.rollback import GroupState
 
 
 def _show_plan(plan: list[AtRiskGroup]) -> None:

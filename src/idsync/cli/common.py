@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import functools
 import os
 import sys
@@ -17,6 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from idsync.errors import IdsyncError
+from idsync.failures import one_line
 from idsync.secrets.redaction import redact
 from idsync.store import Store, workspace_exists
 
@@ -53,8 +55,6 @@ def handle_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except IdsyncError as exc:
-            from idsync.failures import one_line
-
             if debugging():
                 raise
             report_error(one_line(redact(str(exc))))
@@ -65,8 +65,6 @@ def handle_errors(fn: F) -> F:
 
 def _default(obj: Any) -> Any:
     if isinstance(obj, bytes):
-        import base64
-
         return base64.b64encode(obj).decode("ascii")
     if isinstance(obj, set | frozenset):
         return sorted(obj)

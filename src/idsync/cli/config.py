@@ -6,11 +6,11 @@ from typing import Any
 
 import click
 
+from idsync.administration.config_io import export_config, import_config
 from idsync.cli.common import console, handle_errors, open_store
-from idsync.cli.main import cli
+from idsync.cli.root import cli
 from idsync.cli.secret_input import passphrase_option, read_secrets, secret_options
 from idsync.errors import ConfigurationError
-from idsync.ops.config_io import export_config, import_config
 
 PASSPHRASE = passphrase_option(
     "--secrets-passphrase", "IDSYNC_CONFIG_PASSPHRASE",

@@ -6,6 +6,8 @@ from typing import Any
 
 import click
 
+from idsync.administration.cleartext import warn_cleartext
+from idsync.administration.simulation import changes_scope
 from idsync.cli.common import (
     console,
     handle_errors,
@@ -16,16 +18,15 @@ from idsync.cli.common import (
     print_table,
     workspace_path,
 )
-from idsync.cli.main import cli
+from idsync.cli.root import cli
 from idsync.cli.secret_input import read_secrets, secret_options
 from idsync.cli.simulate import apply_guarded, confirm_option
 from idsync.connectors import registry
+from idsync.connectors.base import SchemaProvider
 from idsync.connectors.settings import validate as validate_settings
 from idsync.errors import ConfigurationError
 from idsync.events import EventId
 from idsync.model import ConnectorRecord
-from idsync.ops.cleartext import warn_cleartext
-from idsync.ops.simulation import changes_scope
 from idsync.store import Store
 
 SECRET_MASK = "********"
@@ -185,8 +186,6 @@ def set_(ctx: click.Context, name: str, settings: tuple[str, ...], unset: tuple[
 def schema(ctx: click.Context, name: str, object_type: str | None, as_json: bool) -> None:
     """List the object types and attributes the connected directory's schema declares (for
     LDAP: the server's subschema), so rules can be checked against it."""
-    from idsync.connectors.base import SchemaProvider
-
     store = open_store(ctx)
     record = store.connectors.get(name)
     instance = registry.create(record, str(workspace_path(ctx)))

@@ -16,7 +16,7 @@ from idsync.cli.common import (
     print_table,
     workspace_path,
 )
-from idsync.cli.main import cli
+from idsync.cli.root import cli
 from idsync.engine.informational import CYCLE_COMPLETED_WITH_WARNINGS
 from idsync.errors import ConfigurationError
 from idsync.locks import CYCLE_LOCK, Liveness, clear, describe_holder, held_locks

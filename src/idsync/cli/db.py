@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from idsync.administration.backup import backup, restore
 from idsync.cli.common import (
     console,
     err_console,
@@ -15,15 +16,15 @@ from idsync.cli.common import (
     print_json,
     workspace_path,
 )
-from idsync.cli.main import cli
+from idsync.cli.root import cli
 from idsync.errors import ConfigurationError
 from idsync.locks import live_holders
-from idsync.ops.backup import backup, restore
 from idsync.scheduler.lock import owner_alive
 from idsync.secrets.backups import INCLUDE_KEY_WARNING, add_key, copy_key
 from idsync.secrets.keys import KeyRing
 from idsync.store import Store
 from idsync.store.postgres import redact
+from idsync.store.transfer import migrate_workspace
 
 
 @cli.group()
@@ -84,8 +85,6 @@ def restore_cmd(ctx: click.Context, file: str, key_file: str | None) -> None:
 def migrate_cmd(ctx: click.Context, url: str, as_json: bool) -> None:
     """Copy the workspace's SQLite database to PostgreSQL, every table with its ids, and point
     the workspace at it (workspace.yaml). Stop `idsync serve` first; idsync.db stays as it was."""
-    from idsync.store.transfer import migrate_workspace
-
     path = workspace_path(ctx)
     if (path / "idsync.db").exists():
         current = Store.open(path, migrate=False, database=str(path / "idsync.db"))

@@ -7,7 +7,7 @@ from rich.console import Console
 from rich.table import Table
 
 from idsync.cli.common import console, handle_errors, print_json, workspace_path
-from idsync.cli.main import cli
+from idsync.cli.root import cli
 from idsync.demo import CLOUD, SOURCE, TARGET, TARGETS, StageFigure, run_demo
 from idsync.store import DB_FILE, Store
 
@@ -40,16 +40,16 @@ def demo(ctx: click.Context, no_churn: bool, ldap: bool, target: str, as_json: b
                        on_stage=progress)
     store = Store.open(workspace, database=str(workspace / DB_FILE))  # the demo's own file
     try:
-        source = store.connectors.get(SOURCE)
-        into = store.connectors.get(CLOUD if target == "cloud" else TARGET)
+        source_record = store.connectors.get(SOURCE)
+        into_record = store.connectors.get(CLOUD if target == "cloud" else TARGET)
         totals = {
             "metaverse_persons": store.mv.count("person"),
             "metaverse_groups": store.mv.count("group"),
             "metaverse_contacts": store.mv.count("contact"),
-            f"{SOURCE}_objects": store.cs.count(source.id),
-            f"{into.name}_objects": store.cs.count(into.id),
-            "pending_exports": store.exports.count(into.id),
-            "errors": store.errors.count(into.id) + store.errors.count(source.id),
+            f"{SOURCE}_objects": store.cs.count(source_record.id),
+            f"{into_record.name}_objects": store.cs.count(into_record.id),
+            "pending_exports": store.exports.count(into_record.id),
+            "errors": store.errors.count(into_record.id) + store.errors.count(source_record.id),
         }
     finally:
         store.close()

@@ -7,6 +7,7 @@ import sys
 import click
 from rich.text import Text
 
+from idsync.administration.doctor import FAIL, OK, exit_code, run_checks
 from idsync.cli.common import (
     console,
     handle_errors,
@@ -15,8 +16,7 @@ from idsync.cli.common import (
     print_json,
     workspace_path,
 )
-from idsync.cli.main import cli
-from idsync.ops.doctor import FAIL, OK, exit_code, run_checks
+from idsync.cli.root import cli
 
 STYLE = {OK: "green", FAIL: "red"}
 

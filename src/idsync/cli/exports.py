@@ -15,7 +15,7 @@ from idsync.cli.common import (
     print_json,
     print_table,
 )
-from idsync.cli.main import cli
+from idsync.cli.root import cli
 from idsync.engine.discards import discard, parse_kind, plan_discard
 from idsync.engine.member_removals import MEMBER_REMOVAL_LIMIT, allow_once
 from idsync.errors import ConfigurationError

@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.console import Console
+from rich.markup import escape
 
-from idsync.cli.main import cli
+from idsync.cli.root import cli
 from idsync.expressions import (
     AUTHORITATIVE_NULL,
     IGNORE_THIS_FLOW,
@@ -56,7 +58,7 @@ def eval_command(
     source: str, object_file: Path | None, params: tuple[str, ...], as_json: bool
 ) -> None:
     """Evaluate EXPRESSION against one object and print the result."""
-    attributes = _load_object(object_file) if object_file else {}
+    attributes = load_object(object_file) if object_file else {}
     parameters = dict(_split_param(p) for p in params)
     try:
         compiled = compile_expression(source)
@@ -98,7 +100,7 @@ def to_json(value: Any) -> Any:
     return value
 
 
-def _load_object(path: Path) -> dict[str, Any]:
+def load_object(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -160,9 +162,6 @@ def _split_param(text: str) -> tuple[str, str]:
 
 
 def _print_readable(outcome: dict[str, Any]) -> None:
-    from rich.console import Console
-    from rich.markup import escape
-
     console = Console(highlight=False)
     if "error" in outcome:
         console.print(f"[red]Error() triggered:[/red] {escape(outcome['error'])}")

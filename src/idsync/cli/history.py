@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import Any
 
 import click
 
@@ -14,7 +15,7 @@ from idsync.cli.common import (
     print_json,
     print_table,
 )
-from idsync.cli.main import cli
+from idsync.cli.root import cli
 from idsync.engine.informational import is_informational
 from idsync.errors import ConfigurationError
 from idsync.locks import CYCLE_LOCK, clear, describe_holder, held_locks, run_lock_name
@@ -59,10 +60,11 @@ def runs_show(ctx: click.Context, run_id: int, as_json: bool) -> None:
     if as_json:
         print_json({**asdict(run), "errors": errors})
         return
+    fields: list[list[Any]] = [
+        ["connector", run.connector], ["profile", run.profile], ["status", run.status],
+        ["started", run.started_at], ["ended", run.ended_at], ["message", run.message]]
     print_table(f"Run {run_id}", ["field", "value"],
-                [["connector", run.connector], ["profile", run.profile], ["status", run.status],
-                 ["started", run.started_at], ["ended", run.ended_at],
-                 ["message", run.message]] + [[k, v] for k, v in sorted(run.counters.items())]
+                fields + [[k, v] for k, v in sorted(run.counters.items())]
                 + [[f"traffic: {k.replace('_', ' ')}", v] for k, v in run.traffic.items()])
     if errors:
         print_table("Errors", ["dn", "stage", "code", "detail"],

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from idsync.cli.common import console, handle_errors, json_option, open_store, print_json
-from idsync.cli.main import cli
+from idsync.cli.root import cli
 from idsync.engine import deletion_limits, import_guards, member_removals
 from idsync.engine.share_limits import ShareLimitSetting
 from idsync.errors import ConfigurationError

@@ -1,136 +1,43 @@
-"""The ``idsync`` command line: one Click group, one module per command group."""
+"""The ``idsync`` command: the root group (``root``) with every command group registered. Each
+command group lives in its own module and registers itself on ``cli`` when imported, so this
+module imports them all; none of them imports this one."""
 
 from __future__ import annotations
 
-import sys
-from typing import Any
-
 import click
 
-from idsync import __version__
-from idsync.cli.common import debugging, report_error
-
-
-class IdsyncGroup(click.Group):
-    """The top of the command line: whatever a command did not handle ends as one line on
-    stderr and a non-zero exit (idsync.cli.failures), never as a traceback."""
-
-    def make_context(self, info_name: str | None, args: list[str],
-                     parent: click.Context | None = None, **extra: Any) -> click.Context:
-        try:
-            return super().make_context(info_name, args, parent, **extra)
-        except click.UsageError as exc:  # a wrong top-level option: idsync --bogus
-            if "--debug" in args or debugging(None):
-                raise
-            report_error(f"{exc.format_message()} (see `{info_name or 'idsync'} --help`)")
-            sys.exit(exc.exit_code)
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except click.UsageError as exc:
-            if debugging(ctx):
-                raise
-            # One line instead of click's usage block: what is wrong, and where the help is.
-            path = exc.ctx.command_path if exc.ctx is not None else ctx.command_path
-            report_error(f"{exc.format_message()} (see `{path} --help`)")
-            ctx.exit(exc.exit_code)
-        except (click.exceptions.ClickException, click.exceptions.Exit,
-                click.exceptions.Abort, SystemExit):
-            raise
-        except KeyboardInterrupt:
-            if debugging(ctx):
-                raise
-            sys.stderr.write("interrupted\n")
-            ctx.exit(130)
-        except Exception as exc:
-            if debugging(ctx):
-                raise
-            from idsync.failures import describe
-
-            obj = ctx.obj if isinstance(ctx.obj, dict) else {}
-            message, code = describe(exc, obj.get("workspace"))
-            report_error(message)
-            ctx.exit(code)
-
-
-@click.group(cls=IdsyncGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="idsync")
-@click.option(
-    "--workspace",
-    envvar="IDSYNC_HOME",
-    default="~/.idsync",
-    show_default=True,
-    type=click.Path(file_okay=False),
-    help="Workspace folder holding the database (env IDSYNC_HOME).",
+from idsync.cli import (  # noqa: F401  (imported for the commands they register)
+    apiversion,
+    config,
+    connector,
+    cycle,
+    db,
+    demo,
+    doctor,
+    exports,
+    expression,
+    history,
+    limits,
+    preview,
+    rules,
+    run,
+    scheduler,
+    secrets,
+    serve,
+    settings,
+    simulate,
+    spaces,
+    threshold,
+    workspace,
+    writeback,
 )
-@click.option("--debug", is_flag=True, envvar="IDSYNC_DEBUG",
-              help="Show the traceback of a failure (env IDSYNC_DEBUG=1).")
-@click.pass_context
-def cli(ctx: click.Context, workspace: str, debug: bool) -> None:
-    """idsync: keep a cloud directory in step with an on-premises directory."""
-    ctx.ensure_object(dict)
-    ctx.obj["workspace"] = workspace
-    from idsync.secrets import redaction
+from idsync.cli.root import cli
 
-    redaction.install()
-    ctx.obj["debug"] = debug
-    if debug:
-        import logging
-
-        # What a run logs when it fails (its traceback) goes to stderr too.
-        handler = logging.StreamHandler(sys.stderr)
-        handler.addFilter(redaction.RedactingFilter())  # a traceback may quote a password
-        logger = logging.getLogger("idsync")
-        level = logger.level
-        logger.addHandler(handler)
-        logger.setLevel(logging.DEBUG)
-
-        def detach() -> None:
-            logger.removeHandler(handler)
-            logger.setLevel(level)
-
-        ctx.call_on_close(detach)
-
-
-def _register() -> None:
-    # Each command group lives in its own module and registers itself on ``cli``.
-    import importlib
-
-    for module in COMMAND_MODULES:
-        importlib.import_module(f"idsync.cli.{module}")
-
-
-COMMAND_MODULES: list[str] = [
-    "workspace",
-    "connector",
-    "run",
-    "spaces",
-    "history",
-    "rules",
-    "threshold",
-    "limits",
-    "exports",
-    "demo",
-    "expression",
-    "scheduler",
-    "cycle",
-    "serve",
-    "db",
-    "config",
-    "doctor",
-    "preview",
-    "simulate",
-    "writeback",
-    "apiversion",
-    "secrets",
-    "settings",
-]
+__all__ = ["build", "cli", "main"]
 
 
 def build() -> click.Group:
     """The ``idsync`` group with every command registered (tests drive this one)."""
-    _register()
     return cli
 
 

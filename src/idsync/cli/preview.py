@@ -5,9 +5,9 @@ from __future__ import annotations
 import click
 from rich.text import Text
 
+from idsync.administration.preview import pending_changes, summary, write_csv
 from idsync.cli.common import console, handle_errors, json_option, open_store, print_json
-from idsync.cli.main import cli
-from idsync.ops.preview import pending_changes, summary, write_csv
+from idsync.cli.root import cli
 
 
 @cli.group("export")

@@ -8,7 +8,10 @@ from typing import Any
 
 import click
 import yaml
+from rich.markup import escape
 
+from idsync.administration import rule_changes, rule_dry_run, rule_editing
+from idsync.administration.outofbox import install_outofbox, resolve_flavour
 from idsync.cli.common import (
     console,
     display_value,
@@ -19,11 +22,12 @@ from idsync.cli.common import (
     print_table,
     workspace_path,
 )
-from idsync.cli.main import cli
+from idsync.cli.expression import load_object, to_json
+from idsync.cli.root import cli
 from idsync.cli.simulate import apply_guarded, confirm_option
-from idsync.rules import admin, editing
+from idsync.rules import edits
 from idsync.rules.files import load_rules, write_rules
-from idsync.rules.outofbox import FLAVOURS, install_outofbox, resolve_flavour
+from idsync.rules.outofbox import FLAVOURS
 
 
 @cli.group()
@@ -94,7 +98,7 @@ def import_(ctx: click.Context, path: str, confirm: bool) -> None:
     store = open_store(ctx)
     loaded = load_rules(path)
     saved = apply_guarded(ctx, store, f"rules import {path}",
-                          lambda: admin.save_rules(store, loaded), confirm)
+                          lambda: rule_changes.save_rules(store, loaded), confirm)
     console.print(f"{len(saved)} rule(s) imported; full synchronization required on: "
                   + ", ".join(sorted({r.connector for r in saved})))
 
@@ -108,7 +112,7 @@ def enable(ctx: click.Context, name: str, confirm: bool) -> None:
     """Enable a rule."""
     store = open_store(ctx)
     apply_guarded(ctx, store, f"rules enable {name!r}",
-                  lambda: admin.set_disabled(store, name, False), confirm)
+                  lambda: rule_changes.set_disabled(store, name, False), confirm)
     console.print(f"rule {name!r} enabled")
 
 
@@ -121,7 +125,7 @@ def disable(ctx: click.Context, name: str, confirm: bool) -> None:
     """Disable a rule (out-of-box rules too)."""
     store = open_store(ctx)
     apply_guarded(ctx, store, f"rules disable {name!r}",
-                  lambda: admin.set_disabled(store, name, True), confirm)
+                  lambda: rule_changes.set_disabled(store, name, True), confirm)
     console.print(f"rule {name!r} disabled")
 
 
@@ -134,7 +138,7 @@ def delete(ctx: click.Context, name: str, confirm: bool) -> None:
     """Delete a rule (not an out-of-box one: disable those)."""
     store = open_store(ctx)
     apply_guarded(ctx, store, f"rules delete {name!r}",
-                  lambda: admin.delete_rule(store, name), confirm)
+                  lambda: rule_changes.delete_rule(store, name), confirm)
     console.print(f"rule {name!r} deleted")
 
 
@@ -184,12 +188,12 @@ def copy_command(ctx: click.Context, name: str, precedence: int | None,
     store = open_store(ctx)
     store.rules.get(name)  # fail on an unknown name before asking anything
     if precedence is None:
-        free = editing.free_custom_precedences(store)
+        free = rule_editing.free_custom_precedences(store)
         precedence = click.prompt(
-            f"Precedence of the editable copy (1-99; free: {editing._ranges(free)})",
+            f"Precedence of the editable copy (1-99; free: {edits.precedence_ranges(free)})",
             type=click.IntRange(1, 99), default=free[-1] if free else None)
     copy = apply_guarded(ctx, store, f"rules copy {name!r}",
-                         lambda: editing.copy_rule(store, name, precedence, new_name), confirm)
+                         lambda: rule_editing.copy_rule(store, name, precedence, new_name), confirm)
     console.print(f"rule {name!r} disabled; editable copy {copy.name!r} created at precedence "
                   f"{copy.precedence}. Change it with `idsync rules edit {copy.name!r}`.",
                   highlight=False)
@@ -237,9 +241,9 @@ def edit_command(ctx: click.Context, name: str, expressions: tuple[str, ...],
     synchronization. Out-of-box rules are reserved: copy them first."""
     if scopes and clear_scope:
         raise click.UsageError("--scope and --clear-scope exclude each other")
-    scoping = [editing.parse_scope_group(s) for s in scopes] if scopes else (
+    scoping = [edits.parse_scope_group(s) for s in scopes] if scopes else (
         [] if clear_scope else None)
-    edit = editing.RuleEdit(
+    edit = edits.RuleEdit(
         expressions=_pairs(expressions, "--transformation"),
         directs=_pairs(directs, "--direct"), constants=_pairs(constants, "--constant"),
         remove_transformations=list(removals), precedence=precedence, scoping=scoping,
@@ -247,7 +251,7 @@ def edit_command(ctx: click.Context, name: str, expressions: tuple[str, ...],
         name=rename)
     store = open_store(ctx)
     saved = apply_guarded(ctx, store, f"rules edit {name!r}",
-                          lambda: editing.edit_rule(store, name, edit), confirm)
+                          lambda: rule_editing.edit_rule(store, name, edit), confirm)
     console.print(f"rule {saved.name!r} saved; full synchronization required on "
                   f"{saved.connector}", highlight=False)
 
@@ -269,12 +273,10 @@ def test_command(ctx: click.Context, name: str, object_file: Path, dn: str | Non
                  params: tuple[str, ...], as_json: bool) -> None:
     """Show what rule NAME would do to one object: the scope result clause by clause, the
     join attempt, and each transformation's value or error. Nothing is written."""
-    from idsync.cli.expression import _load_object
-
     store = open_store(ctx)
     rule = store.rules.get(name)
-    attributes = _load_object(object_file)
-    report = editing.dry_run(rule, attributes, store=store, dn=dn,
+    attributes = load_object(object_file)
+    report = rule_dry_run.dry_run(rule, attributes, store=store, dn=dn,
                              parameters=_pairs(params, "--param"))
     if as_json:
         print_json(_report_json(report))
@@ -282,9 +284,7 @@ def test_command(ctx: click.Context, name: str, object_file: Path, dn: str | Non
         _print_report(report)
 
 
-def _report_json(report: editing.DryRunReport) -> dict[str, Any]:
-    from idsync.cli.expression import to_json
-
+def _report_json(report: rule_dry_run.DryRunReport) -> dict[str, Any]:
     return {
         "rule": report.rule.name, "direction": report.rule.direction.value,
         "disabled": report.rule.disabled, "in_scope": report.in_scope,
@@ -304,9 +304,7 @@ def _report_json(report: editing.DryRunReport) -> dict[str, Any]:
     }
 
 
-def _print_report(report: editing.DryRunReport) -> None:
-    from rich.markup import escape
-
+def _print_report(report: rule_dry_run.DryRunReport) -> None:
     rule = report.rule
     state = " (disabled)" if rule.disabled else ""
     console.print(f"[bold]{escape(rule.name)}[/bold]{state}: {rule.direction.value}, "
@@ -333,7 +331,7 @@ def _print_report(report: editing.DryRunReport) -> None:
                  for f in report.flows])
 
 
-def _shown(flow: editing.FlowResult) -> str:
+def _shown(flow: rule_dry_run.FlowResult) -> str:
     if flow.outcome == "value":
         value = flow.value
         if isinstance(value, list):

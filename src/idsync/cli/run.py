@@ -19,7 +19,7 @@ from idsync.cli.common import (
     print_table,
     workspace_path,
 )
-from idsync.cli.main import cli
+from idsync.cli.root import cli
 from idsync.engine.core import RunContext
 from idsync.engine.run_profiles import RunResult, run_profile
 from idsync.errors import ConfigurationError

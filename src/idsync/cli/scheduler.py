@@ -16,7 +16,7 @@ from idsync.cli.common import (
     print_table,
     workspace_path,
 )
-from idsync.cli.main import cli
+from idsync.cli.root import cli
 from idsync.events import EventId
 from idsync.largegroups.swing import SwingGroup, stage_swing_back, swing_back_plan
 from idsync.locks import set_lease

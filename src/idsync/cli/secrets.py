@@ -14,7 +14,7 @@ from idsync.cli.common import (
     print_table,
     workspace_path,
 )
-from idsync.cli.main import cli
+from idsync.cli.root import cli
 from idsync.events import EventId
 from idsync.secrets.keys import KeyRing, new_key
 from idsync.secrets.rotation import rotate_key

@@ -6,8 +6,10 @@ import sys
 
 import click
 
-from idsync.cli.common import handle_errors, workspace_path
-from idsync.cli.main import cli
+from idsync.cli.common import handle_errors, open_store, workspace_path
+from idsync.cli.root import cli
+from idsync.scheduler.logs import configure_json_logging
+from idsync.scheduler.service import Service
 
 
 @cli.command()
@@ -21,10 +23,6 @@ from idsync.cli.main import cli
 def serve(ctx: click.Context, host: str, port: int, max_cycles: int | None) -> None:
     """Run the service: sync cycles on schedule and on request, JSON logs on stderr, clean
     stop on SIGTERM (the run in progress finishes first)."""
-    from idsync.cli.common import open_store
-    from idsync.scheduler.logs import configure_json_logging
-    from idsync.scheduler.service import Service
-
     open_store(ctx).close()  # refuse a folder that is not a workspace, like every command
     configure_json_logging()
     sys.exit(Service(workspace_path(ctx), host=host, port=port, max_cycles=max_cycles).run())

@@ -11,16 +11,7 @@ from typing import TypeVar
 
 import click
 
-from idsync.cli.common import (
-    console,
-    handle_errors,
-    json_option,
-    open_store,
-    print_json,
-    workspace_path,
-)
-from idsync.cli.main import cli
-from idsync.ops.simulation import (
+from idsync.administration.simulation import (
     DEFAULT_SAMPLES,
     Change,
     ChangeHeld,
@@ -29,6 +20,15 @@ from idsync.ops.simulation import (
     preview_and_record,
     totals_text,
 )
+from idsync.cli.common import (
+    console,
+    handle_errors,
+    json_option,
+    open_store,
+    print_json,
+    workspace_path,
+)
+from idsync.cli.root import cli
 from idsync.store import Store
 
 T = TypeVar("T")

@@ -15,7 +15,7 @@ from idsync.cli.common import (
     print_json,
     print_table,
 )
-from idsync.cli.main import cli
+from idsync.cli.root import cli
 from idsync.errors import ConfigurationError
 from idsync.model import CSObject, MVObject
 from idsync.store import Store
@@ -114,7 +114,8 @@ def mv_dict(store: Store, mv: MVObject, *, lineage: bool = False) -> dict[str, A
                            "attributes": dict(sorted(attributes.items()))}
     if lineage:
         rules = {r.id: r.name for r in store.rules.list()}
-        connectors = {c.id: c.name for c in store.connectors.list()}
+        # Lineage names a connector by id, possibly one deleted since (None: unknown).
+        connectors: dict[int | None, str] = {c.id: c.name for c in store.connectors.list()}
         out["lineage"] = {
             attr: {"connector": connectors.get(info.get("connector"), info.get("connector")),
                    "rule": rules.get(info.get("rule"), info.get("rule")),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from idsync.cli.common import console, handle_errors, json_option, open_store, print_json
-from idsync.cli.main import cli
+from idsync.cli.root import cli
 from idsync.engine.deletion_limits import deletion_threshold
 from idsync.errors import ConfigurationError
 from idsync.events import EventId

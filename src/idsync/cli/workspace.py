@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from idsync.cli.common import console, handle_errors, open_store, print_json, workspace_path
-from idsync.cli.main import cli
+from idsync.cli.root import cli
 from idsync.store import Store, workspace_exists, write_workspace_config
 
 

@@ -6,6 +6,12 @@ import sys
 
 import click
 
+from idsync.administration.writeback import (
+    disable_writeback,
+    enable_writeback,
+    writeback_config,
+    writeback_preview,
+)
 from idsync.cli.common import (
     console,
     handle_errors,
@@ -14,17 +20,9 @@ from idsync.cli.common import (
     print_json,
     print_table,
 )
-from idsync.cli.main import cli
+from idsync.cli.root import cli
 from idsync.cli.simulate import apply_guarded, confirm_option
-from idsync.writeback.rules import (
-    DEFAULT_MEMBER_LIMIT,
-    NAMINGS,
-    WritebackConfig,
-    disable_writeback,
-    enable_writeback,
-    writeback_config,
-    writeback_preview,
-)
+from idsync.writeback.rules import DEFAULT_MEMBER_LIMIT, NAMINGS, WritebackConfig
 
 
 @cli.group()

@@ -1,3 +1,4 @@
-"""Large groups and sync API v1: what idsync holds above the v1 member limit, and what going
-back to v1 does to each (``rollback``: ``connector set-api-version --export 1 --import 1``;
-``swing``: a staging server on v1 made active again)."""
+"""Large groups and sync API versions: switching a cloud connector's API versions
+(``api_versions``, ``connector set-api-version``) with what going back to v1 does to each group
+above its member limit listed first (``rollback``), and a staging server on v1 made active
+again (``swing``)."""

@@ -26,8 +26,14 @@ from enum import StrEnum
 from typing import Any
 
 from idsync.errors import ConfigurationError
-from idsync.model import CSObject, ExportKind, ExportState, PendingExport
-from idsync.rules.model import LinkType
+from idsync.model import (
+    CSObject,
+    Direction,
+    ExportKind,
+    ExportState,
+    LinkType,
+    PendingExport,
+)
 from idsync.store import Store
 from idsync.store.large_groups import GroupSize, linked_group_sizes
 
@@ -94,15 +100,16 @@ def rollback_plan(store: Store, cloud: str, limit: int = V1_MEMBER_LIMIT) -> lis
         mv = mvs.get(cs.mv_id) if cs.mv_id is not None else None
         name = str(((mv.attributes if mv else {}).get("displayName")
                     or cs.attributes.get("displayName") or [cs.dn])[0])
-        if cs.link_direction == "outbound" and cs.link_type == LinkType.PROVISION.value:
+        if cs.link_direction == Direction.OUTBOUND and cs.link_type == LinkType.PROVISION:
             state = _state(cs, size)
             fate = Fate.ADD_CANCELLED if state is GroupState.STAGED else Fate.DELETED
             out.append(AtRiskGroup(name, size.most, TO_CLOUD, cloud, cs.id, cs.dn,
                                    state.value, fate.value))
             continue
-        written_back = [o for o in store.cs.linked_to([cs.mv_id]) if cs.mv_id is not None
-                        and o.connector_id != record.id and o.link_direction == "outbound"
-                        and o.link_type == LinkType.PROVISION.value and o.anchor is not None]
+        linked_to_mv = store.cs.linked_to([cs.mv_id]) if cs.mv_id is not None else []
+        written_back = [o for o in linked_to_mv
+                        if o.connector_id != record.id and o.link_direction == Direction.OUTBOUND
+                        and o.link_type == LinkType.PROVISION and o.anchor is not None]
         for linked in written_back:
             out.append(AtRiskGroup(name, size.most, TO_ONPREM, names[linked.connector_id],
                                    linked.id, linked.dn, GroupState.WRITTEN_BACK.value,
@@ -117,7 +124,7 @@ def rollback_plan(store: Store, cloud: str, limit: int = V1_MEMBER_LIMIT) -> lis
 def _state(cs: CSObject, size: GroupSize) -> GroupState:
     if cs.anchor is None:
         return GroupState.STAGED
-    if size.export_kind == "add":
+    if size.export_kind == ExportKind.ADD:
         return GroupState.SENT
     return GroupState.CONFIRMED
 

@@ -78,14 +78,20 @@ def write_rules(rules: Iterable[SyncRule], path: str | Path) -> list[Path]:
     return written
 
 
+def builtin_text(name: str) -> str:
+    """The text of a rule set shipped with idsync, placeholders and all: ``builtin/<name>.yaml``
+    (``outofbox``: Azure AD Connect's out-of-box rules, ``rules.outofbox``; ``writeback``: group
+    writeback's, ``idsync.writeback``; ``directory-to-directory``: the demo's)."""
+    resource = importlib.resources.files("idsync.rules") / "builtin" / f"{name}.yaml"
+    if not resource.is_file():
+        raise ConfigurationError(f"no built-in rule set named {name!r}")
+    return resource.read_text("utf-8")
+
+
 def builtin_rule_set(name: str, **substitutions: str) -> list[SyncRule]:
     """A rule set shipped in ``idsync/rules/builtin/<name>.yaml``; ``{connector}``-style
     placeholders name the connectors it links."""
-    folder = importlib.resources.files("idsync.rules") / "builtin"
-    resource = folder / f"{name}.yaml"
-    if not resource.is_file():
-        raise ConfigurationError(f"no built-in rule set named {name!r}")
-    text = resource.read_text("utf-8")
+    text = builtin_text(name)
     for key, value in substitutions.items():
         text = text.replace("{" + key + "}", value)
     return load_rules_text(text, f"built-in rule set {name}")

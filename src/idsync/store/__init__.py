@@ -36,6 +36,7 @@ from idsync.store.object_errors import ObjectErrorRepository
 from idsync.store.reference_bindings import ReferenceBindings
 from idsync.store.reference_journal import ReferenceJournalRows
 from idsync.store.references import ReferenceDeltas
+from idsync.store.rule_objects import RuleObjects
 from idsync.store.rules import RuleRepository
 from idsync.store.runs import EventRepository, RunRepository
 from idsync.store.secrets import SecretRows
@@ -119,6 +120,7 @@ class Store:
         self.bindings = ReferenceBindings(db)
         self.join_index = JoinIndex(db)
         self.rules = RuleRepository(db)
+        self.rule_objects = RuleObjects(db)
         self.exports = PendingExportRepository(db)
         self.deprovisions = DeprovisionRepository(db)
         self.errors = ObjectErrorRepository(db)

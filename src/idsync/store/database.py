@@ -192,7 +192,7 @@ class BaseDatabase:
         """Work that is never kept: a transaction that is always rolled back when the block
         ends, whatever happens in it (inside a transaction: a savepoint rolled back, so the
         outer work stays). Nested ``transaction()`` calls join it, so the real engine can run
-        in it (idsync.ops.simulation). Sequences (PostgreSQL ids) are not rolled back."""
+        in it (idsync.administration.simulation). Sequences (PostgreSQL ids) are not rolled back."""
         if self._depth:
             self._conn.execute("SAVEPOINT idsync_discarded")
             self._depth += 1

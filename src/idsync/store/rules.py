@@ -5,11 +5,11 @@ from __future__ import annotations
 from idsync import values
 from idsync.errors import ConfigurationError
 from idsync.rules.model import SyncRule
-from idsync.store.database import Database, utcnow
+from idsync.store.database import BaseDatabase, utcnow
 
 
 class RuleRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: BaseDatabase) -> None:
         self.db = db
 
     def list(self) -> list[SyncRule]:
@@ -46,5 +46,6 @@ class RuleRepository:
 
     def fingerprint(self) -> str:
         """Changes whenever any rule changes: the engine rebuilds the join index then."""
-        row = self.db.query_one("SELECT count(*), coalesce(max(updated_at), '') FROM sync_rules")
-        return f"{row[0]}:{row[1]}"
+        count, updated = self.db.query(
+            "SELECT count(*), coalesce(max(updated_at), '') FROM sync_rules")[0]
+        return f"{count}:{updated}"

@@ -1,5 +1,5 @@
 """What a simulated run changed: the pending exports and links before it, kept in temporary
-tables, and the differences after it, counted in the database (idsync.ops.simulation).
+tables, and the differences after it, counted in the database (idsync.administration.simulation).
 
 The tables are created inside the discarded transaction the simulation runs in, so the
 rollback that undoes the simulation drops them too: nothing here is ever committed. Only keys

@@ -1,19 +1,15 @@
-"""The writeback rule set: load, enable, preview and disable."""
+"""The writeback rule set for a configuration (OU, naming, member limit); enabling, previewing
+and disabling it are administrator operations (``idsync.administration.writeback``)."""
 
 from __future__ import annotations
 
-import importlib.resources
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 from idsync.errors import ConfigurationError
-from idsync.events import EventId
-from idsync.rules.admin import save_rules
-from idsync.rules.files import load_rules_text
+from idsync.rules.files import builtin_text, load_rules_text
 from idsync.rules.model import SyncRule
-from idsync.store import Store
 
-RULE_FILE = "writeback.yaml"
+RULE_SET = "writeback"
 INBOUND_RULE = "In from AAD - Group Writeback"
 MEMBER_LIMIT_RULE = "Out to AD - Group Writeback Member Limit"
 WRITEBACK_RULE = "Out to AD - Group Writeback"
@@ -59,96 +55,10 @@ def writeback_rules(config: WritebackConfig) -> list[SyncRule]:
                      # single-quoted YAML: a quote doubles
                      "dn_expression": dn_expression.replace("'", "''"),
                      "cn_expression": cn_expression.replace("'", "''")}
-    text = (importlib.resources.files("idsync.rules.outofbox") / RULE_FILE).read_text("utf-8")
+    text = builtin_text(RULE_SET)
     for key in ("onprem", "cloud", "ou"):
         if '"' in substitutions[key] or "'" in substitutions[key]:
             raise ConfigurationError(f"{key} {substitutions[key]!r}: quotes are not allowed")
     for key, value in substitutions.items():
         text = text.replace("{" + key + "}", value)
     return load_rules_text(text, "group writeback rules")
-
-
-def writeback_config(store: Store) -> WritebackConfig | None:
-    raw = store.settings.get(SETTING)
-    return WritebackConfig(**raw) if raw else None
-
-
-def enable_writeback(store: Store, config: WritebackConfig) -> list[SyncRule]:
-    """Save the writeback rules and the configuration; full sync is marked on both connectors
-    (a rule change). Enabling again with other settings replaces the rules."""
-    for name, wanted in ((config.onprem, "ldap"), (config.cloud, "cloud")):
-        record = store.connectors.get(name)
-        if record.type != wanted:
-            raise ConfigurationError(
-                f"connector {name!r} is of type {record.type!r}, expected {wanted!r}")
-    rules = writeback_rules(config)
-    for rule in rules:
-        existing = store.rules.find(rule.name)
-        if existing is not None and not existing.reserved:
-            raise ConfigurationError(
-                f"a custom rule named {rule.name!r} exists; rename or delete it first")
-        if existing is not None:
-            rule.disabled = existing.disabled  # an administrator's disable survives
-    saved = save_rules(store, rules, installing_builtin=True)
-    with store.transaction():
-        store.settings.set(SETTING, asdict(config))
-        # The cloud connector must read the Unified groups it so far had no rule for.
-        store.connectors.set_required(store.connectors.get(config.cloud).id, full_import=True)
-    return saved
-
-
-@dataclass(frozen=True, slots=True)
-class WrittenBackGroup:
-    dn: str
-    name: str
-    member_count: int
-    exists_on_prem: bool
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def writeback_preview(store: Store) -> list[WrittenBackGroup]:
-    """The groups the writeback rules provisioned on-premises (what a disable deletes)."""
-    rule = store.rules.find(WRITEBACK_RULE)
-    config = writeback_config(store)
-    if rule is None or config is None:
-        return []
-    onprem = store.connectors.get(config.onprem)
-    rows = store.db.query(
-        "SELECT id, dn, anchor, mv_id FROM cs_objects WHERE connector_id = ? "
-        "AND link_rule_id = ? AND link_direction = 'outbound' ORDER BY dn",
-        (onprem.id, rule.id))
-    mvs = store.mv.by_ids([r[3] for r in rows if r[3] is not None])
-    out = []
-    for cs_id, dn, anchor, mv_id in rows:
-        mv = mvs.get(mv_id)
-        attrs = mv.attributes if mv else {}
-        name = (attrs.get("displayName") or [dn])[0]
-        count = int((attrs.get("memberCount") or [store.cs.ref_count(cs_id, "member")])[0])
-        out.append(WrittenBackGroup(dn, str(name), count, anchor is not None))
-    return out
-
-
-def disable_writeback(store: Store) -> list[WrittenBackGroup]:
-    """Remove the writeback rules. The next full sync finds the written-back groups out of
-    every rule's scope and stages their deletes (export preview shows them; the export
-    deletion threshold counts them). Returns the groups that will be deleted."""
-    config = writeback_config(store)
-    if config is None:
-        raise ConfigurationError("group writeback is not enabled")
-    groups = writeback_preview(store)
-    with store.transaction():
-        for name in RULE_NAMES:
-            rule = store.rules.find(name)
-            if rule is not None:
-                store.rules.delete(name)
-        for connector in (config.onprem, config.cloud):
-            record = store.connectors.get(connector)
-            store.connectors.set_required(record.id, full_import=connector == config.cloud,
-                                          full_sync=True)
-        store.settings.set(SETTING, None)
-        store.events.add(int(EventId.RULES_CHANGED), "warning",
-                         f"group writeback disabled: {len(groups)} written-back group(s) will "
-                         "be deleted on-premises by the next full sync and export")
-    return groups

@@ -14,7 +14,7 @@ import ssl
 
 from cryptography import x509
 
-from idsync.ops.doctor_check import FAIL, OK, WARN, Status
+from idsync.administration.doctor_check import FAIL, OK, WARN, Status
 
 #: A certificate expiring sooner than this is a warning.
 EXPIRY_WARNING = dt.timedelta(days=30)

@@ -11,9 +11,13 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from idsync.administration.certificates import (
+    CertificateUnavailable,
+    expiry_status,
+    server_certificate,
+)
+from idsync.administration.doctor_check import FAIL, OK, WARN, Check, advice
 from idsync.errors import IdsyncError
-from idsync.ops.certificates import CertificateUnavailable, expiry_status, server_certificate
-from idsync.ops.doctor_check import FAIL, OK, WARN, Check, advice
 
 #: Entries read to learn whether the scope holds anything once excluded containers are out.
 SCOPE_SAMPLE = 200

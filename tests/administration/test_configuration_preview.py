@@ -18,12 +18,12 @@ from click.testing import CliRunner, Result
 from tests.harness.clouddir_server import clouddir, clouddir_shared  # noqa: F401
 from tests.harness.slapd import slapd, slapd_factory  # noqa: F401
 
+from idsync.administration.outofbox import install_outofbox
 from idsync.cli.main import build
 from idsync.engine.core import RunContext
 from idsync.engine.run_profiles import run_profile
 from idsync.events import EventId
 from idsync.model import RunProfile
-from idsync.rules.outofbox import install_outofbox
 from idsync.scheduler.lock import CycleLock
 from idsync.store import Store
 

@@ -12,11 +12,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.engine.engine_helpers import group_entry, ldif, make_workspace, user_entry
 
+from idsync.administration import rule_changes
+from idsync.administration.rule_editing import edit_rule
+from idsync.administration.simulation import Change, plan, simulate
 from idsync.engine.core import RunContext
 from idsync.engine.run_profiles import run_profile
-from idsync.ops.simulation import Change, plan, simulate
-from idsync.rules import admin
-from idsync.rules.editing import RuleEdit, edit_rule, parse_scope_group
+from idsync.rules.edits import RuleEdit, parse_scope_group
 from idsync.store.simulation import SimulationDiff
 
 DEPARTMENTS = ["Sales", "Eng", "Ops"]
@@ -51,7 +52,7 @@ def test_the_preview_predicts_what_the_synchronization_stages(tmp_path: Path) ->
                 if scoping is not None:
                     edit_rule(store, name, RuleEdit(scoping=scoping))
             for name in disabled:
-                admin.set_disabled(store, name, True)
+                rule_changes.set_disabled(store, name, True)
             diff = SimulationDiff(store.db)
             before = sorted(diff.pending_counts())
             preview = simulate(store, str(ws.path), required_only=True)

@@ -256,8 +256,8 @@ def _collect(store: Store, diff: SimulationDiff, runs: list[SimulatedRun], befor
         te.counts[kind] = n
         te.samples[kind] = [Sample.of(r) for r in diff.samples(cid, object_type, change,
                                                                samples)]
-    for cid, _object_type, kind, n in diff.pending_counts():
-        if kind == "delete":
+    for cid, _object_type, export_kind, n in diff.pending_counts():
+        if export_kind == "delete":
             effects[names[cid]].pending_deletes += n
     return ConfigurationPreview(effects, runs, before, diff.metaverse_size())
 

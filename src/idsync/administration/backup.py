@@ -10,7 +10,6 @@ next delta import resumes from there and nothing is lost or applied twice.
 from __future__ import annotations
 
 import os
-import sqlite3
 from pathlib import Path
 
 from idsync.errors import ConfigurationError
@@ -20,7 +19,12 @@ from idsync.rules.model import Direction
 from idsync.scheduler.lock import STOP_KEY, owner_alive
 from idsync.secrets.files import private_file
 from idsync.store import DB_FILE, Store, database_url
-from idsync.store.database import utcnow
+from idsync.store.backups import (
+    backup_schema_version,
+    copy_database_file,
+    end_runs_in_progress,
+    write_backup,
+)
 from idsync.store.postgres import is_postgres_url
 
 
@@ -31,7 +35,7 @@ def backup(store: Store, target: str | Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
     partial.unlink(missing_ok=True)
-    store.db.backup_to(partial)
+    write_backup(store.db, partial)
     # The copy becomes the backup only once complete.
     os.replace(partial, target)
     return target
@@ -39,20 +43,7 @@ def backup(store: Store, target: str | Path) -> Path:
 
 def check_backup(path: Path) -> int:
     """The schema version of a backup file, after an integrity check."""
-    if not path.is_file():
-        raise ConfigurationError(f"{path}: no such file")
-    try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            ok = conn.execute("PRAGMA integrity_check").fetchone()[0]
-            version = conn.execute("SELECT max(version) FROM schema_migrations").fetchone()[0]
-        finally:
-            conn.close()
-    except sqlite3.DatabaseError as exc:
-        raise ConfigurationError(f"{path} is not an idsync database backup: {exc}") from exc
-    if ok != "ok":
-        raise ConfigurationError(f"{path} fails the integrity check: {ok}")
-    return int(version or 0)
+    return backup_schema_version(path)
 
 
 def restore(workspace: str | Path, source: str | Path) -> int:
@@ -81,13 +72,7 @@ def restore(workspace: str | Path, source: str | Path) -> int:
     staged = folder / (DB_FILE + ".restoring")
     staged.unlink(missing_ok=True)
     private_file(staged)
-    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
-    dest = sqlite3.connect(str(staged))
-    try:
-        src.backup(dest)
-    finally:
-        dest.close()
-        src.close()
+    copy_database_file(source, staged)
     for suffix in ("-wal", "-shm"):
         Path(str(db_path) + suffix).unlink(missing_ok=True)
     os.replace(staged, db_path)
@@ -99,12 +84,7 @@ def restore(workspace: str | Path, source: str | Path) -> int:
             # The backup's locks name processes of the past (its holders were checked gone).
             store.locks.clear_all()
             # No process runs on the restored file yet: every run it shows in progress ended.
-            ended = [r[0] for r in store.db.query(
-                "SELECT id FROM runs WHERE status = 'in-progress'")]
-            store.db.execute(
-                "UPDATE runs SET status = 'stopped-server', ended_at = ?, message = "
-                "'in progress when the backup was taken; the database was restored' "
-                "WHERE status = 'in-progress'", (utcnow(),))
+            ended = end_runs_in_progress(store.db)
             # Exports sent after the backup are unknown to it: a full import of every connector
             # that receives exports shows them, so they join instead of being sent again.
             # Connectors that only feed the metaverse continue from their watermarks.
@@ -115,9 +95,9 @@ def restore(workspace: str | Path, source: str | Path) -> int:
                 if found is not None:
                     store.connectors.set_required(found.id, full_import=True)
             store.events.add(int(EventId.DATABASE_RESTORED), "information",
-                             f"database restored from {source}; {len(ended)} run(s) that were "
+                             f"database restored from {source}; {ended} run(s) that were "
                              "in progress at backup time ended as stopped-server; full import "
                              f"required on {', '.join(targets) or 'no connector'}")
     finally:
         store.close()
-    return len(ended)
+    return ended

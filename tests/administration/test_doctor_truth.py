@@ -19,10 +19,10 @@ from tests.badinput.doctor_helpers import command_problem, doctor, suggested_com
 from tests.harness.slapd import needs_slapd
 from tests.scheduler.conftest import idsync
 
-import idsync.ops as ops_package
+import idsync.administration as administration_package
+from idsync.administration.doctor_check import ADVICE
 from idsync.lab.slapd import SlapdConfig, SlapdServer
 from idsync.lab.tls import make_tls_material
-from idsync.ops.doctor_check import ADVICE
 from idsync.store import Store
 
 
@@ -73,7 +73,7 @@ def test_every_command_doctor_can_suggest_exists(tmp_path: Path):
     assert [p for key, template in ADVICE.items()
             if (p := command_problem(template.format(**fields), names))] == []
     # No command reaches doctor's lines but through ADVICE.
-    folder = Path(ops_package.__file__).parent
+    folder = Path(administration_package.__file__).parent
     for module in ("doctor.py", "doctor_ldap.py", "doctor_check.py", "certificates.py",
                    "cleartext.py"):
         literal = [m for text in _string_literals(folder / module)

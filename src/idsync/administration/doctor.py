@@ -10,11 +10,21 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import cast
 from urllib.parse import urlsplit
 
+from idsync.administration.certificates import (
+    CertificateUnavailable,
+    expiry_status,
+    server_certificate,
+)
+from idsync.administration.cleartext import cleartext_warning, is_loopback
+from idsync.administration.doctor_check import FAIL, OK, WARN, Check, Status, advice
+from idsync.administration.doctor_ldap import ldap_checks
 from idsync.connectors import registry
 from idsync.connectors.base import ConnectionTester, SchemaProvider
 from idsync.engine.informational import CYCLE_COMPLETED_WITH_WARNINGS, INFORMATIONAL_CODES
@@ -22,9 +32,6 @@ from idsync.engine.ruleset import RuleSet
 from idsync.errors import IdsyncError
 from idsync.locks import CYCLE_LOCK, Liveness, describe_holder, held_locks
 from idsync.model import ConnectorRecord
-from idsync.ops.cleartext import cleartext_warning, is_loopback
-from idsync.ops.doctor_check import FAIL, OK, WARN, Check, Status, advice
-from idsync.ops.doctor_ldap import ldap_checks
 from idsync.rules.model import DN_TARGET, Direction, FlowType, SyncRule
 from idsync.scheduler.settings import (
     MAX_SYNC_GAP,
@@ -49,10 +56,11 @@ IMPLICIT_ATTRIBUTES = frozenset({"dn", "objectclass", "entryuuid", "objectguid"}
 def run_checks(store: Store, workspace: str, *, connectivity: bool = True) -> list[Check]:
     checks: list[Check] = []
     for check in (_database, _rules_compile, _scheduler, _service):
-        checks.extend(_guard(check.__name__.strip("_"), lambda c=check: c(store)))
+        checks.extend(_guard(check.__name__.strip("_"), functools.partial(check, store)))
     for record in store.connectors.list():
         checks.extend(_guard(f"connector {record.name}",
-                             lambda r=record: _connector(store, r, workspace, connectivity)))
+                             functools.partial(_connector, store, record, workspace,
+                                               connectivity)))
     return checks
 
 
@@ -151,7 +159,8 @@ def _connector(store: Store, record: ConnectorRecord, workspace: str,
         out = found + out
         instance = registry.create(record, workspace)
         try:
-            out.append(_schema_check(store, record.name, instance))
+            # An LDAP connector reads its schema (connectors.ldap: a SchemaProvider).
+            out.append(_schema_check(store, record.name, cast(SchemaProvider, instance)))
         finally:
             with contextlib.suppress(Exception):
                 instance.close()
@@ -174,7 +183,8 @@ def _connector(store: Store, record: ConnectorRecord, workspace: str,
         else:
             out.insert(0, Check(name, OK, f"{record.type}: settings valid (not contacted)"))
         if connectivity and isinstance(instance, SchemaProvider):
-            out.append(_schema_check(store, record.name, instance))
+            # An LDAP connector reads its schema (connectors.ldap: a SchemaProvider).
+            out.append(_schema_check(store, record.name, cast(SchemaProvider, instance)))
         out.extend(_counts(store, record))
         if record.type == "cloud":
             out.append(_api_versions(store, record))
@@ -208,8 +218,6 @@ def _unreachable(record: ConnectorRecord, workspace: str, exc: IdsyncError) -> C
 
 
 def _cloud_certificate(record: ConnectorRecord) -> list[Check]:
-    from idsync.ops.certificates import CertificateUnavailable, expiry_status, server_certificate
-
     parts = urlsplit(str(record.settings.get("url", "")))
     if parts.scheme != "https" or not parts.hostname:
         return []

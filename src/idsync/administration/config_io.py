@@ -16,13 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from idsync import __version__
+from idsync.administration.rule_changes import save_rules
 from idsync.connectors.settings import SettingError
 from idsync.connectors.settings import validate as validate_settings
 from idsync.errors import ConfigurationError
 from idsync.events import EventId
-from idsync.rules.admin import save_rules
 from idsync.rules.files import load_rules, write_rules
 from idsync.scheduler.settings import (
     SETTINGS_KEY,
@@ -60,10 +62,7 @@ def _dump(path: Path, data: Any) -> None:
                     "utf-8")
 
 
-def _fernet(passphrase: str, salt: bytes) -> Any:
-    from cryptography.fernet import Fernet
-    from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
-
+def _fernet(passphrase: str, salt: bytes) -> Fernet:
     key = Scrypt(salt=salt, length=32, n=2**15, r=8, p=1).derive(passphrase.encode())
     return Fernet(base64.urlsafe_b64encode(key))
 
@@ -152,8 +151,6 @@ def import_config(store: Store, folder: str | Path, *, passphrase: str | None = 
         for doc in docs:
             plain = dict(secrets.get(doc["name"], {}))
             if fernet is not None:
-                from cryptography.fernet import InvalidToken
-
                 try:
                     plain.update({k: fernet.decrypt(v.encode()).decode() for k, v in
                                   (doc.get("secrets_encrypted") or {}).items()})

@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from idsync.model import CSObject, ExportKind, ExportState, PendingExport
 from idsync.store import Store
+from idsync.store.export_pages import pending_export_page
 
 PAGE = 500
 
@@ -57,12 +59,10 @@ def pending_changes(store: Store, connector: str, *, include_exported: bool = Fa
     """The connector's pending exports in id order, a page at a time."""
     record = store.connectors.get(connector)
     after = 0
-    states = ("pending", "exported") if include_exported else ("pending",)
+    states = ((ExportState.PENDING, ExportState.EXPORTED) if include_exported
+              else (ExportState.PENDING,))
     while True:
-        ids = [r[0] for r in store.db.query(
-            "SELECT cs_id FROM pending_exports WHERE connector_id = ? AND cs_id > ? "
-            f"AND state IN ({','.join('?' * len(states))}) ORDER BY cs_id LIMIT ?",
-            (record.id, after, *states, PAGE))]
+        ids = pending_export_page(store.db, record.id, after, states, PAGE)
         if not ids:
             return
         pending = store.exports.get_many(ids)
@@ -79,11 +79,12 @@ def pending_changes(store: Store, connector: str, *, include_exported: bool = Fa
         after = ids[-1]
 
 
-def _object_change(store: Store, pe: Any, cs: Any, names: dict[int, str]) -> ObjectChange:
-    hologram = {} if pe.kind == "add" else cs.attributes
+def _object_change(store: Store, pe: PendingExport, cs: CSObject, names: dict[int, str]
+                   ) -> ObjectChange:
+    hologram = {} if pe.kind == ExportKind.ADD else cs.attributes
     change = ObjectChange(cs.id, cs.dn, cs.object_type, _OPERATION.get(pe.kind, pe.kind),
                           pe.state, pe.new_dn)
-    if pe.kind == "delete":
+    if pe.kind == ExportKind.DELETE:
         for attr in sorted(hologram):
             change.changes.append(AttributeChange(attr, "delete", list(hologram[attr]), []))
         return change
@@ -91,7 +92,7 @@ def _object_change(store: Store, pe: Any, cs: Any, names: dict[int, str]) -> Obj
         new = list(pe.attributes[attr])
         old = list(hologram.get(attr, []))
         if old != new:
-            op = "add" if pe.kind == "add" else ("replace" if new else "delete")
+            op = "add" if pe.kind == ExportKind.ADD else ("replace" if new else "delete")
             change.changes.append(AttributeChange(attr, op, old, new))
     for attr in sorted(set(pe.ref_adds) | set(pe.ref_removes)):
         # Reference changes are value-level: the targets added and removed, by DN.

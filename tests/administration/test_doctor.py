@@ -10,7 +10,7 @@ import pytest
 from tests.harness.slapd import needs_slapd, slapd, slapd_factory  # noqa: F401
 from tests.scheduler.conftest import Workspace, idsync
 
-from idsync.rules.admin import save_rules
+from idsync.administration.rule_changes import save_rules
 from idsync.rules.files import load_rules_text
 from idsync.scheduler.cycle import CycleRunner
 

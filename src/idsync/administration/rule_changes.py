@@ -1,5 +1,6 @@
-"""Saving rules the way an administrator changes them: validated first, and a rule change marks
-a full synchronization as required on its connector (the reference: rule change -> Full Sync)."""
+"""Stored sync rules changed the way an administrator changes them (save, enable, disable,
+delete): validated first, and a rule change marks a full synchronization as required on its
+connector (the reference: rule change -> Full Sync)."""
 
 from __future__ import annotations
 
@@ -25,9 +26,7 @@ def requeue_outbound(store: Store, rule: SyncRule) -> None:
     document promises; outbound evaluation only stages differences."""
     if rule.direction is not Direction.OUTBOUND:
         return
-    store.db.execute(
-        "INSERT INTO mv_dirty (mv_id) SELECT id FROM mv_objects WHERE object_type = ? "
-        "ON CONFLICT DO NOTHING", (rule.mv_object_type,))
+    store.rule_objects.requeue_type(rule.mv_object_type)
 
 
 def save_rules(store: Store, rules: Iterable[SyncRule], *, installing_builtin: bool = False

@@ -12,8 +12,9 @@ the next export counts against the same threshold.
 
 from __future__ import annotations
 
+from idsync.connectors import registry
 from idsync.connectors.cloud.connector import API_VERSIONS
-from idsync.errors import ConfigurationError
+from idsync.errors import ConfigurationError, IdsyncError
 from idsync.events import EventId
 from idsync.largegroups.rollback import (
     TO_CLOUD,
@@ -68,9 +69,6 @@ def set_api_versions(store: Store, connector: str, export_version: int, import_v
 def service_v1_limit(store: Store, connector: str, workspace: str) -> int:
     """The cloud directory's own API v1 member limit (its ``/sync/ping``), so the plan matches
     what the service will refuse; 50,000 when the service cannot be reached."""
-    from idsync.connectors import registry
-    from idsync.errors import IdsyncError
-
     try:
         instance = registry.create(store.connectors.get(connector), workspace)
     except IdsyncError:

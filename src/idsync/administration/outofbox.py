@@ -1,0 +1,50 @@
+"""Installing the out-of-box sync rules (``idsync rules install-outofbox``): the flavour told
+by the on-premises connector (``flavour``), the rules of ``idsync.rules.outofbox`` saved
+reserved, and an administrator's disable kept across a reinstall."""
+
+from __future__ import annotations
+
+from idsync.administration.flavour import choose_flavour, detect_flavour
+from idsync.administration.rule_changes import save_rules
+from idsync.errors import ConfigurationError
+from idsync.rules.model import SyncRule
+from idsync.rules.outofbox import FLAVOURS, outofbox_rules
+from idsync.store import Store
+
+
+def resolve_flavour(store: Store, onprem: str, flavour: str | None,
+                    workspace: str | None) -> tuple[str, str]:
+    """(the flavour to install for connector ``onprem``, how it was told)."""
+    if flavour is not None and flavour not in FLAVOURS:
+        raise ConfigurationError(
+            f"unknown directory flavour {flavour!r} (one of {', '.join(sorted(FLAVOURS))})")
+    record = store.connectors.get(onprem)
+    detected = detect_flavour(record, workspace)
+    chosen = choose_flavour(record, flavour, detected)
+    return chosen, detected.how if detected.flavour else f"--flavour {chosen} ({detected.how})"
+
+
+def install_outofbox(store: Store, onprem: str, cloud: str, flavour: str | None = None, *,
+                     workspace: str | None = None) -> list[SyncRule]:
+    """Save the out-of-box rules (validated, reserved). Installing again restores them as
+    shipped and keeps each rule's disabled state, as an upgrade does; connectors are marked
+    for a full synchronization.
+
+    The flavour comes from the on-premises connector (``flavour.detect_flavour``: the LDAP
+    server's root DSE when ``workspace`` is given, else its settings); a ``flavour`` that
+    contradicts it is refused, and an undetectable one must be named."""
+    for name, wanted_type in ((onprem, None), (cloud, "cloud")):
+        record = store.connectors.get(name)
+        if wanted_type and record.type != wanted_type:
+            raise ConfigurationError(
+                f"connector {name!r} is of type {record.type!r}, expected {wanted_type!r}")
+    flavour, _how = resolve_flavour(store, onprem, flavour, workspace)
+    rules = outofbox_rules(onprem, cloud, flavour)
+    for rule in rules:
+        existing = store.rules.find(rule.name)
+        if existing is not None:
+            if not existing.reserved:
+                raise ConfigurationError(
+                    f"a custom rule named {rule.name!r} exists; rename or delete it first")
+            rule.disabled = existing.disabled
+    return save_rules(store, rules, installing_builtin=True)

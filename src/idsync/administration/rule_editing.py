@@ -1,0 +1,101 @@
+"""Rule editing as administrators do it: an editable copy of a reserved rule and targeted
+edits, validated before they are saved.
+
+Every change goes through ``rule_changes.save_rules`` (validation, reserved-rule guard, full
+synchronization required on the rule's connector).
+"""
+
+from __future__ import annotations
+
+import copy as _copy
+
+from idsync.administration.rule_changes import save_rules
+from idsync.errors import ConfigurationError
+from idsync.rules.edits import (
+    CUSTOM_PRECEDENCE,
+    RuleEdit,
+    apply_edit,
+    copy_name,
+    precedence_ranges,
+)
+from idsync.rules.model import SyncRule
+from idsync.store import Store
+
+# --- copy ------------------------------------------------------------------------------------
+
+def precedence_owner(store: Store, precedence: int, *, ignore: str | None = None) -> str | None:
+    """The rule already holding ``precedence``, if any (precedences are unique, as in Azure AD
+    Connect: the number alone orders the rules)."""
+    for rule in store.rules.list():
+        if rule.precedence == precedence and rule.name != ignore:
+            return rule.name
+    return None
+
+
+def free_custom_precedences(store: Store) -> list[int]:
+    taken = {r.precedence for r in store.rules.list()}
+    return [p for p in CUSTOM_PRECEDENCE if p not in taken]
+
+
+def copy_rule(store: Store, name: str, precedence: int, new_name: str | None = None
+              ) -> SyncRule:
+    """Disable ``name`` and save an editable (not reserved) copy of it at ``precedence``
+    (1-99), in one transaction. Returns the copy."""
+    original = store.rules.get(name)
+    if precedence not in CUSTOM_PRECEDENCE:
+        raise ConfigurationError(
+            f"precedence {precedence}: an editable copy takes a precedence between 1 and 99")
+    owner = precedence_owner(store, precedence)
+    if owner is not None:
+        raise ConfigurationError(f"precedence {precedence} is taken by rule {owner!r}; free "
+                                 f"ones: {precedence_ranges(free_custom_precedences(store))}")
+    target = new_name or copy_name(name)
+    if store.rules.find(target) is not None:
+        raise ConfigurationError(f"a rule named {target!r} exists already; pass --name")
+    duplicate = _copy.deepcopy(original)
+    duplicate.id = None
+    duplicate.name = target
+    duplicate.precedence = precedence
+    duplicate.reserved = False
+    duplicate.disabled = False
+    duplicate.tag = None
+    duplicate.description = (f"Editable copy of {name!r}. " + original.description).strip()
+    original.disabled = True
+    with store.transaction():
+        saved = save_rules(store, [original, duplicate])
+        _hand_over_links(store, original, saved[1])
+    return saved[1]
+
+
+def _hand_over_links(store: Store, original: SyncRule, copy: SyncRule) -> None:
+    """Objects joined or projected by ``original`` count as linked by ``copy``: an inbound
+    link whose rule is gone is a disconnect, and disconnecting every user because their join
+    rule was copied would delete and recreate the whole metaverse (and the cloud objects)."""
+    store.rule_objects.hand_over_links(original.id, copy.id)
+
+
+def edit_rule(store: Store, name: str, edit: RuleEdit) -> SyncRule:
+    """Apply ``edit`` to rule ``name`` and save it: refused for reserved rules (make a copy),
+    validated before anything is written, and the connector needs a full synchronization."""
+    rule = store.rules.get(name)
+    if rule.reserved:
+        raise ConfigurationError(
+            f"sync rule {name!r} is reserved (out-of-box): it can be disabled but not edited. "
+            f"Make an editable copy with `idsync rules copy {name!r}`.")
+    if edit.is_empty():
+        raise ConfigurationError("nothing to change: give at least one change option")
+    changed = apply_edit(rule, edit)
+    if edit.precedence is not None:
+        owner = precedence_owner(store, edit.precedence, ignore=name)
+        if owner is not None:
+            raise ConfigurationError(f"precedence {edit.precedence} is taken by rule {owner!r}")
+    if changed.name != name:
+        if store.rules.find(changed.name) is not None:
+            raise ConfigurationError(f"a rule named {changed.name!r} exists already")
+        changed.id = None
+        with store.transaction():
+            saved = save_rules(store, [changed])[0]
+            _hand_over_links(store, rule, saved)
+            store.rules.delete(name)
+        return saved
+    return save_rules(store, [changed])[0]
