@@ -17,6 +17,7 @@ from idsync.engine.ruleset import CompiledRule, has_provision
 from idsync.engine.sync_context import SyncContext
 from idsync.engine.views import InboundView
 from idsync.model import CSObject, Direction, LinkType, PendingImport
+from idsync.store.connector_space.links import LinkRow
 from idsync.store.metaverse import MV_SPACE
 from idsync.writeback.copies import writeback_ou
 
@@ -24,7 +25,6 @@ from idsync.writeback.copies import writeback_ou
 KEEPER_LINKS = {LinkType.PROVISION, LinkType.STICKY_JOIN}
 
 #: (metaverse id, link type, rule id, direction, cs id): a link as ``cs.set_links`` writes it
-LinkRow = tuple[int, str, int, str, int]
 
 
 class JoinProjection:
@@ -151,8 +151,8 @@ class JoinProjection:
         for rule in scoped:
             if rule.rule.mv_object_type == mv.object_type and (
                     rule.rule.join or rule.rule.link_type is LinkType.PROVISION):
-                self.store.cs.set_link(cs.id, mv.id, rule.rule.link_type.value, rule.id,
-                                       Direction.INBOUND.value)
+                self.store.cs.set_link(cs.id, mv.id, rule.rule.link_type, rule.id,
+                                       Direction.INBOUND)
                 cs.link_rule_id, cs.link_type = rule.id, rule.rule.link_type
                 return True
         return False
@@ -183,7 +183,7 @@ class JoinProjection:
     def _link(self, cs: CSObject, mv_id: int, link_type: LinkType, rule_id: int) -> None:
         cs.mv_id, cs.link_type, cs.link_rule_id, cs.link_direction = (
             mv_id, link_type, rule_id, Direction.INBOUND)
-        self._links_due.append((mv_id, link_type.value, rule_id, Direction.INBOUND.value,
+        self._links_due.append((mv_id, link_type, rule_id, Direction.INBOUND,
                                 cs.id))
         self._batch_links.add((mv_id, cs.connector_id))
         if cs.pending_import is None:

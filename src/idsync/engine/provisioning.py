@@ -202,7 +202,7 @@ class Provisioning:
     def _link(self, cs_id: int, mv: MVObject, link_type: LinkType, rule_id: int) -> None:
         # Written with the batch's other links (_flush_links); a later join in the batch
         # must not claim the object again.
-        self._links_due.append((mv.id, link_type.value, rule_id, Direction.OUTBOUND.value,
+        self._links_due.append((mv.id, link_type, rule_id, Direction.OUTBOUND,
                                 cs_id))
         self._claimed.add(cs_id)
         # Objects that reference this one can now name it in this connector: queued once

@@ -47,10 +47,8 @@ from idsync.model import (
     PendingExport,
 )
 from idsync.store import Store
+from idsync.store.connector_space.links import LinkRow
 from idsync.store.deprovisions import Deprovisioned
-
-#: (metaverse id, link type, rule id, direction, cs id): a link as ``cs.set_links`` writes it
-LinkRow = tuple[int, str, int, str, int]
 
 
 class DeleteCause(StrEnum):
@@ -237,13 +235,14 @@ class Reconciler:
         for row in rows:
             mv_id, _, rule_id, _, cs_id = row
             r = records.get(cs_id)
-            if cs_id not in unsent or (r is not None and not self._ties(r, mv_id)):
-                out.append(row)  # no delete, or the delete of another identity: it stays
+            if mv_id is None or cs_id not in unsent or (
+                    r is not None and not self._ties(r, mv_id)):
+                # an unlink, no delete, or the delete of another identity: it stays
+                out.append(row)
                 continue
             if r is not None and r.link_rule_id in rules:
                 rule_id = r.link_rule_id
-            out.append((mv_id, LinkType.PROVISION.value, rule_id, Direction.OUTBOUND.value,
-                        cs_id))
+            out.append((mv_id, LinkType.PROVISION, rule_id, Direction.OUTBOUND, cs_id))
             cancelled.append(cs_id)
             record_cancel(self.recorder, cs_id, names.get(cs_id, ("",))[0], ExportKind.DELETE,
                           CancelCause.BACK_IN_SCOPE,

@@ -8,7 +8,7 @@ from typing import Any
 
 from idsync import values
 from idsync.model import MVObject
-from idsync.store.database import Database, utcnow
+from idsync.store.database import BaseDatabase, utcnow
 
 #: join_index space of the metaverse (connector spaces use their connector id). Not the
 #: reference-change journal's space, which is ``store.reference_journal.JournalSpace``.
@@ -21,7 +21,7 @@ def _mv(row: tuple[Any, ...]) -> MVObject:
 
 
 class MetaverseRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: BaseDatabase) -> None:
         self.db = db
 
     def get(self, mv_id: int) -> MVObject | None:
@@ -172,7 +172,7 @@ class MetaverseRepository:
 class JoinIndex:
     """Values of join attributes, so a join rule is an index lookup, not a scan."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: BaseDatabase) -> None:
         self.db = db
 
     @staticmethod

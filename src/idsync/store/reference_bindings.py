@@ -13,14 +13,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from idsync.model import PendingImport
-from idsync.store.database import Database
+from idsync.store.database import BaseDatabase
 
 #: (holder cs id, attribute, target cs id)
 RefRow = tuple[int, str, int]
 
 
 class ReferenceBindings:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: BaseDatabase) -> None:
         self.db = db
 
     def referrers(self, target_ids: Sequence[int]) -> list[RefRow]:

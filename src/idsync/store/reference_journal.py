@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from enum import IntEnum, StrEnum
 
-from idsync.store.database import BaseDatabase, Database
+from idsync.store.database import BaseDatabase
 
 
 class JournalSpace(IntEnum):
@@ -48,7 +48,7 @@ class RelinkMark(StrEnum):
 
 
 class ReferenceJournalRows:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: BaseDatabase) -> None:
         self.db = db
 
     # --- reading ----------------------------------------------------------------------------

@@ -20,14 +20,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from idsync.store.database import Database
+from idsync.store.database import BaseDatabase
 
 #: (object id, attribute) -> number of values
 Counts = dict[tuple[int, str], int]
 
 
 class ReferenceDeltas:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: BaseDatabase) -> None:
         self.db = db
 
     # --- which lists are large --------------------------------------------------------------

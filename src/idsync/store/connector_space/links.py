@@ -10,6 +10,10 @@ from idsync.store.connector_space.objects import COLUMNS, cs_from_row
 from idsync.store.database import BaseDatabase
 from idsync.store.reference_journal import record_relinks
 
+#: One link to write: (mv id, link type, rule id, direction, cs id); all None but the cs id
+#: unlinks the object.
+LinkRow = tuple[int | None, LinkType | None, int | None, Direction | None, int]
+
 
 class CSLinkRepository:
     def __init__(self, db: BaseDatabase) -> None:
@@ -21,8 +25,7 @@ class CSLinkRepository:
             "UPDATE cs_objects SET mv_id = ?, link_type = ?, link_rule_id = ?, link_direction = ? "
             "WHERE id = ?", (mv_id, link_type, rule_id, direction, cs_id))
 
-    def set_links(self, rows: Sequence[tuple[int | None, LinkType | None, int | None,
-                                         Direction | None, int]]) -> None:
+    def set_links(self, rows: Sequence[LinkRow]) -> None:
         """``set_link`` for many objects: (mv id, link type, rule id, direction, cs id) rows.
         The relink journal trigger sees each row (migration 0003), except on PostgreSQL:
         there it is a PL/pgSQL call per row (about 0.1 ms), so the update runs with it off and
