@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 
 from idsync.connectors import registry
 from idsync.connectors.base import ConnectionTester, SchemaProvider
-from idsync.engine.informational import CYCLE_COMPLETED_WITH_WARNINGS, INFORMATIONAL_CODES
 from idsync.engine.ruleset import RuleSet
+from idsync.error_codes import INFORMATIONAL_CODES
 from idsync.errors import IdsyncError
 from idsync.locks import CYCLE_LOCK, Liveness, describe_holder, held_locks
 from idsync.model import ConnectorRecord
@@ -27,6 +27,7 @@ from idsync.ops.doctor_check import FAIL, OK, WARN, Check, Status, advice
 from idsync.ops.doctor_ldap import ldap_checks
 from idsync.rules.model import DN_TARGET, Direction, FlowType, SyncRule
 from idsync.scheduler.settings import (
+    CYCLE_COMPLETED_WITH_WARNINGS,
     MAX_SYNC_GAP,
     is_staging_mode,
     load_settings,

@@ -18,13 +18,13 @@ from typing import Any
 
 from idsync.connectors.base import DeltaImporter
 from idsync.engine.core import Engine
-from idsync.engine.informational import CYCLE_COMPLETED_WITH_WARNINGS
 from idsync.engine.runner import RunResult, run_profile
 from idsync.events import EventId
 from idsync.locks import process_command, recover_abandoned_runs
 from idsync.model import ConnectorRecord, RunProfile, RunStatus
 from idsync.scheduler.lock import CycleLock
 from idsync.scheduler.settings import (
+    CYCLE_COMPLETED_WITH_WARNINGS,
     MAX_SYNC_GAP,
     POLICIES,
     is_staging_mode,

@@ -26,6 +26,9 @@ DEFAULT_PURGE_INTERVAL = 7 * 86400
 #: A server (staging included) that has not synchronized for this long needs a full sync.
 MAX_SYNC_GAP = 7 * 86400
 POLICIES = ("delta", "initial")
+#: The cycle status of a cycle whose runs all succeeded, some with informational errors only
+#: (idsync.error_codes: dn-attributes-failure): nothing to alert on.
+CYCLE_COMPLETED_WITH_WARNINGS = "completed-with-warnings"
 
 SETTINGS_KEY = "scheduler"
 STATE_KEY = "scheduler_state"
