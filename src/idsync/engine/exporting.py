@@ -30,8 +30,8 @@ from idsync.connectors.base import (
 from idsync.engine.core import BATCH_SIZE, Engine
 from idsync.engine.deletion_limits import check_export
 from idsync.engine.member_removals import forget_allowances, hold_member_removals
-from idsync.engine.outbound import DN_ATTRIBUTES_FAILURE
 from idsync.engine.run import RunRecorder
+from idsync.error_codes import ErrorCode, is_informational, is_retryable
 from idsync.errors import ConfigurationError
 from idsync.events import EventId
 from idsync.model import ConnectorRecord, ExportState, PendingExport
@@ -130,9 +130,8 @@ class ExportStage:
             writes = _ResultWrites(self.store.errors.holders([c.cs_id for c in changes]))
             for change in changes:
                 result = results.get(change.cs_id) or ExportResult(
-                    change.cs_id, ok=False, error_code="no-result",
-                    error_detail="the connector returned no result for this change",
-                    retryable=True)
+                    change.cs_id, ok=False, error_code=ErrorCode.NO_RESULT,
+                    error_detail="the connector returned no result for this change")
                 self._apply_result(change, result, pending[change.cs_id], writes)
             writes.flush(self.store)
             self.recorder.checkpoint()
@@ -192,26 +191,30 @@ class ExportStage:
             if result.dn:
                 writes.dns.append((result.dn, change.cs_id))
             if change.cs_id in writes.erred:
-                self.store.errors.clear(change.cs_id, "export", keep=(DN_ATTRIBUTES_FAILURE,))
+                self.store.errors.clear(change.cs_id, "export",
+                                        keep=(ErrorCode.DN_ATTRIBUTES_FAILURE,))
             self.recorder.count({"add": "adds", "modify": "updates", "rename": "renames",
                                  "delete": "deletes"}[change.kind.value])
             if result.error_code:
                 # A warning on a success (a quarantined duplicate value) or the failed part
                 # of a partial add: recorded on the object, the run goes on.
-                # A created object's failed part (members the directory did not have yet)
-                # is informational, as dn-attributes-failure is: the next cycle sends it.
+                # A created object's failed part is informational when its code is
+                # (dn-attributes-failure: members the directory did not have yet, which the
+                # next cycle sends).
                 self.recorder.object_error(
                     change.cs_id, change.dn, "export", result.error_code,
                     result.error_detail or result.error_code,
-                    informational=result.ok or result.error_code == DN_ATTRIBUTES_FAILURE)
+                    informational=result.ok or is_informational(result.error_code))
             return
         if change.kind is ExportKind.ADD and self._deletes_due:
             self._waiting[change.cs_id] = None  # no error yet: after the deletes (run)
             return
         self.store.exports.failed(change.cs_id)
-        code = result.error_code or "export-failed"
+        code = result.error_code or ErrorCode.EXPORT_FAILED
         detail = result.error_detail or "the directory refused the change"
-        if result.retryable:
+        # The connector's verdict on this result first (the cloud's says whether every one of
+        # its errors is transient); else the registry's on the code.
+        if result.retryable if result.retryable is not None else is_retryable(code):
             detail += " (transient: retried in the next export)"
         self.recorder.object_error(change.cs_id, change.dn, "export", code, detail)
         self.recorder.event(EventId.OBJECT_ERROR, f"export of {change.dn} failed: {code}",

@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from idsync.engine.share_limits import ShareLimit, ShareLimitSetting
+from idsync.error_codes import ErrorCode
 from idsync.errors import ConfigurationError
 from idsync.events import EventId
 from idsync.model import ConnectorRecord, PendingExport
-
-MEMBER_REMOVAL_LIMIT = "member-removal-limit-exceeded"
 
 DEFAULT_PERCENT = 50.0
 DEFAULT_MIN_MEMBERS = 20
@@ -54,7 +53,7 @@ class HeldRemoval:
 def allow_once(store: Any, record: ConnectorRecord, cs_id: int, dn: str) -> None:
     """Allow a held group's removals for the next export run only: an allowance that run
     does not use is forgotten at its end, so it never lets a later mass removal through."""
-    if not store.guards.has_error(cs_id, "export", MEMBER_REMOVAL_LIMIT):
+    if not store.guards.has_error(cs_id, "export", ErrorCode.MEMBER_REMOVAL_LIMIT):
         raise ConfigurationError(
             f"the export of {dn} is not held by the member removal limit; nothing to allow")
     allowed = set(store.settings.get(allowed_key(record.name)) or [])
@@ -116,7 +115,7 @@ def hold_member_removals(store: Any, record: ConnectorRecord, recorder: Any,
         for h in held:
             dn = objs[h.cs_id].dn if h.cs_id in objs else str(h.cs_id)
             detail = h.detail(limit, record.name, dn)
-            recorder.object_error(h.cs_id, dn, "export", MEMBER_REMOVAL_LIMIT, detail)
+            recorder.object_error(h.cs_id, dn, "export", ErrorCode.MEMBER_REMOVAL_LIMIT, detail)
             recorder.event(EventId.MEMBER_REMOVAL_HELD, f"export of {dn} held: {detail}",
                            {"cs_id": h.cs_id, "attribute": h.attribute, "removes": h.removes,
                             "members": h.members, **limit.to_dict()})

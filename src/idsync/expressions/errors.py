@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from idsync.error_codes import ErrorCode
 from idsync.errors import IdsyncError
 
 
@@ -79,7 +80,7 @@ class ExpressionRuntimeError(ExpressionError):
 class ErrorFunctionTriggered(ExpressionError):
     """``Error("msg")`` was evaluated; the engine records it on that one object."""
 
-    code = "sync-rule-error-function-triggered"
+    code = ErrorCode.SYNC_RULE_ERROR
 
     def __init__(self, message: str) -> None:
         self.message = message
