@@ -38,6 +38,8 @@ class _Positioned(ExpressionError):
         self.message = message
         self.source = source
         self.offset = offset
+        self.line: int | None
+        self.column: int | None
         if source is not None and offset is not None:
             self.line, self.column = line_and_column(source, offset)
         else:
