@@ -228,7 +228,11 @@ class Lock:
                                       boot_id=boot_id(), pid=pid,
                                       process_start=process_start(pid),
                                       connector_id=connector_id, profile=profile, data=data):
-                raise LockHeld(store.locks.get(name) or current)  # pragma: no cover - raced
+                holder = store.locks.get(name) or current  # pragma: no cover - raced
+                if holder is None:  # pragma: no cover - taken and released meanwhile
+                    raise IdsyncError(f"{name} was taken by another process meanwhile; "
+                                      "try again")
+                raise LockHeld(holder)  # pragma: no cover - raced
             if takeover is not None:
                 log.warning("lock taken over", extra={"lock": name, "from": takeover.text()})
                 if on_takeover is not None:

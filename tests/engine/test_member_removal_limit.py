@@ -18,7 +18,9 @@ from engine_helpers import (
 )
 
 from idsync.cli.main import build
-from idsync.engine.member_removals import MEMBER_REMOVAL_LIMIT
+from idsync.error_codes import ErrorCode
+
+MEMBER_REMOVAL_LIMIT = ErrorCode.MEMBER_REMOVAL_LIMIT
 
 
 def directory(g1: int, g2: int, *, mail_of_u39: str = "u39@contoso.com") -> str:

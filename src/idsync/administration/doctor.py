@@ -27,13 +27,14 @@ from idsync.administration.doctor_check import FAIL, OK, WARN, Check, Status, ad
 from idsync.administration.doctor_ldap import ldap_checks
 from idsync.connectors import registry
 from idsync.connectors.base import ConnectionTester, SchemaProvider
-from idsync.engine.informational import CYCLE_COMPLETED_WITH_WARNINGS, INFORMATIONAL_CODES
 from idsync.engine.ruleset import RuleSet
+from idsync.error_codes import INFORMATIONAL_CODES
 from idsync.errors import IdsyncError
 from idsync.locks import CYCLE_LOCK, Liveness, describe_holder, held_locks
 from idsync.model import ConnectorRecord
 from idsync.rules.model import DN_TARGET, Direction, FlowType, SyncRule
 from idsync.scheduler.settings import (
+    CYCLE_COMPLETED_WITH_WARNINGS,
     MAX_SYNC_GAP,
     is_staging_mode,
     load_settings,

@@ -17,13 +17,12 @@ from idsync.cli.common import (
     workspace_path,
 )
 from idsync.cli.root import cli
-from idsync.engine.informational import CYCLE_COMPLETED_WITH_WARNINGS
 from idsync.errors import ConfigurationError
 from idsync.locks import CYCLE_LOCK, Liveness, clear, describe_holder, held_locks
 from idsync.scheduler.cycle import CycleRunner
 from idsync.scheduler.lock import CycleLock, request_stop
 from idsync.scheduler.service import request_cycle
-from idsync.scheduler.settings import load_settings, service_record
+from idsync.scheduler.settings import CYCLE_COMPLETED_WITH_WARNINGS, load_settings, service_record
 
 
 @cli.group()

@@ -17,7 +17,8 @@ from idsync.cli.common import (
 )
 from idsync.cli.root import cli
 from idsync.engine.discards import discard, parse_kind, plan_discard
-from idsync.engine.member_removals import MEMBER_REMOVAL_LIMIT, allow_once
+from idsync.engine.member_removals import allow_once
+from idsync.error_codes import ErrorCode
 from idsync.errors import ConfigurationError
 from idsync.events import EventId
 
@@ -102,7 +103,7 @@ def allow_cmd(ctx: click.Context, connector: str, group_dn: str) -> None:
         raise ConfigurationError(
             f"connector {record.name} holds no object at {group_dn!r}; the held groups are "
             f"listed by `idsync errors list --connector {record.name} --code "
-            f"{MEMBER_REMOVAL_LIMIT}`")
+            f"{ErrorCode.MEMBER_REMOVAL_LIMIT}`")
     with store.transaction():
         for obj in found:
             allow_once(store, record, obj.id, obj.dn)

@@ -16,7 +16,7 @@ from idsync.cli.common import (
     print_table,
 )
 from idsync.cli.root import cli
-from idsync.engine.informational import is_informational
+from idsync.error_codes import is_informational
 from idsync.errors import ConfigurationError
 from idsync.locks import CYCLE_LOCK, clear, describe_holder, held_locks, run_lock_name
 

@@ -137,8 +137,10 @@ class ExportResult:
     dn: str | None = None
     error_code: str | None = None
     error_detail: str | None = None
-    #: A transient failure: keep the pending export and try again in the next export run.
-    retryable: bool = False
+    #: A transient failure (said in the export error's detail; every failed export stays
+    #: pending and is sent again by the next export run). None: as the error code registry
+    #: (idsync.error_codes) says for ``error_code``.
+    retryable: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)

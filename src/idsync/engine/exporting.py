@@ -31,10 +31,11 @@ from idsync.engine.core import BATCH_SIZE, RunContext
 from idsync.engine.deletion_limits import check_export
 from idsync.engine.member_removals import forget_allowances, hold_member_removals
 from idsync.engine.recorder import RunRecorder
-from idsync.engine.sync_errors import DN_ATTRIBUTES_FAILURE
+from idsync.error_codes import ErrorCode, is_informational, is_retryable
 from idsync.errors import ConfigurationError
 from idsync.events import EventId
-from idsync.model import ConnectorRecord, ExportState, PendingExport
+from idsync.model import ConnectorRecord, CSObject, ExportState, PendingExport
+from idsync.store import Store
 
 #: Adds without references first (users), then adds that reference them (groups), so a new
 #: group's new members already exist in the directory; then modifies, renames, deletes.
@@ -49,11 +50,12 @@ class ExportStage:
         self.store = engine.store
         self.record = record
         self.recorder = recorder
-        self.connector = engine.instance(record)
-        if not isinstance(self.connector, Exporter):
+        connector = engine.instance(record)
+        if not isinstance(connector, Exporter):
             raise ConfigurationError(f"connector {record.name} cannot export")
-        self.value_deltas = (isinstance(self.connector, MemberDeltaExporter)
-                             and self.connector.supports_value_deltas())
+        self.connector: Exporter = connector
+        self.value_deltas = (isinstance(connector, MemberDeltaExporter)
+                             and connector.supports_value_deltas())
         # A connector may ask for larger export calls (ExportBatchSize in base.py).
         self.batch_size = int(getattr(self.connector, "export_batch_size", BATCH_SIZE))
         #: adds refused while deletes were still to be sent: sent again after the deletes
@@ -67,9 +69,7 @@ class ExportStage:
         self._in_pages(self.store.exports.freeing)  # a reused DN: the old object goes first
         self._add_in_rounds()
         for kind, with_refs in EXPORT_PHASES:
-            self._in_pages(lambda cid, after, limit, kind=kind, with_refs=with_refs:
-                           self.store.exports.page(cid, kind, after, limit,
-                                                   with_refs=with_refs))
+            self._in_pages(self._phase(kind, with_refs))
         # The deletes are sent: an add refused meanwhile (a value the deleted object held)
         # is tried again, and a refusal now is its error.
         self._deletes_due = False
@@ -77,6 +77,12 @@ class ExportStage:
         for i in range(0, len(waiting), self.batch_size):
             self._export_batch(waiting[i:i + self.batch_size])
         forget_allowances(self.store, self.record)  # one-shot: for this run only
+
+    def _phase(self, kind: str, with_refs: bool | None) -> Callable[[int, int, int], list[int]]:
+        """The pages of one phase's pending exports (``EXPORT_PHASES``)."""
+        def page(connector_id: int, after: int, limit: int) -> list[int]:
+            return self.store.exports.page(connector_id, kind, after, limit, with_refs=with_refs)
+        return page
 
     def _in_pages(self, page: Callable[[int, int, int], list[int]]) -> None:
         """Send what ``page(connector, after, limit)`` lists, a batch at a time (a sent
@@ -131,14 +137,13 @@ class ExportStage:
             writes = _ResultWrites(self.store.errors.holders([c.cs_id for c in changes]))
             for change in changes:
                 result = results.get(change.cs_id) or ExportResult(
-                    change.cs_id, ok=False, error_code="no-result",
-                    error_detail="the connector returned no result for this change",
-                    retryable=True)
+                    change.cs_id, ok=False, error_code=ErrorCode.NO_RESULT,
+                    error_detail="the connector returned no result for this change")
                 self._apply_result(change, result, pending[change.cs_id], writes)
             writes.flush(self.store)
             self.recorder.checkpoint()
 
-    def _change(self, pe: PendingExport, cs: Any,
+    def _change(self, pe: PendingExport, cs: CSObject,
                 known: dict[int, tuple[str, str | None]]) -> ExportChange:
         """The change to send; ``known`` holds the DN and anchor of the objects the batch's
         reference changes name."""
@@ -181,11 +186,12 @@ class ExportStage:
 
     def _apply_result(self, change: ExportChange, result: ExportResult,
                       pe: PendingExport, writes: _ResultWrites) -> None:
-        created = change.kind is ExportKind.ADD and result.anchor is not None
-        if created:
+        anchor = result.anchor if change.kind is ExportKind.ADD else None
+        created = anchor is not None
+        if anchor is not None:
             # Keep the new object's anchor even when the add only partly succeeded (a member
             # the directory could not resolve): the retry must not create it a second time.
-            writes.anchors.append((result.anchor, change.cs_id))
+            writes.anchors.append((anchor, change.cs_id))
         if result.ok or created:
             # Sent: the next import confirms it, or shows what is still missing (the partial
             # part), which the next synchronization stages again.
@@ -193,26 +199,30 @@ class ExportStage:
             if result.dn:
                 writes.dns.append((result.dn, change.cs_id))
             if change.cs_id in writes.erred:
-                self.store.errors.clear(change.cs_id, "export", keep=(DN_ATTRIBUTES_FAILURE,))
+                self.store.errors.clear(change.cs_id, "export",
+                                        keep=(ErrorCode.DN_ATTRIBUTES_FAILURE,))
             self.recorder.count({"add": "adds", "modify": "updates", "rename": "renames",
                                  "delete": "deletes"}[change.kind.value])
             if result.error_code:
                 # A warning on a success (a quarantined duplicate value) or the failed part
                 # of a partial add: recorded on the object, the run goes on.
-                # A created object's failed part (members the directory did not have yet)
-                # is informational, as dn-attributes-failure is: the next cycle sends it.
+                # A created object's failed part is informational when its code is
+                # (dn-attributes-failure: members the directory did not have yet, which the
+                # next cycle sends).
                 self.recorder.object_error(
                     change.cs_id, change.dn, "export", result.error_code,
                     result.error_detail or result.error_code,
-                    informational=result.ok or result.error_code == DN_ATTRIBUTES_FAILURE)
+                    informational=result.ok or is_informational(result.error_code))
             return
         if change.kind is ExportKind.ADD and self._deletes_due:
             self._waiting[change.cs_id] = None  # no error yet: after the deletes (run)
             return
         self.store.exports.failed(change.cs_id)
-        code = result.error_code or "export-failed"
+        code = result.error_code or ErrorCode.EXPORT_FAILED
         detail = result.error_detail or "the directory refused the change"
-        if result.retryable:
+        # The connector's verdict on this result first (the cloud's says whether every one of
+        # its errors is transient); else the registry's on the code.
+        if result.retryable if result.retryable is not None else is_retryable(code):
             detail += " (transient: retried in the next export)"
         self.recorder.object_error(change.cs_id, change.dn, "export", code, detail)
         self.recorder.event(EventId.OBJECT_ERROR, f"export of {change.dn} failed: {code}",
@@ -230,7 +240,7 @@ class _ResultWrites:
     exported: list[int] = field(default_factory=list)
     dns: list[tuple[str, int]] = field(default_factory=list)
 
-    def flush(self, store: Any) -> None:
+    def flush(self, store: Store) -> None:
         store.cs.set_anchors(self.anchors)
         store.cs.set_dns(self.dns)
         if self.exported:

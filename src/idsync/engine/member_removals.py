@@ -11,14 +11,14 @@ values the connector space's object holds now, counted in SQL, never a whole lis
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
+from idsync.engine.recorder import RunRecorder
 from idsync.engine.share_limits import ShareLimit, ShareLimitSetting
+from idsync.error_codes import ErrorCode
 from idsync.errors import ConfigurationError
 from idsync.events import EventId
-from idsync.model import ConnectorRecord, PendingExport
-
-MEMBER_REMOVAL_LIMIT = "member-removal-limit-exceeded"
+from idsync.model import ConnectorRecord, CSObject, PendingExport
+from idsync.store import Store
 
 DEFAULT_PERCENT = 50.0
 DEFAULT_MIN_MEMBERS = 20
@@ -51,10 +51,10 @@ class HeldRemoval:
                 f"allow-member-removals {connector} '{dn}'")
 
 
-def allow_once(store: Any, record: ConnectorRecord, cs_id: int, dn: str) -> None:
+def allow_once(store: Store, record: ConnectorRecord, cs_id: int, dn: str) -> None:
     """Allow a held group's removals for the next export run only: an allowance that run
     does not use is forgotten at its end, so it never lets a later mass removal through."""
-    if not store.guards.has_error(cs_id, "export", MEMBER_REMOVAL_LIMIT):
+    if not store.guards.has_error(cs_id, "export", ErrorCode.MEMBER_REMOVAL_LIMIT):
         raise ConfigurationError(
             f"the export of {dn} is not held by the member removal limit; nothing to allow")
     allowed = set(store.settings.get(allowed_key(record.name)) or [])
@@ -62,7 +62,7 @@ def allow_once(store: Any, record: ConnectorRecord, cs_id: int, dn: str) -> None
     store.settings.set(allowed_key(record.name), sorted(allowed))
 
 
-def held_removals(store: Any, record: ConnectorRecord,
+def held_removals(store: Store, record: ConnectorRecord,
                   pending: dict[int, PendingExport]) -> list[HeldRemoval]:
     """The exports of a batch over the limit and not allowed: each is held; an allowance is
     spent by the export it lets through."""
@@ -96,15 +96,15 @@ def held_removals(store: Any, record: ConnectorRecord,
     return [h for h in over if h.cs_id not in spent]
 
 
-def forget_allowances(store: Any, record: ConnectorRecord) -> None:
+def forget_allowances(store: Store, record: ConnectorRecord) -> None:
     """The end of an export run: allowances it did not use go."""
     if store.settings.get(allowed_key(record.name)):
         with store.transaction():
             store.settings.set(allowed_key(record.name), [])
 
 
-def hold_member_removals(store: Any, record: ConnectorRecord, recorder: Any,
-                         pending: dict[int, PendingExport], objs: dict[int, Any]) -> set[int]:
+def hold_member_removals(store: Store, record: ConnectorRecord, recorder: RunRecorder,
+                         pending: dict[int, PendingExport], objs: dict[int, CSObject]) -> set[int]:
     """The export's hook: the ids of a batch's objects whose export is held, each recorded as
     an export error on the object and an event; the rest of the run goes on."""
     held = held_removals(store, record, pending)
@@ -116,7 +116,7 @@ def hold_member_removals(store: Any, record: ConnectorRecord, recorder: Any,
         for h in held:
             dn = objs[h.cs_id].dn if h.cs_id in objs else str(h.cs_id)
             detail = h.detail(limit, record.name, dn)
-            recorder.object_error(h.cs_id, dn, "export", MEMBER_REMOVAL_LIMIT, detail)
+            recorder.object_error(h.cs_id, dn, "export", ErrorCode.MEMBER_REMOVAL_LIMIT, detail)
             recorder.event(EventId.MEMBER_REMOVAL_HELD, f"export of {dn} held: {detail}",
                            {"cs_id": h.cs_id, "attribute": h.attribute, "removes": h.removes,
                             "members": h.members, **limit.to_dict()})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from idsync.error_codes import ErrorCode
 from idsync.errors import IdsyncError
 
 
@@ -37,6 +38,8 @@ class _Positioned(ExpressionError):
         self.message = message
         self.source = source
         self.offset = offset
+        self.line: int | None
+        self.column: int | None
         if source is not None and offset is not None:
             self.line, self.column = line_and_column(source, offset)
         else:
@@ -79,7 +82,7 @@ class ExpressionRuntimeError(ExpressionError):
 class ErrorFunctionTriggered(ExpressionError):
     """``Error("msg")`` was evaluated; the engine records it on that one object."""
 
-    code = "sync-rule-error-function-triggered"
+    code = ErrorCode.SYNC_RULE_ERROR
 
     def __init__(self, message: str) -> None:
         self.message = message

@@ -88,14 +88,14 @@ def _sample_edges(content_path: str, groups: list[tuple[str, int]], count: int,
     edges: list[tuple[str, str]] = []
     with open(content_path, "rb") as handle:
         for raw in iter_raw_records(handle):
-            dn = raw_dn(raw)
-            if dn is None or normalize_dn(dn) not in wanted:
+            record_dn = raw_dn(raw)
+            if record_dn is None or normalize_dn(record_dn) not in wanted:
                 continue
             record = parse_raw(raw)
             if isinstance(record, ContentRecord):
                 members = get_values(record.attributes, "member")
                 edges.extend((record.dn, str(members[i])) for i in
-                             wanted[normalize_dn(dn)] if i < len(members))
+                             wanted[normalize_dn(record_dn)] if i < len(members))
     return edges
 
 

@@ -288,7 +288,7 @@ def _write_contacts(out: BinaryIO, rng: random.Random, count: int, contacts_ou: 
         first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
         name = f"{first} {last} ({index})"
         out.write(_entry(f"cn={name},{contacts_ou}", {
-            "objectClass": CONTACT_CLASSES,
+            "objectClass": list(CONTACT_CLASSES),
             "cn": [name],
             "sn": [last],
             "givenName": [first],

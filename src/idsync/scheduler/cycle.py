@@ -18,7 +18,6 @@ from typing import Any
 
 from idsync.connectors.base import DeltaImporter
 from idsync.engine.core import RunContext
-from idsync.engine.informational import CYCLE_COMPLETED_WITH_WARNINGS
 from idsync.engine.run_profiles import RunResult, run_profile
 from idsync.events import EventId
 from idsync.locks import process_command, recover_abandoned_runs
@@ -27,6 +26,7 @@ from idsync.scheduler.lock import CycleLock
 from idsync.scheduler.settings import (
     MAX_SYNC_GAP,
     POLICIES,
+    CycleStatus,
     is_staging_mode,
     iso,
     load_settings,
@@ -53,7 +53,7 @@ class CycleStep:
 @dataclass
 class CycleResult:
     policy: str
-    status: str
+    status: CycleStatus
     started_at: str
     ended_at: str = ""
     runs: list[RunResult] = field(default_factory=list)
@@ -122,7 +122,7 @@ class CycleRunner:
 
     def _run_locked(self, lock: CycleLock, policy: str, reason: str) -> CycleResult:
         staging = is_staging_mode(self.store)
-        result = CycleResult(policy, "in-progress", iso(now()))
+        result = CycleResult(policy, CycleStatus.IN_PROGRESS, iso(now()))
         with self.store.transaction():
             recover_abandoned_runs(self.store)
             state = load_state(self.store)
@@ -163,7 +163,7 @@ class CycleRunner:
         except Exception as exc:
             # A cycle that cannot go on (a connector that cannot even be built) still ends
             # with its event and state, then the error goes to the caller.
-            result.status, result.message = "failed", f"{type(exc).__name__}: {exc}"
+            result.status, result.message = CycleStatus.FAILED, f"{type(exc).__name__}: {exc}"
             self._finish(result, policy)
             raise
         finally:
@@ -186,25 +186,25 @@ class CycleRunner:
 
     def _finish(self, result: CycleResult, policy: str) -> None:
         result.ended_at = iso(now())
-        if result.status == "failed":
+        if result.status is CycleStatus.FAILED:
             pass
         elif result.skipped:
-            result.status = "stopped"
+            result.status = CycleStatus.STOPPED
         elif any(not r.ok for r in result.runs):
-            result.status = "completed-with-stopped-runs"
-        elif any(r.status not in ("success", RunStatus.COMPLETED_WARNINGS.value)
+            result.status = CycleStatus.COMPLETED_WITH_STOPPED_RUNS
+        elif any(r.status not in (RunStatus.SUCCESS, RunStatus.COMPLETED_WARNINGS)
                  for r in result.runs):
-            result.status = "completed-with-errors"
-        elif any(r.status != "success" for r in result.runs):
+            result.status = CycleStatus.COMPLETED_WITH_ERRORS
+        elif any(r.status != RunStatus.SUCCESS for r in result.runs):
             # Informational errors only (dn-attributes-failure): nothing to alert on.
-            result.status = CYCLE_COMPLETED_WITH_WARNINGS
+            result.status = CycleStatus.COMPLETED_WITH_WARNINGS
         else:
-            result.status = "success"
+            result.status = CycleStatus.SUCCESS
         with self.store.transaction():
             settings = load_settings(self.store)
             state = load_state(self.store)
             state.last_cycle_end, state.last_cycle_status = result.ended_at, result.status
-            if result.status not in ("stopped", "failed"):
+            if result.status not in (CycleStatus.STOPPED, CycleStatus.FAILED):
                 state.last_successful_cycle_end = result.ended_at
                 if policy == "initial" and settings.next_cycle_policy == "initial":
                     # The initial cycle ran through: the next ones are delta cycles.
@@ -214,7 +214,8 @@ class CycleRunner:
             save_state(self.store, state)
             self.store.events.add(
                 int(EventId.CYCLE_FINISHED),
-                "information" if result.status in ("success", CYCLE_COMPLETED_WITH_WARNINGS)
+                "information" if result.status in (CycleStatus.SUCCESS,
+                                                  CycleStatus.COMPLETED_WITH_WARNINGS)
                 else "warning",
                 f"{policy} sync cycle ended: {result.status}"
                 + (f" ({result.message})" if result.message else ""),

@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from idsync.engine.informational import INFORMATIONAL_CODES
+from idsync.error_codes import INFORMATIONAL_CODES
 from idsync.scheduler.lock import CycleLock
 from idsync.scheduler.settings import is_staging_mode, load_settings, load_state, parse_iso
 from idsync.store import Store

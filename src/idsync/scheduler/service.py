@@ -140,7 +140,7 @@ class Service:
             self.counters.cycles["failed"] += 1
             self.stop_event.wait(POLL_SECONDS)
             return
-        self.counters.cycles[result.status] += 1
+        self.counters.cycles[result.status.value] += 1
         self.counters.last_cycle_seconds = time.monotonic() - started
 
     def _count_run(self, run: RunResult) -> None:

@@ -12,6 +12,7 @@ import re
 import socket
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from idsync.errors import ConfigurationError
@@ -26,6 +27,25 @@ DEFAULT_PURGE_INTERVAL = 7 * 86400
 #: A server (staging included) that has not synchronized for this long needs a full sync.
 MAX_SYNC_GAP = 7 * 86400
 POLICIES = ("delta", "initial")
+
+
+class CycleStatus(StrEnum):
+    """How a sync cycle ended (``last_cycle_status``, the cycle's event and JSON)."""
+
+    IN_PROGRESS = "in-progress"
+    SUCCESS = "success"
+    #: Every run succeeded, some with informational errors only (idsync.error_codes:
+    #: dn-attributes-failure): nothing to alert on.
+    COMPLETED_WITH_WARNINGS = "completed-with-warnings"
+    COMPLETED_WITH_ERRORS = "completed-with-errors"
+    #: A run stopped before its end, or never started (its connector busy).
+    COMPLETED_WITH_STOPPED_RUNS = "completed-with-stopped-runs"
+    #: Stopped between run profiles when asked, or the cycle lock was taken over.
+    STOPPED = "stopped"
+    FAILED = "failed"
+
+
+CYCLE_COMPLETED_WITH_WARNINGS = CycleStatus.COMPLETED_WITH_WARNINGS
 
 SETTINGS_KEY = "scheduler"
 STATE_KEY = "scheduler_state"

@@ -47,10 +47,12 @@ class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.msg = redact(record.getMessage())
         record.args = None
-        if record.exc_info or record.exc_text:
-            # Replaces a text another handler may have cached unmasked.
-            record.exc_text = redact(record.exc_text or "".join(
-                traceback.format_exception(*record.exc_info)).rstrip("\n"))
+        # Replaces a text another handler may have cached unmasked.
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        elif record.exc_info:
+            record.exc_text = redact(
+                "".join(traceback.format_exception(*record.exc_info)).rstrip("\n"))
         return True
 
 
