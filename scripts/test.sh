@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs ruff and pip-audit (scripts/audit_dependencies.py), then the whole test suite twice (after scripts/setup.sh --all): on SQLite, then on
+# Runs ruff, mypy over src/ (settings in pyproject.toml) and pip-audit
+# (scripts/audit_dependencies.py), then the whole test suite twice (after scripts/setup.sh --all): on SQLite, then on
 # a private PostgreSQL that tests/harness/postgres.py starts on a free loopback port (this script
 # stops it). On the PostgreSQL pass every workspace a test creates gets its own schema
 # (tests/conftest.py); tests marked sqlite_only run there on SQLite. Arguments (test paths,
@@ -8,6 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 .venv/bin/ruff check src tests bench
+.venv/bin/mypy
 .venv/bin/python scripts/audit_dependencies.py
 workers="${IDSYNC_TEST_WORKERS:-2}"
 

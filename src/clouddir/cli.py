@@ -8,7 +8,9 @@ import sys
 from typing import Any
 
 import click
+import uvicorn
 
+from clouddir.app import create_app
 from clouddir.auth import create_tenant
 from clouddir.settings import limits_from_env
 from clouddir.storage import Store, StoreError, open_store
@@ -69,10 +71,6 @@ def main(ctx: click.Context, debug: bool) -> None:
 def serve(host: str, port: int, db_url: str, db_pool_size: int | None,
           limit_values: tuple[str, ...], log_level: str) -> None:
     """Serve the sync API and the admin API over HTTP."""
-    import uvicorn
-
-    from clouddir.app import create_app
-
     overrides: dict[str, str] = {}
     for item in limit_values:
         name, sep, value = item.partition("=")

@@ -8,6 +8,7 @@ reached through one ``Store`` on SQLite or PostgreSQL. No SQL lives outside this
 from __future__ import annotations
 
 from clouddir.storage.database import Database
+from clouddir.storage.postgres import DEFAULT_POOL_SIZE, PostgresStore
 from clouddir.storage.records import (
     MEMBER_ADDED,
     MEMBER_REMOVED,
@@ -39,8 +40,5 @@ def open_store(url: str, pool_size: int | None = None) -> Store:
     ``postgresql://USER@HOST:PORT/DB`` (``pool_size`` connections at most, PostgreSQL only).
     Raises ``StoreError`` with a message for people."""
     if url.startswith(POSTGRES_SCHEMES):
-        # Imported here: psycopg is loaded only by a server that uses PostgreSQL.
-        from clouddir.storage.postgres import DEFAULT_POOL_SIZE, PostgresStore
-
         return PostgresStore(url, pool_size or DEFAULT_POOL_SIZE)
     return SqliteStore.from_url(url)

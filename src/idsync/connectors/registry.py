@@ -5,11 +5,14 @@ need them."""
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 from typing import Any
 
 from idsync.connectors.base import Connector
 from idsync.errors import ConfigurationError
 from idsync.model import ConnectorRecord
+from idsync.secrets.cipher import SecretsUnavailable, unavailable_message
+from idsync.secrets.keys import KeyRing
 
 CONNECTOR_TYPES = {
     "file": "idsync.connectors.file",
@@ -26,11 +29,6 @@ def create(record: ConnectorRecord, workspace: str) -> Connector:
             + ", ".join(sorted(CONNECTOR_TYPES)))
     if record.unreadable_secrets:
         # A connector without its password would bind anonymously or fail obscurely.
-        from pathlib import Path
-
-        from idsync.secrets.cipher import SecretsUnavailable, unavailable_message
-        from idsync.secrets.keys import KeyRing
-
         raise SecretsUnavailable(unavailable_message(
             record.name, list(record.unreadable_secrets), KeyRing(Path(workspace).expanduser())))
     try:

@@ -9,6 +9,7 @@ Each run of the cycle also takes its connector's run lock (``idsync.engine.run_l
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from idsync.errors import IdsyncError
@@ -38,8 +39,6 @@ class CycleRunning(IdsyncError):
 
 def owner_record() -> dict[str, Any]:
     """This process, for records that name their owner (the ``idsync serve`` registration)."""
-    import os
-
     pid = os.getpid()
     return {"pid": pid, "host": hostname(), "process_start": process_start(pid)}
 

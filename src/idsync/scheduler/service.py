@@ -16,6 +16,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.routing import Route
+
 from idsync.engine.run_profiles import RunResult
 from idsync.scheduler.cycle import CycleRunner
 from idsync.scheduler.lock import CycleRunning, owner_alive, owner_record
@@ -149,12 +155,6 @@ class Service:
     # --- health and metrics ---------------------------------------------------------------
 
     def _start_http(self) -> None:
-        import uvicorn
-        from starlette.applications import Starlette
-        from starlette.requests import Request
-        from starlette.responses import JSONResponse, PlainTextResponse
-        from starlette.routing import Route
-
         reader = Store.open(self.workspace, migrate=False)
         lock = threading.Lock()
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from idsync.errors import ConfigurationError
 from idsync.locks import lease_seconds
+from idsync.scheduler.lock import CycleLock, owner_alive
 from idsync.store import Store
 
 #: The reference's default cycle: every 30 minutes.
@@ -197,8 +198,6 @@ def next_cycle_start(settings: SchedulerSettings, state: SchedulerState,
 def service_record(store: Store) -> dict[str, Any] | None:
     """The running ``idsync serve`` of this workspace, or None (a dead one's record is
     ignored)."""
-    from idsync.scheduler.lock import owner_alive
-
     record = store.settings.get("service")
     if record and owner_alive(record):
         return record
@@ -236,8 +235,6 @@ def scheduler_view(store: Store) -> dict[str, Any]:
 
 
 def _lock_view(store: Store) -> dict[str, Any] | None:
-    from idsync.scheduler.lock import CycleLock
-
     return CycleLock(store).holder()
 
 

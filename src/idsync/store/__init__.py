@@ -33,6 +33,7 @@ from idsync.store.guards import GuardQueries
 from idsync.store.locks import LockRepository
 from idsync.store.metaverse import JoinIndex, MetaverseRepository
 from idsync.store.object_errors import ObjectErrorRepository
+from idsync.store.postgres import PostgresDatabase, is_postgres_url
 from idsync.store.reference_bindings import ReferenceBindings
 from idsync.store.reference_journal import ReferenceJournalRows
 from idsync.store.references import ReferenceDeltas
@@ -89,8 +90,6 @@ def workspace_exists(workspace: str | Path) -> bool:
 
 def open_database(url: str) -> BaseDatabase:
     """A backend for a URL (postgresql://...) or a SQLite file path."""
-    from idsync.store.postgres import PostgresDatabase, is_postgres_url
-
     if is_postgres_url(url):
         return PostgresDatabase(url)
     if "://" in url:

@@ -26,6 +26,7 @@ import functools
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any
+from urllib.parse import quote
 
 from idsync.errors import ConfigurationError
 from idsync.store.database import BaseDatabase
@@ -56,8 +57,6 @@ def redact(url: str) -> str:
 def schema_url(url: str, schema: str) -> str:
     """Create ``schema`` in the database at ``url`` (if missing) and return the URL of a store
     kept in it: several workspaces (or benchmark runs) can share one database this way."""
-    from urllib.parse import quote
-
     if not re.fullmatch(r"[a-z_][a-z0-9_]*", schema):
         raise ConfigurationError(f"schema names are lower-case identifiers, not {schema!r}")
     with psycopg.connect(url, autocommit=True) as conn:
