@@ -3,6 +3,6 @@ a real process)."""
 
 from __future__ import annotations
 
-from tests.scheduler.conftest import serve_factory, small_workspace
+from tests.harness.commands import serve_factory, small_workspace
 
 __all__ = ["serve_factory", "small_workspace"]

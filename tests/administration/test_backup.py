@@ -8,7 +8,8 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from tests.scheduler.conftest import Workspace, idsync, user_entry, wait_for
+from tests.harness.commands import idsync, wait_for
+from tests.harness.workspace import Workspace, user_entry
 
 
 def add_user(ws: Workspace, uid: str) -> None:

@@ -8,7 +8,8 @@ import shutil
 from pathlib import Path
 
 import yaml
-from tests.scheduler.conftest import Workspace, idsync
+from tests.harness.commands import idsync
+from tests.harness.workspace import Workspace
 
 from idsync.scheduler.cycle import CycleRunner
 from idsync.scheduler.settings import is_staging_mode, load_settings

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.engine.engine_helpers import group_entry, ldif, make_workspace, user_entry
+from tests.harness.workspace import group_entry, ldif, make_workspace, user_entry
 
 from idsync.administration import rule_changes
 from idsync.administration.rule_editing import edit_rule

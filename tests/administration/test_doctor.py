@@ -7,8 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
+from tests.harness.commands import idsync
 from tests.harness.slapd import needs_slapd, slapd, slapd_factory  # noqa: F401
-from tests.scheduler.conftest import Workspace, idsync
+from tests.harness.workspace import Workspace
 
 from idsync.administration.rule_changes import save_rules
 from idsync.rules.files import load_rules_text

@@ -16,8 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 from tests.badinput.doctor_helpers import command_problem, doctor, suggested_commands
+from tests.harness.commands import idsync
 from tests.harness.slapd import needs_slapd
-from tests.scheduler.conftest import idsync
 
 import idsync.administration as administration_package
 from idsync.administration.doctor_check import ADVICE

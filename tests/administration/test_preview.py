@@ -6,7 +6,8 @@ import csv
 import json
 from pathlib import Path
 
-from tests.scheduler.conftest import Workspace, idsync
+from tests.harness.commands import idsync
+from tests.harness.workspace import Workspace
 
 from idsync.scheduler.cycle import CycleRunner
 from idsync.scheduler.settings import set_staging_mode

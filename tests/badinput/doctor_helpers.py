@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import click
-from tests.scheduler.conftest import idsync
+from tests.harness.commands import idsync
 
 from idsync.cli.main import build
 from idsync.store import Store

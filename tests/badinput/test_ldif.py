@@ -27,7 +27,7 @@ from tests.badinput.ldif_helpers import (
     expand,
     load_cases,
 )
-from tests.engine.engine_helpers import Workspace, make_workspace
+from tests.harness.workspace import Workspace, make_workspace
 
 from idsync.cli.main import build
 from idsync.events import EventId

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
-from engine_helpers import Workspace, ldif, make_workspace, target_dn, user_entry
+from tests.harness.workspace import Workspace, ldif, make_workspace, target_dn, user_entry
 
 from idsync.cli.main import build
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from engine_helpers import group_entry, ldif, make_workspace, user_entry
 from tests.harness.clouddir_server import clouddir, clouddir_shared  # noqa: F401
+from tests.harness.workspace import group_entry, ldif, make_workspace, user_entry
 
 from idsync.administration.rule_changes import save_rules, set_disabled
 from idsync.events import EventId

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine_helpers import ldif, make_workspace, user_entry
 from tests.harness.clouddir_server import clouddir, clouddir_shared  # noqa: F401
+from tests.harness.workspace import ldif, make_workspace, user_entry
 
 from idsync.administration.rule_changes import save_rules
 from idsync.rules.files import load_rules_text

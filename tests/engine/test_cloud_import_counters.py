@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from engine_helpers import group_entry, ldif, make_workspace, user_entry
 from test_cancelled_cloud_deletes import RULES
 from tests.harness.clouddir_server import clouddir_factory  # noqa: F401
+from tests.harness.workspace import group_entry, ldif, make_workspace, user_entry
 
 from idsync.administration.rule_changes import save_rules
 from idsync.rules.files import load_rules_text

@@ -12,7 +12,18 @@ import time
 from pathlib import Path
 
 import pytest
-from engine_helpers import group_entry, ldif, make_workspace, user_entry
+from tests.engine.test_reference_integrity import staged
+from tests.harness.workspace import (
+    SOURCE_BASE,
+    group_entry,
+    ldif,
+    make_workspace,
+    target_dn,
+    user_entry,
+)
+
+from idsync.administration.rule_changes import set_disabled
+from idsync.store import Store
 
 USERS = 2500
 
@@ -130,9 +141,6 @@ def test_sigkill_while_cancelling_deletes_keeps_every_object(tmp_path: Path) -> 
     """A synchronization killed while it links deprovisioned objects back and cancels their
     deletes: the next one finishes the job, no object gets a second connector space object,
     nothing is left to delete."""
-    from idsync.administration.rule_changes import set_disabled
-    from idsync.store import Store
-
     ws = make_workspace(tmp_path / "ws", directory())
     ws.store.close()
     for connector, profile in CYCLE:
@@ -166,11 +174,6 @@ def test_sigkill_between_freeing_a_dn_and_adding_at_it(tmp_path: Path) -> None:
     sends the deletes first, then the adds. Killed after some deletes and before the adds,
     and run again, it leaves each new person once, each old person gone, and nothing for an
     initial cycle."""
-    from engine_helpers import SOURCE_BASE, target_dn
-    from test_reference_integrity import staged
-
-    from idsync.store import Store
-
     people = [f"p{i:04d}" for i in range(1200)]
     ws = make_workspace(tmp_path / "ws", ldif(*(user_entry(u, anchor=f"{u}-old", sn="Old")
                                                 for u in people)))

@@ -8,7 +8,14 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
-from engine_helpers import TARGET_BASE, Workspace, ldif, make_workspace, target_dn, user_entry
+from tests.harness.workspace import (
+    TARGET_BASE,
+    Workspace,
+    ldif,
+    make_workspace,
+    target_dn,
+    user_entry,
+)
 
 from idsync.administration.rule_changes import save_rules
 from idsync.cli.main import build

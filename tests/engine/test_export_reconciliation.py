@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine_helpers import (
+from tests.harness.workspace import (
     Workspace,
     group_entry,
     ldif,

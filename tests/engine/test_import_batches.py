@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from engine_helpers import SOURCE_BASE, Workspace, ldif, make_workspace
+from tests.harness.workspace import SOURCE_BASE, Workspace, ldif, make_workspace
 
 from idsync.connectors.base import ImportBatch, ImportKind, ImportRecord
 from idsync.dn import normalize_dn

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from click.testing import CliRunner
-from engine_helpers import (
+from tests.harness.workspace import (
     Workspace,
     group_entry,
     ldif,

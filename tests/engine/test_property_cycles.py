@@ -8,9 +8,16 @@ import itertools
 import tempfile
 from pathlib import Path
 
-from engine_helpers import SOURCE_BASE, TARGET_BASE, group_entry, ldif, make_workspace, user_entry
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.harness.workspace import (
+    SOURCE_BASE,
+    TARGET_BASE,
+    group_entry,
+    ldif,
+    make_workspace,
+    user_entry,
+)
 
 from idsync.administration.rule_changes import save_rules
 from idsync.dn import normalize_dn

@@ -10,9 +10,16 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from engine_helpers import TARGET_BASE, Workspace, group_entry, ldif, make_workspace, user_entry
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from tests.harness.workspace import (
+    TARGET_BASE,
+    Workspace,
+    group_entry,
+    ldif,
+    make_workspace,
+    user_entry,
+)
 
 from idsync.administration.rule_changes import save_rules
 from idsync.rules.files import builtin_rule_set

@@ -18,10 +18,10 @@ import os
 import tempfile
 from pathlib import Path
 
-from engine_helpers import SOURCE_BASE, Workspace, make_workspace
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from test_reference_integrity import staged
+from tests.harness.workspace import SOURCE_BASE, Workspace, make_workspace
 
 from idsync.connectors.file import apply_changes
 from idsync.filedir.ldif import read_ldif

@@ -8,7 +8,14 @@ import io
 from typing import Any
 
 import pytest
-from engine_helpers import group_entry, ldif, make_workspace, target_dn, target_group_dn, user_entry
+from tests.harness.workspace import (
+    group_entry,
+    ldif,
+    make_workspace,
+    target_dn,
+    target_group_dn,
+    user_entry,
+)
 
 from idsync.administration.rule_changes import save_rules
 from idsync.connectors.file import apply_changes

@@ -10,7 +10,7 @@ import io
 from typing import Any
 
 import pytest
-from engine_helpers import (
+from tests.harness.workspace import (
     SOURCE_BASE,
     Workspace,
     group_entry,

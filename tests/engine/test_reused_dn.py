@@ -6,7 +6,8 @@ new object in the same cycle; an initial cycle afterwards stages nothing."""
 
 from __future__ import annotations
 
-from engine_helpers import (
+from test_reference_integrity import staged
+from tests.harness.workspace import (
     SOURCE_BASE,
     Workspace,
     group_entry,
@@ -15,7 +16,6 @@ from engine_helpers import (
     target_group_dn,
     user_entry,
 )
-from test_reference_integrity import staged
 
 
 def user(uid: str) -> str:

@@ -9,15 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from engine_helpers import (
-    SOURCE_BASE,
-    group_entry,
-    ldif,
-    make_workspace,
-    user_entry,
-)
 from test_reference_integrity import staged
 from tests.harness.slapd import slapd, slapd_factory  # noqa: F401
+from tests.harness.workspace import SOURCE_BASE, group_entry, ldif, make_workspace, user_entry
 
 from idsync.administration.rule_changes import save_rules
 from idsync.rules.files import builtin_rule_set

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine_helpers import group_entry, ldif, target_dn, target_group_dn, user_entry
+from tests.harness.workspace import group_entry, ldif, target_dn, target_group_dn, user_entry
 
 from idsync.administration.rule_changes import save_rules, set_disabled
 from idsync.rules.files import load_rules_text

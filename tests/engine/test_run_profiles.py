@@ -3,13 +3,7 @@ the pending exports and the target directory after each step."""
 
 from __future__ import annotations
 
-from engine_helpers import (
-    group_entry,
-    ldif,
-    target_dn,
-    target_group_dn,
-    user_entry,
-)
+from tests.harness.workspace import group_entry, ldif, target_dn, target_group_dn, user_entry
 
 from idsync.model import RunProfile
 

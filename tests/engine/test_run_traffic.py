@@ -10,11 +10,11 @@ import os
 from pathlib import Path
 
 import pytest
-from engine_helpers import group_entry, ldif, make_workspace, user_entry
 from test_cancelled_cloud_deletes import RULES
 from tests.harness.clouddir_server import clouddir, clouddir_shared  # noqa: F401
+from tests.harness.commands import idsync
 from tests.harness.slapd import needs_slapd, slapd, slapd_factory  # noqa: F401
-from tests.scheduler.conftest import idsync
+from tests.harness.workspace import group_entry, ldif, make_workspace, user_entry
 
 from idsync.administration.rule_changes import save_rules
 from idsync.rules.files import load_rules_text

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.scheduler.conftest import Workspace, user_entry
+from tests.harness.workspace import Workspace, user_entry
 
 from idsync.engine.core import RunContext
 from idsync.engine.run_profiles import run_profile

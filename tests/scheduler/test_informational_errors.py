@@ -10,14 +10,8 @@ import json
 import re
 from pathlib import Path
 
-from tests.scheduler.conftest import (
-    group_entry,
-    idsync,
-    ldif,
-    make_workspace,
-    user_entry,
-    wait_for,
-)
+from tests.harness.commands import idsync, wait_for
+from tests.harness.workspace import group_entry, ldif, make_workspace, user_entry
 
 from idsync.administration.rule_changes import save_rules
 from idsync.rules.model import ScopeOperator, ScopingClause, ScopingGroup

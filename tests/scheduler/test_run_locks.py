@@ -22,16 +22,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.harness.clouddir_server import clouddir, clouddir_shared, make_users  # noqa: F401
+from tests.harness.commands import FAST_ENV, idsync, people, wait_for
 from tests.harness.gate import Gate
-from tests.scheduler.conftest import (
-    FAST_ENV,
-    Workspace,
-    idsync,
-    ldif,
-    make_workspace,
-    people,
-    wait_for,
-)
+from tests.harness.workspace import Workspace, ldif, make_workspace
 
 from idsync.events import EventId
 from idsync.locks import CYCLE_LOCK, Liveness, hostname, liveness, run_lock_name

@@ -7,14 +7,8 @@ import json
 import time
 from pathlib import Path
 
-from tests.scheduler.conftest import (
-    Workspace,
-    idsync,
-    ldif,
-    make_workspace,
-    people,
-    wait_for,
-)
+from tests.harness.commands import idsync, people, wait_for
+from tests.harness.workspace import Workspace, ldif, make_workspace
 
 from idsync.scheduler.lock import CycleLock
 from idsync.store import Store

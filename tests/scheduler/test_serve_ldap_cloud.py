@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 from tests.harness.clouddir_server import clouddir, clouddir_shared  # noqa: F401
+from tests.harness.commands import idsync, wait_for
 from tests.harness.slapd import needs_slapd, slapd, slapd_factory  # noqa: F401
-from tests.scheduler.conftest import idsync, wait_for
 
 from idsync.administration.outofbox import install_outofbox
 from idsync.store import Store

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 from tests.harness.clouddir_server import clouddir_factory  # noqa: F401
+from tests.harness.commands import idsync
 from tests.harness.slapd import needs_slapd, slapd, slapd_factory  # noqa: F401
-from tests.scheduler.conftest import idsync
 from tests.scheduler.test_serve_ldap_cloud import add_person, make_server
 from tests.scheduler.test_swing_migration import cloud_state, cycle
 

@@ -3,7 +3,7 @@ and idsync run as its own process."""
 
 from __future__ import annotations
 
+from tests.harness.commands import serve_factory
 from tests.harness.slapd import slapd, slapd_factory
-from tests.scheduler.conftest import serve_factory
 
 __all__ = ["serve_factory", "slapd", "slapd_factory"]

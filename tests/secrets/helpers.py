@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner, Result
-from tests.scheduler.conftest import idsync
+from tests.harness.commands import idsync
 
 from idsync.cli.main import build
 from idsync.store import Store

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.scheduler.conftest import Served, wait_for
+from tests.harness.commands import Served, wait_for
 from tests.secrets.helpers import idsync
 
 from idsync.secrets import redaction
