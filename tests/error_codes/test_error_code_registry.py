@@ -162,7 +162,7 @@ def _clouddir_codes() -> set[str]:
     refused request: every 4xx but the ones it turns into run errors or retries)."""
     codes = {value for name, value in vars(clouddir.errors).items()
              if name.isupper() and isinstance(value, str)}
-    for module in ("quota.py", "storage_quota.py"):
+    for module in ("quota.py", "storage/quotas.py"):
         codes |= set(_module_constants(ast.parse((CLOUDDIR / module).read_text("utf-8")))
                      .values()) & {"Directory_QuotaExceeded"}
     not_recorded = {"InvalidAuthenticationToken", "TooManyRequests", "NotFound"}
