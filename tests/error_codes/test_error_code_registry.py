@@ -124,8 +124,9 @@ def test_every_code_the_source_records_is_in_the_registry() -> None:
 
 def test_the_ldap_connectors_retryable_result_codes_are_the_registrys() -> None:
     ldap = pytest.importorskip("ldap")
-    from idsync.connectors.base import ExportChange, ExportKind
+    from idsync.connectors.base import ExportChange
     from idsync.connectors.ldap.export import LdapExporter
+    from idsync.model import ExportKind
 
     class Refusing:
         """A connection whose server refuses every delete with one result code."""

@@ -24,11 +24,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from idsync.connectors.base import ExportChange, ExportKind, ExportRef, ImportContext
+from idsync.connectors.base import ExportChange, ExportRef, ImportContext
 from idsync.connectors.file import FileConnector
 from idsync.error_codes import ErrorCode
 from idsync.filedir.dn import normalize_dn
 from idsync.filedir.journal import scan
+from idsync.model import ExportKind
 
 USERS_OU = "ou=Users,dc=x"
 GROUP_DN = "cn=All,ou=Groups,dc=x"
@@ -252,7 +253,8 @@ def test_a_crash_inside_compaction_loses_and_repeats_nothing(
 
 CHILD = textwrap.dedent("""
     import sys
-    from idsync.connectors.base import ExportChange, ExportKind, ExportRef
+    from idsync.connectors.base import ExportChange, ExportRef
+    from idsync.model import ExportKind
     from idsync.connectors.file import FileConnector
 
     path, start, ratio = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from idsync.connectors.base import ExportChange, ExportKind, ExportRef, ExportResult, ExportValue
+from idsync.connectors.base import ExportChange, ExportRef, ExportResult, ExportValue
 from idsync.connectors.cloud.client import RequestRefused, SyncApiClient
 from idsync.connectors.cloud.messages import (
     ChangeResult,
@@ -26,6 +26,7 @@ from idsync.connectors.cloud.messages import (
     export_results,
 )
 from idsync.error_codes import ErrorCode
+from idsync.model import ExportKind
 
 MEMBER = "member"
 #: Attributes that carry the source anchor (onPremisesImmutableId) rather than a value.

@@ -19,7 +19,6 @@ from typing import Any
 
 from idsync.connectors.base import (
     ExportChange,
-    ExportKind,
     ExportRef,
     ExportResult,
     ExportValue,
@@ -63,6 +62,7 @@ from idsync.filedir.ldif import (
     is_attribute_description,
 )
 from idsync.filedir.ldif.urls import url_root_setting
+from idsync.model import ExportKind
 
 #: Namespace of the anchors made up for hand-written entries that carry no anchor attribute.
 DN_ANCHOR_NAMESPACE = uuid.UUID("5d3c1f0e-8a49-4f0b-9d7e-6c1b2a3f4e50")

@@ -16,11 +16,12 @@ from typing import Any
 import ldap.dn
 
 import ldap
-from idsync.connectors.base import ExportChange, ExportKind, ExportResult, ExportValue
+from idsync.connectors.base import ExportChange, ExportResult, ExportValue
 from idsync.connectors.ldap.connection import describe, result_code
 from idsync.connectors.ldap.reader import DirectoryReader
 from idsync.error_codes import is_retryable
 from idsync.errors import ConnectivityError
+from idsync.model import ExportKind
 
 Mod = tuple[int, str, list[bytes] | None]
 
