@@ -22,9 +22,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from idsync.connectors.base import ExportChange, ExportKind, ExportRef, ImportContext
+from idsync.connectors.base import ExportChange, ExportRef, ImportContext
 from idsync.connectors.cloud import CloudConnector, create_connector
 from idsync.lab.clouddir import LocalCloudDir
+from idsync.model import ExportKind
 
 
 @dataclass

@@ -34,8 +34,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from idsync.connectors.base import ExportChange, ExportKind, ExportRef
+from idsync.connectors.base import ExportChange, ExportRef
 from idsync.connectors.file import ContentRecord, FileConnector, read_ldif
+from idsync.model import ExportKind
 from idsync.sample.generator import generate_directory
 
 

@@ -18,9 +18,11 @@ class PendingImport(StrEnum):
 
 
 class ExportKind(StrEnum):
-    """What a pending export does to the connected directory's object."""
+    """What a pending export does to the connected directory's object (also the kind of the
+    change a connector exports)."""
     ADD = "add"
     MODIFY = "modify"
+    #: Rename or move; the new DN goes with it. May carry attribute changes too.
     RENAME = "rename"
     DELETE = "delete"
 

@@ -16,7 +16,6 @@ from idsync.connectors.base import (
     DeltaImporter,
     ExportChange,
     Exporter,
-    ExportKind,
     ExportRef,
     ExportResult,
     FullImporter,
@@ -27,6 +26,7 @@ from idsync.connectors.base import (
 )
 from idsync.connectors.cloud import CloudConnector, create_connector
 from idsync.errors import ConfigurationError, ConnectivityError
+from idsync.model import ExportKind
 
 
 @pytest.fixture

@@ -5,8 +5,9 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from idsync.connectors.base import ExportChange, ExportKind, ExportRef
+from idsync.connectors.base import ExportChange, ExportRef
 from idsync.connectors.cloud.export import plan
+from idsync.model import ExportKind
 
 
 def refs(n: int, prefix: str = "m") -> list[ExportRef]:

@@ -9,6 +9,7 @@ import ast
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -28,19 +29,8 @@ ROOT = Path(__file__).resolve().parents[2]
 IDSYNC = ROOT / "src" / "idsync"
 CLOUDDIR = ROOT / "src" / "clouddir"
 
-#: Code constants in modules whose owners have not wired them to the registry yet (the engine's
-#: passes and the file connector): each must name a registry entry until it is replaced by one.
-NOT_YET_WIRED = {
-    "engine/inbound.py": ("SYNC_RULE_ERROR", "EXPRESSION_ERROR"),
-    "engine/outbound.py": ("DN_ATTRIBUTES_FAILURE",),
-    "connectors/file/directory.py": ("NO_SUCH_OBJECT", "ENTRY_ALREADY_EXISTS",
-                                     "CONSTRAINT_VIOLATION", "INVALID_DN"),
-    "connectors/file/unreadable.py": ("RECORD_UNREADABLE", "URL_REFUSED"),
-    "connectors/cloud/export.py": ("DUPLICATE_WARNING",),
-}
-
 #: Calls whose first argument is a code, and the argument position of ``object_error``'s code.
-_FIRST_ARG_CODE = {"_Refused", "_BadChange", "UnreadableRecord", "ChangeRefused"}
+_FIRST_ARG_CODE = {"Refused", "_Refused", "_BadChange", "UnreadableRecord", "ChangeRefused"}
 _OBJECT_ERROR_CODE_ARG = 3
 
 
@@ -132,26 +122,38 @@ def test_every_code_the_source_records_is_in_the_registry() -> None:
     assert not unknown, f"codes without a registry entry (idsync.error_codes): {unknown}"
 
 
-def test_constants_not_yet_wired_name_registry_entries() -> None:
-    """The lead replaces these by ErrorCode members once the modules' splits are merged."""
-    for relative, names in NOT_YET_WIRED.items():
-        path = IDSYNC / relative
-        if not path.exists():  # split or moved: the scan above still covers its codes
-            continue
-        constants = _module_constants(ast.parse(path.read_text("utf-8")))
-        for name in names:
-            if name in constants:
-                assert lookup(constants[name]) is not None, (relative, name, constants[name])
-
-
 def test_the_ldap_connectors_retryable_result_codes_are_the_registrys() -> None:
-    pytest.importorskip("ldap")
-    from idsync.connectors.ldap.export import _RETRYABLE
+    ldap = pytest.importorskip("ldap")
+    from idsync.connectors.base import ExportChange
+    from idsync.connectors.ldap.export import LdapExporter
+    from idsync.model import ExportKind
 
+    class Refusing:
+        """A connection whose server refuses every delete with one result code."""
+
+        result: int | None = None
+
+        def delete_s(self, dn: str) -> None:
+            info = {"desc": "refused"} if self.result is None else {"result": self.result}
+            raise ldap.LDAPError(info)
+
+    conn = Refusing()
+    settings = SimpleNamespace(max_values_per_request=10, uri="ldap://test")
+    # a stand-in for the DirectoryReader: the exporter reads only its conn and settings
+    exporter = LdapExporter(SimpleNamespace(conn=conn, settings=settings))  # type: ignore[arg-type]
+    delete = ExportChange(cs_id=1, kind=ExportKind.DELETE, dn="cn=x", object_type="user")
+    transient = {3, 11, 51, 52}  # time limit, admin limit, busy, unavailable
     for number in range(0, 200):
         entry = lookup(f"ldap-{number}")
         assert entry is not None
-        assert entry.retryable is (number in _RETRYABLE), number
+        assert entry.retryable is (number in transient), number
+        conn.result = number
+        result = exporter.apply(delete)
+        assert (result.ok, result.error_code) == (False, f"ldap-{number}")
+        assert result.retryable is (number in transient), number
+    conn.result = None
+    result = exporter.apply(delete)
+    assert (result.error_code, result.retryable) == ("ldap-error", False)
     assert lookup("ldap-error") is ErrorCode.LDAP_ERROR
     assert lookup("ldap-99") is ErrorCode.LDAP_RESULT and lookup("ldap-") is None
 
@@ -162,7 +164,7 @@ def _clouddir_codes() -> set[str]:
     refused request: every 4xx but the ones it turns into run errors or retries)."""
     codes = {value for name, value in vars(clouddir.errors).items()
              if name.isupper() and isinstance(value, str)}
-    for module in ("quota.py", "storage_quota.py"):
+    for module in ("quota.py", "storage/quotas.py"):
         codes |= set(_module_constants(ast.parse((CLOUDDIR / module).read_text("utf-8")))
                      .values()) & {"Directory_QuotaExceeded"}
     not_recorded = {"InvalidAuthenticationToken", "TooManyRequests", "NotFound"}

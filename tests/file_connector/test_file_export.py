@@ -7,13 +7,7 @@ import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
-from idsync.connectors.base import (
-    ExportChange,
-    ExportKind,
-    ExportRef,
-    ImportContext,
-    ImportKind,
-)
+from idsync.connectors.base import ExportChange, ExportRef, ImportContext, ImportKind
 from idsync.connectors.file import (
     AddRecord,
     ContentRecord,
@@ -21,6 +15,7 @@ from idsync.connectors.file import (
     ModifyRecord,
     read_ldif,
 )
+from idsync.model import ExportKind
 
 Make = Callable[..., FileConnector]
 ALICE_DN = "uid=alice,ou=Users,dc=contoso,dc=com"

@@ -24,11 +24,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from idsync.connectors.base import ExportChange, ExportKind, ExportRef, ImportContext
+from idsync.connectors.base import ExportChange, ExportRef, ImportContext
 from idsync.connectors.file import FileConnector
+from idsync.error_codes import ErrorCode
 from idsync.filedir.dn import normalize_dn
-from idsync.filedir.entries import ENTRY_ALREADY_EXISTS, NO_SUCH_OBJECT
 from idsync.filedir.journal import scan
+from idsync.model import ExportKind
 
 USERS_OU = "ou=Users,dc=x"
 GROUP_DN = "cn=All,ou=Groups,dc=x"
@@ -121,7 +122,8 @@ def test_many_small_exports_equal_the_rewritten_directory(tmp_path: Path) -> Non
         got = results(journaled, call_changes(rng_j, call, 60))
         assert got == results(rewritten, call_changes(rng_r, call, 60)), call
         codes |= {code for *_, code in got}
-    assert {NO_SUCH_OBJECT, ENTRY_ALREADY_EXISTS} <= codes  # the checks were exercised
+    # the checks were exercised
+    assert {ErrorCode.NO_SUCH_OBJECT, ErrorCode.ENTRY_ALREADY_EXISTS} <= codes
     # Nothing rewrote the content file: every export went to the journal.
     assert (tmp_path / "j" / "d.ldif").read_bytes() == before
     assert (tmp_path / "j" / "d.ldif").stat().st_ino == inode
@@ -251,7 +253,8 @@ def test_a_crash_inside_compaction_loses_and_repeats_nothing(
 
 CHILD = textwrap.dedent("""
     import sys
-    from idsync.connectors.base import ExportChange, ExportKind, ExportRef
+    from idsync.connectors.base import ExportChange, ExportRef
+    from idsync.model import ExportKind
     from idsync.connectors.file import FileConnector
 
     path, start, ratio = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
@@ -370,11 +373,11 @@ class Model:
         key = normalize_dn(change[1])
         if kind == "add":
             if key in self.entries:
-                return ENTRY_ALREADY_EXISTS
+                return ErrorCode.ENTRY_ALREADY_EXISTS
             self.entries[key] = (change[1], list(change[2]))
             return None
         if key not in self.entries:
-            return NO_SUCH_OBJECT
+            return ErrorCode.NO_SUCH_OBJECT
         if kind == "delete":
             del self.entries[key]
         elif kind == "title":
@@ -382,7 +385,7 @@ class Model:
         else:
             new_key = normalize_dn(change[2])
             if new_key != key and new_key in self.entries:
-                return ENTRY_ALREADY_EXISTS
+                return ErrorCode.ENTRY_ALREADY_EXISTS
             self.entries[new_key] = (change[2], self.entries.pop(key)[1])
         return None
 

@@ -116,7 +116,8 @@ def test_the_tolerant_reader_never_raises(parts: list[bytes]) -> None:
 def test_exporting_to_an_entry_that_cannot_be_read_fails_alone(tmp_path: Path) -> None:
     """The target's content file holds a URL value (or any unreadable entry): a change to that
     entry is an export error; the file is never read through it, the other changes apply."""
-    from idsync.connectors.base import ExportChange, ExportKind
+    from idsync.connectors.base import ExportChange
+    from idsync.model import ExportKind
 
     (tmp_path / "secret.txt").write_text("root only")
     (tmp_path / "dir.ldif").write_text(

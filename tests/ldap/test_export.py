@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 from tests.ldap.helpers import connector, person
 
-from idsync.connectors.base import ExportChange, ExportKind, ExportRef, MemberDeltaExporter
+from idsync.connectors.base import ExportChange, ExportRef, MemberDeltaExporter
 from idsync.lab.slapd import SlapdServer
+from idsync.model import ExportKind
 
 pytestmark = pytest.mark.slapd
 

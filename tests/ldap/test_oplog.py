@@ -8,8 +8,9 @@ import logging
 import pytest
 from tests.ldap.helpers import connector, full
 
-from idsync.connectors.base import ExportChange, ExportKind
+from idsync.connectors.base import ExportChange
 from idsync.lab.slapd import SlapdServer
+from idsync.model import ExportKind
 
 pytestmark = pytest.mark.slapd
 

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
+from idsync.model import ExportKind
+
 Value = str | bytes
 Watermark = dict[str, Any]
 
@@ -97,14 +99,6 @@ class ExportRef:
 
     dn: str
     anchor: str | None = None
-
-
-class ExportKind(StrEnum):
-    ADD = "add"
-    MODIFY = "modify"
-    #: Rename or move; ``new_dn`` holds the new DN. May carry attribute changes too.
-    RENAME = "rename"
-    DELETE = "delete"
 
 
 ExportValue = str | bytes | ExportRef

@@ -22,7 +22,6 @@ from typing import Any
 from idsync.connectors.base import (
     ExportChange,
     Exporter,
-    ExportKind,
     ExportRef,
     ExportResult,
     MemberDeltaExporter,
@@ -34,7 +33,7 @@ from idsync.engine.recorder import RunRecorder
 from idsync.error_codes import ErrorCode, is_informational, is_retryable
 from idsync.errors import ConfigurationError
 from idsync.events import EventId
-from idsync.model import ConnectorRecord, CSObject, ExportState, PendingExport
+from idsync.model import ConnectorRecord, CSObject, ExportKind, ExportState, PendingExport
 from idsync.store import Store
 
 #: Adds without references first (users), then adds that reference them (groups), so a new

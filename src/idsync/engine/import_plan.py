@@ -18,6 +18,7 @@ from idsync.dn import normalize_dn
 from idsync.engine.hologram_values import same, same_attributes, value_change
 from idsync.engine.import_guards import ImportGuard
 from idsync.engine.recorder import RunRecorder
+from idsync.error_codes import ErrorCode
 from idsync.model import ConnectorRecord, CSObject, PendingImport
 from idsync.store import Store
 
@@ -159,7 +160,7 @@ class SegmentPlanner:
             return self._plan_full(rec, cs)
         if cs is None or cs.placeholder:
             self.recorder.object_error(
-                None, rec.dn, "import", "missing-object",
+                None, rec.dn, "import", ErrorCode.MISSING_OBJECT,
                 f"a change arrived for {rec.dn} (anchor {rec.anchor}), which the connector "
                 "space does not hold; run a full import", keep_on_object=False)
             return None

@@ -27,9 +27,9 @@ from idsync.engine.joins import index_entries
 from idsync.engine.lists import load_lists, split_loaded
 from idsync.engine.ruleset import CompiledRule
 from idsync.engine.sync_context import SyncContext
-from idsync.engine.sync_errors import EXPRESSION_ERROR, SYNC_RULE_ERROR
 from idsync.engine.views import InboundView
 from idsync.engine.writes import MetaverseWrites
+from idsync.error_codes import ErrorCode
 from idsync.events import EventId
 from idsync.expressions import IGNORE_THIS_FLOW, ErrorFunctionTriggered, ExpressionError
 from idsync.model import CSObject, MVObject
@@ -124,12 +124,14 @@ class InboundFlow:
             try:
                 contributions.extend(self._contributions(cs, mv, scoped, view))
             except ErrorFunctionTriggered as exc:
-                self.recorder.object_error(cs.id, cs.dn, "sync", SYNC_RULE_ERROR, exc.message)
+                self.recorder.object_error(cs.id, cs.dn, "sync", ErrorCode.SYNC_RULE_ERROR,
+                                           exc.message)
                 self.recorder.event(EventId.SYNC_RULE_ERROR, f"{cs.dn}: {exc.message}",
-                                    {"cs_id": cs.id, "code": SYNC_RULE_ERROR})
+                                    {"cs_id": cs.id, "code": ErrorCode.SYNC_RULE_ERROR})
                 return False
             except ExpressionError as exc:
-                self.recorder.object_error(cs.id, cs.dn, "sync", EXPRESSION_ERROR, str(exc))
+                self.recorder.object_error(cs.id, cs.dn, "sync", ErrorCode.EXPRESSION_ERROR,
+                                           str(exc))
                 return False
             if cs.id in self.ctx.erred:
                 self.store.errors.clear(cs.id, "sync")

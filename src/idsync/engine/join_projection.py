@@ -16,6 +16,7 @@ from idsync.engine.reconciliation import DeleteCause, deprovision, sources_of
 from idsync.engine.ruleset import CompiledRule, has_provision
 from idsync.engine.sync_context import SyncContext
 from idsync.engine.views import InboundView
+from idsync.error_codes import ErrorCode
 from idsync.model import CSObject, Direction, LinkType, PendingImport
 from idsync.store.connector_space.links import LinkRow
 from idsync.store.metaverse import MV_SPACE
@@ -120,7 +121,7 @@ class JoinProjection:
         join_rules = [r for r in scoped if r.rule.join]
         if len(join_rules) > 1:
             self.recorder.object_error(
-                cs.id, cs.dn, "sync", "ambiguous-join-rules",
+                cs.id, cs.dn, "sync", ErrorCode.AMBIGUOUS_JOIN_RULES,
                 "more than one in-scope rule has join conditions: "
                 + ", ".join(r.rule.name for r in join_rules))
             return

@@ -17,7 +17,7 @@ from idsync.engine.lists import load_lists, split_loaded
 from idsync.engine.reconciliation import unstaged
 from idsync.engine.ruleset import CompiledRule
 from idsync.engine.sync_context import SyncContext
-from idsync.engine.sync_errors import DN_ATTRIBUTES_FAILURE, EXPRESSION_ERROR, SYNC_RULE_ERROR
+from idsync.error_codes import ErrorCode
 from idsync.events import EventId
 from idsync.expressions import ErrorFunctionTriggered, ExpressionError
 from idsync.model import CSObject, ExportKind, ExportState, MVObject, PendingExport
@@ -117,15 +117,15 @@ class OutboundFlow:
                     contributions.append((t.target, Contribution(
                         r.precedence, r.id, None, t.merge_type, t.evaluate(view))))
         except ErrorFunctionTriggered as exc:
-            self.recorder.object_error(cs.id, cs.dn, "export", SYNC_RULE_ERROR, exc.message,
-                                       connector_id=cs.connector_id)
+            self.recorder.object_error(cs.id, cs.dn, "export", ErrorCode.SYNC_RULE_ERROR,
+                                       exc.message, connector_id=cs.connector_id)
             self.recorder.event(EventId.SYNC_RULE_ERROR, f"{cs.dn}: {exc.message}",
-                                {"cs_id": cs.id, "code": SYNC_RULE_ERROR})
+                                {"cs_id": cs.id, "code": ErrorCode.SYNC_RULE_ERROR})
             self._hold(pe)
             return
         except ExpressionError as exc:
-            self.recorder.object_error(cs.id, cs.dn, "export", EXPRESSION_ERROR, str(exc),
-                                       connector_id=cs.connector_id)
+            self.recorder.object_error(cs.id, cs.dn, "export", ErrorCode.EXPRESSION_ERROR,
+                                       str(exc), connector_id=cs.connector_id)
             self._hold(pe)
             return
         if pe is not None and pe.state == ExportState.EXPORTED:
@@ -145,8 +145,8 @@ class OutboundFlow:
 
     def _clear_rule_errors(self, cs: CSObject, dropped: dict[str, list[int]]) -> None:
         if cs.id in self.ctx.erred:
-            self.store.errors.clear(cs.id, "export", code=SYNC_RULE_ERROR)
-            self.store.errors.clear(cs.id, "export", code=EXPRESSION_ERROR)
+            self.store.errors.clear(cs.id, "export", code=ErrorCode.SYNC_RULE_ERROR)
+            self.store.errors.clear(cs.id, "export", code=ErrorCode.EXPRESSION_ERROR)
         self._record_dropped_references(cs, dropped)
 
     def _hold(self, pe: PendingExport | None) -> None:
@@ -158,13 +158,13 @@ class OutboundFlow:
     def _record_dropped_references(self, cs: CSObject, dropped: dict[str, list[int]]) -> None:
         if not dropped:
             if cs.id in self.ctx.erred:
-                self.store.errors.clear(cs.id, "export", code=DN_ATTRIBUTES_FAILURE)
+                self.store.errors.clear(cs.id, "export", code=ErrorCode.DN_ATTRIBUTES_FAILURE)
             return
         parts = [f"{attr}: {len(ids)} value(s) name objects not in this connector space "
                  f"(metaverse ids {', '.join(map(str, ids[:5]))}{'...' if len(ids) > 5 else ''})"
                  for attr, ids in sorted(dropped.items())]
         detail = "; ".join(parts)
-        self.recorder.object_error(cs.id, cs.dn, "export", DN_ATTRIBUTES_FAILURE, detail,
+        self.recorder.object_error(cs.id, cs.dn, "export", ErrorCode.DN_ATTRIBUTES_FAILURE, detail,
                                    informational=True, connector_id=cs.connector_id)
         self.recorder.event(EventId.DN_ATTRIBUTES_FAILURE, f"{cs.dn}: {detail}",
                             {"cs_id": cs.id, "dropped": {a: len(i) for a, i in dropped.items()}})

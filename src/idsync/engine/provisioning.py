@@ -19,6 +19,7 @@ from idsync.engine.joins import find_match
 from idsync.engine.reconciliation import LinkRow, Reconciler, deprovision_out_of_scope
 from idsync.engine.ruleset import CompiledRule, has_provision
 from idsync.engine.sync_context import SyncContext
+from idsync.error_codes import ErrorCode
 from idsync.expressions import ExpressionError
 from idsync.model import (
     CSObject,
@@ -143,7 +144,7 @@ class Provisioning:
         dn = self._desired_dn(mv, cid, scoped)
         if dn is None:
             self.recorder.object_error(
-                None, None, "sync", "provisioning-no-dn",
+                None, None, "sync", ErrorCode.PROVISIONING_NO_DN,
                 f"metaverse object {mv.id}: rule {provision.rule.name!r} provisions to "
                 f"connector {provision.rule.connector!r} but no in-scope rule flows a 'dn'",
                 keep_on_object=False)

@@ -9,13 +9,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
+from idsync.error_codes import ErrorCode
 from idsync.filedir.dn import normalize_dn, rdn_of, rdn_values, split_dn
 from idsync.filedir.entries import (
     ANCHOR_CONTROL_OID,
-    CONSTRAINT_VIOLATION,
-    ENTRY_ALREADY_EXISTS,
-    INVALID_DN,
-    NO_SUCH_OBJECT,
     OBJECT_CLASS_CONTROL_OID,
     Entry,
     Outcome,
@@ -67,7 +64,7 @@ class ChangeApplier:
         try:
             record = parse_raw(raw, binary_attributes=self.binary_attributes)
         except LdifError as exc:  # this change fails alone (an export error), not the export
-            raise Refused("ldif-record-unreadable", f"{self.path}: the entry {entry.dn} "
+            raise Refused(ErrorCode.LDIF_RECORD_UNREADABLE, f"{self.path}: the entry {entry.dn} "
                            f"cannot be read ({exc.message}); fix it in the file") from None
         if not isinstance(record, ContentRecord):
             raise LdifError(f"{self.path} holds a change record for {entry.dn}", record.line)
@@ -94,19 +91,19 @@ class ChangeApplier:
     def _apply_record(self, record: ChangeRecord, work: Unit, last: bool) -> Entry | None:
         rdns = split_dn(record.dn)
         if not rdns or not all("=" in rdn for rdn in rdns):
-            raise Refused(INVALID_DN, f"invalid DN {record.dn!r}")
+            raise Refused(ErrorCode.INVALID_DN_SYNTAX, f"invalid DN {record.dn!r}")
         key = normalize_dn(record.dn)
         existing = work.get(key)
         if isinstance(record, AddRecord):
             if existing is not None:
-                raise Refused(ENTRY_ALREADY_EXISTS, f"{record.dn} already exists")
+                raise Refused(ErrorCode.ENTRY_ALREADY_EXISTS, f"{record.dn} already exists")
             entry = self._new_entry(record, work.run.next_ident())
             work.put(key, entry)
             work.stamped.append(AddRecord(entry.dn, entry.attributes or {},
                                           self._stamp(record.controls, entry)))
             return entry
         if existing is None:
-            raise Refused(NO_SUCH_OBJECT, f"{record.dn} does not exist")
+            raise Refused(ErrorCode.NO_SUCH_OBJECT, f"{record.dn} does not exist")
         # A shallow copy is enough: value lists are replaced, not changed in place (but
         # see _modify).
         entry = Entry(existing.dn, dict(self._attributes_of(existing)), existing.origin,
@@ -126,7 +123,7 @@ class ChangeApplier:
         new_dn = new_dn_of(record)
         new_key = normalize_dn(new_dn)
         if new_key != key and work.get(new_key) is not None:
-            raise Refused(ENTRY_ALREADY_EXISTS, f"{new_dn} already exists")
+            raise Refused(ErrorCode.ENTRY_ALREADY_EXISTS, f"{new_dn} already exists")
         self._rename(entry, record, new_dn)
         work.move(key, new_key, entry)
         work.stamped.append(ModDnRecord(existing.dn, record.newrdn, record.deleteoldrdn,
@@ -149,7 +146,7 @@ class ChangeApplier:
         250,000-member list per change; the entry it came from is replaced at commit."""
         for mod in record.modifications:
             if mod.attribute.lower() == self.anchor_attribute.lower():
-                raise Refused(CONSTRAINT_VIOLATION,
+                raise Refused(ErrorCode.CONSTRAINT_VIOLATION,
                               f"{self.anchor_attribute} cannot be modified")
         cache = self._key_counts if in_place else None
         attributes = entry.working_attributes()

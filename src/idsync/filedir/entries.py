@@ -27,11 +27,6 @@ ANCHOR_CONTROL_OID = f"{IDSYNC_OID}.1"
 #: import knows the object type of a modify, rename or delete without the content file.
 OBJECT_CLASS_CONTROL_OID = f"{IDSYNC_OID}.2"
 
-NO_SUCH_OBJECT = "no-such-object"
-ENTRY_ALREADY_EXISTS = "entry-already-exists"
-CONSTRAINT_VIOLATION = "constraint-violation"
-INVALID_DN = "invalid-dn-syntax"
-
 
 @dataclass(slots=True)
 class Outcome:

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import orjson
 
+from idsync.error_codes import ErrorCode
 from idsync.errors import ConfigurationError, ConnectivityError
 
 log = logging.getLogger(__name__)
@@ -151,6 +152,9 @@ def _retry_after(response: httpx.Response) -> float | None:
 def _error_of(response: httpx.Response) -> tuple[str, str]:
     try:
         error = orjson.loads(response.content).get("error", {})
-        return str(error.get("code", "Error")), str(error.get("message", ""))
+        # An answer without a code is recorded as the registry's REQUEST_REFUSED ("Error").
+        return (str(error.get("code", ErrorCode.REQUEST_REFUSED)),
+                str(error.get("message", "")))
     except (orjson.JSONDecodeError, AttributeError):
-        return ("NotFound" if response.status_code == 404 else "Error"), response.text[:200]
+        return (str("NotFound" if response.status_code == 404 else ErrorCode.REQUEST_REFUSED),
+                response.text[:200])

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from idsync.connectors.base import ExportChange, ExportKind, ExportRef, ExportResult, ExportValue
+from idsync.connectors.base import ExportChange, ExportRef, ExportResult, ExportValue
 from idsync.connectors.cloud.client import RequestRefused, SyncApiClient
 from idsync.connectors.cloud.messages import (
     ChangeResult,
@@ -25,11 +25,12 @@ from idsync.connectors.cloud.messages import (
     WireChange,
     export_results,
 )
+from idsync.error_codes import ErrorCode
+from idsync.model import ExportKind
 
 MEMBER = "member"
 #: Attributes that carry the source anchor (onPremisesImmutableId) rather than a value.
 SOURCE_ANCHOR_ATTRIBUTES = ("sourceAnchor", "onPremisesImmutableId")
-DUPLICATE_WARNING = "AttributeValueMustBeUnique"
 
 
 @dataclass(slots=True)
@@ -234,5 +235,6 @@ class CloudExporter:
             detail = "; ".join(f"{w.get('attribute')}={w.get('value')} quarantined (held by "
                                f"{w.get('conflicting_object_id')})" for w in state.warnings)
             return ExportResult(change.cs_id, ok=True, anchor=anchor, dn=dn,
-                                error_code=DUPLICATE_WARNING, error_detail=detail)
+                                error_code=ErrorCode.ATTRIBUTE_VALUE_MUST_BE_UNIQUE,
+                                error_detail=detail)
         return ExportResult(change.cs_id, ok=True, anchor=anchor, dn=dn)

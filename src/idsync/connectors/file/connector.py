@@ -19,7 +19,6 @@ from typing import Any
 
 from idsync.connectors.base import (
     ExportChange,
-    ExportKind,
     ExportRef,
     ExportResult,
     ExportValue,
@@ -39,12 +38,12 @@ from idsync.connectors.settings.file import (
     DEFAULT_OBJECT_TYPES,
     DEFAULT_REFERENCE_ATTRIBUTES,
 )
+from idsync.error_codes import ErrorCode
 from idsync.errors import ConfigurationError, ConnectivityError, IdsyncError
 from idsync.filedir.directory import FileDirectory
 from idsync.filedir.dn import normalize_dn, parent_dn, rdn_of, rdn_values, split_dn
 from idsync.filedir.entries import (
     ANCHOR_CONTROL_OID,
-    INVALID_DN,
     OBJECT_CLASS_CONTROL_OID,
     anchor_string,
     get_first,
@@ -63,6 +62,7 @@ from idsync.filedir.ldif import (
     is_attribute_description,
 )
 from idsync.filedir.ldif.urls import url_root_setting
+from idsync.model import ExportKind
 
 #: Namespace of the anchors made up for hand-written entries that carry no anchor attribute.
 DN_ANCHOR_NAMESPACE = uuid.UUID("5d3c1f0e-8a49-4f0b-9d7e-6c1b2a3f4e50")
@@ -334,7 +334,7 @@ class FileConnector:
         dn = change.dn
         if change.kind is ExportKind.RENAME:
             if not change.new_dn:
-                raise _BadChange(INVALID_DN, "rename without a new DN")
+                raise _BadChange(ErrorCode.INVALID_DN_SYNTAX, "rename without a new DN")
             _check_dn(change.new_dn)
             superior = parent_dn(change.new_dn)
             moved = normalize_dn(superior) != normalize_dn(parent_dn(change.dn))
@@ -405,14 +405,14 @@ def _dn_anchor(dn: str) -> str:
 def _check_dn(dn: str) -> None:
     rdns = split_dn(dn)
     if not rdns or not all("=" in rdn and rdn.split("=", 1)[0].strip() for rdn in rdns):
-        raise _BadChange(INVALID_DN, f"invalid DN {dn!r}")
+        raise _BadChange(ErrorCode.INVALID_DN_SYNTAX, f"invalid DN {dn!r}")
 
 
 def _ldif_values(attributes: Mapping[str, list[ExportValue]]) -> dict[str, list[Value]]:
     out: dict[str, list[Value]] = {}
     for name, values in attributes.items():
         if not is_attribute_description(name):
-            raise _BadChange("undefined-attribute-type", f"invalid attribute name {name!r}")
+            raise _BadChange(ErrorCode.UNDEFINED_ATTRIBUTE_TYPE, f"invalid attribute name {name!r}")
         out[name] = [value.dn if isinstance(value, ExportRef) else value for value in values]
     return out
 

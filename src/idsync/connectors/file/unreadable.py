@@ -18,13 +18,11 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from idsync.connectors.base import UnreadableRecord
+from idsync.error_codes import ErrorCode
 from idsync.filedir.dn import _strip, normalize_dn, split_dn
 from idsync.filedir.entries import anchor_string
 from idsync.filedir.ldif import ContentRecord, LdifRecord, Value
 from idsync.filedir.ldif.tolerant import Unreadable, read_tolerant
-
-RECORD_UNREADABLE = "ldif-record-unreadable"
-URL_REFUSED = "ldif-url-refused"
 
 _ATTRIBUTE_TYPE = re.compile(r"^(?:[A-Za-z][A-Za-z0-9-]*|[0-9]+(?:\.[0-9]+)*)$")
 _HEX = frozenset("0123456789abcdefABCDEF")
@@ -197,7 +195,8 @@ class RecordChecks:
                              end=end, file_urls_under=self.file_urls_under)
 
     def _refused(self, item: Unreadable, path: str) -> Refused:
-        code = URL_REFUSED if item.url_refused else RECORD_UNREADABLE
+        code = (ErrorCode.LDIF_URL_REFUSED if item.url_refused
+                else ErrorCode.LDIF_RECORD_UNREADABLE)
         has_line, value = item.value_of(self.anchor_attribute)
         anchor = None
         if item.ambiguous:
@@ -215,8 +214,8 @@ class RecordChecks:
         if attributes is not None:
             value = next(iter(_values(attributes, self.anchor_attribute)), None)
             anchor = anchor_string(value) if value is not None else self.dn_anchor(dn)
-        return Refused(UnreadableRecord(RECORD_UNREADABLE, f"{path}, line {line}: {reason}",
-                                        dn, anchor), end_offset)
+        return Refused(UnreadableRecord(ErrorCode.LDIF_RECORD_UNREADABLE,
+                                        f"{path}, line {line}: {reason}", dn, anchor), end_offset)
 
     def _typed(self, value: bytes) -> str | bytes:
         # As the reader types it: bytes for a binary attribute or a value that is not UTF-8.

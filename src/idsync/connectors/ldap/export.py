@@ -16,13 +16,13 @@ from typing import Any
 import ldap.dn
 
 import ldap
-from idsync.connectors.base import ExportChange, ExportKind, ExportResult, ExportValue
+from idsync.connectors.base import ExportChange, ExportResult, ExportValue
 from idsync.connectors.ldap.connection import describe, result_code
 from idsync.connectors.ldap.reader import DirectoryReader
+from idsync.error_codes import is_retryable
 from idsync.errors import ConnectivityError
+from idsync.model import ExportKind
 
-# busy, unavailable, time limit, admin limit: worth trying again next run
-_RETRYABLE = {3, 11, 51, 52}
 Mod = tuple[int, str, list[bytes] | None]
 
 
@@ -81,9 +81,11 @@ class LdapExporter:
             raise ConnectivityError(f"lost {self.reader.settings.uri}: {describe(error)}") from None
         except ldap.LDAPError as error:
             code = result_code(error)
-            return ExportResult(cs_id=change.cs_id, ok=False,
-                                error_code=f"ldap-{code if code is not None else 'error'}",
-                                error_detail=describe(error), retryable=code in _RETRYABLE)
+            error_code = f"ldap-{code if code is not None else 'error'}"
+            # The registry says which result codes are transient (busy, unavailable, ...).
+            return ExportResult(cs_id=change.cs_id, ok=False, error_code=error_code,
+                                error_detail=describe(error),
+                                retryable=is_retryable(error_code))
 
     # --- operations -----------------------------------------------------------------------
     def _add(self, change: ExportChange) -> ExportResult:
