@@ -15,8 +15,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.badinput.doctor_helpers import command_problem, doctor, suggested_commands
 from tests.harness.commands import idsync
+from tests.harness.doctor import command_problem, doctor, suggested_commands
 from tests.harness.slapd import needs_slapd
 
 import idsync.administration as administration_package

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 import yaml
-from tests.badinput.doctor_helpers import command_problem, doctor, snapshot, suggested_commands
 from tests.harness.clouddir_server import clouddir, clouddir_shared  # noqa: F401
+from tests.harness.doctor import command_problem, doctor, snapshot, suggested_commands
 from tests.harness.slapd import needs_slapd
 
 from idsync.lab.slapd import SlapdConfig, SlapdServer

@@ -47,7 +47,8 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     # LDAP or cloud connector itself
     "idsync.engine": ("idsync.administration", "idsync.cli", "idsync.scheduler",
                       "idsync.largegroups", "idsync.lab", "idsync.demo",
-                      "idsync.connectors.ldap", "idsync.connectors.cloud"),
+                      "idsync.connectors.ldap", "idsync.connectors.cloud",
+                      "idsync.connectors.file"),
     "idsync.writeback": ("idsync.engine", "idsync.administration", "idsync.cli",
                          "idsync.scheduler"),
     "idsync.scheduler": ("idsync.administration", "idsync.cli", "idsync.lab"),

@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 
 import pytest
+from tests.harness.hybrid import make_hybrid
 from tests.largegroups.test_v2_story import cloud_groups, limit_expression, ok, onprem_group
-from tests.writeback.wb_hybrid import make_hybrid
 
 pytestmark = pytest.mark.slapd
 

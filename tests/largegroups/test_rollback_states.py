@@ -11,8 +11,8 @@ import uuid
 from pathlib import Path
 
 import pytest
+from tests.harness.hybrid import Hybrid, make_hybrid
 from tests.largegroups.test_v2_story import cloud_groups, limit_expression, ok, onprem_group
-from tests.writeback.wb_hybrid import Hybrid, make_hybrid
 
 pytestmark = pytest.mark.slapd
 

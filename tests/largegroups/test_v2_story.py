@@ -16,7 +16,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-from tests.writeback.wb_hybrid import Hybrid, make_hybrid
+from tests.harness.hybrid import Hybrid, make_hybrid
 
 pytestmark = pytest.mark.slapd
 

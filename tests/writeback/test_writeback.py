@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from tests.writeback.wb_hybrid import Hybrid, make_hybrid
+from tests.harness.hybrid import Hybrid, make_hybrid
 
 pytestmark = pytest.mark.slapd
 

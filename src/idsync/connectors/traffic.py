@@ -6,7 +6,9 @@ written); a run records the difference over its life (``engine.traffic``)."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
+
+from idsync.model import RunProfile
 
 
 @dataclass(slots=True)
@@ -27,4 +29,20 @@ class Traffic:
 class TrafficMeter(Protocol):
     def traffic(self) -> Traffic:
         """Everything since the connector was created (a run takes the difference)."""
+        ...
+
+
+@runtime_checkable
+class RunTrafficMeasure(Protocol):
+    """A connector that counts nothing as it goes: a run's traffic is read from what the run
+    left behind (the file connector: its files' sizes and its watermark's offsets)."""
+
+    def traffic_mark(self, watermark: dict[str, Any] | None) -> object:
+        """Taken when a run starts, with the connector's watermark then."""
+        ...
+
+    def run_traffic(self, mark: object, profile: RunProfile,
+                    watermark: dict[str, Any] | None) -> Traffic | None:
+        """The run's traffic from its start ``mark`` and the watermark it left; None when the
+        run profile moves nothing this connector can measure."""
         ...

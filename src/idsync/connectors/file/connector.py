@@ -29,6 +29,7 @@ from idsync.connectors.base import (
     UnreadableRecord,
     Value,
 )
+from idsync.connectors.file import traffic as file_traffic
 from idsync.connectors.file.records import control_value, fold_modifications, strip_binary_option
 from idsync.connectors.file.unreadable import RecordChecks, Refused
 from idsync.connectors.file.watermark import FileWatermark
@@ -38,6 +39,7 @@ from idsync.connectors.settings.file import (
     DEFAULT_OBJECT_TYPES,
     DEFAULT_REFERENCE_ATTRIBUTES,
 )
+from idsync.connectors.traffic import Traffic
 from idsync.error_codes import ErrorCode
 from idsync.errors import ConfigurationError, ConnectivityError, IdsyncError
 from idsync.filedir.directory import FileDirectory
@@ -62,7 +64,7 @@ from idsync.filedir.ldif import (
     is_attribute_description,
 )
 from idsync.filedir.ldif.urls import url_root_setting
-from idsync.model import ExportKind
+from idsync.model import ExportKind, RunProfile
 
 #: Namespace of the anchors made up for hand-written entries that carry no anchor attribute.
 DN_ANCHOR_NAMESPACE = uuid.UUID("5d3c1f0e-8a49-4f0b-9d7e-6c1b2a3f4e50")
@@ -145,6 +147,15 @@ class FileConnector:
         """Fold the export journal into the content file, so the content file alone shows
         the directory's current state. Returns whether there was a journal to fold."""
         return self.directory.compact()
+
+    def traffic_mark(self, watermark: dict[str, Any] | None) -> file_traffic.TrafficMark:
+        return file_traffic.mark(self, watermark)
+
+    def run_traffic(self, mark: object, profile: RunProfile,
+                    watermark: dict[str, Any] | None) -> Traffic | None:
+        if not isinstance(mark, file_traffic.TrafficMark):
+            raise TypeError(f"not this connector's traffic mark: {mark!r}")
+        return file_traffic.run_traffic(self, mark, profile, watermark)
 
     def supports_value_deltas(self) -> bool:
         return True
