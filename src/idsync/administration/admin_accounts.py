@@ -233,8 +233,8 @@ def verify_signin(store: Store, name: str, password: str) -> AdminAccount | None
 
 
 def signin_delay(failed_signins: int) -> float:
-    """Seconds a sign-in waits after this many failures in a row: none for the first, then
-    doubling from one second, at most ``MAX_SIGNIN_DELAY``."""
+    """Seconds a sign-in waits after this many failures in a row: none before any failure,
+    then 1, 2, 4 ... seconds, at most ``MAX_SIGNIN_DELAY``."""
     if failed_signins <= 0:
         return 0.0
     return min(MAX_SIGNIN_DELAY, float(2 ** min(failed_signins - 1, 16)))
