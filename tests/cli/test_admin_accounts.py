@@ -8,6 +8,8 @@ import json
 import logging
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -252,3 +254,31 @@ def test_a_script_sets_a_password_through_a_real_process(run: Idsync) -> None:
 
 def _command(workspace: Path) -> list[str]:
     return [sys.executable, "-m", "idsync", "--workspace", str(workspace)]
+
+
+def test_two_concurrent_removals_cannot_remove_both_full_admins(run: Idsync) -> None:
+    first = Store.open(run.workspace)
+    try:
+        add_admin(first, "ann", PASSWORD)
+        add_admin(first, "bob", OTHER)
+        outcome: list[str] = []
+        second = Store.open(run.workspace)
+
+        def remove_bob() -> None:
+            try:
+                remove_admin(second, "bob")
+                outcome.append("removed")
+            except AdminAccountError as exc:
+                outcome.append(str(exc))
+
+        with first.transaction():
+            remove_admin(first, "ann")  # holds its locks until this block ends
+            other = threading.Thread(target=remove_bob)
+            other.start()
+            time.sleep(1)  # the other removal is waiting for them now
+        other.join(timeout=30)
+        second.close()
+        assert len(outcome) == 1 and "cannot be removed" in outcome[0], outcome
+        assert [row.name for row in first.admins.all()] == ["bob"]
+    finally:
+        first.close()

@@ -164,7 +164,7 @@ def add_admin(store: Store, name: str, password: str,
     password_hash = hash_password(password)  # outside the write transaction: it takes a while
     with store.transaction():
         check_new_name(store, folded)
-        if role is AdminRole.READ_ONLY and not store.admins.lock_full_admins():
+        if role is AdminRole.READ_ONLY and not store.admins.full_admins():
             raise AdminAccountError(
                 "the first administrator must be able to change things: add a full "
                 "administrator first (without --read-only)")
@@ -183,9 +183,12 @@ def change_password(store: Store, name: str, password: str) -> AdminAccount:
 
 
 def _refuse_last_full_admin(store: Store, row: AdminAccountRow, what: str) -> None:
+    # Called inside the write transaction that makes the change: writers of a store take
+    # turns (SQLite's BEGIN IMMEDIATE, PostgreSQL's advisory lock), so two removals of the
+    # last two full admins cannot both pass this check.
     if row.read_only:
         return
-    if store.admins.lock_full_admins() == [row.name]:
+    if store.admins.full_admins() == [row.name]:
         raise AdminAccountError(
             f"{row.name} is the last administrator who can change things and cannot be {what}; "
             "add another full administrator first (`idsync admin add NAME`)")
