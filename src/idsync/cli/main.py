@@ -7,6 +7,7 @@ from __future__ import annotations
 import click
 
 from idsync.cli import (  # noqa: F401  (imported for the commands they register)
+    admin,
     apiversion,
     config,
     connector,
