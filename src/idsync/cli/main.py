@@ -8,6 +8,7 @@ import click
 
 from idsync.cli import (  # noqa: F401  (imported for the commands they register)
     apiversion,
+    audit,
     config,
     connector,
     cycle,

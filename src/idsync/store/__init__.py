@@ -18,6 +18,7 @@ from idsync.errors import ConfigurationError
 from idsync.secrets.cipher import SecretBox
 from idsync.secrets.files import private_dir, private_file
 from idsync.secrets.keys import KeyRing
+from idsync.store.audit import AuditRepository
 from idsync.store.connector_space import ConnectorSpaceRepository
 from idsync.store.connector_space.links import CSLinkRepository
 from idsync.store.connector_space.objects import CSObjectRepository
@@ -128,6 +129,8 @@ class Store:
         self.settings = SettingsRepository(db)
         self.guards = GuardQueries(db)
         self.locks = LockRepository(db)
+        #: the administrator audit log (idsync.administration.audit)
+        self.audit = AuditRepository(db)
 
     @classmethod
     def open(cls, workspace: str | Path, *, migrate: bool = True,
