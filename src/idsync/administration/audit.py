@@ -54,6 +54,8 @@ class AuditAction(StrEnum):
     WRITEBACK_ENABLE = "writeback.enable"
     WRITEBACK_DISABLE = "writeback.disable"
     SECRETS_ROTATE_KEY = "secrets.rotate-key"
+    EXPORTS_DISCARD = "exports.discard"
+    MEMBER_REMOVALS_ALLOW = "exports.allow-member-removals"
 
 
 @dataclass(frozen=True, slots=True)
