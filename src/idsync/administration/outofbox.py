@@ -4,6 +4,7 @@ reserved, and an administrator's disable kept across a reinstall."""
 
 from __future__ import annotations
 
+from idsync.administration.audit import AuditAction, record_change
 from idsync.administration.flavour import choose_flavour, detect_flavour
 from idsync.administration.rule_changes import save_rules
 from idsync.errors import ConfigurationError
@@ -47,4 +48,8 @@ def install_outofbox(store: Store, onprem: str, cloud: str, flavour: str | None 
                 raise ConfigurationError(
                     f"a custom rule named {rule.name!r} exists; rename or delete it first")
             rule.disabled = existing.disabled
-    return save_rules(store, rules, installing_builtin=True)
+    with store.transaction():
+        saved = save_rules(store, rules, installing_builtin=True, audit=False)
+        record_change(store, AuditAction.RULES_INSTALL_OUTOFBOX, f"{onprem} -> {cloud}", None,
+                      {"flavour": flavour, "rules": [r.name for r in saved]})
+    return saved

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from idsync.administration.audit import AuditAction, changed_fields, record_change
 from idsync.errors import ConfigurationError
 from idsync.events import EventId, level_of
 from idsync.rules.model import Direction, SyncRule
@@ -29,13 +30,18 @@ def requeue_outbound(store: Store, rule: SyncRule) -> None:
     store.rule_objects.requeue_type(rule.mv_object_type)
 
 
-def save_rules(store: Store, rules: Iterable[SyncRule], *, installing_builtin: bool = False
-               ) -> list[SyncRule]:
+def save_rules(store: Store, rules: Iterable[SyncRule], *, installing_builtin: bool = False,
+               audit: bool = True) -> list[SyncRule]:
+    """Validate and save ``rules``; each is recorded in the audit log (its changed fields)
+    unless ``audit`` is False: the caller records the change as a whole (a copy, an edit, an
+    out-of-box install)."""
     rules = list(rules)
     connectors = {c.name: c.id for c in store.connectors.list()}
+    before: dict[str, SyncRule | None] = {}
     for rule in rules:
         validate_rule(rule, connectors)
         existing = store.rules.find(rule.name)
+        before[rule.name] = existing
         if (existing is not None and existing.reserved and not installing_builtin
                 and _differs_beyond_disabled(existing, rule)):
             raise ConfigurationError(
@@ -50,6 +56,8 @@ def save_rules(store: Store, rules: Iterable[SyncRule], *, installing_builtin: b
         for rule in rules:
             saved.append(store.rules.save(rule, connectors[rule.connector]))
             requeue_outbound(store, rule)
+            if audit:
+                _record_save(store, before.get(rule.name), rule)
             store.connectors.set_required(connectors[rule.connector], full_sync=True)
         if saved:
             store.events.add(int(EventId.RULES_CHANGED), level_of(EventId.RULES_CHANGED),
@@ -59,8 +67,18 @@ def save_rules(store: Store, rules: Iterable[SyncRule], *, installing_builtin: b
     return saved
 
 
+def _record_save(store: Store, existing: SyncRule | None, rule: SyncRule) -> None:
+    if existing is None:
+        record_change(store, AuditAction.RULE_SAVE, rule.name, None, rule.to_dict())
+        return
+    old, new = changed_fields(existing.to_dict(), rule.to_dict())
+    if old or new:
+        record_change(store, AuditAction.RULE_SAVE, rule.name, old, new)
+
+
 def set_disabled(store: Store, name: str, disabled: bool) -> SyncRule:
     rule = store.rules.get(name)
+    was = rule.disabled
     rule.disabled = disabled
     connector = store.connectors.get(rule.connector)
     with store.transaction():
@@ -69,6 +87,8 @@ def set_disabled(store: Store, name: str, disabled: bool) -> SyncRule:
         store.connectors.set_required(connector.id, full_sync=True)
         store.events.add(int(EventId.RULES_CHANGED), "information",
                          f"sync rule {name!r} {'disabled' if disabled else 'enabled'}")
+        record_change(store, AuditAction.RULE_DISABLE if disabled else AuditAction.RULE_ENABLE,
+                      name, {"disabled": was}, {"disabled": disabled})
     return rule
 
 
@@ -82,3 +102,4 @@ def delete_rule(store: Store, name: str) -> None:
         requeue_outbound(store, rule)
         store.connectors.set_required(connector.id, full_sync=True)
         store.events.add(int(EventId.RULES_CHANGED), "information", f"sync rule {name!r} deleted")
+        record_change(store, AuditAction.RULE_DELETE, name, rule.to_dict(), None)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy as _copy
 
+from idsync.administration.audit import AuditAction, changed_fields, record_change
 from idsync.administration.rule_changes import save_rules
 from idsync.errors import ConfigurationError
 from idsync.rules.edits import (
@@ -62,8 +63,10 @@ def copy_rule(store: Store, name: str, precedence: int, new_name: str | None = N
     duplicate.description = (f"Editable copy of {name!r}. " + original.description).strip()
     original.disabled = True
     with store.transaction():
-        saved = save_rules(store, [original, duplicate])
+        saved = save_rules(store, [original, duplicate], audit=False)
         _hand_over_links(store, original, saved[1])
+        record_change(store, AuditAction.RULE_COPY, name, {"disabled": False},
+                      {"disabled": True, "copy": target, "precedence": precedence})
     return saved[1]
 
 
@@ -89,13 +92,18 @@ def edit_rule(store: Store, name: str, edit: RuleEdit) -> SyncRule:
         owner = precedence_owner(store, edit.precedence, ignore=name)
         if owner is not None:
             raise ConfigurationError(f"precedence {edit.precedence} is taken by rule {owner!r}")
+    old, new = changed_fields(rule.to_dict(), changed.to_dict())
     if changed.name != name:
         if store.rules.find(changed.name) is not None:
             raise ConfigurationError(f"a rule named {changed.name!r} exists already")
         changed.id = None
         with store.transaction():
-            saved = save_rules(store, [changed])[0]
+            saved = save_rules(store, [changed], audit=False)[0]
             _hand_over_links(store, rule, saved)
             store.rules.delete(name)
+            record_change(store, AuditAction.RULE_EDIT, name, old, new)
         return saved
-    return save_rules(store, [changed])[0]
+    with store.transaction():
+        saved = save_rules(store, [changed], audit=False)[0]
+        record_change(store, AuditAction.RULE_EDIT, name, old, new)
+    return saved

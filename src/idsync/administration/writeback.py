@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from idsync.administration.audit import AuditAction, record_change
 from idsync.administration.rule_changes import save_rules
 from idsync.errors import ConfigurationError
 from idsync.events import EventId
@@ -42,9 +43,12 @@ def enable_writeback(store: Store, config: WritebackConfig) -> list[SyncRule]:
                 f"a custom rule named {rule.name!r} exists; rename or delete it first")
         if existing is not None:
             rule.disabled = existing.disabled  # an administrator's disable survives
-    saved = save_rules(store, rules, installing_builtin=True)
+    previous = store.settings.get(SETTING)
     with store.transaction():
+        saved = save_rules(store, rules, installing_builtin=True, audit=False)
         store.settings.set(SETTING, asdict(config))
+        record_change(store, AuditAction.WRITEBACK_ENABLE, "writeback", previous,
+                      asdict(config))
         # The cloud connector must read the Unified groups it so far had no rule for.
         store.connectors.set_required(store.connectors.get(config.cloud).id, full_import=True)
     return saved
@@ -98,6 +102,8 @@ def disable_writeback(store: Store) -> list[WrittenBackGroup]:
             store.connectors.set_required(record.id, full_import=connector == config.cloud,
                                           full_sync=True)
         store.settings.set(SETTING, None)
+        record_change(store, AuditAction.WRITEBACK_DISABLE, "writeback", asdict(config),
+                      None)
         store.events.add(int(EventId.RULES_CHANGED), "warning",
                          f"group writeback disabled: {len(groups)} written-back group(s) will "
                          "be deleted on-premises by the next full sync and export")

@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from idsync.administration.audit import AuditAction, changed_fields, record_change, secret_changes
 from idsync.administration.cleartext import warn_cleartext
 from idsync.administration.simulation import changes_scope
 from idsync.cli.common import (
@@ -118,10 +119,13 @@ def add(ctx: click.Context, name: str, type_: str, settings: tuple[str, ...],
                             full_sync_required=True)
     validate_connector(probe, str(workspace_path(ctx)))
     warn_cleartext(probe)
-    record = store.connectors.add(name, type_, values, secret_values)
     with store.transaction():
+        record = store.connectors.add(name, type_, values, secret_values)
         store.events.add(int(EventId.CONNECTOR_CHANGED), "information",
                          f"connector {name} ({type_}) added", connector_id=record.id)
+        record_change(store, AuditAction.CONNECTOR_ADD, name, None,
+                      {"type": type_, "settings": values,
+                       "secrets": secret_changes({}, secret_values)[1]})
     if as_json:
         print_json(connector_dict(store, record))
     else:
@@ -169,6 +173,11 @@ def set_(ctx: click.Context, name: str, settings: tuple[str, ...], unset: tuple[
                              + ", ".join(sorted(set(parse_assignments(settings)) | set(unset)
                                                 | {f"secret {k}" for k in given})),
                              connector_id=record.id)
+            old, new = changed_fields(record.settings, new_settings)
+            old_secrets, new_secrets_named = secret_changes(record.secrets, new_secrets)
+            if old_secrets or new_secrets_named:
+                old["secrets"], new["secrets"] = old_secrets, new_secrets_named
+            record_change(store, AuditAction.CONNECTOR_SET, name, old, new)
 
     if changes_scope(record.settings, new_settings):
         apply_guarded(ctx, store, f"connector set {name}", change, confirm)

@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from idsync.administration.audit import AuditAction, record_change
 from idsync.cli.common import (
     console,
     handle_errors,
@@ -44,6 +45,10 @@ def discard_cmd(ctx: click.Context, connector: str, kind: str | None, object_typ
     store = open_store(ctx)
     plan = plan_discard(store, connector, parse_kind(kind), object_type)
     done = discard(store, plan) if confirm and plan.total else 0
+    if done:
+        # After the fact: a large discard commits chunk by chunk (idsync.engine.discards).
+        record_change(store, AuditAction.EXPORTS_DISCARD, plan.connector, None,
+                      {"kind": kind, "object_type": object_type, "discarded": done})
     if as_json:
         print_json({**plan.to_dict(), "discarded": done, "confirmed": confirm})
     else:
@@ -107,6 +112,8 @@ def allow_cmd(ctx: click.Context, connector: str, group_dn: str) -> None:
     with store.transaction():
         for obj in found:
             allow_once(store, record, obj.id, obj.dn)
+            record_change(store, AuditAction.MEMBER_REMOVALS_ALLOW, record.name, None,
+                          {"dn": obj.dn})
         store.events.add(int(EventId.MEMBER_REMOVALS_ALLOWED), "information",
                          f"member removals of {group_dn} allowed once on {record.name}",
                          connector_id=record.id, data={"dn": group_dn})

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from idsync.administration.audit import AuditAction, record_settings, settings_snapshot
 from idsync.cli.common import console, handle_errors, json_option, open_store, print_json
 from idsync.cli.root import cli
 from idsync.engine import deletion_limits, import_guards, member_removals
@@ -84,8 +85,11 @@ def set_(ctx: click.Context, connector: str, object_type: str | None, count: int
     store = open_store(ctx)
     record = store.connectors.get(connector)
     with store.transaction():
+        before = settings_snapshot(store)
         deletion_limits.set_limit(store, record, object_type, count=count, percent=percent,
                                   floor=floor)
+        record_settings(store, AuditAction.DELETION_LIMIT,
+                        f"{record.name} {object_type or 'each object type'}", before)
         limit = deletion_limits.limit_for(store, record.name, object_type or "")
         assert limit is not None
         what = f"{record.name} {object_type or 'each object type'}"
@@ -105,7 +109,9 @@ def set_default(ctx: click.Context, percent: float, floor: int) -> None:
     deletion_limits.validate(None, percent, floor)
     store = open_store(ctx)
     with store.transaction():
+        before = settings_snapshot(store)
         store.settings.set(deletion_limits.DEFAULT_KEY, {"percent": percent, "floor": floor})
+        record_settings(store, AuditAction.DELETION_LIMIT, "default", before)
         _event(store, f"default deletion limit: {percent:g}% from {floor} deletes")
     console.print(f"default deletion limit: {percent:g}% of a type's objects, from {floor} "
                   "deletes, or the export deletion threshold's count", highlight=False)
@@ -121,7 +127,10 @@ def reset(ctx: click.Context, connector: str, object_type: str | None) -> None:
     store = open_store(ctx)
     record = store.connectors.get(connector)
     with store.transaction():
+        before = settings_snapshot(store)
         found = deletion_limits.reset_limit(store, record, object_type)
+        record_settings(store, AuditAction.DELETION_LIMIT,
+                        f"{record.name} {object_type or 'each object type'}", before)
         if found:
             _event(store, f"deletion limit of {record.name} "
                           f"{object_type or 'each object type'} reset", record.id)
@@ -189,7 +198,8 @@ def ac_show(ctx: click.Context, connector: str, as_json: bool) -> None:
 
 # --- set and reset, alike for the two share limits -------------------------------------------
 
-def _share_limit_commands(group: click.Group, setting: ShareLimitSetting, noun: str) -> None:
+def _share_limit_commands(group: click.Group, setting: ShareLimitSetting, noun: str,
+                          action: AuditAction) -> None:
     """``set CONNECTOR --percent P --min-... N | --off`` and ``reset CONNECTOR`` of one share
     limit (idsync.engine.share_limits)."""
 
@@ -208,8 +218,10 @@ def _share_limit_commands(group: click.Group, setting: ShareLimitSetting, noun: 
         if not off and percent is None and minimum is None:
             raise ConfigurationError(f"give --percent P, {setting.option} N, or --off")
         with store.transaction():
+            before = settings_snapshot(store)
             value = setting.set_limit(store, record.name, percent=percent, minimum=minimum,
                                       off=off)
+            record_settings(store, action, record.name, before)
             _event(store, f"{noun} of {record.name}: {value}", record.id)
         console.print(f"{noun} of {record.name}: {value}", highlight=False)
 
@@ -221,10 +233,14 @@ def _share_limit_commands(group: click.Group, setting: ShareLimitSetting, noun: 
         store = open_store(ctx)
         record = store.connectors.get(connector)
         with store.transaction():
+            before = settings_snapshot(store)
             setting.reset_limit(store, record.name)
+            record_settings(store, action, record.name, before)
             _event(store, f"{noun} of {record.name} reset to the default", record.id)
         console.print(f"{noun} of {record.name} reset to the default")
 
 
-_share_limit_commands(member_removal_limit, member_removals.SETTING, "member removal limit")
-_share_limit_commands(attribute_change_limit, import_guards.SETTING, "attribute change limit")
+_share_limit_commands(member_removal_limit, member_removals.SETTING, "member removal limit",
+                      AuditAction.MEMBER_REMOVAL_LIMIT)
+_share_limit_commands(attribute_change_limit, import_guards.SETTING, "attribute change limit",
+                      AuditAction.ATTRIBUTE_CHANGE_LIMIT)

@@ -9,6 +9,7 @@ import click
 from idsync.cli import (  # noqa: F401  (imported for the commands they register)
     admin,
     apiversion,
+    audit,
     config,
     connector,
     cycle,

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from idsync import __version__
+from idsync.administration.audit import Via, os_user, set_actor
 from idsync.cli.common import debugging, report_error
 from idsync.failures import describe
 from idsync.secrets import redaction
@@ -74,6 +75,8 @@ def cli(ctx: click.Context, workspace: str, debug: bool) -> None:
     ctx.ensure_object(dict)
     ctx.obj["workspace"] = workspace
     redaction.install()
+    # Every change this command makes is recorded in the audit log as the OS user's.
+    set_actor(os_user(), Via.CLI)
     ctx.obj["debug"] = debug
     if debug:
         # What a run logs when it fails (its traceback) goes to stderr too.

@@ -4,9 +4,17 @@ connector overrides)."""
 from __future__ import annotations
 
 import sys
+from dataclasses import asdict
 
 import click
 
+from idsync.administration.audit import (
+    AuditAction,
+    changed_fields,
+    record_change,
+    record_settings,
+    settings_snapshot,
+)
 from idsync.cli.common import (
     console,
     handle_errors,
@@ -93,6 +101,7 @@ def set_(ctx: click.Context, sync_cycle_enabled: str | None, interval: str | Non
         _hold_swing_back(swing, confirm)
     with store.transaction():
         s = load_settings(store)
+        before = asdict(s)
         if sync_cycle_enabled is not None:
             s.sync_cycle_enabled = bool(_bool(sync_cycle_enabled))
             changes.append(f"sync cycle enabled {s.sync_cycle_enabled}")
@@ -112,16 +121,25 @@ def set_(ctx: click.Context, sync_cycle_enabled: str | None, interval: str | Non
             s.suspended = bool(_bool(suspended))
             changes.append(f"suspended {s.suspended}")
         save_settings(store, s)
+        old, new = changed_fields(before, asdict(s))
+        if old or new:
+            record_change(store, AuditAction.SCHEDULER_SET, "scheduler", old, new)
         if staging_mode is not None:
+            staged = is_staging_mode(store)
             set_staging_mode(store, bool(_bool(staging_mode)))
             changes.append(f"staging mode {_bool(staging_mode)}")
+            if staged != bool(_bool(staging_mode)):
+                record_change(store, AuditAction.STAGING_MODE, "staging mode",
+                              {"staging_mode": staged}, {"staging_mode": _bool(staging_mode)})
         deletes = stage_swing_back(store, swing)
         if deletes:
             changes.append(f"{deletes} large group delete(s) staged (API v1 cannot hold them; "
                            "review with `idsync export preview`, the deletion threshold applies)")
         if lock_lease is not None:
+            lease_before = settings_snapshot(store)
             set_lease(store, parse_interval(lock_lease))
             changes.append(f"lock lease {lock_lease}")
+            record_settings(store, AuditAction.SCHEDULER_SET, "lock lease", lease_before)
         if changes:
             store.events.add(int(EventId.SCHEDULER_CHANGED), "information",
                              "scheduler: " + ", ".join(changes))
@@ -160,6 +178,11 @@ def override(ctx: click.Context, connector: str, full_import_required: str | Non
     with store.transaction():
         store.connectors.set_required(record.id, full_import=_bool(full_import_required),
                                       full_sync=_bool(full_sync_required))
+        record_change(store, AuditAction.CONNECTOR_OVERRIDE, connector,
+                      {"full_import_required": record.full_import_required,
+                       "full_sync_required": record.full_sync_required},
+                      {"full_import_required": _bool(full_import_required),
+                       "full_sync_required": _bool(full_sync_required)})
         store.events.add(int(EventId.SCHEDULER_CHANGED), "information",
                          f"connector override on {connector}: full import required "
                          f"{full_import_required}, full sync required {full_sync_required}",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from idsync.administration.audit import AuditAction, record_change
 from idsync.cli.common import (
     console,
     err_console,
@@ -63,6 +64,8 @@ def rotate_key_cmd(ctx: click.Context) -> None:
     with store.transaction():
         store.events.add(int(EventId.CONNECTOR_CHANGED), "information",
                          f"workspace key rotated: {result.resealed} secret(s) sealed again")
+        record_change(store, AuditAction.SECRETS_ROTATE_KEY, "workspace key", None,
+                      {"resealed": result.resealed})
     console.print(f"{result.resealed} secret(s) sealed again under a new key in "
                   f"{ring.describe()}", highlight=False)
     if result.source.value == "environment":

@@ -19,6 +19,7 @@ from idsync.secrets.cipher import SecretBox
 from idsync.secrets.files import private_dir, private_file
 from idsync.secrets.keys import KeyRing
 from idsync.store.admins import AdminAccountRepository
+from idsync.store.audit import AuditRepository
 from idsync.store.connector_space import ConnectorSpaceRepository
 from idsync.store.connector_space.links import CSLinkRepository
 from idsync.store.connector_space.objects import CSObjectRepository
@@ -131,6 +132,8 @@ class Store:
         self.locks = LockRepository(db)
         #: the local administrators (idsync.administration.admin_accounts)
         self.admins = AdminAccountRepository(db)
+        #: the administrator audit log (idsync.administration.audit)
+        self.audit = AuditRepository(db)
 
     @classmethod
     def open(cls, workspace: str | Path, *, migrate: bool = True,
