@@ -282,3 +282,31 @@ def test_two_concurrent_removals_cannot_remove_both_full_admins(run: Idsync) -> 
         assert [row.name for row in first.admins.all()] == ["bob"]
     finally:
         first.close()
+
+
+def test_every_account_change_is_in_the_audit_log_without_its_password(run: Idsync) -> None:
+    """Adding, re-passwording, demoting and removing administrators each leave an audit entry
+    naming the account and the role change; no entry carries a password or its hash."""
+    run("admin", "add", "ann", "--password-stdin", input=f"{PASSWORD}\n")
+    run("admin", "add", "bob", "--password-stdin", input=f"{OTHER}\n")
+    run("admin", "passwd", "bob", "--password-stdin", input=f"{PASSWORD}!\n")
+    store = Store.open(run.workspace)
+    try:
+        set_role(store, "bob", AdminRole.READ_ONLY)
+        with pytest.raises(AdminAccountError):  # refused: no entry
+            set_role(store, "ann", AdminRole.READ_ONLY)
+    finally:
+        store.close()
+    run("admin", "remove", "bob")
+    audit = run("audit", "list", "--json")
+    entries = [(e["action"], e["target"], e["old"], e["new"])
+               for e in reversed(json.loads(audit.stdout))]
+    assert entries == [
+        ("admin.add", "ann", None, {"role": "full"}),
+        ("admin.add", "bob", None, {"role": "full"}),
+        ("admin.passwd", "bob", None, {"password": "(changed)"}),
+        ("admin.role", "bob", {"role": "full"}, {"role": "read-only"}),
+        ("admin.remove", "bob", {"role": "read-only"}, None),
+    ]
+    shown = audit.stdout + run("audit", "list").stdout
+    assert PASSWORD not in shown and OTHER not in shown and "$argon2" not in shown

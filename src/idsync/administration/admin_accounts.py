@@ -20,6 +20,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from argon2.profiles import RFC_9106_LOW_MEMORY
 
+from idsync.administration.audit import AuditAction, record_change
 from idsync.errors import ConfigurationError
 from idsync.store import Store
 from idsync.store.admins import AdminAccountRow
@@ -170,6 +171,7 @@ def add_admin(store: Store, name: str, password: str,
                 "administrator first (without --read-only)")
         store.admins.add(folded, password_hash, read_only=role is AdminRole.READ_ONLY,
                          now=utcnow())
+        record_change(store, AuditAction.ADMIN_ADD, folded, None, {"role": role.value})
     return get_admin(store, folded)
 
 
@@ -179,6 +181,9 @@ def change_password(store: Store, name: str, password: str) -> AdminAccount:
     with store.transaction():
         if not store.admins.set_password(folded, password_hash, now=utcnow()):
             raise AdminAccountError(f"no administrator named {name!r} (see `idsync admin list`)")
+        # the password itself is never recorded, not even hashed
+        record_change(store, AuditAction.ADMIN_PASSWORD, folded, None,
+                      {"password": "(changed)"})
     return get_admin(store, folded)
 
 
@@ -199,6 +204,8 @@ def remove_admin(store: Store, name: str) -> None:
         row = _existing(store, name)
         _refuse_last_full_admin(store, row, "removed")
         store.admins.remove(row.name)
+        record_change(store, AuditAction.ADMIN_REMOVE, row.name,
+                      {"role": AdminRole.of(row.read_only).value}, None)
 
 
 def set_role(store: Store, name: str, role: AdminRole) -> AdminAccount:
@@ -207,6 +214,10 @@ def set_role(store: Store, name: str, role: AdminRole) -> AdminAccount:
         if role is AdminRole.READ_ONLY:
             _refuse_last_full_admin(store, row, "made read-only")
         store.admins.set_read_only(row.name, role is AdminRole.READ_ONLY)
+        old = AdminRole.of(row.read_only)
+        if old is not role:
+            record_change(store, AuditAction.ADMIN_ROLE, row.name, {"role": old.value},
+                          {"role": role.value})
     return get_admin(store, row.name)
 
 

@@ -56,6 +56,10 @@ class AuditAction(StrEnum):
     SECRETS_ROTATE_KEY = "secrets.rotate-key"
     EXPORTS_DISCARD = "exports.discard"
     MEMBER_REMOVALS_ALLOW = "exports.allow-member-removals"
+    ADMIN_ADD = "admin.add"
+    ADMIN_PASSWORD = "admin.passwd"
+    ADMIN_ROLE = "admin.role"
+    ADMIN_REMOVE = "admin.remove"
 
 
 @dataclass(frozen=True, slots=True)
