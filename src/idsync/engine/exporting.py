@@ -38,8 +38,9 @@ from idsync.store import Store
 
 #: Adds without references first (users), then adds that reference them (groups), so a new
 #: group's new members already exist in the directory; then modifies, renames, deletes.
-EXPORT_PHASES: list[tuple[str, bool | None]] = [
-    ("add", False), ("add", True), ("modify", None), ("rename", None), ("delete", None)]
+EXPORT_PHASES: list[tuple[ExportKind, bool | None]] = [
+    (ExportKind.ADD, False), (ExportKind.ADD, True), (ExportKind.MODIFY, None),
+    (ExportKind.RENAME, None), (ExportKind.DELETE, None)]
 
 
 class ExportStage:
@@ -63,8 +64,8 @@ class ExportStage:
 
     def run(self) -> None:
         check_export(self.engine, self.record, self.recorder)  # the deletion limits
-        self._deletes_due = bool(self.store.exports.count(self.record.id, kind="delete",
-                                                          state="pending"))
+        self._deletes_due = bool(self.store.exports.count(
+            self.record.id, kind=ExportKind.DELETE, state=ExportState.PENDING))
         self._in_pages(self.store.exports.freeing)  # a reused DN: the old object goes first
         self._add_in_rounds()
         for kind, with_refs in EXPORT_PHASES:
@@ -77,7 +78,8 @@ class ExportStage:
             self._export_batch(waiting[i:i + self.batch_size])
         forget_allowances(self.store, self.record)  # one-shot: for this run only
 
-    def _phase(self, kind: str, with_refs: bool | None) -> Callable[[int, int, int], list[int]]:
+    def _phase(self, kind: ExportKind, with_refs: bool | None
+               ) -> Callable[[int, int, int], list[int]]:
         """The pages of one phase's pending exports (``EXPORT_PHASES``)."""
         def page(connector_id: int, after: int, limit: int) -> list[int]:
             return self.store.exports.page(connector_id, kind, after, limit, with_refs=with_refs)
@@ -146,7 +148,7 @@ class ExportStage:
                 known: dict[int, tuple[str, str | None]]) -> ExportChange:
         """The change to send; ``known`` holds the DN and anchor of the objects the batch's
         reference changes name."""
-        kind = ExportKind(pe.kind)
+        kind = pe.kind
         targets: set[int] = set()
         full_lists: dict[str, set[int]] = {}
         if not self.value_deltas and kind is not ExportKind.DELETE:

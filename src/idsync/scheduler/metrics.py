@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from idsync.error_codes import INFORMATIONAL_CODES
+from idsync.model import ExportState
 from idsync.scheduler.lock import CycleLock
 from idsync.scheduler.settings import is_staging_mode, load_settings, load_state, parse_iso
 from idsync.store import Store
@@ -71,7 +72,7 @@ def render_metrics(store: Store, counters: ServiceCounters) -> str:
            "Pending exports per connector: pending (not sent) and exported (sent, waiting "
            "for an import to confirm them).",
            [({"connector": c.name, "state": state}, store.exports.count(c.id, state=state))
-            for c in connectors for state in ("pending", "exported")])
+            for c in connectors for state in (ExportState.PENDING, ExportState.EXPORTED)])
     errors, informational = object_error_counts(store)
     metric("idsync_object_errors", "gauge",
            "Errors held by objects, per connector (informational ones are not counted here: "

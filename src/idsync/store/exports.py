@@ -94,7 +94,7 @@ class PendingExportRepository:
         self.db.execute("UPDATE pending_exports SET attempts = attempts + 1 WHERE cs_id = ?",
                         (cs_id,))
 
-    def page(self, connector_id: int, kind: str, after: int, limit: int, *,
+    def page(self, connector_id: int, kind: ExportKind, after: int, limit: int, *,
              with_refs: bool | None = None) -> list[int]:
         """Pending (unsent) exports of one kind, in id order. ``with_refs`` False / True
         keeps only those without / with reference values, so an export run can add every
@@ -134,8 +134,8 @@ class PendingExportRepository:
             f"AND a.state = '{ExportState.PENDING}') "
             "ORDER BY p.cs_id LIMIT ?", (connector_id, after, limit))]
 
-    def count(self, connector_id: int, *, kind: str | None = None,
-              state: str | None = None) -> int:
+    def count(self, connector_id: int, *, kind: ExportKind | None = None,
+              state: ExportState | None = None) -> int:
         sql = "SELECT count(*) FROM pending_exports WHERE connector_id = ?"
         params: list[Any] = [connector_id]
         if kind:
