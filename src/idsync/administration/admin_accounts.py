@@ -181,6 +181,8 @@ def change_password(store: Store, name: str, password: str) -> AdminAccount:
     with store.transaction():
         if not store.admins.set_password(folded, password_hash, now=utcnow()):
             raise AdminAccountError(f"no administrator named {name!r} (see `idsync admin list`)")
+        # a new password signs out every browser the old one signed in
+        store.admin_sessions.remove_for_admin(folded)
         # the password itself is never recorded, not even hashed
         record_change(store, AuditAction.ADMIN_PASSWORD, folded, None,
                       {"password": "(changed)"})
@@ -204,6 +206,7 @@ def remove_admin(store: Store, name: str) -> None:
         row = _existing(store, name)
         _refuse_last_full_admin(store, row, "removed")
         store.admins.remove(row.name)
+        store.admin_sessions.remove_for_admin(row.name)
         record_change(store, AuditAction.ADMIN_REMOVE, row.name,
                       {"role": AdminRole.of(row.read_only).value}, None)
 

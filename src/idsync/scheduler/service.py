@@ -13,6 +13,8 @@ import signal
 import socket
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,13 +40,32 @@ REQUEST_KEY = "cycle_request"
 POLL_SECONDS = 0.5
 
 
+@dataclass(frozen=True)
+class Tls:
+    """The certificate and key files the service's HTTP endpoint serves HTTPS with."""
+
+    certfile: str
+    keyfile: str
+
+
+#: Adds routes to the service's application before it starts (the web UI), and returns what
+#: to close when the service stops.
+AppExtension = Callable[[Starlette], Any]
+
+
 class Service:
     def __init__(self, workspace: str | Path, *, host: str = "127.0.0.1", port: int = 0,
-                 max_cycles: int | None = None) -> None:
+                 max_cycles: int | None = None, tls: Tls | None = None,
+                 extend_app: AppExtension | None = None) -> None:
         self.workspace = str(Path(workspace).expanduser())
         self.host = host
         self.port = port
         self.max_cycles = max_cycles
+        self.tls = tls
+        self.extend_app = extend_app
+        self._extension: Any = None
+        #: called once the HTTP endpoint listens (``idsync serve`` prints the UI's address)
+        self.on_started: Callable[[], None] | None = None
         self.stop_event = threading.Event()
         self.counters = ServiceCounters(started_at=time.time())
         self._http: Any = None
@@ -59,6 +80,8 @@ class Service:
             self._install_signals()
             self._start_http()
             self._announce(store)
+            if self.on_started is not None:
+                self.on_started()
             self._loop(store)
         finally:
             self._stop_http()
@@ -75,8 +98,13 @@ class Service:
                                    f"{current['pid']})")
             store.settings.set(SERVICE_KEY, {**owner_record(), "started_at": utcnow()})
 
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
+
     def _announce(self, store: Store) -> None:
-        url = f"http://{self.host}:{self.port}"
+        url = self.url
         with store.transaction():
             record = store.settings.get(SERVICE_KEY) or {}
             record["url"] = url
@@ -169,11 +197,16 @@ class Service:
 
         app = Starlette(routes=[Route("/health", health_endpoint),
                                 Route("/metrics", metrics_endpoint)])
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if self.extend_app is not None:
+            self._extension = self.extend_app(app)
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.host, self.port))
         self.port = sock.getsockname()[1]
-        config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off")
+        tls: dict[str, Any] = ({"ssl_certfile": self.tls.certfile,
+                                "ssl_keyfile": self.tls.keyfile} if self.tls else {})
+        config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off", **tls)
         server = uvicorn.Server(config)
         # uvicorn leaves signals alone outside the main thread: the main thread owns SIGTERM.
         self._http = (server, reader, sock)
@@ -193,6 +226,8 @@ class Service:
             self._http_thread.join(timeout=5)
         sock.close()
         reader.close()
+        if self._extension is not None and hasattr(self._extension, "close"):
+            self._extension.close()
         self._http = None
 
 

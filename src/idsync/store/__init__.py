@@ -18,6 +18,7 @@ from idsync.errors import ConfigurationError
 from idsync.secrets.cipher import SecretBox
 from idsync.secrets.files import private_dir, private_file
 from idsync.secrets.keys import KeyRing
+from idsync.store.admin_sessions import AdminSessionRepository
 from idsync.store.admins import AdminAccountRepository
 from idsync.store.audit import AuditRepository
 from idsync.store.connector_space import ConnectorSpaceRepository
@@ -134,6 +135,8 @@ class Store:
         self.admins = AdminAccountRepository(db)
         #: the administrator audit log (idsync.administration.audit)
         self.audit = AuditRepository(db)
+        #: the web UI's sessions (idsync.administration.admin_sessions)
+        self.admin_sessions = AdminSessionRepository(db)
 
     @classmethod
     def open(cls, workspace: str | Path, *, migrate: bool = True,
