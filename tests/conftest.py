@@ -71,7 +71,13 @@ def _workspace_database(request: pytest.FixtureRequest,
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter,
                             config: pytest.Config) -> None:
-    """How many schemas the PostgreSQL pass made (on the xdist controller, after the run)."""
+    """Where the web UI's screenshots are, and how many schemas the PostgreSQL pass made (on
+    the xdist controller, after the run)."""
+    from tests.harness.browser import SCREENSHOTS
+
+    if not hasattr(config, "workerinput") and SCREENSHOTS.is_dir():
+        shots = len(list(SCREENSHOTS.glob("*.png")))
+        terminalreporter.write_line(f"web UI screenshots ({shots}): {SCREENSHOTS}")
     base = os.environ.get(TEST_URL_ENV)
     if not base or hasattr(config, "workerinput"):
         return

@@ -68,6 +68,10 @@ class Served:
     url: str = ""
     logs: list[dict[str, Any]] = field(default_factory=list)
 
+    def stdout(self) -> str:
+        """What the service printed (its address, the first-start advice)."""
+        return self.log_path.with_suffix(".out").read_text("utf-8")
+
     def read_logs(self) -> list[dict[str, Any]]:
         lines = self.log_path.read_text("utf-8").splitlines()
         self.logs = [json.loads(line) for line in lines if line.startswith("{")]
@@ -97,7 +101,8 @@ def serve_factory() -> Iterator[Callable[..., Served]]:
         process = subprocess.Popen(
             [sys.executable, "-m", "idsync", "--workspace", str(workspace), "serve",
              "--port", "0", *extra],
-            stdout=subprocess.DEVNULL, stderr=open(log_path, "wb"),  # noqa: SIM115
+            stdout=open(log_path.with_suffix(".out"), "wb"),  # noqa: SIM115
+            stderr=open(log_path, "wb"),  # noqa: SIM115
             env={**os.environ, **FAST_ENV})
         served = Served(workspace, process, log_path)
         running.append(served)

@@ -11,7 +11,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from idsync.web.pages import audit, signin
+from idsync.web.pages import admins, audit, signin
 from idsync.web.ui import WebUi
 
 #: Scripts and styles come from this server only; no frame may hold the UI.
@@ -54,6 +54,7 @@ def ui_routes() -> list[BaseRoute]:
     return [
         *signin.routes,
         *audit.routes,
+        *admins.routes,
         Mount("/static", StaticFiles(packages=[("idsync.web", "static")]), name="static"),
     ]
 

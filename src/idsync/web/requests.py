@@ -79,7 +79,7 @@ class UiRequest:
 def error_page(ui: WebUi, request: Request, session: Session | None, status: int,
                title: str, message: str) -> HTMLResponse:
     return HTMLResponse(ui.render("error.html", request=request, session=session,
-                                  title=title, message=message), status_code=status)
+                                  title=title, detail=message), status_code=status)
 
 
 def _guarded(handler: Handler, *, changes: bool) -> Callable[[Request], Any]:
@@ -129,6 +129,13 @@ def _run(handler: Handler, request: Request, ui: WebUi, form: dict[str, Any],
         # operation's transaction rolled back).
         return error_page(ui, request, session, 400, "Not done",
                           one_line(redact(str(exc))))
+    except Exception:
+        # A bug: the page says so in one line, the service log has the traceback.
+        log.exception("web UI request failed", extra={"path": request.url.path})
+        return error_page(ui, request, session, 500, "Something went wrong",
+                          "This page failed on the server; nothing more was changed than "
+                          "what its transaction committed. The service log (idsync serve's "
+                          "stderr) has the details.")
 
 
 def _local_path(request: Request) -> str:

@@ -19,6 +19,7 @@ NAVIGATION = (
     ("/rules", "Rules"),
     ("/settings", "Settings"),
     ("/audit", "Audit log"),
+    ("/admins", "Administrators"),
 )
 
 

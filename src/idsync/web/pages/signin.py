@@ -14,10 +14,11 @@ from idsync.web.ui import WebUi
 
 
 def _signin_page(ui: WebUi, request: Request, *, error: str | None = None, name: str = "",
-                 status: int = 200) -> HTMLResponse:
+                 status: int = 200, target: str | None = None) -> HTMLResponse:
     store = ui.stores.get()
+    target = target or safe_next(request.query_params.get("next"))
     return HTMLResponse(ui.render("signin.html", request=request, session=None, error=error,
-                                  name=name, next=safe_next(request.query_params.get("next")),
+                                  name=name, next=target,
                                   no_admins=not has_admins(store)), status_code=status)
 
 
@@ -38,9 +39,10 @@ async def signin_submit(request: Request) -> Response:
         try:
             signed_in = sign_in(store, name, password) if name and password else None
         except SigninRefused as exc:
-            return _signin_page(ui, request, error=str(exc), name=name, status=429)
+            return _signin_page(ui, request, error=str(exc), name=name, status=429,
+                                target=target)
         if signed_in is None:
-            return _signin_page(ui, request, name=name, status=401,
+            return _signin_page(ui, request, name=name, status=401, target=target,
                                 error="Wrong name or password.")
         token, _session = signed_in
         response = RedirectResponse(target, status_code=303)
