@@ -13,6 +13,7 @@ from idsync.web.stores import ThreadStores
 
 #: The pages in the navigation bar: (path, label). Each page module adds its routes in app.py.
 NAVIGATION = (
+    ("/dashboard", "Overview"),
     ("/operations", "Operations"),
     ("/connectors", "Connectors"),
     ("/metaverse", "Metaverse"),
