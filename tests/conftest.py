@@ -18,6 +18,7 @@ they are not skipped on the PostgreSQL pass, they run there on SQLite (the fixtu
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -67,6 +68,14 @@ def _workspace_database(request: pytest.FixtureRequest,
         pytest.fail(f"PostgreSQL pass: this test used SQLite stores {sqlite_opened or left}; "
                     f"let the workspace open through Store.open (or mark the test "
                     f"{SQLITE_ONLY} and say why)", pytrace=False)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The screenshots folder holds this run's pages only (cleared once, by the controller)."""
+    from tests.harness.browser import SCREENSHOTS
+
+    if not hasattr(session.config, "workerinput") and SCREENSHOTS.is_dir():
+        shutil.rmtree(SCREENSHOTS, ignore_errors=True)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter,
