@@ -45,7 +45,7 @@ def _rows(store: Store) -> list[tuple]:
 
 
 def test_the_store_keeps_the_tokens_hash_never_the_token(store):
-    token, session = sign_in(store, "ann", PASSWORD)
+    token, _session = sign_in(store, "ann", PASSWORD)
     assert len(token) >= 43  # 256 random bits, URL-safe
     assert all(token not in str(row) for row in _rows(store))
     assert session_for(store, token).admin.name == "ann"
@@ -78,7 +78,8 @@ def test_the_role_is_read_on_every_request(store):
 def test_a_session_past_its_end_or_idle_too_long_is_over(store, expired, idle):
     now = datetime.now(UTC)
     row = AdminSessionRow(
-        token_hash=hashlib.sha256(b"the cookie's token").hexdigest(), admin_name="ann", csrf_token="c",
+        token_hash=hashlib.sha256(b"the cookie's token").hexdigest(), admin_name="ann",
+        csrf_token="c",
         created_at=(now - timedelta(hours=13)).isoformat(),
         last_seen_at=(now - timedelta(minutes=31 if idle else 1)).isoformat(),
         expires_at=(now - timedelta(seconds=1) if expired else now + timedelta(hours=1)
