@@ -386,5 +386,21 @@ class FileDirectory:
 
         replace_content(self, write, index)
 
+    def read_record(self, dn: str) -> bytes | None:
+        """The LDIF bytes of the entry at ``dn`` as the directory holds it now (its journal
+        folded in first), or None when there is none. Reads the content file up to the entry:
+        one object, for preview, not a bulk path."""
+        key = normalize_dn(dn)
+        with self.locked():
+            self._compact_locked()
+            if not os.path.exists(self.path):
+                return None
+            with open(self.path, "rb") as handle:
+                for raw in iter_raw_records(handle):
+                    found = raw_dn(raw)
+                    if found is not None and normalize_dn(found) == key:
+                        return raw.raw
+        return None
+
     def anchor_of(self, attributes: dict[str, list[Value]]) -> str | None:
         return self._changes.anchor_of(attributes)

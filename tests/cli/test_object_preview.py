@@ -1,0 +1,115 @@
+"""``idsync object preview CONNECTOR --dn DN [--commit]``: one object's whole path as a step
+trace that changes nothing, then committed alone (its import, synchronization and export as
+recorded runs), while other pending exports stay pending. On the file connectors and on a real
+OpenLDAP (slapd)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner
+from tests.harness.workspace import (
+    SOURCE_BASE,
+    Workspace,
+    ldif,
+    target_dn,
+    user_entry,
+    workspace_factory,  # noqa: F401 - fixture
+)
+
+from idsync.cli.main import cli
+from idsync.model import ExportState
+from idsync.store import Store
+
+
+def snapshot(store: Store) -> dict[str, list[str]]:
+    """Every row of every table (the test reads the store whole; the product never does)."""
+    return {t: sorted(repr(r) for r in store.db.query(f"SELECT * FROM {t}"))
+            for t in store.db.tables()}
+
+
+def idsync(ws: Path, *args: str, code: int = 0) -> str:
+    result = CliRunner().invoke(cli, ["--workspace", str(ws), *args], catch_exceptions=False)
+    assert result.exit_code == code, result.output
+    return result.output
+
+
+def add_user(ws: Workspace, uid: str, **kwargs: Any) -> None:
+    ws.change_source(user_entry(uid, **kwargs).replace(
+        "\nobjectClass:", "\nchangetype: add\nobjectClass:", 1))
+
+
+def steps(trace: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [s for s in trace["steps"] if s["step"] == kind]
+
+
+def test_preview_changes_nothing_and_commit_exports_only_that_object(
+        workspace_factory: Any) -> None:  # noqa: F811 - the fixture
+    ws: Workspace = workspace_factory(ldif(user_entry("ann", mail="ann@contoso.com"),
+                                           user_entry("bob")))
+    ws.initial_cycle()
+    # Another object's change waits to be exported: commit must leave it pending.
+    ws.change_source(f"dn: uid=bob,ou=Users,{SOURCE_BASE}\nchangetype: modify\n"
+                     "replace: sn\nsn: Jones\n-\n")
+    ws.run("source", "di")
+    ws.run("source", "ds")
+    assert ws.pending_exports() == 1
+    # A new user in the source directory, after the last cycle.
+    add_user(ws, "carol", cn="Carol Smith", given="Carol")
+    dn = f"uid=carol,ou=Users,{SOURCE_BASE}"
+    before = snapshot(ws.store)
+
+    trace = json.loads(idsync(ws.path, "object", "preview", "source", "--dn", dn, "--json"))
+
+    assert snapshot(ws.store) == before
+    assert not trace["committed"]
+    assert steps(trace, "read")[0]["summary"].startswith("read from the directory")
+    imported = steps(trace, "import")[0]
+    assert "new in the connector space" in imported["summary"]
+    assert {"attribute": "givenName", "old": [], "new": ["Carol"]} in imported["changes"]
+    assert "projected as" in steps(trace, "join")[0]["summary"]
+    inbound = {c["attribute"]: c for c in steps(trace, "inbound")[0]["changes"]}
+    assert inbound["givenName"]["new"] == ["Carol"]
+    assert "precedence" in inbound["givenName"]["note"]
+    exports = steps(trace, "exports")
+    assert [e["connector"] for e in exports] == ["target"]
+    assert exports[0]["summary"].startswith("add uid=carol")
+    assert target_dn("carol") not in ws.target_entries()
+    text = idsync(ws.path, "object", "preview", "source", "--dn", dn)
+    assert "projected as" in text and "nothing was changed" in text
+    assert snapshot(ws.store) == before
+
+    trace = json.loads(idsync(ws.path, "object", "preview", "source", "--dn", dn, "--commit",
+                              "--json"))
+
+    assert trace["committed"]
+    assert [(r["connector"], r["profile"], r["status"]) for r in trace["runs"]] == [
+        ("source", "Delta Import", "success"), ("source", "Delta Synchronization", "success"),
+        ("target", "Export", "success")]
+    assert [s["summary"] for s in steps(trace, "exported")] == [
+        "uid=carol,ou=People,dc=fabrikam,dc=com: exported"]
+    entries = ws.target_entries()
+    assert entries[target_dn("carol")]["givenname"] == ["Carol"]
+    assert entries[target_dn("bob")]["sn"] == ["Smith"]  # bob's change still pending
+    target = ws.store.connectors.get("target").id
+    assert ws.store.exports.count(target, state=ExportState.PENDING) == 1
+    history = json.loads(idsync(ws.path, "runs", "list", "--limit", "3", "--json"))
+    assert {r["id"] for r in history} == {r["run_id"] for r in trace["runs"]}
+    audit = ws.store.audit.list(action="object.commit")
+    assert [a.target for a in audit] == [f"source: {dn}"]
+    # Committed: a preview now finds nothing left to do for it.
+    trace = json.loads(idsync(ws.path, "object", "preview", "source", "--dn", dn, "--json"))
+    assert "stays joined" in steps(trace, "join")[0]["summary"]
+    assert "already pending" not in json.dumps(steps(trace, "exports"))
+
+
+def test_unknown_connector_or_dn_is_one_line(workspace_factory: Any) -> None:  # noqa: F811
+    ws: Workspace = workspace_factory(ldif(user_entry("ann")))
+    ws.initial_cycle()
+    out = idsync(ws.path, "object", "preview", "nope", "--dn", "uid=x", code=2)
+    assert "no connector named 'nope'" in out and len(out.strip().splitlines()) == 1
+    out = idsync(ws.path, "object", "preview", "source", "--dn",
+                 f"uid=nobody,ou=Users,{SOURCE_BASE}", code=2)
+    assert "no object" in out and len(out.strip().splitlines()) == 1
