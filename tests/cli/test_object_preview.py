@@ -9,18 +9,25 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
+from tests.harness.slapd import SlapdServer, slapd, slapd_factory  # noqa: F401 - fixtures
 from tests.harness.workspace import (
     SOURCE_BASE,
+    TARGET_BASE,
+    TARGET_SKELETON,
     Workspace,
     ldif,
     target_dn,
     user_entry,
     workspace_factory,  # noqa: F401 - fixture
 )
+from tests.ldap.helpers import person
 
+from idsync.administration.rule_changes import save_rules
 from idsync.cli.main import cli
 from idsync.model import ExportState
+from idsync.rules.files import builtin_rule_set
 from idsync.store import Store
 
 
@@ -113,3 +120,57 @@ def test_unknown_connector_or_dn_is_one_line(workspace_factory: Any) -> None:  #
     out = idsync(ws.path, "object", "preview", "source", "--dn",
                  f"uid=nobody,ou=Users,{SOURCE_BASE}", code=2)
     assert "no object" in out and len(out.strip().splitlines()) == 1
+
+
+# --- LDAP (a real slapd) ------------------------------------------------------------------------
+
+
+@pytest.mark.slapd
+def test_on_ldap_preview_reads_one_entry_and_commit_exports_it_alone(
+        slapd: SlapdServer, tmp_path: Path) -> None:  # noqa: F811 - the fixture
+    base = slapd.base_dn
+    for uid in ("ann", "bob"):
+        slapd.add(f"uid={uid},ou=People,{base}", person(uid, givenName=uid.title()))
+    path = tmp_path / "ws"
+    (path / "target").mkdir(parents=True)
+    (path / "target" / "directory.ldif").write_text(TARGET_SKELETON)
+    store = Store.open(path)
+    store.connectors.add("source", "ldap", slapd.connector_settings(
+        directory_type="openldap", change_detection="accesslog"), {"password": slapd.password})
+    store.connectors.add("target", "file", {"path": "target/directory.ldif"})
+    save_rules(store, builtin_rule_set("directory-to-directory", source="source",
+                                       target="target", target_base=TARGET_BASE),
+               installing_builtin=True)
+    ws = Workspace(path, store)
+    try:
+        ws.initial_cycle()
+        slapd.modify(f"uid=bob,ou=People,{base}", [("replace", "sn", ["Jones"])])
+        ws.run("source", "di")
+        ws.run("source", "ds")
+        target = store.connectors.get("target").id
+        assert store.exports.count(target, state=ExportState.PENDING) == 1
+        dn = f"uid=carol,ou=People,{base}"
+        slapd.add(dn, person("carol", givenName="Carol", title="Chief"))
+        before = snapshot(store)
+
+        trace = json.loads(idsync(path, "object", "preview", "source", "--dn", dn, "--json"))
+
+        assert snapshot(store) == before
+        imported = steps(trace, "import")[0]
+        assert {"attribute": "title", "old": [], "new": ["Chief"]} in imported["changes"]
+        assert "projected as" in steps(trace, "join")[0]["summary"]
+        assert steps(trace, "exports")[0]["summary"].startswith("add uid=carol")
+
+        trace = json.loads(idsync(path, "object", "preview", "source", "--dn", dn, "--commit",
+                                  "--json"))
+
+        assert [r["status"] for r in trace["runs"]] == ["success"] * 3
+        assert ws.target_entries()[target_dn("carol")]["givenname"] == ["Carol"]
+        assert ws.target_entries()[target_dn("bob")]["sn"] == ["Tester"]
+        assert store.exports.count(target, state=ExportState.PENDING) == 1
+        # An entry that is not in the directory, nor in the connector space: one line.
+        out = idsync(path, "object", "preview", "source", "--dn",
+                     f"uid=nobody,ou=People,{base}", code=2)
+        assert "no object" in out and len(out.strip().splitlines()) == 1
+    finally:
+        store.close()
