@@ -267,7 +267,9 @@ class ObjectPath:
                 continue
             where = f"{self._connector_name(obj.connector_id)}: {obj.dn}"
             if old is None:
-                details.append(f"{where}: provisioned or joined (new link)")
+                how = ("provisioned" if obj.link_type is LinkType.PROVISION
+                       else "joined")
+                details.append(f"{where}: {how} (new link)")
             elif new is None or new.mv_id is None:
                 details.append(f"{where}: deprovisioned (link removed)")
             else:
