@@ -28,6 +28,7 @@ from idsync.administration.rule_changes import save_rules
 from idsync.cli.main import cli
 from idsync.model import ExportState
 from idsync.rules.files import builtin_rule_set
+from idsync.scheduler.settings import set_staging_mode
 from idsync.store import Store
 
 
@@ -174,3 +175,43 @@ def test_on_ldap_preview_reads_one_entry_and_commit_exports_it_alone(
         assert "no object" in out and len(out.strip().splitlines()) == 1
     finally:
         store.close()
+
+
+def test_staging_mode_commit_stages_and_exports_nothing(workspace_factory: Any) -> None:  # noqa: F811
+    ws: Workspace = workspace_factory(ldif(user_entry("ann")))
+    ws.initial_cycle()
+    with ws.store.transaction():
+        set_staging_mode(ws.store, True)
+    add_user(ws, "carol", given="Carol")
+    dn = f"uid=carol,ou=Users,{SOURCE_BASE}"
+
+    trace = json.loads(idsync(ws.path, "object", "preview", "source", "--dn", dn, "--commit",
+                              "--json"))
+
+    assert [r["profile"] for r in trace["runs"]] == ["Delta Import", "Delta Synchronization"]
+    assert any("staging mode is on" in n for n in trace["notes"])
+    assert target_dn("carol") not in ws.target_entries()
+    target = ws.store.connectors.get("target").id
+    assert ws.store.exports.count(target, state=ExportState.PENDING) == 1  # staged
+
+
+def test_an_object_gone_from_its_directory_previews_and_commits_its_delete(
+        workspace_factory: Any) -> None:  # noqa: F811
+    ws: Workspace = workspace_factory(ldif(user_entry("ann"), user_entry("bob")))
+    ws.initial_cycle()
+    dn = f"uid=bob,ou=Users,{SOURCE_BASE}"
+    ws.change_source(f"dn: {dn}\nchangetype: delete\n")
+    before = snapshot(ws.store)
+
+    trace = json.loads(idsync(ws.path, "object", "preview", "source", "--dn", dn, "--json"))
+
+    assert snapshot(ws.store) == before
+    assert "gone from the directory" in steps(trace, "read")[0]["summary"]
+    assert steps(trace, "exports")[0]["summary"].startswith("delete uid=bob,ou=People")
+
+    trace = json.loads(idsync(ws.path, "object", "preview", "source", "--dn", dn, "--commit",
+                              "--json"))
+
+    assert [r["status"] for r in trace["runs"]] == ["success"] * 3
+    assert target_dn("bob") not in ws.target_entries()
+    assert target_dn("ann") in ws.target_entries()
