@@ -11,6 +11,9 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from tests.harness.clouddir_server import clouddir, clouddir_shared  # noqa: F401 - fixtures
+from tests.harness.hybrid import make_hybrid
+from tests.harness.hybrid import person as hybrid_person
 from tests.harness.slapd import SlapdServer, slapd, slapd_factory  # noqa: F401 - fixtures
 from tests.harness.workspace import (
     SOURCE_BASE,
@@ -215,3 +218,41 @@ def test_an_object_gone_from_its_directory_previews_and_commits_its_delete(
     assert [r["status"] for r in trace["runs"]] == ["success"] * 3
     assert target_dn("bob") not in ws.target_entries()
     assert target_dn("ann") in ws.target_entries()
+
+
+# --- LDAP to the cloud (slapd and clouddir) -----------------------------------------------------
+
+
+@pytest.mark.slapd
+def test_a_new_ldap_user_committed_to_the_cloud_then_its_cloud_object_previewed(
+        slapd: SlapdServer, clouddir: Any, tmp_path: Path) -> None:  # noqa: F811 - fixtures
+    h = make_hybrid(tmp_path / "ws", slapd, clouddir, ["ann", "bob"])
+    try:
+        h.steps("corp:fi", "cloud:fi", "corp:fs", "cloud:fs", "cloud:e", "cloud:fi", "cloud:fs")
+        dn = f"uid=dan,ou=People,{h.base}"
+        slapd.add(dn, hybrid_person("dan"))
+        before = snapshot(h.store)
+        trace = json.loads(idsync(h.workspace, "object", "preview", "corp", "--dn", dn,
+                                  "--json"))
+        assert snapshot(h.store) == before
+        [export] = steps(trace, "exports")
+        assert export["connector"] == "cloud" and export["summary"].startswith("add ")
+
+        trace = json.loads(idsync(h.workspace, "object", "preview", "corp", "--dn", dn,
+                                  "--commit", "--json"))
+
+        assert [(r["connector"], r["status"]) for r in trace["runs"]] == [
+            ("corp", "success"), ("corp", "success"), ("cloud", "success")]
+        assert "Dan" in h.cloud_ids()
+        # The cloud object, read through the sync API: its import confirms the export.
+        cloud = h.store.connectors.get("cloud")
+        mv_id = h.store.cs.find_dn(h.store.connectors.get("corp").id, dn).mv_id
+        [linked] = [o for o in h.store.cs.linked_to([mv_id]) if o.connector_id == cloud.id]
+        before = snapshot(h.store)
+        trace = json.loads(idsync(h.workspace, "object", "preview", "cloud", "--dn", linked.dn,
+                                  "--json"))
+        assert snapshot(h.store) == before
+        assert steps(trace, "read")[0]["summary"].startswith("read from the directory")
+        assert "stays joined" in steps(trace, "join")[0]["summary"]
+    finally:
+        h.store.close()
