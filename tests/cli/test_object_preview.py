@@ -20,6 +20,7 @@ from tests.harness.workspace import (
     TARGET_BASE,
     TARGET_SKELETON,
     Workspace,
+    group_entry,
     ldif,
     target_dn,
     user_entry,
@@ -256,3 +257,21 @@ def test_a_new_ldap_user_committed_to_the_cloud_then_its_cloud_object_previewed(
         assert "stays joined" in steps(trace, "join")[0]["summary"]
     finally:
         h.store.close()
+
+
+def test_a_member_added_to_a_group_shows_by_dn(workspace_factory: Any) -> None:  # noqa: F811
+    ws: Workspace = workspace_factory(ldif(user_entry("ann"), user_entry("bob"),
+                                           group_entry("staff", ["ann"])))
+    ws.initial_cycle()
+    dn = f"cn=staff,ou=Groups,{SOURCE_BASE}"
+    ws.change_source(f"dn: {dn}\nchangetype: modify\nadd: member\n"
+                     f"member: uid=bob,ou=Users,{SOURCE_BASE}\n-\n")
+
+    trace = json.loads(idsync(ws.path, "object", "preview", "source", "--dn", dn, "--json"))
+
+    [member] = [c for c in steps(trace, "import")[0]["changes"] if c["attribute"] == "member"]
+    assert member["old"] == [] and member["new"] == [f"uid=bob,ou=Users,{SOURCE_BASE}"]
+    assert member["note"].startswith("1 -> 2 values")
+    [export] = steps(trace, "exports")
+    assert {"attribute": "member", "old": [], "new": ["uid=bob,ou=People,dc=fabrikam,dc=com"],
+            "note": "add"} in export["changes"]

@@ -40,6 +40,24 @@ from idsync.model import (
     PendingExport,
 )
 
+#: Reference values named per change in the trace; the rest are counted.
+SHOWN_VALUES = 50
+
+
+def _named(ids: list[int], names: dict[int, str]) -> list[str]:
+    out = [names.get(i, f"#{i}") for i in ids[:SHOWN_VALUES]]
+    if len(ids) > SHOWN_VALUES:
+        out.append(f"... and {len(ids) - SHOWN_VALUES} more")
+    return out
+
+
+def _capped(values: list[object]) -> list[str]:
+    """An export's values, at most SHOWN_VALUES of them (a new group's whole member list)."""
+    out = [str(v) for v in values[:SHOWN_VALUES]]
+    if len(values) > SHOWN_VALUES:
+        out.append(f"... and {len(values) - SHOWN_VALUES} more")
+    return out
+
 
 @dataclass
 class _Links:
@@ -98,6 +116,7 @@ class ObjectPath:
             assert before is not None
             staged = ImportRecord(ImportKind.DELETE, before.anchor, before.dn,
                                   before.object_type)
+        refs_before = self._ref_ids(before) if before is not None else {}
         with self.store.transaction():
             importer.stage([staged])
             importer.guard.save()
@@ -107,10 +126,10 @@ class ObjectPath:
         self.cs_id = after.id if after else self.cs_id
         old = {} if before is None or before.placeholder else before.attributes
         new = after.attributes if after is not None else {}
-        refs_old = self._ref_dns(before) if before is not None else {}
-        refs_new = self._ref_dns(after) if after is not None else {}
-        changes = (attribute_changes(old, new)
-                   + attribute_changes(refs_old, refs_new))
+        changes = attribute_changes(old, new) + self._ref_changes(
+            refs_before, self._ref_ids(after) if after is not None else {})
+        if before is not None and after is not None and before.dn != after.dn:
+            changes.insert(0, ValueChange("dn", [before.dn], [after.dn], "renamed or moved"))
         state = after.pending_import.value if after and after.pending_import else "none"
         if before is None or before.placeholder:
             summary = "new in the connector space"
@@ -133,14 +152,29 @@ class ObjectPath:
             found = self.store.cs.get(self.cs_id)
         return found
 
-    def _ref_dns(self, cs: CSObject) -> dict[str, list[str]]:
-        """The object's reference values (members, manager) by DN."""
+    def _ref_ids(self, cs: CSObject) -> dict[str, set[int]]:
+        """The object's reference values (members, manager) as connector space ids."""
         ref_attrs = self.engine.cs_ref_attributes(cs.connector_id)
-        refs = self.store.cs_refs.refs_of([cs.id], ref_attrs).get(cs.id, {}) if ref_attrs \
-            else {}
-        targets = sorted({t for ts in refs.values() for t in ts})
-        names = {k: v[0] for k, v in self.store.cs.dns_and_anchors(targets).items()}
-        return {a: sorted(names.get(t, f"#{t}") for t in ts) for a, ts in refs.items() if ts}
+        if not ref_attrs:
+            return {}
+        return {a: set(ts) for a, ts in
+                self.store.cs_refs.refs_of([cs.id], ref_attrs).get(cs.id, {}).items()}
+
+    def _ref_changes(self, before: dict[str, set[int]], after: dict[str, set[int]]
+                     ) -> list[ValueChange]:
+        """Reference values removed and added, by DN. Only the differences are named (a few
+        of them: a group of 250,000 members changes by a handful), never the whole list."""
+        out: list[ValueChange] = []
+        for attr in sorted(set(before) | set(after)):
+            old, new = before.get(attr, set()), after.get(attr, set())
+            removed, added = sorted(old - new), sorted(new - old)
+            if not removed and not added:
+                continue
+            shown_ids = removed[:SHOWN_VALUES] + added[:SHOWN_VALUES]
+            names = {k: v[0] for k, v in self.store.cs.dns_and_anchors(shown_ids).items()}
+            out.append(ValueChange(attr, _named(removed, names), _named(added, names),
+                                   f"{len(old)} -> {len(new)} values: removed -> added"))
+        return out
 
     # --- synchronization ----------------------------------------------------------------------
 
@@ -297,8 +331,8 @@ class ObjectPath:
                 StepKind.EXPORTS, f"{change.operation} {change.dn}"
                 + (f" -> {change.new_dn}" if change.new_dn else "") + f" ({note})",
                 connector=self._connector_name(pe.connector_id),
-                changes=[ValueChange(c.attribute, [str(v) for v in c.old],
-                                     [str(v) for v in c.new], c.operation)
+                changes=[ValueChange(c.attribute, _capped(c.old), _capped(c.new),
+                                     c.operation)
                          for c in change.changes])
         if not any_step:
             self.trace.add(StepKind.EXPORTS, "no export to stage: every directory already "
