@@ -30,7 +30,7 @@ from tests.ldap.helpers import person
 
 from idsync.administration.rule_changes import save_rules
 from idsync.cli.main import cli
-from idsync.model import ExportState
+from idsync.model import ExportKind, ExportState
 from idsync.rules.files import builtin_rule_set
 from idsync.scheduler.settings import set_staging_mode
 from idsync.store import Store
@@ -275,3 +275,21 @@ def test_a_member_added_to_a_group_shows_by_dn(workspace_factory: Any) -> None: 
     [export] = steps(trace, "exports")
     assert {"attribute": "member", "old": [], "new": ["uid=bob,ou=People,dc=fabrikam,dc=com"],
             "note": "add"} in export["changes"]
+
+
+def test_a_committed_delete_over_the_deletion_limit_is_not_exported(
+        workspace_factory: Any) -> None:  # noqa: F811
+    ws: Workspace = workspace_factory(ldif(user_entry("ann"), user_entry("bob")))
+    ws.initial_cycle()
+    with ws.store.transaction():
+        ws.store.settings.set("export_deletion_threshold", {"enabled": True, "count": 1})
+    dn = f"uid=bob,ou=Users,{SOURCE_BASE}"
+    ws.change_source(f"dn: {dn}\nchangetype: delete\n")
+
+    out = idsync(ws.path, "object", "preview", "source", "--dn", dn, "--commit", code=3)
+
+    assert "Export on target ended stopped-deletion-threshold" in out
+    assert target_dn("bob") in ws.target_entries()
+    target = ws.store.connectors.get("target").id
+    assert ws.store.exports.count(target, kind=ExportKind.DELETE,
+                                  state=ExportState.PENDING) == 1

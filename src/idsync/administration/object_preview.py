@@ -25,6 +25,7 @@ from idsync.administration.object_trace import ObjectTrace, RunLine, StepKind
 from idsync.administration.simulation import refuse_during_runs
 from idsync.engine.core import RunContext
 from idsync.engine.exporting import ExportStage
+from idsync.engine.import_guards import check_before_sync
 from idsync.engine.recorder import RunRecorder
 from idsync.engine.run_profiles import RunResult, run_profile
 from idsync.errors import ConfigurationError
@@ -87,8 +88,15 @@ def _commit(store: Store, engine: RunContext, connector: str, dn: str) -> Object
     trace.committed = True
     command = f"object preview --commit {dn}: {process_command()}"
     path.read()
+
+    def synchronize(recorder: RunRecorder) -> None:
+        # As any synchronization: refused while the attribute change limit holds the
+        # connector's imports (idsync.engine.import_guards).
+        check_before_sync(store, path.record, recorder, accept=False)
+        path.synchronize(recorder)
+
     for profile, work in ((RunProfile.DELTA_IMPORT, path.import_one),
-                          (RunProfile.DELTA_SYNC, path.synchronize)):
+                          (RunProfile.DELTA_SYNC, synchronize)):
         if not _run(engine, trace, path.record.name, profile, work, command):
             return trace
     if not path.exports:
