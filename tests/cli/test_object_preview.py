@@ -32,6 +32,7 @@ from idsync.administration.rule_changes import save_rules
 from idsync.cli.main import cli
 from idsync.model import ExportKind, ExportState
 from idsync.rules.files import builtin_rule_set
+from idsync.scheduler.lock import CycleLock
 from idsync.scheduler.settings import set_staging_mode
 from idsync.store import Store
 
@@ -173,6 +174,14 @@ def test_on_ldap_preview_reads_one_entry_and_commit_exports_it_alone(
         assert ws.target_entries()[target_dn("carol")]["givenname"] == ["Carol"]
         assert ws.target_entries()[target_dn("bob")]["sn"] == ["Tester"]
         assert store.exports.count(target, state=ExportState.PENDING) == 1
+        # Renamed in the directory since the last import: read by its anchor.
+        slapd.rename(f"uid=ann,ou=People,{base}", "uid=anna")
+        trace = json.loads(idsync(path, "object", "preview", "source", "--dn",
+                                  f"uid=ann,ou=People,{base}", "--json"))
+        assert f"(now at uid=anna,ou=People,{base})" in steps(trace, "read")[0]["summary"]
+        assert steps(trace, "import")[0]["changes"][0] == {
+            "attribute": "dn", "old": [f"uid=ann,ou=People,{base}"],
+            "new": [f"uid=anna,ou=People,{base}"], "note": "renamed or moved"}
         # An entry that is not in the directory, nor in the connector space: one line.
         out = idsync(path, "object", "preview", "source", "--dn",
                      f"uid=nobody,ou=People,{base}", code=2)
@@ -293,3 +302,17 @@ def test_a_committed_delete_over_the_deletion_limit_is_not_exported(
     target = ws.store.connectors.get("target").id
     assert ws.store.exports.count(target, kind=ExportKind.DELETE,
                                   state=ExportState.PENDING) == 1
+
+
+def test_preview_and_commit_wait_for_a_running_cycle(workspace_factory: Any) -> None:  # noqa: F811
+    ws: Workspace = workspace_factory(ldif(user_entry("ann")))
+    ws.initial_cycle()
+    dn = f"uid=ann,ou=Users,{SOURCE_BASE}"
+    lock = CycleLock(ws.store)
+    lock.acquire("delta", "a test")
+    try:
+        for extra in ((), ("--commit",)):
+            out = idsync(ws.path, "object", "preview", "source", "--dn", dn, *extra, code=2)
+            assert "sync cycle is" in out and len(out.strip().splitlines()) == 1
+    finally:
+        lock.release()
