@@ -73,7 +73,7 @@ def test_preview_one_object_then_commit_it_and_see_it_exported(small_workspace, 
     expect(page.locator("main")).to_contain_text("object.commit")
     expect(page.locator("main")).to_contain_text(CAROL)
 
-    reader = ui_factory(served)
+    reader = ui_factory(served, width=420)  # a narrow window
     reader.sign_in(READ_ONLY_ADMIN)
     page = reader.visit(f"/preview?connector=source&dn={CAROL}", "read-only preview")
     expect(page.locator("#trace")).to_contain_text("stays joined")
