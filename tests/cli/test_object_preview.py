@@ -295,7 +295,7 @@ def test_a_committed_delete_over_the_deletion_limit_is_not_exported(
     dn = f"uid=bob,ou=Users,{SOURCE_BASE}"
     ws.change_source(f"dn: {dn}\nchangetype: delete\n")
 
-    out = idsync(ws.path, "object", "preview", "source", "--dn", dn, "--commit", code=3)
+    out = idsync(ws.path, "object", "preview", "source", "--dn", dn, "--commit", code=1)
 
     assert "Export on target ended stopped-deletion-threshold" in out
     assert target_dn("bob") in ws.target_entries()

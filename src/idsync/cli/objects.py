@@ -20,6 +20,7 @@ from idsync.cli.common import (
     workspace_path,
 )
 from idsync.cli.root import cli
+from idsync.model import RunStatus
 
 
 @cli.group("object")
@@ -46,8 +47,12 @@ def preview(ctx: click.Context, connector: str, dn: str, commit: bool, as_json: 
         print_json(trace.to_dict())
     else:
         print_trace(trace)
+    # As `idsync run`: 3 when a connector's run lock was held by another run, 1 when a run
+    # stopped.
+    if any(r.status == RunStatus.NO_START_CONNECTOR_BUSY for r in trace.runs):
+        sys.exit(3)
     if not trace.ok:
-        sys.exit(3)  # a run stopped, as `idsync run` says it
+        sys.exit(1)
 
 
 def print_trace(trace: ObjectTrace) -> None:
