@@ -60,6 +60,7 @@ class AuditAction(StrEnum):
     ADMIN_PASSWORD = "admin.passwd"
     ADMIN_ROLE = "admin.role"
     ADMIN_REMOVE = "admin.remove"
+    OBJECT_COMMIT = "object.commit"
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,6 +79,14 @@ def pending_changes(store: Store, connector: str, *, include_exported: bool = Fa
         after = ids[-1]
 
 
+def describe_export(store: Store, pe: PendingExport, cs: CSObject) -> ObjectChange:
+    """One pending export as export preview shows it (its reference targets by DN)."""
+    targets = sorted({t for bucket in (pe.ref_adds, pe.ref_removes) for ts in bucket.values()
+                      for t in ts})
+    names = {k: v[0] for k, v in store.cs.dns_and_anchors(targets).items()} if targets else {}
+    return _object_change(store, pe, cs, names)
+
+
 def _object_change(store: Store, pe: PendingExport, cs: CSObject, names: dict[int, str]
                    ) -> ObjectChange:
     hologram = {} if pe.kind == ExportKind.ADD else cs.attributes

@@ -230,6 +230,12 @@ def plan(store: Store, engine: RunContext, connector: str | None, required_only:
     return steps
 
 
+def refuse_during_runs(store: Store) -> None:
+    """Refuse to start while a sync cycle or a run holds the store (a rolled-back preview
+    holds the write lock until it ends)."""
+    _refuse_during_cycle(store)
+
+
 def _refuse_during_cycle(store: Store) -> None:
     # The simulation holds the store's write lock until it ends: a cycle's next batch would
     # wait for it (and give up after 60 s), so the two never overlap.

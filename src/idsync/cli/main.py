@@ -20,6 +20,7 @@ from idsync.cli import (  # noqa: F401  (imported for the commands they register
     expression,
     history,
     limits,
+    objects,
     preview,
     rules,
     run,

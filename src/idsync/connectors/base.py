@@ -180,6 +180,17 @@ class DeltaImporter(Protocol):
 
 
 @runtime_checkable
+class ObjectReader(Protocol):
+    def read_object(self, dn: str, anchor: str | None, context: ImportContext
+                    ) -> ImportRecord | None:
+        """One object as a full import would read it now: a FULL record, found by ``dn``
+        (or by ``anchor`` when the object was renamed), or None when it is gone or out of the
+        connector's scope. Preview one object (idsync.administration.object_preview) reads
+        only that object from the directory."""
+        ...
+
+
+@runtime_checkable
 class Exporter(Protocol):
     def export(self, changes: Iterable[ExportChange]) -> Iterator[ExportResult]:
         """Apply each change; one result per change, in any order. Raises

@@ -45,8 +45,11 @@ EXPORT_PHASES: list[tuple[ExportKind, bool | None]] = [
 
 class ExportStage:
     def __init__(self, engine: RunContext, record: ConnectorRecord,
-                 recorder: RunRecorder) -> None:
+                 recorder: RunRecorder, *, only: frozenset[int] | None = None) -> None:
         self.engine = engine
+        #: the pending exports this run may send (one object's, provisioned on demand); None:
+        #: every pending export of the connector
+        self.only = only
         self.store = engine.store
         self.record = record
         self.recorder = recorder
@@ -118,6 +121,10 @@ class ExportStage:
                 return
 
     def _export_batch(self, ids: Sequence[int]) -> None:
+        if self.only is not None:
+            ids = [i for i in ids if i in self.only]
+            if not ids:
+                return
         pending = self.store.exports.get_many(ids)
         objs = self.store.cs.by_ids(ids)
         held = hold_member_removals(self.store, self.record, self.recorder, pending, objs)

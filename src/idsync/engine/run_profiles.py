@@ -59,10 +59,13 @@ STAGE_OF = {
 def run_profile(engine: RunContext, connector_name: str, profile: RunProfile, *,
                 accept_deletes: bool = False, accept_changes: bool = False,
                 on_progress: Callable[[dict[str, int]], None] | None = None,
-                command: str | None = None) -> RunResult:
+                command: str | None = None,
+                work: Callable[[RunRecorder], None] | None = None) -> RunResult:
     """Run one run profile under the connector's run lock (``command`` names the holder:
     by default this process's command line). A connector another run holds is not run: the
-    result is ``no-start-connector-busy``, naming the holder."""
+    result is ``no-start-connector-busy``, naming the holder. ``work``: what the run does
+    instead of the whole profile (one object's path, idsync.administration.object_preview),
+    recorded, locked and guarded like the profile itself."""
     record = engine.connector(connector_name)
     try:
         lock, recorder = start_run(engine.store, record, profile,
@@ -76,7 +79,7 @@ def run_profile(engine: RunContext, connector_name: str, profile: RunProfile, *,
         traffic = RunTraffic(engine, record, profile)
         status, message = _run_recorded(engine, record, profile, recorder, lock,
                                         accept_deletes=accept_deletes,
-                                        accept_changes=accept_changes)
+                                        accept_changes=accept_changes, work=work)
         recorder.traffic = traffic.finish()
         try:
             recorder.finish(status, message)
@@ -90,13 +93,18 @@ def run_profile(engine: RunContext, connector_name: str, profile: RunProfile, *,
 
 def _run_recorded(engine: RunContext, record: ConnectorRecord, profile: RunProfile,
                   recorder: RunRecorder, lock: Lock, *, accept_deletes: bool,
-                  accept_changes: bool = False) -> tuple[RunStatus, str | None]:
+                  accept_changes: bool = False,
+                  work: Callable[[RunRecorder], None] | None = None
+                  ) -> tuple[RunStatus, str | None]:
     status: RunStatus
     message: str | None = None
     try:
         with _bulk_garbage_collection():
-            _run(engine, record, profile, recorder, accept_deletes=accept_deletes,
-                 accept_changes=accept_changes)
+            if work is None:
+                _run(engine, record, profile, recorder, accept_deletes=accept_deletes,
+                     accept_changes=accept_changes)
+            else:
+                work(recorder)
         if sum(recorder.counters.values()) >= STATISTICS_AFTER:
             engine.store.db.refresh_statistics()
         status = recorder.status(STAGE_OF[profile])

@@ -386,5 +386,28 @@ class FileDirectory:
 
         replace_content(self, write, index)
 
+    def read_record(self, dn: str) -> bytes | None:
+        """The LDIF bytes of the entry at ``dn`` as the directory holds it now (its journal's
+        changes included), or None when there is none: one object, for preview, not a bulk
+        path. A large directory is read through its index (built by the first read if no
+        export built it yet): the entry at its place, nothing rewritten; a small one is
+        compacted (a few ms) and read whole."""
+        key = normalize_dn(dn)
+        with self.locked():
+            if not os.path.exists(self.path):
+                return None
+            if (os.path.exists(self.index_path)
+                    or file_size(self.path) >= self.journal_min_bytes):
+                index = self._open_index()
+                try:
+                    state, _places = self._load_indexed(index, {key})
+                finally:
+                    index.close()
+            else:
+                self._compact_locked()
+                state = self._load({key})
+        entry = state.get(key)
+        return entry_bytes(entry) if entry is not None else None
+
     def anchor_of(self, attributes: dict[str, list[Value]]) -> str | None:
         return self._changes.anchor_of(attributes)

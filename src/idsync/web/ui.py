@@ -17,6 +17,7 @@ NAVIGATION = (
     ("/operations", "Operations"),
     ("/connectors", "Connectors"),
     ("/metaverse", "Metaverse"),
+    ("/preview", "Preview object"),
     ("/rules", "Rules"),
     ("/settings", "Settings"),
     ("/audit", "Audit log"),

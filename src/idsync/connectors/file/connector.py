@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
@@ -181,6 +182,20 @@ class FileConnector:
             content = open(self.path, "rb")  # noqa: SIM115 - closed below, after the stream
         with content:
             yield from self._full_batches(content, context, offset)
+
+    def read_object(self, dn: str, anchor: str | None, context: ImportContext
+                    ) -> ImportRecord | None:
+        """ObjectReader: the entry at ``dn`` in the content file, checked and converted as
+        a full import does (an entry without a synced object class is None)."""
+        self.test_connection()
+        data = self.directory.read_record(dn)
+        if data is None:
+            return None
+        for record in self.checks.entries(io.BytesIO(data), self.path):
+            if isinstance(record, Refused):
+                raise ConfigurationError(f"{self.name}: {dn}: {record.error.detail}")
+            return self._full_record(record.dn, record.attributes, context, None)
+        return None
 
     def _full_batches(self, content: Any, context: ImportContext,
                       offset: int) -> Iterator[ImportBatch]:

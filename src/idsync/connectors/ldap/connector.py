@@ -170,6 +170,16 @@ class LdapConnector:
                     batch = []
         yield ImportBatch(records=batch, watermark=watermark)
 
+    # --- ObjectReader ---------------------------------------------------------------------------
+    def read_object(self, dn: str, anchor: str | None, context: ImportContext
+                    ) -> ImportRecord | None:
+        reader = self.reader()
+        entry = self._guard(lambda: reader.read_entry(dn, anchor,
+                                                      reader.request_attributes(context)))
+        if entry is None:
+            return None
+        return reader.to_record(entry[0], entry[1])
+
     # --- DeltaImporter ------------------------------------------------------------------------
     def delta_import(self, context: ImportContext) -> Iterator[ImportBatch]:
         detector = self.change_detector()

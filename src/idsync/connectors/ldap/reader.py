@@ -136,6 +136,23 @@ class DirectoryReader:
         return found
 
 
+    def read_entry(self, dn: str, anchor: str | None, attributes: Sequence[str]
+                   ) -> Entry | None:
+        """One entry by a base-scope search on its DN; by its anchor when the DN is gone (a
+        rename since the last import). None: the directory has no such entry."""
+        try:
+            found = self.conn.search_s(dn, ldap.SCOPE_BASE, "(objectClass=*)",
+                                       list(attributes))
+        except ldap.NO_SUCH_OBJECT:
+            found = []
+        for entry_dn, attrs in found:
+            if entry_dn:
+                return (entry_dn, attrs)
+        if anchor:
+            return self.read_by_anchor([anchor], attributes).get(anchor)
+        return None
+
+
 def _under(dn: str, container: str) -> bool:
     return is_under(dn, container)
 
