@@ -37,17 +37,18 @@ class RunStatistics:
         ``window`` runs and (``since``, an ISO time) started since then; by connector,
         profile and id. The window function keeps each series' newest in SQL, so the answer
         is at most series x ``per_series`` rows."""
+        # The window numbers ids only; the chosen rows' counters are read by primary key.
         sql = ("SELECT r.id, k.name, r.profile, r.status, r.started_at, r.ended_at, r.counters "
-               "FROM (SELECT id, connector_id, profile, status, started_at, ended_at, counters, "
-               "ROW_NUMBER() OVER (PARTITION BY connector_id, profile ORDER BY id DESC) AS n "
-               "FROM runs WHERE id > (SELECT COALESCE(MAX(id), 0) FROM runs) - ? "
+               "FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY connector_id, profile "
+               "ORDER BY id DESC) AS n FROM runs "
+               "WHERE id > (SELECT COALESCE(MAX(id), 0) FROM runs) - ? "
                "AND ended_at IS NOT NULL AND status <> 'in-progress'")
         params: list[Any] = [int(window)]
         if since:
             sql += " AND started_at >= ?"
             params.append(since)
-        sql += (") r JOIN connectors k ON k.id = r.connector_id WHERE r.n <= ? "
-                "ORDER BY k.name, r.profile, r.id")
+        sql += (") w JOIN runs r ON r.id = w.id JOIN connectors k ON k.id = r.connector_id "
+                "WHERE w.n <= ? ORDER BY k.name, r.profile, r.id")
         params.append(int(per_series))
         return [RunPoint(r[0], r[1], r[2], r[3], r[4], r[5], values.loads(r[6]) or {})
                 for r in self.db.query(sql, params)]

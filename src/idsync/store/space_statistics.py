@@ -45,12 +45,13 @@ class SpaceStatistics:
                 "GROUP BY connector_id"):
             if cid in counts:
                 counts[cid].pending_import = n
-        # pending_exports_page (connector_id, state, kind, cs_id); one row per object
-        for cid, kind, n in self.db.query(
-                "SELECT connector_id, kind, count(*) FROM pending_exports "
-                "GROUP BY connector_id, kind"):
+        # pending_exports_page (connector_id, state, kind, cs_id), grouped in its own order
+        # (no sort); one row per object, states added up here
+        for cid, _state, kind, n in self.db.query(
+                "SELECT connector_id, state, kind, count(*) FROM pending_exports "
+                "GROUP BY connector_id, state, kind"):
             if cid in counts:
-                counts[cid].exports_by_kind[ExportKind(kind)] = n
+                counts[cid].exports_by_kind[ExportKind(kind)] += n
                 counts[cid].pending_export += n
         # object_errors_connector (connector_id, stage); an object may hold several errors
         for cid, n in self.db.query(
