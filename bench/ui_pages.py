@@ -35,6 +35,8 @@ from tests.harness.postgres import PostgresServer, start_postgres
 #: (page, URL template): each placeholder is a field of ``Built``. Edit here when a page's
 #: query parameters settle.
 PAGES = (
+    # not a page: what any answer costs (the service's health check, no session, no store)
+    ("/health (floor, not a page)", "/health"),
     ("/dashboard", "/dashboard"),
     ("/operations", "/operations"),
     ("/runs/{id}", "/runs/{run_id}"),
