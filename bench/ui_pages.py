@@ -17,6 +17,7 @@ server started for the run (tests/harness/postgres.py) and stopped after it.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -148,7 +149,10 @@ def time_pages(url: str, built: Built, requests: int) -> list[Timing]:
 
 def run_store(store: str, n: int, requests: int, cache: Path, postgres_url: str | None
               ) -> list[Timing]:
-    folder = cache / f"{store}-{n}"
+    # A PostgreSQL workspace lives in a schema of one server: its cache is per server.
+    server = "" if store == "sqlite" or not postgres_url else "-" + hashlib.sha1(
+        postgres_url.encode()).hexdigest()[:8]
+    folder = cache / f"{store}-{n}{server}"
     if store == "postgres" and folder.exists() and not (folder / "built.json").exists():
         shutil.rmtree(folder)
     built = build(folder, n, postgres_url if store == "postgres" else None, log)
