@@ -202,6 +202,10 @@ class Service:
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # Accepted connections inherit it: without it asyncio leaves Nagle on for a socket
+        # handed over this way, and each answer on a kept-alive connection (every click in the
+        # web UI) waited ~40 ms for the client's delayed ACK (bench/ui_pages.py's floor).
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.bind((self.host, self.port))
         self.port = sock.getsockname()[1]
         tls: dict[str, Any] = ({"ssl_certfile": self.tls.certfile,

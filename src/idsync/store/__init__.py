@@ -42,9 +42,11 @@ from idsync.store.reference_journal import ReferenceJournalRows
 from idsync.store.references import ReferenceDeltas
 from idsync.store.rule_objects import RuleObjects
 from idsync.store.rules import RuleRepository
+from idsync.store.run_statistics import RunStatistics
 from idsync.store.runs import EventRepository, RunRepository
 from idsync.store.secrets import SecretRows
 from idsync.store.settings import SettingsRepository
+from idsync.store.space_statistics import SpaceStatistics
 
 DB_FILE = "idsync.db"
 CONFIG_FILE = "workspace.yaml"
@@ -137,6 +139,9 @@ class Store:
         self.audit = AuditRepository(db)
         #: the web UI's sessions (idsync.administration.admin_sessions)
         self.admin_sessions = AdminSessionRepository(db)
+        #: the overview's charts: recent runs per series, objects by state per connector
+        self.run_stats = RunStatistics(db)
+        self.space_stats = SpaceStatistics(db)
 
     @classmethod
     def open(cls, workspace: str | Path, *, migrate: bool = True,

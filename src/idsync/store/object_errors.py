@@ -3,11 +3,19 @@ first seen time and retry count) and synchronization rule errors."""
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from idsync.store.database import BaseDatabase, utcnow
+
+
+@dataclass(slots=True)
+class ErrorCodeCount:
+    connector: str
+    code: str
+    objects: int
 
 
 @dataclass(slots=True)
@@ -106,3 +114,12 @@ class ObjectErrorRepository:
             sql += " AND code <> ?"
             params.append(code)
         return self.db.scalar(sql, params)
+
+    def top_codes(self, stage: str, *, limit: int = 10) -> builtins.list[ErrorCodeCount]:
+        """The most frequent error codes of a stage, per connector, most objects first (the
+        overview's chart): one GROUP BY over the error rows, never the objects."""
+        return [ErrorCodeCount(r[0], r[1], r[2]) for r in self.db.query(
+            "SELECT k.name, e.code, count(*) FROM object_errors e "
+            "JOIN connectors k ON k.id = e.connector_id WHERE e.stage = ? "
+            "GROUP BY k.name, e.code ORDER BY count(*) DESC, k.name, e.code "
+            f"LIMIT {int(limit)}", (stage,))]
