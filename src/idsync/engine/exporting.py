@@ -67,8 +67,8 @@ class ExportStage:
         self._deletes_due = bool(self.store.exports.count(
             self.record.id, kind=ExportKind.DELETE, state=ExportState.PENDING))
         # Progress: the pending exports to send (a refused add tried again counts twice).
-        self.recorder.total = self.store.exports.count(self.record.id,
-                                                       state=ExportState.PENDING)
+        self.recorder.set_total(self.store.exports.count(self.record.id,
+                                                         state=ExportState.PENDING))
         self._in_pages(self.store.exports.freeing)  # a reused DN: the old object goes first
         self._add_in_rounds()
         for kind, with_refs in EXPORT_PHASES:

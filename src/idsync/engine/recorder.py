@@ -68,6 +68,14 @@ class RunRecorder:
         before the object has its id)."""
         self._objects.extend((key, i, None) for i in cs_ids)
 
+    def set_total(self, total: int) -> None:
+        """How many objects the run will do, known up front: shown from now on, not only
+        from the first committed batch."""
+        self.total = total
+        with self.store.transaction():
+            self.store.runs.save_counters(self.run_id, dict(self.counters), done=self.done,
+                                          total=total)
+
     def advance(self, n: int) -> None:
         """``n`` more objects done (read, visited or sent): the progress a cycle shows."""
         self.done += n

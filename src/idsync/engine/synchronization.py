@@ -34,7 +34,7 @@ def synchronize(engine: RunContext, record: ConnectorRecord, recorder: RunRecord
     changed = 0
     # Progress: both passes visit the same objects (the outbound pass after them is not
     # counted: how many metaverse objects it visits is known only as it goes).
-    recorder.total = 2 * store.cs.count(record.id, pending_only=not full)
+    recorder.set_total(2 * store.cs.count(record.id, pending_only=not full))
     for work in (connect.connect_batch, flow.flow_batch):
         after = 0
         while True:

@@ -76,8 +76,10 @@ def history(ui: UiRequest) -> Response:
     more = len(runs) > PAGE_SIZE
     runs = runs[:PAGE_SIZE]
     last = runs[-1] if runs else None
-    context: dict[str, Any] = dict(runs=runs, next_after=f"{int(last.outcome)}-{last.id}"
-                   if more and last else None)
+    filtered = any(ui.query.get(k) for k in ("connector", "status", "since", "until"))
+    context: dict[str, Any] = dict(runs=runs, filtered=filtered,
+                                   next_after=f"{int(last.outcome)}-{last.id}"
+                                   if more and last else None)
     if ui.is_htmx and ui.query.get("part") == "history":
         return ui.render("operations_history.html", **context)
     return ui.render(
@@ -97,14 +99,17 @@ def cycle_box(store: Store) -> dict[str, Any]:
     state = load_state(store)
     return {"cycle": holder, "runs": running, "requests": pending_requests(store),
             "busy": bool(holder or running), "state": state,
+            # what the box showed: when it differs next time, the history reloads
+            "seen": ".".join(str(p.run_id) for p in running) or "idle",
             "enabled": load_settings(store).sync_cycle_enabled, "duration": duration}
 
 
 def cycle_fragment(ui: UiRequest) -> Response:
     box = cycle_box(ui.store)
     response = ui.render("operations_cycle.html", box=box, poll=POLL_SECONDS)
-    if ui.query.get("was") == "busy" and not box["busy"]:
-        # The cycle just ended: the history below reloads itself (hx-trigger from:body).
+    if ui.query.get("seen", box["seen"]) != box["seen"]:
+        # A run started or ended since the last look: the history below reloads itself
+        # (hx-trigger from:body), so a finished run shows without a reload of the page.
         response.headers["HX-Trigger"] = "runs-changed"
     return response
 
