@@ -21,3 +21,5 @@ ALTER TABLE runs ADD COLUMN progress_total INTEGER;
 -- The ranked run history (idsync.store.runs RunRepository.page) filters by connector and
 -- orders newest first.
 CREATE INDEX runs_connector_started ON runs (connector_id, id);
+-- The runs in progress (the Operations page's cycle box asks every two seconds).
+CREATE INDEX runs_status ON runs (status);
