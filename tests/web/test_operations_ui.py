@@ -171,6 +171,13 @@ def test_read_only_admin_sees_the_buttons_disabled_and_is_refused(
     assert store.settings.get(RUN_REQUEST_KEY) is None
     assert store.runs.page(RunFilter()) == []
 
+    # A narrow window: the same page, the controls wrapped, nothing cut off.
+    narrow = ui_factory(served, width=420, height=800)
+    narrow.sign_in(READ_ONLY_ADMIN)
+    page = narrow.visit("/operations", "operations in a narrow window")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 420, width
+
 
 def test_a_runs_errors_paged_and_as_csv(small_workspace, serve_factory, ui_factory):
     store = small_workspace.store
