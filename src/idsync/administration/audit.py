@@ -61,6 +61,11 @@ class AuditAction(StrEnum):
     ADMIN_ROLE = "admin.role"
     ADMIN_REMOVE = "admin.remove"
     OBJECT_COMMIT = "object.commit"
+    #: asked of the service from the web UI (Operations): starting or stopping a cycle and
+    #: running one profile change what the directories hold, so the log names who asked
+    CYCLE_START = "cycle.start"
+    CYCLE_STOP = "cycle.stop"
+    RUN_START = "run.start"
 
 
 @dataclass(frozen=True, slots=True)

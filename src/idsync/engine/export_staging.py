@@ -136,7 +136,7 @@ class ExportStaging:
         if pe is not None and _same_export(pe, new) and pe.state == ExportState.PENDING:
             return
         self.ctx.staged[cs.id] = new  # written with the batch's others (flush_staged)
-        self.recorder.count(f"export-{new.kind}s-staged")
+        self.recorder.count(f"export-{new.kind}s-staged", cs_id=cs.id)
 
 
 def is_empty(pe: PendingExport) -> bool:

@@ -69,6 +69,9 @@ class ExportStage:
         check_export(self.engine, self.record, self.recorder)  # the deletion limits
         self._deletes_due = bool(self.store.exports.count(
             self.record.id, kind=ExportKind.DELETE, state=ExportState.PENDING))
+        # Progress: the pending exports to send (a refused add tried again counts twice).
+        self.recorder.set_total(self.store.exports.count(self.record.id,
+                                                         state=ExportState.PENDING))
         self._in_pages(self.store.exports.freeing)  # a reused DN: the old object goes first
         self._add_in_rounds()
         for kind, with_refs in EXPORT_PHASES:
@@ -149,6 +152,7 @@ class ExportStage:
                     error_detail="the connector returned no result for this change")
                 self._apply_result(change, result, pending[change.cs_id], writes)
             writes.flush(self.store)
+            self.recorder.advance(len(changes))
             self.recorder.checkpoint()
 
     def _change(self, pe: PendingExport, cs: CSObject,
@@ -210,7 +214,8 @@ class ExportStage:
                 self.store.errors.clear(change.cs_id, "export",
                                         keep=(ErrorCode.DN_ATTRIBUTES_FAILURE,))
             self.recorder.count({"add": "adds", "modify": "updates", "rename": "renames",
-                                 "delete": "deletes"}[change.kind.value])
+                                 "delete": "deletes"}[change.kind.value],
+                                cs_id=change.cs_id)
             if result.error_code:
                 # A warning on a success (a quarantined duplicate value) or the failed part
                 # of a partial add: recorded on the object, the run goes on.

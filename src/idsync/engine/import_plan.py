@@ -150,7 +150,7 @@ class SegmentPlanner:
         if rec.kind is ImportKind.DELETE:
             if cs is None or cs.placeholder:
                 return None
-            self.recorder.count("deletes")
+            self.recorder.count("deletes", cs_id=cs.id)
             if cs.pending_import == PendingImport.ADD:
                 # Never synchronized: nothing downstream knows it.
                 return Slot(cs, kind="delete", remove=True)
@@ -200,7 +200,7 @@ class SegmentPlanner:
             changed = True
         if cs.dn != rec.dn:
             if normalize_dn(cs.dn) != normalize_dn(rec.dn):
-                self.recorder.count("renames")
+                self.recorder.count("renames", cs_id=cs.id)
                 slot.renamed = True
                 slot.left = cs.dn
             cs.dn = rec.dn
@@ -225,7 +225,7 @@ class SegmentPlanner:
             slot.left = cs.dn
             cs.dn = rec.dn
             slot.renamed = True
-            self.recorder.count("renames")
+            self.recorder.count("renames", cs_id=cs.id)
             changed = True
         plain, refs = self._split(rec.attributes)
         for name in rec.attributes:

@@ -43,6 +43,7 @@ class SegmentWriter:
         for slot, cs_id in zip(new, store.cs_objects.insert_many([s.cs for s in new], seen_run),
                                strict=True):
             slot.cs.id = cs_id
+        self.recorder.trace("adds", [s.cs.id for s in new])  # counted when planned
         resolved = self.resolver.resolve(slots, held)
         # Name references to renamed objects stay with their old DNs, and the renamed objects
         # take over the placeholders at their new DNs, before the records' reference
@@ -74,11 +75,12 @@ class SegmentWriter:
                 if slot.kind == "full":
                     if cs.pending_import is None:
                         cs.pending_import = PendingImport.UPDATE
-                    self.recorder.count("adds" if slot.was_placeholder else "updates")
+                    self.recorder.count("adds" if slot.was_placeholder else "updates",
+                                        cs_id=cs.id)
                 else:
                     if cs.pending_import in (None, PendingImport.DELETE):
                         cs.pending_import = PendingImport.UPDATE
-                    self.recorder.count("updates")
+                    self.recorder.count("updates", cs_id=cs.id)
                 dirty.append(cs)
                 if slot.attrs_changed:
                     attrs_changed.add(cs.id)

@@ -66,6 +66,7 @@ class Importer:
         for batch in read_ahead(self.connector.full_import(context)):
             with self.store.transaction():
                 self.stage(batch.records, seen_run=run_id)
+                self.recorder.advance(len(batch.records))
                 unreadable.stage(batch.unreadable)
                 if batch.watermark is not None:
                     self.store.connectors.set_watermark(self.record.id, batch.watermark)
@@ -87,6 +88,7 @@ class Importer:
         for batch in read_ahead(self.connector.delta_import(context)):
             with self.store.transaction():
                 self.stage(batch.records)
+                self.recorder.advance(len(batch.records))
                 unreadable.stage(batch.unreadable)
                 if batch.watermark is not None:
                     self.store.connectors.set_watermark(self.record.id, batch.watermark)
@@ -114,7 +116,7 @@ class Importer:
             with self.store.transaction():
                 self.integrity.found_gone(missing[i : i + 1000])
                 self.store.cs_objects.mark_deleted(missing[i : i + 1000])
-                self.recorder.count("deletes", len(missing[i : i + 1000]))
+                self.recorder.count_objects("deletes", missing[i : i + 1000])
 
     # --- staging --------------------------------------------------------------------------
 

@@ -142,7 +142,7 @@ class InboundFlow:
                 self._writes.replace_index(
                     mv.id, index_entries(self.mv_join_keys, lambda a: mv.attributes.get(a, ())))
             self.ctx.dirty.add(mv.id)
-            self.recorder.count("mv-updates")
+            self.recorder.count("mv-updates", mv_id=mv.id)
         return True
 
     def _contributions(self, cs: CSObject, mv: MVObject, rules: Sequence[CompiledRule],

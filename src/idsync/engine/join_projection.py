@@ -102,7 +102,7 @@ class JoinProjection:
                 and self.writeback_ou.holds(cs)):
             if cs.mv_id is not None:  # projected as an on-premises group before
                 self.disconnect(cs)
-                self.recorder.count("disconnectors")
+                self.recorder.count("disconnectors", cs_id=cs.id)
             return
         rules = self.rs.inbound_for(cs.connector_id, cs.object_type)
         view = self.ctx.inbound_view(cs, {})
@@ -115,7 +115,7 @@ class JoinProjection:
             if self._hand_over_link(cs, scoped):
                 return
             self.disconnect(cs)
-            self.recorder.count("disconnectors")
+            self.recorder.count("disconnectors", cs_id=cs.id)
         if not scoped:
             return
         join_rules = [r for r in scoped if r.rule.join]
@@ -135,7 +135,7 @@ class JoinProjection:
         # The new metaverse object is created with the batch's others (_flush_links): no join
         # in this batch can find it, its join values are indexed when it first flows.
         self._projections.append((cs, provision.rule.mv_object_type, provision.id))
-        self.recorder.count("projections")
+        self.recorder.count("projections", cs_id=cs.id)
 
     def _hand_over_link(self, cs: CSObject, scoped: Sequence[CompiledRule]) -> bool:
         """The joining rule is gone (disabled, deleted, replaced by an editable copy) while
@@ -178,7 +178,7 @@ class JoinProjection:
         if mv_id is None:
             return False
         self._link(cs, mv_id, rule.rule.link_type, rule.id)
-        self.recorder.count("joins")
+        self.recorder.count("joins", cs_id=cs.id)
         return True
 
     def _link(self, cs: CSObject, mv_id: int, link_type: LinkType, rule_id: int) -> None:
@@ -227,11 +227,11 @@ class JoinProjection:
         self.store.deprovisions.metaverse_deleted(mv_id)
         referrers = self.store.mv.delete(mv_id)
         self.store.mv.mark_dirty(referrers)
-        self.recorder.count("mv-deletes")
+        self.recorder.count("mv-deletes", mv_id=mv_id)
 
     def remove(self, cs: CSObject) -> None:
         if cs.mv_id is not None:
             self.disconnect(cs)
         self.store.cs.mark_pending_update(self.store.cs.referencing([cs.id]))
         self.store.cs.remove(cs.id)
-        self.recorder.count("deletes")
+        self.recorder.count("deletes", cs_id=cs.id)

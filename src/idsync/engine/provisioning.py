@@ -198,7 +198,7 @@ class Provisioning:
         self.ctx.staged[cs_id] = PendingExport(
             cs_id=cs_id, connector_id=p.cid, kind=ExportKind.ADD, new_dn=None, attributes={},
             state=ExportState.PENDING, attempts=0)
-        self.recorder.count("provisioned")
+        self.recorder.count("provisioned", cs_id=cs_id)
 
     def _link(self, cs_id: int, mv: MVObject, link_type: LinkType, rule_id: int) -> None:
         # Written with the batch's other links (_flush_links); a later join in the batch

@@ -81,9 +81,9 @@ _REASONS = {
 def record_cancel(recorder: RunRecorder, cs_id: int, dn: str, kind: str,
                   cause: CancelCause, detail: str = "") -> None:
     """Count a cancelled pending export and leave an event naming the object."""
-    recorder.count("cancelled-exports")
+    recorder.count("cancelled-exports", cs_id=cs_id)
     if kind == ExportKind.DELETE:
-        recorder.count("cancelled-deletes")
+        recorder.count("cancelled-deletes", cs_id=cs_id)
     text = f"{dn}: the pending {kind} is cancelled: {_REASONS[cause]}"
     if detail:
         text += f" ({detail})"
@@ -112,14 +112,14 @@ def deprovision(engine: RunContext, recorder: RunRecorder, cs: CSObject, cause: 
             mv_id=None if cause is DeleteCause.METAVERSE_DELETED else cs.mv_id,
             link_rule_id=cs.link_rule_id, cause=cause.value, detail=detail,
             sources=set(sources))])
-        recorder.count("export-deletes-staged")
+        recorder.count("export-deletes-staged", cs_id=cs.id)
         return
     pe = store.exports.get_many([cs.id], with_refs=False).get(cs.id)
     if pe is not None and pe.state != ExportState.EXPORTED and pe.kind not in (
             ExportKind.ADD, ExportKind.DELETE):
         store.exports.drop(cs.id)
         record_cancel(recorder, cs.id, cs.dn, pe.kind, CancelCause.NO_RULE)
-    recorder.count("disconnectors")
+    recorder.count("disconnectors", cs_id=cs.id)
 
 
 def deprovision_out_of_scope(engine: RunContext, recorder: RunRecorder, mv: MVObject,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from idsync.errors import IdsyncError
@@ -30,6 +30,12 @@ class RunRecorder:
         self.profile = profile
         self.error_limit = error_limit
         self.counters: Counter[str] = Counter()
+        #: (counter, cs_id, mv_id) of the objects counted since the last checkpoint: written
+        #: with the batch that counted them, so a count links to its objects (run_objects)
+        self._objects: list[tuple[str, int | None, int | None]] = []
+        #: objects done and the total where the run knows it up front (the live progress)
+        self.done = 0
+        self.total: int | None = None
         self.errors = 0
         self.warnings = 0
         #: A line for the run's message when it completes (what the operator must know).
@@ -42,9 +48,37 @@ class RunRecorder:
             self.event(EventId.RUN_STARTED,
                        f"{profile.value} started on connector {connector.name}")
 
-    def count(self, key: str, n: int = 1) -> None:
+    def count(self, key: str, n: int = 1, *, cs_id: int | None = None,
+              mv_id: int | None = None) -> None:
+        """Count ``n`` under ``key``; an object named by ``cs_id``/``mv_id`` (n = 1) is kept
+        as one of the objects the count is made of."""
         if n:
             self.counters[key] += n
+            if cs_id is not None or mv_id is not None:
+                self._objects.append((key, cs_id, mv_id))
+
+    def count_objects(self, key: str, cs_ids: Sequence[int]) -> None:
+        """Count each connector space object of ``cs_ids`` under ``key``."""
+        if cs_ids:
+            self.counters[key] += len(cs_ids)
+            self._objects.extend((key, i, None) for i in cs_ids)
+
+    def trace(self, key: str, cs_ids: Sequence[int]) -> None:
+        """Keep ``cs_ids`` as objects of ``key``, counted already (an import counts an add
+        before the object has its id)."""
+        self._objects.extend((key, i, None) for i in cs_ids)
+
+    def set_total(self, total: int) -> None:
+        """How many objects the run will do, known up front: shown from now on, not only
+        from the first committed batch."""
+        self.total = total
+        with self.store.transaction():
+            self.store.runs.save_counters(self.run_id, dict(self.counters), done=self.done,
+                                          total=total)
+
+    def advance(self, n: int) -> None:
+        """``n`` more objects done (read, visited or sent): the progress a cycle shows."""
+        self.done += n
 
     def event(self, event_id: EventId, message: str, data: dict[str, Any] | None = None) -> None:
         self.store.events.add(int(event_id), level_of(event_id), message,
@@ -84,6 +118,7 @@ class RunRecorder:
     def finish(self, status: RunStatus, message: str | None = None) -> None:
         counters = dict(self.counters)
         with self.store.transaction():
+            self._write_objects()
             self.store.runs.finish(self.run_id, status.value, counters, message, self.traffic)
             event = EventId.RUN_FINISHED if not status.value.startswith("stopped") \
                 else EventId.RUN_FAILED
@@ -94,6 +129,13 @@ class RunRecorder:
 
     def checkpoint(self) -> None:
         """Keep the run's counters in the history as it goes, inside the batch transaction."""
-        self.store.runs.save_counters(self.run_id, dict(self.counters))
+        self._write_objects()
+        self.store.runs.save_counters(self.run_id, dict(self.counters), done=self.done,
+                                      total=self.total)
         if self.on_progress is not None:
             self.on_progress(dict(self.counters))
+
+    def _write_objects(self) -> None:
+        if self._objects:
+            self.store.runs.add_objects(self.run_id, self._objects)
+            self._objects = []

@@ -32,6 +32,9 @@ def synchronize(engine: RunContext, record: ConnectorRecord, recorder: RunRecord
     flow = InboundFlow(ctx)
     connect = JoinProjection(ctx, reflow=flow.flow_mv_ids)
     changed = 0
+    # Progress: both passes visit the same objects (the outbound pass after them is not
+    # counted: how many metaverse objects it visits is known only as it goes).
+    recorder.set_total(2 * store.cs.count(record.id, pending_only=not full))
     for work in (connect.connect_batch, flow.flow_batch):
         after = 0
         while True:
@@ -40,6 +43,7 @@ def synchronize(engine: RunContext, record: ConnectorRecord, recorder: RunRecord
                 break
             with store.transaction():
                 work(ids)
+                recorder.advance(len(ids))
                 recorder.checkpoint()
             after = ids[-1]
         if sum(recorder.counters.values()) - changed >= STATISTICS_AFTER:

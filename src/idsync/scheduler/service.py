@@ -24,9 +24,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
-from idsync.engine.run_profiles import RunResult
+from idsync.engine.core import RunContext
+from idsync.engine.run_profiles import RunResult, run_profile
+from idsync.errors import ConfigurationError
+from idsync.locks import Liveness, held_locks, process_command, run_lock_name
+from idsync.model import RunProfile
 from idsync.scheduler.cycle import CycleRunner
-from idsync.scheduler.lock import CycleRunning, owner_alive, owner_record
+from idsync.scheduler.lock import CycleLock, CycleRunning, owner_alive, owner_record
 from idsync.scheduler.metrics import ServiceCounters, health, render_metrics
 from idsync.scheduler.settings import load_settings, load_state, next_cycle_start, now
 from idsync.store import Store
@@ -36,6 +40,9 @@ log = logging.getLogger("idsync.serve")
 
 SERVICE_KEY = "service"
 REQUEST_KEY = "cycle_request"
+#: One run profile on one connector, asked of the service (the web UI's "Run"): executed by
+#: the loop, like a cycle, so the service process is the one that runs directory work.
+RUN_REQUEST_KEY = "run_request"
 #: How often the loop looks at settings and requests (enable/disable, `cycle start`).
 POLL_SECONDS = 0.5
 
@@ -130,6 +137,10 @@ class Service:
     def _loop(self, store: Store) -> None:
         cycles = 0
         while not self.stop_event.is_set():
+            run = take_run_request(store)
+            if run is not None:
+                self._run_one(store, run)
+                continue
             policy, reason = self._due(store)
             if policy is not None:
                 self._cycle(store, policy, reason)
@@ -176,6 +187,29 @@ class Service:
             return
         self.counters.cycles[result.status.value] += 1
         self.counters.last_cycle_seconds = time.monotonic() - started
+
+    def _run_one(self, store: Store, request: dict[str, Any]) -> None:
+        """One requested run profile, under its connector's run lock (``run_profile``); not
+        while a cycle runs (one started by hand elsewhere since the request was made)."""
+        holder = CycleLock(store).holder()
+        if holder:
+            log.warning("requested run skipped: a sync cycle runs",
+                        extra={"connector": request.get("connector"),
+                               "profile": request.get("profile")})
+            return
+        engine = RunContext(store, self.workspace)
+        try:
+            run = run_profile(engine, str(request["connector"]),
+                              RunProfile(request["profile"]),
+                              command=f"{request['profile']} requested by "
+                                      f"{request.get('by') or 'an administrator'}: "
+                                      f"{process_command()}")
+            self._count_run(run)
+        except Exception:
+            # A connector that cannot even be built: logged, the service goes on.
+            log.exception("requested run failed")
+        finally:
+            engine.close()
 
     def _count_run(self, run: RunResult) -> None:
         self.counters.runs[(run.connector, run.profile, run.status)] += 1
@@ -239,3 +273,44 @@ def request_cycle(store: Store, policy: str | None) -> None:
     """Ask the running service to start a cycle now."""
     with store.transaction():
         store.settings.set(REQUEST_KEY, {"policy": policy, "requested_at": utcnow()})
+
+
+def request_run(store: Store, connector: str, profile: RunProfile, *, by: str) -> None:
+    """Ask the running service to run one profile on one connector now. Refused while a
+    cycle runs or is requested, while the connector runs, or while another run request
+    waits: one thing at a time, as a cycle would."""
+    record = store.connectors.get(connector)  # unknown: a one-line error
+    with store.transaction():
+        if CycleLock(store).holder() or store.settings.get(REQUEST_KEY):
+            raise CycleRunning("a sync cycle is running or about to start: run this profile "
+                               "after it (or stop it first)")
+        busy = [v for v in held_locks(store) if v.row.name == run_lock_name(record.id)
+                and v.state is Liveness.ALIVE]
+        if busy:
+            raise ConfigurationError(f"connector {record.name} is running "
+                                     f"{busy[0].row.profile or 'a run'} now: wait for it")
+        waiting = store.settings.get(RUN_REQUEST_KEY)
+        if waiting:
+            raise ConfigurationError(f"a run is already requested ({waiting.get('profile')} on "
+                                     f"{waiting.get('connector')}): wait for it to start")
+        store.settings.set(RUN_REQUEST_KEY, {"connector": record.name,
+                                             "profile": profile.value, "by": by,
+                                             "requested_at": utcnow()})
+
+
+def pending_requests(store: Store) -> dict[str, Any]:
+    """What the service has been asked to start and has not taken yet (shown while it waits
+    for the loop's next look, at most ``POLL_SECONDS``)."""
+    return {"cycle": store.settings.get(REQUEST_KEY),
+            "run": store.settings.get(RUN_REQUEST_KEY)}
+
+
+def take_run_request(store: Store) -> dict[str, Any] | None:
+    """Consume the waiting run request, if any (read first: the write lock only when one
+    is there)."""
+    if not store.settings.get(RUN_REQUEST_KEY):
+        return None
+    with store.transaction():
+        request = store.settings.get(RUN_REQUEST_KEY)
+        store.settings.set(RUN_REQUEST_KEY, None)
+    return request

@@ -11,7 +11,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from idsync.web.pages import admins, audit, dashboard, signin
+from idsync.web.pages import admins, audit, dashboard, operations, runs, signin
 from idsync.web.pages import preview as object_preview
 from idsync.web.ui import WebUi
 
@@ -58,6 +58,8 @@ def ui_routes() -> list[BaseRoute]:
         *admins.routes,
         *object_preview.routes,
         *dashboard.routes,
+        *operations.routes,
+        *runs.routes,
         Mount("/static", StaticFiles(packages=[("idsync.web", "static")]), name="static"),
     ]
 
