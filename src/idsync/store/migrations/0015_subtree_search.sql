@@ -1,0 +1,10 @@
+-- Connector space search by subtree and by RDN (the web UI's connector space search, idsync.store
+-- .connector_space.search): dn_rev is the normalised DN read backwards, written by every writer
+-- of dn_norm, so a subtree (a DN suffix) is one prefix range of an index and a page of it walks
+-- 50 index entries, not the whole connector space. `reverse` is registered on every SQLite
+-- connection idsync opens (store/database.py); PostgreSQL has its own.
+ALTER TABLE cs_objects ADD COLUMN dn_rev TEXT;
+UPDATE cs_objects SET dn_rev = reverse(dn_norm);
+CREATE INDEX cs_objects_subtree ON cs_objects (connector_id, dn_rev, id);
+-- An RDN is a prefix of dn_norm: pages of (dn_norm, id) in the index's own order.
+CREATE INDEX cs_objects_dn_page ON cs_objects (connector_id, dn_norm, id);
