@@ -4,6 +4,7 @@ ALTER TABLE cs_objects ADD COLUMN dn_rev TEXT COLLATE "C";
 UPDATE cs_objects SET dn_rev = reverse(dn_norm);
 CREATE INDEX cs_objects_subtree ON cs_objects (connector_id, dn_rev, id);
 CREATE INDEX cs_objects_dn_page ON cs_objects (connector_id, (dn_norm COLLATE "C"), id);
--- A search by object type pages (placeholder, object_type, id); the object count of a
--- connector (placeholders left out) reads this index alone.
-CREATE INDEX cs_objects_type_page ON cs_objects (connector_id, placeholder, object_type, id);
+-- A search by object type pages (object_type, id). Not (placeholder, ...): that index would
+-- also answer "connector_id = ? AND placeholder = 0", and SQLite then chose it over the
+-- partial index of pending imports and over (connector_id, id) for a run's pages.
+CREATE INDEX cs_objects_type_page ON cs_objects (connector_id, object_type, id);

@@ -8,6 +8,7 @@ UPDATE cs_objects SET dn_rev = reverse(dn_norm);
 CREATE INDEX cs_objects_subtree ON cs_objects (connector_id, dn_rev, id);
 -- An RDN is a prefix of dn_norm: pages of (dn_norm, id) in the index's own order.
 CREATE INDEX cs_objects_dn_page ON cs_objects (connector_id, dn_norm, id);
--- A search by object type pages (placeholder, object_type, id); the object count of a
--- connector (placeholders left out) reads this index alone.
-CREATE INDEX cs_objects_type_page ON cs_objects (connector_id, placeholder, object_type, id);
+-- A search by object type pages (object_type, id). Not (placeholder, ...): that index would
+-- also answer "connector_id = ? AND placeholder = 0", and SQLite then chose it over the
+-- partial index of pending imports and over (connector_id, id) for a run's pages.
+CREATE INDEX cs_objects_type_page ON cs_objects (connector_id, object_type, id);
