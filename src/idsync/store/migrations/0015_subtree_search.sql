@@ -6,8 +6,8 @@
 ALTER TABLE cs_objects ADD COLUMN dn_rev TEXT;
 UPDATE cs_objects SET dn_rev = reverse(dn_norm);
 CREATE INDEX cs_objects_subtree ON cs_objects (connector_id, dn_rev, id);
--- An RDN is a prefix of dn_norm: pages of (dn_norm, id) in the index's own order.
-CREATE INDEX cs_objects_dn_page ON cs_objects (connector_id, dn_norm, id);
+-- An RDN is a prefix of dn_norm: pages of (dn_norm, id) in the order of cs_objects_dn (0001),
+-- which holds the rowid (the id) after its columns.
 -- A search by object type pages (object_type, id). Not (placeholder, ...): that index would
 -- also answer "connector_id = ? AND placeholder = 0", and SQLite then chose it over the
 -- partial index of pending imports and over (connector_id, id) for a run's pages.
