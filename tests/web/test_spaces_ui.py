@@ -23,7 +23,27 @@ from tests.harness.workspace import (
     user_entry,
 )
 
+from idsync.administration.object_pages import parse_after
+from idsync.errors import ConfigurationError
+from idsync.store.metaverse import AttributeClause, ClauseOperator
+from idsync.web.pages.metaverse import parse_clauses
+
 MEMBERS = 60  # more than a page (50)
+
+
+def test_search_input_is_checked_before_any_query():
+    assert parse_after(None) is None and parse_after("") is None and parse_after("42") == 42
+    with pytest.raises(ConfigurationError, match="not an object id"):
+        parse_after("-1")
+    assert parse_clauses({"attr1": "sn", "op1": "equals", "value1": "Smith",
+                          "attr2": "", "value2": "ignored",
+                          "attr3": "mail", "op3": "present"}) == [
+        AttributeClause("sn", ClauseOperator.EQUALS, "Smith"),
+        AttributeClause("mail", ClauseOperator.PRESENT, "")]
+    with pytest.raises(ConfigurationError, match="unknown operator"):
+        parse_clauses({"attr1": "sn", "op1": "contains", "value1": "x"})
+    with pytest.raises(ConfigurationError, match="Give a value"):
+        parse_clauses({"attr1": "sn", "op1": "starts-with"})
 
 
 def _serve(ws: Workspace, serve_factory, ui_factory):
@@ -114,6 +134,12 @@ def test_find_a_user_and_follow_its_lineage(synced_workspace, serve_factory, ui_
     expect(page.locator("#cs-summary")).to_contain_text("target")
     expect(page.locator("#lineage")).to_contain_text("Out to target - User Join")
     expect(page.locator("#lineage")).to_contain_text("Provision")
+
+    # a narrow window: nothing wider than the screen but the tables' own scrolling
+    page.set_viewport_size({"width": 420, "height": 800})
+    page = ui.visit(target_href or "/", "target object, narrow window")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    page.set_viewport_size({"width": 1280, "height": 800})
 
     # bad input: a clear message, not a stack trace
     page = ui.visit("/connectors/source?rdn=ann", "RDN without =")
