@@ -23,7 +23,7 @@ from tests.harness.workspace import (
     user_entry,
 )
 
-from idsync.administration.object_pages import parse_after
+from idsync.administration.object_pages import parse_after, shown
 from idsync.errors import ConfigurationError
 from idsync.store.metaverse import AttributeClause, ClauseOperator
 from idsync.web.pages.metaverse import parse_clauses
@@ -32,6 +32,8 @@ MEMBERS = 60  # more than a page (50)
 
 
 def test_search_input_is_checked_before_any_query():
+    assert shown(b"\x01\xff") == "0x01ff" and shown(7) == "7"
+    assert shown(bytes(100)).endswith("... (100 bytes)")
     assert parse_after(None) is None and parse_after("") is None and parse_after("42") == 42
     with pytest.raises(ConfigurationError, match="not an object id"):
         parse_after("-1")

@@ -24,6 +24,24 @@ PAGE_SIZE = 50
 INLINE_VALUES = 10
 
 
+#: Bytes of a binary value shown (a photo is kilobytes): the page says how many there are.
+BINARY_SHOWN = 32
+
+
+def shown(value: Any) -> str:
+    """A value as a page shows it: binary as hexadecimal (as ``idsync cs search`` prints it),
+    cut after ``BINARY_SHOWN`` bytes."""
+    if isinstance(value, bytes):
+        if len(value) > BINARY_SHOWN:
+            return f"0x{value[:BINARY_SHOWN].hex()}... ({len(value)} bytes)"
+        return "0x" + value.hex()
+    return str(value)
+
+
+def _shown(values: Any) -> list[str]:
+    return [shown(v) for v in values]
+
+
 class ConnectorState(StrEnum):
     """What a connector is doing or needs, as the Connectors page shows it."""
 
@@ -185,7 +203,8 @@ def cs_object_view(store: Store, cs_id: int) -> CSObjectView:
     rules = _rule_names(store)
     return CSObjectView(
         object=cs, connector=store.connectors.by_id(cs.connector_id).name,
-        attributes=sorted(cs.attributes.items()), references=references,
+        attributes=[(k, _shown(v)) for k, v in sorted(cs.attributes.items())],
+        references=references,
         export=_export_view(store, cs), errors=store.cs_search.errors_of(cs_id), metaverse=mv,
         link_rule=rules.get(cs.link_rule_id) if cs.link_rule_id else None,
         linked=linked_objects(store, mv.id) if mv is not None else [])
@@ -195,7 +214,7 @@ def _export_view(store: Store, cs: CSObject) -> ExportView | None:
     pe = store.exports.get_many([cs.id], with_refs=False).get(cs.id)
     if pe is None:
         return None
-    changes = [AttributeChange(attr, list(cs.attributes.get(attr, [])), list(new))
+    changes = [AttributeChange(attr, _shown(cs.attributes.get(attr, [])), _shown(new))
                for attr, new in sorted(pe.attributes.items())]
     ref_changes = [
         RefChange(attr, ops.get(ExportRefOp.ADD, 0), ops.get(ExportRefOp.REMOVE, 0),
@@ -277,7 +296,7 @@ def mv_object_view(store: Store, mv_id: int) -> MVObjectView:
         rule_name = rules.get(rule) or (None if rule is None else str(rule))
         return connector_name, rule_name, info.get("precedence")
 
-    rows = [MVAttribute(attr, list(vals), None, *lineage(attr))
+    rows = [MVAttribute(attr, _shown(vals), None, *lineage(attr))
             for attr, vals in mv.attributes.items()]
     firsts: list[int] = []
     for attr, n in store.mv.ref_counts(mv_id).items():
