@@ -9,7 +9,7 @@ import pytest
 
 from idsync.error_codes import Stage
 from idsync.model import CSObject, ExportKind, ExportState, PendingExport
-from idsync.store import Store
+from idsync.store import Store, database
 from idsync.store.connector_space.search import CSQuery, Placeholders
 from idsync.store.metaverse import AttributeClause, ClauseOperator
 
@@ -136,3 +136,26 @@ def test_metaverse_search_with_clauses_and_paging(store: Store) -> None:
     assert len(pages(object_type="person")) == 30
     assert store.mv.ref_counts(group) == {"member": 30}
     assert store.mv.ref_page(group, "member", ids[9], 5) == ids[10:15]
+
+
+def test_migration_0015_fills_the_reversed_dn_of_existing_objects(tmp_path: Path,
+                                                                   monkeypatch) -> None:
+    shipped = database.migrations()
+    before = [m for m in shipped if m[0] < 15]
+    monkeypatch.setattr(database, "migrations", lambda: before)
+    old = Store.open(tmp_path / "ws")
+    with old.transaction():
+        cid = old.connectors.add("source", "file", {"path": "x.ldif"}).id
+        # as the build before 0015 wrote them: no dn_rev column yet
+        old.db.execute(
+            "INSERT INTO cs_objects (connector_id, anchor, dn, dn_norm, object_type, "
+            "created_at) VALUES (?, 'a', 'uid=Ann,ou=Users,dc=x', 'uid=ann,ou=users,dc=x', "
+            "'person', '2026-01-01')", (cid,))
+    old.close()
+    monkeypatch.setattr(database, "migrations", lambda: shipped)
+    store = Store.open(tmp_path / "ws")
+    try:
+        found = store.cs_search.search_page(cid, CSQuery(subtree="ou=users,dc=x"))
+        assert [o.dn for o in found] == ["uid=Ann,ou=Users,dc=x"]
+    finally:
+        store.close()

@@ -35,6 +35,9 @@ def cs() -> None:
 @click.option("--pending-import", is_flag=True, help="Only objects with a pending import.")
 @click.option("--pending-export", is_flag=True, help="Only objects with a pending export.")
 @click.option("--placeholders", is_flag=True, help="Include placeholders.")
+@click.option("--rdn", help="This first DN component (uid=ann), under any parent.")
+@click.option("--subtree", help="This base DN and everything under it.")
+@click.option("--export-errors", is_flag=True, help="Only objects with export errors.")
 @limit_option
 @count_option
 @json_option
@@ -42,13 +45,15 @@ def cs() -> None:
 @handle_errors
 def cs_search(ctx: click.Context, connector: str, dn: str | None, anchor: str | None,
               object_type: str | None, pending_import: bool, pending_export: bool,
-              placeholders: bool, limit: int, count_only: bool, as_json: bool) -> None:
+              placeholders: bool, rdn: str | None, subtree: str | None, export_errors: bool,
+              limit: int, count_only: bool, as_json: bool) -> None:
     """Search a connector space."""
     store = open_store(ctx)
     record = store.connectors.get(connector)
     found = store.cs.search(record.id, dn=dn, anchor=anchor, object_type=object_type,
                             pending_import=pending_import, pending_export=pending_export,
-                            placeholders=placeholders, limit=0 if count_only else limit)
+                            placeholders=placeholders, rdn=rdn, subtree=subtree,
+                            export_errors=export_errors, limit=0 if count_only else limit)
     if count_only:
         print_json({"count": len(found)}) if as_json else click.echo(len(found))
         return

@@ -44,6 +44,8 @@ class CSQuery:
 #: when the next character is ',' or below ('-' follows ',').
 _AFTER_COMMA = "-"
 
+_COLUMNS = ", ".join(f"c.{c.strip()}" for c in COLUMNS.split(","))
+
 
 class CSSearch:
     def __init__(self, db: BaseDatabase) -> None:
@@ -67,26 +69,17 @@ class CSSearch:
     def search(self, connector_id: int, *, dn: str | None = None, anchor: str | None = None,
                object_type: str | None = None, pending_import: bool = False,
                pending_export: bool = False, placeholders: bool = False,
-               limit: int = 0) -> list[CSObject]:
-        where = ["c.connector_id = ?"]
-        params: list[Any] = [connector_id]
-        if not placeholders:
-            where.append("c.placeholder = 0")
-        if dn:
-            where.append("c.dn_norm = ?")
-            params.append(normalize_dn(dn))
-        if anchor:
-            where.append("c.anchor = ?")
-            params.append(anchor)
-        if object_type:
-            where.append("c.object_type = ?")
-            params.append(object_type)
-        if pending_import:
-            where.append("c.pending_import IS NOT NULL")
-        if pending_export:
-            where.append("EXISTS (SELECT 1 FROM pending_exports p WHERE p.cs_id = c.id)")
-        cols = ", ".join(f"c.{c.strip()}" for c in COLUMNS.split(","))
-        sql = f"SELECT {cols} FROM cs_objects c WHERE {' AND '.join(where)} ORDER BY c.id"
+               rdn: str | None = None, subtree: str | None = None,
+               export_errors: bool = False, limit: int = 0) -> list[CSObject]:
+        """Every object that matches (``idsync cs search``), in id order, at most ``limit``
+        (0: all)."""
+        query = CSQuery(dn=dn, rdn=rdn, anchor=anchor, subtree=subtree,
+                        object_type=object_type, pending_import=pending_import,
+                        pending_export=pending_export, export_errors=export_errors,
+                        placeholders=Placeholders.INCLUDE if placeholders
+                        else Placeholders.EXCLUDE)
+        where, params = self._conditions(connector_id, query)
+        sql = f"SELECT {_COLUMNS} FROM cs_objects c WHERE {' AND '.join(where)} ORDER BY c.id"
         if limit:
             sql += f" LIMIT {int(limit)}"
         return [cs_from_row(r) for r in self.db.query(sql, params)]
@@ -97,6 +90,34 @@ class CSSearch:
         starts where this one ended, whatever its depth). A subtree search pages in the order of
         the reversed-DN index and an RDN search in DN order, so each page walks ``limit`` index
         entries of the range; the other searches page in id order."""
+        where, params = self._conditions(connector_id, query)
+        key = "c.id"
+        if query.subtree:
+            key = "c.dn_rev"
+        elif query.rdn:
+            key = f"c.dn_norm{self._as_bytes}"
+        if after is not None:
+            if key == "c.id":
+                where.append("c.id > ?")
+                params.append(after)
+            else:
+                column = "dn_rev" if query.subtree else "dn_norm"
+                last = self.db.query_one(f"SELECT {column} FROM cs_objects WHERE id = ?",
+                                         (after,))
+                if last is not None:
+                    where.append(f"({key}, c.id) > (?, ?)")
+                    params += [last[0], after]
+        order = "c.id" if key == "c.id" else f"{key}, c.id"
+        sql = (f"SELECT {_COLUMNS} FROM cs_objects c WHERE {' AND '.join(where)} "
+               f"ORDER BY {order} LIMIT {int(limit)}")
+        return [cs_from_row(r) for r in self.db.query(sql, params)]
+
+    @property
+    def _as_bytes(self) -> str:
+        # byte-wise comparisons on PostgreSQL, as its index of dn_norm holds them (0015)
+        return ' COLLATE "C"' if self.db.dialect == "postgresql" else ""
+
+    def _conditions(self, connector_id: int, query: CSQuery) -> tuple[list[str], list[Any]]:
         where = ["c.connector_id = ?"]
         params: list[Any] = [connector_id]
         if query.placeholders is Placeholders.EXCLUDE:
@@ -115,46 +136,24 @@ class CSSearch:
         if query.pending_import:
             where.append("c.pending_import IS NOT NULL")
         if query.pending_export:
-            where.append("c.id IN (SELECT p.cs_id FROM pending_exports p "
-                         "WHERE p.connector_id = ?)")
-            params.append(connector_id)
+            where.append("EXISTS (SELECT 1 FROM pending_exports p WHERE p.cs_id = c.id)")
         if query.export_errors:
             where.append("c.id IN (SELECT e.cs_id FROM object_errors e "
                          "WHERE e.connector_id = ? AND e.stage = ?)")
             params += [connector_id, Stage.EXPORT]
-        # byte-wise comparisons on PostgreSQL, as its index of dn_norm holds them (0015)
-        as_bytes = ' COLLATE "C"' if self.db.dialect == "postgresql" else ""
-        key = "c.id"
         if query.subtree:
-            key = "c.dn_rev"
             base = reversed_dn(normalize_dn(query.subtree))
             # the base itself, or a DN whose reversed text goes on with ',' after the base's
             where.append(f"c.dn_rev >= ? AND c.dn_rev < ? AND (c.dn_rev = ? OR "
                          f"substr(c.dn_rev, {len(base) + 1}, 1) = ',')")
             params += [base, base + _AFTER_COMMA, base]
         if query.rdn:
-            dn_key = f"c.dn_norm{as_bytes}"
-            key = key if query.subtree else dn_key
+            key = f"c.dn_norm{self._as_bytes}"
             rdn = normalize_dn(query.rdn)
-            where.append(f"{dn_key} >= ? AND {dn_key} < ? AND (c.dn_norm = ? OR "
+            where.append(f"{key} >= ? AND {key} < ? AND (c.dn_norm = ? OR "
                          f"substr(c.dn_norm, {len(rdn) + 1}, 1) = ',')")
             params += [rdn, rdn + _AFTER_COMMA, rdn]
-        if after is not None:
-            if key == "c.id":
-                where.append("c.id > ?")
-                params.append(after)
-            else:
-                column = "dn_rev" if query.subtree else "dn_norm"
-                last = self.db.query_one(f"SELECT {column} FROM cs_objects WHERE id = ?",
-                                         (after,))
-                if last is not None:
-                    where.append(f"({key}, c.id) > (?, ?)")
-                    params += [last[0], after]
-        order = "c.id" if key == "c.id" else f"{key}, c.id"
-        cols = ", ".join(f"c.{c.strip()}" for c in COLUMNS.split(","))
-        sql = (f"SELECT {cols} FROM cs_objects c WHERE {' AND '.join(where)} "
-               f"ORDER BY {order} LIMIT {int(limit)}")
-        return [cs_from_row(r) for r in self.db.query(sql, params)]
+        return where, params
 
     def errors_of(self, cs_id: int) -> list[ObjectErrorRecord]:
         """The errors one object holds (import, sync, export), oldest first."""
