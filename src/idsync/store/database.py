@@ -266,6 +266,10 @@ class BaseDatabase:
         return applied
 
 
+def _reverse(text: str | None) -> str | None:
+    return None if text is None else text[::-1]
+
+
 class Database(BaseDatabase):
     """A SQLite database in WAL mode: many readers, one writer, crash-safe commits."""
 
@@ -303,6 +307,8 @@ class Database(BaseDatabase):
         conn.execute("PRAGMA temp_store=MEMORY")
         conn.execute("PRAGMA cache_size=-65536")
         conn.execute("PRAGMA busy_timeout=60000")
+        # PostgreSQL's reverse(), for migration 0015's backfill of cs_objects.dn_rev.
+        conn.create_function("reverse", 1, _reverse, deterministic=True)
         return conn
 
     # --- statements ----------------------------------------------------------------------

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from idsync import values
@@ -13,6 +15,35 @@ from idsync.store.database import BaseDatabase, utcnow
 #: join_index space of the metaverse (connector spaces use their connector id). Not the
 #: reference-change journal's space, which is ``store.reference_journal.JournalSpace``.
 MV_SPACE = 0
+
+
+#: Most metaverse objects one page of an attribute search reads (``search_page``): attributes
+#: are JSON documents, not indexed, so a search scans; a page stops after this many objects,
+#: full or not, and the next page goes on from there.
+SCAN_WINDOW = 20_000
+
+
+class ClauseOperator(StrEnum):
+    EQUALS = "equals"
+    STARTS_WITH = "starts-with"
+    PRESENT = "present"
+
+
+@dataclass(frozen=True, slots=True)
+class AttributeClause:
+    """One clause of a metaverse search: ``attribute`` (any case) equals / starts with (any
+    case) ``value``, or is present."""
+
+    attribute: str
+    operator: ClauseOperator
+    value: str = ""
+
+
+@dataclass(slots=True)
+class MVPage:
+    objects: list[MVObject]
+    #: where the next page starts (``after``), or None: nothing more
+    next_after: int | None
 
 
 def _mv(row: tuple[Any, ...]) -> MVObject:
@@ -108,7 +139,68 @@ class MetaverseRepository:
                 break
         return out
 
+    def search_page(self, *, object_type: str | None = None,
+                    clauses: Sequence[AttributeClause] = (), after: int = 0,
+                    limit: int = 50) -> MVPage:
+        """One page of objects of ``object_type`` matching every clause, in id order, after
+        ``after``. Reads at most ``SCAN_WINDOW`` objects: a page may hold fewer than
+        ``limit`` and still have a next one."""
+        where: list[str] = []
+        params: list[Any] = []
+        if object_type:
+            where.append("m.object_type = ?")
+            params.append(object_type)
+        for clause in clauses:
+            sql, args = self._clause(clause)
+            where.append(sql)
+            params += args
+        window = (f"(SELECT id, object_type, attributes, lineage FROM mv_objects "
+                  f"WHERE id > ? ORDER BY id LIMIT {SCAN_WINDOW}) m")
+        rows = self.db.query(
+            f"SELECT m.id, m.object_type, m.attributes, m.lineage FROM {window}"
+            + (" WHERE " + " AND ".join(where) if where else "")
+            + f" ORDER BY m.id LIMIT {int(limit)}", [after, *params])
+        found = [_mv(r) for r in rows]
+        if len(found) == limit:
+            return MVPage(found, found[-1].id)
+        window_end = self.db.scalar(
+            f"SELECT max(id) FROM (SELECT id FROM mv_objects WHERE id > ? ORDER BY id "
+            f"LIMIT {SCAN_WINDOW}) w", (after,))
+        scanned_all = window_end is None or not self.db.scalar(
+            "SELECT 1 FROM mv_objects WHERE id > ? LIMIT 1", (window_end,))
+        return MVPage(found, None if scanned_all else int(window_end))
+
+    def _clause(self, clause: AttributeClause) -> tuple[str, list[Any]]:
+        """SQL over the attributes document (JSON: attribute -> list of values)."""
+        if self.db.dialect == "postgresql":
+            values_of = ("SELECT a.key, v.value FROM jsonb_each(m.attributes::jsonb) a, "
+                         "jsonb_array_elements_text(a.value) v")
+        else:
+            values_of = ("SELECT a.key AS key, CAST(v.value AS TEXT) AS value "
+                         "FROM json_each(m.attributes) a, json_each(a.value) v")
+        test = "lower(x.key) = lower(?)"
+        args: list[Any] = [clause.attribute]
+        if clause.operator is ClauseOperator.EQUALS:
+            test += " AND x.value = ?"
+            args.append(clause.value)
+        elif clause.operator is ClauseOperator.STARTS_WITH:
+            test += f" AND lower(substr(x.value, 1, {len(clause.value)})) = lower(?)"
+            args.append(clause.value)
+        return f"EXISTS (SELECT 1 FROM ({values_of}) x WHERE {test})", args
+
     # --- references ---------------------------------------------------------------------
+
+    def ref_page(self, mv_id: int, attr: str, after: int = 0, limit: int = 50) -> list[int]:
+        """One page of a reference attribute's targets, in id order (the primary key's)."""
+        return [r[0] for r in self.db.query(
+            "SELECT target_id FROM mv_refs WHERE mv_id = ? AND attr = ? AND target_id > ? "
+            "ORDER BY target_id LIMIT ?", (mv_id, attr, after, limit))]
+
+    def ref_counts(self, mv_id: int) -> dict[str, int]:
+        """attribute -> how many values, of each reference attribute of one object."""
+        return dict(self.db.query(
+            "SELECT attr, count(*) FROM mv_refs WHERE mv_id = ? GROUP BY attr ORDER BY attr",
+            (mv_id,)))
 
     def refs_of(self, mv_ids: Sequence[int]) -> dict[int, dict[str, set[int]]]:
         out: dict[int, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))

@@ -11,7 +11,17 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from idsync.web.pages import admins, audit, dashboard, operations, runs, signin
+from idsync.web.pages import (
+    admins,
+    audit,
+    connector_space,
+    connectors,
+    dashboard,
+    metaverse,
+    operations,
+    runs,
+    signin,
+)
 from idsync.web.pages import preview as object_preview
 from idsync.web.ui import WebUi
 
@@ -60,6 +70,9 @@ def ui_routes() -> list[BaseRoute]:
         *dashboard.routes,
         *operations.routes,
         *runs.routes,
+        *connectors.routes,
+        *connector_space.routes,
+        *metaverse.routes,
         Mount("/static", StaticFiles(packages=[("idsync.web", "static")]), name="static"),
     ]
 

@@ -22,9 +22,9 @@ COLUMNS = ("id, connector_id, anchor, dn, object_type, placeholder, attributes, 
            "mv_id, link_type, link_rule_id, link_direction")
 
 # insert_many: the columns and their types.
-_INSERT_COLUMNS = ("id", "connector_id", "anchor", "dn", "dn_norm", "object_type",
+_INSERT_COLUMNS = ("id", "connector_id", "anchor", "dn", "dn_norm", "dn_rev", "object_type",
                    "placeholder", "attributes", "pending_import", "seen_run", "created_at")
-_INSERT_TYPES = ("INTEGER", "INTEGER", "TEXT", "TEXT", "TEXT", "TEXT", "INTEGER", "TEXT",
+_INSERT_TYPES = ("INTEGER", "INTEGER", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "INTEGER", "TEXT",
                  "TEXT", "INTEGER", "TEXT")
 
 _FAST = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_STRICT_INTEGER
@@ -44,6 +44,12 @@ def dumps_hologram(attributes: values.Attributes) -> str:
     return text.decode("utf-8")
 
 
+def reversed_dn(dn_norm: str) -> str:
+    """``cs_objects.dn_rev``: the normalised DN read backwards, so a subtree (a DN suffix) is a
+    prefix, one range of an index (migration 0015)."""
+    return dn_norm[::-1]
+
+
 def cs_from_row(row: tuple[Any, ...]) -> CSObject:
     """A ``CSObject`` from a row of ``COLUMNS``."""
     return CSObject(
@@ -59,10 +65,11 @@ def insert_object(db: BaseDatabase, connector_id: int, *, anchor: str | None, dn
                   pending_import: PendingImport | None = None,
                   placeholder: bool = False) -> int:
     cur = db.execute(
-        "INSERT INTO cs_objects (connector_id, anchor, dn, dn_norm, object_type, placeholder, "
-        "attributes, pending_import, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-        "RETURNING id",
-        (connector_id, anchor, dn, normalize_dn(dn), object_type, int(placeholder),
+        "INSERT INTO cs_objects (connector_id, anchor, dn, dn_norm, dn_rev, object_type, "
+        "placeholder, attributes, pending_import, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        (connector_id, anchor, dn, normalize_dn(dn), reversed_dn(normalize_dn(dn)), object_type,
+         int(placeholder),
          values.dumps_attributes(attributes or {}), pending_import, utcnow()))
     return int(cur.fetchone()[0])
 
@@ -78,9 +85,10 @@ def insert_objects(db: BaseDatabase, objects: Sequence[CSObject], seen_run: int 
         return []
     now = utcnow()
     ids = db.reserve_ids("cs_objects", len(objects))
-    rows = [(i, o.connector_id, o.anchor, o.dn, normalize_dn(o.dn), o.object_type,
+    norms = [normalize_dn(o.dn) for o in objects]
+    rows = [(i, o.connector_id, o.anchor, o.dn, n, reversed_dn(n), o.object_type,
              int(o.placeholder), dumps_hologram(o.attributes), o.pending_import, seen_run, now)
-            for i, o in zip(ids, objects, strict=True)]
+            for i, o, n in zip(ids, objects, norms, strict=True)]
     db.insert_rows("cs_objects", _INSERT_COLUMNS, _INSERT_TYPES, rows)
     return ids
 
@@ -161,10 +169,11 @@ class CSObjectRepository:
 
     def save(self, cs: CSObject) -> None:
         self.db.execute(
-            "UPDATE cs_objects SET anchor = ?, dn = ?, dn_norm = ?, object_type = ?, "
+            "UPDATE cs_objects SET anchor = ?, dn = ?, dn_norm = ?, dn_rev = ?, object_type = ?, "
             "placeholder = ?, attributes = ?, pending_import = ?, mv_id = ?, link_type = ?, "
             "link_rule_id = ?, link_direction = ? WHERE id = ?",
-            (cs.anchor, cs.dn, normalize_dn(cs.dn), cs.object_type, int(cs.placeholder),
+            (cs.anchor, cs.dn, normalize_dn(cs.dn), reversed_dn(normalize_dn(cs.dn)),
+             cs.object_type, int(cs.placeholder),
              values.dumps_attributes(cs.attributes), cs.pending_import, cs.mv_id, cs.link_type,
              cs.link_rule_id, cs.link_direction, cs.id))
 
@@ -176,13 +185,15 @@ class CSObjectRepository:
         self.db.update_rows("cs_objects", ("anchor",), ("TEXT",), rows)
 
     def set_dn(self, cs_id: int, dn: str) -> None:
-        self.db.execute("UPDATE cs_objects SET dn = ?, dn_norm = ? WHERE id = ?",
-                        (dn, normalize_dn(dn), cs_id))
+        norm = normalize_dn(dn)
+        self.db.execute("UPDATE cs_objects SET dn = ?, dn_norm = ?, dn_rev = ? WHERE id = ?",
+                        (dn, norm, reversed_dn(norm), cs_id))
 
     def set_dns(self, rows: Sequence[tuple[str, int]]) -> None:
         """(dn, cs id) for many objects: the DNs an export batch's directory reported."""
-        self.db.update_rows("cs_objects", ("dn", "dn_norm"), ("TEXT", "TEXT"),
-                            [(dn, normalize_dn(dn), cs_id) for dn, cs_id in rows])
+        self.db.update_rows("cs_objects", ("dn", "dn_norm", "dn_rev"), ("TEXT", "TEXT", "TEXT"),
+                            [(dn, n, reversed_dn(n), cs_id)
+                             for dn, cs_id in rows for n in (normalize_dn(dn),)])
 
     def clear_pending_import(self, ids: Sequence[int]) -> None:
         self.db.execute_in("UPDATE cs_objects SET pending_import = NULL WHERE id IN ({ids})",

@@ -55,6 +55,31 @@ class ReferenceValueRepository:
         return self.db.scalar("SELECT count(*) FROM cs_refs WHERE cs_id = ? AND attr = ?",
                               (cs_id, attr))
 
+    def ref_counts(self, cs_id: int) -> dict[str, int]:
+        """attribute -> how many values, of each reference attribute of one object."""
+        return dict(self.db.query(
+            "SELECT attr, count(*) FROM cs_refs WHERE cs_id = ? GROUP BY attr ORDER BY attr",
+            (cs_id,)))
+
+    def ref_page(self, cs_id: int, attr: str, after: int = 0, limit: int = 50
+                 ) -> list[tuple[int, str]]:
+        """One page of a reference attribute's values: (target id, its DN), in id order (the
+        primary key's), so a 250,000-member group is read 50 at a time."""
+        return [(r[0], r[1]) for r in self.db.query(
+            "SELECT r.target_id, t.dn FROM cs_refs r JOIN cs_objects t ON t.id = r.target_id "
+            "WHERE r.cs_id = ? AND r.attr = ? AND r.target_id > ? ORDER BY r.target_id LIMIT ?",
+            (cs_id, attr, after, limit))]
+
+    def export_ref_page(self, cs_id: int, attr: str, op: str, after: int = 0, limit: int = 50
+                        ) -> list[tuple[int, str]]:
+        """One page of the values a pending export adds (``op`` 'add') or removes ('remove')
+        on a reference attribute: (target id, its DN), in id order."""
+        return [(r[0], r[1]) for r in self.db.query(
+            "SELECT p.target_id, t.dn FROM pending_export_refs p "
+            "JOIN cs_objects t ON t.id = p.target_id WHERE p.cs_id = ? AND p.attr = ? "
+            "AND p.op = ? AND p.target_id > ? ORDER BY p.target_id LIMIT ?",
+            (cs_id, attr, op, after, limit))]
+
     def ref_targets(self, cs_id: int, attr: str) -> set[int]:
         return {r[0] for r in self.db.query(
             "SELECT target_id FROM cs_refs WHERE cs_id = ? AND attr = ?", (cs_id, attr))}

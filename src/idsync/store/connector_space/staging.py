@@ -8,13 +8,14 @@ from collections.abc import Sequence
 
 from idsync.dn import normalize_dn
 from idsync.model import CSObject
-from idsync.store.connector_space.objects import dumps_hologram
+from idsync.store.connector_space.objects import dumps_hologram, reversed_dn
 from idsync.store.database import BaseDatabase
 
 # update_many: the columns and their types (the hologram's "attributes" column follows when
 # it is rewritten).
-_UPDATE_COLUMNS = ("anchor", "dn", "dn_norm", "object_type", "placeholder", "pending_import")
-_UPDATE_TYPES = ("TEXT", "TEXT", "TEXT", "TEXT", "INTEGER", "TEXT")
+_UPDATE_COLUMNS = ("anchor", "dn", "dn_norm", "dn_rev", "object_type", "placeholder",
+                  "pending_import")
+_UPDATE_TYPES = ("TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "INTEGER", "TEXT")
 
 
 class StagingRepository:
@@ -34,15 +35,16 @@ class StagingRepository:
             self.db.update_rows(
                 "cs_objects", (*_UPDATE_COLUMNS, "attributes", *seen),
                 (*_UPDATE_TYPES, "TEXT", *("INTEGER",) * len(seen)),
-                [(o.anchor, o.dn, normalize_dn(o.dn), o.object_type, int(o.placeholder),
+                [(o.anchor, o.dn, n, reversed_dn(n), o.object_type, int(o.placeholder),
                   o.pending_import, dumps_hologram(o.attributes), *(seen_run,) * len(seen), o.id)
-                 for o in rewrite])
+                 for o in rewrite for n in (normalize_dn(o.dn),)])
         if keep:
             self.db.update_rows(
                 "cs_objects", (*_UPDATE_COLUMNS, *seen),
                 (*_UPDATE_TYPES, *("INTEGER",) * len(seen)),
-                [(o.anchor, o.dn, normalize_dn(o.dn), o.object_type, int(o.placeholder),
-                  o.pending_import, *(seen_run,) * len(seen), o.id) for o in keep])
+                [(o.anchor, o.dn, n, reversed_dn(n), o.object_type, int(o.placeholder),
+                  o.pending_import, *(seen_run,) * len(seen), o.id)
+                 for o in keep for n in (normalize_dn(o.dn),)])
 
     def touch_seen(self, ids: Sequence[int], run_id: int) -> None:
         """``set_seen`` in one statement per 500 ids (10,000 on PostgreSQL)."""
