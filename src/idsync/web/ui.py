@@ -23,6 +23,9 @@ NAVIGATION = (
     ("/audit", "Audit log"),
     ("/admins", "Administrators"),
 )
+#: Pages under another tab than their path says: a run is in Operations, a connector space
+#: object under Connectors, a metaverse object under Metaverse.
+TAB_OF_PATH = {"/runs": "/operations", "/cs": "/connectors", "/mv": "/metaverse"}
 
 
 class WebUi:
@@ -39,7 +42,9 @@ class WebUi:
 
     def render(self, template: str, *, request: Request, session: Any, **context: Any) -> str:
         path = request.url.path
-        active = next((p for p, _ in NAVIGATION if path == p or path.startswith(p + "/")), "")
+        section = "/" + path.strip("/").split("/", 1)[0]
+        section = TAB_OF_PATH.get(section, section)
+        active = next((p for p, _ in NAVIGATION if p == section), "")
         return self.env.get_template(template).render(
             request=request, session=session, admin=session.admin if session else None,
             csrf_token=session.csrf_token if session else "", active=active,
