@@ -12,6 +12,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from idsync.web.pages import admins, audit, signin
+from idsync.web.pages import rules as rules_pages
 from idsync.web.ui import WebUi
 
 #: Scripts and styles come from this server only; no frame may hold the UI.
@@ -55,6 +56,7 @@ def ui_routes() -> list[BaseRoute]:
         *signin.routes,
         *audit.routes,
         *admins.routes,
+        *rules_pages.routes,
         Mount("/static", StaticFiles(packages=[("idsync.web", "static")]), name="static"),
     ]
 

@@ -55,6 +55,18 @@ class ReferenceValueRepository:
         return self.db.scalar("SELECT count(*) FROM cs_refs WHERE cs_id = ? AND attr = ?",
                               (cs_id, attr))
 
+    def ref_counts(self, cs_id: int) -> dict[str, int]:
+        """attr -> number of values of each reference attribute of one object."""
+        return {r[0]: r[1] for r in self.db.query(
+            "SELECT attr, count(*) FROM cs_refs WHERE cs_id = ? GROUP BY attr", (cs_id,))}
+
+    def ref_targets_first(self, cs_id: int, attr: str, limit: int) -> list[int]:
+        """The first ``limit`` targets of one reference attribute, by id (a bounded look at
+        a 250,000-member group)."""
+        return [r[0] for r in self.db.query(
+            "SELECT target_id FROM cs_refs WHERE cs_id = ? AND attr = ? ORDER BY target_id "
+            "LIMIT ?", (cs_id, attr, limit))]
+
     def ref_targets(self, cs_id: int, attr: str) -> set[int]:
         return {r[0] for r in self.db.query(
             "SELECT target_id FROM cs_refs WHERE cs_id = ? AND attr = ?", (cs_id, attr))}

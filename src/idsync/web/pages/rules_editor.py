@@ -1,0 +1,94 @@
+"""Editing a sync rule in the browser, through the same operations as ``idsync rules
+copy|edit``: Edit on a reserved (out-of-box) rule asks to disable it and create an editable
+copy; the copy's editor offers the free precedences; expressions are checked as they are
+typed; a form made from an older version of the rule is refused; saving marks a full
+synchronization required on the rule's connector (the operation does) and the page says so."""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+from starlette.routing import Route
+
+from idsync.administration.rule_editing import (
+    copy_for_editing,
+    edit_rule_unless_stale,
+    free_custom_precedences,
+    rule_fingerprint,
+)
+from idsync.expressions import ExpressionError, compile_expression
+from idsync.rules.edits import precedence_ranges
+from idsync.rules.model import FlowType, MergeType, ScopeOperator, SyncRule
+from idsync.store import Store
+from idsync.web.pages import rules_form
+from idsync.web.requests import UiRequest, action, view
+
+
+def precedence_choices(store: Store, rule: SyncRule) -> list[int]:
+    """The free custom precedences (1-99) and the rule's own."""
+    return sorted({*free_custom_precedences(store), rule.precedence})
+
+
+def edit_page(ui: UiRequest) -> Response:
+    rule = rules_form.rule_by_id(ui.store, str(ui.params["rule_id"]))
+    if rule.reserved:
+        return ui.render("rules_confirm_copy.html", rule=rule)
+    free = free_custom_precedences(ui.store)
+    connector = ui.store.connectors.find(rule.connector)
+    return ui.render(
+        "rules_editor.html", rule=rule, fingerprint=rule_fingerprint(rule),
+        precedences=precedence_choices(ui.store, rule), free_ranges=precedence_ranges(free),
+        operators=[o.value for o in ScopeOperator], flow_types=[f.value for f in FlowType],
+        merge_types=[m.value for m in MergeType],
+        full_sync_required=bool(connector and connector.full_sync_required))
+
+
+def copy_reserved(ui: UiRequest) -> Response:
+    """"Yes": the reserved rule is disabled and an editable copy made, in one transaction
+    (``idsync rules copy``); its editor opens."""
+    rule = rules_form.rule_by_id(ui.store, str(ui.params["rule_id"]))
+    copy = copy_for_editing(ui.store, rule.name)
+    return ui.redirect(
+        f"/rules/{copy.id}/edit",
+        msg=f"{rule.name!r} disabled; editable copy {copy.name!r} created at precedence "
+            f"{copy.precedence} (the highest free one): choose its precedence below.")
+
+
+def save_rule(ui: UiRequest) -> Response:
+    rule = rules_form.rule_by_id(ui.store, str(ui.params["rule_id"]))
+    edit = rules_form.edit_from_form(rule, ui.form, ui.form_lists)
+    if edit.is_empty():
+        return ui.redirect(f"/rules/{rule.id}", msg="Nothing changed: the rule is as it was.")
+    saved = edit_rule_unless_stale(ui.store, rule.name, edit,
+                                   str(ui.form.get("fingerprint", "")))
+    return ui.redirect(
+        f"/rules/{saved.id}",
+        msg=f"Rule {saved.name!r} saved; full synchronization required on {saved.connector}: "
+            "the next sync cycle runs a full synchronization there.")
+
+
+def check_expression(ui: UiRequest) -> Response:
+    """The server's own parse and compile of one transformation's source, as it is typed."""
+    flow = ui.query.get("t_flow", FlowType.EXPRESSION.value)
+    source = ui.query.get("t_source", "")
+    if flow != FlowType.EXPRESSION.value or not source.strip():
+        return ui.render("rules_check.html", ok=None, text="", excerpt="", reads=[])
+    try:
+        compiled = compile_expression(source)
+    except ExpressionError as exc:
+        message = getattr(exc, "message", str(exc))
+        line, column = getattr(exc, "line", None), getattr(exc, "column", None)
+        kind = "Syntax error" if "Syntax" in type(exc).__name__ else "Invalid expression"
+        where = f" at line {line}, column {column}" if line is not None else ""
+        excerpt = str(exc).split("\n", 1)[1] if "\n" in str(exc) else ""
+        return ui.render("rules_check.html", ok=False, text=f"{kind}{where}: {message}",
+                         excerpt=excerpt, reads=[])
+    return ui.render("rules_check.html", ok=True, text="Expression compiles.",
+                     excerpt="", reads=sorted(compiled.attributes))
+
+
+routes = [
+    Route("/rules/check-expression", view(check_expression)),
+    Route("/rules/{rule_id}/edit", view(edit_page)),
+    Route("/rules/{rule_id}/copy", action(copy_reserved), methods=["POST"]),
+    Route("/rules/{rule_id}/save", action(save_rule), methods=["POST"]),
+]

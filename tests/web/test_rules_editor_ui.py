@@ -1,0 +1,205 @@
+"""The Synchronization Rules Editor in a real browser: the list and its filters, a rule's tabs,
+editing (expressions checked as they are typed, a taken precedence and a stale form refused,
+the read-only role refused on the server), saving marking a full synchronization required and
+audited with the admin's name, and "test this rule on an object"."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+from tests.harness.browser import READ_ONLY_ADMIN, UiDriver, add_test_admins
+from tests.harness.commands import idsync
+
+from idsync.rules.model import SyncRule
+
+USER_RULE = "In from source - User Join"
+GROUP_OUT = "Out to target - Group Join"
+
+
+def _quiet(ws) -> None:
+    """No scheduled cycle: these tests change rules and look at them."""
+    idsync(ws.path, "scheduler", "set", "--sync-cycle-enabled", "false")
+
+
+def _rule(ws, name: str) -> SyncRule:
+    return ws.store.rules.get(name)
+
+
+def _open_rule(ui: UiDriver, name: str, direction: str) -> Page:
+    page = ui.visit("/rules", "rules list")
+    page.get_by_label("Direction").select_option(direction)
+    page.get_by_role("button", name="Show").click()
+    page.wait_for_load_state("networkidle")
+    page.locator("#rules").get_by_role("link", name=name, exact=True).click()
+    page.wait_for_load_state("networkidle")
+    ui.shot(f"rule {name}")
+    return page
+
+
+def _editor(ui: UiDriver, name: str, direction: str) -> Page:
+    page = _open_rule(ui, name, direction)
+    page.get_by_role("link", name="Edit", exact=True).click()
+    page.wait_for_load_state("networkidle")
+    ui.shot(f"editor {name}")
+    return page
+
+
+def _source(page: Page, target: str):  # type: ignore[no-untyped-def]
+    return page.locator(f'#transformation-rows tr[data-target="{target}"] textarea')
+
+
+def test_rules_list_filters_and_tabs(small_workspace, serve_factory, ui_factory):
+    _quiet(small_workspace)
+    add_test_admins(small_workspace.store)
+    ui = ui_factory(serve_factory(small_workspace.path))
+    ui.sign_in()
+    page = ui.visit("/rules", "rules list: inbound by default")
+    rows = page.locator("#rules tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.first).to_contain_text(USER_RULE)
+    expect(rows.first).to_contain_text("source")
+    expect(rows.first).to_contain_text("Provision")
+    # The direction selector changes the list at once (htmx), as in the real editor.
+    page.get_by_label("Direction").select_option("outbound")
+    expect(rows.first).to_contain_text("Out to target - User Join")
+    expect(page).to_have_url(re.compile(r"direction=outbound"))
+    ui.shot("outbound rules")
+    page = ui.visit("/rules?direction=all&mv_type=group", "rules of metaverse type group")
+    expect(page.locator("#rules tbody tr")).to_have_count(2)
+    page = ui.visit("/rules?direction=all&reserved=yes", "no out-of-box rules here")
+    expect(page.locator("#rules tbody")).to_contain_text("No sync rule matches")
+
+    page = _open_rule(ui, GROUP_OUT, "outbound")
+    expect(page.locator("h1")).to_have_text(GROUP_OUT)
+    page.get_by_role("link", name="Transformations").click()
+    expect(page.locator("#transformations")).to_contain_text("objectClass")
+    ui.shot("transformations tab")
+    page.get_by_role("link", name="Scoping filter").click()
+    ui.shot("scoping tab")
+    page.get_by_role("link", name="Join rules").click()
+    ui.shot("join tab")
+
+
+def test_bad_expression_shows_the_servers_error_while_typing(small_workspace, serve_factory,
+                                                            ui_factory):
+    _quiet(small_workspace)
+    add_test_admins(small_workspace.store)
+    ui = ui_factory(serve_factory(small_workspace.path))
+    ui.sign_in()
+    page = _editor(ui, GROUP_OUT, "outbound")
+    source = _source(page, "dn")
+    check = page.locator('#transformation-rows tr[data-target="dn"] .expr-check')
+    source.fill("")
+    source.press_sequentially('"cn=" & LCase([cn]', delay=5)
+    expect(check).to_contain_text("Syntax error at line 1, column 19")
+    expect(check.locator("pre.caret")).to_contain_text("^")
+    ui.shot("syntax error while typing")
+    source.press_sequentially(") & Nope(1)", delay=5)
+    expect(check).to_contain_text("Invalid expression at line 1, column 23: unknown function Nope")
+    source.fill('"cn=" & [cn]')
+    source.press("End")
+    expect(check).to_contain_text("Expression compiles")
+    # Saved anyway with an error: the server refuses it in one line and saves nothing.
+    before = _rule(small_workspace, GROUP_OUT)
+    source.fill('"cn=" & LCase([cn]')
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("alert")).to_contain_text("Syntax error")
+    ui.shot("save refused: bad expression")
+    assert _rule(small_workspace, GROUP_OUT).to_dict() == before.to_dict()
+
+
+def test_taken_precedence_and_stale_form_are_refused(small_workspace, serve_factory,
+                                                     ui_factory):
+    _quiet(small_workspace)
+    add_test_admins(small_workspace.store)
+    ui = ui_factory(serve_factory(small_workspace.path))
+    ui.sign_in()
+    page = _editor(ui, USER_RULE, "inbound")
+    precedence = page.get_by_label("Precedence")
+    # The select offers the free custom precedences and the rule's own.
+    expect(precedence.locator("option[value='40']")).to_have_count(1)
+    expect(page.locator("#h-precedence")).to_contain_text("1-99")
+    # Meanwhile another administrator gives 40 to another rule on the command line.
+    idsync(small_workspace.path, "rules", "edit", GROUP_OUT, "--precedence", "40")
+    precedence.select_option("40")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("alert")).to_contain_text(
+        f"precedence 40 is taken by rule '{GROUP_OUT}'")
+    ui.shot("taken precedence refused")
+    assert _rule(small_workspace, USER_RULE).precedence == 100
+
+    # A stale form: the rule changes on the command line after the editor opened.
+    page = _editor(ui, USER_RULE, "inbound")
+    idsync(small_workspace.path, "rules", "edit", USER_RULE, "--description", "changed on the CLI")
+    page.get_by_role("textbox", name="Description").fill("changed in the browser")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("alert")).to_contain_text("changed since this form was opened")
+    ui.shot("stale form refused")
+    assert _rule(small_workspace, USER_RULE).description == "changed on the CLI"
+
+    # A fresh form saves; the page says the connector needs a full synchronization.
+    page = _editor(ui, USER_RULE, "inbound")
+    page.get_by_role("textbox", name="Description").fill("changed in the browser")
+    page.get_by_label("Precedence").select_option("41")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator(".flash")).to_contain_text(
+        f"Rule '{USER_RULE}' saved; full synchronization required on source")
+    expect(page.locator("#full-sync-required")).to_be_visible()
+    ui.shot("saved")
+    saved = _rule(small_workspace, USER_RULE)
+    assert (saved.precedence, saved.description) == (41, "changed in the browser")
+    assert small_workspace.store.connectors.get("source").full_sync_required
+    page = ui.visit("/audit?action=rule.edit", "audit of the edit")
+    row = page.locator("#audit-entries tbody tr").first
+    expect(row.locator("td").nth(1)).to_have_text("ann")
+    expect(row.locator("td").nth(2)).to_have_text("ui")
+    expect(row).to_contain_text(USER_RULE)
+
+
+def test_read_only_admin_cannot_save(small_workspace, serve_factory, ui_factory):
+    _quiet(small_workspace)
+    add_test_admins(small_workspace.store)
+    ui = ui_factory(serve_factory(small_workspace.path))
+    ui.sign_in(READ_ONLY_ADMIN)
+    page = _editor(ui, USER_RULE, "inbound")
+    expect(page.get_by_role("button", name="Save")).to_be_disabled()
+    # The server refuses it, whatever the page shows: send the form with rita's own token.
+    token = page.locator("input[name=csrf]").first.get_attribute("value")
+    fingerprint = page.locator("input[name=fingerprint]").get_attribute("value")
+    rule_id = _rule(small_workspace, USER_RULE).id
+    answer = page.request.post(f"{ui.url}/rules/{rule_id}/save", form={
+        "csrf": token, "fingerprint": fingerprint, "description": "rita was here",
+        "precedence": "100", "enabled": "yes"})
+    assert answer.status == 403 and "read-only administrator" in answer.text()
+    assert _rule(small_workspace, USER_RULE).description != "rita was here"
+
+
+def test_test_this_rule_on_an_object(small_workspace, serve_factory, ui_factory):
+    _quiet(small_workspace)
+    add_test_admins(small_workspace.store)
+    small_workspace.initial_cycle()
+    ui = ui_factory(serve_factory(small_workspace.path))
+    ui.sign_in(READ_ONLY_ADMIN)  # a dry run changes nothing: read-only admins may run it
+    page = _open_rule(ui, USER_RULE, "inbound")
+    page.get_by_role("link", name="Test this rule on an object").click()
+    page.get_by_label("Connector space object of source (DN)").fill(
+        "uid=ann,ou=Users,dc=contoso,dc=com")
+    page.get_by_role("button", name="Test").click()
+    expect(page.locator("#scope-verdict")).to_contain_text("in scope")
+    expect(page.locator("#join-outcome")).to_contain_text("joins metaverse object")
+    values = page.locator("#computed-values")
+    expect(values.locator("tr", has_text="accountName")).to_contain_text("ann")
+    ui.shot("test on a connector space object")
+
+    page.get_by_label("Connector space object of source (DN)").fill("")
+    page.get_by_label("Or paste its attributes as JSON").fill(
+        '{"uid": "zoe", "cn": "Zoe", "objectClass": ["inetOrgPerson"]}')
+    page.get_by_role("button", name="Test").click()
+    expect(page.locator("#join-outcome")).to_contain_text("Provision would create")
+    expect(values.locator("tr", has_text="accountName")).to_contain_text("zoe")
+    ui.shot("test on pasted attributes")
+
+    page.get_by_label("Or paste its attributes as JSON").fill('{"uid": 1.5}')
+    page.get_by_role("button", name="Test").click()
+    expect(page.get_by_role("alert")).to_contain_text("whole numbers")
