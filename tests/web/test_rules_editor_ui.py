@@ -6,12 +6,22 @@ audited with the admin's name, and "test this rule on an object"."""
 from __future__ import annotations
 
 import re
+from collections import defaultdict
+from pathlib import Path
 
+import pytest
 from playwright.sync_api import Page, expect
 from tests.harness.browser import READ_ONLY_ADMIN, UiDriver, add_test_admins
-from tests.harness.commands import idsync
+from tests.harness.clouddir_server import clouddir_factory, clouddir_shared
+from tests.harness.commands import idsync, wait_for
+from tests.harness.hybrid import Hybrid, make_hybrid
+from tests.harness.slapd import slapd, slapd_factory
 
 from idsync.rules.model import SyncRule
+from idsync.rules.outofbox import GROUP_JOIN_RULE
+
+# the fixtures the Phase 3 test needs (a real slapd, a real clouddir)
+__all__ = ["clouddir_factory", "clouddir_shared", "slapd", "slapd_factory"]
 
 USER_RULE = "In from source - User Join"
 GROUP_OUT = "Out to target - Group Join"
@@ -203,3 +213,126 @@ def test_test_this_rule_on_an_object(small_workspace, serve_factory, ui_factory)
     page.get_by_label("Or paste its attributes as JSON").fill('{"uid": 1.5}')
     page.get_by_role("button", name="Test").click()
     expect(page.get_by_role("alert")).to_contain_text("whole numbers")
+
+
+# --- the reference document's Phase 3, click by click -----------------------------------------
+# Scaled down as tests/largegroups does (one member stands for 10,000): the sync API v1 limit
+# 5 ~ 50,000, the v2 limit 25 ~ 250,000, and the out-of-box rule's 50000 installed as 5; the
+# administrator changes it to 10 ~ 100,000.
+
+USERS = [f"u{i:02d}" for i in range(12)]
+LIMIT_ERROR = "sync-rule-error-function-triggered"
+FULL = ("corp:fi", "corp:fs", "cloud:fi", "cloud:fs", "cloud:e", "corp:e",
+        "cloud:di", "cloud:ds", "corp:di", "corp:ds")
+DELTA = ("corp:di", "corp:ds", "cloud:di", "cloud:ds", "cloud:e", "corp:e",
+         "cloud:di", "cloud:ds", "corp:di", "corp:ds")
+
+
+def _cloud_groups(h: Hybrid) -> dict[str, int]:
+    """Groups synced from on-premises in the cloud: displayName -> member count."""
+    entries, _token, _pages = h.tenant.import_all(2)
+    names: dict[str, str] = {}
+    counts: dict[str, int] = defaultdict(int)
+    for e in entries:
+        if e["object_type"] == "group" and e.get("source_anchor"):
+            names.setdefault(e["id"], e["attributes"]["displayName"][0])
+            counts[e["id"]] += len(e["members"]["add"])
+    return {names[i]: counts[i] for i in names}
+
+
+def _limit_errors(h: Hybrid) -> list[str]:
+    return [e.detail for e in h.store.errors.list() if e.code == LIMIT_ERROR]
+
+
+@pytest.mark.slapd
+def test_phase_3_raises_the_group_member_limit_in_the_rules_editor(
+        slapd, clouddir_factory, serve_factory, ui_factory, tmp_path: Path):
+    tenant = clouddir_factory(v1_member_limit=5, v2_member_limit=25)
+    h = make_hybrid(tmp_path / "ws", slapd, tenant, USERS, group_limit=5)
+    try:
+        _phase_3(h, serve_factory, ui_factory)
+    finally:
+        h.store.close()
+
+
+def _phase_3(h: Hybrid, serve_factory, ui_factory) -> None:  # type: ignore[no-untyped-def]
+    group_dn = f"cn=big,ou=Groups,{h.base}"
+    h.slapd.add(group_dn, {"objectClass": ["groupOfNames"], "cn": ["big"],
+                           "member": [f"uid={u},ou=People,{h.base}" for u in USERS[:4]]})
+    # Phase 2 done: the v2 endpoint. The group syncs while under the limit...
+    assert h.cli("connector", "set-api-version", "cloud", "--export", "2",
+                 "--import", "2").exit_code == 0
+    h.steps(*FULL)
+    assert _cloud_groups(h) == {"big": 4}
+    # ...then grows past it: "Maximum Group member count exceeded", the cloud keeps 4.
+    h.slapd.modify(group_dn, [("add", "member",
+                               [f"uid={u},ou=People,{h.base}" for u in USERS[4:9]])])
+    h.steps(*DELTA, allow={LIMIT_ERROR})
+    assert _limit_errors(h) == ["Maximum Group member count exceeded"]
+    assert _cloud_groups(h) == {"big": 4}
+
+    idsync(h.workspace, "scheduler", "set", "--sync-cycle-enabled", "false")
+    add_test_admins(h.store)
+    served = serve_factory(h.workspace)
+    ui = ui_factory(served)
+    ui.sign_in()
+
+    # 1-3: the Rules Editor, Outbound, "Out to AAD - Group Join".
+    page = ui.visit("/rules", "Phase 3: the Synchronization Rules Editor")
+    page.get_by_label("Direction").select_option("outbound")
+    rows = page.locator("#rules tbody tr")
+    expect(rows.filter(has_text=GROUP_JOIN_RULE).first).to_contain_text("out-of-box")
+    ui.shot("Phase 3: outbound rules")
+    page.locator("#rules").get_by_role("link", name=GROUP_JOIN_RULE, exact=True).click()
+    expect(page.locator("h1")).to_have_text(GROUP_JOIN_RULE)
+    ui.shot("Phase 3: Out to AAD - Group Join")
+    # 4-6: Edit, and Yes to disabling the reserved rule and creating an editable copy.
+    page.get_by_role("link", name="Edit", exact=True).click()
+    expect(page.locator("#confirm-question")).to_contain_text(
+        "disable the reserved rule and create an editable copy")
+    ui.shot("Phase 3: Edit Reserved Rule Confirmation")
+    page.get_by_role("button", name="Yes").click()
+    expect(page.locator(".flash")).to_contain_text("editable copy")
+    copy_name = f"{GROUP_JOIN_RULE} (copy)"
+    assert h.store.rules.get(GROUP_JOIN_RULE).disabled
+    # 7: precedence 50, one of the free ones offered.
+    precedence = page.get_by_label("Precedence")
+    expect(precedence.locator("option[value='50']")).to_have_count(1)
+    precedence.select_option("50")
+    # 8: the member transformation's limit raised (50000 -> 100000, scaled 5 -> 10).
+    member = _source(page, "member")
+    expect(member).to_have_value(re.compile(r'ValueCount\("member"\)> 5,'))
+    member.fill(member.input_value().replace('> 5,', '> 10,'))
+    member.press("End")
+    expect(page.locator('#transformation-rows tr[data-target="member"] .expr-check')
+           ).to_contain_text("Expression compiles")
+    ui.shot("Phase 3: the editable copy, precedence 50 and the raised limit")
+    # 9: Save.
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator(".flash")).to_contain_text(
+        f"Rule '{copy_name}' saved; full synchronization required on cloud")
+    ui.shot("Phase 3: saved")
+    saved = h.store.rules.get(copy_name)
+    assert saved.precedence == 50 and not saved.disabled and not saved.reserved
+    assert '> 10,' in next(t.source for t in saved.transformations if t.target == "member")
+    assert h.store.connectors.get("cloud").full_sync_required
+
+    # The next cycle, started on the command line (the service runs it).
+    before = served.cycles()
+    assert "cycle requested" in idsync(h.workspace, "cycle", "start").stdout
+    wait_for(lambda: served.cycles() > before, timeout=180, what="the sync cycle to end")
+    assert _limit_errors(h) == []
+    assert _cloud_groups(h) == {"big": 9}
+
+    # What the administrator sees: the copy at 50, the out-of-box rule disabled...
+    page = ui.visit("/rules?direction=outbound&mv_type=group", "Phase 3: rules after the cycle")
+    expect(rows.filter(has_text=copy_name)).to_contain_text("50")
+    expect(rows.filter(has_text=GROUP_JOIN_RULE).filter(has_text="out-of-box")
+           ).to_contain_text("disabled")
+    # ...and the audit log names ann, in the UI, for the copy and the edit.
+    page = ui.visit("/audit", "Phase 3: audit log")
+    entries = page.locator("#audit-entries tbody tr")
+    for action, target in (("rule.edit", copy_name), ("rule.copy", GROUP_JOIN_RULE)):
+        row = entries.filter(has_text=action).filter(has_text=target).first
+        expect(row.locator("td").nth(1)).to_have_text("ann")
+        expect(row.locator("td").nth(2)).to_have_text("ui")
