@@ -286,6 +286,18 @@ def _phase_3(h: Hybrid, serve_factory, ui_factory) -> None:  # type: ignore[no-u
     page.locator("#rules").get_by_role("link", name=GROUP_JOIN_RULE, exact=True).click()
     expect(page.locator("h1")).to_have_text(GROUP_JOIN_RULE)
     ui.shot("Phase 3: Out to AAD - Group Join")
+    # Before changing it: what the rule does to the big group's metaverse object.
+    big = h.store.mv.search(object_type="group", attribute="displayName", value="big")[0]
+    page.get_by_role("link", name="Test this rule on an object").click()
+    page.get_by_label("Metaverse object (id)").fill(str(big.id))
+    page.get_by_role("button", name="Test").click()
+    expect(page.locator("#scope-verdict")).to_contain_text("in scope")
+    expect(page.locator("#computed-values tr", has_text="member").first).to_contain_text(
+        "Error(): Maximum Group member count exceeded")
+    ui.shot("Phase 3: the rule tested on the big group")
+    page.go_back()
+    page.go_back()
+    expect(page.locator("h1")).to_have_text(GROUP_JOIN_RULE)
     # 4-6: Edit, and Yes to disabling the reserved rule and creating an editable copy.
     page.get_by_role("link", name="Edit", exact=True).click()
     expect(page.locator("#confirm-question")).to_contain_text(

@@ -32,6 +32,8 @@ def shown_value(flow: FlowResult) -> str:
     """A flow's result as an administrator reads it (the CLI's wording)."""
     if flow.outcome == "value":
         value = to_json(flow.value)
+        if isinstance(value, list) and len(value) == 1:
+            return str(value[0])
         if isinstance(value, list):
             head = ", ".join(str(v) for v in value[:VALUES_SHOWN])
             return f"{len(value)} values: {head}" + (", ..." if len(value) > VALUES_SHOWN
@@ -43,6 +45,13 @@ def shown_value(flow: FlowResult) -> str:
         return f"expression failed: {flow.message}"
     return {"null": "NULL (contributes nothing)", "ignore_this_flow": "IgnoreThisFlow",
             "authoritative_null": "AuthoritativeNull"}[flow.outcome]
+
+
+def join_values(values: dict[str, list[Any]]) -> str:
+    """A join group's values: ``attribute = value`` (the first few of a multi-valued one)."""
+    return "; ".join(f"{attr} = " + ", ".join(str(to_json(v)) for v in found[:VALUES_SHOWN])
+                     + (", ..." if len(found) > VALUES_SHOWN else "")
+                     for attr, found in values.items())
 
 
 def _run(ui: UiRequest, rule: Any) -> tuple[DryRunReport, str, dict[str, int]]:
@@ -78,7 +87,7 @@ def rule_test_page(ui: UiRequest) -> Response:
         report, label, counts = _run(ui, rule)
     return ui.render("rules_test.html", rule=rule, report=report, label=label,
                      inbound=rule.direction is Direction.INBOUND, form=ui.form,
-                     shown_value=shown_value, typed_help=TYPED_HELP,
+                     shown_value=shown_value, join_values=join_values, typed_help=TYPED_HELP,
                      partial={a: n for a, n in counts.items() if n > REF_VALUES_LOADED},
                      loaded=REF_VALUES_LOADED)
 
