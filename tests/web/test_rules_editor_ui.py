@@ -183,6 +183,12 @@ def test_read_only_admin_cannot_save(small_workspace, serve_factory, ui_factory)
         "precedence": "100", "enabled": "yes"})
     assert answer.status == 403 and "read-only administrator" in answer.text()
     assert _rule(small_workspace, USER_RULE).description != "rita was here"
+    page = _open_rule(ui, USER_RULE, "inbound")
+    expect(page.get_by_role("button", name="Disable")).to_be_disabled()
+    for change in ("disable", "delete"):
+        answer = page.request.post(f"{ui.url}/rules/{rule_id}/{change}", form={"csrf": token})
+        assert answer.status == 403, change
+    assert not _rule(small_workspace, USER_RULE).disabled
 
 
 def test_test_this_rule_on_an_object(small_workspace, serve_factory, ui_factory):
@@ -345,6 +351,23 @@ def _phase_3(h: Hybrid, serve_factory, ui_factory) -> None:  # type: ignore[no-u
     page = ui.visit("/audit", "Phase 3: audit log")
     entries = page.locator("#audit-entries tbody tr")
     for action, target in (("rule.edit", copy_name), ("rule.copy", GROUP_JOIN_RULE)):
+        row = entries.filter(has_text=action).filter(has_text=target).first
+        expect(row.locator("td").nth(1)).to_have_text("ann")
+        expect(row.locator("td").nth(2)).to_have_text("ui")
+
+    # The rollback's rules steps: delete the editable copy, enable the default rule again.
+    page = _open_rule(ui, copy_name, "outbound")
+    page.once("dialog", lambda d: d.accept())
+    page.get_by_role("button", name="Delete").click()
+    expect(page.locator(".flash")).to_contain_text(f"Rule '{copy_name}' deleted")
+    assert h.store.rules.find(copy_name) is None
+    page = _open_rule(ui, GROUP_JOIN_RULE, "outbound")
+    expect(page.get_by_role("button", name="Delete")).to_have_count(0)  # out-of-box
+    page.get_by_role("button", name="Enable").click()
+    expect(page.locator(".flash")).to_contain_text(f"Rule '{GROUP_JOIN_RULE}' enabled")
+    assert not h.store.rules.get(GROUP_JOIN_RULE).disabled
+    page = ui.visit("/audit", "Phase 3: audit log after the rollback's rule steps")
+    for action, target in (("rule.delete", copy_name), ("rule.enable", GROUP_JOIN_RULE)):
         row = entries.filter(has_text=action).filter(has_text=target).first
         expect(row.locator("td").nth(1)).to_have_text("ann")
         expect(row.locator("td").nth(2)).to_have_text("ui")

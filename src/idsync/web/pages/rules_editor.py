@@ -9,6 +9,7 @@ from __future__ import annotations
 from starlette.responses import Response
 from starlette.routing import Route
 
+from idsync.administration.rule_changes import delete_rule, set_disabled
 from idsync.administration.rule_editing import (
     copy_for_editing,
     edit_rule_unless_stale,
@@ -66,6 +67,33 @@ def save_rule(ui: UiRequest) -> Response:
             "the next sync cycle runs a full synchronization there.")
 
 
+def enable_rule(ui: UiRequest) -> Response:
+    return _set_enabled(ui, True)
+
+
+def disable_rule(ui: UiRequest) -> Response:
+    return _set_enabled(ui, False)
+
+
+def _set_enabled(ui: UiRequest, enabled: bool) -> Response:
+    """``idsync rules enable|disable``: out-of-box rules too (the v2 document's rollback
+    enables the default copy again)."""
+    rule = rules_form.rule_by_id(ui.store, str(ui.params["rule_id"]))
+    set_disabled(ui.store, rule.name, not enabled)
+    return ui.redirect(f"/rules/{rule.id}",
+                       msg=f"Rule {rule.name!r} {'enabled' if enabled else 'disabled'}; full "
+                           f"synchronization required on {rule.connector}.")
+
+
+def remove_rule(ui: UiRequest) -> Response:
+    """``idsync rules delete``: custom rules only (an out-of-box one is disabled instead)."""
+    rule = rules_form.rule_by_id(ui.store, str(ui.params["rule_id"]))
+    delete_rule(ui.store, rule.name)
+    return ui.redirect("/rules", direction=rule.direction.value,
+                       msg=f"Rule {rule.name!r} deleted; full synchronization required on "
+                           f"{rule.connector}.")
+
+
 def check_expression(ui: UiRequest) -> Response:
     """The server's own parse and compile of one transformation's source, as it is typed."""
     flow = ui.query.get("t_flow", FlowType.EXPRESSION.value)
@@ -91,4 +119,7 @@ routes = [
     Route("/rules/{rule_id}/edit", view(edit_page)),
     Route("/rules/{rule_id}/copy", action(copy_reserved), methods=["POST"]),
     Route("/rules/{rule_id}/save", action(save_rule), methods=["POST"]),
+    Route("/rules/{rule_id}/enable", action(enable_rule), methods=["POST"]),
+    Route("/rules/{rule_id}/disable", action(disable_rule), methods=["POST"]),
+    Route("/rules/{rule_id}/delete", action(remove_rule), methods=["POST"]),
 ]
