@@ -90,6 +90,13 @@ def test_rules_list_filters_and_tabs(small_workspace, serve_factory, ui_factory)
     page.get_by_role("link", name="Join rules").click()
     ui.shot("join tab")
 
+    # A narrow window: the tables scroll inside their frame, the page itself does not.
+    narrow = ui_factory(ui.served, width=420, height=800)
+    narrow.sign_in()
+    for path in ("/rules?direction=all", f"/rules/{_rule(small_workspace, GROUP_OUT).id}/edit"):
+        page = narrow.visit(path, f"narrow window {path}")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 440, path
+
 
 def test_bad_expression_shows_the_servers_error_while_typing(small_workspace, serve_factory,
                                                             ui_factory):
