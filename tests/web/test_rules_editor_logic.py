@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import pytest
 
+from idsync.administration.rule_dry_run import dry_run
 from idsync.administration.rule_editing import (
     copy_for_editing,
     edit_rule_unless_stale,
     rule_fingerprint,
 )
 from idsync.errors import ConfigurationError
-from idsync.model import Direction
+from idsync.model import Direction, LinkType
 from idsync.rules.edits import RuleEdit
-from idsync.rules.model import FlowType, ScopeOperator
+from idsync.rules.model import FlowType, ScopeOperator, SyncRule, Transformation
 from idsync.web.pages.rules import RuleFilters, rules_page_of
 from idsync.web.pages.rules_form import edit_from_form
 
@@ -116,3 +117,16 @@ def test_a_stale_fingerprint_saves_nothing(small_workspace):
     with pytest.raises(ConfigurationError, match="changed since this form was opened"):
         edit_rule_unless_stale(store, USER_RULE, RuleEdit(description="two"), stale)
     assert store.rules.get(USER_RULE).description == "one"
+
+
+def test_value_count_reads_the_real_count_of_a_partly_loaded_member_list():
+    rule = SyncRule("limit", Direction.OUTBOUND, "cloud", "group", "group", LinkType.JOIN,
+                    transformations=[Transformation(
+                        "member", FlowType.EXPRESSION,
+                        'IIF(ValueCount("member")> 50000,Error("Maximum Group member count '
+                        'exceeded"),IgnoreThisFlow)')])
+    loaded = {"member": [f"m{i}" for i in range(1000)]}  # the first 1,000 of 250,000
+    (flow,) = dry_run(rule, loaded, counts={"member": 250_000}).flows
+    assert (flow.outcome, flow.message) == ("error", "Maximum Group member count exceeded")
+    (flow,) = dry_run(rule, loaded).flows
+    assert flow.outcome == "ignore_this_flow"

@@ -59,11 +59,15 @@ def _tri(value: str | None, yes: str, no: str) -> bool | None:
 
 
 def filters_from_query(query: dict[str, str]) -> RuleFilters:
-    direction = query.get("direction", "inbound")
+    direction_text = query.get("direction", "inbound")
+    direction: Direction | None = Direction.INBOUND
+    if direction_text == "all":
+        direction = None
+    elif direction_text in {d.value for d in Direction}:
+        direction = Direction(direction_text)
     link = query.get("link_type") or ""
     return RuleFilters(
-        direction=None if direction == "all" else Direction(direction)
-        if direction in ("inbound", "outbound") else Direction.INBOUND,
+        direction=direction,
         connector=query.get("connector", "").strip(),
         cs_type=query.get("cs_type", "").strip(), mv_type=query.get("mv_type", "").strip(),
         link_type=LinkType(link) if link in {t.value for t in LinkType} else None,

@@ -16,7 +16,12 @@ from idsync.administration.rule_editing import (
     free_custom_precedences,
     rule_fingerprint,
 )
-from idsync.expressions import ExpressionError, compile_expression
+from idsync.expressions import (
+    ExpressionError,
+    ExpressionSyntaxError,
+    ExpressionValidationError,
+    compile_expression,
+)
 from idsync.rules.edits import precedence_ranges
 from idsync.rules.model import FlowType, MergeType, ScopeOperator, SyncRule
 from idsync.store import Store
@@ -102,14 +107,12 @@ def check_expression(ui: UiRequest) -> Response:
         return ui.render("rules_check.html", ok=None, text="", excerpt="", reads=[])
     try:
         compiled = compile_expression(source)
+    except (ExpressionSyntaxError, ExpressionValidationError) as exc:
+        # The error's own first line (kind, line, column, message) and its caret excerpt.
+        first, _, excerpt = str(exc).partition("\n")
+        return ui.render("rules_check.html", ok=False, text=first, excerpt=excerpt, reads=[])
     except ExpressionError as exc:
-        message = getattr(exc, "message", str(exc))
-        line, column = getattr(exc, "line", None), getattr(exc, "column", None)
-        kind = "Syntax error" if "Syntax" in type(exc).__name__ else "Invalid expression"
-        where = f" at line {line}, column {column}" if line is not None else ""
-        excerpt = str(exc).split("\n", 1)[1] if "\n" in str(exc) else ""
-        return ui.render("rules_check.html", ok=False, text=f"{kind}{where}: {message}",
-                         excerpt=excerpt, reads=[])
+        return ui.render("rules_check.html", ok=False, text=str(exc), excerpt="", reads=[])
     return ui.render("rules_check.html", ok=True, text="Expression compiles.",
                      excerpt="", reads=sorted(compiled.attributes))
 

@@ -46,8 +46,8 @@ def _rows(lists: Lists, prefix: str, names: Sequence[str]) -> list[dict[str, str
     count = max((len(lists.get(f"{prefix}_{n}", [])) for n in names), default=0)
     columns = {n: _column(lists, f"{prefix}_{n}", count) for n in names}
     removed = {str(v) for v in lists.get(f"{prefix}_remove", [])}
-    return [{n: columns[n][i].strip() if n != "source" else columns[n][i]
-             for n in names} | {"index": str(i)}
+    # A source keeps its spaces (a Constant may need them); every other field is trimmed.
+    return [{n: columns[n][i] if n == "source" else columns[n][i].strip() for n in names}
             for i in range(count) if str(i) not in removed]
 
 
