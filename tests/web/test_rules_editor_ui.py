@@ -159,6 +159,17 @@ def test_taken_precedence_and_stale_form_are_refused(small_workspace, serve_fact
     page = _editor(ui, USER_RULE, "inbound")
     page.get_by_role("textbox", name="Description").fill("changed in the browser")
     page.get_by_label("Precedence").select_option("41")
+    # Two new transformations: the empty row, and one more row added by "Add a transformation".
+    page.get_by_role("button", name="Add a transformation").click()
+    targets = page.get_by_label("Target attribute of a new transformation")
+    expect(targets).to_have_count(2)
+    sources = page.get_by_label("Source of a new transformation")
+    flows = page.get_by_label("Flow type of a new transformation")
+    for n, (target, flow, source) in enumerate((("info", "Constant", "from the UI"),
+                                                ("roomNumber", "Expression", 'UCase([uid])'))):
+        targets.nth(n).fill(target)
+        flows.nth(n).select_option(flow)
+        sources.nth(n).fill(source)
     page.get_by_role("button", name="Save").click()
     expect(page.locator(".flash")).to_contain_text(
         f"Rule '{USER_RULE}' saved; full synchronization required on source")
@@ -166,6 +177,8 @@ def test_taken_precedence_and_stale_form_are_refused(small_workspace, serve_fact
     ui.shot("saved")
     saved = _rule(small_workspace, USER_RULE)
     assert (saved.precedence, saved.description) == (41, "changed in the browser")
+    assert [(t.target, t.flow_type.value, t.source) for t in saved.transformations[-2:]] == [
+        ("info", "Constant", "from the UI"), ("roomNumber", "Expression", "UCase([uid])")]
     assert small_workspace.store.connectors.get("source").full_sync_required
     page = ui.visit("/audit?action=rule.edit", "audit of the edit")
     row = page.locator("#audit-entries tbody tr").first

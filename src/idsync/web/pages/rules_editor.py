@@ -6,6 +6,8 @@ synchronization required on the rule's connector (the operation does) and the pa
 
 from __future__ import annotations
 
+import secrets
+
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -99,6 +101,20 @@ def remove_rule(ui: UiRequest) -> Response:
                            f"{rule.connector}.")
 
 
+def editor_row(ui: UiRequest) -> Response:
+    """One more empty row for a section of the editor ("Add a clause"...), appended by htmx;
+    its ids are random so its labels stay unique on the page."""
+    section = ui.query.get("section", "t")
+    group = ui.query.get("group", "1")
+    return ui.render("rules_editor_row.html",
+                     section=section if section in ("s", "j", "t") else "t",
+                     row_id="n" + secrets.token_hex(4),
+                     group=int(group) if group.isdigit() else 1,
+                     operators=[o.value for o in ScopeOperator],
+                     flow_types=[f.value for f in FlowType],
+                     merge_types=[m.value for m in MergeType])
+
+
 def check_expression(ui: UiRequest) -> Response:
     """The server's own parse and compile of one transformation's source, as it is typed."""
     flow = ui.query.get("t_flow", FlowType.EXPRESSION.value)
@@ -119,6 +135,7 @@ def check_expression(ui: UiRequest) -> Response:
 
 routes = [
     Route("/rules/check-expression", view(check_expression)),
+    Route("/rules/editor-row", view(editor_row)),
     Route("/rules/{rule_id}/edit", view(edit_page)),
     Route("/rules/{rule_id}/copy", action(copy_reserved), methods=["POST"]),
     Route("/rules/{rule_id}/save", action(save_rule), methods=["POST"]),
