@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from idsync.errors import ConfigurationError
 from idsync.expressions import (
     AUTHORITATIVE_NULL,
     IGNORE_THIS_FLOW,
@@ -73,9 +74,73 @@ def _values(attributes: Mapping[str, Any], name: str) -> list[Any]:
     return [v for v in value] if isinstance(value, list | tuple) else [value]
 
 
+class CountedContext(DictContext):
+    """A dict context whose ``ValueCount`` answers from exact counts: a stored group's member
+    list is loaded only in part (``REF_VALUES_LOADED``), its count is the real one."""
+
+    __slots__ = ("_counts",)
+
+    def __init__(self, attributes: Mapping[str, Any], parameters: Mapping[str, Any],
+                 counts: Mapping[str, int]) -> None:
+        super().__init__(attributes, parameters)
+        self._counts = counts
+
+    def value_count(self, name: str) -> int:
+        if name in self._counts:
+            return self._counts[name]
+        return super().value_count(name)
+
+
+#: Reference values (members) read per attribute for a dry run of a stored object; counts
+#: are exact. A 250,000-member group is not read whole to test one rule.
+REF_VALUES_LOADED = 1000
+
+
+@dataclass
+class StoredObject:
+    """A connector space or metaverse object as a dry run reads it."""
+
+    label: str
+    dn: str | None
+    attributes: dict[str, Any]
+    #: reference attribute -> its real number of values (only the first values are loaded)
+    counts: dict[str, int]
+
+
+def stored_object(store: Store, rule: SyncRule, *, dn: str | None = None,
+                  mv_id: int | None = None) -> StoredObject:
+    """The object ``rule`` reads: a connector space object of its connector by DN (inbound
+    rules), or a metaverse object by id (outbound rules); references bounded."""
+    if dn is not None:
+        connector = store.connectors.get(rule.connector)
+        cs = store.cs.find_dn(connector.id, dn)
+        if cs is None:
+            raise ConfigurationError(f"no object at {dn!r} in the connector space of "
+                                     f"{rule.connector}")
+        attrs: dict[str, Any] = {k: list(v) for k, v in cs.attributes.items()}
+        counts = store.cs.ref_counts(cs.id)
+        for attr in counts:
+            targets = store.cs.ref_targets_first(cs.id, attr, REF_VALUES_LOADED)
+            names = store.cs.dns_and_anchors(targets)
+            attrs[attr] = [names[t][0] for t in targets if t in names]
+        return StoredObject(f"{rule.connector} connector space object {cs.dn}", cs.dn,
+                            attrs, counts)
+    if mv_id is not None:
+        mv = store.mv.get(mv_id)
+        if mv is None:
+            raise ConfigurationError(f"no metaverse object with id {mv_id}")
+        attrs = {k: list(v) for k, v in mv.attributes.items()}
+        counts = store.mv.ref_counts(mv.id)
+        for attr in counts:
+            attrs[attr] = store.mv.ref_targets_first(mv.id, attr, REF_VALUES_LOADED)
+        return StoredObject(f"metaverse {mv.object_type} {mv.id}", None, attrs, counts)
+    raise ConfigurationError("name an object: a connector space DN or a metaverse id")
+
+
 def dry_run(rule: SyncRule, attributes: Mapping[str, Any], *,
               store: Store | None = None, dn: str | None = None,
-              parameters: Mapping[str, Any] | None = None) -> DryRunReport:
+              parameters: Mapping[str, Any] | None = None,
+              counts: Mapping[str, int] | None = None) -> DryRunReport:
     """What ``rule`` would do to one object given as attribute -> value(s): an inbound rule
     reads a connector space object, an outbound rule a metaverse object. With ``store`` the
     join is tried against the join index (what the last synchronization indexed)."""
@@ -88,7 +153,7 @@ def dry_run(rule: SyncRule, attributes: Mapping[str, Any], *,
               for c in g.clauses] for g in rule.scoping]
     in_scope = not scope or any(all(r.matched is not False for r in g) for g in scope)
     joins, join_outcome = _try_join(rule, attrs, store)
-    context = DictContext(attrs, parameters or {})
+    context = CountedContext(attrs, parameters or {}, counts or {})
     flows = [_flow(t, attrs, context) for t in rule.transformations]
     return DryRunReport(rule, in_scope, scope, joins, join_outcome, flows)
 

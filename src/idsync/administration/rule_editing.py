@@ -8,6 +8,8 @@ synchronization required on the rule's connector).
 from __future__ import annotations
 
 import copy as _copy
+import hashlib
+import json
 
 from idsync.administration.audit import AuditAction, changed_fields, record_change
 from idsync.administration.rule_changes import save_rules
@@ -107,3 +109,47 @@ def edit_rule(store: Store, name: str, edit: RuleEdit) -> SyncRule:
         saved = save_rules(store, [changed], audit=False)[0]
         record_change(store, AuditAction.RULE_EDIT, name, old, new)
     return saved
+
+
+# --- the rules editor's form ------------------------------------------------------------------
+
+def rule_fingerprint(rule: SyncRule) -> str:
+    """A short digest of everything a rule holds: a form carries it, and a save whose
+    fingerprint no longer matches the stored rule is refused (someone changed it meanwhile)."""
+    text = json.dumps(rule.to_dict(), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def edit_rule_unless_stale(store: Store, name: str, edit: RuleEdit, fingerprint: str
+                           ) -> SyncRule:
+    """``edit_rule``, refused when the stored rule no longer has ``fingerprint``: the form
+    was made from an older version and saving it would silently undo the other change. The
+    check and the save share one transaction (one writer at a time), so nothing slips in
+    between."""
+    with store.transaction():
+        current = store.rules.get(name)
+        if rule_fingerprint(current) != fingerprint:
+            raise ConfigurationError(
+                f"sync rule {name!r} changed since this form was opened (by another "
+                "administrator or the command line): nothing was saved. Reload the rule and "
+                "make the change again.")
+        return edit_rule(store, name, edit)
+
+
+def free_copy_name(store: Store, name: str) -> str:
+    """``NAME (copy)``, or ``NAME (copy 2)``... when an earlier copy keeps that name."""
+    candidate, n = copy_name(name), 2
+    while store.rules.find(candidate) is not None:
+        candidate, n = f"{name} (copy {n})", n + 1
+    return candidate
+
+
+def copy_for_editing(store: Store, name: str) -> SyncRule:
+    """The editor's "Yes" to "disable the reserved rule and create an editable copy": the
+    copy takes the highest free custom precedence (the CLI's default answer) and a free
+    name; the administrator then picks the precedence in the copy's editor."""
+    free = free_custom_precedences(store)
+    if not free:
+        raise ConfigurationError("no free precedence between 1 and 99 for an editable copy: "
+                                 "delete or renumber a custom rule first")
+    return copy_rule(store, name, free[-1], free_copy_name(store, name))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import datetime as _dt
 import json
 from pathlib import Path
 from typing import Any
@@ -13,6 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from idsync.cli.root import cli
+from idsync.errors import ConfigurationError
 from idsync.expressions import (
     AUTHORITATIVE_NULL,
     IGNORE_THIS_FLOW,
@@ -21,15 +20,10 @@ from idsync.expressions import (
     ExpressionRuntimeError,
     ExpressionSyntaxError,
     ExpressionValidationError,
-    Ref,
     compile_expression,
 )
-from idsync.expressions.functions.dates import parse_date
-
-_TYPED_HELP = (
-    'A value may also be {"binary": BASE64}, {"ref": DN} or {"date": ISO-8601} for the '
-    "types JSON lacks."
-)
+from idsync.expressions.json_values import TYPED_HELP as _TYPED_HELP
+from idsync.expressions.json_values import attributes_from_json, to_json
 
 
 @cli.group("expression")
@@ -84,74 +78,15 @@ def _outcome(result: Any) -> dict[str, Any]:
     return {"value": to_json(result)}
 
 
-def to_json(value: Any) -> Any:
-    """An expression value as JSON: dates ISO 8601 UTC, binary Base64, a list when multi-valued."""
-    if isinstance(value, list):
-        return [to_json(v) for v in value]
-    if isinstance(value, _dt.datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(_dt.UTC)
-        text = value.replace(tzinfo=None).isoformat()
-        return text + "Z"
-    if isinstance(value, (bytes, bytearray)):
-        return base64.b64encode(bytes(value)).decode("ascii")
-    if isinstance(value, str):
-        return str(value)
-    return value
-
-
 def load_object(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise click.BadParameter(f"cannot read {path}: {exc}", param_hint="--object") from None
-    if not isinstance(data, dict):
-        raise click.BadParameter(
-            f"{path} must hold a JSON object of attributes", param_hint="--object"
-        )
-    return {name: _from_json(name, value) for name, value in data.items()}
-
-
-def _from_json(name: str, value: Any) -> Any:
-    if isinstance(value, list):
-        return [_from_json(name, v) for v in value]
-    if isinstance(value, float):
-        if not value.is_integer():
-            raise click.BadParameter(
-                f"attribute {name}: numbers are whole numbers, got {value}",
-                param_hint="--object",
-            )
-        return int(value)
-    if isinstance(value, dict):
-        return _typed(name, value)
-    return value
-
-
-def _typed(name: str, value: dict[str, Any]) -> Any:
-    if len(value) == 1:
-        ((kind, text),) = value.items()
-        if kind == "ref" and isinstance(text, str):
-            return Ref(text)
-        if kind == "binary" and isinstance(text, str):
-            try:
-                return base64.b64decode(text, validate=True)
-            except ValueError:
-                pass
-        if kind == "date" and isinstance(text, str):
-            parsed = _parse_iso(text)
-            if parsed is not None:
-                return parsed
-    raise click.BadParameter(
-        f"attribute {name}: {value!r} is not a value. {_TYPED_HELP}", param_hint="--object"
-    )
-
-
-def _parse_iso(text: str) -> _dt.datetime | None:
     try:
-        parsed = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return parse_date(text)
-    return parsed.replace(tzinfo=parsed.tzinfo or _dt.UTC).astimezone(_dt.UTC)
+        return attributes_from_json(data, str(path))
+    except ConfigurationError as exc:
+        raise click.BadParameter(str(exc), param_hint="--object") from None
 
 
 def _split_param(text: str) -> tuple[str, str]:

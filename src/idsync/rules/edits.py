@@ -15,6 +15,7 @@ from idsync.rules.model import (
     OPERATOR_ALIASES,
     VALUELESS_OPERATORS,
     FlowType,
+    JoinGroup,
     ScopeOperator,
     ScopingClause,
     ScopingGroup,
@@ -62,12 +63,18 @@ class RuleEdit:
     scope_values: dict[str, str] = field(default_factory=dict)
     description: str | None = None
     name: str | None = None
+    #: replaces every transformation, in this order, when set (the rules editor's form)
+    transformations: list[Transformation] | None = None
+    #: replaces the join rules (OR-groups of AND-ed conditions) when set
+    join: list[JoinGroup] | None = None
+    disabled: bool | None = None
 
     def is_empty(self) -> bool:
         return not (self.expressions or self.directs or self.constants
                     or self.remove_transformations or self.scope_values) and (
             self.precedence is None and self.scoping is None and self.description is None
-            and self.name is None)
+            and self.name is None and self.transformations is None and self.join is None
+            and self.disabled is None)
 
 
 def parse_clause(text: str) -> ScopingClause:
@@ -100,6 +107,12 @@ def parse_scope_group(text: str) -> ScopingGroup:
 def apply_edit(rule: SyncRule, edit: RuleEdit) -> SyncRule:
     """A changed copy of ``rule`` (not saved; ``save_rules`` validates it)."""
     changed = _copy.deepcopy(rule)
+    if edit.transformations is not None:
+        changed.transformations = _copy.deepcopy(edit.transformations)
+    if edit.join is not None:
+        changed.join = _copy.deepcopy(edit.join)
+    if edit.disabled is not None:
+        changed.disabled = edit.disabled
     for target in edit.remove_transformations:
         before = len(changed.transformations)
         changed.transformations = [t for t in changed.transformations if t.target != target]

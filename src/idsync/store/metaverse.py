@@ -214,6 +214,12 @@ class MetaverseRepository:
         return self.db.scalar("SELECT count(*) FROM mv_refs WHERE mv_id = ? AND attr = ?",
                               (mv_id, attr))
 
+    def ref_targets_first(self, mv_id: int, attr: str, limit: int) -> list[int]:
+        """The first ``limit`` targets of one reference attribute, by id."""
+        return [r[0] for r in self.db.query(
+            "SELECT target_id FROM mv_refs WHERE mv_id = ? AND attr = ? ORDER BY target_id "
+            "LIMIT ?", (mv_id, attr, limit))]
+
     def has_refs(self, mv_id: int, attr: str) -> bool:
         """Whether a reference attribute holds any value (one index probe, not a count)."""
         return self.db.scalar("SELECT 1 FROM mv_refs WHERE mv_id = ? AND attr = ? LIMIT 1",

@@ -23,6 +23,7 @@ from idsync.web.pages import (
     signin,
 )
 from idsync.web.pages import preview as object_preview
+from idsync.web.pages import rules as rules_pages
 from idsync.web.ui import WebUi
 
 #: Scripts and styles come from this server only; no frame may hold the UI.
@@ -73,6 +74,7 @@ def ui_routes() -> list[BaseRoute]:
         *connectors.routes,
         *connector_space.routes,
         *metaverse.routes,
+        *rules_pages.routes,
         Mount("/static", StaticFiles(packages=[("idsync.web", "static")]), name="static"),
     ]
 
