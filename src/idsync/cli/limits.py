@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from idsync.administration.audit import AuditAction, record_settings, settings_snapshot
+from idsync.administration.thresholds import reset_share_limit, set_share_limit
 from idsync.cli.common import console, handle_errors, json_option, open_store, print_json
 from idsync.cli.root import cli
 from idsync.engine import deletion_limits, import_guards, member_removals
@@ -214,16 +215,10 @@ def _share_limit_commands(group: click.Group, setting: ShareLimitSetting, noun: 
     def set_limit(ctx: click.Context, connector: str, percent: float | None,
                   minimum: int | None, off: bool) -> None:
         store = open_store(ctx)
-        record = store.connectors.get(connector)
-        if not off and percent is None and minimum is None:
-            raise ConfigurationError(f"give --percent P, {setting.option} N, or --off")
-        with store.transaction():
-            before = settings_snapshot(store)
-            value = setting.set_limit(store, record.name, percent=percent, minimum=minimum,
-                                      off=off)
-            record_settings(store, action, record.name, before)
-            _event(store, f"{noun} of {record.name}: {value}", record.id)
-        console.print(f"{noun} of {record.name}: {value}", highlight=False)
+        value = set_share_limit(store, setting, action, noun, connector, percent=percent,
+                                minimum=minimum, off=off)
+        console.print(f"{noun} of {store.connectors.get(connector).name}: {value}",
+                      highlight=False)
 
     @group.command("reset")
     @click.argument("connector")
@@ -231,13 +226,8 @@ def _share_limit_commands(group: click.Group, setting: ShareLimitSetting, noun: 
     @handle_errors
     def reset_limit(ctx: click.Context, connector: str) -> None:
         store = open_store(ctx)
-        record = store.connectors.get(connector)
-        with store.transaction():
-            before = settings_snapshot(store)
-            setting.reset_limit(store, record.name)
-            record_settings(store, action, record.name, before)
-            _event(store, f"{noun} of {record.name} reset to the default", record.id)
-        console.print(f"{noun} of {record.name} reset to the default")
+        reset_share_limit(store, setting, action, noun, connector)
+        console.print(f"{noun} of {store.connectors.get(connector).name} reset to the default")
 
 
 _share_limit_commands(member_removal_limit, member_removals.SETTING, "member removal limit",

@@ -12,6 +12,7 @@ the next export counts against the same threshold.
 
 from __future__ import annotations
 
+from idsync.audit_log import AuditAction, record_change
 from idsync.connectors import registry
 from idsync.connectors.cloud.connector import API_VERSIONS
 from idsync.errors import ConfigurationError, IdsyncError
@@ -26,8 +27,15 @@ from idsync.largegroups.rollback import (
 )
 from idsync.store import Store
 
-__all__ = ["TO_CLOUD", "TO_ONPREM", "V1_MEMBER_LIMIT", "AtRiskGroup", "rollback_plan",
-           "service_v1_limit", "set_api_versions"]
+__all__ = ["TO_CLOUD", "TO_ONPREM", "V1_MEMBER_LIMIT", "AtRiskGroup", "api_versions_of",
+           "rollback_plan", "service_v1_limit", "set_api_versions"]
+
+
+def api_versions_of(store: Store, connector: str) -> dict[str, int]:
+    """A cloud connector's sync API versions (2 unless set)."""
+    settings = store.connectors.get(connector).settings or {}
+    return {"export_api_version": int(settings.get("export_api_version", 2)),
+            "import_api_version": int(settings.get("import_api_version", 2))}
 
 
 def set_api_versions(store: Store, connector: str, export_version: int, import_version: int,
@@ -36,7 +44,8 @@ def set_api_versions(store: Store, connector: str, export_version: int, import_v
     """Set ``export_api_version`` / ``import_api_version`` of a cloud connector.
 
     Going to 1 (either setting) first computes ``rollback_plan``; with groups at risk nothing
-    changes unless ``confirm``. Returns (the plan, whether the settings were changed)."""
+    changes unless ``confirm``. A change is recorded in the audit log as the acting admin's,
+    in the change's transaction. Returns (the plan, whether the settings were changed)."""
     for value in (export_version, import_version):
         if value not in API_VERSIONS:
             raise ConfigurationError("API versions are 1 or 2")
@@ -58,6 +67,11 @@ def set_api_versions(store: Store, connector: str, export_version: int, import_v
             # The other version shows the directory differently (v1 leaves large groups out).
             store.connectors.set_required(record.id, full_import=True, full_sync=True)
         stage_rollback(store, plan)
+        if before != (export_version, import_version):
+            record_change(store, AuditAction.API_VERSION, connector,
+                          {"export_api_version": before[0], "import_api_version": before[1]},
+                          {"export_api_version": export_version,
+                           "import_api_version": import_version})
         store.events.add(
             int(EventId.CONNECTOR_CHANGED), "warning" if plan else "information",
             f"connector {connector!r}: export API v{export_version}, import API "
