@@ -11,7 +11,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from idsync.web.pages import admins, audit, signin
+from idsync.web.pages import admins, audit, settings, signin
 from idsync.web.ui import WebUi
 
 #: Scripts and styles come from this server only; no frame may hold the UI.
@@ -55,6 +55,7 @@ def ui_routes() -> list[BaseRoute]:
         *signin.routes,
         *audit.routes,
         *admins.routes,
+        *settings.routes,
         Mount("/static", StaticFiles(packages=[("idsync.web", "static")]), name="static"),
     ]
 
