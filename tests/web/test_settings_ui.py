@@ -20,7 +20,11 @@ from tests.harness.hybrid import make_hybrid
 from tests.harness.slapd import slapd, slapd_factory
 from tests.largegroups.test_v2_story import cloud_groups, limit_expression, ok, onprem_group
 
+from idsync.audit_log import Via, acting_as
+from idsync.errors import ConfigurationError
 from idsync.largegroups.api_versions import api_versions_of
+from idsync.scheduler.changes import SchedulerChange, change_scheduler
+from idsync.scheduler.settings import load_settings
 
 __all__ = ["clouddir_factory", "clouddir_shared", "slapd", "slapd_factory"]
 
@@ -140,6 +144,13 @@ def test_read_only_admin_sees_settings_and_is_refused_every_change(
     ui.sign_in(READ_ONLY_ADMIN)
     page = ui.visit("/settings", "settings as read-only")
     expect(page.get_by_role("button", name="Save scheduler settings")).to_be_disabled()
+    page = ui.visit("/settings/writeback", "writeback as read-only")
+    expect(page.locator("#writeback-config")).to_contain_text("disabled")
+    expect(page.get_by_role("button", name="Enable writeback")).to_be_disabled()
+    page = ui.visit("/settings/api-versions", "API versions as read-only")
+    expect(page.locator("main")).to_contain_text("No cloud connector")
+    page = ui.visit("/settings/exports/target", "export preview as read-only")
+    expect(page.locator("main")).to_contain_text("pending export")
     page = ui.visit("/settings/limits", "limits as read-only")
     expect(page.get_by_role("button", name="Save threshold")).to_be_disabled()
     token = page.locator("input[name=csrf]").first.get_attribute("value")
@@ -149,7 +160,11 @@ def test_read_only_admin_sees_settings_and_is_refused_every_change(
                        ("/settings/staging-mode", {"staging_mode": "true", "confirm": "yes"}),
                        ("/settings/deletion-threshold", {"count": "7", "enabled": "true"}),
                        ("/settings/limits/member-removal/target", {"percent": "10"}),
-                       ("/settings/writeback/disable", {"confirm": "yes"})):
+                       ("/settings/writeback/disable", {"confirm": "yes"}),
+                       ("/settings/writeback/enable", {"onprem": "source", "cloud": "target",
+                                                       "ou": "ou=x"}),
+                       ("/settings/api-versions/target", {"export": "1", "import": "1",
+                                                          "confirm": "yes"})):
         answer = page.request.post(served.url + path, form={"csrf": token or "", **form})
         assert answer.status == 403, (path, answer.status)
         assert "read-only" in answer.text()
@@ -158,6 +173,25 @@ def test_read_only_admin_sees_settings_and_is_refused_every_change(
     shown = json.loads(idsync(small_workspace.path, "export-deletion-threshold", "show",
                               "--json").stdout)
     assert shown["count"] == 500
+
+
+def test_scheduler_change_is_audited_as_the_acting_admin_and_refused_whole(small_workspace):  # type: ignore[no-untyped-def]
+    """Without a browser: the operation both the CLI and the UI call records the change as
+    whoever acts (the UI's admin here), and a bad field refuses the whole change."""
+    store = small_workspace.store
+    entries = len(store.audit.list(limit=100))
+    with acting_as("ann", Via.UI):
+        done = change_scheduler(store, SchedulerChange(interval="1.00:00:00",
+                                                       maintenance_enabled=False))
+    assert done.changes == ["interval 1.00:00:00", "maintenance enabled False"]
+    entry = store.audit.list(limit=1)[0]
+    assert (entry.admin, entry.via, entry.action) == ("ann", "ui", "scheduler.set")
+    assert entry.old == {"customized_interval": None, "maintenance_enabled": True}
+    assert entry.new == {"customized_interval": 86400, "maintenance_enabled": False}
+    with acting_as("ann", Via.UI), pytest.raises(ConfigurationError, match="interval 'soon'"):
+        change_scheduler(store, SchedulerChange(suspended=True, interval="soon"))
+    assert load_settings(store).suspended is False
+    assert len(store.audit.list(limit=100)) == entries + 1
 
 
 USERS = [f"u{i:02d}" for i in range(10)]
