@@ -20,11 +20,13 @@ from tests.harness.hybrid import make_hybrid
 from tests.harness.slapd import slapd, slapd_factory
 from tests.largegroups.test_v2_story import cloud_groups, limit_expression, ok, onprem_group
 
+from idsync.administration.preview import pending_changes
 from idsync.audit_log import Via, acting_as
 from idsync.errors import ConfigurationError
 from idsync.largegroups.api_versions import api_versions_of
 from idsync.scheduler.changes import SchedulerChange, change_scheduler
-from idsync.scheduler.settings import load_settings
+from idsync.scheduler.cycle import CycleRunner
+from idsync.scheduler.settings import load_settings, set_staging_mode
 
 __all__ = ["clouddir_factory", "clouddir_shared", "slapd", "slapd_factory"]
 
@@ -133,6 +135,51 @@ def test_staging_mode_threshold_and_doctor(small_workspace, serve_factory, ui_fa
     # The export preview of the file connector, and its CSV.
     page = ui.visit("/settings/exports", "export preview connectors")
     expect(page.locator("#export-connectors")).to_contain_text("Pending exports")
+
+
+def test_export_preview_diff_paged_and_csv(small_workspace, serve_factory, ui_factory):  # type: ignore[no-untyped-def]
+    """Staging mode holds a change and a delete (tests/administration/test_preview.py's
+    recipe); the export preview shows old -> new per attribute, pages by connector space id,
+    and downloads as CSV."""
+    ws = small_workspace
+    _quiet(ws.path)
+    CycleRunner(ws.store, str(ws.path)).run()
+    set_staging_mode(ws.store, True)
+    ws.change_source("dn: uid=ann,ou=Users,dc=contoso,dc=com\nchangetype: modify\n"
+                     "replace: mail\nmail: ann.new@contoso.com\n-\n")
+    ws.change_source("dn: uid=bob,ou=Users,dc=contoso,dc=com\nchangetype: delete\n")
+    target = ws.store.connectors.get("target")
+    ws.store.connectors.set_required(target.id, full_import=True)
+    CycleRunner(ws.store, str(ws.path)).run()
+    changes = list(pending_changes(ws.store, "target"))
+    assert len(changes) >= 2
+    # Keyset pages: after the first object's id, the rest, read a page at a time.
+    rest = list(pending_changes(ws.store, "target", after=changes[0].cs_id, page=1))
+    assert [c.cs_id for c in rest] == [c.cs_id for c in changes[1:]]
+
+    add_test_admins(ws.store)
+    ui = ui_factory(serve_factory(ws.path))
+    ui.sign_in()
+    page = ui.visit("/settings/exports", "export preview: connectors")
+    page.get_by_role("link", name="Preview target").click()
+    ui.shot("export preview of target")
+    ann = page.locator(".export-object", has_text="uid=ann")
+    expect(ann).to_contain_text("update")
+    mail = ann.locator("tr", has_text="mail")
+    expect(mail.locator(".removed")).to_have_text("ann@contoso.com")
+    expect(mail.locator(".added")).to_have_text("ann.new@contoso.com")
+    expect(page.locator(".export-object h2", has_text="uid=bob")).to_contain_text("delete")
+    # The group's member removal, by DN.
+    staff = page.locator(".export-object", has_text="cn=staff")
+    expect(staff.locator("tr", has_text="member")).to_contain_text("remove")
+    expect(staff.locator("tr", has_text="member").locator(".removed")).to_contain_text("uid=bob")
+    answer = page.request.get(ui.url + "/settings/exports/target/csv")
+    assert answer.status == 200
+    assert "attachment" in answer.headers["content-disposition"]
+    rows = answer.text().splitlines()
+    assert rows[0] == ("dn,object_type,operation,new_dn,attribute,attribute_operation,"
+                       "old_value,new_value")
+    assert any("ann@contoso.com,ann.new@contoso.com" in r for r in rows)
 
 
 def test_read_only_admin_sees_settings_and_is_refused_every_change(

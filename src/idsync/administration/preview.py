@@ -55,14 +55,14 @@ _OPERATION = {"add": "add", "modify": "update", "rename": "rename", "delete": "d
 
 
 def pending_changes(store: Store, connector: str, *, include_exported: bool = False,
-                    after: int = 0) -> Iterator[ObjectChange]:
-    """The connector's pending exports in id order, a page at a time (from the object after
-    ``after``, a connector space id: the web UI's pages)."""
+                    after: int = 0, page: int = PAGE) -> Iterator[ObjectChange]:
+    """The connector's pending exports in id order, ``page`` objects read at a time (from
+    the object after ``after``, a connector space id: the web UI's pages)."""
     record = store.connectors.get(connector)
     states = ((ExportState.PENDING, ExportState.EXPORTED) if include_exported
               else (ExportState.PENDING,))
     while True:
-        ids = pending_export_page(store.db, record.id, after, states, PAGE)
+        ids = pending_export_page(store.db, record.id, after, states, page)
         if not ids:
             return
         pending = store.exports.get_many(ids)

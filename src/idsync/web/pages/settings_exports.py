@@ -37,8 +37,8 @@ def _after(ui: UiRequest) -> int:
 def connector_preview(ui: UiRequest) -> Response:
     name = ui.params["connector"]
     record = ui.store.connectors.get(name)
-    page = list(islice(pending_changes(ui.store, record.name, after=_after(ui)),
-                       PAGE_SIZE + 1))
+    page = list(islice(pending_changes(ui.store, record.name, after=_after(ui),
+                                       page=PAGE_SIZE + 1), PAGE_SIZE + 1))
     more = len(page) > PAGE_SIZE
     page = page[:PAGE_SIZE]
     return ui.render("settings_export_preview.html", connector=record.name,
