@@ -19,6 +19,12 @@ from tests.harness.commands import idsync
 from tests.harness.hybrid import make_hybrid
 from tests.harness.slapd import slapd, slapd_factory
 from tests.largegroups.test_v2_story import cloud_groups, limit_expression, ok, onprem_group
+from tests.scheduler.test_swing_back_writeback import (
+    V1_LIMIT,
+    v1_server,
+    v2_server_with_a_written_back_group,
+)
+from tests.scheduler.test_swing_migration import cycle
 
 from idsync.administration.preview import pending_changes
 from idsync.audit_log import Via, acting_as
@@ -27,6 +33,7 @@ from idsync.largegroups.api_versions import api_versions_of
 from idsync.scheduler.changes import SchedulerChange, change_scheduler
 from idsync.scheduler.cycle import CycleRunner
 from idsync.scheduler.settings import load_settings, set_staging_mode
+from idsync.store import Store
 
 __all__ = ["clouddir_factory", "clouddir_shared", "slapd", "slapd_factory"]
 
@@ -304,3 +311,48 @@ def test_rollback_to_api_v1_lists_the_large_groups_before_anything_changes(
         expect(page.locator("body")).to_contain_text("api-version")
     finally:
         h.store.close()
+
+
+@pytest.mark.slapd
+def test_leaving_staging_mode_lists_the_large_groups_a_swing_back_deletes(
+        tmp_path: Path, slapd, clouddir_factory, serve_factory, ui_factory):  # type: ignore[no-untyped-def]
+    """The CLI's ``scheduler set --staging-mode false --confirm`` in the UI (the scenario of
+    tests/scheduler/test_swing_back_writeback.py): a v2 server wrote a large Microsoft 365
+    group back on-premises; the v1 server built from its configuration lists the copy before
+    leaving staging mode, and stages its on-premises delete only when confirmed."""
+    tenant = clouddir_factory(v1_member_limit=V1_LIMIT)
+    b, written_back, config = v2_server_with_a_written_back_group(tmp_path, slapd, tenant)
+    a = v1_server(tmp_path / "a", config, slapd, tenant)
+    for _ in range(2):
+        cycle(a)
+    idsync(b, "scheduler", "set", "--staging-mode", "true")
+    _quiet(a)
+    store = Store.open(a)
+    try:
+        add_test_admins(store)
+    finally:
+        store.close()
+
+    ui = ui_factory(serve_factory(a))
+    ui.sign_in()
+    page = ui.visit("/settings/writeback", "writeback on the v1 server")
+    expect(page.locator("#writeback-config")).to_contain_text("enabled")
+    page = ui.visit("/settings")
+    page.get_by_role("link", name="Turn staging mode off…").click()
+    groups = page.locator("#swing-groups")
+    expect(groups).to_contain_text("Everyone")
+    expect(groups).to_contain_text("written back on-premises: deleted")
+    ui.shot("leaving staging mode: the large groups first")
+    assert _show(a)["staging_mode_enabled"] is True, "nothing changes before the confirmation"
+    assert not json.loads(idsync(a, "export", "preview", "corp", "--json").stdout)["objects"]
+
+    page.get_by_role("button", name="Leave staging mode and delete these 1 group(s)").click()
+    expect(page.locator(".flash")).to_contain_text("1 large group delete(s) staged")
+    ui.shot("staging mode off, the delete staged")
+    assert _show(a)["staging_mode_enabled"] is False
+    entry = next(e for e in _audit(a) if e["action"] == "staging-mode")
+    assert (entry["admin"], entry["via"], entry["new"]) == ("ann", "ui", {"staging_mode": False})
+    page = ui.visit("/settings/exports/corp", "export preview of the swing back")
+    expect(page.locator(".export-object h2").first).to_contain_text("delete")
+    group_id = written_back.split(",")[0].split("_", 1)[1]
+    expect(page.locator(".export-object h2").first).to_contain_text(group_id)
