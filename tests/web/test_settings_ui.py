@@ -228,6 +228,13 @@ def test_read_only_admin_sees_settings_and_is_refused_every_change(
                               "--json").stdout)
     assert shown["count"] == 500
 
+    # A narrow window: the settings still read (tables wrap, forms stack).
+    narrow = ui_factory(served, width=420, height=800)
+    narrow.sign_in(READ_ONLY_ADMIN)
+    narrow.visit("/settings/limits", "limits in a narrow window")
+    page = narrow.visit("/settings", "settings in a narrow window")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 440
+
 
 def test_scheduler_change_is_audited_as_the_acting_admin_and_refused_whole(small_workspace):  # type: ignore[no-untyped-def]
     """Without a browser: the operation both the CLI and the UI call records the change as
