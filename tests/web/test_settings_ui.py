@@ -131,6 +131,24 @@ def test_staging_mode_threshold_and_doctor(small_workspace, serve_factory, ui_fa
     assert (threshold["admin"], threshold["via"], threshold["old"], threshold["new"]) == \
         ("ann", "ui", {"count": 500}, {"count": 120})
 
+    # A connector's deletion limit and the default's percentage.
+    page.get_by_label("target: object type (empty: each type)").fill("user")
+    page.get_by_label("Deletes", exact=True).last.fill("3")
+    page.get_by_role("button", name="Set the deletion limit of target", exact=True).click()
+    expect(page.locator(".flash")).to_contain_text("Deletion limit of target user: 3 deletes")
+    expect(page.locator("#deletion-limits")).to_contain_text("3 deletes")
+    page.get_by_label("Default: percent of a type's objects").fill("30")
+    page.get_by_role("button", name="Save the default").click()
+    expect(page.locator(".flash")).to_contain_text("Default deletion limit: 30%")
+    ui.shot("deletion limits changed")
+    limits = json.loads(idsync(small_workspace.path, "deletion-limit", "show", "--json").stdout)
+    assert limits["default"]["percent"] == 30
+    assert [r["limit"]["count"] for r in limits["limits"]
+            if r["connector"] == "target" and r["object_type"] == "user"] == [3]
+    assert {(e["admin"], e["via"], e["target"]) for e in _audit(small_workspace.path)
+            if e["action"] == "deletion-limit"} == {("ann", "ui", "target user"),
+                                                    ("ann", "ui", "default")}
+
     # Doctor's checks, run on request.
     page = ui.visit("/settings/doctor", "doctor before running")
     expect(page.locator("#doctor-checks")).to_have_count(0)

@@ -12,8 +12,11 @@ from starlette.routing import Route
 
 from idsync.administration.audit import AuditAction
 from idsync.administration.thresholds import (
+    reset_deletion_limit,
     reset_share_limit,
     save_deletion_threshold,
+    set_default_deletion_percent,
+    set_deletion_limit,
     set_share_limit,
 )
 from idsync.engine import deletion_limits, import_guards, member_removals
@@ -69,6 +72,7 @@ def limits_page(ui: UiRequest) -> Response:
     return ui.render("settings_limits.html", threshold=deletion_limits.deletion_threshold(store),
                      default=default, default_percent=deletion_limits.default_percent(store),
                      connectors=connectors,
+                     connector_names=[c["name"] for c in connectors],
                      share_limits=[(k, v[2]) for k, v in SHARE_LIMITS.items()],
                      all_types=deletion_limits.ALL_TYPES, **tabs("/settings/limits"))
 
@@ -82,6 +86,32 @@ def threshold_set(ui: UiRequest) -> Response:
     state = "enabled" if value["enabled"] else "disabled"
     return ui.redirect("/settings/limits",
                        msg=f"Export deletion threshold {state} at {value['count']} deletes.")
+
+
+def default_percent_set(ui: UiRequest) -> Response:
+    percent = _float(ui, "percent", "percent")
+    floor = _int(ui, "floor", "floor")
+    if percent is None:
+        raise ConfigurationError("default deletion limit: give the percentage")
+    set_default_deletion_percent(ui.store, percent,
+                                 deletion_limits.DEFAULT_FLOOR if floor is None else floor)
+    return ui.redirect("/settings/limits", msg=f"Default deletion limit: {percent:g}% of a "
+                                               "type's objects.")
+
+
+def deletion_limit_set(ui: UiRequest) -> Response:
+    connector = ui.params["connector"]
+    object_type = str(ui.form.get("object_type") or "").strip() or None
+    what = f"{connector} {object_type or 'each object type'}"
+    if ui.form.get("reset") == "yes":
+        reset_deletion_limit(ui.store, connector, object_type)
+        return ui.redirect("/settings/limits", msg=f"Deletion limit of {what} reset to the "
+                                                   "default.")
+    limit = set_deletion_limit(ui.store, connector, object_type,
+                               count=_int(ui, "count", "count"),
+                               percent=_float(ui, "percent", "percent"),
+                               floor=_int(ui, "floor", "floor"))
+    return ui.redirect("/settings/limits", msg=f"Deletion limit of {what}: {limit.describe()}.")
 
 
 def share_limit_set(ui: UiRequest) -> Response:
@@ -103,5 +133,8 @@ def share_limit_set(ui: UiRequest) -> Response:
 routes = [
     Route("/settings/limits", view(limits_page)),
     Route("/settings/deletion-threshold", action(threshold_set), methods=["POST"]),
+    Route("/settings/deletion-limits/default", action(default_percent_set), methods=["POST"]),
+    Route("/settings/deletion-limits/{connector}", action(deletion_limit_set),
+          methods=["POST"]),
     Route("/settings/limits/{kind}/{connector}", action(share_limit_set), methods=["POST"]),
 ]
