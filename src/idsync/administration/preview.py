@@ -54,15 +54,15 @@ def display_value(value: Any) -> str:
 _OPERATION = {"add": "add", "modify": "update", "rename": "rename", "delete": "delete"}
 
 
-def pending_changes(store: Store, connector: str, *, include_exported: bool = False
-                    ) -> Iterator[ObjectChange]:
-    """The connector's pending exports in id order, a page at a time."""
+def pending_changes(store: Store, connector: str, *, include_exported: bool = False,
+                    after: int = 0, page: int = PAGE) -> Iterator[ObjectChange]:
+    """The connector's pending exports in id order, ``page`` objects read at a time (from
+    the object after ``after``, a connector space id: the web UI's pages)."""
     record = store.connectors.get(connector)
-    after = 0
     states = ((ExportState.PENDING, ExportState.EXPORTED) if include_exported
               else (ExportState.PENDING,))
     while True:
-        ids = pending_export_page(store.db, record.id, after, states, PAGE)
+        ids = pending_export_page(store.db, record.id, after, states, page)
         if not ids:
             return
         pending = store.exports.get_many(ids)
@@ -124,23 +124,28 @@ CSV_COLUMNS = ["dn", "object_type", "operation", "new_dn", "attribute", "attribu
                "old_value", "new_value"]
 
 
+def csv_rows(obj: ObjectChange) -> Iterator[list[str]]:
+    """One object's CSV rows: one per value change (CSExportAnalyzer's shape); an object
+    without attribute changes (a rename) gets one row."""
+    base = [obj.dn, obj.object_type or "", obj.operation, obj.new_dn or ""]
+    if not obj.changes:
+        yield [*base, "", "", "", ""]
+    for ch in obj.changes:
+        olds = [display_value(v) for v in ch.old]
+        news = [display_value(v) for v in ch.new]
+        for i in range(max(len(olds), len(news), 1)):
+            yield [*base, ch.attribute, ch.operation, olds[i] if i < len(olds) else "",
+                   news[i] if i < len(news) else ""]
+
+
 def write_csv(changes: Iterator[ObjectChange], path: str | Path) -> int:
-    """One row per value change (CSExportAnalyzer's shape); an object without attribute
-    changes (a rename) gets one row. Returns the number of objects."""
+    """The export preview as CSV (``csv_rows`` of each object). Returns the number of
+    objects."""
     count = 0
     with open(Path(path).expanduser(), "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(CSV_COLUMNS)
         for obj in changes:
             count += 1
-            base = [obj.dn, obj.object_type or "", obj.operation, obj.new_dn or ""]
-            if not obj.changes:
-                writer.writerow([*base, "", "", "", ""])
-            for ch in obj.changes:
-                olds = [display_value(v) for v in ch.old]
-                news = [display_value(v) for v in ch.new]
-                for i in range(max(len(olds), len(news), 1)):
-                    writer.writerow([*base, ch.attribute, ch.operation,
-                                     olds[i] if i < len(olds) else "",
-                                     news[i] if i < len(news) else ""])
+            writer.writerows(csv_rows(obj))
     return count

@@ -8,7 +8,6 @@ import sys
 
 import click
 
-from idsync.administration.audit import AuditAction, record_change
 from idsync.cli.common import (
     console,
     handle_errors,
@@ -26,13 +25,6 @@ from idsync.largegroups.api_versions import (
     set_api_versions,
 )
 from idsync.largegroups.rollback import GroupState
-from idsync.store import Store
-
-
-def api_versions_of(store: Store, name: str) -> dict[str, int]:
-    settings = store.connectors.get(name).settings or {}
-    return {"export_api_version": int(settings.get("export_api_version", 2)),
-            "import_api_version": int(settings.get("import_api_version", 2))}
 
 
 def _show_plan(plan: list[AtRiskGroup]) -> None:
@@ -63,14 +55,9 @@ def set_api_version(ctx: click.Context, name: str, export_version: int, import_v
     # Only a switch to v1 needs the service's v1 limit (and so a connection).
     limit = (service_v1_limit(store, name, str(workspace_path(ctx)))
              if 1 in (export_version, import_version) else V1_MEMBER_LIMIT)
-    versions = api_versions_of(store, name)
-    # One transaction: the audit entry is kept only with the change it describes.
-    with store.transaction():
-        plan, changed = set_api_versions(store, name, export_version, import_version,
-                                         confirm=confirm, limit=limit)
-        after = api_versions_of(store, name)
-        if changed and after != versions:
-            record_change(store, AuditAction.API_VERSION, name, versions, after)
+    # set_api_versions records the change in the audit log, in the change's transaction.
+    plan, changed = set_api_versions(store, name, export_version, import_version,
+                                     confirm=confirm, limit=limit)
     if as_json:
         print_json({"changed": changed, "export_api_version": export_version,
                     "import_api_version": import_version,

@@ -7,20 +7,18 @@ from typing import Any
 
 import click
 
-from idsync.administration.audit import AuditAction, record_settings, settings_snapshot
+from idsync.administration.audit import AuditAction
+from idsync.administration.thresholds import (
+    reset_deletion_limit,
+    reset_share_limit,
+    set_default_deletion_percent,
+    set_deletion_limit,
+    set_share_limit,
+)
 from idsync.cli.common import console, handle_errors, json_option, open_store, print_json
 from idsync.cli.root import cli
 from idsync.engine import deletion_limits, import_guards, member_removals
 from idsync.engine.share_limits import ShareLimitSetting
-from idsync.errors import ConfigurationError
-from idsync.events import EventId
-from idsync.store import Store
-
-
-def _event(store: Store, message: str, connector_id: int | None = None) -> None:
-    store.events.add(int(EventId.DELETION_LIMIT_CHANGED), "information", message,
-                     connector_id=connector_id)
-
 
 # --- deletion limits -----------------------------------------------------------------------
 
@@ -83,17 +81,9 @@ def set_(ctx: click.Context, connector: str, object_type: str | None, count: int
          percent: float | None, floor: int | None) -> None:
     """Set a connector's limit (for one object type, or all of them)."""
     store = open_store(ctx)
-    record = store.connectors.get(connector)
-    with store.transaction():
-        before = settings_snapshot(store)
-        deletion_limits.set_limit(store, record, object_type, count=count, percent=percent,
-                                  floor=floor)
-        record_settings(store, AuditAction.DELETION_LIMIT,
-                        f"{record.name} {object_type or 'each object type'}", before)
-        limit = deletion_limits.limit_for(store, record.name, object_type or "")
-        assert limit is not None
-        what = f"{record.name} {object_type or 'each object type'}"
-        _event(store, f"deletion limit of {what}: {limit.describe()}", record.id)
+    limit = set_deletion_limit(store, connector, object_type, count=count, percent=percent,
+                               floor=floor)
+    what = f"{store.connectors.get(connector).name} {object_type or 'each object type'}"
     console.print(f"deletion limit of {what}: {limit.describe()}", highlight=False)
 
 
@@ -106,13 +96,7 @@ def set_(ctx: click.Context, connector: str, object_type: str | None, count: int
 @handle_errors
 def set_default(ctx: click.Context, percent: float, floor: int) -> None:
     """Set the default's percentage (its count is `idsync export-deletion-threshold set N`)."""
-    deletion_limits.validate(None, percent, floor)
-    store = open_store(ctx)
-    with store.transaction():
-        before = settings_snapshot(store)
-        store.settings.set(deletion_limits.DEFAULT_KEY, {"percent": percent, "floor": floor})
-        record_settings(store, AuditAction.DELETION_LIMIT, "default", before)
-        _event(store, f"default deletion limit: {percent:g}% from {floor} deletes")
+    set_default_deletion_percent(open_store(ctx), percent, floor)
     console.print(f"default deletion limit: {percent:g}% of a type's objects, from {floor} "
                   "deletes, or the export deletion threshold's count", highlight=False)
 
@@ -126,17 +110,7 @@ def reset(ctx: click.Context, connector: str, object_type: str | None) -> None:
     """Remove a connector's own limit (the default applies again)."""
     store = open_store(ctx)
     record = store.connectors.get(connector)
-    with store.transaction():
-        before = settings_snapshot(store)
-        found = deletion_limits.reset_limit(store, record, object_type)
-        record_settings(store, AuditAction.DELETION_LIMIT,
-                        f"{record.name} {object_type or 'each object type'}", before)
-        if found:
-            _event(store, f"deletion limit of {record.name} "
-                          f"{object_type or 'each object type'} reset", record.id)
-    if not found:
-        raise ConfigurationError(f"{record.name} has no deletion limit of its own"
-                                 + (f" for {object_type}" if object_type else ""))
+    reset_deletion_limit(store, connector, object_type)
     console.print(f"deletion limit of {record.name} {object_type or 'each object type'} "
                   "reset to the default", highlight=False)
 
@@ -214,16 +188,10 @@ def _share_limit_commands(group: click.Group, setting: ShareLimitSetting, noun: 
     def set_limit(ctx: click.Context, connector: str, percent: float | None,
                   minimum: int | None, off: bool) -> None:
         store = open_store(ctx)
-        record = store.connectors.get(connector)
-        if not off and percent is None and minimum is None:
-            raise ConfigurationError(f"give --percent P, {setting.option} N, or --off")
-        with store.transaction():
-            before = settings_snapshot(store)
-            value = setting.set_limit(store, record.name, percent=percent, minimum=minimum,
-                                      off=off)
-            record_settings(store, action, record.name, before)
-            _event(store, f"{noun} of {record.name}: {value}", record.id)
-        console.print(f"{noun} of {record.name}: {value}", highlight=False)
+        value = set_share_limit(store, setting, action, noun, connector, percent=percent,
+                                minimum=minimum, off=off)
+        console.print(f"{noun} of {store.connectors.get(connector).name}: {value}",
+                      highlight=False)
 
     @group.command("reset")
     @click.argument("connector")
@@ -231,13 +199,8 @@ def _share_limit_commands(group: click.Group, setting: ShareLimitSetting, noun: 
     @handle_errors
     def reset_limit(ctx: click.Context, connector: str) -> None:
         store = open_store(ctx)
-        record = store.connectors.get(connector)
-        with store.transaction():
-            before = settings_snapshot(store)
-            setting.reset_limit(store, record.name)
-            record_settings(store, action, record.name, before)
-            _event(store, f"{noun} of {record.name} reset to the default", record.id)
-        console.print(f"{noun} of {record.name} reset to the default")
+        reset_share_limit(store, setting, action, noun, connector)
+        console.print(f"{noun} of {store.connectors.get(connector).name} reset to the default")
 
 
 _share_limit_commands(member_removal_limit, member_removals.SETTING, "member removal limit",

@@ -4,17 +4,10 @@ connector overrides)."""
 from __future__ import annotations
 
 import sys
-from dataclasses import asdict
 
 import click
 
-from idsync.administration.audit import (
-    AuditAction,
-    changed_fields,
-    record_change,
-    record_settings,
-    settings_snapshot,
-)
+from idsync.administration.audit import AuditAction, record_change
 from idsync.cli.common import (
     console,
     handle_errors,
@@ -26,17 +19,15 @@ from idsync.cli.common import (
 )
 from idsync.cli.root import cli
 from idsync.events import EventId
-from idsync.largegroups.swing import SwingGroup, stage_swing_back, swing_back_plan
-from idsync.locks import set_lease
-from idsync.scheduler.cycle import purge_run_history
-from idsync.scheduler.settings import (
-    is_staging_mode,
-    load_settings,
-    parse_interval,
-    save_settings,
-    scheduler_view,
-    set_staging_mode,
+from idsync.largegroups.swing import SwingGroup
+from idsync.scheduler.changes import (
+    SchedulerChange,
+    change_scheduler,
+    swing_back_for,
+    swing_deletes,
 )
+from idsync.scheduler.cycle import purge_run_history
+from idsync.scheduler.settings import load_settings, scheduler_view
 
 BOOL = click.Choice(["true", "false"], case_sensitive=False)
 
@@ -94,55 +85,15 @@ def set_(ctx: click.Context, sync_cycle_enabled: str | None, interval: str | Non
     mode on a server whose cloud connector is on API v1 (a swing back from a v2 server) lists
     the groups above the v1 limit it will delete, and changes nothing without --confirm."""
     store = open_store(ctx)
-    changes: list[str] = []
-    swing: list[SwingGroup] = []
-    if staging_mode is not None and not _bool(staging_mode) and is_staging_mode(store):
-        swing = swing_back_plan(store, str(workspace_path(ctx)))
-        _hold_swing_back(swing, confirm)
-    with store.transaction():
-        s = load_settings(store)
-        before = asdict(s)
-        if sync_cycle_enabled is not None:
-            s.sync_cycle_enabled = bool(_bool(sync_cycle_enabled))
-            changes.append(f"sync cycle enabled {s.sync_cycle_enabled}")
-        if interval is not None:
-            s.customized_interval = None if interval == "default" else parse_interval(interval)
-            changes.append(f"interval {interval}")
-        if next_cycle_policy is not None:
-            s.next_cycle_policy = next_cycle_policy.lower()
-            changes.append(f"next cycle policy {s.next_cycle_policy}")
-        if purge_run_history_interval is not None:
-            s.purge_run_history_interval = parse_interval(purge_run_history_interval)
-            changes.append(f"purge run history interval {purge_run_history_interval}")
-        if maintenance_enabled is not None:
-            s.maintenance_enabled = bool(_bool(maintenance_enabled))
-            changes.append(f"maintenance enabled {s.maintenance_enabled}")
-        if suspended is not None:
-            s.suspended = bool(_bool(suspended))
-            changes.append(f"suspended {s.suspended}")
-        save_settings(store, s)
-        old, new = changed_fields(before, asdict(s))
-        if old or new:
-            record_change(store, AuditAction.SCHEDULER_SET, "scheduler", old, new)
-        if staging_mode is not None:
-            staged = is_staging_mode(store)
-            set_staging_mode(store, bool(_bool(staging_mode)))
-            changes.append(f"staging mode {_bool(staging_mode)}")
-            if staged != bool(_bool(staging_mode)):
-                record_change(store, AuditAction.STAGING_MODE, "staging mode",
-                              {"staging_mode": staged}, {"staging_mode": _bool(staging_mode)})
-        deletes = stage_swing_back(store, swing)
-        if deletes:
-            changes.append(f"{deletes} large group delete(s) staged (API v1 cannot hold them; "
-                           "review with `idsync export preview`, the deletion threshold applies)")
-        if lock_lease is not None:
-            lease_before = settings_snapshot(store)
-            set_lease(store, parse_interval(lock_lease))
-            changes.append(f"lock lease {lock_lease}")
-            record_settings(store, AuditAction.SCHEDULER_SET, "lock lease", lease_before)
-        if changes:
-            store.events.add(int(EventId.SCHEDULER_CHANGED), "information",
-                             "scheduler: " + ", ".join(changes))
+    change = SchedulerChange(
+        sync_cycle_enabled=_bool(sync_cycle_enabled), interval=interval,
+        next_cycle_policy=next_cycle_policy,
+        purge_run_history_interval=purge_run_history_interval,
+        maintenance_enabled=_bool(maintenance_enabled), staging_mode=_bool(staging_mode),
+        suspended=_bool(suspended), lock_lease=lock_lease)
+    swing = swing_back_for(store, str(workspace_path(ctx)), change)
+    _hold_swing_back(swing, confirm)
+    changes = change_scheduler(store, change, swing).changes
     console.print("scheduler: " + (", ".join(changes) if changes else "nothing changed"))
 
 
@@ -154,7 +105,7 @@ def _hold_swing_back(plan: list[SwingGroup], confirm: bool) -> None:
     print_table("groups above the API v1 member limit in the cloud, and what leaving staging "
                 "mode does to each", ["name", "members", "what happens", "connector", "dn"],
                 [[g.name, g.member_count, g.fate, g.connector, g.dn] for g in plan])
-    deletes = sum(1 for g in plan if g.deleted)
+    deletes = swing_deletes(plan)
     if deletes and not confirm:
         console.print(f"{deletes} large group(s) would be deleted from the cloud or, written "
                       "back, on-premises (this server's cloud connector is on API v1, which "

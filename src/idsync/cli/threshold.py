@@ -4,26 +4,16 @@ from __future__ import annotations
 
 import click
 
-from idsync.administration.audit import AuditAction, changed_fields, record_change
+from idsync.administration.thresholds import save_deletion_threshold
 from idsync.cli.common import console, handle_errors, json_option, open_store, print_json
 from idsync.cli.root import cli
 from idsync.engine.deletion_limits import deletion_threshold
 from idsync.errors import ConfigurationError
-from idsync.events import EventId
 from idsync.store import Store
 
 
 def _save(store: Store, value: dict) -> None:
-    with store.transaction():
-        before = deletion_threshold(store)
-        store.settings.set("export_deletion_threshold", value)
-        old, new = changed_fields(before, value)
-        if old or new:
-            record_change(store, AuditAction.EXPORT_DELETION_THRESHOLD,
-                          "export deletion threshold", old, new)
-        state = "enabled" if value["enabled"] else "disabled"
-        store.events.add(int(EventId.DELETION_THRESHOLD_CHANGED), "information",
-                         f"export deletion threshold: {state}, {value['count']} deletes")
+    save_deletion_threshold(store, enabled=value["enabled"], count=value["count"])
 
 
 @cli.group("export-deletion-threshold")

@@ -20,6 +20,7 @@ from idsync.web.pages import (
     metaverse,
     operations,
     runs,
+    settings,
     signin,
 )
 from idsync.web.pages import preview as object_preview
@@ -75,6 +76,7 @@ def ui_routes() -> list[BaseRoute]:
         *connector_space.routes,
         *metaverse.routes,
         *rules_pages.routes,
+        *settings.routes,
         Mount("/static", StaticFiles(packages=[("idsync.web", "static")]), name="static"),
     ]
 
