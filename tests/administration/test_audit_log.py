@@ -157,3 +157,17 @@ def test_the_ui_records_through_the_same_function_as_its_admin(tmp_path: Path) -
         assert entry.new == {"note": redaction.MASK}
     finally:
         store.close()
+
+
+def test_cycle_start_and_stop_on_the_command_line_are_audited(tmp_path):
+    """`idsync cycle start` (run here, no service) names the OS user; a stop with no cycle
+    running records nothing."""
+    ws = tmp_path / "ws"
+    idsync(ws, "init")
+    idsync(ws, "cycle", "start", "--policy", "delta")
+    stopped = idsync(ws, "cycle", "stop")
+    assert "no sync cycle is running" in stopped.stdout
+    entries = json.loads(idsync(ws, "audit", "list", "--json").stdout)
+    cycle = [e for e in entries if e["action"].startswith("cycle.")]
+    assert [(e["action"], e["via"], e["new"]) for e in cycle] == [
+        ("cycle.start", "cli", {"policy": "delta"})]

@@ -7,6 +7,8 @@ import sys
 import click
 from rich.text import Text
 
+from idsync.administration.audit import AuditAction, record_change
+from idsync.administration.cycle_control import CYCLE_TARGET, start_cycle, stop_cycle
 from idsync.cli.common import (
     console,
     handle_errors,
@@ -20,8 +22,7 @@ from idsync.cli.root import cli
 from idsync.errors import ConfigurationError
 from idsync.locks import CYCLE_LOCK, Liveness, clear, describe_holder, held_locks
 from idsync.scheduler.cycle import CycleRunner
-from idsync.scheduler.lock import CycleLock, request_stop
-from idsync.scheduler.service import request_cycle
+from idsync.scheduler.lock import CycleLock
 from idsync.scheduler.settings import CYCLE_COMPLETED_WITH_WARNINGS, load_settings, service_record
 
 
@@ -51,11 +52,13 @@ def start(ctx: click.Context, policy: str | None, as_json: bool) -> None:
     if load_settings(store).suspended:
         raise ConfigurationError("the scheduler is suspended (an upgrade or a restore is "
                                  "under way); `idsync scheduler set --suspended false` first")
-    policy = policy.lower() if policy else None
+    policy = policy.lower() if policy else load_settings(store).next_cycle_policy
     if service_record(store):
-        request_cycle(store, policy)
+        start_cycle(store, policy)  # the request and its audit entry
         console.print("cycle requested: the service starts it now")
         return
+    with store.transaction():
+        record_change(store, AuditAction.CYCLE_START, CYCLE_TARGET, None, {"policy": policy})
     result = CycleRunner(store, str(workspace_path(ctx))).run(policy, reason="cycle start")
     if as_json:
         print_json(result.to_dict())
@@ -75,8 +78,13 @@ def start(ctx: click.Context, policy: str | None, as_json: bool) -> None:
 def stop(ctx: click.Context) -> None:
     """Stop the running cycle after its current run profile; the rest waits for the next
     cycle. Harmless when none runs."""
-    holder = request_stop(open_store(ctx))
-    if holder is None:
+    store = open_store(ctx)
+    if CycleLock(store).holder() is None:
+        console.print("no sync cycle is running")
+        return
+    try:
+        holder = stop_cycle(store)  # the stop request and its audit entry
+    except ConfigurationError:  # it ended meanwhile
         console.print("no sync cycle is running")
     else:
         console.print(f"stop requested: the {holder.get('policy')} cycle stops after its "
