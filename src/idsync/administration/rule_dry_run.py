@@ -5,7 +5,7 @@ transformation's value, without writing anything.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,6 +47,26 @@ class FlowResult:
     outcome: str
     value: Any = None
     message: str | None = None
+
+    def described(self, render: Callable[[Any], str] = str, shown: int = 10) -> str:
+        """The result as an administrator reads it (``idsync rules test`` and the Rules
+        Editor's test): a multi-valued result counted with its first ``shown`` values."""
+        if self.outcome == "value":
+            if isinstance(self.value, list):
+                more = ", ..." if len(self.value) > shown else ""
+                return (f"{len(self.value)} values: "
+                        + ", ".join(render(v) for v in self.value[:shown]) + more)
+            return render(self.value)
+        if self.outcome == "error":
+            return f"Error(): {self.message} (sync-rule-error-function-triggered)"
+        if self.outcome == "failed":
+            return f"expression failed: {self.message}"
+        return OUTCOME_TEXT[self.outcome]
+
+
+#: What a flow that contributes no value says.
+OUTCOME_TEXT = {"null": "NULL (contributes nothing)", "ignore_this_flow": "IgnoreThisFlow",
+                "authoritative_null": "AuthoritativeNull"}
 
 
 @dataclass

@@ -327,20 +327,5 @@ def _print_report(report: rule_dry_run.DryRunReport) -> None:
                       highlight=False, markup=True)
     # Sources hold [attribute] references: print_table prints cells as text, not markup.
     print_table("Transformations", ["target", "flow", "source", "result"],
-                [[f.target, f.flow_type.value, f.source, _shown(f)]
+                [[f.target, f.flow_type.value, f.source, f.described(display_value)]
                  for f in report.flows])
-
-
-def _shown(flow: rule_dry_run.FlowResult) -> str:
-    if flow.outcome == "value":
-        value = flow.value
-        if isinstance(value, list):
-            return f"{len(value)} values: " + ", ".join(display_value(v) for v in value[:10]) + (
-                ", ..." if len(value) > 10 else "")
-        return display_value(value)
-    if flow.outcome == "error":
-        return f"Error(): {flow.message} (sync-rule-error-function-triggered)"
-    if flow.outcome == "failed":
-        return f"expression failed: {flow.message}"
-    return {"null": "NULL (contributes nothing)", "ignore_this_flow": "IgnoreThisFlow",
-            "authoritative_null": "AuthoritativeNull"}[flow.outcome]

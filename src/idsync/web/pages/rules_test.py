@@ -29,22 +29,8 @@ VALUES_SHOWN = 10
 
 
 def shown_value(flow: FlowResult) -> str:
-    """A flow's result as an administrator reads it (the CLI's wording)."""
-    if flow.outcome == "value":
-        value = to_json(flow.value)
-        if isinstance(value, list) and len(value) == 1:
-            return str(value[0])
-        if isinstance(value, list):
-            head = ", ".join(str(v) for v in value[:VALUES_SHOWN])
-            return f"{len(value)} values: {head}" + (", ..." if len(value) > VALUES_SHOWN
-                                                      else "")
-        return str(value)
-    if flow.outcome == "error":
-        return f"Error(): {flow.message} (sync-rule-error-function-triggered)"
-    if flow.outcome == "failed":
-        return f"expression failed: {flow.message}"
-    return {"null": "NULL (contributes nothing)", "ignore_this_flow": "IgnoreThisFlow",
-            "authoritative_null": "AuthoritativeNull"}[flow.outcome]
+    """A flow's result as an administrator reads it (the CLI's wording, values as JSON)."""
+    return flow.described(lambda v: str(to_json(v)), VALUES_SHOWN)
 
 
 def join_values(values: dict[str, list[Any]]) -> str:
