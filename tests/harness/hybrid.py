@@ -5,6 +5,7 @@ Shared by tests/writeback and tests/largegroups."""
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -128,3 +129,59 @@ def make_hybrid(workspace: Path, slapd: Any, tenant: Any, users: list[str], *,
     store.connectors.add("cloud", "cloud", tenant.connector_settings(), tenant.secrets())
     install_rules(store, group_limit)
     return Hybrid(workspace, store, slapd, tenant)
+
+
+# --- the large-group scenarios' shared steps (tests/largegroups, tests/web) ----------------
+
+#: The out-of-box member limit's error (an Error() in the Group Join rule's transformation).
+LIMIT_ERROR = "sync-rule-error-function-triggered"
+FULL = ("corp:fi", "corp:fs", "cloud:fi", "cloud:fs", "cloud:e", "corp:e",
+        "cloud:di", "cloud:ds", "corp:di", "corp:ds")
+DELTA = ("corp:di", "corp:ds", "cloud:di", "cloud:ds", "cloud:e", "corp:e",
+         "cloud:di", "cloud:ds", "corp:di", "corp:ds")
+
+
+def limit_expression(n: int) -> str:
+    return (f'member=IIF(ValueCount("member")> {n},'
+            'Error("Maximum Group member count exceeded"),IgnoreThisFlow)')
+
+
+def cloud_groups(h: Hybrid) -> dict[str, int]:
+    """Synced (from on-premises) groups in the cloud: displayName -> member count."""
+    entries, _token, _pages = h.tenant.import_all(2)
+    names: dict[str, str] = {}
+    counts: dict[str, int] = defaultdict(int)
+    for e in entries:
+        if e["object_type"] == "group" and e.get("source_anchor"):
+            names.setdefault(e["id"], e["attributes"]["displayName"][0])
+            counts[e["id"]] += len(e["members"]["add"])
+    return {names[i]: counts[i] for i in names}
+
+
+def limit_errors(h: Hybrid) -> list[str]:
+    return [e.detail for e in h.store.errors.list() if e.code == LIMIT_ERROR]
+
+
+def onprem_group(h: Hybrid, name: str, members: list[str]) -> None:
+    h.slapd.add(f"cn={name},ou=Groups,{h.base}", {
+        "objectClass": ["groupOfNames"], "cn": [name],
+        "member": [f"uid={m},ou=People,{h.base}" for m in members]})
+
+
+def ok(h: Hybrid, *args: str, code: int = 0) -> str:
+    result = h.cli(*args)
+    assert result.exit_code == code, (args, result.output)
+    return result.output
+
+
+def small_and_large_group_on_v2(h: Hybrid, users: list[str]) -> None:
+    """Groups ``small`` (3 members) and ``g8`` (8, above the scaled-down v1 limit of 5) in the
+    cloud through API v2 and an editable copy of the Group Join rule allowing 25: where a
+    rollback to v1 starts."""
+    onprem_group(h, "small", users[:3])
+    onprem_group(h, "g8", users[:8])
+    ok(h, "rules", "copy", "Out to AAD - Group Join", "--precedence", "50")
+    ok(h, "rules", "edit", "Out to AAD - Group Join (copy)", "--transformation",
+       limit_expression(25), "--scope-value", "memberCount=25")
+    h.steps("corp:fi", "corp:fs", "cloud:fi", "cloud:fs", "cloud:e", "cloud:fi", "cloud:fs")
+    assert cloud_groups(h) == {"small": 3, "g8": 8}

@@ -8,8 +8,12 @@ import json
 from pathlib import Path
 
 import pytest
-from tests.harness.hybrid import make_hybrid
-from tests.largegroups.test_v2_story import cloud_groups, limit_expression, ok, onprem_group
+from tests.harness.hybrid import (
+    cloud_groups,
+    make_hybrid,
+    ok,
+    small_and_large_group_on_v2,
+)
 
 pytestmark = pytest.mark.slapd
 
@@ -21,13 +25,7 @@ def test_rollback_deletes_reach_the_cloud_in_cycle_order(slapd, clouddir_factory
     tenant = clouddir_factory(v1_member_limit=5, v2_member_limit=25)
     h = make_hybrid(tmp_path, slapd, tenant, USERS, group_limit=5)
     try:
-        onprem_group(h, "small", USERS[:3])
-        onprem_group(h, "g8", USERS[:8])
-        ok(h, "rules", "copy", "Out to AAD - Group Join", "--precedence", "50")
-        ok(h, "rules", "edit", "Out to AAD - Group Join (copy)", "--transformation",
-           limit_expression(25), "--scope-value", "memberCount=25")
-        h.steps("corp:fi", "corp:fs", "cloud:fi", "cloud:fs", "cloud:e", "cloud:fi", "cloud:fs")
-        assert cloud_groups(h) == {"small": 3, "g8": 8}
+        small_and_large_group_on_v2(h, USERS)
         out = json.loads(ok(h, "connector", "set-api-version", "cloud", "--export", "1",
                             "--import", "1", "--confirm", "--json"))
         assert [(d["name"], d["member_count"]) for d in out["deletions"]] == [("g8", 8)]

@@ -11,8 +11,14 @@ import uuid
 from pathlib import Path
 
 import pytest
-from tests.harness.hybrid import Hybrid, make_hybrid
-from tests.largegroups.test_v2_story import cloud_groups, limit_expression, ok, onprem_group
+from tests.harness.hybrid import (
+    Hybrid,
+    cloud_groups,
+    limit_expression,
+    make_hybrid,
+    ok,
+    onprem_group,
+)
 
 pytestmark = pytest.mark.slapd
 

@@ -12,52 +12,25 @@ deletion threshold, and after the full sync they are gone, in the cloud and on-p
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from pathlib import Path
 
 import pytest
-from tests.harness.hybrid import Hybrid, make_hybrid
+from tests.harness.hybrid import (
+    DELTA,
+    FULL,
+    LIMIT_ERROR,
+    Hybrid,
+    cloud_groups,
+    limit_expression,
+    make_hybrid,
+    ok,
+    onprem_group,
+)
 
 pytestmark = pytest.mark.slapd
 
 USERS = [f"u{i:02d}" for i in range(30)]
 COPY = "Out to AAD - Group Join (copy)"
-LIMIT_ERROR = "sync-rule-error-function-triggered"
-
-
-def limit_expression(n: int) -> str:
-    return (f'member=IIF(ValueCount("member")> {n},'
-            'Error("Maximum Group member count exceeded"),IgnoreThisFlow)')
-
-
-def cloud_groups(h: Hybrid) -> dict[str, int]:
-    """Synced (from on-premises) groups in the cloud: displayName -> member count."""
-    entries, _token, _pages = h.tenant.import_all(2)
-    names: dict[str, str] = {}
-    counts: dict[str, int] = defaultdict(int)
-    for e in entries:
-        if e["object_type"] == "group" and e.get("source_anchor"):
-            names.setdefault(e["id"], e["attributes"]["displayName"][0])
-            counts[e["id"]] += len(e["members"]["add"])
-    return {names[i]: counts[i] for i in names}
-
-
-def onprem_group(h: Hybrid, name: str, members: list[str]) -> None:
-    h.slapd.add(f"cn={name},ou=Groups,{h.base}", {
-        "objectClass": ["groupOfNames"], "cn": [name],
-        "member": [f"uid={m},ou=People,{h.base}" for m in members]})
-
-
-def ok(h: Hybrid, *args: str, code: int = 0) -> str:
-    result = h.cli(*args)
-    assert result.exit_code == code, (args, result.output)
-    return result.output
-
-
-FULL = ("corp:fi", "corp:fs", "cloud:fi", "cloud:fs", "cloud:e", "corp:e",
-        "cloud:di", "cloud:ds", "corp:di", "corp:ds")
-DELTA = ("corp:di", "corp:ds", "cloud:di", "cloud:ds", "cloud:e", "corp:e",
-         "cloud:di", "cloud:ds", "corp:di", "corp:ds")
 
 
 def test_the_v2_endpoint_document_end_to_end(slapd, clouddir_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -6,7 +6,6 @@ audited with the admin's name, and "test this rule on an object"."""
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,15 @@ from playwright.sync_api import Page, expect
 from tests.harness.browser import READ_ONLY_ADMIN, UiDriver, add_test_admins
 from tests.harness.clouddir_server import clouddir_factory, clouddir_shared
 from tests.harness.commands import idsync, wait_for
-from tests.harness.hybrid import Hybrid, make_hybrid
+from tests.harness.hybrid import (
+    DELTA,
+    FULL,
+    LIMIT_ERROR,
+    Hybrid,
+    cloud_groups,
+    limit_errors,
+    make_hybrid,
+)
 from tests.harness.slapd import slapd, slapd_factory
 
 from idsync.rules.model import SyncRule
@@ -247,27 +254,6 @@ def test_test_this_rule_on_an_object(small_workspace, serve_factory, ui_factory)
 # administrator changes it to 10 ~ 100,000.
 
 USERS = [f"u{i:02d}" for i in range(12)]
-LIMIT_ERROR = "sync-rule-error-function-triggered"
-FULL = ("corp:fi", "corp:fs", "cloud:fi", "cloud:fs", "cloud:e", "corp:e",
-        "cloud:di", "cloud:ds", "corp:di", "corp:ds")
-DELTA = ("corp:di", "corp:ds", "cloud:di", "cloud:ds", "cloud:e", "corp:e",
-         "cloud:di", "cloud:ds", "corp:di", "corp:ds")
-
-
-def _cloud_groups(h: Hybrid) -> dict[str, int]:
-    """Groups synced from on-premises in the cloud: displayName -> member count."""
-    entries, _token, _pages = h.tenant.import_all(2)
-    names: dict[str, str] = {}
-    counts: dict[str, int] = defaultdict(int)
-    for e in entries:
-        if e["object_type"] == "group" and e.get("source_anchor"):
-            names.setdefault(e["id"], e["attributes"]["displayName"][0])
-            counts[e["id"]] += len(e["members"]["add"])
-    return {names[i]: counts[i] for i in names}
-
-
-def _limit_errors(h: Hybrid) -> list[str]:
-    return [e.detail for e in h.store.errors.list() if e.code == LIMIT_ERROR]
 
 
 @pytest.mark.slapd
@@ -289,13 +275,13 @@ def _phase_3(h: Hybrid, serve_factory, ui_factory) -> None:  # type: ignore[no-u
     assert h.cli("connector", "set-api-version", "cloud", "--export", "2",
                  "--import", "2").exit_code == 0
     h.steps(*FULL)
-    assert _cloud_groups(h) == {"big": 4}
+    assert cloud_groups(h) == {"big": 4}
     # ...then grows past it: "Maximum Group member count exceeded", the cloud keeps 4.
     h.slapd.modify(group_dn, [("add", "member",
                                [f"uid={u},ou=People,{h.base}" for u in USERS[4:9]])])
     h.steps(*DELTA, allow={LIMIT_ERROR})
-    assert _limit_errors(h) == ["Maximum Group member count exceeded"]
-    assert _cloud_groups(h) == {"big": 4}
+    assert limit_errors(h) == ["Maximum Group member count exceeded"]
+    assert cloud_groups(h) == {"big": 4}
 
     idsync(h.workspace, "scheduler", "set", "--sync-cycle-enabled", "false")
     add_test_admins(h.store)
@@ -359,8 +345,8 @@ def _phase_3(h: Hybrid, serve_factory, ui_factory) -> None:  # type: ignore[no-u
     before = served.cycles()
     assert "cycle requested" in idsync(h.workspace, "cycle", "start").stdout
     wait_for(lambda: served.cycles() > before, timeout=180, what="the sync cycle to end")
-    assert _limit_errors(h) == []
-    assert _cloud_groups(h) == {"big": 9}
+    assert limit_errors(h) == []
+    assert cloud_groups(h) == {"big": 9}
 
     # What the administrator sees: the copy at 50, the out-of-box rule disabled...
     page = ui.visit("/rules?direction=outbound&mv_type=group", "Phase 3: rules after the cycle")

@@ -16,9 +16,12 @@ from playwright.sync_api import expect
 from tests.harness.browser import READ_ONLY_ADMIN, add_test_admins
 from tests.harness.clouddir_server import clouddir_factory, clouddir_shared
 from tests.harness.commands import idsync
-from tests.harness.hybrid import make_hybrid
+from tests.harness.hybrid import (
+    make_hybrid,
+    ok,
+    small_and_large_group_on_v2,
+)
 from tests.harness.slapd import slapd, slapd_factory
-from tests.largegroups.test_v2_story import cloud_groups, limit_expression, ok, onprem_group
 from tests.scheduler.test_swing_back_writeback import (
     V1_LIMIT,
     v1_server,
@@ -283,13 +286,7 @@ def test_rollback_to_api_v1_lists_the_large_groups_before_anything_changes(
     tenant = clouddir_factory(v1_member_limit=5, v2_member_limit=25)
     h = make_hybrid(tmp_path, slapd, tenant, USERS, group_limit=5)
     try:
-        onprem_group(h, "small", USERS[:3])
-        onprem_group(h, "g8", USERS[:8])
-        ok(h, "rules", "copy", "Out to AAD - Group Join", "--precedence", "50")
-        ok(h, "rules", "edit", "Out to AAD - Group Join (copy)", "--transformation",
-           limit_expression(25), "--scope-value", "memberCount=25")
-        h.steps("corp:fi", "corp:fs", "cloud:fi", "cloud:fs", "cloud:e", "cloud:fi", "cloud:fs")
-        assert cloud_groups(h) == {"small": 3, "g8": 8}
+        small_and_large_group_on_v2(h, USERS)
         ok(h, "scheduler", "set", "--sync-cycle-enabled", "false")
         add_test_admins(h.store)
         cloud_id = h.store.connectors.get("cloud").id
