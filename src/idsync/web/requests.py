@@ -23,7 +23,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from idsync.administration.admin_sessions import Session, csrf_matches, session_for
 from idsync.administration.audit import Via, acting_as
-from idsync.errors import IdsyncError
+from idsync.errors import ConfigurationError, IdsyncError
 from idsync.failures import one_line
 from idsync.secrets.redaction import redact
 from idsync.store import Store
@@ -57,6 +57,13 @@ class UiRequest:
     @property
     def params(self) -> Mapping[str, Any]:
         return self.request.path_params
+
+    def id_param(self, name: str, what: str) -> int:
+        """A path parameter that names an object by its id; a one-line refusal otherwise."""
+        raw = str(self.params[name])
+        if not raw.isdigit():
+            raise ConfigurationError(f"{raw!r} is not {what} id")
+        return int(raw)
 
     @property
     def is_htmx(self) -> bool:

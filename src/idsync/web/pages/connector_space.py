@@ -17,19 +17,13 @@ from idsync.errors import ConfigurationError
 from idsync.web.requests import UiRequest, view
 
 
-def _object_id(ui: UiRequest) -> int:
-    raw = str(ui.params["cs_id"])
-    if not raw.isdigit():
-        raise ConfigurationError(f"{raw!r} is not a connector space object id")
-    return int(raw)
-
-
 def cs_page(ui: UiRequest) -> Response:
-    return ui.render("cs_object.html", view=cs_object_view(ui.store, _object_id(ui)))
+    cs_id = ui.id_param("cs_id", "a connector space object")
+    return ui.render("cs_object.html", view=cs_object_view(ui.store, cs_id))
 
 
 def cs_values(ui: UiRequest) -> Response:
-    cs_id = _object_id(ui)
+    cs_id = ui.id_param("cs_id", "a connector space object")
     cs = ui.store.cs_objects.get(cs_id)
     if cs is None:
         raise ConfigurationError(f"no connector space object {cs_id}")
@@ -39,7 +33,7 @@ def cs_values(ui: UiRequest) -> Response:
 
 
 def cs_export_values(ui: UiRequest) -> Response:
-    cs_id = _object_id(ui)
+    cs_id = ui.id_param("cs_id", "a connector space object")
     cs = ui.store.cs_objects.get(cs_id)
     if cs is None:
         raise ConfigurationError(f"no connector space object {cs_id}")

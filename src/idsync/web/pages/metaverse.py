@@ -57,20 +57,13 @@ def metaverse_page(ui: UiRequest) -> Response:
                      clauses=clauses, object_type=object_type or "")
 
 
-def _object_id(ui: UiRequest) -> int:
-    raw = str(ui.params["mv_id"])
-    if not raw.isdigit():
-        raise ConfigurationError(f"{raw!r} is not a metaverse object id")
-    return int(raw)
-
-
 def mv_page(ui: UiRequest) -> Response:
-    return ui.render("mv_object.html", view=mv_object_view(ui.store, _object_id(ui)),
-                     page_size=PAGE_SIZE)
+    mv_id = ui.id_param("mv_id", "a metaverse object")
+    return ui.render("mv_object.html", view=mv_object_view(ui.store, mv_id), page_size=PAGE_SIZE)
 
 
 def mv_values(ui: UiRequest) -> Response:
-    mv_id = _object_id(ui)
+    mv_id = ui.id_param("mv_id", "a metaverse object")
     mv = ui.store.mv.get(mv_id)
     if mv is None:
         raise ConfigurationError(f"no metaverse object {mv_id}")
