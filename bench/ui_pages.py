@@ -50,6 +50,8 @@ PAGES = (
     ("/cs/{id} user", "/cs/{user_cs}"),
     ("/cs/{id} 250k-member group", "/cs/{group_cs}"),
     ("/cs/{id}/values/member?after=", "/cs/{group_cs}/values/member?after={member_after}"),
+    ("/cs/{id} group with a large pending add", "/cs/{group_target}"),
+    ("/cs/{id}/export/member/add", "/cs/{group_target}/export/member/add"),
     ("/metaverse search",
      "/metaverse?object_type=person&attr1=accountName&op1=equals&value1={account}"),
     ("/mv/{id} user", "/mv/{user_mv}"),
@@ -59,6 +61,8 @@ PAGES = (
     ("/settings", "/settings"),
     ("/settings/limits", "/settings/limits"),
     ("/settings/exports/{name}", "/settings/exports/{target}"),
+    ("/settings/exports/{name} with the large group",
+     "/settings/exports/{target}?after={before_group_target}"),
     ("/settings/api-versions", "/settings/api-versions"),
     ("/preview (the form)", "/preview"),
     ("/audit", "/audit"),
@@ -97,7 +101,9 @@ def percentile(samples: list[float], fraction: float) -> float:
 
 
 def urls(built: Built) -> list[tuple[str, str]]:
-    fields = {**asdict(built), "user_rdn_q": quote(built.user_rdn, safe="")}
+    fields = {**asdict(built), "user_rdn_q": quote(built.user_rdn, safe=""),
+              # the export preview's page that starts with the large group's pending add
+              "before_group_target": built.group_target - 1}
     return [(page, template.format(**fields)) for page, template in PAGES]
 
 

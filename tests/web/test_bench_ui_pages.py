@@ -8,7 +8,8 @@ from bench.ui_pages import PAGES, Timing, percentile, urls
 from bench.ui_workspace import Built
 
 BUILT = Built(objects=10, source="source", target="target", user_cs=12, user_dn="uid=u1,ou=x",
-              user_rdn="uid=u1", group_cs=3, group_mv=3, user_mv=9, member_after=15,
+              user_rdn="uid=u1", group_cs=3, group_mv=3, group_target=21, user_mv=9,
+              member_after=15,
               account="u1", run_id=40, rule_id=2, seconds=1.0)
 
 
