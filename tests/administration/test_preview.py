@@ -7,8 +7,9 @@ import json
 from pathlib import Path
 
 from tests.harness.commands import idsync
-from tests.harness.workspace import Workspace
+from tests.harness.workspace import Workspace, group_entry, ldif, make_workspace, user_entry
 
+from idsync.administration.preview import pending_changes
 from idsync.scheduler.cycle import CycleRunner
 from idsync.scheduler.settings import set_staging_mode
 
@@ -57,3 +58,31 @@ def test_preview_lists_adds_updates_and_deletes_with_old_and_new_values(
 
     text = idsync(ws.path, "export", "preview", "target").stdout
     assert "pending exports: delete 1, update 2" in text
+
+
+def test_a_page_of_the_preview_lists_a_large_member_change_by_its_first_values(tmp_path: Path):
+    """The web UI's export preview pages (``values_shown``): a group added with 60 members
+    lists its first 20 members by id with the count, never the whole list; the CSV and the
+    command line still hold every member."""
+    uids = [f"u{i:02d}" for i in range(60)]
+    ws = make_workspace(tmp_path / "ws", ldif(*(user_entry(u) for u in uids),
+                                              group_entry("crowd", uids)))
+    try:
+        for step in ("source:fi", "source:fs", "target:fi", "target:fs"):
+            connector, profile = step.split(":")
+            ws.run(connector, profile)
+        group = "cn=crowd,ou=groups,dc=fabrikam,dc=com"
+        whole = {o.dn.lower(): o for o in pending_changes(ws.store, "target")}[group]
+        paged = {o.dn.lower(): o for o in pending_changes(ws.store, "target",
+                                                          values_shown=20)}[group]
+        [all_members] = [c for c in whole.changes if c.attribute == "member"]
+        [first] = [c for c in paged.changes if c.attribute == "member"]
+        assert len(all_members.new) == 60 and all_members.total is None
+        assert first.operation == "add" and first.total == 60 and len(first.new) == 20
+        assert set(first.new) < set(all_members.new)
+        assert first.to_dict()["total"] == 60 and "total" not in all_members.to_dict()
+        # the other attributes are the same either way
+        assert [c for c in paged.changes if c.attribute != "member"] == \
+            [c for c in whole.changes if c.attribute != "member"]
+    finally:
+        ws.store.close()

@@ -13,6 +13,7 @@ from typing import Any
 from idsync.model import CSObject, ExportKind, ExportState, PendingExport
 from idsync.store import Store
 from idsync.store.export_pages import pending_export_page
+from idsync.store.exports import REF_ADD, REF_REMOVE
 
 PAGE = 500
 
@@ -24,6 +25,17 @@ class AttributeChange:
     operation: str
     old: list[Any]
     new: list[Any]
+    #: the number of values when ``old`` / ``new`` hold only the first of them (a page of the
+    #: export preview lists the first values of a 250,000-member change, the CSV all of them)
+    total: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"attribute": self.attribute, "operation": self.operation,
+                               "old": [display_value(v) for v in self.old],
+                               "new": [display_value(v) for v in self.new]}
+        if self.total is not None:
+            out["total"] = self.total
+        return out
 
 
 @dataclass
@@ -40,9 +52,7 @@ class ObjectChange:
     def to_dict(self) -> dict[str, Any]:
         return {"cs_id": self.cs_id, "dn": self.dn, "object_type": self.object_type,
                 "operation": self.operation, "state": self.state, "new_dn": self.new_dn,
-                "changes": [{"attribute": c.attribute, "operation": c.operation,
-                             "old": [display_value(v) for v in c.old],
-                             "new": [display_value(v) for v in c.new]} for c in self.changes]}
+                "changes": [c.to_dict() for c in self.changes]}
 
 
 def display_value(value: Any) -> str:
@@ -55,9 +65,16 @@ _OPERATION = {"add": "add", "modify": "update", "rename": "rename", "delete": "d
 
 
 def pending_changes(store: Store, connector: str, *, include_exported: bool = False,
-                    after: int = 0, page: int = PAGE) -> Iterator[ObjectChange]:
+                    after: int = 0, page: int = PAGE, values_shown: int | None = None
+                    ) -> Iterator[ObjectChange]:
     """The connector's pending exports in id order, ``page`` objects read at a time (from
-    the object after ``after``, a connector space id: the web UI's pages)."""
+    the object after ``after``, a connector space id: the web UI's pages). With
+    ``values_shown``, a reference change lists only its first values by id, with its count:
+    a page never reads a large group's whole member list."""
+    if values_shown is not None:
+        yield from _bounded_changes(store, connector, include_exported=include_exported,
+                                    after=after, page=page, values_shown=values_shown)
+        return
     record = store.connectors.get(connector)
     states = ((ExportState.PENDING, ExportState.EXPORTED) if include_exported
               else (ExportState.PENDING,))
@@ -77,6 +94,30 @@ def pending_changes(store: Store, connector: str, *, include_exported: bool = Fa
                 continue
             yield _object_change(store, pe, cs, names)
         after = ids[-1]
+
+
+def _bounded_changes(store: Store, connector: str, *, include_exported: bool, after: int,
+                     page: int, values_shown: int) -> Iterator[ObjectChange]:
+    record = store.connectors.get(connector)
+    states = ((ExportState.PENDING, ExportState.EXPORTED) if include_exported
+              else (ExportState.PENDING,))
+    ids = pending_export_page(store.db, record.id, after, states, page)
+    if not ids:
+        return
+    pending = store.exports.get_many(ids, with_refs=False)
+    objects = store.cs.by_ids(ids)
+    counts = store.exports.ref_counts_of(ids)
+    for cs_id in ids:
+        pe, cs = pending.get(cs_id), objects.get(cs_id)
+        if pe is None or cs is None:
+            continue
+        change = _object_change(store, pe, cs, {})
+        for (attr, op), total in sorted(counts.get(cs_id, {}).items()):
+            first = [dn for _id, dn in store.cs.export_ref_page(cs_id, attr, op, 0,
+                                                                values_shown)]
+            change.changes.append(AttributeChange(attr, op, first if op == REF_REMOVE else [],
+                                                  first if op == REF_ADD else [], total))
+        yield change
 
 
 def describe_export(store: Store, pe: PendingExport, cs: CSObject) -> ObjectChange:

@@ -46,6 +46,16 @@ class PendingExportRepository:
                 bucket.setdefault(attr, set()).add(target)
         return out
 
+    def ref_counts_of(self, cs_ids: Sequence[int]) -> dict[int, dict[tuple[str, str], int]]:
+        """Per object: (attribute, 'add' | 'remove') -> how many reference values its pending
+        export changes (a page that lists the first few reads them apart, by keyset)."""
+        out: dict[int, dict[tuple[str, str], int]] = {}
+        for cs_id, attr, op, n in self.db.query_in(
+                "SELECT cs_id, attr, op, count(*) FROM pending_export_refs "
+                "WHERE cs_id IN ({ids}) GROUP BY cs_id, attr, op", list(cs_ids)):
+            out.setdefault(cs_id, {})[(attr, op)] = int(n)
+        return out
+
     def stage(self, pe: PendingExport) -> None:
         """Replace the pending export of an object."""
         self.stage_many([pe])

@@ -38,7 +38,8 @@ def connector_preview(ui: UiRequest) -> Response:
     name = ui.params["connector"]
     record = ui.store.connectors.get(name)
     page = list(islice(pending_changes(ui.store, record.name, after=_after(ui),
-                                       page=PAGE_SIZE + 1), PAGE_SIZE + 1))
+                                       page=PAGE_SIZE + 1, values_shown=VALUES_SHOWN),
+                       PAGE_SIZE + 1))
     more = len(page) > PAGE_SIZE
     page = page[:PAGE_SIZE]
     return ui.render("settings_export_preview.html", connector=record.name,
