@@ -10,23 +10,12 @@ from tests.harness.commands import idsync
 from tests.harness.workspace import Workspace, group_entry, ldif, make_workspace, user_entry
 
 from idsync.administration.preview import pending_changes
-from idsync.scheduler.cycle import CycleRunner
-from idsync.scheduler.settings import set_staging_mode
 
 
 def test_preview_lists_adds_updates_and_deletes_with_old_and_new_values(
         small_workspace: Workspace, tmp_path: Path):
     ws = small_workspace
-    CycleRunner(ws.store, str(ws.path)).run()  # initial cycle: target holds ann, bob, staff
-    set_staging_mode(ws.store, True)
-    ws.change_source("dn: uid=ann,ou=Users,dc=contoso,dc=com\nchangetype: modify\n"
-                     "replace: mail\nmail: ann.new@contoso.com\n-\n")
-    ws.change_source("dn: uid=bob,ou=Users,dc=contoso,dc=com\nchangetype: delete\n")
-    # A full import of the target confirms the first exports (the hologram is what an import
-    # saw); then the changes are synchronized but, in staging mode, not exported.
-    target = ws.store.connectors.get("target")
-    ws.store.connectors.set_required(target.id, full_import=True)
-    CycleRunner(ws.store, str(ws.path)).run()
+    ws.stage_held_changes()
     assert "dn: uid=bob,ou=People" in ws.target_file.read_text()
 
     data = json.loads(idsync(ws.path, "export", "preview", "target", "--json").stdout)

@@ -20,6 +20,8 @@ from idsync.engine.run_profiles import RunResult, run_profile
 from idsync.filedir.ldif import read_ldif
 from idsync.model import RunProfile
 from idsync.rules.files import builtin_rule_set, load_rules_text
+from idsync.scheduler.cycle import CycleRunner
+from idsync.scheduler.settings import set_staging_mode
 from idsync.store import Store
 
 TARGET_BASE = "dc=fabrikam,dc=com"
@@ -114,6 +116,20 @@ class Workspace:
 
     def pending_exports(self, connector: str = "target") -> int:
         return self.store.exports.count(self.store.connectors.get(connector).id)
+
+    def stage_held_changes(self) -> None:
+        """The export preview's recipe (small_workspace): an initial cycle, staging mode on,
+        then ann's mail changed and bob deleted in the source and a cycle that synchronizes
+        them but exports nothing. A full import of the target first confirms the initial
+        exports, so the hologram is what an import saw."""
+        CycleRunner(self.store, str(self.path)).run()
+        set_staging_mode(self.store, True)
+        self.change_source("dn: uid=ann,ou=Users,dc=contoso,dc=com\nchangetype: modify\n"
+                           "replace: mail\nmail: ann.new@contoso.com\n-\n")
+        self.change_source("dn: uid=bob,ou=Users,dc=contoso,dc=com\nchangetype: delete\n")
+        target = self.store.connectors.get("target")
+        self.store.connectors.set_required(target.id, full_import=True)
+        CycleRunner(self.store, str(self.path)).run()
 
 
 # The target directory starts as the demo's does: the base and its two OUs.

@@ -34,8 +34,7 @@ from idsync.audit_log import Via, acting_as
 from idsync.errors import ConfigurationError
 from idsync.largegroups.api_versions import api_versions_of
 from idsync.scheduler.changes import SchedulerChange, change_scheduler
-from idsync.scheduler.cycle import CycleRunner
-from idsync.scheduler.settings import load_settings, set_staging_mode
+from idsync.scheduler.settings import load_settings
 from idsync.store import Store
 
 __all__ = ["clouddir_factory", "clouddir_shared", "slapd", "slapd_factory"]
@@ -171,14 +170,7 @@ def test_export_preview_diff_paged_and_csv(small_workspace, serve_factory, ui_fa
     and downloads as CSV."""
     ws = small_workspace
     _quiet(ws.path)
-    CycleRunner(ws.store, str(ws.path)).run()
-    set_staging_mode(ws.store, True)
-    ws.change_source("dn: uid=ann,ou=Users,dc=contoso,dc=com\nchangetype: modify\n"
-                     "replace: mail\nmail: ann.new@contoso.com\n-\n")
-    ws.change_source("dn: uid=bob,ou=Users,dc=contoso,dc=com\nchangetype: delete\n")
-    target = ws.store.connectors.get("target")
-    ws.store.connectors.set_required(target.id, full_import=True)
-    CycleRunner(ws.store, str(ws.path)).run()
+    ws.stage_held_changes()
     changes = list(pending_changes(ws.store, "target"))
     assert len(changes) >= 2
     # Keyset pages: after the first object's id, the rest, read a page at a time.
