@@ -1,7 +1,7 @@
 """The out-of-box rule set for Microsoft Graph (`rules install-outofbox --graph`): it installs
 and validates, an on-premises user with a manager and a group with members reach Graph's
-attribute names through the dry run, the member limit and the mail-enabled groups are left out,
-the editable copy works, and a wrong or missing target is one clear line."""
+attribute names through the dry run, groups above the member limit and distribution groups
+are left out, the editable copy works, and a wrong or missing target is one clear line."""
 
 from __future__ import annotations
 
@@ -145,7 +145,7 @@ def _ad_group(name: str, members: list[str], **extra: Any) -> dict[str, Any]:
             "member": members, **extra}
 
 
-def test_groups_security_only_and_the_member_limit() -> None:
+def test_security_groups_and_the_member_limit() -> None:
     rules = _rules()
     members = [f"CN=u{i},OU=Users,{BASE}" for i in range(3)]
     mv = _metaverse(rules, "Group", _ad_group("Sales Team (EU)", members),
@@ -162,18 +162,21 @@ def test_groups_security_only_and_the_member_limit() -> None:
     assert identity == {"displayName": "Sales Team (EU)", "mailNickname": "Sales_Team_EU",
                         "securityEnabled": "true", "mailEnabled": "false",
                         "members": members}
-    # Graph cannot create a mail-enabled security group nor a distribution group.
-    mail = _metaverse(rules, "Group", _ad_group("News", members, mail="news@contoso.test"),
+    # Graph cannot create a mail-enabled security group: it becomes a security group (its
+    # mailNickname from the address), without the mail.
+    mail = _metaverse(rules, "Group", _ad_group("News", members, mail="news-desk@contoso.test"),
                       f"CN=News,OU=Groups,{BASE}")
     assert mail["mailEnabled"] == "true"
-    assert not dry_run(rules[GRAPH_GROUP_JOIN_RULE], mail).in_scope
-    distribution = _metaverse(rules, "Group", _ad_group("Dist", members,
-                                                        groupType="8"),
+    assert dry_run(rules[GRAPH_GROUP_JOIN_RULE], mail).in_scope
+    assert _values(rules["Out to Graph - Group Identity"], mail) == {
+        "displayName": "News", "mailNickname": "news-desk", "securityEnabled": "true",
+        "mailEnabled": "false", "members": members}
+    # Nor a distribution group: not provisioned.
+    distribution = _metaverse(rules, "Group", _ad_group("Dist", members, groupType="8",
+                                                        mail="dist@contoso.test"),
                               f"CN=Dist,OU=Groups,{BASE}")
     assert distribution["securityEnabled"] == "false"
     assert not dry_run(rules[GRAPH_GROUP_JOIN_RULE], distribution).in_scope
-    # ...but a group already in Entra that becomes mail-enabled is kept (no delete).
-    assert dry_run(rules[GRAPH_GROUP_JOIN_RULE], {**mail, "entraObjectId": "x"}).in_scope
     big = {**mv, "memberCount": 50001, "member": [f"CN=u{i}" for i in range(50001)]}
     report = dry_run(rules[GRAPH_GROUP_JOIN_RULE], big)
     assert not report.in_scope  # new and above the limit: never provisioned

@@ -1,9 +1,9 @@
 """The Graph out-of-box rules in a real synchronization: an on-premises directory (file
 connector, AD-shaped) imported and synchronized stages exports into a graph connector's space
-with Graph's attribute names, the manager and the members as references, the placeholder DN, and
-the groups Graph cannot take, or above the member limit, left out. Nothing is exported: the
-graph connector is never contacted (a synchronization only asks which of its attributes are
-references)."""
+with Graph's attribute names, the manager and the members as references, the placeholder DN,
+mail-enabled groups as security groups, and groups above the member limit left out. Nothing
+is exported: the graph connector is never contacted (a synchronization only asks which of its
+attributes are references)."""
 
 from __future__ import annotations
 
@@ -108,7 +108,8 @@ def test_sync_stages_graphs_attributes_references_and_leaves_out(synced: Synced)
     pending = synced.pending()
     ann, boss = _placeholder("ann", "OU=Users"), _placeholder("boss", "OU=Users")
     staff = _placeholder("group-Staff", "OU=Groups")
-    assert set(pending) == {ann, boss, staff}  # not MSOL_, News (mail), Everyone (limit)
+    news = _placeholder("group-News", "OU=Groups")
+    assert set(pending) == {ann, boss, staff, news}  # not MSOL_, nor Everyone (the limit)
     assert pending[ann] == {
         "object_type": "user",
         "onPremisesImmutableId": [base64.b64encode(guid("ann").bytes_le).decode()],
@@ -119,6 +120,10 @@ def test_sync_stages_graphs_attributes_references_and_leaves_out(synced: Synced)
     assert pending[staff] == {
         "object_type": "group", "displayName": ["Staff"], "mailNickname": ["Staff"],
         "securityEnabled": ["true"], "mailEnabled": ["false"], "members": sorted([ann, boss])}
+    # Mail-enabled on premises: a security group all the same (Graph cannot mail-enable one).
+    assert pending[news] == {
+        "object_type": "group", "displayName": ["News"], "mailNickname": ["News"],
+        "securityEnabled": ["true"], "mailEnabled": ["false"], "members": [ann]}
 
     # Left out of scope, as the sync API's set does: no object, no error.
     everyone = _placeholder("group-Everyone", "OU=Groups")
