@@ -11,7 +11,11 @@ import yaml
 from rich.markup import escape
 
 from idsync.administration import rule_changes, rule_dry_run, rule_editing
-from idsync.administration.outofbox import install_outofbox, resolve_flavour
+from idsync.administration.outofbox import (
+    check_connector_types,
+    install_outofbox,
+    resolve_flavour,
+)
 from idsync.cli.common import (
     console,
     display_value,
@@ -27,7 +31,7 @@ from idsync.cli.root import cli
 from idsync.cli.simulate import apply_guarded, confirm_option
 from idsync.rules import edits
 from idsync.rules.files import load_rules, write_rules
-from idsync.rules.outofbox import FLAVOURS
+from idsync.rules.outofbox import FLAVOURS, Target
 
 
 @cli.group()
@@ -146,8 +150,11 @@ def delete(ctx: click.Context, name: str, confirm: bool) -> None:
 
 
 @rules.command("install-outofbox")
-@click.option("--onprem", required=True, help="The on-premises connector (ldap).")
-@click.option("--cloud", required=True, help="The cloud connector (cloud).")
+@click.option("--onprem", required=True, help="The on-premises connector (ldap or file).")
+@click.option("--cloud", help="The cloud connector (type cloud: the sync API). Give --cloud "
+                              "or --graph.")
+@click.option("--graph", help="The Microsoft Graph connector (type graph: Entra ID through "
+                              "Graph). Give --cloud or --graph.")
 @click.option("--flavour", type=click.Choice(sorted(FLAVOURS)),
               help="On-premises directory: ad (objectGUID, sAMAccountName) or openldap "
                    "(entryUUID, uid). Default: detected from the connector (the LDAP "
@@ -156,21 +163,29 @@ def delete(ctx: click.Context, name: str, confirm: bool) -> None:
 @confirm_option
 @click.pass_context
 @handle_errors
-def install_outofbox_command(ctx: click.Context, onprem: str, cloud: str,
-                             flavour: str | None, confirm: bool) -> None:
-    """Install the out-of-box rules (In from AD, In from AAD, Out to AAD) between two
-    connectors. They are reserved: disable them, or edit an editable copy (`rules copy`).
-    Installing again restores them as shipped."""
+def install_outofbox_command(ctx: click.Context, onprem: str, cloud: str | None,
+                             graph: str | None, flavour: str | None, confirm: bool) -> None:
+    """Install the out-of-box rules between two connectors: In from AD, In from AAD and Out
+    to AAD for the sync API (--cloud), or In from AD, In from Graph and Out to Graph for
+    Microsoft Graph (--graph). They are reserved: disable them, or edit an editable copy
+    (`rules copy`). Installing again restores them as shipped."""
+    if (cloud is None) == (graph is None):
+        raise click.UsageError("give exactly one of --cloud (a cloud connector, the sync API) "
+                               "and --graph (a graph connector, Microsoft Graph)")
+    target = Target.GRAPH if graph is not None else Target.CLOUD
+    name = graph if graph is not None else cloud or ""
     store = open_store(ctx)
     workspace = str(workspace_path(ctx))
+    check_connector_types(store, onprem, name, target)
     chosen, how = resolve_flavour(store, onprem, flavour, workspace)
     console.print(f"flavour {chosen}: {how}")
     saved = apply_guarded(
         ctx, store, "rules install-outofbox",
-        lambda: install_outofbox(store, onprem, cloud, chosen, workspace=workspace), confirm)
+        lambda: install_outofbox(store, onprem, name, chosen, workspace=workspace,
+                                 target=target), confirm)
     console.print(f"{len(saved)} out-of-box rule(s) installed (precedence "
                   f"{min(r.precedence for r in saved)}-{max(r.precedence for r in saved)}); "
-                  f"full synchronization required on {onprem} and {cloud}")
+                  f"full synchronization required on {onprem} and {name}")
 
 
 @rules.command("copy")
