@@ -122,17 +122,22 @@ def test_member_changes_go_as_deltas_only(graph: Graph) -> None:
     sent_before = len(graph.client.sent)
     requests_before = graph.client.traffic.requests
     change = ExportChange(100, ExportKind.MODIFY, f"CN={gid},OU=Groups", "group", anchor=gid,
+                          attributes={"description": ["churned"]},
                           value_adds={"members": list(refs(ids[30:50]))},
                           value_removes={"members": list(refs(ids[:3]))})
     [result] = graph.export([change]).values()
     assert result.ok, result
     assert graph.members(gid) == set(ids[3:50])
+    assert graph.get(f"/groups/{gid}").json()["description"] == "churned"
     sent = graph.client.sent[sent_before:]
-    # 20 adds in one bind, 3 removals by $ref: 4 requests in one $batch, no replace.
+    # The attributes, then 20 adds in one bind and 3 removals by $ref, each after the
+    # attributes (dependsOn): 5 requests in one $batch, and no whole-list replace.
     assert graph.client.traffic.requests - requests_before == 1
-    assert [r["method"] for r in sent] == ["PATCH", "DELETE", "DELETE", "DELETE"]
-    assert len(sent[0]["body"]["members@odata.bind"]) == 20
-    assert all(set(r.get("body", {})) <= {"members@odata.bind"} for r in sent)
+    assert [r["method"] for r in sent] == ["PATCH", "PATCH", "DELETE", "DELETE", "DELETE"]
+    assert sent[0]["body"] == {"description": "churned"} and "dependsOn" not in sent[0]
+    assert all(r["dependsOn"] == [sent[0]["id"]] for r in sent[1:])
+    assert len(sent[1]["body"]["members@odata.bind"]) == 20
+    assert all(set(r.get("body", {})) <= {"members@odata.bind"} for r in sent[1:])
     # Sent again (an export whose results were lost): adds and removes already done count as
     # done.
     [again] = graph.export([change]).values()

@@ -203,8 +203,9 @@ def plan_change(change: ExportChange, graph_url: str) -> ChangePlan:
     pending = plan.pending
     members = _anchors([*change.attributes.get(MEMBERS, []),
                         *change.value_adds.get(MEMBERS, [])], pending)
+    adds = set(members)  # a value both added and removed: the add wins (it is the newer)
     removes = [m for m in _anchors(change.value_removes.get(MEMBERS, []), pending)
-               if m not in members]
+               if m not in adds]
     if adding:
         if change.object_type == "group" and members:
             body["members@odata.bind"] = [odata_id(graph_url, m) for m in members[:MAX_BINDS]]
