@@ -201,6 +201,16 @@ def test_a_duplicate_user_principal_name_fails_alone(graph: Graph) -> None:
         False, ErrorCode.ATTRIBUTE_VALUE_MUST_BE_UNIQUE, False, None)
     assert "userPrincipalName" in (failed.error_detail or "")
     assert "password" not in (failed.error_detail or "").lower()
+    taken = ExportChange(6, ExportKind.MODIFY, "CN=u6", "user", anchor=results[6].anchor,
+                         attributes={"proxyAddresses": ["SMTP:a@contoso.test"]})
+    assert graph.export([taken])[6].ok
+    again = ExportChange(4, ExportKind.MODIFY, "CN=u4", "user", anchor=results[4].anchor,
+                         attributes={"proxyAddresses": ["smtp:A@contoso.test"],
+                                     "jobTitle": ["x"]})
+    failed = graph.export([again])[4]
+    assert (failed.ok, failed.error_code) == (False, ErrorCode.ATTRIBUTE_VALUE_MUST_BE_UNIQUE)
+    assert (failed.error_detail or "").startswith(
+        "update attributes: AttributeValueMustBeUnique: proxyAddresses: Another object")
 
 
 def test_a_reference_without_anchor_is_not_sent_and_fails_retryable(graph: Graph) -> None:
@@ -248,3 +258,14 @@ def test_a_write_still_throttled_after_the_retries_fails_retryable(
     for result in failed:
         assert (result.error_code, result.retryable) == ("TooManyRequests", True)
     assert math.ceil(6 / 20) == graph.client.traffic.requests
+
+
+def test_an_initial_load_stays_under_the_request_floor(graph: Graph) -> None:
+    ids = graph.users(200)
+    results = graph.export([group_add(1000 + g, ids[g * 30:g * 30 + 30]) for g in range(6)])
+    assert all(r.ok for r in results.values())
+    objects, memberships = 206, 180
+    floor = math.ceil(objects / 20) + math.ceil(memberships / 20)
+    # users: 10 full batches; groups: the creates (20 binds each), then the other 10 members
+    # of each group in one batch.
+    assert graph.client.traffic.requests == 12 <= floor

@@ -8,17 +8,20 @@ from __future__ import annotations
 
 import math
 import string
+from types import SimpleNamespace
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from idsync.connectors.base import ExportChange, ExportRef
-from idsync.connectors.graph.export import GraphExporter
+from idsync.connectors.graph.export import ExportOptions, GraphExporter
 from idsync.connectors.graph.export_answers import Outcome, judge
 from idsync.connectors.graph.export_plan import Item, Step, graph_value, plan_change
 from idsync.connectors.graph.passwords import SYMBOLS, new_password
 from idsync.error_codes import ErrorCode
+from idsync.errors import ConfigurationError
 from idsync.model import ExportKind
 
 GRAPH = "https://graph.test/v1.0"
@@ -178,6 +181,9 @@ def test_a_failure_names_the_request_and_keeps_graphs_code() -> None:
         if r["url"].startswith("/groups/g-1/members/"):
             return {"status": 429, "headers": {"Retry-After": "1"}, "body": {"error": {
                 "code": "TooManyRequests", "message": "Too many requests."}}}
+        if r["url"] == "/groups/g-3":
+            return {"status": 503, "body": {"error": {"code": "ServiceUnavailable",
+                                                      "message": "Try again later."}}}
         if r["url"] == "/users":
             return {"status": 400, "body": {"error": {
                 "code": "Request_BadRequest", "message": "Another object with the same value "
@@ -187,10 +193,12 @@ def test_a_failure_names_the_request_and_keeps_graphs_code() -> None:
     user = ExportChange(2, ExportKind.ADD, "CN=u", "user",
                         attributes={"userPrincipalName": ["u@x"]})
     results = {r.cs_id: r for r in GraphExporter(Recorder(answer), {"graph_url": GRAPH})
-               .export([group_modify(1, 0, 2), user])}
+               .export([group_modify(1, 0, 2), user, group_modify(3, 2, 0)])}
     assert (results[1].ok, results[1].error_code, results[1].retryable) == (
         False, "TooManyRequests", True)
     assert "remove member" in (results[1].error_detail or "")
+    assert (results[3].error_code, results[3].retryable) == ("ServiceUnavailable", True)
+    assert (results[3].error_detail or "").startswith("update attributes: ")
     assert (results[2].error_code, results[2].retryable, results[2].anchor) == (
         ErrorCode.ATTRIBUTE_VALUE_MUST_BE_UNIQUE, False, None)
     assert (results[2].error_detail or "").startswith("create: AttributeValueMustBeUnique: "
@@ -213,6 +221,16 @@ def test_a_batch_refused_whole_fails_its_changes_only() -> None:
     results = list(GraphExporter(Flaky(), {"graph_url": GRAPH}).export(changes))
     assert [r.ok for r in results] == [False] * 20 + [True] * 5
     assert results[0].retryable and results[0].error_code == "ServiceUnavailable"
+
+
+def test_the_settings_it_reads() -> None:
+    exporter = GraphExporter(Recorder(), SimpleNamespace(graph_url=GRAPH + "/",
+                                                         password_length=None))
+    assert exporter.options == ExportOptions(GRAPH, 24)
+    assert ExportOptions.of({"graph_url": GRAPH, "password_length": 40}).password_length == 40
+    for bad in ({"graph_url": GRAPH, "password_length": 4}, {"graph_url": ""}):
+        with pytest.raises(ConfigurationError):
+            ExportOptions.of(bad)
 
 
 def test_passwords_follow_the_policy() -> None:

@@ -35,9 +35,14 @@ from idsync.connectors.graph.export_plan import (
     member_ref_items,
     plan_change,
 )
-from idsync.connectors.graph.passwords import DEFAULT_LENGTH, password_profile
+from idsync.connectors.graph.passwords import (
+    DEFAULT_LENGTH,
+    MAX_LENGTH,
+    MIN_LENGTH,
+    password_profile,
+)
 from idsync.error_codes import ErrorCode
-from idsync.errors import ConnectivityError
+from idsync.errors import ConfigurationError, ConnectivityError
 from idsync.model import ExportKind
 
 log = logging.getLogger(__name__)
@@ -76,8 +81,12 @@ class ExportOptions:
 
         graph_url = get("graph_url")
         if not isinstance(graph_url, str) or not graph_url:
-            raise ValueError("the graph exporter needs the connector's graph_url")
-        return cls(graph_url.rstrip("/"), int(get("password_length") or DEFAULT_LENGTH))
+            raise ConfigurationError("the graph exporter needs the connector's graph_url")
+        length = get("password_length") or DEFAULT_LENGTH
+        if not isinstance(length, int) or not MIN_LENGTH <= length <= MAX_LENGTH:
+            raise ConfigurationError(f"password_length must be a whole number from "
+                                     f"{MIN_LENGTH} to {MAX_LENGTH}")
+        return cls(graph_url.rstrip("/"), length)
 
 
 @dataclass(eq=False, slots=True)
