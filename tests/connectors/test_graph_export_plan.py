@@ -308,3 +308,22 @@ def test_packing_stays_within_graphs_limits_and_near_the_floor(
                   for c in changes if c.kind is ExportKind.ADD] + [1])
     users = sum(1 for c in changes if c.object_type == "user")
     assert len(client.batches) <= math.ceil(items / 20) + rounds + (1 if users else 0)
+
+
+def test_when_the_update_fails_the_rest_of_its_change_is_not_sent() -> None:
+    def answer(r: dict[str, Any]) -> dict[str, Any] | None:
+        if r["url"] == "/groups/g-21" and r["method"] == "PATCH" and "description" in r["body"]:
+            return {"status": 400, "body": {"error": {"code": "Request_BadRequest",
+                                                      "message": "Invalid value."}}}
+        return None
+
+    deletes = [ExportChange(i, ExportKind.DELETE, "CN=x", "user", anchor=f"u{i}")
+               for i in range(1, 20)]
+    client = Recorder(answer)
+    results = {r.cs_id: r for r in GraphExporter(client, {"graph_url": GRAPH}).export(
+        [*deletes, group_modify(21, 45, 0), group_modify(23, 2, 0)])}
+    assert [len(b) for b in client.batches] == [20, 2]  # 19 deletes and the update; then g-23
+    assert not any(r["url"] == "/groups/g-21" for r in client.batches[1])
+    assert (results[21].error_code, results[21].error_detail) == (
+        "Request_BadRequest", "update attributes: Request_BadRequest: Invalid value.")
+    assert results[23].ok and all(results[i].ok for i in range(1, 20))

@@ -117,17 +117,27 @@ class GraphExporter:
         ready: deque[tuple[Tracker, Item]] = deque()
         more = True
         while True:
-            while more and len(ready) < MAX_BATCH:
-                change = next(source, None)
-                if change is None:
-                    more = False
-                    break
-                tracker = self._start(change, ready)
-                if tracker.outstanding == 0:
-                    yield self._result(tracker)
-            if not ready:
+            # Fill the batch from the queue first, then from the next changes.
+            batch: list[tuple[Tracker, Item]] = []
+            while len(batch) < MAX_BATCH:
+                if not ready:
+                    change = next(source, None) if more else None
+                    if change is None:
+                        more = False
+                        break
+                    tracker = self._start(change, ready)
+                    if tracker.outstanding == 0:
+                        yield self._result(tracker)
+                    continue
+                tracker, item = ready.popleft()
+                if tracker.head_failed:  # its create or update failed: the rest is not sent
+                    tracker.outstanding -= 1
+                    if tracker.outstanding == 0:
+                        yield self._result(tracker)
+                    continue
+                batch.append((tracker, item))
+            if not batch:
                 return
-            batch = [ready.popleft() for _ in range(min(MAX_BATCH, len(ready)))]
             yield from self._send(batch, ready)
 
     def _start(self, change: ExportChange, ready: deque[tuple[Tracker, Item]]) -> Tracker:
@@ -164,21 +174,13 @@ class GraphExporter:
 
     def _send(self, batch: list[tuple[Tracker, Item]],
               ready: deque[tuple[Tracker, Item]]) -> Iterator[ExportResult]:
-        live = [(t, i) for t, i in batch if not t.head_failed]
-        skipped = [t for t, _i in batch if t.head_failed]  # its head failed in an earlier batch
         sent: dict[str, tuple[Tracker, Item]] = {}
         requests: list[dict[str, Any]] = []
         passwords: list[str] = []  # this batch's new passwords, to scrub from any message
-        for (tracker, item), after in zip(live, depends_on(live), strict=True):
+        for (tracker, item), after in zip(batch, depends_on(batch), strict=True):
             rid = str(len(requests) + 1)
             requests.append(self._request(rid, tracker, item, after, passwords))
             sent[rid] = (tracker, item)
-        for tracker in skipped:
-            tracker.outstanding -= 1
-            if tracker.outstanding == 0:
-                yield self._result(tracker)
-        if not requests:
-            return
         answers = self._post(requests, sent)
         del requests  # the passwords go with the requests
         for rid, (tracker, item) in sent.items():
