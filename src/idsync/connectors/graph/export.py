@@ -245,7 +245,8 @@ class GraphExporter:
         message = found.message
         for password in passwords:
             message = message.replace(password, "***")
-        tracker.failures.append(Failure(found.step, found.code, message, found.retryable))
+        tracker.failures.append(Failure(found.step, found.code, message, found.retryable,
+                                        found.what))
         if item.head:
             tracker.head_failed = True
 

@@ -38,9 +38,11 @@ class Failure:
     code: str
     message: str
     retryable: bool
+    #: Which request, when the step alone does not say (``remove member <id>``).
+    what: str = ""
 
     def describe(self) -> str:
-        return f"{self.step.value}: {self.code}: {self.message}"
+        return f"{self.what or self.step.value}: {self.code}: {self.message}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,13 +70,14 @@ def failure(step: Item | Step, status: int, code: str | None, message: str) -> F
     """A failed request as an export error: Graph's code and message, except a duplicate
     unique value, which is idsync's duplicate-attribute code."""
     what = step.step if isinstance(step, Item) else step
+    label = step.label if isinstance(step, Item) else ""
     duplicate = _DUPLICATE.search(message)
     if status == 400 and duplicate:
         return Failure(what, ErrorCode.ATTRIBUTE_VALUE_MUST_BE_UNIQUE,
-                       trim(f"{duplicate.group(1)}: {message}"), False)
+                       trim(f"{duplicate.group(1)}: {message}"), False, label)
     code = code or _STATUS_CODES.get(status) or f"HTTP{status}"
     return Failure(what, code, trim(message or f"HTTP {status}"),
-                   status in TRANSIENT or status >= 500)
+                   status in TRANSIENT or status >= 500, label)
 
 
 def judge(item: Item, answer: dict[str, Any] | None) -> Verdict:

@@ -75,6 +75,18 @@ class Item:
     attempts: int = 0
 
     @property
+    def label(self) -> str:
+        """What the request does, for an export error's detail (which member, how many)."""
+        if self.step is Step.UNBIND and self.suffix:
+            return f"{self.step.value} {self.suffix.split('/')[2]}"
+        target = (self.body or {}).get("@odata.id")
+        if isinstance(target, str):
+            return f"{self.step.value} {target.rsplit('/', 1)[-1]}"
+        if self.step is Step.BIND:
+            return f"add {self.members} members"
+        return self.step.value
+
+    @property
     def head(self) -> bool:
         """The create or attribute update: the change's other requests come after it."""
         return self.step in (Step.CREATE, Step.UPDATE)
