@@ -42,6 +42,7 @@ ENGINE = "engine"
 FILE = "file connector"
 LDAP = "LDAP connector (the server's result code)"
 CLOUD = "cloud connector (the cloud directory's sync API)"
+GRAPH = "graph connector (Microsoft Graph's codes, passed through, and its own)"
 
 _Entry = tuple[str, tuple[Stage, ...], str, bool, bool, str]
 
@@ -247,7 +248,9 @@ class ErrorCode(StrEnum):
         "AttributeValueMustBeUnique", _EXPORT, CLOUD,
         "Another cloud object holds a value that must be unique (userPrincipalName, "
         "proxyAddresses). The change is applied and the duplicate value quarantined (a "
-        "warning on a successful export). Remove the duplicate on-premises.")
+        "warning on a successful export). Remove the duplicate on-premises. Through Graph "
+        "(graph connector) the change is refused instead, and sent again by each export "
+        "until the duplicate is gone.")
     INVALID_SOFT_MATCH = _entry(
         "InvalidSoftMatch", _EXPORT, CLOUD,
         "The new object matches a cloud object by userPrincipalName or primary SMTP address, "
@@ -309,6 +312,49 @@ class ErrorCode(StrEnum):
         "The service refused the request without a code of its own; the detail holds its "
         "answer. Check the connector's URL and the service's log.")
 
+    # --- Microsoft Graph (the graph connector) -------------------------------------------------
+    GRAPH_REFERENCE_PENDING = _entry(
+        "graph-reference-pending", _EXPORT, GRAPH,
+        "A reference (a member, a manager) names an object that has no Graph id yet (not "
+        "created in Graph yet, or its creation failed). The rest of the change is sent; the "
+        "reference is sent by the next export, once the object exists. If it persists, look "
+        "at the named object's own export error.", retryable=True)
+    GRAPH_OBJECT_TYPE_UNSUPPORTED = _entry(
+        "graph-object-type-unsupported", _EXPORT, GRAPH,
+        "The graph connector exports users and groups only; the change is for another object "
+        "type. Fix the outbound sync rule's object type.")
+    GRAPH_NO_ANCHOR = _entry(
+        "graph-no-anchor", _EXPORT, GRAPH,
+        "An update names an object idsync has no Graph id for, so Graph cannot be told which "
+        "object to change. Run an import of the graph connector; it finds the object.")
+    GRAPH_BAD_REQUEST = _entry(
+        "Request_BadRequest", _EXPORT, GRAPH,
+        "Graph refused the request as invalid (a value of the wrong type or too long, a "
+        "read-only property, an object mastered elsewhere); the detail holds Graph's message "
+        "and which request of the change it was. Fix the data or the outbound rule.")
+    GRAPH_NOT_FOUND = _entry(
+        "Request_ResourceNotFound", _EXPORT, GRAPH,
+        "The object, or an object a reference names, is not in the directory (deleted in the "
+        "cloud). Run an import of the graph connector; the next synchronization provisions it "
+        "again if it is still in scope.")
+    GRAPH_ACCESS_DENIED = _entry(
+        "Authorization_RequestDenied", _EXPORT, GRAPH,
+        "The app registration lacks the Graph permission for this change (User.ReadWrite.All, "
+        "Group.ReadWrite.All, GroupMember.ReadWrite.All). Grant it with admin consent.")
+    GRAPH_TOO_MANY_REQUESTS = _entry(
+        "TooManyRequests", _EXPORT, GRAPH,
+        "Graph throttled the request and it was still throttled after the connector's "
+        "retries. Transient: sent again by the next export; if it persists, lower the "
+        "connector's write budget or concurrency.", retryable=True)
+    GRAPH_UNAVAILABLE = _entry(
+        "ServiceUnavailable", _EXPORT, GRAPH,
+        "Graph could not serve the request (503) even after the connector's retries. "
+        "Transient: sent again by the next export.", retryable=True)
+    GRAPH_GATEWAY_TIMEOUT = _entry(
+        "GatewayTimeout", _EXPORT, GRAPH,
+        "Graph timed out on the request (504) even after the connector's retries. Transient: "
+        "sent again by the next export.", retryable=True)
+
 
 #: A code of the ``ldap-<result code>`` family that the registry does not list.
 _LDAP_RESULT = re.compile(r"ldap-[0-9]+")
@@ -365,7 +411,7 @@ def _yes(flag: bool) -> str:
 def reference_page() -> str:
     """The registry as the Markdown page ``docs/error-codes.md``."""
     parts = [_PAGE_HEAD]
-    for source in (ENGINE, FILE, LDAP, CLOUD):
+    for source in (ENGINE, FILE, LDAP, CLOUD, GRAPH):
         parts.append(f"\n## {source[0].upper()}{source[1:]}\n")
         for entry in ErrorCode:
             if entry.source != source:
