@@ -33,6 +33,11 @@ def _origin(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
+def _tenant_exists(service: Service, tenant_id: str) -> bool:
+    # Tenant ids are GUIDs: anything else (a NUL PostgreSQL would refuse) is not looked up.
+    return bool(_GUID.match(tenant_id)) and service.store.tenant_exists(tenant_id)
+
+
 def _unknown_tenant(tenant_id: str, error: str = "invalid_request") -> OAuthError:
     return OAuthError(400, error, 90002, f"Tenant '{tenant_id}' not found. Check to make sure "
                       "you have the correct tenant ID and are signing into the correct cloud.")
@@ -45,7 +50,7 @@ def _error(refused: OAuthError) -> Response:
 async def openid_configuration(request: Request) -> Response:
     service: Service = request.app.state.service
     tenant_id = request.path_params["tenant"]
-    if not await run_in_threadpool(service.store.tenant_exists, tenant_id):
+    if not await run_in_threadpool(_tenant_exists, service, tenant_id):
         return _error(_unknown_tenant(tenant_id, "invalid_tenant"))
     base = f"{_origin(request)}/{tenant_id}"
     return json_response({
@@ -112,7 +117,7 @@ def issue_token(service: Service, tenant_id: str, form: dict[str, str],
                 origin: str) -> dict[str, Any]:
     """The token answer for a client credentials request, or ``OAuthError``."""
     store = service.store
-    if not store.tenant_exists(tenant_id):
+    if not _tenant_exists(service, tenant_id):
         raise _unknown_tenant(tenant_id)
     grant_type = form.get("grant_type")
     if not grant_type:

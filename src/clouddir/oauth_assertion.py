@@ -73,11 +73,14 @@ def check_assertion(store: Store, app: App, assertion: str, token_endpoint: str,
     if claims.get("iss") != app.client_id or claims.get("sub") != app.client_id:
         raise invalid_assertion(700021, "Client assertion application identifier doesn't "
                                 "match 'client_id' parameter.")
+    jti = claims["jti"]
+    if not isinstance(jti, str) or not 0 < len(jti) <= 256 or "\x00" in jti:
+        raise _malformed("the jti claim is not a string of 1 to 256 characters")
     expires = int(claims["exp"])
     if expires - now > MAX_ASSERTION_LIFETIME:
         raise invalid_assertion(700024, "Client assertion is not within its valid time range: "
                                 "it is valid for more than a day.")
-    if refuse_replay and not store.use_assertion_id(app.client_id, str(claims["jti"]),
+    if refuse_replay and not store.use_assertion_id(app.client_id, jti,
                                                     expires + CLOCK_SKEW):
         raise invalid_assertion(50013, "Assertion failed: the client assertion's jti was "
                                 "used before (a replayed assertion).")

@@ -255,6 +255,38 @@ def test_hostile_token_requests_get_a_4xx(clouddir_tls: CloudDirTenant, body: by
     assert response.json()["error"]
 
 
+@pytest.mark.parametrize("path", ["/%00/oauth2/v2.0/token", "/x%00y/v2.0/.well-known/"
+                                  "openid-configuration", "/" + "a" * 5000 + "/oauth2/v2.0/token"])
+def test_hostile_tenant_paths_get_a_4xx(clouddir_tls: CloudDirTenant, path: str) -> None:
+    with https_client(clouddir_tls) as http:
+        response = (http.get(path) if "openid" in path else
+                    http.post(path, data={"grant_type": "client_credentials"}))
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] in ("invalid_request", "invalid_tenant")
+
+
+def test_replay_check_takes_no_hostile_jti(clouddir_tls_factory: Any,
+                                           cert: AppCertificate) -> None:
+    tenant = clouddir_tls_factory(refuse_assertion_replay=1)
+    client_id = register_app(tenant, "cert", cert)["client_id"]
+    for jti in ("a\x00b", "j" * 300):
+        refused(post_token(tenant, assertion_form(client_id, assertion(
+            tenant, client_id, cert, jti=jti))), 401, "invalid_client", 50027)
+
+
+def test_serve_refuses_bad_tls_files(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.pem"
+    junk.write_text("not a certificate")
+    for files in (["--tls-cert", str(junk), "--tls-key", str(junk)],
+                  ["--tls-cert", str(tmp_path / "missing.pem"), "--tls-key", str(junk)],
+                  ["--tls-cert", str(junk)]):
+        proc = subprocess_run([*CLOUDDIR, "serve", "--port", "1", "--db",
+                               f"sqlite:///{tmp_path / 'c.db'}", *files])
+        assert proc.returncode != 0
+        lines = [line for line in proc.stderr.splitlines() if line.startswith("Error")]
+        assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+
+
 def test_app_cli(clouddir_tls: CloudDirTenant, cert: AppCertificate, tmp_path: Path) -> None:
     server = clouddir_tls.server
     cmd = [*CLOUDDIR, "app"]
