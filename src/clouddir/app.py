@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from clouddir import graph, sync_api
+from clouddir import graph, oauth, sync_api
 from clouddir.errors_http import exception_handlers
 from clouddir.openapi import openapi_document
 from clouddir.request_limits import BodyLimit
@@ -28,7 +28,7 @@ async def openapi(request: Request) -> Response:
 
 def create_app(store: Store, limits: Limits) -> Starlette:
     app = Starlette(routes=[Route("/health", health), Route("/openapi.json", openapi),
-                            *sync_api.routes, *graph.routes],
+                            *sync_api.routes, *graph.routes, *oauth.routes],
                     middleware=[Middleware(BodyLimit, limits=limits)],
                     exception_handlers=exception_handlers)
     app.state.service = Service(store, limits)

@@ -1,9 +1,10 @@
-"""``clouddir serve`` and ``clouddir tenant create``."""
+"""``clouddir serve`` and ``clouddir tenant create`` (``clouddir app``: clouddir.cli_apps)."""
 
 from __future__ import annotations
 
 import json
 import os
+import ssl
 import sys
 from typing import Any
 
@@ -12,6 +13,7 @@ import uvicorn
 
 from clouddir.app import create_app
 from clouddir.auth import create_tenant
+from clouddir.cli_apps import app_group
 from clouddir.settings import limits_from_env
 from clouddir.storage import Store, StoreError, open_store
 
@@ -68,9 +70,16 @@ def main(ctx: click.Context, debug: bool) -> None:
               help="Override a service limit, e.g. --limit v1_member_limit=500 "
                    "(also CLOUDDIR_<NAME> in the environment).")
 @click.option("--log-level", default="warning", show_default=True)
+@click.option("--tls-cert", type=click.Path(dir_okay=False), default=None,
+              help="Serve HTTPS with this certificate (PEM, with its chain); needs --tls-key.")
+@click.option("--tls-key", type=click.Path(dir_okay=False), default=None,
+              help="The private key (PEM) of --tls-cert.")
 def serve(host: str, port: int, db_url: str, db_pool_size: int | None,
-          limit_values: tuple[str, ...], log_level: str) -> None:
-    """Serve the sync API and the admin API over HTTP."""
+          limit_values: tuple[str, ...], log_level: str, tls_cert: str | None,
+          tls_key: str | None) -> None:
+    """Serve the sync API, the admin API and the OAuth endpoints over HTTP (HTTPS with
+    --tls-cert and --tls-key: MSAL only talks to an HTTPS authority)."""
+    _check_tls(tls_cert, tls_key)
     overrides: dict[str, str] = {}
     for item in limit_values:
         name, sep, value = item.partition("=")
@@ -82,7 +91,22 @@ def serve(host: str, port: int, db_url: str, db_pool_size: int | None,
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--limit") from exc
     app = create_app(_open(db_url, db_pool_size), limits)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False,
+                ssl_certfile=tls_cert, ssl_keyfile=tls_key)
+
+
+def _check_tls(cert: str | None, key: str | None) -> None:
+    """Both files or neither, and loadable: one line now rather than uvicorn's traceback."""
+    if (cert is None) != (key is None):
+        raise click.UsageError("--tls-cert and --tls-key go together")
+    if cert is None or key is None:
+        return
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise click.ClickException(f"cannot use the TLS certificate {cert} with the key "
+                                   f"{key}: {reason}") from exc
 
 
 @main.group()
@@ -171,6 +195,8 @@ def tenant_quota(tenant_id: str, db_url: str, max_objects: int | None, max_bytes
     click.echo(f"objects: {used}{os.linesep}quota:   {quota}{os.linesep}"
                f"bytes:   {used_bytes}{os.linesep}bytes quota: {bytes_quota}")
 
+
+main.add_command(app_group)
 
 if __name__ == "__main__":
     main()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import orjson
 
+from clouddir.access_tokens import AccessTokens
 from clouddir.auth import authenticate
 from clouddir.export import apply_batch
 from clouddir.messages import ExportAnswer, ExportRequest
@@ -33,11 +34,16 @@ class Service:
         self.budget = WriteBudget(limits.write_budget, limits.write_window)
         # Known tokens need no database round trip (and no wait for the store's lock).
         self._tenants: dict[str, Tenant] = {}
+        # Tokens of registered apps (the OAuth token endpoint's), cached until they expire.
+        self.access_tokens = AccessTokens(store, limits.token_lifetime)
 
     def tenant_of(self, authorization: str | None) -> Tenant | None:
         """The tenant an ``Authorization`` header's bearer token names, if any."""
         authorization = authorization or ""
         tenant = self._tenants.get(authorization)
+        if tenant is None:
+            # An app's access token first: it is answered from memory until it expires.
+            tenant = self.access_tokens.tenant_of(authorization)
         if tenant is None:
             tenant = authenticate(self.store, authorization)
             if tenant is not None:

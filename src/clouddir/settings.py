@@ -39,6 +39,11 @@ class Limits:
     #: Bytes per tenant unless the tenant has its own storage quota (clouddir.storage.quotas;
     #: docs/decisions/clouddir-limits.md says why 2 GiB).
     max_tenant_bytes: int = 2 * 1024 ** 3
+    #: Seconds an access token from the OAuth token endpoint lasts (Entra: 60 to 90 minutes).
+    token_lifetime: int = 3600
+    #: 1: refuse a client assertion whose jti was seen while it is valid. Off by default, as
+    #: Entra: MSAL reuses one assertion (one jti) for 9 minutes (docs/decisions/clouddir-oauth.md).
+    refuse_assertion_replay: int = 0
 
     def as_dict(self) -> dict[str, float | int]:
         return {f.name: getattr(self, f.name) for f in fields(self)}

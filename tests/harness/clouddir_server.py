@@ -30,6 +30,8 @@ from idsync.lab.clouddir import LocalCloudDir
 
 __all__ = ["CloudDirServer", "CloudDirTenant", "clouddir", "clouddir_factory",
            "clouddir_shared", "group", "make_contacts", "make_users", "members_of", "user"]
+__all__ += ["clouddir_tls", "clouddir_tls_factory", "clouddir_tls_shared", "https_client",
+            "register_app"]
 
 
 @dataclass
@@ -192,3 +194,60 @@ def members_of(tenant: CloudDirTenant, group_id: str) -> set[str]:
         if entry["id"] == group_id:
             found |= set(entry["members"]["add"])
     return found
+
+
+# --- HTTPS and app registrations (the OAuth token endpoint; MSAL needs HTTPS) ------------
+
+
+@pytest.fixture(scope="session")
+def clouddir_tls_shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CloudDirServer]:
+    """A server over HTTPS (its CA: ``server.ca_file``), shared by the session's worker."""
+    server = CloudDirServer(tmp_path_factory.mktemp("clouddir-tls"),
+                            {"write_budget": 10_000_000, "write_window": 1}, server_db_url(),
+                            tls=True)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def clouddir_tls(clouddir_tls_shared: CloudDirServer) -> CloudDirTenant:
+    """A fresh tenant on the shared HTTPS server."""
+    return clouddir_tls_shared.new_tenant()
+
+
+@pytest.fixture
+def clouddir_tls_factory(
+        tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., CloudDirTenant]]:
+    """Like ``clouddir_factory``, over HTTPS (e.g. ``token_lifetime=5``)."""
+    servers: list[CloudDirServer] = []
+
+    def make(**limits: Any) -> CloudDirTenant:
+        limits.setdefault("write_budget", 10_000_000)
+        limits.setdefault("write_window", 1)
+        server = CloudDirServer(tmp_path_factory.mktemp("clouddir-tls"), limits,
+                                server_db_url(), tls=True)
+        server.start()
+        servers.append(server)
+        return server.new_tenant()
+
+    yield make
+    for server in servers:
+        server.stop()
+
+
+def https_client(tenant: CloudDirTenant, token: str | None = None,
+                 **kwargs: Any) -> httpx.Client:
+    """An HTTP client of a tenant on an HTTPS server, trusting its CA, with ``token`` (an
+    access token) or the tenant's own token."""
+    return httpx.Client(base_url=tenant.url, timeout=60, verify=tenant.server.verify(),
+                        headers={"Authorization": f"Bearer {token or tenant.token}"}, **kwargs)
+
+
+def register_app(tenant: CloudDirTenant, name: str = "idsync",
+                 certificate: Any = None) -> dict[str, Any]:
+    """Register an app on the tenant (``clouddir app create --json``): ``client_id`` and
+    ``secret``, or ``thumbprint`` with ``certificate`` (an ``idsync.lab.tls.AppCertificate``
+    or the path of a PEM certificate)."""
+    cert_file = getattr(certificate, "cert_file", certificate)
+    return tenant.server.create_app(tenant.tenant_id, name, cert_file)

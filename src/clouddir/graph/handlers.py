@@ -38,8 +38,10 @@ def graph_handler(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         tenant = await run_in_threadpool(service.tenant_of, authorization)
         try:
             if tenant is None:
+                expired = await run_in_threadpool(service.access_tokens.expired, authorization)
                 raise GraphError(401, "InvalidAuthenticationToken",
-                                 "Access token is empty or invalid.")
+                                 "Lifetime validation failed, the token is expired."
+                                 if expired else "Access token is empty or invalid.")
             return await handler(request, service, tenant)
         except GraphError as error:
             return json_response(error.body(), error.status, error.headers)

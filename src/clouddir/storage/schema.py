@@ -80,4 +80,40 @@ CREATE TABLE IF NOT EXISTS batches (
     response TEXT NOT NULL,
     PRIMARY KEY (tenant_id, batch_id)
 );
+-- App registrations (clouddir.storage.apps): each app's secrets (hashed) and certificates.
+CREATE TABLE IF NOT EXISTS apps (
+    client_id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    name TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS apps_tenant ON apps (tenant_id);
+CREATE TABLE IF NOT EXISTS app_secrets (
+    client_id TEXT NOT NULL,
+    secret_hash TEXT NOT NULL,
+    PRIMARY KEY (client_id, secret_hash)
+);
+CREATE TABLE IF NOT EXISTS app_certificates (
+    client_id TEXT NOT NULL,
+    thumbprint TEXT NOT NULL,
+    x5t TEXT NOT NULL,
+    x5t_s256 TEXT NOT NULL,
+    pem TEXT NOT NULL,
+    PRIMARY KEY (client_id, thumbprint)
+);
+-- Access tokens the token endpoint issued (hashed), kept a while past expiry to say so.
+CREATE TABLE IF NOT EXISTS access_tokens (
+    token_hash TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    client_id TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS access_tokens_expiry ON access_tokens (expires_at);
+-- Client assertion ids seen, until the assertion expires (a replay is refused).
+CREATE TABLE IF NOT EXISTS assertion_ids (
+    client_id TEXT NOT NULL,
+    jti TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (client_id, jti)
+);
+CREATE INDEX IF NOT EXISTS assertion_ids_expiry ON assertion_ids (expires_at);
 """

@@ -3,13 +3,17 @@ subprocess on a free loopback port with its own SQLite database, or with the Pos
 database (usually one fresh schema of a server) that ``db_url`` names.
 
 It drives clouddir only from the outside, as an administrator would: ``clouddir serve`` and
-``clouddir tenant create`` as subprocesses and HTTP, so idsync imports nothing of clouddir."""
+``clouddir tenant create`` as subprocesses and HTTP, so idsync imports nothing of clouddir.
+
+With ``tls=True`` it serves HTTPS (a CA and a server certificate for 127.0.0.1 from
+``idsync.lab.tls``; ``ca_file`` is the CA to trust), as MSAL needs of an authority."""
 
 from __future__ import annotations
 
 import json
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -18,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from idsync.lab.tls import TlsMaterial, make_tls_material
 
 #: The clouddir command line, run by the interpreter running idsync (clouddir is installed
 #: beside it), so the lab never depends on ``clouddir`` being on PATH.
@@ -38,6 +44,20 @@ class LocalCloudDir:
     db_url: str | None = None
     url: str = ""
     process: subprocess.Popen[bytes] | None = None
+    #: Serve HTTPS (``url`` is then https://...; trust ``ca_file``).
+    tls: bool = False
+    tls_material: TlsMaterial | None = None
+
+    @property
+    def ca_file(self) -> Path | None:
+        """The CA that signed the server's certificate (None over plain HTTP)."""
+        return self.tls_material.ca_file if self.tls_material else None
+
+    def verify(self) -> ssl.SSLContext | bool:
+        """What an HTTP client verifies the server with (``httpx``'s ``verify``)."""
+        if self.ca_file is None:
+            return True
+        return ssl.create_default_context(cafile=str(self.ca_file))
 
     @property
     def db_path(self) -> Path:
@@ -55,10 +75,17 @@ class LocalCloudDir:
                    "--port", str(port), "--db", self.database]
             for name, value in self.limits.items():
                 cmd += ["--limit", f"{name}={value}"]
+            scheme = "http"
+            if self.tls:
+                if self.tls_material is None:
+                    self.tls_material = make_tls_material(self.workdir / "tls", ["127.0.0.1"])
+                cmd += ["--tls-cert", str(self.tls_material.cert_file),
+                        "--tls-key", str(self.tls_material.key_file)]
+                scheme = "https"
             log = open(self.workdir / f"server-{port}.log", "wb")  # noqa: SIM115
             self.process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
                                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
-            self.url = f"http://127.0.0.1:{port}"
+            self.url = f"{scheme}://127.0.0.1:{port}"
             if self._wait_ready():
                 return
             self.stop()
@@ -66,11 +93,13 @@ class LocalCloudDir:
 
     def _wait_ready(self, timeout: float = 20.0) -> bool:
         deadline = time.monotonic() + timeout
+        verify = self.verify()
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
                 return False  # exited: port taken or a crash
             try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                answer = httpx.get(f"{self.url}/health", timeout=1, verify=verify)
+                if answer.status_code == 200:
                     return True
             except httpx.TransportError:
                 pass
@@ -86,6 +115,21 @@ class LocalCloudDir:
                                f"{proc.stderr.strip()[-2000:]}")
         created = json.loads(proc.stdout)
         return str(created["tenant_id"]), str(created["token"])
+
+    def create_app(self, tenant_id: str, name: str,
+                   certificate: Path | None = None) -> dict[str, Any]:
+        """Register an app (``clouddir app create --json``): ``client_id``, ``tenant_id``,
+        ``thumbprint`` (with ``certificate``, a PEM file) or ``secret`` (without)."""
+        cmd = [*CLOUDDIR, "app", "create", tenant_id, "--name", name, "--db", self.database,
+               "--json"]
+        if certificate is not None:
+            cmd += ["--certificate", str(certificate)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            raise RuntimeError(f"clouddir app create failed ({proc.returncode}): "
+                               f"{proc.stderr.strip()[-2000:]}")
+        created: dict[str, Any] = json.loads(proc.stdout)
+        return created
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

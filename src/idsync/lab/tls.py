@@ -9,8 +9,22 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+
+@dataclass(frozen=True, slots=True)
+class AppCertificate:
+    """An app registration's credential: a self-signed certificate, its RSA key and the
+    certificate's SHA-1 thumbprint (hex, upper case, as Entra shows it)."""
+
+    cert_file: Path
+    key_file: Path
+    thumbprint: str
+
+    @property
+    def key_pem(self) -> str:
+        return self.key_file.read_text()
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,3 +92,26 @@ def make_tls_material(folder: Path, hosts: list[str],
                                            serialization.NoEncryption()))
     key_file.chmod(0o600)
     return TlsMaterial(ca_file=ca_file, cert_file=cert_file, key_file=key_file)
+
+
+def make_app_certificate(folder: Path, common_name: str = "idsync app",
+                         days: int = 2) -> AppCertificate:
+    """A self-signed RSA certificate for an app registration (client assertions are RS256)
+    and its private key, as ``app.pem`` and ``app.key`` (0600) in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder()
+            .subject_name(_name(common_name)).issuer_name(_name(common_name))
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=days))
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = folder / "app.pem", folder / "app.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    key_file.chmod(0o600)
+    thumbprint = cert.fingerprint(hashes.SHA1()).hex().upper()  # x5t is SHA-1 by definition
+    return AppCertificate(cert_file=cert_file, key_file=key_file, thumbprint=thumbprint)
