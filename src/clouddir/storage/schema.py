@@ -80,4 +80,11 @@ CREATE TABLE IF NOT EXISTS batches (
     response TEXT NOT NULL,
     PRIMARY KEY (tenant_id, batch_id)
 );
+-- Objects whose source of authority is the cloud (Graph's onPremisesSyncBehavior
+-- .isCloudManaged): sync writes to them are refused (clouddir.storage.authority). A table of
+-- its own, not a column: an existing database gains it by this CREATE ... IF NOT EXISTS.
+CREATE TABLE IF NOT EXISTS cloud_managed (
+    object_seq INTEGER PRIMARY KEY,
+    tenant_id TEXT NOT NULL
+);
 """
