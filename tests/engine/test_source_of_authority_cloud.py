@@ -174,3 +174,27 @@ def test_switch_between_import_and_export(clouddir, tmp_path: Path,  # noqa: F81
     assert objects[ann["source_anchor"]]["attributes"]["displayName"] == ["Ann Two"]
     assert len(members["team"]) == 3
     lab.ws.store.close()
+
+
+def test_an_add_matched_onto_a_cloud_managed_object_is_an_error(clouddir,  # noqa: F811
+                                                                tmp_path: Path) -> None:
+    """No import would ever release an add (its object has no anchor yet): recorded as the
+    export error ObjectCloudManaged, not held."""
+    lab = Lab(tmp_path, clouddir, 2)
+    lab.cycle(*INITIAL)
+    created = clouddir.graph_create("users", {
+        "accountEnabled": True, "displayName": "Dan", "mailNickname": "dan",
+        "userPrincipalName": "dan@contoso.com",
+        "passwordProfile": {"password": "x", "forceChangePasswordNextSignIn": True}})
+    assert created.status_code == 201, created.text
+    switch(clouddir, {**created.json(), "object_type": "user"}, True)
+    lab.ws.change_source(f"dn: {dn('dan')}\nchangetype: add\n" + "\n".join(
+        user_entry("dan").splitlines()[1:]) + "\n")
+    results = [lab.ws.run(c, p) for c, p in RACE]
+    export = results[-1]
+    assert export.status == "completed-export-errors", export
+    assert not export.counters.get("cloud-managed-held") and lab.events() == []
+    errors = lab.ws.store.runs.errors(export.run_id)
+    assert {(e["code"], e["dn"]) for e in errors} == {("ObjectCloudManaged", errors[0]["dn"])}
+    assert len(errors) == export.counters["export-errors"]
+    lab.ws.store.close()

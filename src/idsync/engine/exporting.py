@@ -202,7 +202,9 @@ class ExportStage:
 
     def _apply_result(self, change: ExportChange, result: ExportResult,
                       pe: PendingExport, writes: _ResultWrites) -> None:
-        if result.cloud_managed:  # nothing applied: held, not failed (engine.authority)
+        if result.cloud_managed and change.kind is not ExportKind.ADD:
+            # Nothing applied: held, not failed (engine.authority). An add matched onto a
+            # cloud-managed object is an error: no import would ever release it.
             self.hold.refused(change.cs_id, change.dn)
             return
         anchor = result.anchor if change.kind is ExportKind.ADD else None

@@ -29,8 +29,6 @@ from idsync.error_codes import ErrorCode
 from idsync.model import ExportKind
 
 MEMBER = "member"
-#: The sync API's per-change code for a write to an object the cloud manages.
-OBJECT_CLOUD_MANAGED = "ObjectCloudManaged"
 #: Attributes that carry the source anchor (onPremisesImmutableId) rather than a value.
 SOURCE_ANCHOR_ATTRIBUTES = ("sourceAnchor", "onPremisesImmutableId")
 
@@ -228,11 +226,12 @@ class CloudExporter:
         if state.errors:
             first = state.errors[0]
             detail = "; ".join(f"{e.get('code')}: {e.get('detail')}" for e in state.errors)
-            if any(e.get("code") == OBJECT_CLOUD_MANAGED for e in state.errors):
+            if any(e.get("code") == ErrorCode.OBJECT_CLOUD_MANAGED for e in state.errors):
                 # The object's authority moved to the cloud after the last import: held by
                 # the engine, not an error (idsync.engine.authority).
                 return ExportResult(change.cs_id, ok=False, anchor=anchor, dn=dn,
-                                    error_detail=detail, cloud_managed=True)
+                                    error_code=ErrorCode.OBJECT_CLOUD_MANAGED,
+                                    error_detail=detail, retryable=False, cloud_managed=True)
             return ExportResult(change.cs_id, ok=False, anchor=anchor, dn=dn,
                                 error_code=str(first.get("code")), error_detail=detail,
                                 retryable=all(bool(e.get("retryable")) for e in state.errors))
