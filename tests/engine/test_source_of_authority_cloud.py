@@ -15,6 +15,7 @@ from test_cancelled_cloud_deletes import RULES
 from tests.harness.clouddir_server import clouddir, clouddir_shared  # noqa: F401
 from tests.harness.workspace import SOURCE_BASE, group_entry, ldif, make_workspace, user_entry
 
+from idsync.administration.inspection import cs_dict
 from idsync.administration.rule_changes import save_rules
 from idsync.events import EventId
 from idsync.model import Authority, ExportState
@@ -87,6 +88,8 @@ class Lab:
         pending = self.ws.store.exports.get_many(ids)
         assert {i: pending[i].state for i in ids} == dict.fromkeys(ids, ExportState.PENDING)
         assert self.ws.store.authority.of(ids) == dict.fromkeys(ids, Authority.CLOUD)
+        for cs in self.ws.store.cs.by_ids(ids).values():  # as `idsync cs search` shows it
+            assert cs_dict(self.ws.store, cs)["pending_export"]["held"] == "cloud-managed"
 
     def change_names_and_team(self) -> None:
         for uid, cn in (("ann", "Ann Two"), ("bob", "Bob Two")):
