@@ -11,6 +11,10 @@ LARGE_OBJECT = "LargeObject"
 IDENTITY_DATA_VALIDATION_FAILED = "IdentityDataValidationFailed"
 CLOUD_OBJECT_NOT_SYNC_MANAGED = "CloudObjectNotSyncManaged"
 OBJECT_NOT_FOUND = "ObjectNotFound"
+#: The object's source of authority is the cloud (onPremisesSyncBehavior.isCloudManaged): sync
+#: writes are refused until it is false again. Not retryable by the batch: the client holds the
+#: change until an import shows the authority back on premises.
+OBJECT_CLOUD_MANAGED = "ObjectCloudManaged"
 
 #: Codes a client should retry in a later export run (the cause may go away by itself).
 RETRYABLE = frozenset({DN_ATTRIBUTES_FAILURE})

@@ -212,6 +212,7 @@ def _target(ctx: Context, change: Change, op: str, object_type: str, anchor: str
             if not hit.sync_enabled:
                 raise ChangeRefused(codes.INVALID_HARD_MATCH,
                                     f"sourceAnchor matches cloud-managed object {hit.id}")
+            _check_authority(hit)
             return hit
     return _soft_match(ctx, object_type, anchor, attributes)
 
@@ -237,6 +238,7 @@ def _soft_match(ctx: Context, object_type: str, anchor: str | None,
                 "groupTypes", []):
             continue
         if hit.source_anchor is None:
+            _check_authority(hit)
             return hit  # takeover: the caller sets the anchor and sync_enabled
         if hit.source_anchor != anchor:
             raise ChangeRefused(codes.INVALID_SOFT_MATCH,
@@ -247,6 +249,7 @@ def _soft_match(ctx: Context, object_type: str, anchor: str | None,
 def _check_owned(obj: DirObject, object_type: str) -> None:
     if obj.object_type != object_type:
         raise ChangeRefused(codes.OBJECT_TYPE_MISMATCH, f"{obj.id} is a {obj.object_type}")
+    _check_authority(obj)
     if not obj.sync_enabled:
         raise ChangeRefused(codes.CLOUD_OBJECT_NOT_SYNC_MANAGED,
                             f"{obj.id} is cloud-born and not managed by sync")
@@ -259,9 +262,19 @@ def _delete(ctx: Context, change: Change) -> AppliedChange:
         obj = ctx.store.find_by_anchor(ctx.tenant_id, change["source_anchor"])
     if obj is None:
         return AppliedChange()  # already gone: a delete is idempotent
+    _check_authority(obj)
     if not obj.sync_enabled:
         raise ChangeRefused(codes.CLOUD_OBJECT_NOT_SYNC_MANAGED,
                             f"{obj.id} is cloud-born and not managed by sync")
     release_all(ctx, obj)
     ctx.store.delete(obj)
     return AppliedChange(obj=obj)
+
+
+def _check_authority(obj: DirObject) -> None:
+    """A cloud-managed object takes no sync write (update, delete, member changes, a hard or
+    soft match taking it over) until its authority is back on premises."""
+    if obj.cloud_managed:
+        raise ChangeRefused(codes.OBJECT_CLOUD_MANAGED,
+                            f"{obj.id} is managed in the cloud "
+                            "(onPremisesSyncBehavior.isCloudManaged is true)")

@@ -80,6 +80,7 @@ def _object_entry(ctx: Context, obj: DirObject,
     """``quarantined``: the page's quarantined values read in one query (else one per object)."""
     return {"op": "upsert", "id": obj.id, "object_type": obj.object_type, "dn": obj.dn,
             "source_anchor": obj.source_anchor, "sync_enabled": obj.sync_enabled,
+            "cloud_managed": obj.cloud_managed,
             "attributes": obj.attributes,
             "provisioning_errors": provisioning_errors(
                 ctx, obj, None if quarantined is None else quarantined.get(obj.seq, []))}

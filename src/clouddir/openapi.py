@@ -62,6 +62,9 @@ def _graph_object(object_type: str) -> Schema:
                                      "onPremisesImmutableId": _NULLABLE_STRING,
                                      "onPremisesSyncEnabled": {"type": "boolean",
                                                                "nullable": True}}
+    # The source of authority, returned only when $select names it (clouddir.graph.authority).
+    properties["onPremisesSyncBehavior"] = {"type": "object", "properties": {
+        "isCloudManaged": {"type": "boolean"}}}
     for name in TYPE_PROPERTIES[object_type]:
         if name in _BOOLEAN_PROPERTIES:
             properties[name] = {"type": "boolean", "nullable": True}
@@ -128,6 +131,7 @@ def _graph_paths() -> dict[str, Any]:
             one["delete"] = _op(f"Delete a cloud-born {object_type}",
                                 {"204": {"description": "deleted"}}, params=[_path_id()])
         paths[f"/v1.0/{collection}/{{id}}"] = one
+        paths[f"/v1.0/{collection}/{{id}}/onPremisesSyncBehavior"] = _sync_behavior(collection)
         paths[f"/v1.0/{collection}/$count"] = {"get": _op(
             f"Count {collection} (ConsistencyLevel: eventual)",
             {"200": {"description": "the count", "content": {"text/plain": {
@@ -164,6 +168,24 @@ def _graph_paths() -> dict[str, Any]:
     return paths
 
 
+def _sync_behavior(collection: str) -> dict[str, Any]:
+    """An object's source of authority: read it, switch it (sync writes to a cloud-managed
+    object are refused with ObjectCloudManaged)."""
+    behavior = {"type": "object", "required": ["id", "isCloudManaged"], "properties": {
+        "@odata.context": {"type": "string"}, "@odata.type": {"type": "string"},
+        "id": {"type": "string"}, "isCloudManaged": {"type": "boolean"}}}
+    return {
+        "get": _op(f"The source of authority of one of {collection}",
+                   {"200": _json(behavior, "onPremisesSyncBehavior")}, params=[_path_id()]),
+        "patch": _op(f"Move the source of authority of one of {collection}",
+                     {"204": {"description": "switched"}}, params=[_path_id()],
+                     body={"type": "object", "required": ["isCloudManaged"],
+                           "additionalProperties": False, "properties": {
+                               "isCloudManaged": {"type": "boolean"},
+                               "id": {"type": "string"}, "@odata.type": {"type": "string"}}}),
+    }
+
+
 _ATTRIBUTES = {"type": "object", "additionalProperties": _STRINGS,
                "description": "attribute name -> values (binary values base64)"}
 _MEMBER_REF = {"oneOf": [{"type": "string"}, {
@@ -195,6 +217,8 @@ def _sync_schemas() -> dict[str, Schema]:
         "op": {"type": "string", "enum": ["upsert", "delete"]}, "id": _NULLABLE_STRING,
         "object_type": _NULLABLE_STRING, "dn": _NULLABLE_STRING,
         "source_anchor": _NULLABLE_STRING, "sync_enabled": {"type": "boolean"},
+        "cloud_managed": {"type": "boolean", "description": "the source of authority is the "
+                          "cloud: export changes to it are refused with ObjectCloudManaged"},
         "attributes": _ATTRIBUTES, "reason": {"type": "string"}, "created": {"type": "boolean"},
         "provisioning_errors": {"type": "array", "items": {"type": "object"}},
         "members": {"oneOf": [{"type": "array", "items": {"type": "string"}}, {

@@ -283,6 +283,11 @@ class ErrorCode(StrEnum):
         "The object to update is not in the cloud directory (deleted there). Run an import "
         "of the cloud connector; the next synchronization provisions it again if it is "
         "still in scope.")
+    OBJECT_CLOUD_MANAGED = _entry(
+        "ObjectCloudManaged", _EXPORT, CLOUD,
+        "The object's source of authority is the cloud (onPremisesSyncBehavior). An update or "
+        "delete is held, not recorded (event 6956); recorded only for an add the cloud would "
+        "match onto such an object. Move the authority back, or leave the object to the cloud.")
     QUOTA_EXCEEDED = _entry(
         "Directory_QuotaExceeded", _EXPORT, CLOUD,
         "The tenant's object or storage quota is full, so the object cannot be added or grow. "

@@ -39,6 +39,11 @@ class EventId(IntEnum):
     #: a pending export whose cause is gone was cancelled (idsync.engine.reconciliation)
     EXPORT_CANCELLED = 6130
     DN_ATTRIBUTES_FAILURE = 6949
+    #: the export run holds an object's changes because its source of authority is the
+    #: cloud (Entra's onPremisesSyncBehavior.isCloudManaged): once per object when holding
+    #: starts, not an export error; they go out when an import shows the authority back
+    #: (idsync.engine.authority, docs/decisions/source-of-authority.md)
+    CLOUD_MANAGED_SKIPPED = 6956
     RULES_CHANGED = 2000
     CONNECTOR_CHANGED = 2001
     SCHEDULER_CHANGED = 2002
@@ -72,6 +77,7 @@ LEVELS = {
     EventId.OBJECT_ERROR: "warning",
     EventId.SYNC_RULE_ERROR: "warning",
     EventId.DN_ATTRIBUTES_FAILURE: "information",
+    EventId.CLOUD_MANAGED_SKIPPED: "information",
 }
 
 

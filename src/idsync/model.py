@@ -36,6 +36,15 @@ class ExportState(StrEnum):
     HELD = "held"
 
 
+class Authority(StrEnum):
+    """Who writes a connector space object's directory object (``cs_objects.authority``,
+    migration 0016): the synchronization, or the cloud (the directory says so on import:
+    ``ImportRecord.cloud_managed``), whose objects' pending exports are held until it returns
+    (idsync.engine.authority)."""
+    SYNC = "sync"
+    CLOUD = "cloud"
+
+
 class Direction(StrEnum):
     """Of a sync rule, and of the link a rule made between a connector space object and its
     metaverse object."""

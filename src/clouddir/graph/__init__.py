@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
+from clouddir.graph import authority
 from clouddir.graph import handlers as h
 from clouddir.graph.batch import batch
 from clouddir.graph.delta import delta
@@ -22,6 +23,10 @@ routes = [
           methods=["POST"]),
     Route("/v1.0/groups/{id:str}/members/{member_id:str}/$ref",
           h.graph_handler(h.remove_member_ref), methods=["DELETE"]),
+    Route(_P + "/{id:str}/onPremisesSyncBehavior", h.graph_handler(authority.get_behavior),
+          methods=["GET"]),
+    Route(_P + "/{id:str}/onPremisesSyncBehavior", h.graph_handler(authority.patch_behavior),
+          methods=["PATCH"]),
     Route(_P, h.graph_handler(h.list_collection), methods=["GET"]),
     Route(_P, h.graph_handler(h.create_object), methods=["POST"]),
     Route(_P + "/{id:str}", h.graph_handler(h.get_object), methods=["GET"]),

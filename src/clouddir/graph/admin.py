@@ -29,6 +29,10 @@ def _writing(service: Service, tenant: Tenant) -> None:
                          {"Retry-After": str(wait)})
 
 
+#: The write budget's check, for the Graph writes of other modules (graph.authority).
+spend_write = _writing
+
+
 def id_from_odata(value: object) -> str:
     match = _ID_AT_END.search(value) if isinstance(value, str) and len(value) <= 2048 else None
     if not match or len(match.group(1)) > 64:
@@ -106,7 +110,7 @@ def _owned(service: Service, tenant: Tenant, object_type: str, object_id: str) -
     obj = service.store.get(tenant.id, object_id)
     if obj is None or obj.object_type != object_type:
         raise not_found(object_id)
-    if obj.sync_enabled:
+    if obj.sync_enabled and not obj.cloud_managed:  # a cloud-managed one is the cloud's
         raise GraphError(400, "Request_BadRequest", ON_PREMISES_MASTERED)
     return obj
 

@@ -36,6 +36,7 @@ def _graph_entry(entry: dict[str, Any], fields: list[str] | None) -> dict[str, A
     obj = DirObject(tenant_id="", id=entry["id"], object_type=entry["object_type"],
                     dn=entry["dn"], source_anchor=entry["source_anchor"],
                     sync_enabled=entry["sync_enabled"], attributes=entry["attributes"])
+    obj.cloud_managed = bool(entry.get("cloud_managed"))
     out = select(to_graph(obj), fields)
     members = entry.get("members")
     if members is not None and (fields is None or "members" in fields):

@@ -29,6 +29,8 @@ TYPE_PROPERTIES = {
     "contact": ("displayName", "mailNickname", "mail", "givenName", "surname",
                 "proxyAddresses"),
 }
+#: The source of authority (``{"isCloudManaged": bool}``), on users, groups and contacts.
+SYNC_BEHAVIOR = "onPremisesSyncBehavior"
 ON_PREMISES_MASTERED = ("Unable to update the specified properties for on-premises mastered "
                         "Directory Sync objects or objects currently undergoing migration.")
 
@@ -76,6 +78,8 @@ def to_graph(obj: DirObject) -> dict[str, Any]:
             out[name] = values[0] if values else None
     out["onPremisesImmutableId"] = obj.source_anchor
     out["onPremisesSyncEnabled"] = True if obj.sync_enabled else None
+    # Returned only when $select names it, as Graph does (``select`` drops it otherwise).
+    out[SYNC_BEHAVIOR] = {"isCloudManaged": obj.cloud_managed}
     return out
 
 
@@ -117,6 +121,8 @@ def _invalid(name: str, expected: str) -> GraphError:
 
 
 def select(obj: dict[str, Any], fields: list[str] | None) -> dict[str, Any]:
+    if SYNC_BEHAVIOR in obj and SYNC_BEHAVIOR not in (fields or ()):
+        obj = {k: v for k, v in obj.items() if k != SYNC_BEHAVIOR}
     if not fields:
         return obj
     keep = {"@odata.type", "id", *fields}

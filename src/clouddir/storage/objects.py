@@ -17,13 +17,17 @@ from clouddir.storage.records import OBJECT_DELETED, DirObject
 
 _OBJECT_COLUMNS = ("seq, tenant_id, id, object_type, dn, source_anchor, sync_enabled, attributes, "
                    "member_count")
+# The source of authority (clouddir.storage.authority): one primary-key probe per row.
+_OBJECT_COLUMNS += (", EXISTS (SELECT 1 FROM cloud_managed c WHERE c.object_seq = objects.seq)"
+                    " AS cloud_managed")
 
 
 def _row_to_object(row: Sequence[Any]) -> DirObject:
     return DirObject(
         seq=row[0], tenant_id=row[1], id=row[2], object_type=row[3], dn=row[4],
         source_anchor=row[5], sync_enabled=bool(row[6]), attributes=json.loads(row[7]),
-        member_count=row[8], stored_bytes=object_weight(row[7], row[4]))
+        member_count=row[8], stored_bytes=object_weight(row[7], row[4]),
+        cloud_managed=bool(row[9]))
 
 
 class ObjectRepository(MembershipRepository, ClaimRepository, QuarantineRepository):
@@ -171,6 +175,7 @@ class ObjectRepository(MembershipRepository, ClaimRepository, QuarantineReposito
         self._drop_edges_of(obj)
         self._release_all_of(obj.tenant_id, obj.seq)
         self._drop_quarantine_of(obj.seq)
+        self._run("DELETE FROM cloud_managed WHERE object_seq = ?", (obj.seq,))
         self._run("DELETE FROM objects WHERE seq = ?", (obj.seq,))
         self.log(obj.tenant_id, obj.seq, OBJECT_DELETED, object_id=obj.id,
                  object_type=obj.object_type, dn=obj.dn)

@@ -43,6 +43,8 @@ class DirObject:
     member_count: int = 0
     seq: int = 0
     stored_bytes: int = 0  # its weight as read or written (clouddir.storage.quotas)
+    #: Its source of authority is the cloud: sync writes are refused (storage.authority).
+    cloud_managed: bool = False
 
 
 @dataclass(slots=True)

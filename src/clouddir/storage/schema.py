@@ -116,4 +116,11 @@ CREATE TABLE IF NOT EXISTS assertion_ids (
     PRIMARY KEY (client_id, jti)
 );
 CREATE INDEX IF NOT EXISTS assertion_ids_expiry ON assertion_ids (expires_at);
+-- Objects whose source of authority is the cloud (Graph's onPremisesSyncBehavior
+-- .isCloudManaged): sync writes to them are refused (clouddir.storage.authority). A table of
+-- its own, not a column: an existing database gains it by this CREATE ... IF NOT EXISTS.
+CREATE TABLE IF NOT EXISTS cloud_managed (
+    object_seq INTEGER PRIMARY KEY,
+    tenant_id TEXT NOT NULL
+);
 """

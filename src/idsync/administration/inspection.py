@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from idsync.model import CSObject, MVObject
+from idsync.model import Authority, CSObject, MVObject
 from idsync.store import Store
 
 
@@ -50,6 +50,9 @@ def cs_dict(store: Store, cs: CSObject, *, with_export: bool = True) -> dict[str
                 record = store.deprovisions.get_many([cs.id]).get(cs.id)
                 out["pending_export"]["cause"] = None if record is None else {
                     "cause": record.cause, "detail": record.detail}
+            if store.authority.of([cs.id]).get(cs.id) is Authority.CLOUD:
+                # Held by the export run until the authority returns (engine.authority).
+                out["pending_export"]["held"] = "cloud-managed"
         else:
             out["pending_export"] = None
     return out

@@ -55,6 +55,10 @@ class ImportRecord:
     attributes: dict[str, list[Value]] = field(default_factory=dict)
     value_adds: dict[str, list[Value]] = field(default_factory=dict)
     value_removes: dict[str, list[Value]] = field(default_factory=dict)
+    #: The object's source of authority is the cloud (Graph's
+    #: ``onPremisesSyncBehavior.isCloudManaged``, the sync API's ``cloud_managed``): exports
+    #: to it are held until it is False again. None: the connector does not say.
+    cloud_managed: bool | None = None
 
 
 @dataclass(slots=True)
@@ -135,6 +139,9 @@ class ExportResult:
     #: pending and is sent again by the next export run). None: as the error code registry
     #: (idsync.error_codes) says for ``error_code``.
     retryable: bool | None = None
+    #: The directory refused the write because the object's authority is the cloud (it moved
+    #: after the last import): not an error, the change stays pending (docs/protection.md).
+    cloud_managed: bool = False
 
 
 @dataclass(frozen=True, slots=True)

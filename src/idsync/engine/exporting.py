@@ -26,6 +26,7 @@ from idsync.connectors.base import (
     ExportResult,
     MemberDeltaExporter,
 )
+from idsync.engine.authority import AuthorityHold
 from idsync.engine.core import BATCH_SIZE, RunContext
 from idsync.engine.deletion_limits import check_export
 from idsync.engine.member_removals import forget_allowances, hold_member_removals
@@ -64,9 +65,12 @@ class ExportStage:
         #: adds refused while deletes were still to be sent: sent again after the deletes
         self._waiting: dict[int, None] = {}
         self._deletes_due = False
+        #: objects the cloud manages: their changes are held, not sent (engine.authority)
+        self.hold = AuthorityHold(self.store, record, recorder)
 
     def run(self) -> None:
         check_export(self.engine, self.record, self.recorder)  # the deletion limits
+        self.hold.start()
         self._deletes_due = bool(self.store.exports.count(
             self.record.id, kind=ExportKind.DELETE, state=ExportState.PENDING))
         # Progress: the pending exports to send (a refused add tried again counts twice).
@@ -198,6 +202,11 @@ class ExportStage:
 
     def _apply_result(self, change: ExportChange, result: ExportResult,
                       pe: PendingExport, writes: _ResultWrites) -> None:
+        if result.cloud_managed and change.kind is not ExportKind.ADD:
+            # Nothing applied: held, not failed (engine.authority). An add matched onto a
+            # cloud-managed object is an error: no import would ever release it.
+            self.hold.refused(change.cs_id, change.dn)
+            return
         anchor = result.anchor if change.kind is ExportKind.ADD else None
         created = anchor is not None
         if anchor is not None:

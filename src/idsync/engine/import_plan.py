@@ -49,6 +49,8 @@ class Slot:
     key: str = ""
     #: (set | add | remove, attribute, DNs), in the record's order.
     ref_ops: list[RefOp] = field(default_factory=list)
+    #: The record's ``cloud_managed`` (None: the connector does not say).
+    cloud_managed: bool | None = None
 
 
 @dataclass(slots=True)
@@ -120,6 +122,7 @@ class SegmentPlanner:
             if slot is not None:
                 # The object's DN once staged, for references the segment makes to it.
                 slot.key = key if rec.dn else normalize_dn(slot.cs.dn)
+                slot.cloud_managed = rec.cloud_managed
                 slots.append(slot)
                 if not slot.new:
                     used.add(slot.cs.id)

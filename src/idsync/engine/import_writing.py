@@ -107,6 +107,10 @@ class SegmentWriter:
                                                rows)
         if holders:
             store.cs_objects.mark_pending_update(holders)
+        # The source of authority, as the directory says it (None leaves it as it is).
+        kept = [s for s in slots if s.kind != "delete" and s.cloud_managed is not None]
+        store.authority.set_many([s.cs.id for s in kept if s.cloud_managed],
+                                 [s.cs.id for s in kept if not s.cloud_managed])
         self.integrity.settle(rebinding)
         # Last, once the segment's references are written: a removed object that is still
         # referenced stays as a placeholder.

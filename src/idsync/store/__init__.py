@@ -21,6 +21,7 @@ from idsync.secrets.keys import KeyRing
 from idsync.store.admin_sessions import AdminSessionRepository
 from idsync.store.admins import AdminAccountRepository
 from idsync.store.audit import AuditRepository
+from idsync.store.authority import AuthorityRepository
 from idsync.store.connector_space import ConnectorSpaceRepository
 from idsync.store.connector_space.links import CSLinkRepository
 from idsync.store.connector_space.objects import CSObjectRepository
@@ -126,6 +127,7 @@ class Store:
         self.rules = RuleRepository(db)
         self.rule_objects = RuleObjects(db)
         self.exports = PendingExportRepository(db)
+        self.authority = AuthorityRepository(db)
         self.deprovisions = DeprovisionRepository(db)
         self.errors = ObjectErrorRepository(db)
         self.runs = RunRepository(db)

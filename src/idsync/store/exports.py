@@ -14,6 +14,7 @@ from typing import Any
 
 from idsync import values
 from idsync.model import ExportKind, ExportState, PendingExport
+from idsync.store.authority import not_held
 from idsync.store.database import BaseDatabase, utcnow
 
 #: ``pending_export_refs.op``: a reference value the export adds or removes.
@@ -116,7 +117,7 @@ class PendingExportRepository:
         return [r[0] for r in self.db.query(
             "SELECT cs_id FROM pending_exports WHERE connector_id = ? "
             f"AND state = '{ExportState.PENDING}' "
-            f"AND kind = ? AND cs_id > ? {refs} ORDER BY cs_id LIMIT ?",
+            f"AND kind = ? AND cs_id > ? {refs} AND {not_held()} ORDER BY cs_id LIMIT ?",
             (connector_id, kind, after, limit))]
 
     def ready_adds(self, connector_id: int, after: int, limit: int) -> list[int]:
@@ -128,6 +129,7 @@ class PendingExportRepository:
             "AND p.cs_id > ? AND NOT EXISTS ("
             "SELECT 1 FROM pending_export_refs r JOIN cs_objects t ON t.id = r.target_id "
             f"WHERE r.cs_id = p.cs_id AND r.op = '{REF_ADD}' AND t.anchor IS NULL) "
+            f"AND {not_held('p')} "
             "ORDER BY p.cs_id LIMIT ?", (connector_id, after, limit))]
 
     def freeing(self, connector_id: int, after: int, limit: int) -> list[int]:
@@ -141,7 +143,7 @@ class PendingExportRepository:
             "AND EXISTS (SELECT 1 FROM cs_objects n JOIN pending_exports a ON a.cs_id = n.id "
             "WHERE n.connector_id = o.connector_id AND n.dn_norm = o.dn_norm "
             f"AND n.id <> o.id AND a.kind = '{ExportKind.ADD}' "
-            f"AND a.state = '{ExportState.PENDING}') "
+            f"AND a.state = '{ExportState.PENDING}') AND {not_held('p')} "
             "ORDER BY p.cs_id LIMIT ?", (connector_id, after, limit))]
 
     def count(self, connector_id: int, *, kind: ExportKind | None = None,

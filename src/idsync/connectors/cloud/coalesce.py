@@ -55,6 +55,9 @@ def merge(first: ImportRecord, then: ImportRecord) -> ImportRecord:
         attributes[name] = list(values)
     merged = ImportRecord(first.kind, first.anchor or then.anchor, then.dn or first.dn,
                           then.object_type or first.object_type, attributes)
+    # The later page's word on the source of authority, else the earlier one's.
+    merged.cloud_managed = (then.cloud_managed if then.cloud_managed is not None
+                            else first.cloud_managed)
     if first.kind is ImportKind.FULL:
         # A whole object: the later page's value changes apply to its lists.
         for name, values in then.value_adds.items():

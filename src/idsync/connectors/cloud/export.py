@@ -226,6 +226,12 @@ class CloudExporter:
         if state.errors:
             first = state.errors[0]
             detail = "; ".join(f"{e.get('code')}: {e.get('detail')}" for e in state.errors)
+            if any(e.get("code") == ErrorCode.OBJECT_CLOUD_MANAGED for e in state.errors):
+                # The object's authority moved to the cloud after the last import: held by
+                # the engine, not an error (idsync.engine.authority).
+                return ExportResult(change.cs_id, ok=False, anchor=anchor, dn=dn,
+                                    error_code=ErrorCode.OBJECT_CLOUD_MANAGED,
+                                    error_detail=detail, retryable=False, cloud_managed=True)
             return ExportResult(change.cs_id, ok=False, anchor=anchor, dn=dn,
                                 error_code=str(first.get("code")), error_detail=detail,
                                 retryable=all(bool(e.get("retryable")) for e in state.errors))

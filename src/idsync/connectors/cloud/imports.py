@@ -37,6 +37,12 @@ def _attributes(entry: ImportEntry, wanted: frozenset[str] | None) -> dict[str, 
     return attributes
 
 
+def _record(kind: ImportKind, entry: ImportEntry, attributes: dict[str, list[Any]]
+            ) -> ImportRecord:
+    return ImportRecord(kind, entry.id, entry.dn or "", entry.object_type, attributes,
+                        cloud_managed=entry.cloud_managed)
+
+
 def _delete(entry: ImportEntry) -> ImportRecord:
     return ImportRecord(ImportKind.DELETE, entry.id, entry.dn or "", entry.object_type)
 
@@ -84,20 +90,19 @@ class CloudImporter:
             return [_delete(entry)]
         attributes = _attributes(entry, context.attributes)
         anchor = entry.id
-        dn = entry.dn or ""
         object_type = entry.object_type
         if self.version == 1:
             if object_type == "group":
                 attributes[MEMBER] = list(entry.members or [])
-            return [ImportRecord(ImportKind.FULL, anchor, dn, object_type, attributes)]
+            return [_record(ImportKind.FULL, entry, attributes)]
         members = entry.member_delta
         if object_type != "group" or members is None:
-            return [ImportRecord(ImportKind.FULL, anchor, dn, object_type, attributes)]
+            return [_record(ImportKind.FULL, entry, attributes)]
         if (not delta or entry.created) and anchor not in seen_groups:
             seen_groups.add(anchor)
             attributes[MEMBER] = list(members.get("add") or [])
-            return [ImportRecord(ImportKind.FULL, anchor, dn, object_type, attributes)]
-        record = ImportRecord(ImportKind.MODIFY, anchor, dn, object_type, attributes)
+            return [_record(ImportKind.FULL, entry, attributes)]
+        record = _record(ImportKind.MODIFY, entry, attributes)
         if members.get("add"):
             record.value_adds[MEMBER] = list(members["add"])
         if members.get("remove"):

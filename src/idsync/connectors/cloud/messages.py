@@ -92,6 +92,8 @@ class ImportEntry:
     member_delta: Mapping[str, list[str]] | None = None
     #: v2 delta: the group was created since the token.
     created: bool = False
+    #: The object's source of authority is the cloud (None: a server that does not say).
+    cloud_managed: bool | None = None
 
     @classmethod
     def from_json(cls, entry: Mapping[str, Any], version: int) -> ImportEntry:
@@ -105,7 +107,13 @@ class ImportEntry:
                    attributes=dict(entry.get("attributes") or {}),
                    members=(list(members or []) if version == 1 else None),
                    member_delta=(members if version == 2 else None),
-                   created=bool(entry.get("created")))
+                   created=bool(entry.get("created")),
+                   cloud_managed=_flag(entry.get("cloud_managed")))
+
+
+def _flag(value: Any) -> bool | None:
+    """A boolean the entry may leave out (an older server); anything else says nothing."""
+    return value if isinstance(value, bool) else None
 
 
 @dataclass(frozen=True, slots=True)
