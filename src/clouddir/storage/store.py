@@ -14,9 +14,9 @@ to a tenant is a property of the store, not of each caller.
 from __future__ import annotations
 
 from clouddir.storage.batches import BatchRepository
-from clouddir.storage.objects import ObjectRepository
+from clouddir.storage.managers import ManagerRepository
 from clouddir.storage.tenants import TenantRepository
 
 
-class Store(ObjectRepository, TenantRepository, BatchRepository):
+class Store(ManagerRepository, TenantRepository, BatchRepository):
     """A backend (``SqliteStore``, ``PostgresStore``) implements ``Database``'s hooks."""
