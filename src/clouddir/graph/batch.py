@@ -67,8 +67,11 @@ async def batch(request: Request, service: Service, tenant: Tenant) -> Response:
 
 def _check_depends(item: Any, statuses: dict[str, int]) -> None:
     """``dependsOn`` names earlier requests of the batch (they run in order here); a request
-    whose dependency failed is not run and answers 424, as Graph does."""
-    depends = item.get("dependsOn") if isinstance(item, dict) else None
+    whose dependency failed is not run and answers 424, as Graph does. msgraph-core's batch
+    classes spell it ``depends_on``: both are read."""
+    if not isinstance(item, dict):
+        return
+    depends = item.get("dependsOn", item.get("depends_on"))
     if depends is None:
         return
     if not isinstance(depends, list) or not all(isinstance(d, str) for d in depends):
