@@ -55,10 +55,14 @@ class ManagerRepository(ObjectRepository):
 
     def link_manager_by_dn(self, tenant_id: str, user: DirObject) -> None:
         """The sync API wrote ``user``'s ``manager`` attribute (a DN): index it. A DN no
-        object has yet leaves the user without a link (GET manager still resolves it)."""
+        object has yet leaves the user without a link (GET manager still resolves it). Two
+        statements that need no answer: a backend that sends statements ahead keeps going."""
         if user.object_type != "user":
             return
+        self._writing(tenant_id)
+        self._run("DELETE FROM managers WHERE user_seq = ?", (user.seq,))
         values = user.attributes.get("manager") or []
-        found = self.resolve_dns(tenant_id, values[:1]) if values else {}
-        self.set_manager_link(tenant_id, user.seq,
-                              found.get(values[0].lower()) if values else None)
+        if values:
+            self._run("INSERT INTO managers (user_seq, manager_seq) SELECT ?, seq FROM objects "
+                      "WHERE tenant_id = ? AND lower(dn) = ? AND object_type = 'user' "
+                      "ORDER BY seq LIMIT 1", (user.seq, tenant_id, values[0].lower()))
