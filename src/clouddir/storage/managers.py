@@ -2,9 +2,10 @@
 ways, so a user's manager and a manager's direct reports are look-ups, never a tenant scan.
 
 The row is the index of the fact; the user's ``manager`` attribute (the manager's DN, as the
-sync API carries references) is its face on the sync API. ``set_manager`` and
-``clear_manager`` keep both; deleting a manager clears its reports' managers (each logged as a
-change of the report, so a delta shows it)."""
+sync API carries references) is its face on the sync API. Graph's writes
+(clouddir.graph.manager) set both; a sync API write links its DN (``link_manager_by_dn``);
+deleting a manager clears its reports' managers (each logged as a change of the report, so a
+delta shows it)."""
 
 from __future__ import annotations
 
@@ -42,6 +43,9 @@ class ManagerRepository(ObjectRepository):
     def delete(self, obj: DirObject) -> None:
         """``obj`` has no manager any more, and its reports lose theirs (before the object
         goes, so each report's change is logged after nothing that names it)."""
+        if obj.object_type != "user":  # only users have or are managers here
+            super().delete(obj)
+            return
         self._writing(obj.tenant_id)
         self._run("DELETE FROM managers WHERE user_seq = ?", (obj.seq,))
         reports = [r[0] for r in self._rows("SELECT user_seq FROM managers WHERE "
