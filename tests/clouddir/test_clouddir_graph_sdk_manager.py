@@ -195,3 +195,25 @@ def test_manager_routes_answer_bad_input_with_4xx(clouddir: CloudDirTenant) -> N
         for response, status in cases:
             assert response.status_code == status, (response.request.url, response.text)
             assert response.json()["error"]["code"]
+
+
+def test_delta_keeps_to_the_selected_properties(clouddir: CloudDirTenant) -> None:
+    with clouddir.client() as http:
+        boss = http.post("/v1.0/users", json={"displayName": "B", "userPrincipalName":
+                                              "b@contoso.test", "passwordProfile": PASSWORD,
+                                              "employeeId": "E1"}).json()
+        emp = http.post("/v1.0/users", json={"displayName": "E", "userPrincipalName":
+                                             "e@contoso.test", "passwordProfile": PASSWORD}).json()
+        http.put(f"/v1.0/users/{emp['id']}/manager/$ref",
+                 json={"@odata.id": f"/v1.0/users/{boss['id']}"}).raise_for_status()
+        plain = http.get("/v1.0/users/delta", params={"$select": "displayName"}).json()
+        assert {frozenset(u) for u in plain["value"]} == {
+            frozenset({"@odata.type", "id", "displayName"})}
+        assert "%24select=displayName" in plain["@odata.deltaLink"]
+        expanded = http.get("/v1.0/users/delta", params={
+            "$select": "employeeId", "$expand": "manager($select=id)"}).json()
+        by_id = {u["id"]: u for u in expanded["value"]}
+        assert by_id[boss["id"]] == {"@odata.type": "#microsoft.graph.user", "id": boss["id"],
+                                     "employeeId": "E1", "manager@delta": []}
+        assert by_id[emp["id"]]["manager@delta"] == [
+            {"@odata.type": "#microsoft.graph.user", "id": boss["id"]}]
