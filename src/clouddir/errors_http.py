@@ -49,7 +49,10 @@ async def http_exception(request: Request, exc: Exception) -> Response:
         message = f"{request.method} is not supported on {request.url.path!r}."
     else:
         message = str(exc.detail)
-    return Response(orjson.dumps(graph_error_body(_CODES.get(status, "BadRequest"), message)),
+    echo = request.headers.get("client-request-id")  # echoed as Graph does, bounded
+    echo = echo[:64] if echo and echo.isascii() and echo.isprintable() else None
+    return Response(orjson.dumps(graph_error_body(_CODES.get(status, "BadRequest"), message,
+                                                  echo)),
                     status_code=status, headers=exc.headers,
                     media_type="application/json")
 

@@ -136,6 +136,9 @@ def _apply_one(ctx: Context, limits: Limits, version: int, change: Change,
             applied.warnings += apply_unique(ctx, obj, name, list(attributes.get(name, [])),
                                              new=existing is None)
     ctx.store.update(obj)
+    if "manager" in attributes or (replace_all and existing is not None):
+        # The manager DN is also indexed as a link (what Graph's manager and directReports read).
+        ctx.store.link_manager_by_dn(ctx.tenant_id, obj)
     ctx.store.log(ctx.tenant_id, obj.seq, OBJECT_CREATED if existing is None else OBJECT_CHANGED)
     if members is not None:
         applied.errors += members.apply(ctx, obj)

@@ -89,6 +89,15 @@ def _graph_write(object_type: str) -> Schema:
     if object_type == "group":
         properties["members@odata.bind"] = {"type": "array", "maxItems": 20,
                                             "items": {"type": "string"}}
+    if object_type == "user":
+        properties["onPremisesImmutableId"] = {
+            "type": "string", "nullable": True, "maxLength": 256,
+            "description": "the sync API's source anchor; unique in the tenant"}
+        properties["passwordProfile"] = {
+            "type": "object", "description": "required on create; checked, never kept",
+            "properties": {"password": {"type": "string", "minLength": 1, "maxLength": 256},
+                           "forceChangePasswordNextSignIn": {"type": "boolean"},
+                           "forceChangePasswordNextSignInWithMfa": {"type": "boolean"}}}
     return {"type": "object", "properties": properties}
 
 
@@ -110,17 +119,21 @@ _LIST_PARAMS = [
 ]
 
 
+_EXPAND = _query("$expand", {"type": "string"},
+                 "users: manager, or manager($select=...); ignored on other collections")
+
+
 def _graph_paths() -> dict[str, Any]:
     paths: dict[str, Any] = {}
     for collection, object_type in (("users", "user"), ("groups", "group"),
                                     ("contacts", "contact")):
         item = _ref(object_type)
         listing = _op(f"List {collection}", {"200": _json(_collection(item), "a page")},
-                      params=_LIST_PARAMS)
+                      params=[*_LIST_PARAMS, _EXPAND])
         paths[f"/v1.0/{collection}"] = {"get": listing}
         one: dict[str, Any] = {"get": _op(f"Get one of {collection}", {
             "200": _json(item, "the object")}, params=[
-            _path_id(), _query("$select", {"type": "string"})])}
+            _path_id(), _query("$select", {"type": "string"}), _EXPAND])}
         if object_type != "contact":
             paths[f"/v1.0/{collection}"]["post"] = _op(
                 f"Create a cloud-born {object_type}", {"201": _json(item, "created")},
@@ -143,8 +156,9 @@ def _graph_paths() -> dict[str, Any]:
                     "200": _json(_collection(_ref("deltaEntry")), "a page of changes")},
                 params=[_query("$deltatoken", {"type": "string"}),
                         _query("$skiptoken", {"type": "string"}),
-                        _query("$select", {"type": "string"}),
+                        _query("$select", {"type": "string"}), _EXPAND,
                         _query("$top", {"type": "integer", "minimum": 1, "maximum": 999})])}
+    paths.update(_manager_paths())
     paths["/v1.0/directoryObjects/{id}"] = {"get": _op(
         "Get any object by id", {"200": _json(_ref("directoryObject"), "the object")},
         params=[_path_id()])}
@@ -183,6 +197,33 @@ def _sync_behavior(collection: str) -> dict[str, Any]:
                            "additionalProperties": False, "properties": {
                                "isCloudManaged": {"type": "boolean"},
                                "id": {"type": "string"}, "@odata.type": {"type": "string"}}}),
+    }
+
+
+def _manager_paths() -> dict[str, Any]:
+    ref_body = {"type": "object", "required": ["@odata.id"],
+                "properties": {"@odata.id": {"type": "string"}}}
+    return {
+        "/v1.0/users/{id}/manager": {"get": _op(
+            "A user's manager (404 when none)", {"200": _json(_ref("user"), "the manager")},
+            params=[_path_id(), _query("$select", {"type": "string"})])},
+        "/v1.0/users/{id}/manager/$ref": {
+            "get": _op("A reference to the user's manager", {"200": _json({
+                "type": "object", "required": ["@odata.id"],
+                "properties": {"@odata.id": {"type": "string"}}}, "the reference")},
+                params=[_path_id()]),
+            "put": _op("Set a cloud-born user's manager (.../directoryObjects/{id} or "
+                       ".../users/{id})", {"204": {"description": "set"}},
+                       params=[_path_id()], body=ref_body),
+            "delete": _op("Remove a cloud-born user's manager", {
+                "204": {"description": "removed"}}, params=[_path_id()])},
+        "/v1.0/users/{id}/directReports": {"get": _op(
+            "The users whose manager this user is", {
+                "200": _json(_collection(_ref("user")), "a page")},
+            params=[_path_id(), _query("$top", {"type": "integer", "minimum": 1,
+                                                "maximum": 999}),
+                    _query("$skiptoken", {"type": "string"}),
+                    _query("$select", {"type": "string"})])},
     }
 
 
@@ -289,7 +330,8 @@ def openapi_document() -> dict[str, Any]:
             "@odata.type": {"type": "string"}, "id": {"type": "string"}}},
         "deltaEntry": {"type": "object", "required": ["id"], "properties": {
             "id": {"type": "string"}, "@removed": {"type": "object"},
-            "members@delta": {"type": "array", "items": {"type": "object"}}}},
+            "members@delta": {"type": "array", "items": {"type": "object"}},
+            "manager@delta": {"type": "array", "items": {"type": "object"}}}},
         "batchRequest": {"type": "object", "required": ["requests"], "properties": {
             "requests": {"type": "array", "minItems": 1, "maxItems": MAX_REQUESTS,
                          "items": batch_item}}},

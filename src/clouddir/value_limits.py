@@ -32,6 +32,8 @@ MAX_LENGTH: dict[str, int] = {
     "description": 1024,
     "mail": 256,
     "proxyAddresses": 256,
+    "employeeId": 16,
+    "usageLocation": 2,
     # A reference: a cloud id, or the DN of an object not exported yet (as a member is).
     "manager": 2048,
 }

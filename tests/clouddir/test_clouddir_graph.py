@@ -13,6 +13,7 @@ BASE = "https://graph.microsoft.com/v1.0/directoryObjects/"
 def new_user(http: httpx.Client, name: str, **extra: Any) -> dict[str, Any]:
     response = http.post("/v1.0/users", json={"displayName": name, "mailNickname": name,
                                               "userPrincipalName": f"{name}@contoso.test",
+                                              "passwordProfile": {"password": "Pa55-word!"},
                                               **extra})
     assert response.status_code == 201, response.text
     return response.json()
@@ -127,7 +128,8 @@ def test_batch_runs_up_to_20_requests(clouddir: CloudDirTenant) -> None:
         requests = [{"id": str(i), "method": "POST", "url": "/users",
                      "headers": {"Content-Type": "application/json"},
                      "body": {"displayName": f"b{i}", "mailNickname": f"b{i}",
-                              "userPrincipalName": f"b{i}@contoso.test"}} for i in range(20)]
+                              "userPrincipalName": f"b{i}@contoso.test",
+                              "passwordProfile": {"password": "Pa55-word!"}}} for i in range(20)]
         answer = http.post("/v1.0/$batch", json={"requests": requests})
         assert answer.status_code == 200
         statuses = {r["id"]: r["status"] for r in answer.json()["responses"]}

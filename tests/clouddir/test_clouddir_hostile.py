@@ -110,6 +110,7 @@ def test_batch_refuses_more_than_20_and_nested_batches(clouddir: CloudDirTenant)
 
 
 def test_msgraph_sdk_batch_with_absolute_urls(clouddir: CloudDirTenant) -> None:
+    from msgraph.generated.models.password_profile import PasswordProfile
     from msgraph.generated.models.user import User
     from msgraph_core.requests.batch_request_content import BatchRequestContent
     from msgraph_core.requests.batch_request_item import BatchRequestItem
@@ -125,7 +126,8 @@ def test_msgraph_sdk_batch_with_absolute_urls(clouddir: CloudDirTenant) -> None:
             urllib.request.Request(f"{base}/users/{existing}", method="GET"))
         post_info = client.users.to_post_request_information(User(
             account_enabled=True, display_name="Batched", mail_nickname="batched",
-            user_principal_name="batched@contoso.test"))
+            user_principal_name="batched@contoso.test",
+            password_profile=PasswordProfile(password="Pa55-word!")))
         post_info.path_parameters["baseurl"] = base
         missing_info = client.users.by_user_id("0" * 8).to_get_request_information()
         items = {"get": get_item, "post": BatchRequestItem(post_info, id="post"),

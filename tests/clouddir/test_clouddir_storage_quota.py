@@ -62,7 +62,8 @@ def test_growth_is_refused_through_each_api_and_deletes_go_on(clouddir: CloudDir
     synced = tenant.export_ok(2, [user("a", "a"), user("b", "b")])
     with tenant.client() as http:
         cloud = http.post("/v1.0/users", json={
-            "displayName": "c", "mailNickname": "c", "userPrincipalName": "c@contoso.test"})
+            "displayName": "c", "mailNickname": "c", "userPrincipalName": "c@contoso.test",
+            "passwordProfile": {"password": "Pa55-word!"}})
         team = http.post("/v1.0/groups", json={"displayName": "team"})
         assert cloud.status_code == team.status_code == 201
         cloud_id, team_id = cloud.json()["id"], team.json()["id"]
@@ -89,7 +90,8 @@ def test_growth_is_refused_through_each_api_and_deletes_go_on(clouddir: CloudDir
 
         # Graph face: create, an update that grows, a member add; a shrinking update goes on.
         message = _refused(http.post("/v1.0/users", json={
-            "displayName": "d", "mailNickname": "d", "userPrincipalName": "d@contoso.test"}))
+            "displayName": "d", "mailNickname": "d", "userPrincipalName": "d@contoso.test",
+            "passwordProfile": {"password": "Pa55-word!"}}))
         assert "storage quota" in message and "clouddir tenant quota" in message
         _refused(http.patch(f"/v1.0/users/{cloud_id}", json={"jobTitle": "x" * 100}))
         _refused(http.post(f"/v1.0/groups/{team_id}/members/$ref", json={

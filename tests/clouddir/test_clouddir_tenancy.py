@@ -136,10 +136,12 @@ def test_admin_api_writes_spend_the_budget(clouddir_factory: Any) -> None:
     tenant: CloudDirTenant = clouddir_factory(write_budget=2, write_window=60)
     with tenant.client() as http:
         statuses = [http.post("/v1.0/users", json={
-            "displayName": f"u{i}", "userPrincipalName": f"u{i}@c.test"}).status_code
+            "displayName": f"u{i}", "userPrincipalName": f"u{i}@c.test",
+            "passwordProfile": {"password": "Pa55-word!"}}).status_code
             for i in range(3)]
         assert statuses == [201, 201, 429]
         throttled = http.post("/v1.0/users", json={"displayName": "x",
-                                                   "userPrincipalName": "x@c.test"})
+                                                   "userPrincipalName": "x@c.test",
+                                                   "passwordProfile": {"password": "Pa55-word!"}})
         assert throttled.json()["error"]["code"] == "TooManyRequests"
         assert int(throttled.headers["Retry-After"]) > 0

@@ -95,7 +95,10 @@ class CloudDirTenant:
                     params["page_size"] = page_size
 
     def graph_create(self, collection: str, body: dict[str, Any]) -> httpx.Response:
-        """Create a cloud-born object through the Graph-shaped admin API."""
+        """Create a cloud-born object through the Graph-shaped admin API (a user gets a
+        password profile, which Graph requires, unless the body names one)."""
+        if collection == "users":
+            body = {"passwordProfile": {"password": "Pa55-word!"}, **body}
         with self.client() as http:
             return http.post(f"/v1.0/{collection}", json=body)
 

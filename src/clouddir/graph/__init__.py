@@ -7,6 +7,7 @@ from starlette.routing import Route
 
 from clouddir.graph import authority
 from clouddir.graph import handlers as h
+from clouddir.graph import manager_routes as mr
 from clouddir.graph.batch import batch
 from clouddir.graph.delta import delta
 
@@ -27,6 +28,13 @@ routes = [
           methods=["GET"]),
     Route(_P + "/{id:str}/onPremisesSyncBehavior", h.graph_handler(authority.patch_behavior),
           methods=["PATCH"]),
+    Route("/v1.0/users/{id:str}/manager", h.graph_handler(mr.get_manager)),
+    Route("/v1.0/users/{id:str}/manager/$ref", h.graph_handler(mr.get_manager_ref)),
+    Route("/v1.0/users/{id:str}/manager/$ref", h.graph_handler(mr.put_manager_ref),
+          methods=["PUT"]),
+    Route("/v1.0/users/{id:str}/manager/$ref", h.graph_handler(mr.delete_manager_ref),
+          methods=["DELETE"]),
+    Route("/v1.0/users/{id:str}/directReports", h.graph_handler(mr.direct_reports)),
     Route(_P, h.graph_handler(h.list_collection), methods=["GET"]),
     Route(_P, h.graph_handler(h.create_object), methods=["POST"]),
     Route(_P + "/{id:str}", h.graph_handler(h.get_object), methods=["GET"]),

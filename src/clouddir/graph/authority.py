@@ -42,7 +42,7 @@ def _switch(service: Service, tenant: Tenant, object_type: str, object_id: str,
             cloud_managed: bool) -> None:
     with service.store.transaction(tenant.id):
         obj = _object(service, tenant, object_type, object_id)
-        admin.spend_write(service, tenant)
+        admin.writing(service, tenant)
         service.store.set_cloud_managed(obj, cloud_managed)
 
 

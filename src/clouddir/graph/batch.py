@@ -19,7 +19,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from clouddir.graph.handlers import body_of
+from clouddir.graph.handlers import body_of, client_request_id
 from clouddir.graph.model import GraphError
 from clouddir.responses import json_response
 from clouddir.service import Service
@@ -50,15 +50,39 @@ async def batch(request: Request, service: Service, tenant: Tenant) -> Response:
     transport = httpx.ASGITransport(app=request.app)
     auth = {"Authorization": request.headers.get("authorization", "")}
     responses: list[dict[str, Any]] = []
+    statuses: dict[str, int] = {}
     async with httpx.AsyncClient(transport=transport, base_url=str(request.base_url)) as client:
         for item_id, item in zip(ids, requests, strict=True):
             try:
-                responses.append(await _one(client, auth, item_id, item))
+                _check_depends(item, statuses)
+                answer = await _one(client, auth, item_id, item)
             except GraphError as error:
-                responses.append({"id": item_id, "status": error.status,
-                                  "headers": {"Content-Type": "application/json"},
-                                  "body": error.body()})
+                answer = {"id": item_id, "status": error.status,
+                          "headers": {"Content-Type": "application/json", **error.headers},
+                          "body": error.body(client_request_id(request))}
+            statuses[item_id] = answer["status"]
+            responses.append(answer)
     return json_response({"responses": responses})
+
+
+def _check_depends(item: Any, statuses: dict[str, int]) -> None:
+    """``dependsOn`` names earlier requests of the batch (they run in order here); a request
+    whose dependency failed is not run and answers 424, as Graph does. msgraph-core's batch
+    classes spell it ``depends_on``: both are read."""
+    if not isinstance(item, dict):
+        return
+    depends = item.get("dependsOn", item.get("depends_on"))
+    if depends is None:
+        return
+    if not isinstance(depends, list) or not all(isinstance(d, str) for d in depends):
+        raise _bad("dependsOn must be a list of request ids.")
+    for name in depends:
+        if name not in statuses:
+            raise _bad(f"dependsOn names '{name[:64]}', which is not an earlier request of "
+                       f"this batch.")
+        if statuses[name] >= 400:
+            raise GraphError(424, "FailedDependency",
+                             f"The request depends on request '{name[:64]}', which failed.")
 
 
 def _item_id(item: Any) -> str:

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from clouddir.graph import admin
+from clouddir.graph.manager import expanded, managers_for, parse_expand
 from clouddir.graph.model import (
     COLLECTIONS,
     GraphError,
@@ -44,11 +45,20 @@ def graph_handler(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
                                  if expired else "Access token is empty or invalid.")
             return await handler(request, service, tenant)
         except GraphError as error:
-            return json_response(error.body(), error.status, error.headers)
+            return json_response(error.body(client_request_id(request)), error.status,
+                                 error.headers)
         except StorageQuotaExceeded as refused:  # raised by the store's write, any handler
-            return json_response(GraphError(400, refused.code, refused.detail).body(), 400)
+            return json_response(GraphError(400, refused.code, refused.detail).body(
+                client_request_id(request)), 400)
 
     return endpoint
+
+
+def client_request_id(request: Request) -> str | None:
+    """The client's own request id, echoed in an error's innerError as Graph does (bounded:
+    it is only ever a GUID)."""
+    value = request.headers.get("client-request-id")
+    return value[:64] if value and value.isascii() and value.isprintable() else None
 
 
 def object_type_of(request: Request) -> str:
@@ -90,14 +100,28 @@ def _wants_count(request: Request) -> bool:
     return True
 
 
+Listed = tuple[list[tuple[DirObject, dict[str, Any]]], int | None, int | None, int]
+
+
 def _list(service: Service, tenant: Tenant, object_type: str, params: dict[str, str],
-          want_count: bool) -> tuple[list[dict[str, Any]], int | None, int | None, int]:
-    """Matching objects from ``$skiptoken`` on: (page, next skiptoken, count, top)."""
+          want_count: bool, expand: list[str] | None = None) -> Listed:
+    """Matching objects from ``$skiptoken`` on: (page, next skiptoken, count, top); with
+    ``expand`` (``$expand=manager``), each listed user carries its manager."""
+    page, next_token, count, top = _matching(service, tenant, object_type, params, want_count)
+    if expand is not None and page:
+        with service.store.reading():
+            managers = managers_for(service.store, tenant.id, [o for o, _g in page])
+        page = [(o, expanded(g, managers.get(o.seq), expand)) for o, g in page]
+    return page, next_token, count, top
+
+
+def _matching(service: Service, tenant: Tenant, object_type: str, params: dict[str, str],
+              want_count: bool) -> Listed:
     predicate = parse_filter(params.get("$filter"))
     top = parse_top(params.get("$top"))
     after = parse_skiptoken(params.get("$skiptoken"))
     store = service.store
-    page: list[dict[str, Any]] = []
+    page: list[tuple[DirObject, dict[str, Any]]] = []
     next_token = None
     count = 0
     with store.reading():
@@ -112,7 +136,7 @@ def _list(service: Service, tenant: Tenant, object_type: str, params: dict[str, 
                 if obj.seq <= after:
                     continue
                 if len(page) < top:
-                    page.append(graph)
+                    page.append((obj, graph))
                     last = obj.seq
                 elif next_token is None:
                     next_token = last
@@ -128,17 +152,24 @@ async def list_collection(request: Request, service: Service, tenant: Tenant) ->
     object_type = object_type_of(request)
     params = dict(request.query_params)
     fields = parse_select(params.get("$select"))
+    expand = parse_expand(params.get("$expand"), object_type)
     page, next_token, count, top = await run_in_threadpool(
-        _list, service, tenant, object_type, params, _wants_count(request))
+        _list, service, tenant, object_type, params, _wants_count(request), expand)
     body: dict[str, Any] = {"@odata.context": f"{_base(request)}/$metadata#"
                                               f"{request.path_params['collection']}"}
     if count is not None:
         body["@odata.count"] = count
-    body["value"] = [select(o, fields) for o in page]
+    body["value"] = [_selected(g, fields, expand) for _o, g in page]
     if next_token is not None:
         body["@odata.nextLink"] = str(request.url.include_query_params(
             **{"$skiptoken": str(next_token), "$top": str(top)}))
     return json_response(body)
+
+
+def _selected(graph: dict[str, Any], fields: list[str] | None,
+              expand: list[str] | None) -> dict[str, Any]:
+    """``$select`` keeps an expanded manager (Graph adds expansions to the selection)."""
+    return select(graph, [*fields, "manager"] if fields and expand is not None else fields)
 
 
 async def count_collection(request: Request, service: Service, tenant: Tenant) -> Response:
@@ -164,10 +195,22 @@ async def create_object(request: Request, service: Service, tenant: Tenant) -> R
 async def get_object(request: Request, service: Service, tenant: Tenant) -> Response:
     object_type = object_type_of(request)
     object_id = check_id(request.path_params["id"])
-    obj = await run_in_threadpool(_get, service, tenant, object_id)
+    fields = parse_select(request.query_params.get("$select"))
+    expand = parse_expand(request.query_params.get("$expand"), object_type)
+    obj, manager = await run_in_threadpool(_get_expanded, service, tenant, object_id,
+                                           expand is not None)
     if obj is None or obj.object_type != object_type:
         raise not_found(object_id)
-    return json_response(select(to_graph(obj), parse_select(request.query_params.get("$select"))))
+    return json_response(_selected(expanded(to_graph(obj), manager, expand), fields, expand))
+
+
+def _get_expanded(service: Service, tenant: Tenant, object_id: str,
+                  expand: bool) -> tuple[DirObject | None, DirObject | None]:
+    with service.store.reading():
+        obj = service.store.get(tenant.id, object_id)
+        if obj is None or not expand:
+            return obj, None
+        return obj, managers_for(service.store, tenant.id, [obj]).get(obj.seq)
 
 
 async def patch_object(request: Request, service: Service, tenant: Tenant) -> Response:

@@ -14,16 +14,17 @@ ODATA_TYPES = {"user": "#microsoft.graph.user", "group": "#microsoft.graph.group
                "contact": "#microsoft.graph.orgContact"}
 #: Graph properties kept as one-value attributes, booleans, and lists.
 SCALARS = ("displayName", "userPrincipalName", "mailNickname", "mail", "givenName", "surname",
-           "description", "jobTitle", "department")
+           "description", "jobTitle", "department", "employeeId", "usageLocation")
 BOOLEANS = ("securityEnabled", "mailEnabled", "accountEnabled")
 LISTS = ("proxyAddresses", "groupTypes")
 WRITABLE = frozenset((*SCALARS, *BOOLEANS, *LISTS))
 #: Accepted on writes and not kept (write-only in Graph, or not modelled here).
-IGNORED = frozenset({"passwordProfile", "usageLocation", "passwordPolicies", "visibility"})
+IGNORED = frozenset({"passwordProfile", "passwordPolicies", "visibility"})
 #: Per type: the properties Graph has (others are left out of the representation).
 TYPE_PROPERTIES = {
     "user": ("displayName", "userPrincipalName", "mailNickname", "mail", "givenName", "surname",
-             "jobTitle", "department", "accountEnabled", "proxyAddresses"),
+             "jobTitle", "department", "accountEnabled", "proxyAddresses", "employeeId",
+             "usageLocation"),
     "group": ("displayName", "mailNickname", "mail", "description", "securityEnabled",
               "mailEnabled", "groupTypes", "proxyAddresses"),
     "contact": ("displayName", "mailNickname", "mail", "givenName", "surname",
@@ -44,8 +45,8 @@ class GraphError(Exception):
         self.message = message
         self.headers = headers or {}
 
-    def body(self) -> dict[str, Any]:
-        return graph_error_body(self.code, self.message)
+    def body(self, client_request_id: str | None = None) -> dict[str, Any]:
+        return graph_error_body(self.code, self.message, client_request_id)
 
 
 #: Object ids are UUIDs; anything this service could never have issued is refused before a

@@ -123,4 +123,10 @@ CREATE TABLE IF NOT EXISTS cloud_managed (
     object_seq INTEGER PRIMARY KEY,
     tenant_id TEXT NOT NULL
 );
+-- A user's manager (clouddir.storage.managers): both directions are look-ups.
+CREATE TABLE IF NOT EXISTS managers (
+    user_seq INTEGER PRIMARY KEY,
+    manager_seq INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS managers_manager ON managers (manager_seq, user_seq);
 """

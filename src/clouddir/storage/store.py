@@ -16,10 +16,10 @@ from __future__ import annotations
 from clouddir.storage.apps import AppRepository
 from clouddir.storage.authority import AuthorityRepository
 from clouddir.storage.batches import BatchRepository
-from clouddir.storage.objects import ObjectRepository
+from clouddir.storage.managers import ManagerRepository
 from clouddir.storage.tenants import TenantRepository
 
 
-class Store(ObjectRepository, TenantRepository, BatchRepository, AppRepository,
+class Store(ManagerRepository, TenantRepository, BatchRepository, AppRepository,
             AuthorityRepository):
     """A backend (``SqliteStore``, ``PostgresStore``) implements ``Database``'s hooks."""
