@@ -55,6 +55,8 @@ class ImportRecord:
     attributes: dict[str, list[Value]] = field(default_factory=dict)
     value_adds: dict[str, list[Value]] = field(default_factory=dict)
     value_removes: dict[str, list[Value]] = field(default_factory=dict)
+    #: The object's source of authority is the cloud (None: the connector does not say).
+    cloud_managed: bool | None = None
 
 
 @dataclass(slots=True)
