@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from tests.graph_connector.graph_helpers import (
     BIND,
+    StaticTokens,
     add_members,
     by_anchor,
     connector,
@@ -23,6 +24,8 @@ from tests.harness.clouddir_server import CloudDirTenant
 
 from idsync.connectors.base import ImportContext, ImportKind
 from idsync.connectors.graph import DeltaTokenExpired
+from idsync.connectors.graph.records import cloud_managed, full_record
+from idsync.errors import ConnectivityError
 
 
 def test_full_import_reads_users_groups_and_paged_members(clouddir: CloudDirTenant) -> None:
@@ -166,3 +169,37 @@ def test_read_object_reads_one_group_with_its_members(clouddir: CloudDirTenant) 
     assert sorted(record.attributes["members"]) == sorted(user_dn(u) for u in users)
     assert conn.read_object(user_dn("0" * 8 + "-0000-0000-0000-" + "0" * 12), None,
                             ImportContext(None)) is None
+
+
+def test_test_connection_takes_a_token_and_one_get(clouddir: CloudDirTenant) -> None:
+    conn = connector(clouddir)
+    conn.test_connection()
+    assert conn.traffic().requests == 1
+    refused = connector(clouddir, StaticTokens("not-a-token"))
+    with pytest.raises(ConnectivityError, match="401 InvalidAuthenticationToken") as caught:
+        refused.test_connection()
+    assert "not-a-token" not in str(caught.value)
+
+
+def test_source_of_authority_is_read_as_cloud_managed(clouddir: CloudDirTenant) -> None:
+    with clouddir.client() as http:
+        ann = new_user(http, "ann")
+        shown = http.get(f"/v1.0/users/{ann}",
+                         params={"$select": "id,onPremisesSyncBehavior"}).json()
+    if "onPremisesSyncBehavior" not in shown:
+        pytest.skip("this clouddir has no onPremisesSyncBehavior yet (issue 18's authority part)")
+    [record] = by_anchor(full(connector(clouddir)))[ann]
+    assert record.cloud_managed is shown["onPremisesSyncBehavior"]["isCloudManaged"]
+
+
+def test_cloud_managed_comes_from_on_premises_sync_behavior() -> None:
+    assert cloud_managed({"onPremisesSyncBehavior": {"isCloudManaged": True}}) is True
+    assert cloud_managed({"onPremisesSyncBehavior": {"isCloudManaged": False}}) is False
+    assert cloud_managed({"id": "x"}) is None
+    record = full_record("user", {"id": "x", "displayName": "X", "accountEnabled": False,
+                                  "proxyAddresses": ["SMTP:x@y"], "mail": None,
+                                  "onPremisesSyncBehavior": {"isCloudManaged": True}},
+                         ("displayName", "accountEnabled", "proxyAddresses", "mail"))
+    assert record.attributes == {"displayName": ["X"], "accountEnabled": ["false"],
+                                 "proxyAddresses": ["SMTP:x@y"]}
+    assert record.cloud_managed is True and record.dn == "CN=x,OU=Users"
