@@ -14,6 +14,8 @@ from idsync.connectors.base import ImportBatch, ImportContext, ImportRecord
 from idsync.connectors.graph import GraphConnector, GraphSettings
 
 BIND = "https://graph.microsoft.com/v1.0/directoryObjects/"
+#: Graph creates no user without a password.
+PASSWORD = {"password": "Tests-only-Passw0rd!", "forceChangePasswordNextSignIn": False}
 
 
 class StaticTokens:
@@ -72,7 +74,7 @@ def by_anchor(batches: list[ImportBatch]) -> dict[str, list[ImportRecord]]:
 def new_user(http: httpx.Client, name: str, **extra: Any) -> str:
     response = http.post("/v1.0/users", json={
         "displayName": name, "mailNickname": name, "userPrincipalName": f"{name}@contoso.test",
-        "accountEnabled": True, **extra})
+        "accountEnabled": True, "passwordProfile": PASSWORD, **extra})
     assert response.status_code == 201, response.text
     return str(response.json()["id"])
 

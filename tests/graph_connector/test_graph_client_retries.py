@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from tests.graph_connector.graph_helpers import StaticTokens
+from tests.graph_connector.graph_helpers import PASSWORD, StaticTokens
 from tests.harness.clouddir_server import CloudDirTenant
 
 from idsync.connectors.graph import GraphApiError, GraphClient
@@ -23,7 +23,8 @@ def user_request(i: int) -> dict[str, Any]:
     return {"id": str(i), "method": "POST", "url": "/users",
             "headers": {"Content-Type": "application/json"},
             "body": {"displayName": f"t{i}", "mailNickname": f"t{i}",
-                     "userPrincipalName": f"t{i}@contoso.test", "accountEnabled": True}}
+                     "userPrincipalName": f"t{i}@contoso.test", "accountEnabled": True,
+                     "passwordProfile": PASSWORD}}
 
 
 def test_throttled_batch_items_are_sent_again_after_retry_after(clouddir_factory: Any) -> None:

@@ -67,9 +67,22 @@ def test_full_import_reads_managers(clouddir: CloudDirTenant) -> None:
         if put.status_code in (404, 405):
             pytest.skip("this clouddir has no manager yet (issue 18's clouddir part)")
         assert put.status_code == 204, put.text
-    got = by_anchor(full(connector(clouddir)))
+    conn = connector(clouddir)
+    batches = full(conn)
+    got = by_anchor(batches)
     assert got[ann][0].attributes["manager"] == [user_dn(boss)]
     assert "manager" not in got[boss][0].attributes
+    with clouddir.client() as http:
+        chief = new_user(http, "chief")
+        assert http.put(f"/v1.0/users/{ann}/manager/$ref",
+                        json={"@odata.id": BIND + chief}).status_code == 204
+        assert http.delete(f"/v1.0/users/{chief}/manager/$ref").status_code in (204, 404)
+    changed = by_anchor(delta(conn, batches[-1].watermark))
+    [record] = changed[ann]
+    assert record.kind is ImportKind.FULL and record.attributes["manager"] == [user_dn(chief)]
+    assert "manager" not in changed[chief][0].attributes
+    read = conn.read_object(user_dn(ann), ann, ImportContext(None))
+    assert read is not None and read.attributes["manager"] == [user_dn(chief)]
 
 
 def test_delta_import_member_adds_removes_deletes_and_new_objects(

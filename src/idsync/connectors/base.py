@@ -55,7 +55,9 @@ class ImportRecord:
     attributes: dict[str, list[Value]] = field(default_factory=dict)
     value_adds: dict[str, list[Value]] = field(default_factory=dict)
     value_removes: dict[str, list[Value]] = field(default_factory=dict)
-    #: The object's source of authority is the cloud (None: the connector does not say).
+    #: The object's source of authority is the cloud (Graph's
+    #: ``onPremisesSyncBehavior.isCloudManaged``, the sync API's ``cloud_managed``): exports
+    #: to it are held until it is False again. None: the connector does not say.
     cloud_managed: bool | None = None
 
 

@@ -99,7 +99,8 @@ class FullImport:
             if page.get("@odata.deltaLink"):
                 return str(page["@odata.deltaLink"])
         except GraphApiError as exc:
-            if exc.status != 400:
+            # Refused (400) or taken for an unknown token (410 syncStateNotFound).
+            if exc.status not in (400, 404, 410):
                 raise
             log.info("%s: $deltatoken=latest refused (%s); walking the delta", path, exc.code)
         last: dict[str, Any] = {}
