@@ -1,4 +1,4 @@
-"""Fixtures for the graph connector tests: the real clouddir server harness."""
+"""Fixtures for the connector tests: the real clouddir server harness."""
 
 from __future__ import annotations
 

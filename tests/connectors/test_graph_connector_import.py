@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tests.graph_connector.graph_helpers import (
+from tests.connectors.graph_helpers import (
     BIND,
     StaticTokens,
     add_members,

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from tests.graph_connector.graph_helpers import (
+from tests.connectors.graph_helpers import (
     StaticTokens,
     add_members,
     group_dn,

@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from tests.graph_connector.graph_helpers import PASSWORD, StaticTokens
+from tests.connectors.graph_helpers import PASSWORD, StaticTokens
 from tests.harness.clouddir_server import CloudDirTenant
 
 from idsync.connectors.graph import GraphApiError, GraphClient
