@@ -216,3 +216,4 @@ def test_cloud_managed_comes_from_on_premises_sync_behavior() -> None:
     assert record.attributes == {"displayName": ["X"], "accountEnabled": ["false"],
                                  "proxyAddresses": ["SMTP:x@y"]}
     assert record.cloud_managed is True and record.dn == "CN=x,OU=Users"
+

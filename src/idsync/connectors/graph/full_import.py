@@ -48,7 +48,8 @@ class FullImport:
                 entries = page.get("value") or []
                 returned.update(k for e in entries for k in e if k in plain)
                 yield ImportBatch(self.records(object_type, entries))
-            properties[object_type] = sorted(returned)
+            if returned:  # none seen: unknown, a delta entry is then whole with every one
+                properties[object_type] = sorted(returned)
         yield ImportBatch([], DeltaWatermark(links, properties=properties).to_stored())
 
     def list_params(self, object_type: str) -> dict[str, Any]:
