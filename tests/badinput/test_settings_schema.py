@@ -17,6 +17,7 @@ REQUIRED = {
     "ldap": {"uri": "ldap://dc1", "partitions": "DC=corp,DC=example"},
     "file": {"path": "a.ldif"},
     "cloud": {"url": "http://127.0.0.1:8080", "tenant_id": "t1"},
+    "graph": {"tenant_id": "t1", "client_id": "c1"},
 }
 KEYS = [(t, s.name) for t, schema in SCHEMAS.items() for s in schema.settings]
 

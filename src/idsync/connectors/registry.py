@@ -18,6 +18,7 @@ CONNECTOR_TYPES = {
     "file": "idsync.connectors.file",
     "ldap": "idsync.connectors.ldap",
     "cloud": "idsync.connectors.cloud",
+    "graph": "idsync.connectors.graph",
 }
 
 

@@ -11,12 +11,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from idsync.connectors.settings import cloud, file, ldap
+from idsync.connectors.settings import graph as graph_settings
 from idsync.connectors.settings.schema import ConnectorSchema, Kind, Setting, SettingError
 
 SCHEMAS: dict[str, ConnectorSchema] = {
     "file": file.SCHEMA,
     "ldap": ldap.SCHEMA,
     "cloud": cloud.SCHEMA,
+    "graph": graph_settings.SCHEMA,
 }
 
 __all__ = ["SCHEMAS", "ConnectorSchema", "Kind", "Setting", "SettingError", "validate"]

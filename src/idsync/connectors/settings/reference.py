@@ -61,4 +61,5 @@ def render(connector_type: str | None = None) -> str:
     """The whole page, or one type's section."""
     if connector_type is not None:
         return render_type(SCHEMAS[connector_type])
-    return HEADER + "".join("\n" + render_type(SCHEMAS[t]) for t in ("ldap", "file", "cloud"))
+    return HEADER + "".join("\n" + render_type(SCHEMAS[t]) for t in ("ldap", "file", "cloud",
+                                                                     "graph"))
