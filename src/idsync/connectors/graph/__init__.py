@@ -7,7 +7,6 @@ graph``). Secrets: ``client_secret``, or ``certificate_key`` with ``certificate_
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,6 +14,7 @@ from idsync.connectors.graph.client import GraphClient, TokenSource
 from idsync.connectors.graph.config import GraphSettings
 from idsync.connectors.graph.connector import GraphConnector
 from idsync.connectors.graph.errors import DeltaTokenExpired, GraphApiError
+from idsync.connectors.graph.tokens import MsalTokens
 from idsync.connectors.settings.graph import check_credentials
 
 __all__ = ["DeltaTokenExpired", "GraphApiError", "GraphClient", "GraphConnector",
@@ -32,11 +32,7 @@ def create_connector(name: str, settings: Mapping[str, Any], secrets: Mapping[st
 
 def msal_tokens(settings: GraphSettings, secrets: Mapping[str, str]) -> TokenSource:
     """The app's tokens from MSAL (client credentials, MSAL's cache, renewed before expiry)."""
-    # Interim: ``tokens.py`` is written on its own branch of issue 18 (helper "auth") and is
-    # not in this one. When both are merged this becomes a top-level
-    # ``from idsync.connectors.graph.tokens import MsalTokens``.
-    msal_tokens_type: Any = importlib.import_module("idsync.connectors.graph.tokens").MsalTokens
-    return msal_tokens_type(settings.tenant_id, settings.client_id, settings.authority,
+    return MsalTokens(settings.tenant_id, settings.client_id, settings.authority,
                             settings.scope, client_secret=secrets.get("client_secret") or None,
                             certificate_key=secrets.get("certificate_key") or None,
                             certificate_thumbprint=secrets.get("certificate_thumbprint")

@@ -4,9 +4,7 @@ Microsoft Graph."""
 from __future__ import annotations
 
 import contextlib
-import importlib
 from collections.abc import Iterable, Iterator
-from typing import Any
 
 from idsync.connectors.base import (
     ConnectorSchema,
@@ -20,6 +18,7 @@ from idsync.connectors.graph.client import GraphClient, TokenSource, tls_verify
 from idsync.connectors.graph.config import GraphSettings
 from idsync.connectors.graph.delta_import import DeltaImport
 from idsync.connectors.graph.errors import GraphApiError
+from idsync.connectors.graph.export import GraphExporter
 from idsync.connectors.graph.full_import import FullImport
 from idsync.connectors.graph.records import (
     COLLECTIONS,
@@ -118,11 +117,7 @@ class GraphConnector:
     # --- export --------------------------------------------------------------------------------
 
     def export(self, changes: Iterable[ExportChange]) -> Iterator[ExportResult]:
-        # Interim: ``export.py`` is written on its own branch of issue 18 (helper "export") and
-        # is not in this one. When both are merged this becomes a top-level
-        # ``from idsync.connectors.graph.export import GraphExporter``.
-        exporter: Any = importlib.import_module("idsync.connectors.graph.export").GraphExporter
-        yield from exporter(self.client, self.settings).export(changes)
+        yield from GraphExporter(self.client, self.settings).export(changes)
 
     # --- errors --------------------------------------------------------------------------------
 

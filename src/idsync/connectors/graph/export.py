@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from idsync.connectors.base import ExportChange, ExportResult
+from idsync.connectors.graph.errors import GraphApiError
 from idsync.connectors.graph.export_answers import (
     Failure,
     Outcome,
@@ -42,7 +43,7 @@ from idsync.connectors.graph.passwords import (
     password_profile,
 )
 from idsync.error_codes import ErrorCode
-from idsync.errors import ConfigurationError, ConnectivityError
+from idsync.errors import ConfigurationError
 from idsync.model import ExportKind
 
 log = logging.getLogger(__name__)
@@ -194,18 +195,11 @@ class GraphExporter:
         log.debug("graph export: $batch of %d requests", len(requests))
         try:
             return self.client.batch(requests)
-        except ConnectivityError:
-            raise
-        except Exception as error:
-            # GraphApiError (connectors/graph/errors.py): the $batch refused whole, after the
-            # client's retries. Every request of it gets the refusal.
-            status = getattr(error, "status", None)
-            if not isinstance(status, int):
-                raise
-            code = getattr(error, "code", None)
-            message = str(getattr(error, "message", "") or error)
-            return {rid: {"status": status, "headers": {},
-                          "body": {"error": {"code": code, "message": message}}}
+        except GraphApiError as error:
+            # The $batch refused whole, after the client's retries: every request of it gets
+            # the refusal.
+            return {rid: {"status": error.status, "headers": {},
+                          "body": {"error": {"code": error.code, "message": error.message}}}
                     for rid in sent}
 
     def _read(self, tracker: Tracker, item: Item, answer: dict[str, Any] | None,
