@@ -2,7 +2,9 @@
 
 A workspace, the bundled sample directory (Contoso, as LDIF) behind a file connector (or, with
 ``--ldap``, a local slapd holding sample data), a local clouddir as the cloud directory with the
-out-of-box rules (or, with ``--target file``, a second LDIF directory with the
+out-of-box rules (with ``--target graph``, the same clouddir through its Microsoft Graph API,
+served over HTTPS, the graph connector authenticated by MSAL with an app's certificate, and the
+out-of-box rules for Graph; with ``--target file``, a second LDIF directory with the
 directory-to-directory rules), then the initial cycle (Full Import, Full Synchronization,
 Export) followed at once by the import that confirms the export (a sync cycle of ``idsync serve``
 or ``cycle start`` leaves that to the next cycle's import), and a delta cycle after a small
@@ -26,14 +28,16 @@ from idsync.errors import ConfigurationError
 from idsync.lab.clouddir import LocalCloudDir
 from idsync.lab.sample import sample_directory
 from idsync.lab.slapd import SlapdServer, slapd_available
+from idsync.lab.tls import make_app_certificate
 from idsync.model import RunProfile
 from idsync.rules.files import builtin_rule_set
+from idsync.rules.outofbox import Target
 from idsync.sample import generate_churn
 from idsync.store import CONFIG_FILE, DB_FILE, Store
 
 MARKER = "idsync-demo.txt"
-SOURCE, TARGET, CLOUD = "contoso", "fabrikam", "cloud"
-TARGETS = ("cloud", "file")
+SOURCE, TARGET, CLOUD, GRAPH = "contoso", "fabrikam", "cloud", "entra"
+TARGETS = ("cloud", "graph", "file")
 TARGET_BASE = "dc=fabrikam,dc=com"
 TARGET_SKELETON = f"""version: 1
 
@@ -87,20 +91,24 @@ def sample_ldif() -> Path:
 
 def run_demo(workspace: Path, *, churn: bool = True, ldap: bool = False, target: str = "cloud",
              on_stage: Callable[[StageFigure], None] | None = None) -> list[StageFigure]:
-    """The demo from nothing. ``target`` is ``cloud`` (a local clouddir, out-of-box rules) or
-    ``file`` (a second LDIF directory, the directory-to-directory rules)."""
+    """The demo from nothing. ``target`` is ``cloud`` (a local clouddir, out-of-box rules),
+    ``graph`` (the same through its Graph API, the Graph out-of-box rules) or ``file`` (a
+    second LDIF directory, the directory-to-directory rules)."""
     if target not in TARGETS:
         raise ConfigurationError(f"unknown demo target {target!r} (one of {', '.join(TARGETS)})")
     prepare_workspace(workspace)
     (workspace / SOURCE).mkdir()
     server = _start_slapd(workspace) if ldap else None
-    cloud = _start_clouddir(workspace) if target == "cloud" else None
+    cloud = (_start_clouddir(workspace, tls=target == "graph")
+             if target in ("cloud", "graph") else None)
     # Always the folder's own SQLite file: an IDSYNC_DATABASE_URL in the environment names
     # the administrator's real database, which the demo must never write into.
     store = Store.open(workspace, database=str(workspace / DB_FILE))
     try:
         _add_source(store, workspace, server)
-        if cloud is not None:
+        if cloud is not None and target == "graph":
+            _add_graph_target(store, workspace, cloud)
+        elif cloud is not None:
             tenant_id, token = cloud.create_tenant("contoso")
             store.connectors.add(CLOUD, "cloud", {"url": cloud.url, "tenant_id": tenant_id},
                                  {"token": token})
@@ -121,7 +129,7 @@ def run_demo(workspace: Path, *, churn: bool = True, ldap: bool = False, target:
                 raise ConfigurationError(
                     f"{profile.value} on {connector} stopped: {result.status}: {result.message}")
 
-        target_name = CLOUD if cloud is not None else TARGET
+        target_name = {"cloud": CLOUD, "graph": GRAPH}.get(target, TARGET)
         for connector, profile in initial_cycle(target_name):
             stage("initial", connector, profile)
         if churn:
@@ -164,9 +172,25 @@ def _add_file_target(store: Store, workspace: Path) -> None:
                installing_builtin=True)
 
 
-def _start_clouddir(workspace: Path) -> LocalCloudDir:
+def _add_graph_target(store: Store, workspace: Path, cloud: LocalCloudDir) -> None:
+    """What an administrator does for Entra ID, against the local clouddir: an app
+    registration with a certificate, a graph connector holding the key as a secret, and the
+    out-of-box rules for Graph."""
+    tenant_id, _token = cloud.create_tenant("contoso")
+    certificate = make_app_certificate(workspace / "clouddir" / "app")
+    app = cloud.create_app(tenant_id, "idsync", certificate=certificate.cert_file)
+    store.connectors.add(GRAPH, "graph", {
+        "tenant_id": tenant_id, "client_id": app["client_id"], "authority": cloud.url,
+        "graph_url": f"{cloud.url}/v1.0", "tls_ca_file": str(cloud.ca_file)},
+        {"certificate_key": certificate.key_pem,
+         "certificate_thumbprint": certificate.thumbprint})
+    install_outofbox(store, onprem=SOURCE, cloud=GRAPH, flavour="openldap",
+                     target=Target.GRAPH)
+
+
+def _start_clouddir(workspace: Path, tls: bool = False) -> LocalCloudDir:
     (workspace / "clouddir").mkdir()
-    server = LocalCloudDir(workspace / "clouddir")
+    server = LocalCloudDir(workspace / "clouddir", tls=tls)
     server.start()
     return server
 
@@ -195,7 +219,7 @@ def _ldap_churn(server: SlapdServer) -> None:
 
 
 def initial_cycle(target: str = TARGET) -> list[tuple[str, RunProfile]]:
-    confirm = RunProfile.DELTA_IMPORT if target == CLOUD else RunProfile.FULL_IMPORT
+    confirm = RunProfile.DELTA_IMPORT if target in (CLOUD, GRAPH) else RunProfile.FULL_IMPORT
     return [(SOURCE, RunProfile.FULL_IMPORT), (target, RunProfile.FULL_IMPORT),
             (SOURCE, RunProfile.FULL_SYNC), (target, RunProfile.FULL_SYNC),
             (target, RunProfile.EXPORT),
@@ -205,6 +229,6 @@ def initial_cycle(target: str = TARGET) -> list[tuple[str, RunProfile]]:
 
 
 def delta_cycle(target: str = TARGET) -> list[tuple[str, RunProfile]]:
-    confirm = RunProfile.DELTA_IMPORT if target == CLOUD else RunProfile.FULL_IMPORT
+    confirm = RunProfile.DELTA_IMPORT if target in (CLOUD, GRAPH) else RunProfile.FULL_IMPORT
     return [(SOURCE, RunProfile.DELTA_IMPORT), (SOURCE, RunProfile.DELTA_SYNC),
             (target, RunProfile.EXPORT), (target, confirm), (target, RunProfile.DELTA_SYNC)]

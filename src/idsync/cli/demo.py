@@ -8,7 +8,7 @@ from rich.table import Table
 
 from idsync.cli.common import console, handle_errors, print_json, workspace_path
 from idsync.cli.root import cli
-from idsync.demo import CLOUD, SOURCE, TARGET, TARGETS, StageFigure, run_demo
+from idsync.demo import CLOUD, GRAPH, SOURCE, TARGET, TARGETS, StageFigure, run_demo
 from idsync.store import DB_FILE, Store
 
 
@@ -17,8 +17,9 @@ from idsync.store import DB_FILE, Store
 @click.option("--ldap", is_flag=True,
               help="Use a local OpenLDAP slapd (started with the sample data) as the source.")
 @click.option("--target", type=click.Choice(TARGETS), default="cloud", show_default=True,
-              help="cloud: a local clouddir through the out-of-box rules; file: a second LDIF "
-                   "directory.")
+              help="cloud: a local clouddir through the out-of-box rules (sync API v2); "
+                   "graph: the same clouddir through its Microsoft Graph API (MSAL, a "
+                   "certificate); file: a second LDIF directory.")
 @click.option("--json", "as_json", is_flag=True, help="Print the stage figures as JSON.")
 @click.pass_context
 @handle_errors
@@ -34,14 +35,16 @@ def demo(ctx: click.Context, no_churn: bool, ldap: bool, target: str, as_json: b
 
     if not as_json:
         source = "a local slapd with sample data" if ldap else "the bundled sample directory"
-        into = "a local clouddir" if target == "cloud" else "a second LDIF directory"
+        into = {"cloud": "a local clouddir (sync API)",
+                "graph": "a local clouddir through Microsoft Graph"}.get(
+            target, "a second LDIF directory")
         console.print(f"idsync demo in {workspace}: {SOURCE} ({source}) -> {into}")
     figures = run_demo(workspace, churn=not no_churn, ldap=ldap, target=target,
                        on_stage=progress)
     store = Store.open(workspace, database=str(workspace / DB_FILE))  # the demo's own file
     try:
         source_record = store.connectors.get(SOURCE)
-        into_record = store.connectors.get(CLOUD if target == "cloud" else TARGET)
+        into_record = store.connectors.get({"cloud": CLOUD, "graph": GRAPH}.get(target, TARGET))
         totals = {
             "metaverse_persons": store.mv.count("person"),
             "metaverse_groups": store.mv.count("group"),
