@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from idsync.connectors.base import ExportChange, ExportRef
+from idsync.connectors.graph.errors import GraphApiError
 from idsync.connectors.graph.export import ExportOptions, GraphExporter
 from idsync.connectors.graph.export_answers import Outcome, judge
 from idsync.connectors.graph.export_plan import Item, Step, graph_value, plan_change
@@ -207,14 +208,11 @@ def test_a_failure_names_the_request_and_keeps_graphs_code() -> None:
 
 
 def test_a_batch_refused_whole_fails_its_changes_only() -> None:
-    class Refused(Exception):
-        status, code, message = 503, "ServiceUnavailable", "down"
-
     class Flaky(Recorder):
         def batch(self, requests: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
             if not self.batches:
                 self.batches.append(requests)
-                raise Refused()
+                raise GraphApiError(503, "ServiceUnavailable", "down")
             return super().batch(requests)
 
     changes = [ExportChange(i, ExportKind.DELETE, f"CN={i}", "user", anchor=f"u{i}")
