@@ -20,6 +20,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -118,12 +119,33 @@ def server_db_url() -> str | None:
     return schema_url(base, "cd_" + uuid.uuid4().hex[:16]) if base else None
 
 
+#: A generous write budget: throttling has its own tests on their own servers.
+GENEROUS = {"write_budget": 10_000_000, "write_window": 1}
+
+
+def _server(folder: Path, limits: dict[str, Any], tls: bool = False) -> CloudDirServer:
+    server = CloudDirServer(folder, {**GENEROUS, **limits}, server_db_url(), tls=tls)
+    server.start()
+    return server
+
+
+def _servers(tmp_path_factory: pytest.TempPathFactory, tls: bool
+             ) -> Iterator[Callable[..., CloudDirTenant]]:
+    """A server of its own per call (its limits lowered), stopped at the test's end."""
+    servers: list[CloudDirServer] = []
+
+    def make(**limits: Any) -> CloudDirTenant:
+        servers.append(_server(tmp_path_factory.mktemp("clouddir"), limits, tls))
+        return servers[-1].new_tenant()
+
+    yield make
+    for server in servers:
+        server.stop()
+
+
 @pytest.fixture(scope="session")
 def clouddir_shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CloudDirServer]:
-    # A generous write budget: throttling has its own tests on their own servers.
-    server = CloudDirServer(tmp_path_factory.mktemp("clouddir"),
-                            {"write_budget": 10_000_000, "write_window": 1}, server_db_url())
-    server.start()
+    server = _server(tmp_path_factory.mktemp("clouddir"), {})
     yield server
     server.stop()
 
@@ -136,19 +158,7 @@ def clouddir(clouddir_shared: CloudDirServer) -> CloudDirTenant:
 @pytest.fixture
 def clouddir_factory(
         tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., CloudDirTenant]]:
-    servers: list[CloudDirServer] = []
-
-    def make(**limits: Any) -> CloudDirTenant:
-        limits.setdefault("write_budget", 10_000_000)
-        limits.setdefault("write_window", 1)
-        server = CloudDirServer(tmp_path_factory.mktemp("clouddir"), limits, server_db_url())
-        server.start()
-        servers.append(server)
-        return server.new_tenant()
-
-    yield make
-    for server in servers:
-        server.stop()
+    yield from _servers(tmp_path_factory, tls=False)
 
 
 # --- sync API wire builders, for tests -------------------------------------------------
@@ -205,10 +215,7 @@ def members_of(tenant: CloudDirTenant, group_id: str) -> set[str]:
 @pytest.fixture(scope="session")
 def clouddir_tls_shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CloudDirServer]:
     """A server over HTTPS (its CA: ``server.ca_file``), shared by the session's worker."""
-    server = CloudDirServer(tmp_path_factory.mktemp("clouddir-tls"),
-                            {"write_budget": 10_000_000, "write_window": 1}, server_db_url(),
-                            tls=True)
-    server.start()
+    server = _server(tmp_path_factory.mktemp("clouddir-tls"), {}, tls=True)
     yield server
     server.stop()
 
@@ -223,20 +230,7 @@ def clouddir_tls(clouddir_tls_shared: CloudDirServer) -> CloudDirTenant:
 def clouddir_tls_factory(
         tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., CloudDirTenant]]:
     """Like ``clouddir_factory``, over HTTPS (e.g. ``token_lifetime=5``)."""
-    servers: list[CloudDirServer] = []
-
-    def make(**limits: Any) -> CloudDirTenant:
-        limits.setdefault("write_budget", 10_000_000)
-        limits.setdefault("write_window", 1)
-        server = CloudDirServer(tmp_path_factory.mktemp("clouddir-tls"), limits,
-                                server_db_url(), tls=True)
-        server.start()
-        servers.append(server)
-        return server.new_tenant()
-
-    yield make
-    for server in servers:
-        server.stop()
+    yield from _servers(tmp_path_factory, tls=True)
 
 
 def https_client(tenant: CloudDirTenant, token: str | None = None,
