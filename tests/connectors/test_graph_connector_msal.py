@@ -2,9 +2,6 @@
 certificate (or a client secret) kept as secrets, tokens from MSAL through
 ``create_connector``, against clouddir over HTTPS trusting its CA (`tls_ca_file`); then a
 full import and a delta import run profile.
-
-MSAL's token source and clouddir's token endpoint are other parts of issue 18: until they are
-in the tree this module skips.
 """
 
 from __future__ import annotations
@@ -36,14 +33,9 @@ def cli(ws: Path, *args: str) -> Result:
 
 @pytest.fixture
 def tls_tenant(tmp_path: Path) -> Iterator[CloudDirTenant]:
-    pytest.importorskip("idsync.connectors.graph.tokens",
-                        reason="MsalTokens (issue 18's auth part) is not in this tree")
-    if not hasattr(tls, "make_app_certificate"):
-        pytest.skip("clouddir over HTTPS with app registrations is not in this tree")
-    options: dict[str, Any] = {"tls": True}
     server = CloudDirServer(tmp_path / "clouddir", {"write_budget": 10_000_000,
                                                     "write_window": 1},
-                            server_db_url(), **options)
+                            server_db_url(), tls=True)
     server.start()
     try:
         yield server.new_tenant()
@@ -60,8 +52,7 @@ def test_certificate_credentials_through_the_command_line(tls_tenant: CloudDirTe
                                                           tmp_path: Path) -> None:
     tenant = tls_tenant
     server: Any = tenant.server
-    make_certificate: Any = getattr(tls, "make_app_certificate")  # noqa: B009
-    cert = make_certificate(tmp_path / "app")
+    cert = tls.make_app_certificate(tmp_path / "app")
     app = server.create_app(tenant.tenant_id, "idsync", cert.cert_file)
     with https(tenant) as http:
         ann = http.post("/v1.0/users", json={
