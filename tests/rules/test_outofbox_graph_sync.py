@@ -3,7 +3,7 @@ connector, AD-shaped) imported and synchronized stages exports into a graph conn
 with Graph's attribute names, the manager and the members as references, the placeholder DN,
 mail-enabled groups as security groups, and groups above the member limit left out. Nothing
 is exported: the graph connector is never contacted (a synchronization only asks which of its
-attributes are references)."""
+attributes are references, and its MSAL setup is lazy)."""
 
 from __future__ import annotations
 
@@ -18,25 +18,12 @@ from tests.rules.conftest import BASE, ad_group, ad_user, guid, ldif
 
 from idsync.administration.outofbox import install_outofbox
 from idsync.administration.rule_editing import copy_rule, edit_rule
-from idsync.connectors import registry
 from idsync.engine.core import RunContext
 from idsync.engine.run_profiles import run_profile
-from idsync.model import ConnectorRecord, ExportKind, RunProfile
+from idsync.model import ExportKind, RunProfile
 from idsync.rules.edits import RuleEdit
 from idsync.rules.outofbox import GRAPH_GROUP_JOIN_RULE, Target
 from idsync.store import Store
-
-
-class _References:
-    """What a synchronization asks of the graph connector: its reference attributes (contract
-    B of issue 18: manager, members). Used only while the graph connector type is not in
-    the registry; once it is, the real connector answers."""
-
-    def reference_attributes(self) -> frozenset[str]:
-        return frozenset({"manager", "members"})
-
-    def close(self) -> None:
-        pass
 
 
 @dataclass
@@ -60,14 +47,7 @@ class Synced:
 
 
 @pytest.fixture
-def synced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Synced]:
-    if "graph" not in registry.CONNECTOR_TYPES:
-        real = registry.create
-
-        def create(record: ConnectorRecord, workspace: str) -> Any:
-            return _References() if record.type == "graph" else real(record, workspace)
-
-        monkeypatch.setattr(registry, "create", create)
+def synced(tmp_path: Path) -> Iterator[Synced]:
     (tmp_path / "directory.ldif").write_text(ldif(
         ad_user("boss"),
         ad_user("ann", extra={"manager": [f"CN=boss,OU=Users,{BASE}"],
