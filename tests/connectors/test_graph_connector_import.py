@@ -100,16 +100,16 @@ def test_delta_import_member_adds_removes_deletes_and_new_objects(
         fresh = new_group(http, "fresh", [eve, users[1]])
     batches = delta(conn, watermark)
     got = by_anchor(batches)
+    # A group whose members fit one read is a FULL record of its members as they are now.
     [group] = got[team]
-    assert group.kind is ImportKind.MODIFY
-    assert group.value_adds == {"members": [user_dn(users[2])]}
-    assert group.value_removes == {"members": [user_dn(users[0])]}
+    assert group.kind is ImportKind.FULL and group.value_adds == group.value_removes == {}
+    assert sorted(group.attributes["members"]) == sorted(user_dn(u) for u in users[1:3])
     assert group.attributes["displayName"] == ["team"]
     [changed] = got[users[1]]
     assert changed.kind is ImportKind.FULL and changed.attributes["jobTitle"] == ["Chief"]
     assert [(r.kind, r.dn) for r in got[users[3]]] == [(ImportKind.DELETE, user_dn(users[3]))]
     assert got[eve][0].kind is ImportKind.FULL
-    # A group created since: its member adds are its whole list, so it is a FULL record.
+    # A group created since: FULL too.
     [new] = got[fresh]
     assert new.kind is ImportKind.FULL and new.value_adds == {}
     assert sorted(new.attributes["members"]) == sorted([user_dn(eve), user_dn(users[1])])
@@ -117,6 +117,24 @@ def test_delta_import_member_adds_removes_deletes_and_new_objects(
     assert last is not None and "resume" not in last
     assert last["delta_links"] != watermark["delta_links"]  # type: ignore[index]
     assert records(delta(conn, last)) == []
+
+
+def test_member_changes_of_a_group_above_a_page_stay_value_level(
+        clouddir: CloudDirTenant) -> None:
+    """Above one page of members (``page_size``), a group's member changes are adds and
+    removes, never a whole list read and replaced."""
+    with clouddir.client() as http:
+        users = [new_user(http, f"u{i}") for i in range(4)]
+        team = new_group(http, "team", users[:3])
+    conn = connector(clouddir, page_size=2)
+    watermark = full(conn)[-1].watermark
+    with clouddir.client() as http:
+        assert http.delete(f"/v1.0/groups/{team}/members/{users[0]}/$ref").status_code == 204
+        add_members(http, team, [users[3]])
+    [group] = by_anchor(delta(conn, watermark))[team]
+    assert group.kind is ImportKind.MODIFY and "members" not in group.attributes
+    assert group.value_adds == {"members": [user_dn(users[3])]}
+    assert group.value_removes == {"members": [user_dn(users[0])]}
 
 
 def test_a_large_group_over_delta_pages_is_one_record(clouddir_factory: Any) -> None:

@@ -8,9 +8,13 @@ new ``@odata.deltaLink`` (see ``watermark`` for how a round is checkpointed).
   group's members come over several pages, the group repeating: its entries are merged into
   one record (the last group of a page is held until the next page says whether it goes on).
 * Graph does not say whether an object is new or changed. An object with every selected
-  property is a FULL record; a group's is FULL only when its member adds are its whole member
-  list (one small member read checks it), otherwise its member changes are value-level
-  (MODIFY), never a whole-list replace. A user's manager not stated in the entry is read.
+  property is a FULL record. A group's is FULL when one member read gives its whole member
+  list (at most a page): that list, read now, is the record's. A group's member changes can be
+  spread over pages far apart (the writes that made them went in chunks of 20, in other
+  batches than the group's), so a first entry's adds alone would not confirm an export that
+  created the group; the later entries' changes, older than the read, replay onto it and end
+  in the same state. A group above a page of members stays value-level (MODIFY), never a
+  whole-list replace. A user's manager not stated in the entry is read.
 """
 
 from __future__ import annotations
@@ -142,8 +146,8 @@ class DeltaImport:
                     record.value_adds[MEMBERS] = adds
                 if removes:
                     record.value_removes[MEMBERS] = removes
-                # New (the adds are every member) or changed: the member read below says.
-                checking = complete and not removes
+                # Its whole member list, if it fits a page: the member read below.
+                checking = complete
             if checking:
                 checks.append(record)
             elif complete and not members:
@@ -153,12 +157,13 @@ class DeltaImport:
             if found is not None:
                 record.attributes[found[0]] = found[1]
                 record.value_adds.pop(found[0], None)
+                record.value_removes.pop(found[0], None)
                 _make_full(record)
         return records
 
     def _check(self, record: ImportRecord) -> tuple[str, list[Value]] | None:
-        """What makes ``record`` FULL: a user's manager, or a group's member adds when they
-        are every member it has (None: the group has others, keep it value-level)."""
+        """What makes ``record`` FULL: a user's manager, or a group's whole member list when
+        one page holds it (None: a larger group, kept value-level)."""
         object_id = record.anchor or ""
         if record.object_type == "user":
             try:
@@ -173,11 +178,10 @@ class DeltaImport:
         if len(adds) >= self.settings.page_size:
             return None
         page = self.client.get(f"/groups/{object_id}/members",
-                               {"$select": "id", "$top": len(adds) + 1})
-        current = {reference_dn(m) for m in page.get("value") or []} - {None}
-        if page.get("@odata.nextLink") or current != set(adds):
+                               {"$select": "id", "$top": self.settings.page_size})
+        if page.get("@odata.nextLink"):
             return None
-        return MEMBERS, list(adds)
+        return MEMBERS, [dn for m in page.get("value") or [] if (dn := reference_dn(m))]
 
 
 def _make_full(record: ImportRecord) -> None:
